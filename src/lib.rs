@@ -1,0 +1,7 @@
+//! tribunal: LLM evaluations as a `cargo test` regression suite.
+
+pub mod case;
+pub mod check;
+pub mod provider;
+pub mod run;
+pub mod verdict;

@@ -1,0 +1,215 @@
+//! Model clients behind one trait, plus the record/replay cassette layer.
+//!
+//! Every LLM call tribunal makes, for a `prompt` target or for a judge, is a
+//! [`ChatRequest`] sent through a [`Provider`]. The cassette layer wraps a
+//! provider so that CI replays recorded answers with no key and no network.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+use crate::verdict::Usage;
+
+/// A boxed future, as returned by [`Provider::chat`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// System instructions.
+    System,
+    /// The user.
+    User,
+    /// The model.
+    Assistant,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Message {
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub content: String,
+}
+
+impl Message {
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::System,
+            content: content.into(),
+        }
+    }
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: content.into(),
+        }
+    }
+    /// An assistant message.
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: content.into(),
+        }
+    }
+}
+
+/// Structured-output request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseFormat {
+    /// Any JSON object.
+    JsonObject,
+    /// JSON matching a schema.
+    JsonSchema {
+        /// Schema name (OpenAI requires one).
+        name: String,
+        /// The JSON Schema.
+        schema: serde_json::Value,
+    },
+}
+
+/// A provider-independent chat request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ChatRequest {
+    /// The model name as the provider knows it (`gpt-4.1-mini`).
+    pub model: String,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Sampling temperature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Maximum tokens to generate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Sampling seed, where the provider supports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Stop sequences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    /// Structured output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_format: Option<ResponseFormat>,
+    /// The sample index, for k-of-n sampling of the same request: part of the
+    /// cassette key so that replay reproduces every sample.
+    #[serde(default)]
+    pub sample: u32,
+}
+
+/// A provider-independent chat response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ChatResponse {
+    /// The message text (for tool-use structured output, the tool input as JSON text).
+    pub text: String,
+    /// Parsed structured output, when structured output was requested and parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+    /// Token usage.
+    #[serde(default)]
+    pub usage: Usage,
+    /// Why generation stopped (`stop`, `length`, `tool_use`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// The model that answered, as the provider reported it.
+    #[serde(default)]
+    pub model: String,
+    /// Latency of the call in milliseconds (as recorded, for replays).
+    #[serde(default)]
+    pub latency_ms: f64,
+    /// Cost in US dollars, when a price is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// True when the answer came from a cassette.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    /// The server refused the request (400/401/403/404): retrying will not help.
+    #[error("{provider} answered HTTP {status}: {message}")]
+    Rejected {
+        /// Provider name.
+        provider: String,
+        /// HTTP status.
+        status: u16,
+        /// The server's error message.
+        message: String,
+    },
+    /// Transient failures (429, 5xx, timeouts, resets) persisted past the retry budget.
+    #[error("{provider}: gave up after {attempts} attempts: {last}")]
+    Exhausted {
+        /// Provider name.
+        provider: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// The server answered 2xx with a body tribunal could not read.
+    #[error("{provider}: malformed response: {message}")]
+    Malformed {
+        /// Provider name.
+        provider: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Replay mode and no recorded answer for this request.
+    #[error("{0}")]
+    CassetteMiss(String),
+    /// A cassette file could not be read or written.
+    #[error("{0}")]
+    Cassette(String),
+    /// The provider is not configured (no key, unknown provider name).
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A model client.
+pub trait Provider: Send + Sync {
+    /// A short name for messages and cassette keys (`openai`, `anthropic`).
+    fn name(&self) -> &str;
+    /// Sends one chat request.
+    fn chat<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>>;
+}
+
+/// The providers a run can call, by spec (`openai:gpt-4.1-mini`, or a named
+/// provider from configuration). Cassette recording and replay wrap the
+/// providers handed out here.
+#[derive(Default, Clone)]
+pub struct Providers {
+    fixed: std::collections::BTreeMap<String, std::sync::Arc<dyn Provider>>,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Providers")
+            .field("fixed", &self.fixed.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Providers {
+    /// Registers a provider under a spec; `get(spec)` then returns it.
+    pub fn insert(&mut self, spec: impl Into<String>, provider: std::sync::Arc<dyn Provider>) {
+        self.fixed.insert(spec.into(), provider);
+    }
+
+    /// The provider for a spec.
+    pub fn get(&self, spec: &str) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
+        self.fixed
+            .get(spec)
+            .cloned()
+            .ok_or_else(|| ProviderError::Config(format!("unknown provider `{spec}`")))
+    }
+}

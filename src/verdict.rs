@@ -1,0 +1,365 @@
+//! What a case concluded: the verdict, and the result of each of its checks.
+//!
+//! A [`Verdict`] separates the **decision** (outcomes, labels, scores), which
+//! gates the build through its snapshot, from the **evidence** (reasons,
+//! critiques, the output itself), which is shown to reviewers but never makes
+//! a snapshot differ by itself. [`Verdict::decision`] is the gating part.
+
+use serde::{Deserialize, Serialize};
+
+/// The outcome of a check or of a whole case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The check (or case) met its expectation.
+    Pass,
+    /// The check ran and the output did not meet the expectation.
+    Fail,
+    /// The check could not reach a decision: the target crashed, a judge
+    /// answered something unparseable, a regex could not run. Always fails the
+    /// build.
+    Error,
+    /// The check did not run because its `when:` condition was not met.
+    /// Only used for checks, never for a whole case.
+    Skipped,
+}
+
+impl Outcome {
+    /// `pass`, `fail`, `error` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Error => "error",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Token usage of one or more model calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt (input) tokens.
+    pub input_tokens: u64,
+    /// Completion (output) tokens.
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    /// Adds another usage to this one.
+    pub fn add(&mut self, other: Usage) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+    }
+}
+
+/// The result of one check on one output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check kind as written in YAML (`contains`, `judge`, `ast_equivalent`, ...).
+    pub kind: String,
+    /// The name shown in reports and snapshots: the YAML `name`, or one derived
+    /// from the kind and its main parameter (`contains "refund"`).
+    pub name: String,
+    /// Pass, fail, error or skipped (after `not:` negation).
+    pub outcome: Outcome,
+    /// A score where the check has one (similarity ratio, judge 1-5 score).
+    /// Part of the decision: it is snapshotted, bucketed as the check defines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// A categorical label where the check has one (`equivalent`,
+    /// `not_equivalent`, `unknown`, pairwise `a`/`b`/`tie`/`inconsistent`).
+    /// Part of the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The weight of this check in the case's threshold (default 1).
+    pub weight: f64,
+    /// A short human-readable reason. Evidence: shown, never gating.
+    #[serde(default)]
+    pub reason: String,
+    /// A judge's critique. Evidence: shown, never gating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critique: Option<String>,
+    /// Structured evidence (a counterexample, a vote split, the raw judge
+    /// answer). Shown, never gating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
+    /// Warnings that do not change the outcome (for example a judge that is
+    /// the same model as the target).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Tokens spent by this check (judges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Cost in US dollars spent by this check (judges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl CheckResult {
+    /// A result with the given outcome and reason and no score, label or evidence.
+    pub fn new(kind: &str, name: &str, outcome: Outcome, reason: impl Into<String>) -> Self {
+        CheckResult {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            outcome,
+            score: None,
+            label: None,
+            weight: 1.0,
+            reason: reason.into(),
+            critique: None,
+            evidence: None,
+            warnings: Vec::new(),
+            usage: None,
+            cost_usd: None,
+        }
+    }
+
+    /// A passing or failing result depending on `passed`.
+    pub fn from_bool(kind: &str, name: &str, passed: bool, reason: impl Into<String>) -> Self {
+        let outcome = if passed { Outcome::Pass } else { Outcome::Fail };
+        Self::new(kind, name, outcome, reason)
+    }
+
+    /// An `error` result: the check could not decide.
+    pub fn error(kind: &str, name: &str, reason: impl Into<String>) -> Self {
+        Self::new(kind, name, Outcome::Error, reason)
+    }
+
+    /// Sets the score.
+    pub fn with_score(mut self, score: f64) -> Self {
+        self.score = Some(score);
+        self
+    }
+
+    /// Sets the label.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets the structured evidence.
+    pub fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
+        self.evidence = Some(evidence);
+        self
+    }
+
+    /// Sets the critique.
+    pub fn with_critique(mut self, critique: impl Into<String>) -> Self {
+        self.critique = Some(critique.into());
+        self
+    }
+}
+
+/// What the system under test returned for one case.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Output {
+    /// The output as text (for JSON outputs, the compact JSON text).
+    pub text: String,
+    /// The output as JSON when the target produced structured output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<serde_json::Value>,
+    /// How long the target took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Tokens the target spent (prompt targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Cost in US dollars of the target call (prompt targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// The model that produced the output, when the target is a model call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl Output {
+    /// An output made of text only.
+    pub fn text(text: impl Into<String>) -> Self {
+        Output {
+            text: text.into(),
+            ..Output::default()
+        }
+    }
+
+    /// An output made of a JSON value; its text is the compact JSON (or the
+    /// string itself when the value is a JSON string).
+    pub fn json(value: serde_json::Value) -> Self {
+        let text = match &value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Output {
+            text,
+            json: Some(value),
+            ..Output::default()
+        }
+    }
+
+    /// The output parsed as JSON: the structured value when there is one,
+    /// else the text parsed as JSON.
+    pub fn as_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match &self.json {
+            Some(v) => Ok(v.clone()),
+            None => serde_json::from_str(self.text.trim()),
+        }
+    }
+}
+
+impl From<String> for Output {
+    fn from(s: String) -> Self {
+        Output::text(s)
+    }
+}
+
+impl From<&str> for Output {
+    fn from(s: &str) -> Self {
+        Output::text(s)
+    }
+}
+
+impl From<serde_json::Value> for Output {
+    fn from(v: serde_json::Value) -> Self {
+        Output::json(v)
+    }
+}
+
+/// Whether a failing verdict fails the build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// The snapshot gates: a changed verdict fails, an accepted failure is a
+    /// known failure (default).
+    #[default]
+    Snapshot,
+    /// Any failing verdict fails the build, even one recorded in the snapshot.
+    MustPass,
+}
+
+/// Everything a case run concluded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The suite name.
+    pub suite: String,
+    /// The case id.
+    pub case: String,
+    /// The variant, when the case runs under several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The trial name: `suite::case[::variant]`.
+    pub trial: String,
+    /// The overall outcome.
+    pub outcome: Outcome,
+    /// The case's tags (`feature:refunds`, `persona:new-user`, ...).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The weighted share of passing checks, in `[0, 1]`.
+    pub score: f64,
+    /// The threshold the score had to meet.
+    pub threshold: f64,
+    /// The gate of the case.
+    #[serde(default)]
+    pub gate: Gate,
+    /// One result per check, in YAML order.
+    pub checks: Vec<CheckResult>,
+    /// What the target returned (absent when the target failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Output>,
+    /// Why the case is an error, when the failure is not a check's (the target
+    /// crashed, the case could not be prepared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `file:line:col` of the case in its YAML file.
+    pub location: String,
+    /// Total tokens (target and judges).
+    #[serde(default)]
+    pub usage: Usage,
+    /// Total cost in US dollars (target and judges), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Wall time of the case (target and checks), in milliseconds.
+    #[serde(default)]
+    pub duration_ms: f64,
+}
+
+/// The gating part of a verdict: what its snapshot records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The overall outcome.
+    pub outcome: Outcome,
+    /// Per check: name, kind, outcome, and score/label where the check has them.
+    pub checks: Vec<CheckDecision>,
+}
+
+/// The gating part of one check result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckDecision {
+    /// Display name of the check.
+    pub check: String,
+    /// Check kind.
+    pub kind: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Score, as snapshotted (rounded to two decimals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// Label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Verdict {
+    /// The decision that the snapshot records and gates on.
+    pub fn decision(&self) -> Decision {
+        Decision {
+            outcome: self.outcome,
+            checks: self
+                .checks
+                .iter()
+                .map(|c| CheckDecision {
+                    check: c.name.clone(),
+                    kind: c.kind.clone(),
+                    outcome: c.outcome,
+                    score: c.score.map(|s| (s * 100.0).round() / 100.0),
+                    label: c.label.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Combines check results into an outcome: any `error` makes the case an
+    /// error; otherwise the weighted share of passing checks (skipped checks
+    /// excluded) must reach `threshold`.
+    pub fn conclude(checks: &[CheckResult], threshold: f64) -> (Outcome, f64) {
+        if checks.iter().any(|c| c.outcome == Outcome::Error) {
+            return (Outcome::Error, 0.0);
+        }
+        let counted: Vec<&CheckResult> = checks
+            .iter()
+            .filter(|c| c.outcome != Outcome::Skipped)
+            .collect();
+        let total: f64 = counted.iter().map(|c| c.weight).sum();
+        if total <= 0.0 {
+            return (Outcome::Pass, 1.0);
+        }
+        let passed: f64 = counted
+            .iter()
+            .filter(|c| c.outcome == Outcome::Pass)
+            .map(|c| c.weight)
+            .sum();
+        let score = passed / total;
+        // Compare with a small tolerance so that 2/3 >= 0.6667 behaves as written.
+        let outcome = if score + 1e-9 >= threshold {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
+        (outcome, score)
+    }
+}
