@@ -4,4 +4,5 @@ pub mod case;
 pub mod check;
 pub mod provider;
 pub mod run;
+pub mod target;
 pub mod verdict;

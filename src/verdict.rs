@@ -363,3 +363,49 @@ impl Verdict {
         (outcome, score)
     }
 }
+
+/// How a trial's verdict compares with its accepted snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Passing, and the snapshot agrees.
+    Pass,
+    /// Failing, and the accepted snapshot already records the failure.
+    KnownFailure,
+    /// The snapshot recorded a pass; the verdict now fails (or errs).
+    Regression,
+    /// The snapshot recorded a failure; the verdict now passes. Awaiting review.
+    Improvement,
+    /// The decision changed in another way (a check's label or score).
+    Changed,
+    /// No accepted snapshot yet.
+    New,
+    /// A `gate: must_pass` case that does not pass.
+    MustPassFailure,
+    /// The verdict is `error`.
+    Error,
+    /// The case was skipped (`skip:` in YAML).
+    Skipped,
+}
+
+impl Status {
+    /// Whether this status fails the build.
+    pub fn fails_build(self) -> bool {
+        !matches!(self, Status::Pass | Status::KnownFailure | Status::Skipped)
+    }
+}
+
+/// One trial of a run as reports see it: the verdict, how it compares with
+/// the accepted snapshot, and where to look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// How it compares with the accepted snapshot.
+    pub status: Status,
+    /// The accepted decision, when there was a snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<Decision>,
+    /// The snapshot file, relative to the project root.
+    pub snapshot: String,
+}
