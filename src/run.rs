@@ -14,3 +14,18 @@ pub struct RunEnv {
     /// True when running in CI (`CI` set and not `0`/`false`).
     pub ci: bool,
 }
+
+impl RunEnv {
+    /// The target output of another trial of this run (for pairwise judges
+    /// that compare a variant with a baseline variant). Waits for that
+    /// trial's target call if it is still running; `None` when that trial is
+    /// not part of the run or its target failed.
+    pub async fn output_of(
+        &self,
+        _suite: &str,
+        _case_id: &str,
+        _variant: Option<&str>,
+    ) -> Option<crate::verdict::Output> {
+        None
+    }
+}
