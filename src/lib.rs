@@ -2,7 +2,10 @@
 
 pub mod case;
 pub mod check;
+pub mod fsutil;
 pub mod provider;
+pub mod registry;
 pub mod run;
 pub mod target;
 pub mod verdict;
+pub mod yaml_out;
