@@ -219,11 +219,8 @@ fn evidence(verdict: &Verdict) -> Value {
             if let Some(ev) = &c.evidence {
                 m.insert("evidence".into(), json!(excerpt(&ev.to_string())));
             }
-            for w in &c.warnings {
-                m.entry("warnings")
-                    .or_insert_with(|| json!([]))
-                    .as_array_mut()
-                    .map(|a| a.push(json!(w)));
+            if !c.warnings.is_empty() {
+                m.insert("warnings".into(), json!(c.warnings));
             }
             Value::Object(m)
         })
