@@ -48,6 +48,7 @@ pub struct Harness {
     providers: Vec<(String, Arc<dyn Provider>)>,
     root: Option<PathBuf>,
     suites: Option<String>,
+    settings: Option<Settings>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -60,6 +61,7 @@ impl std::fmt::Debug for Harness {
             )
             .field("root", &self.root)
             .field("suites", &self.suites)
+            .field("settings", &self.settings)
             .finish()
     }
 }
@@ -126,6 +128,13 @@ impl Harness {
         self
     }
 
+    /// Snapshot behaviour (default: from `INSTA_UPDATE`, `INSTA_FORCE_PASS`
+    /// and `CI` in the environment).
+    pub fn snapshot_settings(mut self, settings: Settings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
     /// Parses the test arguments from the command line, runs, and returns
     /// the exit code for `main`.
     pub fn main(self) -> ExitCode {
@@ -138,7 +147,7 @@ impl Harness {
         let started = SystemTime::now();
         let clock = Instant::now();
         let root = self.root.clone().unwrap_or_else(default_root);
-        let settings = Settings::from_env();
+        let settings = self.settings.unwrap_or_else(Settings::from_env);
         let pattern = std::env::var("TRIBUNAL_SUITES")
             .ok()
             .filter(|s| !s.trim().is_empty())
