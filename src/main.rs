@@ -19,6 +19,18 @@ struct Cli {
 enum Cmd {
     /// Run the eval suites (`cargo test --test evals`) and print the summary.
     Run(RunArgs),
+    /// Run the suites in this process, without a `tests/evals.rs`: for suites
+    /// whose targets are fixed outputs, commands, HTTP endpoints or prompts
+    /// (Rust targets need the project's own harness). Takes libtest's
+    /// arguments: a filter, `--exact`, `--list`, `--ignored`.
+    Test {
+        /// The project root (where evals/ is).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// libtest arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Load every suite file and report problems, without running anything.
     Validate {
         /// The project root.
@@ -64,6 +76,11 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Run(args) => run(args),
         Cmd::Validate { root } => validate(&root),
+        Cmd::Test { root, args } => {
+            let argv = std::iter::once("tribunal-test".to_string()).chain(args);
+            let args = libtest_mimic::Arguments::from_iter(argv);
+            tribunal::Harness::new().root(root).run(&args).exit_code
+        }
     }
 }
 
