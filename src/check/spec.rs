@@ -387,7 +387,7 @@ fn parse_kind(
 fn derive_name(kind: &str, main: &Value) -> String {
     let shown = match main {
         Value::Null | Value::Bool(true) => return kind.to_string(),
-        Value::String(s) => format!("{s:?}"),
+        Value::String(s) => format!("\"{s}\""),
         Value::Object(m) if m.contains_key("min") || m.contains_key("max") => {
             let part = |k: &str| m.get(k).map(Value::to_string).unwrap_or_default();
             return match (m.get("min"), m.get("max")) {
