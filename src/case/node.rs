@@ -213,9 +213,29 @@ pub fn parse(text: &str) -> Result<Node, (u32, u32, String)> {
                     )
                 })
                 .unwrap_or((1, 1));
-            Err((line, col, first_line_of(&err.to_string())))
+            let message = first_line_of(&err.to_string());
+            // The scanner reports where the token it was reading started;
+            // when the problem is a tab, point at the tab itself.
+            let (line, col) = if message.contains("tab") {
+                first_tab_from(text, line).unwrap_or((line, col))
+            } else {
+                (line, col)
+            };
+            Err((line, col, message))
         }
     }
+}
+
+/// The position (1-based) of the first tab on `line` or after it. The
+/// scanner reports either the start of the token it was reading (before the
+/// tab) or the place just after the tab, so the search starts at the
+/// beginning of the reported line.
+fn first_tab_from(text: &str, line: u32) -> Option<(u32, u32)> {
+    let first = usize::try_from(line).ok()?.checked_sub(1)?;
+    text.lines().enumerate().skip(first).find_map(|(i, l)| {
+        let at = l.chars().position(|c| c == '\t')?;
+        Some((u32::try_from(i + 1).ok()?, u32::try_from(at + 1).ok()?))
+    })
 }
 
 /// serde-saphyr renders a snippet under its message; tribunal prints its own
