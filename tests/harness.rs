@@ -34,7 +34,9 @@ fn harness(root: &Path, settings: Settings) -> Harness {
         .target("crash", |_: &Input| -> Result<String, String> {
             panic!("the system under test fell over")
         })
-        .check("short", |c: &tribunal::CheckInput<'_>| c.output.text.len() < 40)
+        .check("short", |c: &tribunal::CheckInput<'_>| {
+            c.output.text.len() < 40
+        })
 }
 
 fn args(extra: &[&str]) -> Arguments {
@@ -112,8 +114,16 @@ fn first_run_is_new_then_accepted_snapshots_pass() {
     let first = harness(p.path(), local()).run(&args(&[]));
     assert_ne!(first.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&first, "good::hello"), Status::New);
-    assert!(p.path().join("evals/snapshots/good__hello.snap.new").exists());
-    assert!(!p.path().join("evals/snapshots/good__later.snap.new").exists());
+    assert!(
+        p.path()
+            .join("evals/snapshots/good__hello.snap.new")
+            .exists()
+    );
+    assert!(
+        !p.path()
+            .join("evals/snapshots/good__later.snap.new")
+            .exists()
+    );
 
     accept_all(p.path());
     let second = harness(p.path(), local()).run(&args(&[]));
@@ -121,7 +131,12 @@ fn first_run_is_new_then_accepted_snapshots_pass() {
     assert_eq!(status_of(&second, "good::hello"), Status::Pass);
     assert_eq!(status_of(&second, "good::loud"), Status::Pass);
     assert_eq!(status_of(&second, "good::known-bad"), Status::KnownFailure);
-    assert!(second.records.iter().all(|r| r.verdict.trial != "good::later"));
+    assert!(
+        second
+            .records
+            .iter()
+            .all(|r| r.verdict.trial != "good::later")
+    );
 }
 
 #[test]
@@ -189,8 +204,13 @@ fn a_broken_file_fails_alone_with_its_location() {
 #[case::ignored(&["--ignored"], &["good::later"])]
 fn filters_select_what_is_evaluated(#[case] extra: &[&str], #[case] expected: &[&str]) {
     let p = project(&[("evals/good.yaml", GOOD)]);
-    let run = harness(p.path(), Settings::from_vars(Some("no"), Some("1"), false)).run(&args(extra));
-    let mut got: Vec<&str> = run.records.iter().map(|r| r.verdict.trial.as_str()).collect();
+    let run =
+        harness(p.path(), Settings::from_vars(Some("no"), Some("1"), false)).run(&args(extra));
+    let mut got: Vec<&str> = run
+        .records
+        .iter()
+        .map(|r| r.verdict.trial.as_str())
+        .collect();
     got.sort();
     assert_eq!(got, expected);
 }
@@ -246,7 +266,11 @@ fn an_empty_eval_folder_is_an_error() {
     let p = project(&[("evals/README.md", "nothing here")]);
     let run = harness(p.path(), local()).run(&args(&[]));
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
-    assert!(run.load_errors[0].contains("no eval suites found"), "{:?}", run.load_errors);
+    assert!(
+        run.load_errors[0].contains("no eval suites found"),
+        "{:?}",
+        run.load_errors
+    );
 }
 
 #[test]
@@ -256,7 +280,11 @@ fn a_glob_that_matches_nothing_is_an_error() {
         .suites("evals/**/nothing-*.yaml")
         .run(&args(&[]));
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
-    assert!(run.load_errors[0].contains("matches no YAML file"), "{:?}", run.load_errors);
+    assert!(
+        run.load_errors[0].contains("matches no YAML file"),
+        "{:?}",
+        run.load_errors
+    );
 }
 
 #[test]
