@@ -200,8 +200,14 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// Parses YAML text into a node tree. The error carries `(line, col, message)`.
+///
+/// Booleans follow YAML 1.2: only `true` and `false` (any case style) are
+/// booleans. YAML 1.1 spellings such as `yes`, `no`, `on`, `off`, `y` and `n`
+/// stay strings, so `contains: yes`, `expected: no` or a country code `NO`
+/// mean the text the user wrote.
 pub fn parse(text: &str) -> Result<Node, (u32, u32, String)> {
-    match serde_saphyr::from_str::<Node>(text) {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(node) => Ok(node),
         Err(err) => {
             let (line, col) = err
