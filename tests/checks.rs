@@ -206,6 +206,32 @@ checks: [{equals: {b: null, a: 1}}]"#,
     Pass,
     r#"found "refunds", "DAYS""#
 )]
+// YAML 1.1 booleans are text: `yes`, `no`, `on`, `off`, `y`, `n` mean what is written.
+#[case::contains_yes_is_text(
+    "output: 'Yes, we ship to Norway.'\nchecks: [{contains: Yes}]",
+    Pass,
+    r#"found "Yes""#
+)]
+#[case::contains_country_code_no(
+    "output: 'Country: NO'\nchecks: [{contains: NO}]",
+    Pass,
+    r#"found "NO""#
+)]
+#[case::equals_no_is_text(
+    "output: no\nexpected: no\nchecks: [equals]",
+    Pass,
+    "equals the expected text"
+)]
+#[case::equals_off_is_not_false(
+    "output: 'false'\nchecks: [{equals: off}]",
+    Fail,
+    r#"expected "off", got "false""#
+)]
+#[case::true_is_still_a_boolean(
+    "output: 'true'\nchecks: [{equals: true}]",
+    Pass,
+    "equals the expected JSON"
+)]
 // starts_with / ends_with
 #[case::starts_with_pass(
     "output: '  Dear customer, thanks.'\nchecks: [{starts_with: Dear}]",

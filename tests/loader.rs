@@ -753,6 +753,25 @@ fn a_case_may_rely_on_variant_targets() {
     assert!(suite.cases[0].target.is_none());
 }
 
+#[test]
+fn yaml_1_1_boolean_spellings_are_strings() {
+    let text = "cases:\n  - id: a\n    output: no\n    expected: yes\n    vars: {country: NO, flag: on}\n    checks:\n      - contains: y\n        name: n\n        not: false\n";
+    let suite = load(text).unwrap_or_else(|e| panic!("{e}"));
+    let case = &suite.cases[0];
+    assert_eq!(case.output, Some(serde_json::json!("no")));
+    assert_eq!(case.expected, Some(serde_json::json!("yes")));
+    assert_eq!(case.vars["country"], "NO");
+    assert_eq!(case.vars["flag"], "on");
+    assert_eq!(case.checks[0].name, "n");
+    // `not: yes` is no longer silently `true`: it is an error naming the key.
+    let errs = errors(
+        "cases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n        not: yes\n",
+    );
+    assert_eq!(errs.len(), 1, "{}", render(&errs));
+    assert_eq!((errs[0].location.line, errs[0].location.col), (6, 14));
+    assert!(errs[0].message.contains("`not` must be true or false"));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
