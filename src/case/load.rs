@@ -199,8 +199,10 @@ pub fn load_str(
                         line,
                         col,
                     },
+                    hint: message.contains("tab").then(|| {
+                        "indent with spaces: YAML does not allow tabs in indentation".to_string()
+                    }),
                     message: format!("invalid YAML: {message}"),
-                    hint: None,
                 }],
             ));
         }
@@ -260,9 +262,18 @@ impl Loader<'_> {
         match serde_path_to_error::deserialize::<_, T>(value) {
             Ok(v) => Some(v),
             Err(err) => {
+                let inner = serde_segments(err.path());
+                // An unknown key inside a nested section (`defaults:`) is
+                // reported as being in that section, not in the whole suite.
+                let what = match inner.len().checked_sub(2).map(|i| &inner[i]) {
+                    Some(Seg::Key(section)) => section.as_str(),
+                    _ => what,
+                };
+                let key = (!inner.is_empty()).then(|| node::path_text(&inner));
                 let mut path = base.to_vec();
-                path.extend(serde_segments(err.path()));
-                let (message, hint, at_key) = explain_serde(&err.inner().to_string(), what);
+                path.extend(inner.iter().cloned());
+                let (message, hint, at_key) =
+                    explain_serde(&err.inner().to_string(), what, key.as_deref());
                 self.push(&path, at_key, message, hint);
                 None
             }
@@ -586,7 +597,13 @@ impl Loader<'_> {
         }
         let has_variant_targets =
             !variants.is_empty() && variants.iter().all(|v| v.target.is_some());
-        if rc.output.is_none() && target.is_none() && rc.target.is_none() && !has_variant_targets {
+        // A target that is written but invalid is reported where it is
+        // written; the case does not also claim to have none.
+        if rc.output.is_none()
+            && rc.target.is_none()
+            && raw.defaults.target.is_none()
+            && !has_variant_targets
+        {
             self.push(
                 &key("id"),
                 true,
@@ -602,7 +619,9 @@ impl Loader<'_> {
                 checks.push(spec);
             }
         }
-        if checks.is_empty() && rc.checks.is_empty() && default_checks.is_empty() {
+        // Checks that are written but invalid are reported one by one; the
+        // case does not also claim to have none.
+        if raw.defaults.checks.is_empty() && rc.checks.is_empty() {
             self.push(
                 &key("id"),
                 true,
@@ -712,8 +731,43 @@ static UNKNOWN_RE: LazyLock<Regex> = LazyLock::new(|| {
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`([^`]*)`").expect("static regex"));
 
 /// Turns a serde message into tribunal's wording, with a suggestion for
-/// unknown keys and values. Returns (message, hint, point at the key).
-pub(crate) fn explain_serde(message: &str, what: &str) -> (String, Option<String>, bool) {
+/// unknown keys and values and the expected shape for wrong types. `key` is
+/// the key path of the value, when known (`tags`, `cases[0].threshold`).
+/// Returns (message, hint, point at the key).
+pub(crate) fn explain_serde(
+    message: &str,
+    what: &str,
+    key: Option<&str>,
+) -> (String, Option<String>, bool) {
+    if let (Some(key), Some(rest)) = (key, message.strip_prefix("invalid type: "))
+        && let Some((found, expected)) = rest.rsplit_once(", expected ")
+    {
+        let (expected, example) = match expected {
+            "a sequence" => (
+                "a list",
+                format!("write `{key}: [a, b]`, or one `- item` per line"),
+            ),
+            e if e.starts_with("a map") || e.starts_with("struct ") => (
+                "a mapping",
+                format!("write `{key}: {{name: value}}`, or indented `name: value` lines"),
+            ),
+            "f64" | "f32" | "u64" | "u32" | "i64" | "i32" | "usize" => {
+                ("a number", format!("write a number, e.g. `{key}: 0.75`"))
+            }
+            "a string" => ("a string", format!("quote the value: `{key}: \"...\"`")),
+            "a boolean" => (
+                "true or false",
+                format!("write `{key}: true` or `{key}: false`"),
+            ),
+            other => (other, String::new()),
+        };
+        let hint = (!example.is_empty()).then_some(example);
+        return (
+            format!("`{key}` must be {expected}, found {found}"),
+            hint,
+            false,
+        );
+    }
     if let Some(caps) = UNKNOWN_RE.captures(message) {
         let word = &caps[2];
         let choices: Vec<&str> = NAME_RE

@@ -200,8 +200,14 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// Parses YAML text into a node tree. The error carries `(line, col, message)`.
+///
+/// Booleans follow YAML 1.2: only `true` and `false` (any case style) are
+/// booleans. YAML 1.1 spellings such as `yes`, `no`, `on`, `off`, `y` and `n`
+/// stay strings, so `contains: yes`, `expected: no` or a country code `NO`
+/// mean the text the user wrote.
 pub fn parse(text: &str) -> Result<Node, (u32, u32, String)> {
-    match serde_saphyr::from_str::<Node>(text) {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    match serde_saphyr::from_str_with_options::<Node>(text, options) {
         Ok(node) => Ok(node),
         Err(err) => {
             let (line, col) = err
@@ -213,9 +219,29 @@ pub fn parse(text: &str) -> Result<Node, (u32, u32, String)> {
                     )
                 })
                 .unwrap_or((1, 1));
-            Err((line, col, first_line_of(&err.to_string())))
+            let message = first_line_of(&err.to_string());
+            // The scanner reports where the token it was reading started;
+            // when the problem is a tab, point at the tab itself.
+            let (line, col) = if message.contains("tab") {
+                first_tab_from(text, line).unwrap_or((line, col))
+            } else {
+                (line, col)
+            };
+            Err((line, col, message))
         }
     }
+}
+
+/// The position (1-based) of the first tab on `line` or after it. The
+/// scanner reports either the start of the token it was reading (before the
+/// tab) or the place just after the tab, so the search starts at the
+/// beginning of the reported line.
+fn first_tab_from(text: &str, line: u32) -> Option<(u32, u32)> {
+    let first = usize::try_from(line).ok()?.checked_sub(1)?;
+    text.lines().enumerate().skip(first).find_map(|(i, l)| {
+        let at = l.chars().position(|c| c == '\t')?;
+        Some((u32::try_from(i + 1).ok()?, u32::try_from(at + 1).ok()?))
+    })
 }
 
 /// serde-saphyr renders a snippet under its message; tribunal prints its own

@@ -78,7 +78,7 @@ impl RustCheck {
             Err(panic) => CheckResult::error(
                 "rust",
                 ctx.name,
-                format!("{} panicked: {}", self.function, panic_text(&panic)),
+                format!("{} panicked: {}", self.function, panic_text(&*panic)),
             ),
         }
     }

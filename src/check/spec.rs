@@ -145,7 +145,9 @@ pub fn typed<T: DeserializeOwned>(key: &str, value: &Value, what: &str) -> Resul
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
-        let (message, hint, at_key) = crate::case::load_explain(&err.inner().to_string(), what);
+        let key = crate::case::node::path_text(&path);
+        let (message, hint, at_key) =
+            crate::case::load_explain(&err.inner().to_string(), what, Some(&key));
         SpecError {
             path,
             at_key,
@@ -332,9 +334,8 @@ fn parse_kind(
     rust_checks: Option<&[String]>,
 ) -> Result<CheckKind, SpecError> {
     let allowed: &[&str] = match kind {
-        "equals" | "starts_with" | "ends_with" | "contains_any" | "contains_all" => {
-            &["ignore_case", "trim"]
-        }
+        "equals" | "starts_with" | "ends_with" => &["ignore_case", "trim"],
+        "contains_any" | "contains_all" => &["ignore_case"],
         "rust" => &["args"],
         "ast_equivalent" => &["fallback"],
         _ => &[],
@@ -360,9 +361,12 @@ fn parse_kind(
         "contains" | "icontains" | "contains_any" | "contains_all" => CheckKind::Contains(
             text::Contains::parse(kind, main, flag("ignore_case", false)?)?,
         ),
-        "starts_with" | "ends_with" => {
-            CheckKind::Affix(text::Affix::parse(kind, main, flag("ignore_case", false)?)?)
-        }
+        "starts_with" | "ends_with" => CheckKind::Affix(text::Affix::parse(
+            kind,
+            main,
+            flag("ignore_case", false)?,
+            flag("trim", true)?,
+        )?),
         "regex" => CheckKind::Regex(text::RegexCheck::parse(main)?),
         "word_count" | "char_count" => CheckKind::Count(text::Count::parse(kind, main)?),
         "similarity" => CheckKind::Similarity(text::Similarity::parse(main)?),

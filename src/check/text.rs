@@ -245,6 +245,8 @@ pub struct Affix {
     pub value: String,
     /// Compare case-insensitively.
     pub ignore_case: bool,
+    /// Ignore leading and trailing whitespace of the output (default true).
+    pub trim: bool,
 }
 
 impl Affix {
@@ -252,23 +254,28 @@ impl Affix {
         kind: &'static str,
         main: &Value,
         ignore_case: bool,
+        trim: bool,
     ) -> Result<Self, SpecError> {
         Ok(Affix {
             kind,
             value: string_value(kind, main)?,
             ignore_case,
+            trim,
         })
     }
 
-    /// Runs the check (leading/trailing whitespace of the output is ignored).
+    /// Runs the check (with `trim`, the default, leading and trailing
+    /// whitespace of the output is ignored).
     pub fn run(&self, ctx: &CheckContext<'_>) -> CheckResult {
-        let (text, value) = if self.ignore_case {
-            (
-                ctx.output.text.trim().to_lowercase(),
-                self.value.to_lowercase(),
-            )
+        let output = if self.trim {
+            ctx.output.text.trim()
         } else {
-            (ctx.output.text.trim().to_string(), self.value.clone())
+            ctx.output.text.as_str()
+        };
+        let (text, value) = if self.ignore_case {
+            (output.to_lowercase(), self.value.to_lowercase())
+        } else {
+            (output.to_string(), self.value.clone())
         };
         let ok = if self.kind == "starts_with" {
             text.starts_with(&value)
