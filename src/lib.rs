@@ -3,6 +3,7 @@
 pub mod case;
 pub mod check;
 pub mod provider;
+pub mod report;
 pub mod run;
 pub mod target;
 pub mod verdict;

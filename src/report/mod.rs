@@ -1,0 +1,3 @@
+//! Reports, run history and comparison statistics.
+
+pub mod stats;
