@@ -10,3 +10,6 @@ pub mod binomial;
 pub mod normal;
 
 pub use binomial::{McNemar, Proportion, binomial_half_cdf, mcnemar_exact, wilson_interval};
+pub mod wilcoxon;
+
+pub use wilcoxon::{PMethod, Wilcoxon, percentile, wilcoxon_signed_rank};
