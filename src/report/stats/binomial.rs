@@ -198,7 +198,11 @@ mod tests {
     #[case(150, 86, 3.7159361395713866e-05)]
     fn mcnemar_exact_p_values(#[case] b: u64, #[case] c: u64, #[case] p: f64) {
         let m = mcnemar_exact(b, c);
-        assert!(((m.p_value - p) / p).abs() < 1e-10, "{b},{c}: {} want {p}", m.p_value);
+        assert!(
+            ((m.p_value - p) / p).abs() < 1e-10,
+            "{b},{c}: {} want {p}",
+            m.p_value
+        );
         assert_eq!((m.pass_to_fail, m.fail_to_pass), (b, c));
     }
 

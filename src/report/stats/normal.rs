@@ -23,7 +23,11 @@ pub fn erf(x: f64) -> f64 {
         return f64::NAN;
     }
     let a = x.abs();
-    let value = if a < 2.0 { erf_series(a) } else { 1.0 - erfc_cf(a) };
+    let value = if a < 2.0 {
+        erf_series(a)
+    } else {
+        1.0 - erfc_cf(a)
+    };
     value.copysign(x)
 }
 
@@ -180,7 +184,11 @@ mod tests {
     #[case(-1.0, 0.15865525393145707)]
     fn cdf_matches_published_quantiles(#[case] z: f64, #[case] p: f64) {
         assert!((cdf(z) - p).abs() < 1e-14, "cdf({z}) = {}", cdf(z));
-        assert!((quantile(p) - z).abs() < 1e-9, "quantile({p}) = {}", quantile(p));
+        assert!(
+            (quantile(p) - z).abs() < 1e-9,
+            "quantile({p}) = {}",
+            quantile(p)
+        );
     }
 
     #[test]

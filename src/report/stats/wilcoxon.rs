@@ -213,7 +213,10 @@ mod tests {
             .collect();
         let (mut le, mut ge) = (0u64, 0u64);
         for mask in 0u64..(1 << n) {
-            let s: f64 = (0..n).filter(|i| mask >> i & 1 == 1).map(|i| ranks[i]).sum();
+            let s: f64 = (0..n)
+                .filter(|i| mask >> i & 1 == 1)
+                .map(|i| ranks[i])
+                .sum();
             if s <= w.w_plus + 1e-9 {
                 le += 1;
             }
@@ -245,7 +248,11 @@ mod tests {
     #[case(&[1.0, -2.0, 3.0, -4.0, 5.0, -6.0, 7.0, 8.0], 0.4609375)]
     fn exact_small_samples(#[case] d: &[f64], #[case] p: f64) {
         let w = wilcoxon_signed_rank(d);
-        assert!((w.p_value - p).abs() < 1e-12, "{d:?}: {} want {p}", w.p_value);
+        assert!(
+            (w.p_value - p).abs() < 1e-12,
+            "{d:?}: {} want {p}",
+            w.p_value
+        );
         assert!((w.p_value - brute_force_p(d)).abs() < 1e-12);
     }
 
@@ -258,7 +265,11 @@ mod tests {
         assert_eq!(w.w_minus, 1.5 + 6.0);
         assert_eq!(w.w_plus, 55.0 - 7.5);
         assert_eq!(w.method, PMethod::Exact);
-        assert!((w.p_value - brute_force_p(&d)).abs() < 1e-12, "{}", w.p_value);
+        assert!(
+            (w.p_value - brute_force_p(&d)).abs() < 1e-12,
+            "{}",
+            w.p_value
+        );
     }
 
     #[test]
@@ -284,14 +295,18 @@ mod tests {
             0.1, -0.2, -0.7, -0.2, 0.1, -0.2, 1.4, 1.1, -2.6, -1.8, -0.1, -0.3, 0.3, 0.3, 2.2,
             -1.0, -0.3, 2.1, 0.7, 0.8, -0.4, -1.5, 0.3, 0.2, -1.1, -0.6, 0.0, -0.8, 0.0, 0.2, 0.1,
             -0.4, 0.7, 1.0, 0.4, -0.7, 0.8, -0.4, 1.0, -1.0, 1.0, 0.1, -1.1, -0.2, 0.2, 0.4, -0.9,
-            -1.0, 0.3, -0.4, 0.3, 0.9, -1.5, 0.4, 1.3, -0.2, -0.7, 0.9, 0.4, 1.0, -0.2, -1.4,
-            -0.0, -0.3,
+            -1.0, 0.3, -0.4, 0.3, 0.9, -1.5, 0.4, 1.3, -0.2, -0.7, 0.9, 0.4, 1.0, -0.2, -1.4, -0.0,
+            -0.3,
         ];
         let w = wilcoxon_signed_rank(&d);
         assert_eq!((w.n, w.zeros), (77, 3));
         assert_eq!(w.method, PMethod::Normal);
         assert_eq!(w.w_plus.min(w.w_minus), 1401.0);
-        assert!((w.p_value - 0.609396290770267).abs() < 1e-12, "{}", w.p_value);
+        assert!(
+            (w.p_value - 0.609396290770267).abs() < 1e-12,
+            "{}",
+            w.p_value
+        );
     }
 
     #[test]
@@ -303,7 +318,11 @@ mod tests {
         let exact = wilcoxon_signed_rank(&d);
         assert_eq!(exact.method, PMethod::Exact);
         let approx = normal_p(50, &[1; 50], exact.w_plus);
-        assert!((exact.p_value - approx).abs() < 0.01, "{} vs {approx}", exact.p_value);
+        assert!(
+            (exact.p_value - approx).abs() < 0.01,
+            "{} vs {approx}",
+            exact.p_value
+        );
     }
 
     #[rstest]
@@ -312,7 +331,11 @@ mod tests {
     #[case(&[7.0], 0.95, Some(7.0))]
     #[case(&[], 0.5, None)]
     #[case(&[10.0, 1.0, 5.0, f64::NAN], 0.0, Some(1.0))]
-    fn percentiles_interpolate_linearly(#[case] v: &[f64], #[case] q: f64, #[case] want: Option<f64>) {
+    fn percentiles_interpolate_linearly(
+        #[case] v: &[f64],
+        #[case] q: f64,
+        #[case] want: Option<f64>,
+    ) {
         let got = percentile(v, q);
         match (got, want) {
             (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "{g} want {w}"),
