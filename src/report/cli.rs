@@ -177,6 +177,9 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                 let mut s = settings.clone();
                 s.report_dir = dir.clone();
                 s.history = None;
+                // Printing is what --format is for; do not also append to
+                // the step summary.
+                s.step_summary = None;
                 let written = super::after_run_with(&run, &s)?;
                 // The HTML from after_run_with has no history; redo it with plots.
                 if !points.is_empty() {
@@ -260,7 +263,8 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                             serde_json::to_string_pretty(&rows).unwrap_or_default()
                         ),
                         CompareFormat::Markdown => {
-                            let mut text = format!("| run | outcome | score |\n|---|---|---|\n");
+                            let mut text =
+                                String::from("| run | outcome | score |\n|---|---|---|\n");
                             for (id, o, s) in &rows {
                                 text.push_str(&format!("| `{id}` | {o} | {s:.2} |\n"));
                             }

@@ -73,9 +73,9 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
             )
         })
         .unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<header><h1>{}</h1><p>{}{} · tribunal {}</p></header><main>\n",
+        "<header><h1>{}</h1><p>{}{} · tribunal {}</p></header><main>",
         esc(&title),
         esc(&run.started_at),
         git,
@@ -118,7 +118,7 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
             k.replace('_', " ")
         );
     }
-    let _ = write!(o, "</p></section>\n");
+    let _ = writeln!(o, "</p></section>");
     // Per tag.
     let _ = write!(
         o,
@@ -138,7 +138,7 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
     if s.by_tag.is_empty() {
         let _ = write!(o, "<tr><td colspan=\"4\">No tags in this run.</td></tr>");
     }
-    let _ = write!(o, "</tbody></table></section>\n");
+    let _ = writeln!(o, "</tbody></table></section>");
     // Variants.
     let rows = variant_matrix(run, None);
     if rows.len() > 1 {
@@ -168,7 +168,7 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
                 vs
             );
         }
-        let _ = write!(o, "</tbody></table></section>\n");
+        let _ = writeln!(o, "</tbody></table></section>");
     }
     // Failures.
     let _ = write!(o, "<section id=\"failures\"><h2>Failures and changes</h2>");
@@ -243,7 +243,7 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
     if !any {
         let _ = write!(o, "<p>Every trial passes and matches its snapshot.</p>");
     }
-    let _ = write!(o, "</section>\n");
+    let _ = writeln!(o, "</section>");
     // Plots.
     let mut points: Vec<RunRow> = history.to_vec();
     if !points.iter().any(|p| p.id == run.run_id) {
@@ -285,7 +285,7 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         "<figure id=\"plot-cost\">{}<figcaption>Cost per run (USD)</figcaption></figure>",
         bars(&points.iter().map(|p| p.cost_usd).collect::<Vec<_>>())
     );
-    let _ = write!(o, "</div></section>\n");
+    let _ = writeln!(o, "</div></section>");
     // All trials.
     let _ = write!(
         o,
