@@ -237,3 +237,33 @@ fn compare_files_history_ids_and_git_refs() {
         "{text}"
     );
 }
+
+#[test]
+fn the_projects_gates_file_applies_without_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("evals")).expect("mkdir");
+    std::fs::write(root.join("evals/gates.yaml"), "min_pass_rate: 0.99\n").expect("write");
+    let file = root.join("run.json");
+    std::fs::write(&file, sample::run(30, 0.7, 4).to_json()).expect("write");
+    let root_s = root.to_string_lossy().into_owned();
+    let f = file.to_str().expect("utf8");
+    let (code, text) = cli(&["report", "--merge", f, "--root", &root_s]);
+    assert_eq!(code.expect("report"), EXIT_EVAL_FAILURE, "{text}");
+    assert!(text.contains("✗ pass rate"), "{text}");
+    // A flag overrides the file.
+    let (code, text) = cli(&[
+        "report",
+        "--merge",
+        f,
+        "--root",
+        &root_s,
+        "--min-pass-rate",
+        "0.1",
+    ]);
+    assert_eq!(code.expect("report"), EXIT_PASS, "{text}");
+    // A broken gates file is a tool error.
+    std::fs::write(root.join("evals/gates.yaml"), "min_pass_rate: [\n").expect("write");
+    let (code, _) = cli(&["report", "--merge", f, "--root", &root_s]);
+    assert!(matches!(code, Err(ReportError::Config(_))), "{code:?}");
+}

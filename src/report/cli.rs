@@ -66,7 +66,10 @@ pub enum Command {
         /// Project root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
-        /// Gating thresholds.
+        /// Gates file (default: `evals/gates.yaml` when it exists).
+        #[arg(long, value_name = "FILE")]
+        gates_file: Option<PathBuf>,
+        /// Gating thresholds (override the gates file).
         #[command(flatten)]
         gates: Gates,
     },
@@ -87,7 +90,11 @@ pub enum Command {
         /// Project root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
-        /// Gating thresholds (applied to HEAD and the comparison).
+        /// Gates file (default: `evals/gates.yaml` when it exists).
+        #[arg(long, value_name = "FILE")]
+        gates_file: Option<PathBuf>,
+        /// Gating thresholds (applied to HEAD and the comparison; override
+        /// the gates file).
         #[command(flatten)]
         gates: Gates,
     },
@@ -132,9 +139,11 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             store,
             baseline,
             root,
+            gates_file,
             gates,
         } => {
             let settings = Settings::from_env(&root)?;
+            let gates = resolve_gates(&root, gates_file.as_deref(), gates)?;
             let files = if files.is_empty() {
                 vec![settings.report_dir.join("last.json")]
             } else {
@@ -210,9 +219,11 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             format,
             out: file,
             root,
+            gates_file,
             gates,
         } => {
             let settings = Settings::from_env(&root)?;
+            let gates = resolve_gates(&root, gates_file.as_deref(), gates)?;
             let base_run = resolve(&root, &settings, &base)?;
             let head_run = resolve(&root, &settings, &head)?;
             let c = compare(&base_run, &head_run);
@@ -303,6 +314,24 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             Ok(EXIT_PASS)
         }
     }
+}
+
+/// The flags' gates completed from the gates file: the one given, else
+/// `<root>/evals/gates.yaml` when it exists.
+fn resolve_gates(root: &Path, file: Option<&Path>, flags: Gates) -> Result<Gates, ReportError> {
+    let default = root.join("evals").join("gates.yaml");
+    let path = match file {
+        Some(f) => Some(f.to_path_buf()),
+        None => default.is_file().then_some(default),
+    };
+    let Some(path) = path else {
+        return Ok(flags);
+    };
+    let file = super::gate::GatesFile::load(&path)?;
+    // clap cannot tell a default from an explicit --alpha 0.05; treat the
+    // default value as unset.
+    let alpha_from_flag = (flags.alpha - 0.05).abs() > f64::EPSILON;
+    Ok(flags.with_file(&file, alpha_from_flag))
 }
 
 fn print_gates(

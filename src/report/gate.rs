@@ -19,6 +19,9 @@ pub const EXIT_EVAL_FAILURE: u8 = 1;
 pub const EXIT_TOOL_ERROR: u8 = 2;
 
 /// Thresholds a run (and its comparison with a base) must meet.
+///
+/// Set by CLI flags, or for a whole project by a gates file
+/// (`evals/gates.yaml` by default, see [`GatesFile`]); flags win.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, clap::Args)]
 pub struct Gates {
     /// Minimum overall pass rate, in [0, 1].
@@ -39,6 +42,80 @@ pub struct Gates {
     /// failure, error, ...), as `cargo test` does.
     #[arg(long)]
     pub fail_on_status: bool,
+}
+
+/// The gates file (`evals/gates.yaml`): the project's thresholds.
+///
+/// ```yaml
+/// min_pass_rate: 0.9
+/// min_tag_pass_rate:
+///   feature:refunds: 0.95
+/// max_significant_regressions: 0
+/// alpha: 0.05
+/// fail_on_status: true
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatesFile {
+    /// Minimum overall pass rate.
+    #[serde(default)]
+    pub min_pass_rate: Option<f64>,
+    /// Minimum pass rate per tag.
+    #[serde(default)]
+    pub min_tag_pass_rate: std::collections::BTreeMap<String, f64>,
+    /// Maximum significant regressions against the base.
+    #[serde(default)]
+    pub max_significant_regressions: Option<usize>,
+    /// Significance level.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// Fail on any trial whose status fails the build.
+    #[serde(default)]
+    pub fail_on_status: bool,
+}
+
+impl GatesFile {
+    /// Reads a gates file; rates must be in `[0, 1]`.
+    pub fn load(path: &std::path::Path) -> Result<GatesFile, super::ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|e| super::ReportError::read(path, e))?;
+        let file: GatesFile = serde_saphyr::from_str(&text)
+            .map_err(|e| super::ReportError::Config(format!("{}: {e}", path.display())))?;
+        let rates = file
+            .min_pass_rate
+            .iter()
+            .chain(file.min_tag_pass_rate.values())
+            .chain(file.alpha.iter());
+        for r in rates {
+            if !(0.0..=1.0).contains(r) {
+                return Err(super::ReportError::Config(format!(
+                    "{}: rate {r} is outside [0, 1]",
+                    path.display()
+                )));
+            }
+        }
+        Ok(file)
+    }
+}
+
+impl Gates {
+    /// These gates with unset ones taken from a gates file (flags win; per
+    /// tag minimums from both apply, the flag's where a tag is in both).
+    pub fn with_file(mut self, file: &GatesFile, alpha_from_flag: bool) -> Gates {
+        self.min_pass_rate = self.min_pass_rate.or(file.min_pass_rate);
+        for (tag, rate) in &file.min_tag_pass_rate {
+            if !self.min_tag_pass_rate.iter().any(|(t, _)| t == tag) {
+                self.min_tag_pass_rate.push((tag.clone(), *rate));
+            }
+        }
+        self.max_significant_regressions = self
+            .max_significant_regressions
+            .or(file.max_significant_regressions);
+        if !alpha_from_flag && let Some(a) = file.alpha {
+            self.alpha = a;
+        }
+        self.fail_on_status |= file.fail_on_status;
+        self
+    }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -182,6 +259,40 @@ mod tests {
     #[case("x", Err(()))]
     fn rates_parse(#[case] s: &str, #[case] want: Result<f64, ()>) {
         assert_eq!(parse_rate(s).map_err(|_| ()), want);
+    }
+
+    #[test]
+    fn gates_file_fills_unset_gates_and_flags_win() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("gates.yaml");
+        std::fs::write(
+            &path,
+            "min_pass_rate: 0.9\nmin_tag_pass_rate:\n  feature:a: 0.8\n  feature:b: 0.7\nalpha: 0.01\nfail_on_status: true\n",
+        )
+        .expect("write");
+        let file = GatesFile::load(&path).expect("load");
+        let flags = Gates {
+            min_pass_rate: Some(0.5),
+            min_tag_pass_rate: vec![("feature:a".into(), 0.6)],
+            alpha: 0.05,
+            ..Gates::default()
+        };
+        let g = flags.with_file(&file, false);
+        assert_eq!(g.min_pass_rate, Some(0.5));
+        assert_eq!(
+            g.min_tag_pass_rate,
+            vec![
+                ("feature:a".to_string(), 0.6),
+                ("feature:b".to_string(), 0.7)
+            ]
+        );
+        assert_eq!(g.alpha, 0.01);
+        assert!(g.fail_on_status);
+        std::fs::write(&path, "min_pass_rate: 9\n").expect("write");
+        assert!(GatesFile::load(&path).is_err());
+        std::fs::write(&path, "min_pass_rat: 0.9\n").expect("write");
+        let err = GatesFile::load(&path).expect_err("unknown key");
+        assert!(err.to_string().contains("min_pass_rat"), "{err}");
     }
 
     #[test]

@@ -170,6 +170,48 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         }
         let _ = writeln!(o, "</tbody></table></section>");
     }
+    // Plots.
+    let mut points: Vec<RunRow> = history.to_vec();
+    if !points.iter().any(|p| p.id == run.run_id) {
+        points.push(RunRow {
+            id: run.run_id.clone(),
+            started_at: run.started_at.clone(),
+            git_commit: run.git.as_ref().map(|g| g.commit.clone()),
+            git_branch: run.git.as_ref().and_then(|g| g.branch.clone()),
+            label: run.label.clone(),
+            trials: s.total as u64,
+            counted: s.pass.n,
+            passed: s.pass.successes,
+            failing: s.failing as u64,
+            mean_score: s.mean_score,
+            cost_usd: s.cost_usd,
+            latency_p50: s.latency_p50,
+            latency_p95: s.latency_p95,
+        });
+    }
+    let latencies: Vec<f64> = run.records.iter().filter_map(latency_of).collect();
+    let _ = write!(
+        o,
+        "<section id=\"plots\"><h2>Plots</h2><div class=\"plots\">"
+    );
+    let _ = write!(
+        o,
+        "<figure id=\"plot-pass-rate\">{}<figcaption>Pass rate (blue) and mean score (orange) over the last {} runs</figcaption></figure>",
+        line_plot(&points),
+        points.len()
+    );
+    let _ = write!(
+        o,
+        "<figure id=\"plot-latency\">{}<figcaption>Latency distribution of this run ({} trials)</figcaption></figure>",
+        histogram(&latencies),
+        latencies.len()
+    );
+    let _ = write!(
+        o,
+        "<figure id=\"plot-cost\">{}<figcaption>Cost per run (USD)</figcaption></figure>",
+        bars(&points.iter().map(|p| p.cost_usd).collect::<Vec<_>>())
+    );
+    let _ = writeln!(o, "</div></section>");
     // Failures.
     let _ = write!(o, "<section id=\"failures\"><h2>Failures and changes</h2>");
     let mut any = false;
@@ -244,48 +286,6 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         let _ = write!(o, "<p>Every trial passes and matches its snapshot.</p>");
     }
     let _ = writeln!(o, "</section>");
-    // Plots.
-    let mut points: Vec<RunRow> = history.to_vec();
-    if !points.iter().any(|p| p.id == run.run_id) {
-        points.push(RunRow {
-            id: run.run_id.clone(),
-            started_at: run.started_at.clone(),
-            git_commit: run.git.as_ref().map(|g| g.commit.clone()),
-            git_branch: run.git.as_ref().and_then(|g| g.branch.clone()),
-            label: run.label.clone(),
-            trials: s.total as u64,
-            counted: s.pass.n,
-            passed: s.pass.successes,
-            failing: s.failing as u64,
-            mean_score: s.mean_score,
-            cost_usd: s.cost_usd,
-            latency_p50: s.latency_p50,
-            latency_p95: s.latency_p95,
-        });
-    }
-    let latencies: Vec<f64> = run.records.iter().filter_map(latency_of).collect();
-    let _ = write!(
-        o,
-        "<section id=\"plots\"><h2>Plots</h2><div class=\"plots\">"
-    );
-    let _ = write!(
-        o,
-        "<figure id=\"plot-pass-rate\">{}<figcaption>Pass rate (blue) and mean score (orange) over the last {} runs</figcaption></figure>",
-        line_plot(&points),
-        points.len()
-    );
-    let _ = write!(
-        o,
-        "<figure id=\"plot-latency\">{}<figcaption>Latency distribution of this run ({} trials)</figcaption></figure>",
-        histogram(&latencies),
-        latencies.len()
-    );
-    let _ = write!(
-        o,
-        "<figure id=\"plot-cost\">{}<figcaption>Cost per run (USD)</figcaption></figure>",
-        bars(&points.iter().map(|p| p.cost_usd).collect::<Vec<_>>())
-    );
-    let _ = writeln!(o, "</div></section>");
     // All trials.
     let _ = write!(
         o,
