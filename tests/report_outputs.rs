@@ -23,6 +23,7 @@ fn settings(root: &Path) -> Settings {
         history: Some(root.join("target/tribunal/history.db")),
         keep: 3,
         step_summary: Some(root.join("step-summary.md")),
+        nextest_run: None,
     }
 }
 
@@ -45,19 +46,20 @@ fn after_run_writes_every_output_and_the_history() {
         last = Some(after_run_with(&sample::run(60, 0.8, seed), &s).expect("after_run"));
     }
     let a = last.expect("ran");
+    let files = a.reports.clone().expect("reports written");
     assert!(a.warnings.is_empty(), "{:?}", a.warnings);
     assert!(a.history_error.is_none());
     let loaded = RunResults::load(&a.results_json).expect("results JSON");
     assert_eq!(loaded, sample::run(60, 0.8, 4));
     assert_eq!(
-        std::fs::read_to_string(&a.last_json).expect("last"),
+        std::fs::read_to_string(&files.last_json).expect("last"),
         std::fs::read_to_string(&a.results_json).expect("results")
     );
-    let junit = std::fs::read_to_string(&a.junit).expect("junit");
+    let junit = std::fs::read_to_string(&files.junit).expect("junit");
     assert!(junit.contains("<testsuites name=\"tribunal\" tests=\"60\""));
-    let html = std::fs::read_to_string(&a.html).expect("html");
+    let html = std::fs::read_to_string(&files.html).expect("html");
     assert!(html.contains("Pass rate (blue) and mean score (orange) over the last 3 runs"));
-    let md = std::fs::read_to_string(&a.markdown).expect("markdown");
+    let md = std::fs::read_to_string(&files.markdown).expect("markdown");
     let step = std::fs::read_to_string(dir.path().join("step-summary.md")).expect("step summary");
     assert_eq!(step.matches("tribunal evals: 60 trials").count(), 4);
     assert!(step.ends_with(&format!("{md}\n")));
@@ -88,7 +90,8 @@ fn a_corrupt_history_is_reported_and_every_file_is_still_written() {
         a.history_error
     );
     assert!(a.summary.contains("is corrupt"), "{}", a.summary);
-    for p in [&a.results_json, &a.junit, &a.markdown, &a.html] {
+    let files = a.reports.clone().expect("reports written");
+    for p in [&a.results_json, &files.junit, &files.markdown, &files.html] {
         assert!(p.is_file(), "{} missing", p.display());
     }
     assert!(a.history.is_none());
@@ -266,4 +269,46 @@ fn the_projects_gates_file_applies_without_flags() {
     std::fs::write(root.join("evals/gates.yaml"), "min_pass_rate: [\n").expect("write");
     let (code, _) = cli(&["report", "--merge", f, "--root", &root_s]);
     assert!(matches!(code, Err(ReportError::Config(_))), "{code:?}");
+}
+
+#[test]
+fn under_nextest_each_process_writes_only_its_results_and_they_merge() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = settings(dir.path());
+    s.nextest_run = Some("0a1b-run".into());
+    let full = sample::run(6, 0.5, 3);
+    for (i, rec) in full.records.iter().enumerate() {
+        let mut one = full.clone();
+        one.records = vec![rec.clone()];
+        one.run_id = format!("proc-{i}");
+        let a = after_run_with(&one, &s).expect("after_run");
+        assert!(a.reports.is_none() && a.history.is_none());
+        assert!(
+            a.results_json
+                .ends_with(format!("runs/0a1b-run/proc-{i}.json"))
+        );
+        assert!(
+            a.summary.contains("tribunal report --merge"),
+            "{}",
+            a.summary
+        );
+    }
+    assert!(!dir.path().join("target/tribunal/last.json").exists());
+    assert!(!dir.path().join("target/tribunal/history.db").exists());
+    let parts: Vec<String> = std::fs::read_dir(dir.path().join("target/tribunal/runs/0a1b-run"))
+        .expect("list")
+        .map(|e| e.expect("entry").path().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(parts.len(), 6);
+    let mut args = vec!["report", "--format", "json", "--root"];
+    let root_s = dir.path().to_string_lossy().into_owned();
+    args.push(&root_s);
+    args.push("--merge");
+    args.extend(parts.iter().map(String::as_str));
+    let (code, text) = cli(&args);
+    assert_eq!(code.expect("merge"), EXIT_PASS);
+    let merged: RunResults = serde_json::from_str(&text).expect("merged JSON");
+    let mut want = full.records.clone();
+    want.sort_by(|x, y| x.verdict.trial.cmp(&y.verdict.trial));
+    assert_eq!(merged.records, want);
 }

@@ -70,7 +70,7 @@ fn pr_workflow_uses_the_documented_commands() {
         "GITHUB_STEP_SUMMARY",
         "gh pr comment",
         "--partition count:${{ matrix.partition }}/2",
-        "report \\\n            --merge",
+        "report \\\n            --merge \"${parts[@]}\"",
     ] {
         assert!(pr.contains(needle), "evals-pr.yml lacks `{needle}`");
     }

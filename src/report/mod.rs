@@ -43,13 +43,9 @@ use crate::fsutil::write_atomic;
 /// How many past runs feed the HTML plots.
 pub const PLOT_RUNS: usize = 50;
 
-/// What [`after_run`] wrote, and the text to print.
-#[derive(Debug)]
-pub struct AfterRun {
-    /// The terminal summary, followed by where the reports are.
-    pub summary: String,
-    /// `runs/<id>.json`.
-    pub results_json: PathBuf,
+/// The report files of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reports {
     /// `last.json` (a copy of the newest results).
     pub last_json: PathBuf,
     /// `junit.xml`.
@@ -58,6 +54,19 @@ pub struct AfterRun {
     pub markdown: PathBuf,
     /// `report.html`.
     pub html: PathBuf,
+}
+
+/// What [`after_run`] wrote, and the text to print.
+#[derive(Debug)]
+pub struct AfterRun {
+    /// The terminal summary, followed by where the reports are.
+    pub summary: String,
+    /// The results JSON: `runs/<id>.json`, or
+    /// `runs/<nextest run id>/<id>.json` for one process of a nextest run.
+    pub results_json: PathBuf,
+    /// The reports, or `None` for one process of a nextest run (merge the
+    /// processes' results with `tribunal report --merge`).
+    pub reports: Option<Reports>,
     /// The history database the run was stored in, when it was.
     pub history: Option<PathBuf>,
     /// Why the run could not be stored in the history, when it could not.
@@ -79,6 +88,11 @@ pub struct Settings {
     pub keep: usize,
     /// The GitHub step summary file to append to, when set.
     pub step_summary: Option<PathBuf>,
+    /// The nextest run this process belongs to (`NEXTEST_RUN_ID`): nextest
+    /// runs every trial in its own process, so each process writes only its
+    /// results file, under `runs/<nextest run id>/`, and the run's reports
+    /// come from merging them.
+    pub nextest_run: Option<String>,
 }
 
 impl Settings {
@@ -90,6 +104,7 @@ impl Settings {
     /// | `TRIBUNAL_HISTORY` | `target/tribunal/history.db` | history database, relative to `root`; `off` disables |
     /// | `TRIBUNAL_HISTORY_KEEP` | 500 | runs kept; `0` keeps all |
     /// | `GITHUB_STEP_SUMMARY` | unset | file the Markdown summary is appended to |
+    /// | `NEXTEST_RUN_ID` | unset | set by nextest: write only this process's results file |
     pub fn from_env(root: &Path) -> Result<Settings, ReportError> {
         let report_dir = match std::env::var("TRIBUNAL_REPORT_DIR") {
             Ok(d) if !d.is_empty() => root.join(d),
@@ -102,6 +117,9 @@ impl Settings {
             step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
+            nextest_run: std::env::var("NEXTEST_RUN_ID")
+                .ok()
+                .filter(|s| !s.is_empty()),
         })
     }
 }
@@ -125,9 +143,39 @@ pub fn after_run(root: &Path, run: &RunResults) -> Result<AfterRun, ReportError>
 /// [`after_run`] with explicit settings.
 pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun, ReportError> {
     let dir = &settings.report_dir;
+    let json = run.to_json();
+    if let Some(part) = &settings.nextest_run {
+        let safe: String = part
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let folder = dir.join("runs").join(&safe);
+        let results_json = folder.join(format!("{}.json", run.run_id));
+        write(&results_json, &json)?;
+        let summary = format!(
+            "{}\nnextest run {part}: this process's results are in {}; for the run's reports, merge every process's results:\n  tribunal report --merge {}/*.json --store --out {}\n",
+            terminal_summary(run),
+            results_json.display(),
+            folder.display(),
+            dir.display()
+        );
+        return Ok(AfterRun {
+            summary,
+            results_json,
+            reports: None,
+            history: None,
+            history_error: None,
+            warnings: Vec::new(),
+        });
+    }
     let results_json = dir.join("runs").join(format!("{}.json", run.run_id));
     let last_json = dir.join("last.json");
-    let json = run.to_json();
     write(&results_json, &json)?;
     write(&last_json, &json)?;
 
@@ -180,10 +228,12 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     Ok(AfterRun {
         summary,
         results_json,
-        last_json,
-        junit,
-        markdown: markdown_path,
-        html: html_path,
+        reports: Some(Reports {
+            last_json,
+            junit,
+            markdown: markdown_path,
+            html: html_path,
+        }),
         history: history_path,
         history_error,
         warnings,
