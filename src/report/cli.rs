@@ -422,3 +422,71 @@ fn git_commit(root: &Path, reference: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .filter(|s| !s.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    /// The lead's CLI flattens [`Command`] next to its own subcommands.
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(subcommand)]
+        cmd: TopCmd,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum TopCmd {
+        /// Stand-in for `tribunal run`.
+        Run,
+        #[command(flatten)]
+        Reports(Command),
+    }
+
+    #[test]
+    fn flattens_into_a_parent_cli() {
+        Top::command().debug_assert();
+        let top = Top::try_parse_from([
+            "tribunal",
+            "compare",
+            "main",
+            "last",
+            "--min-pass-rate",
+            "90%",
+            "--min-tag-pass-rate",
+            "feature:a=0.5",
+        ])
+        .expect("parses");
+        match top.cmd {
+            TopCmd::Reports(Command::Compare {
+                base, head, gates, ..
+            }) => {
+                assert_eq!((base.as_str(), head.as_str()), ("main", "last"));
+                assert_eq!(gates.min_pass_rate, Some(0.9));
+                assert_eq!(
+                    gates.min_tag_pass_rate,
+                    vec![("feature:a".to_string(), 0.5)]
+                );
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Top::try_parse_from(["tribunal", "report", "--min-pass-rate", "2"]).is_err());
+    }
+
+    #[test]
+    fn tool_errors_exit_with_code_2() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing.json");
+        let code = run(Command::Report {
+            merge: vec![missing],
+            format: vec![Format::Terminal],
+            out: None,
+            store: false,
+            baseline: None,
+            root: dir.path().to_path_buf(),
+            gates_file: None,
+            gates: Gates::default(),
+        });
+        assert_eq!(code, ExitCode::from(EXIT_TOOL_ERROR));
+    }
+}
