@@ -16,6 +16,11 @@ pub const CONFIDENCE: f64 = 0.95;
 /// How many entries a terminal section lists before "... and N more".
 const SECTION_LIMIT: usize = 8;
 
+/// Lines the failure sections of the terminal summary may use in all
+/// (section headers and "... and N more" lines are not counted), so the
+/// whole summary fits a screen; earlier sections (regressions) come first.
+const FAILURE_LINES: usize = 24;
+
 /// Pass rate and mean score of a group of trials (a tag, a variant).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupRow {
@@ -263,6 +268,7 @@ pub fn terminal_summary(run: &RunResults) -> String {
             );
         }
     }
+    let mut budget = FAILURE_LINES;
     for (status, title) in SECTIONS {
         let items: Vec<&TrialRecord> = run
             .records
@@ -275,7 +281,11 @@ pub fn terminal_summary(run: &RunResults) -> String {
         }
         let _ = writeln!(out, "\n{title} ({}):", items.len());
         let detailed = status != Status::KnownFailure;
-        for r in items.iter().take(SECTION_LIMIT) {
+        let per_item = if detailed { 2 } else { 1 };
+        // Every section shows at least one trial; the budget decides the rest.
+        let shown = (budget / per_item).clamp(1, SECTION_LIMIT).min(items.len());
+        budget = budget.saturating_sub(shown * per_item);
+        for r in items.iter().take(shown) {
             let mark = if status.fails_build() { "✗" } else { "·" };
             let _ = writeln!(
                 out,
@@ -291,8 +301,8 @@ pub fn terminal_summary(run: &RunResults) -> String {
                 );
             }
         }
-        if items.len() > SECTION_LIMIT {
-            let _ = writeln!(out, "  ... and {} more", items.len() - SECTION_LIMIT);
+        if items.len() > shown {
+            let _ = writeln!(out, "  ... and {} more", items.len() - shown);
         }
     }
     let new_passing = run
@@ -426,7 +436,24 @@ mod tests {
     fn long_sections_are_cut_to_fit_a_screen() {
         let run = crate::report::sample::run(2000, 0.5, 3);
         let text = terminal_summary(&run);
-        assert!(text.lines().count() < 100, "{} lines", text.lines().count());
+        assert!(
+            text.lines().count() <= 60,
+            "{} lines:\n{text}",
+            text.lines().count()
+        );
+        // Every section is there, regressions with the most detail.
+        for title in [
+            "Regressions",
+            "New",
+            "Errors",
+            "Improvements awaiting review",
+            "Known failures",
+        ] {
+            assert!(
+                text.contains(&format!("\n{title} (")),
+                "{title} missing:\n{text}"
+            );
+        }
         assert!(text.contains("... and"), "{text}");
     }
 
