@@ -206,6 +206,28 @@ mod tests {
         assert_eq!((m.pass_to_fail, m.fail_to_pass), (b, c));
     }
 
+    proptest::proptest! {
+        /// The log-space CDF equals the direct sum of C(n, i)/2ⁿ for n ≤ 60,
+        /// and the interval always contains the observed rate.
+        #[test]
+        fn cdf_matches_direct_sum_and_interval_contains_rate(n in 1u64..60, k in 0u64..60) {
+            let k = k.min(n);
+            let mut c = 1.0_f64;
+            let mut sum = 0.0;
+            for i in 0..=k {
+                if i > 0 {
+                    c = c * (n - i + 1) as f64 / i as f64;
+                }
+                sum += c;
+            }
+            let direct = (sum / 2f64.powi(n as i32)).min(1.0);
+            proptest::prop_assert!((binomial_half_cdf(k, n) - direct).abs() < 1e-12);
+            let (lo, hi) = wilson_interval(k, n, 0.95);
+            let p = k as f64 / n as f64;
+            proptest::prop_assert!(lo <= p + 1e-12 && p <= hi + 1e-12 && lo >= 0.0 && hi <= 1.0);
+        }
+    }
+
     #[test]
     fn binomial_cdf_survives_large_n() {
         // Symmetric: P(X ≤ 1999) for n = 4000 is just under one half.

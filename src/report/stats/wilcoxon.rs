@@ -326,6 +326,24 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// With ties and zeros (small integer differences), the exact
+        /// p-value equals brute-force enumeration, rank sums add up, and the
+        /// test is symmetric in the sign of the differences.
+        #[test]
+        fn exact_p_matches_enumeration(d in proptest::collection::vec(-3i8..=3, 0..12)) {
+            let d: Vec<f64> = d.into_iter().map(f64::from).collect();
+            let w = wilcoxon_signed_rank(&d);
+            let n = w.n as f64;
+            proptest::prop_assert_eq!(w.w_plus + w.w_minus, n * (n + 1.0) / 2.0);
+            proptest::prop_assert!((w.p_value - brute_force_p(&d)).abs() < 1e-12);
+            let neg: Vec<f64> = d.iter().map(|x| -x).collect();
+            let m = wilcoxon_signed_rank(&neg);
+            proptest::prop_assert!((m.p_value - w.p_value).abs() < 1e-12);
+            proptest::prop_assert!(w.p_value > 0.0 && w.p_value <= 1.0);
+        }
+    }
+
     #[rstest]
     #[case(&[1.0, 2.0, 3.0, 4.0], 0.5, Some(2.5))]
     #[case(&[1.0, 2.0, 3.0, 4.0], 0.95, Some(3.85))]
