@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod harness;
 pub mod provider;
 pub mod registry;
+pub mod report;
 pub mod run;
 pub mod snapshot;
 pub mod target;

@@ -1,0 +1,475 @@
+//! The run history: every run stored in an embedded SQLite database.
+//!
+//! - Location: `TRIBUNAL_HISTORY` (a path, relative to the project root, or
+//!   `off` to disable), default `<root>/target/tribunal/history.db`.
+//! - Concurrency: WAL journal, a busy timeout ([`BUSY_TIMEOUT_MS`]) and one
+//!   `BEGIN IMMEDIATE` transaction per stored run, so concurrent runs (for
+//!   example nextest partitions on one machine) queue instead of corrupting
+//!   the file. A lock held past the timeout is [`HistoryError::Locked`]; a
+//!   damaged file is [`HistoryError::Corrupt`].
+//! - Retention: `TRIBUNAL_HISTORY_KEEP` runs (default [`DEFAULT_KEEP`]; `0`
+//!   keeps everything); older runs are deleted after each store.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use serde::Serialize;
+
+use super::error::HistoryError;
+use super::results::RunResults;
+use super::summary::{Summary, latency_of};
+
+/// How long a store waits for another process's lock.
+pub const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// Runs kept when `TRIBUNAL_HISTORY_KEEP` is not set.
+pub const DEFAULT_KEEP: usize = 500;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    git_commit TEXT,
+    git_branch TEXT,
+    label TEXT,
+    tribunal_version TEXT NOT NULL,
+    trials INTEGER NOT NULL,
+    counted INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    failing INTEGER NOT NULL,
+    mean_score REAL,
+    cost_usd REAL NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    latency_p50 REAL,
+    latency_p95 REAL,
+    results TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE INDEX IF NOT EXISTS runs_commit ON runs(git_commit);
+CREATE TABLE IF NOT EXISTS trials (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    trial TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    variant TEXT,
+    outcome TEXT NOT NULL,
+    status TEXT NOT NULL,
+    score REAL NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    latency_ms REAL,
+    tags TEXT NOT NULL,
+    PRIMARY KEY (run_id, trial)
+);
+CREATE INDEX IF NOT EXISTS trials_trial ON trials(trial);
+";
+
+/// Where the history lives for a project, or `None` when disabled with
+/// `TRIBUNAL_HISTORY=off`.
+pub fn default_path(root: &Path) -> Option<PathBuf> {
+    match std::env::var("TRIBUNAL_HISTORY") {
+        Ok(v) if v.eq_ignore_ascii_case("off") || v == "0" => None,
+        Ok(v) if !v.is_empty() => Some(root.join(v)),
+        _ => Some(root.join("target").join("tribunal").join("history.db")),
+    }
+}
+
+/// The retention setting from `TRIBUNAL_HISTORY_KEEP`.
+pub fn keep_setting() -> Result<usize, super::ReportError> {
+    match std::env::var("TRIBUNAL_HISTORY_KEEP") {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+            super::ReportError::Config(format!(
+                "TRIBUNAL_HISTORY_KEEP=`{v}` is not a number of runs (0 keeps every run)"
+            ))
+        }),
+        _ => Ok(DEFAULT_KEEP),
+    }
+}
+
+/// One run as listed by the history (no per-trial data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRow {
+    /// Run id.
+    pub id: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// Commit, when known.
+    pub git_commit: Option<String>,
+    /// Branch, when known.
+    pub git_branch: Option<String>,
+    /// Run label.
+    pub label: Option<String>,
+    /// Trials.
+    pub trials: u64,
+    /// Trials counted in the pass rate.
+    pub counted: u64,
+    /// Passing trials.
+    pub passed: u64,
+    /// Trials failing the build.
+    pub failing: u64,
+    /// Mean score.
+    pub mean_score: Option<f64>,
+    /// Total cost (USD).
+    pub cost_usd: f64,
+    /// Median latency (ms).
+    pub latency_p50: Option<f64>,
+    /// 95th percentile latency (ms).
+    pub latency_p95: Option<f64>,
+}
+
+/// An open history database.
+#[derive(Debug)]
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+    busy: Duration,
+}
+
+impl History {
+    /// Opens (creating when missing) the history at `path`.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        Self::open_with_timeout(path, Duration::from_millis(BUSY_TIMEOUT_MS))
+    }
+
+    /// Opens the history with a given busy timeout.
+    pub fn open_with_timeout(path: &Path, busy: Duration) -> Result<History, HistoryError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(|e| classify(path, busy, e))?;
+        let h = History {
+            conn,
+            path: path.to_path_buf(),
+            busy,
+        };
+        h.conn.busy_timeout(busy).map_err(|e| h.err(e))?;
+        h.conn
+            .query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .map_err(|e| h.err(e))?;
+        h.conn
+            .execute_batch("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
+            .map_err(|e| h.err(e))?;
+        h.conn.execute_batch(SCHEMA).map_err(|e| h.err(e))?;
+        Ok(h)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: rusqlite::Error) -> HistoryError {
+        classify(&self.path, self.busy, e)
+    }
+
+    /// Stores a run (replacing a stored run with the same id) in one
+    /// transaction.
+    pub fn store(&mut self, run: &RunResults) -> Result<(), HistoryError> {
+        let s = Summary::of(run);
+        let path = self.path.clone();
+        let busy = self.busy;
+        let e = |err| classify(&path, busy, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        tx.execute("DELETE FROM runs WHERE id = ?1", params![run.run_id])
+            .map_err(e)?;
+        tx.execute(
+            "INSERT INTO runs (id, started_at, duration_ms, git_commit, git_branch, label, tribunal_version,
+                trials, counted, passed, failing, mean_score, cost_usd, input_tokens, output_tokens,
+                latency_p50, latency_p95, results)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            params![
+                run.run_id,
+                run.started_at,
+                run.duration_ms,
+                run.git.as_ref().map(|g| g.commit.as_str()),
+                run.git.as_ref().and_then(|g| g.branch.as_deref()),
+                run.label,
+                run.tribunal_version,
+                s.total as i64,
+                s.pass.n as i64,
+                s.pass.successes as i64,
+                s.failing as i64,
+                s.mean_score,
+                s.cost_usd,
+                s.usage.input_tokens as i64,
+                s.usage.output_tokens as i64,
+                s.latency_p50,
+                s.latency_p95,
+                serde_json::to_string(run).unwrap_or_default(),
+            ],
+        )
+        .map_err(e)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO trials (run_id, trial, suite, case_id, variant, outcome, status, score,
+                        input_tokens, output_tokens, cost_usd, latency_ms, tags)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(e)?;
+            for r in &run.records {
+                let v = &r.verdict;
+                stmt.execute(params![
+                    run.run_id,
+                    v.trial,
+                    v.suite,
+                    v.case,
+                    v.variant,
+                    v.outcome.as_str(),
+                    super::summary::status_name(r.status),
+                    v.score,
+                    v.usage.input_tokens as i64,
+                    v.usage.output_tokens as i64,
+                    v.cost_usd,
+                    latency_of(r),
+                    v.tags.join(","),
+                ])
+                .map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// Deletes all but the newest `keep` runs (`0` keeps all). Returns how
+    /// many runs were deleted.
+    pub fn trim(&mut self, keep: usize) -> Result<usize, HistoryError> {
+        if keep == 0 {
+            return Ok(0);
+        }
+        let n = self
+            .conn
+            .execute(
+                "DELETE FROM runs WHERE id NOT IN (SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1)",
+                params![keep as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n)
+    }
+
+    fn decode(&self, id: &str, json: String) -> Result<RunResults, HistoryError> {
+        serde_json::from_str(&json).map_err(|e| HistoryError::Decode {
+            path: self.path.clone(),
+            run: id.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn load_where(&self, sql: &str, arg: &str) -> Result<Option<RunResults>, HistoryError> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row(sql, params![arg], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(|(id, json)| self.decode(&id, json)).transpose()
+    }
+
+    /// The run with this id.
+    pub fn load(&self, run_id: &str) -> Result<Option<RunResults>, HistoryError> {
+        self.load_where("SELECT id, results FROM runs WHERE id = ?1", run_id)
+    }
+
+    /// The newest run made from a commit (full hash or unique prefix).
+    pub fn latest_for_commit(&self, commit: &str) -> Result<Option<RunResults>, HistoryError> {
+        self.load_where(
+            "SELECT id, results FROM runs WHERE git_commit LIKE ?1 || '%' ORDER BY started_at DESC, id DESC LIMIT 1",
+            commit,
+        )
+    }
+
+    /// The newest run on a branch.
+    pub fn latest_for_branch(&self, branch: &str) -> Result<Option<RunResults>, HistoryError> {
+        self.load_where(
+            "SELECT id, results FROM runs WHERE git_branch = ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
+            branch,
+        )
+    }
+
+    /// The newest `limit` runs, oldest first (for plots and listings).
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, started_at, git_commit, git_branch, label, trials, counted, passed, failing,
+                    mean_score, cost_usd, latency_p50, latency_p95
+                 FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                Ok(RunRow {
+                    id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    git_commit: r.get(2)?,
+                    git_branch: r.get(3)?,
+                    label: r.get(4)?,
+                    trials: r.get::<_, i64>(5)? as u64,
+                    counted: r.get::<_, i64>(6)? as u64,
+                    passed: r.get::<_, i64>(7)? as u64,
+                    failing: r.get::<_, i64>(8)? as u64,
+                    mean_score: r.get(9)?,
+                    cost_usd: r.get(10)?,
+                    latency_p50: r.get(11)?,
+                    latency_p95: r.get(12)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out: Vec<RunRow> = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Outcomes of one trial over the newest `limit` runs, oldest first:
+    /// `(run id, outcome, score)`.
+    pub fn trial_history(
+        &self,
+        trial: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String, f64)>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT t.run_id, t.outcome, t.score FROM trials t JOIN runs r ON r.id = t.run_id
+                 WHERE t.trial = ?1 ORDER BY r.started_at DESC, r.id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![trial, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out: Vec<_> = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        out.reverse();
+        Ok(out)
+    }
+}
+
+fn classify(path: &Path, busy: Duration, e: rusqlite::Error) -> HistoryError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        match f.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                return HistoryError::Locked {
+                    path: path.to_path_buf(),
+                    waited_ms: busy.as_millis() as u64,
+                };
+            }
+            ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
+                return HistoryError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: msg.clone().unwrap_or_else(|| f.to_string()),
+                };
+            }
+            _ => {}
+        }
+    }
+    HistoryError::Sqlite {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn stores_loads_lists_and_trims() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        let mut h = History::open(&path).expect("open");
+        for seed in 1..=4 {
+            h.store(&sample::run(20, 0.7, seed)).expect("store");
+        }
+        let run = sample::run(20, 0.7, 2);
+        assert_eq!(h.load("sample-2").expect("load"), Some(run.clone()));
+        let commit = run
+            .git
+            .as_ref()
+            .map(|g| g.commit.clone())
+            .unwrap_or_default();
+        let by_commit = h.latest_for_commit(&commit[..10]).expect("by commit");
+        assert_eq!(by_commit.map(|r| r.run_id), Some("sample-2".into()));
+        let rows = h.runs(10).expect("runs");
+        assert_eq!(
+            rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["sample-1", "sample-2", "sample-3", "sample-4"]
+        );
+        assert_eq!(rows[0].trials, 20);
+        let t = &run.records[0].verdict.trial;
+        assert_eq!(h.trial_history(t, 10).expect("trial").len(), 4);
+        assert_eq!(h.trim(2).expect("trim"), 2);
+        assert_eq!(h.runs(10).expect("runs").len(), 2);
+        assert_eq!(h.load("sample-1").expect("load"), None);
+        // Trials of trimmed runs are gone too.
+        assert_eq!(h.trial_history(t, 10).expect("trial").len(), 2);
+        // Storing the same id again replaces it.
+        h.store(&sample::run(5, 0.7, 4)).expect("restore");
+        assert_eq!(h.runs(10).expect("runs").last().map(|r| r.trials), Some(5));
+    }
+
+    #[test]
+    fn concurrent_writers_do_not_lose_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        History::open(&path).expect("create");
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || -> Result<(), HistoryError> {
+                    let mut h = History::open(&path)?;
+                    for i in 0..5 {
+                        let mut run = sample::run(30, 0.5, t * 10 + i);
+                        run.run_id = format!("t{t}-{i}");
+                        h.store(&run)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread").expect("store");
+        }
+        assert_eq!(
+            History::open(&path)
+                .expect("open")
+                .runs(100)
+                .expect("runs")
+                .len(),
+            20
+        );
+    }
+
+    #[test]
+    fn a_held_lock_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        let holder = History::open(&path).expect("open");
+        holder.conn.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let mut other = History::open_with_timeout(&path, Duration::from_millis(50)).expect("open");
+        let err = other.store(&sample::run(3, 0.5, 1)).expect_err("locked");
+        assert!(
+            matches!(err, HistoryError::Locked { waited_ms: 50, .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("is locked by another process"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        std::fs::write(&path, vec![0x42u8; 8192]).expect("write garbage");
+        let err = History::open(&path).expect_err("corrupt");
+        assert!(matches!(err, HistoryError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("move the file away"), "{err}");
+    }
+}

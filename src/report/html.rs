@@ -1,0 +1,500 @@
+//! The HTML report: one self-contained static file (inline CSS and SVG, no
+//! script, no external resource), readable offline and as a CI artifact.
+//!
+//! Sections (with stable ids for tools and tests): `#summary`, `#by-tag`,
+//! `#variants`, `#failures` (each non-passing trial with its checks,
+//! reasons and critiques), `#plots` with `#plot-pass-rate` (pass rate and
+//! mean score over runs), `#plot-latency` (latency distribution of this run)
+//! and `#plot-cost` (cost per run), and `#trials` (every trial).
+
+use std::fmt::Write as _;
+
+use super::compare::variant_matrix;
+use super::history::RunRow;
+use super::results::RunResults;
+use super::summary::{SECTIONS, Summary, fmt_ms, fmt_prop, latency_of, status_name};
+use crate::verdict::{Outcome, Status};
+
+/// Escapes text for HTML content and attributes.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d232b;background:#f6f7f9}
+header{background:#1d232b;color:#fff;padding:16px 28px}header h1{margin:0;font-size:20px}
+header p{margin:4px 0 0;color:#b9c2cc}main{padding:12px 28px 40px;max-width:1200px}
+section{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:12px 18px;margin:14px 0}
+h2{font-size:16px;margin:4px 0 10px}table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceff3;vertical-align:top}
+th{background:#f0f2f5;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.kpis{display:flex;gap:14px;flex-wrap:wrap}.kpi{border:1px solid #dde2e8;border-radius:6px;padding:8px 14px;min-width:140px}
+.kpi b{display:block;font-size:20px}.st{border-radius:3px;padding:1px 6px;font-size:12px;white-space:nowrap}
+.st-pass{background:#dcf5e3}.st-known_failure{background:#eee}.st-regression,.st-must_pass_failure{background:#ffd9d9}
+.st-error{background:#ffe3c2}.st-new,.st-changed{background:#fff3b8}.st-improvement{background:#d7ecff}.st-skipped{background:#f3f3f3}
+details{margin:6px 0}summary{cursor:pointer}pre{white-space:pre-wrap;background:#f6f8fa;padding:6px 8px;border-radius:4px;margin:4px 0}
+.plots{display:flex;flex-wrap:wrap;gap:18px}figure{margin:0}figcaption{font-size:12px;color:#56606b}
+.best{font-weight:700}svg text{font:11px system-ui,sans-serif;fill:#56606b}
+";
+
+/// Renders the report of `run`; `history` (oldest first, may include this
+/// run) feeds the over-time plots.
+pub fn render(run: &RunResults, history: &[RunRow]) -> String {
+    let s = Summary::of(run);
+    let mut o = String::with_capacity(4096 + run.records.len() * 300);
+    let title = format!("tribunal report {}", run.run_id);
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>\n",
+        esc(&title)
+    );
+    let git = run
+        .git
+        .as_ref()
+        .map(|g| {
+            format!(
+                " · commit {}{}",
+                esc(&g.commit[..g.commit.len().min(12)]),
+                g.branch
+                    .as_ref()
+                    .map(|b| format!(" on {}", esc(b)))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "<header><h1>{}</h1><p>{}{} · tribunal {}</p></header><main>",
+        esc(&title),
+        esc(&run.started_at),
+        git,
+        esc(&run.tribunal_version)
+    );
+    // Summary.
+    let _ = write!(
+        o,
+        "<section id=\"summary\"><h2>Summary</h2><div class=\"kpis\">"
+    );
+    let kpi = |o: &mut String, label: &str, value: String| {
+        let _ = write!(
+            o,
+            "<div class=\"kpi\">{}<b>{}</b></div>",
+            esc(label),
+            esc(&value)
+        );
+    };
+    kpi(&mut o, "trials", s.total.to_string());
+    kpi(&mut o, "pass rate (95% CI)", fmt_prop(&s.pass));
+    kpi(&mut o, "failing the build", s.failing.to_string());
+    kpi(
+        &mut o,
+        "mean score",
+        s.mean_score
+            .map(|m| format!("{m:.3}"))
+            .unwrap_or_else(|| "n/a".into()),
+    );
+    kpi(&mut o, "cost", format!("${:.4}", s.cost_usd));
+    kpi(
+        &mut o,
+        "latency p50 / p95",
+        format!("{} / {}", fmt_ms(s.latency_p50), fmt_ms(s.latency_p95)),
+    );
+    let _ = write!(o, "</div><p>");
+    for (k, v) in &s.by_status {
+        let _ = write!(
+            o,
+            "<span class=\"st st-{k}\">{v} {}</span> ",
+            k.replace('_', " ")
+        );
+    }
+    let _ = writeln!(o, "</p></section>");
+    // Per tag.
+    let _ = write!(
+        o,
+        "<section id=\"by-tag\"><h2>By tag</h2><table><thead><tr><th>tag</th><th>passed</th><th>pass rate (95% CI)</th><th>mean score</th></tr></thead><tbody>"
+    );
+    for t in &s.by_tag {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"num\">{}/{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&t.name),
+            t.pass.successes,
+            t.pass.n,
+            fmt_prop(&t.pass),
+            t.mean_score.map(|m| format!("{m:.3}")).unwrap_or_default()
+        );
+    }
+    if s.by_tag.is_empty() {
+        let _ = write!(o, "<tr><td colspan=\"4\">No tags in this run.</td></tr>");
+    }
+    let _ = writeln!(o, "</tbody></table></section>");
+    // Variants.
+    let rows = variant_matrix(run, None);
+    if rows.len() > 1 {
+        let _ = write!(
+            o,
+            "<section id=\"variants\"><h2>Variants</h2><table><thead><tr><th>variant</th><th>n</th><th>mean score</th><th>pass rate (95% CI)</th><th>mean cost</th><th>latency p50 / p95</th><th>vs baseline (McNemar p / Wilcoxon p)</th></tr></thead><tbody>"
+        );
+        for r in &rows {
+            let vs = match &r.vs_baseline {
+                None => "baseline".to_string(),
+                Some(p) => format!("{:.3} / {:.3}", p.mcnemar.p_value, p.wilcoxon.p_value),
+            };
+            let _ = write!(
+                o,
+                "<tr{}><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} / {}</td><td>{}</td></tr>",
+                if r.best { " class=\"best\"" } else { "" },
+                esc(&r.variant),
+                if r.best { " ★" } else { "" },
+                r.n,
+                r.mean_score.map(|m| format!("{m:.3}")).unwrap_or_default(),
+                fmt_prop(&r.pass),
+                r.mean_cost_usd
+                    .map(|c| format!("${c:.5}"))
+                    .unwrap_or_default(),
+                fmt_ms(r.latency_p50),
+                fmt_ms(r.latency_p95),
+                vs
+            );
+        }
+        let _ = writeln!(o, "</tbody></table></section>");
+    }
+    // Plots.
+    let mut points: Vec<RunRow> = history.to_vec();
+    if !points.iter().any(|p| p.id == run.run_id) {
+        points.push(RunRow {
+            id: run.run_id.clone(),
+            started_at: run.started_at.clone(),
+            git_commit: run.git.as_ref().map(|g| g.commit.clone()),
+            git_branch: run.git.as_ref().and_then(|g| g.branch.clone()),
+            label: run.label.clone(),
+            trials: s.total as u64,
+            counted: s.pass.n,
+            passed: s.pass.successes,
+            failing: s.failing as u64,
+            mean_score: s.mean_score,
+            cost_usd: s.cost_usd,
+            latency_p50: s.latency_p50,
+            latency_p95: s.latency_p95,
+        });
+    }
+    let latencies: Vec<f64> = run.records.iter().filter_map(latency_of).collect();
+    let _ = write!(
+        o,
+        "<section id=\"plots\"><h2>Plots</h2><div class=\"plots\">"
+    );
+    let _ = write!(
+        o,
+        "<figure id=\"plot-pass-rate\">{}<figcaption>Pass rate (blue) and mean score (orange) over the last {} runs</figcaption></figure>",
+        line_plot(&points),
+        points.len()
+    );
+    let _ = write!(
+        o,
+        "<figure id=\"plot-latency\">{}<figcaption>Latency distribution of this run ({} trials)</figcaption></figure>",
+        histogram(&latencies),
+        latencies.len()
+    );
+    let _ = write!(
+        o,
+        "<figure id=\"plot-cost\">{}<figcaption>Cost per run (USD)</figcaption></figure>",
+        bars(&points.iter().map(|p| p.cost_usd).collect::<Vec<_>>())
+    );
+    let _ = writeln!(o, "</div></section>");
+    // Failures.
+    let _ = write!(o, "<section id=\"failures\"><h2>Failures and changes</h2>");
+    let mut any = false;
+    for (status, title) in SECTIONS {
+        let items: Vec<_> = run
+            .records
+            .iter()
+            .filter(|r| r.status == status)
+            .filter(|r| status != Status::New || r.verdict.outcome != Outcome::Pass)
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        any = true;
+        let _ = write!(o, "<h3>{} ({})</h3>", esc(title), items.len());
+        for r in items {
+            let v = &r.verdict;
+            let _ = write!(
+                o,
+                "<details class=\"trial\"{}><summary><span class=\"st st-{st}\">{}</span> <code>{}</code> — {}</summary>",
+                if status.fails_build() { " open" } else { "" },
+                status_name(r.status).replace('_', " "),
+                esc(&v.trial),
+                esc(&super::summary::trim(
+                    &super::summary::failure_reason(r),
+                    160
+                )),
+                st = status_name(r.status)
+            );
+            let _ = write!(
+                o,
+                "<p>at <code>{}</code> · snapshot <code>{}</code> · score {:.2} (threshold {:.2})</p>",
+                esc(&v.location),
+                esc(&r.snapshot),
+                v.score,
+                v.threshold
+            );
+            if let Some(e) = &v.error {
+                let _ = write!(o, "<pre class=\"error\">{}</pre>", esc(e));
+            }
+            let _ = write!(
+                o,
+                "<table><tr><th>check</th><th>outcome</th><th>score</th><th>reason / critique</th></tr>"
+            );
+            for c in &v.checks {
+                let _ = write!(
+                    o,
+                    "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}{}</td></tr>",
+                    esc(&c.name),
+                    c.outcome,
+                    c.score.map(|s| format!("{s:.2}")).unwrap_or_default(),
+                    esc(&c.reason),
+                    c.critique
+                        .as_ref()
+                        .map(|cr| format!("<pre class=\"critique\">{}</pre>", esc(cr)))
+                        .unwrap_or_default()
+                );
+            }
+            let _ = write!(o, "</table>");
+            if let Some(out) = &v.output {
+                let text: String = out.text.chars().take(2000).collect();
+                let _ = write!(
+                    o,
+                    "<details><summary>output</summary><pre>{}</pre></details>",
+                    esc(&text)
+                );
+            }
+            let _ = write!(o, "</details>");
+        }
+    }
+    if !any {
+        let _ = write!(o, "<p>Every trial passes and matches its snapshot.</p>");
+    }
+    let _ = writeln!(o, "</section>");
+    // All trials.
+    let _ = write!(
+        o,
+        "<section id=\"trials\"><details><summary><h2 style=\"display:inline\">All trials ({})</h2></summary><table><thead><tr><th>trial</th><th>status</th><th>outcome</th><th>score</th><th>latency</th><th>cost</th><th>tags</th></tr></thead><tbody>",
+        run.records.len()
+    );
+    for r in &run.records {
+        let v = &r.verdict;
+        let st = status_name(r.status);
+        let _ = write!(
+            o,
+            "<tr><td><code>{}</code></td><td><span class=\"st st-{st}\">{}</span></td><td>{}</td><td class=\"num\">{:.2}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(&v.trial),
+            st.replace('_', " "),
+            v.outcome,
+            v.score,
+            fmt_ms(latency_of(r)),
+            v.cost_usd.map(|c| format!("${c:.5}")).unwrap_or_default(),
+            esc(&v.tags.join(", "))
+        );
+    }
+    let _ = write!(
+        o,
+        "</tbody></table></details></section>\n</main></body></html>\n"
+    );
+    o
+}
+
+const W: f64 = 360.0;
+const H: f64 = 180.0;
+const PAD: f64 = 30.0;
+
+fn frame(inner: &str, y_label_top: &str, y_label_bottom: &str) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" role=\"img\"><rect x=\"{PAD}\" y=\"8\" width=\"{}\" height=\"{}\" fill=\"#fafbfc\" stroke=\"#dde2e8\"/><text x=\"2\" y=\"16\">{}</text><text x=\"2\" y=\"{}\">{}</text>{inner}</svg>",
+        W - PAD - 8.0,
+        H - PAD - 8.0,
+        esc(y_label_top),
+        H - PAD,
+        esc(y_label_bottom)
+    )
+}
+
+fn xy(i: usize, n: usize, v: f64) -> (f64, f64) {
+    let span = W - PAD - 16.0;
+    let x = PAD
+        + 4.0
+        + if n > 1 {
+            span * i as f64 / (n - 1) as f64
+        } else {
+            span / 2.0
+        };
+    let y = 8.0 + (H - PAD - 8.0) * (1.0 - v.clamp(0.0, 1.0));
+    (x, y)
+}
+
+fn polyline(values: &[Option<f64>], color: &str) -> String {
+    let n = values.len();
+    let pts: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| xy(i, n, v)))
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect();
+    let dots: String = pts
+        .iter()
+        .map(|p| {
+            let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+            format!("<circle cx=\"{x}\" cy=\"{y}\" r=\"2.5\" fill=\"{color}\"/>")
+        })
+        .collect();
+    format!(
+        "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>{dots}",
+        pts.join(" ")
+    )
+}
+
+/// Pass rate and mean score over runs, both on a 0–1 axis.
+fn line_plot(points: &[RunRow]) -> String {
+    let pass: Vec<Option<f64>> = points
+        .iter()
+        .map(|p| (p.counted > 0).then(|| p.passed as f64 / p.counted as f64))
+        .collect();
+    let score: Vec<Option<f64>> = points.iter().map(|p| p.mean_score).collect();
+    frame(
+        &format!(
+            "{}{}",
+            polyline(&pass, "#2f6fdb"),
+            polyline(&score, "#e07b24")
+        ),
+        "1.0",
+        "0.0",
+    )
+}
+
+/// Histogram of values in 12 equal bins.
+fn histogram(values: &[f64]) -> String {
+    if values.is_empty() {
+        return frame(
+            "<text x=\"120\" y=\"90\">no latency recorded</text>",
+            "",
+            "",
+        );
+    }
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let bins = 12usize;
+    let width = ((hi - lo) / bins as f64).max(1e-9);
+    let mut counts = vec![0usize; bins];
+    for v in values {
+        let b = (((v - lo) / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let span = W - PAD - 16.0;
+    let bw = span / bins as f64;
+    let inner: String = counts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let h = (H - PAD - 8.0) * *c as f64 / max;
+            format!(
+                "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#2f6fdb\"><title>{:.0}–{:.0} ms: {c}</title></rect>",
+                PAD + 4.0 + bw * i as f64,
+                H - PAD - h,
+                bw - 2.0,
+                lo + width * i as f64,
+                lo + width * (i + 1) as f64
+            )
+        })
+        .collect();
+    let axis = format!(
+        "<text x=\"{PAD}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+        H - 10.0,
+        esc(&fmt_ms(Some(lo))),
+        W - 8.0,
+        H - 10.0,
+        esc(&fmt_ms(Some(hi)))
+    );
+    frame(&format!("{inner}{axis}"), &format!("{}", max as usize), "0")
+}
+
+/// One bar per value, scaled to the largest.
+fn bars(values: &[f64]) -> String {
+    let max = values.iter().copied().fold(0.0_f64, f64::max);
+    let n = values.len().max(1);
+    let span = W - PAD - 16.0;
+    let bw = span / n as f64;
+    let inner: String = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let h = if max > 0.0 { (H - PAD - 8.0) * v / max } else { 0.0 };
+            format!(
+                "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#6b8e23\"><title>${v:.4}</title></rect>",
+                PAD + 4.0 + bw * i as f64,
+                H - PAD - h,
+                (bw - 2.0).max(1.0)
+            )
+        })
+        .collect();
+    frame(&inner, &format!("${max:.3}"), "$0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn report_is_self_contained_and_has_every_section() {
+        let mut run = sample::run(120, 0.7, 5);
+        run.records[0].verdict.trial = "<script>alert(1)</script>".into();
+        let html = render(&run, &[]);
+        for id in [
+            "summary",
+            "by-tag",
+            "variants",
+            "failures",
+            "plots",
+            "plot-pass-rate",
+            "plot-latency",
+            "plot-cost",
+            "trials",
+        ] {
+            assert!(html.contains(&format!("id=\"{id}\"")), "missing #{id}");
+        }
+        assert!(
+            !html.contains("<script"),
+            "no script, and user text is escaped"
+        );
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "no external resource"
+        );
+        assert!(html.contains("critique"));
+        assert_eq!(
+            html.matches("class=\"bar\"").count(),
+            12 + 1,
+            "12 latency bins + 1 cost bar"
+        );
+    }
+
+    #[test]
+    fn esc_escapes_markup() {
+        assert_eq!(
+            esc("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
+    }
+}

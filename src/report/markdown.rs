@@ -1,0 +1,349 @@
+//! The Markdown summary: for `$GITHUB_STEP_SUMMARY`, PR comments and
+//! `tribunal compare`.
+
+use std::fmt::Write as _;
+
+use super::compare::{Comparison, Paired, VariantRow};
+use super::gate::GateReport;
+use super::results::RunResults;
+use super::stats::PMethod;
+use super::summary::{SECTIONS, Summary, failure_reason, fmt_ms, fmt_prop, status_name, trim};
+use crate::verdict::{Outcome, Status};
+
+/// Escapes text for a Markdown table cell.
+pub fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn p_fmt(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "n/a".into())
+}
+
+/// The Markdown summary of one run: totals, per-tag table, failures by
+/// section (regressions first) with reason and location, and the variant
+/// matrix when the run has several variants.
+pub fn run_summary(run: &RunResults) -> String {
+    let s = Summary::of(run);
+    let mut out = String::new();
+    let icon = if s.failing == 0 { "✅" } else { "❌" };
+    let _ = writeln!(out, "## {icon} tribunal evals: {} trials\n", s.total);
+    let commit = run
+        .short_commit()
+        .map(|c| format!(" · commit `{c}`"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "Run `{}`{commit} · {}\n", run.run_id, run.started_at);
+    let _ = writeln!(
+        out,
+        "| pass rate (95% CI) | mean score | failing the build | cost | latency p50 / p95 |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | ${:.4} | {} / {} |\n",
+        fmt_prop(&s.pass),
+        opt(s.mean_score, |m| format!("{m:.2}")),
+        s.failing,
+        s.cost_usd,
+        fmt_ms(s.latency_p50),
+        fmt_ms(s.latency_p95)
+    );
+    let counts: Vec<String> = s
+        .by_status
+        .iter()
+        .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
+        .collect();
+    let _ = writeln!(out, "{}\n", counts.join(" · "));
+    if !s.by_tag.is_empty() {
+        let _ = writeln!(out, "<details><summary>Pass rate by tag</summary>\n");
+        let _ = writeln!(out, "| tag | passed | pass rate (95% CI) | mean score |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for t in &s.by_tag {
+            let _ = writeln!(
+                out,
+                "| `{}` | {}/{} | {} | {} |",
+                cell(&t.name),
+                t.pass.successes,
+                t.pass.n,
+                fmt_prop(&t.pass),
+                opt(t.mean_score, |m| format!("{m:.2}"))
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    for (status, title) in SECTIONS {
+        let items: Vec<_> = run
+            .records
+            .iter()
+            .filter(|r| r.status == status)
+            .filter(|r| status != Status::New || r.verdict.outcome != Outcome::Pass)
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let open = if status.fails_build() { " open" } else { "" };
+        let _ = writeln!(
+            out,
+            "<details{open}><summary><b>{title} ({})</b></summary>\n",
+            items.len()
+        );
+        let _ = writeln!(out, "| trial | why | where |");
+        let _ = writeln!(out, "|---|---|---|");
+        for r in items.iter().take(50) {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | `{}` |",
+                cell(&r.verdict.trial),
+                cell(&trim(&failure_reason(r), 200)),
+                cell(&r.verdict.location)
+            );
+        }
+        if items.len() > 50 {
+            let _ = writeln!(
+                out,
+                "\n… and {} more (see the HTML report)",
+                items.len() - 50
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    if s.failing > 0 {
+        let _ = writeln!(
+            out,
+            "Review changed verdicts locally with `cargo test --test evals` then `cargo insta review`.\n"
+        );
+    }
+    let variants = run
+        .records
+        .iter()
+        .filter_map(|r| r.verdict.variant.as_ref())
+        .collect::<std::collections::BTreeSet<_>>();
+    if variants.len() > 1 {
+        out.push_str(&matrix(&super::compare::variant_matrix(run, None)));
+    }
+    out
+}
+
+fn paired_row(name: &str, p: &Paired) -> String {
+    let w = &p.wilcoxon;
+    let method = match w.method {
+        PMethod::Exact => "exact",
+        PMethod::Normal => "normal",
+    };
+    format!(
+        "| {} | {} | {} | {} | {} ({}↓ {}↑) | {} | {} ({method}, n={}) |",
+        name,
+        fmt_prop(&p.base),
+        fmt_prop(&p.head),
+        opt(p.delta, |d| format!("{:+.1} pp", d * 100.0)),
+        p_fmt(p.mcnemar.p_value),
+        p.mcnemar.pass_to_fail,
+        p.mcnemar.fail_to_pass,
+        match (p.base_mean_score, p.head_mean_score) {
+            (Some(b), Some(h)) => format!("{b:.2} → {h:.2}"),
+            _ => "n/a".into(),
+        },
+        p_fmt(w.p_value),
+        w.n
+    )
+}
+
+/// The Markdown of a comparison (and of its gates, when given).
+pub fn comparison(c: &Comparison, gates: Option<&GateReport>) -> String {
+    let mut out = String::new();
+    let regressions = c.flipped.iter().filter(|f| f.is_regression()).count();
+    let icon = match gates {
+        Some(g) if !g.failures.is_empty() => "❌",
+        _ if regressions > 0 => "⚠️",
+        _ => "✅",
+    };
+    let label = |id: &str, commit: &Option<String>| match commit {
+        Some(c) => format!("`{id}` (`{c}`)"),
+        None => format!("`{id}`"),
+    };
+    let _ = writeln!(
+        out,
+        "## {icon} tribunal compare: {} → {}\n",
+        label(&c.base_id, &c.base_commit),
+        label(&c.head_id, &c.head_commit)
+    );
+    let _ = writeln!(
+        out,
+        "{} paired trials · {} flipped ({regressions} pass→fail) · {} only in base · {} only in head\n",
+        c.overall.pairs,
+        c.flipped.len(),
+        c.only_in_base.len(),
+        c.only_in_head.len()
+    );
+    let _ = writeln!(
+        out,
+        "| | base pass rate | head pass rate | change | McNemar exact p (regressed/improved) | mean score | Wilcoxon p |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "{}", paired_row("**overall**", &c.overall));
+    for t in &c.by_tag {
+        let _ = writeln!(
+            out,
+            "{}",
+            paired_row(&format!("`{}`", cell(&t.tag)), &t.paired)
+        );
+    }
+    let _ = writeln!(out, "\n| | base p50 | head p50 | base p95 | head p95 |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    let l = &c.latency_ms;
+    let _ = writeln!(
+        out,
+        "| latency | {} | {} | {} | {} |",
+        fmt_ms(l.base_p50),
+        fmt_ms(l.head_p50),
+        fmt_ms(l.base_p95),
+        fmt_ms(l.head_p95)
+    );
+    let k = &c.cost_usd;
+    let usd = |v: Option<f64>| opt(v, |x| format!("${x:.5}"));
+    let _ = writeln!(
+        out,
+        "| cost per trial | {} | {} | {} | {} |",
+        usd(k.base_p50),
+        usd(k.head_p50),
+        usd(k.base_p95),
+        usd(k.head_p95)
+    );
+    let _ = writeln!(
+        out,
+        "\nTotal cost of paired trials: ${:.4} → ${:.4}\n",
+        c.total_cost_usd.0, c.total_cost_usd.1
+    );
+    if !c.flipped.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details open><summary><b>Flipped trials ({})</b></summary>\n",
+            c.flipped.len()
+        );
+        let _ = writeln!(out, "| trial | base | head | score | where |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for f in c.flipped.iter().take(50) {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {:.2} → {:.2} | `{}` |",
+                cell(&f.trial),
+                f.base,
+                f.head,
+                f.base_score,
+                f.head_score,
+                cell(&f.location)
+            );
+        }
+        if c.flipped.len() > 50 {
+            let _ = writeln!(out, "\n… and {} more", c.flipped.len() - 50);
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    if let Some(g) = gates {
+        let _ = writeln!(out, "### Gates\n");
+        for f in &g.failures {
+            let _ = writeln!(out, "- ❌ {f}");
+        }
+        for p in &g.passed {
+            let _ = writeln!(out, "- ✅ {p}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The variant matrix as a Markdown table (Segment's model comparison
+/// table), best variant in bold, significance against the baseline.
+pub fn matrix(rows: &[VariantRow]) -> String {
+    let mut out = String::from(
+        "### Variants\n\n| variant | n | mean score | pass rate (95% CI) | mean cost | latency p50 / p95 | vs baseline (McNemar p / Wilcoxon p) |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let name = if r.best {
+            format!("**{}** ★", cell(&r.variant))
+        } else {
+            cell(&r.variant)
+        };
+        let vs = match &r.vs_baseline {
+            None => "baseline".to_string(),
+            Some(p) => format!(
+                "{} / {} ({} pairs)",
+                p_fmt(p.mcnemar.p_value),
+                p_fmt(p.wilcoxon.p_value),
+                p.pairs
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} / {} | {vs} |",
+            r.n,
+            opt(r.mean_score, |m| format!("{m:.3}")),
+            fmt_prop(&r.pass),
+            opt(r.mean_cost_usd, |c| format!("${c:.5}")),
+            fmt_ms(r.latency_p50),
+            fmt_ms(r.latency_p95)
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// Name of a status for display (`known failure`).
+pub fn status_label(s: Status) -> String {
+    status_name(s).replace('_', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::compare::{compare, variant_matrix};
+    use crate::report::sample;
+
+    #[test]
+    fn run_summary_has_totals_tags_and_open_regressions() {
+        let run = sample::run(200, 0.8, 7);
+        let md = run_summary(&run);
+        assert!(md.starts_with("## ❌ tribunal evals: 200 trials"), "{md}");
+        assert!(md.contains("| `feature:sql` |"), "{md}");
+        assert!(
+            md.contains("<details open><summary><b>Regressions ("),
+            "{md}"
+        );
+        assert!(md.contains("<details><summary><b>Known failures ("), "{md}");
+        assert!(md.contains("cargo insta review"));
+        assert!(md.contains("### Variants"), "{md}");
+    }
+
+    #[test]
+    fn comparison_lists_tests_and_flips() {
+        let c = compare(&sample::run(100, 0.9, 1), &sample::run(100, 0.5, 2));
+        let md = comparison(&c, None);
+        assert!(md.contains("| **overall** |"), "{md}");
+        assert!(md.contains("Flipped trials"), "{md}");
+        assert!(md.contains("exact, n="), "{md}");
+    }
+
+    #[test]
+    fn matrix_marks_best() {
+        let rows = variant_matrix(&sample::run(100, 0.7, 3), Some("gpt-small"));
+        let md = matrix(&rows);
+        assert_eq!(md.matches('★').count(), 1, "{md}");
+        assert!(
+            md.contains("| gpt-small |") || md.contains("**gpt-small** ★"),
+            "{md}"
+        );
+        assert!(md.contains("baseline"), "{md}");
+    }
+
+    #[test]
+    fn cells_escape_pipes() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}

@@ -1,0 +1,245 @@
+//! The results of one run: every trial record plus run metadata, as written
+//! to `target/tribunal/runs/<id>.json` and stored in the history.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::ReportError;
+use crate::verdict::TrialRecord;
+
+/// Version of the results file format.
+pub const RESULTS_SCHEMA: u32 = 1;
+
+/// The git state a run was made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitInfo {
+    /// Full commit hash of `HEAD`.
+    pub commit: String,
+    /// Branch name, when `HEAD` is on a branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Whether the work tree had uncommitted changes.
+    #[serde(default)]
+    pub dirty: bool,
+}
+
+impl GitInfo {
+    /// Reads the git state of `root` with the `git` command; `None` when
+    /// `root` is not in a git repository or git is not installed.
+    pub fn detect(root: &Path) -> Option<GitInfo> {
+        let git = |args: &[&str]| -> Option<String> {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        };
+        let commit = git(&["rev-parse", "HEAD"])?;
+        let branch = git(&["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .filter(|b| !b.is_empty())
+            .or_else(|| {
+                std::env::var("GITHUB_HEAD_REF")
+                    .ok()
+                    .filter(|b| !b.is_empty())
+            });
+        let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+            .map(|s| !s.is_empty())
+            .unwrap_or(false);
+        Some(GitInfo {
+            commit,
+            branch,
+            dirty,
+        })
+    }
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResults {
+    /// Format version ([`RESULTS_SCHEMA`]).
+    pub schema: u32,
+    /// Unique run id: `<UTC time>-<random suffix>`, e.g. `20261125T093000Z-3f9a1c`.
+    pub run_id: String,
+    /// Start time, RFC 3339 in UTC.
+    pub started_at: String,
+    /// Wall time of the whole run, in milliseconds.
+    pub duration_ms: f64,
+    /// The git state, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitInfo>,
+    /// The tribunal version that produced the run.
+    pub tribunal_version: String,
+    /// A free label for the run (model or prompt version under test), from
+    /// `TRIBUNAL_RUN_LABEL` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Every trial.
+    pub records: Vec<TrialRecord>,
+}
+
+impl RunResults {
+    /// Results of a run that started at `started` and took `duration`, with
+    /// a fresh run id, the git state of `root` and the label from
+    /// `TRIBUNAL_RUN_LABEL`.
+    pub fn new(
+        root: &Path,
+        records: Vec<TrialRecord>,
+        started: SystemTime,
+        duration: Duration,
+    ) -> RunResults {
+        RunResults {
+            schema: RESULTS_SCHEMA,
+            run_id: new_run_id(started),
+            started_at: rfc3339(started),
+            duration_ms: duration.as_secs_f64() * 1000.0,
+            git: GitInfo::detect(root),
+            tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
+            label: std::env::var("TRIBUNAL_RUN_LABEL")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            records,
+        }
+    }
+
+    /// Reads a results file.
+    pub fn load(path: &Path) -> Result<RunResults, ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ReportError::read(path, e))?;
+        serde_json::from_str(&text).map_err(|source| ReportError::Json {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Pretty JSON text of the results.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The short commit (12 characters), when known.
+    pub fn short_commit(&self) -> Option<&str> {
+        self.git
+            .as_ref()
+            .map(|g| &g.commit[..g.commit.len().min(12)])
+    }
+}
+
+/// Merges the results of a suite split across runners (for example nextest
+/// partitions) into one run: records are concatenated in trial order; a
+/// trial that appears in several files is an error, since partitions must
+/// not overlap. The merged run takes the earliest start, the longest
+/// duration and the first file's git state, and gets a new id.
+pub fn merge(parts: Vec<RunResults>) -> Result<RunResults, ReportError> {
+    let mut parts = parts.into_iter();
+    let Some(mut merged) = parts.next() else {
+        return Err(ReportError::Config(
+            "nothing to merge: pass at least one results file".into(),
+        ));
+    };
+    let mut seen: std::collections::HashSet<String> = merged
+        .records
+        .iter()
+        .map(|r| r.verdict.trial.clone())
+        .collect();
+    for part in parts {
+        for record in part.records {
+            if !seen.insert(record.verdict.trial.clone()) {
+                return Err(ReportError::Config(format!(
+                    "trial `{}` appears in more than one results file (run {}); partitions must not overlap",
+                    record.verdict.trial, part.run_id
+                )));
+            }
+            merged.records.push(record);
+        }
+        if part.started_at < merged.started_at {
+            merged.started_at = part.started_at;
+        }
+        merged.duration_ms = merged.duration_ms.max(part.duration_ms);
+    }
+    merged
+        .records
+        .sort_by(|a, b| a.verdict.trial.cmp(&b.verdict.trial));
+    merged.run_id = format!("{}-merged", merged.run_id);
+    Ok(merged)
+}
+
+/// A new run id from the start time and a per-process random suffix.
+pub fn new_run_id(started: SystemTime) -> String {
+    use sha2::Digest;
+    let nanos = started
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut h = sha2::Sha256::new();
+    h.update(nanos.to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    let digest = h.finalize();
+    let suffix: String = digest[..3].iter().map(|b| format!("{b:02x}")).collect();
+    let stamp: String = rfc3339(started)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{stamp}-{suffix}")
+}
+
+/// Formats a time as RFC 3339 in UTC with second precision
+/// (`2026-11-25T09:30:00Z`).
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(0, "1970-01-01T00:00:00Z")]
+    #[case(951_782_400, "2000-02-29T00:00:00Z")]
+    #[case(1_795_512_645, "2026-11-24T09:30:45Z")]
+    #[case(4_107_542_399, "2100-02-28T23:59:59Z")]
+    fn formats_rfc3339(#[case] secs: u64, #[case] want: &str) {
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(secs)), want);
+    }
+
+    #[test]
+    fn run_ids_are_time_ordered_and_distinct() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_512_645);
+        let a = new_run_id(t);
+        let b = new_run_id(t + Duration::from_nanos(1));
+        assert!(a.starts_with("20261124T093045Z-"), "{a}");
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,465 @@
+//! Aggregates of one run (totals, pass rates per tag, latency, cost) and
+//! the terminal summary printed after every run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::results::RunResults;
+use super::stats::{Proportion, percentile};
+use crate::verdict::{Outcome, Status, TrialRecord, Usage};
+
+/// Confidence level of every interval tribunal reports.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// How many entries a terminal section lists before "... and N more".
+const SECTION_LIMIT: usize = 8;
+
+/// Lines the failure sections of the terminal summary may use in all
+/// (section headers and "... and N more" lines are not counted), so the
+/// whole summary fits a screen; earlier sections (regressions) come first.
+const FAILURE_LINES: usize = 24;
+
+/// Pass rate and mean score of a group of trials (a tag, a variant).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupRow {
+    /// The group name (`feature:refunds`).
+    pub name: String,
+    /// Pass rate with its Wilson interval (skipped trials not counted).
+    pub pass: Proportion,
+    /// Mean verdict score.
+    pub mean_score: Option<f64>,
+}
+
+/// The aggregates of one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// All trials.
+    pub total: usize,
+    /// Trials per status (`pass`, `regression`, ...).
+    pub by_status: BTreeMap<&'static str, usize>,
+    /// Trials whose status fails the build.
+    pub failing: usize,
+    /// Overall pass rate (outcome `pass` among non-skipped trials).
+    pub pass: Proportion,
+    /// Mean verdict score over non-skipped trials.
+    pub mean_score: Option<f64>,
+    /// Per tag, sorted by name (so tags of one dimension, `feature:*`, group).
+    pub by_tag: Vec<GroupRow>,
+    /// Total tokens.
+    pub usage: Usage,
+    /// Total cost in US dollars.
+    pub cost_usd: f64,
+    /// Median target latency (ms).
+    pub latency_p50: Option<f64>,
+    /// 95th percentile target latency (ms).
+    pub latency_p95: Option<f64>,
+}
+
+/// The snake_case name of a status, as in the JSON.
+pub fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::KnownFailure => "known_failure",
+        Status::Regression => "regression",
+        Status::Improvement => "improvement",
+        Status::Changed => "changed",
+        Status::New => "new",
+        Status::MustPassFailure => "must_pass_failure",
+        Status::Error => "error",
+        Status::Skipped => "skipped",
+    }
+}
+
+/// The latency of a trial: the target's, else the whole case's wall time.
+pub fn latency_of(r: &TrialRecord) -> Option<f64> {
+    r.verdict
+        .output
+        .as_ref()
+        .and_then(|o| o.latency_ms)
+        .or((r.verdict.duration_ms > 0.0).then_some(r.verdict.duration_ms))
+}
+
+/// Whether a record counts in pass rates (skipped trials do not).
+pub fn counted(r: &TrialRecord) -> bool {
+    r.status != Status::Skipped && r.verdict.outcome != Outcome::Skipped
+}
+
+/// Pass rate and mean score of a set of records.
+pub fn group_row<'a>(name: &str, records: impl IntoIterator<Item = &'a TrialRecord>) -> GroupRow {
+    let (mut n, mut passed, mut score_sum) = (0u64, 0u64, 0.0);
+    for r in records.into_iter().filter(|r| counted(r)) {
+        n += 1;
+        if r.verdict.outcome == Outcome::Pass {
+            passed += 1;
+        }
+        score_sum += r.verdict.score;
+    }
+    GroupRow {
+        name: name.to_string(),
+        pass: Proportion::new(passed, n, CONFIDENCE),
+        mean_score: (n > 0).then(|| score_sum / n as f64),
+    }
+}
+
+impl Summary {
+    /// Aggregates a run.
+    pub fn of(run: &RunResults) -> Summary {
+        let records = &run.records;
+        let mut by_status = BTreeMap::new();
+        let mut usage = Usage::default();
+        let mut cost = 0.0;
+        let mut tags: BTreeMap<&str, Vec<&TrialRecord>> = BTreeMap::new();
+        for r in records {
+            *by_status.entry(status_name(r.status)).or_insert(0) += 1;
+            usage.add(r.verdict.usage);
+            cost += r.verdict.cost_usd.unwrap_or(0.0);
+            for t in &r.verdict.tags {
+                tags.entry(t.as_str()).or_default().push(r);
+            }
+        }
+        let overall = group_row("overall", records);
+        let latencies: Vec<f64> = records.iter().filter_map(latency_of).collect();
+        Summary {
+            total: records.len(),
+            by_status,
+            failing: records.iter().filter(|r| r.status.fails_build()).count(),
+            pass: overall.pass,
+            mean_score: overall.mean_score,
+            by_tag: tags.into_iter().map(|(t, rs)| group_row(t, rs)).collect(),
+            usage,
+            cost_usd: cost,
+            latency_p50: percentile(&latencies, 0.5),
+            latency_p95: percentile(&latencies, 0.95),
+        }
+    }
+
+    /// Count of one status.
+    pub fn count(&self, s: Status) -> usize {
+        self.by_status.get(status_name(s)).copied().unwrap_or(0)
+    }
+}
+
+/// The sections of failures, in the order reviewers read them.
+pub const SECTIONS: [(Status, &str); 7] = [
+    (Status::Regression, "Regressions"),
+    (Status::MustPassFailure, "Must-pass failures"),
+    (Status::New, "New"),
+    (Status::Changed, "Changed verdicts"),
+    (Status::Error, "Errors"),
+    (Status::Improvement, "Improvements awaiting review"),
+    (Status::KnownFailure, "Known failures"),
+];
+
+/// The first thing that explains a non-passing trial: the case error, or
+/// the first failing/erroring check with its reason or critique.
+pub fn failure_reason(r: &TrialRecord) -> String {
+    if let Some(e) = &r.verdict.error {
+        return e.clone();
+    }
+    let bad = r
+        .verdict
+        .checks
+        .iter()
+        .find(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error));
+    match bad {
+        Some(c) => {
+            let why = c
+                .critique
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .unwrap_or(&c.reason);
+            format!("{} [{}]: {}", c.name, c.outcome, why)
+        }
+        None => match r.status {
+            Status::Improvement => "now passes; the snapshot records a failure".into(),
+            Status::Changed => "a check's label or score changed".into(),
+            Status::New => format!("no accepted snapshot yet (verdict: {})", r.verdict.outcome),
+            _ => format!("verdict: {}", r.verdict.outcome),
+        },
+    }
+}
+
+/// Trims text to one line of at most `max` characters.
+pub fn trim(text: &str, max: usize) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Formats a proportion as `85.0% [78.1–90.0]`.
+pub fn fmt_prop(p: &Proportion) -> String {
+    match p.rate {
+        Some(r) => format!(
+            "{:.1}% [{:.1}–{:.1}]",
+            r * 100.0,
+            p.low * 100.0,
+            p.high * 100.0
+        ),
+        None => "n/a".into(),
+    }
+}
+
+/// Formats milliseconds (`850 ms`, `1.24 s`).
+pub fn fmt_ms(ms: Option<f64>) -> String {
+    match ms {
+        None => "n/a".into(),
+        Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
+        Some(v) => format!("{v:.0} ms"),
+    }
+}
+
+/// The summary printed after a run: totals, pass rate overall and per tag,
+/// then the non-passing trials by section (regressions first), each with
+/// its reason and where to look. Fits a screen: each section lists at most
+/// a few trials and counts the rest.
+pub fn terminal_summary(run: &RunResults) -> String {
+    let s = Summary::of(run);
+    let mut out = String::new();
+    let commit = run
+        .short_commit()
+        .map(|c| format!(" · {c}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "tribunal run {}{} · {} trials in {}",
+        run.run_id,
+        commit,
+        s.total,
+        fmt_ms(Some(run.duration_ms))
+    );
+    let counts: Vec<String> = s
+        .by_status
+        .iter()
+        .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
+        .collect();
+    let _ = writeln!(out, "  {}", counts.join(", "));
+    let _ = writeln!(
+        out,
+        "  pass rate {} · mean score {} · cost ${:.4} · latency p50 {} p95 {}",
+        fmt_prop(&s.pass),
+        s.mean_score
+            .map(|m| format!("{m:.2}"))
+            .unwrap_or_else(|| "n/a".into()),
+        s.cost_usd,
+        fmt_ms(s.latency_p50),
+        fmt_ms(s.latency_p95)
+    );
+    if !s.by_tag.is_empty() {
+        let width = s.by_tag.iter().map(|t| t.name.len()).max().unwrap_or(0);
+        let _ = writeln!(out, "  by tag:");
+        for (i, t) in s.by_tag.iter().enumerate() {
+            if i == 12 {
+                let _ = writeln!(out, "    ... and {} more tags", s.by_tag.len() - 12);
+                break;
+            }
+            let _ = writeln!(
+                out,
+                "    {:<width$}  {:>4}/{:<4} {}",
+                t.name,
+                t.pass.successes,
+                t.pass.n,
+                fmt_prop(&t.pass)
+            );
+        }
+    }
+    let mut budget = FAILURE_LINES;
+    for (status, title) in SECTIONS {
+        let items: Vec<&TrialRecord> = run
+            .records
+            .iter()
+            .filter(|r| r.status == status)
+            .filter(|r| status != Status::New || r.verdict.outcome != Outcome::Pass)
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{title} ({}):", items.len());
+        let detailed = status != Status::KnownFailure;
+        let per_item = if detailed { 2 } else { 1 };
+        // Every section shows at least one trial; the budget decides the rest.
+        let shown = (budget / per_item).clamp(1, SECTION_LIMIT).min(items.len());
+        budget = budget.saturating_sub(shown * per_item);
+        for r in items.iter().take(shown) {
+            let mark = if status.fails_build() { "✗" } else { "·" };
+            let _ = writeln!(
+                out,
+                "  {mark} {} — {}",
+                r.verdict.trial,
+                trim(&failure_reason(r), 110)
+            );
+            if detailed {
+                let _ = writeln!(
+                    out,
+                    "      at {} · snapshot {}",
+                    r.verdict.location, r.snapshot
+                );
+            }
+        }
+        if items.len() > shown {
+            let _ = writeln!(out, "  ... and {} more", items.len() - shown);
+        }
+    }
+    let new_passing = run
+        .records
+        .iter()
+        .filter(|r| r.status == Status::New && r.verdict.outcome == Outcome::Pass)
+        .count();
+    if new_passing > 0 {
+        let _ = writeln!(
+            out,
+            "\n{new_passing} new passing trials have no snapshot yet."
+        );
+    }
+    if s.failing > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} trials fail the build. Review changed verdicts with `cargo insta review`.",
+            s.failing
+        );
+    } else {
+        let _ = writeln!(out, "\nNo trial fails the build.");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::record;
+
+    fn run_of(records: Vec<TrialRecord>) -> RunResults {
+        let mut r = crate::report::sample::run(0, 1.0, 1);
+        r.records = records;
+        r
+    }
+
+    #[test]
+    fn summary_counts_rates_and_tags() {
+        let run = run_of(vec![
+            record(
+                "s::a",
+                Outcome::Pass,
+                Status::Pass,
+                1.0,
+                &["feature:x"],
+                100.0,
+                0.01,
+            ),
+            record(
+                "s::b",
+                Outcome::Fail,
+                Status::Regression,
+                0.0,
+                &["feature:x", "persona:p"],
+                300.0,
+                0.02,
+            ),
+            record(
+                "s::c",
+                Outcome::Pass,
+                Status::Pass,
+                0.5,
+                &["persona:p"],
+                200.0,
+                0.03,
+            ),
+            record(
+                "s::d",
+                Outcome::Skipped,
+                Status::Skipped,
+                0.0,
+                &["persona:p"],
+                0.0,
+                0.0,
+            ),
+        ]);
+        let s = Summary::of(&run);
+        assert_eq!(s.total, 4);
+        assert_eq!((s.pass.successes, s.pass.n), (2, 3));
+        assert_eq!(s.failing, 1);
+        assert_eq!(s.count(Status::Regression), 1);
+        assert!((s.mean_score.unwrap_or(0.0) - 0.5).abs() < 1e-12);
+        assert!((s.cost_usd - 0.06).abs() < 1e-12);
+        assert_eq!(s.latency_p50, Some(150.0));
+        let names: Vec<&str> = s.by_tag.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["feature:x", "persona:p"]);
+        assert_eq!((s.by_tag[1].pass.successes, s.by_tag[1].pass.n), (1, 2));
+    }
+
+    #[test]
+    fn terminal_summary_lists_regressions_first_with_where_to_look() {
+        let run = run_of(vec![
+            record(
+                "s::known",
+                Outcome::Fail,
+                Status::KnownFailure,
+                0.0,
+                &[],
+                1.0,
+                0.0,
+            ),
+            record(
+                "s::broke",
+                Outcome::Fail,
+                Status::Regression,
+                0.0,
+                &["feature:x"],
+                1.0,
+                0.0,
+            ),
+            record("s::fine", Outcome::Pass, Status::Pass, 1.0, &[], 1.0, 0.0),
+        ]);
+        let text = terminal_summary(&run);
+        let reg = text.find("Regressions (1)").unwrap_or(usize::MAX);
+        let known = text.find("Known failures (1)").unwrap_or(0);
+        assert!(reg < known, "{text}");
+        assert!(
+            text.contains("✗ s::broke — judge helpfulness [fail]: The reply promises"),
+            "{text}"
+        );
+        assert!(text.contains("at evals/s.yaml:"), "{text}");
+        assert!(
+            text.contains("snapshot evals/snapshots/s__broke.snap"),
+            "{text}"
+        );
+        assert!(text.contains("pass rate 33.3%"), "{text}");
+        assert!(text.contains("1 trials fail the build"), "{text}");
+    }
+
+    #[test]
+    fn long_sections_are_cut_to_fit_a_screen() {
+        let run = crate::report::sample::run(2000, 0.5, 3);
+        let text = terminal_summary(&run);
+        assert!(
+            text.lines().count() <= 60,
+            "{} lines:\n{text}",
+            text.lines().count()
+        );
+        // Every section is there, regressions with the most detail.
+        for title in [
+            "Regressions",
+            "New",
+            "Errors",
+            "Improvements awaiting review",
+            "Known failures",
+        ] {
+            assert!(
+                text.contains(&format!("\n{title} (")),
+                "{title} missing:\n{text}"
+            );
+        }
+        assert!(text.contains("... and"), "{text}");
+    }
+
+    #[test]
+    fn trim_cuts_on_characters_and_joins_lines() {
+        assert_eq!(trim("a\n b  c", 10), "a b c");
+        assert_eq!(trim("ééééé", 3), "éé…");
+    }
+}
