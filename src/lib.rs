@@ -3,6 +3,7 @@
 pub mod case;
 pub mod check;
 pub mod fsutil;
+pub mod labels;
 pub mod provider;
 pub mod registry;
 pub mod run;
