@@ -389,21 +389,7 @@ async fn panel_of_judges_votes() {
 
 /// A pairwise judge that prefers the output containing `GOOD`, wherever it is.
 fn fair_pairwise() -> Arc<Scripted> {
-    Scripted::new(|req| {
-        let u = user(req);
-        let a_start = u.find("<<BEGIN OUTPUT A").unwrap_or(0);
-        let b_start = u.find("<<BEGIN OUTPUT B").unwrap_or(0);
-        let a = &u[a_start..b_start];
-        let b = &u[b_start..];
-        let winner = match (a.contains("GOOD"), b.contains("GOOD")) {
-            (true, false) => "A",
-            (false, true) => "B",
-            _ => "tie",
-        };
-        text(&format!(
-            r#"{{"reasoning": "picked {winner}", "winner": "{winner}"}}"#
-        ))
-    })
+    Scripted::new(fair_pairwise_answer)
 }
 
 fn pairwise(baseline: &str) -> Value {
@@ -731,4 +717,96 @@ async fn few_shot_examples_leave_the_judged_case_out() {
     // Fail first, then pass; examples without a critique teach nothing.
     assert!(u.find("CRITIQUE-DAMAGED") < u.find("CRITIQUE-GIFT"));
     assert_eq!(u.matches("Expert verdict:").count(), 2);
+}
+
+const E2E: &str = r#"
+suite: support
+judge:
+  provider: judge
+variants:
+  - id: v1
+    vars: {style: terse}
+  - id: v2
+    vars: {style: GOOD}
+defaults:
+  target: bot
+cases:
+  - id: cascade
+    input: Where is my order?
+    checks:
+      - contains: order
+      - judge: {criteria: Polite.}
+        name: polite
+        when: passed
+  - id: compare
+    input: Where is my order?
+    checks:
+      - judge:
+          mode: pairwise
+          criteria: Most helpful.
+          baseline: {variant: v1}
+        name: vs v1
+"#;
+
+#[tokio::test]
+async fn judges_run_from_yaml_with_cascades_and_baseline_variants() {
+    let p = Scripted::new(|req| {
+        if matches!(&req.response_format, Some(ResponseFormat::JsonSchema { name, .. }) if name == "judge_pairwise")
+        {
+            fair_pairwise_answer(req)
+        } else {
+            text(r#"{"critique": "polite enough", "pass": true}"#)
+        }
+    });
+    let mut registry = Registry::default();
+    registry.target("bot", |input: &crate::registry::Input| {
+        Ok::<_, String>(format!(
+            "{} answer about your parcel ({})",
+            input.var_str("style").unwrap_or(""),
+            input.case_id
+        ))
+    });
+    let suite = Arc::new(
+        crate::case::load_str(E2E, "evals/support.yaml", std::path::Path::new("."), None)
+            .expect("suite loads"),
+    );
+    let trials = crate::run::expand(std::slice::from_ref(&suite));
+    let mut providers = Providers::default();
+    providers.insert("judge", p.clone());
+    let env = RunEnv::new(PathBuf::from("."), registry, providers, false, &trials);
+    let mut by_name = std::collections::BTreeMap::new();
+    for t in &trials {
+        by_name.insert(t.name(), crate::run::evaluate(&env, t).await);
+    }
+    // `contains: order` fails (the bot says "parcel"), so the judge is skipped: no call.
+    let cascade = &by_name["support::cascade::v1"];
+    assert_eq!(cascade.checks[1].outcome, Outcome::Skipped, "{cascade:?}");
+    // v2's output contains GOOD: preferred over v1 in both orders.
+    let v2 = &by_name["support::compare::v2"];
+    assert_eq!(v2.checks[0].label.as_deref(), Some("a"), "{v2:?}");
+    assert_eq!(v2.checks[0].outcome, Outcome::Pass);
+    let decision = v2.decision();
+    assert_eq!(decision.checks[0].label.as_deref(), Some("a"));
+    // v1 is the baseline itself.
+    let v1 = &by_name["support::compare::v1"];
+    assert_eq!(v1.checks[0].outcome, Outcome::Skipped, "{v1:?}");
+    // Only the two pairwise calls were made.
+    assert_eq!(p.requests().len(), 2);
+}
+
+fn fair_pairwise_answer(req: &ChatRequest) -> ChatResponse {
+    let u = user(req);
+    let a_start = u.find("<<BEGIN OUTPUT A").unwrap_or(0);
+    let b_start = u.find("<<BEGIN OUTPUT B").unwrap_or(0);
+    let winner = match (
+        u[a_start..b_start].contains("GOOD"),
+        u[b_start..].contains("GOOD"),
+    ) {
+        (true, false) => "A",
+        (false, true) => "B",
+        _ => "tie",
+    };
+    text(&format!(
+        r#"{{"reasoning": "picked {winner}", "winner": "{winner}"}}"#
+    ))
 }
