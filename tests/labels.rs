@@ -375,3 +375,43 @@ fn label_command_quits_and_keeps_progress() {
         .expect_err("unknown suite");
     assert!(err.contains("no suite `nope`"), "{err}");
 }
+
+#[test]
+fn example_projects_load() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples");
+    for (project, suite_name, labelled) in
+        [("support", "support", 5), ("audiences", "audiences", 0)]
+    {
+        let dir = root.join(project);
+        let file = dir.join(format!("evals/{suite_name}.yaml"));
+        let s = tribunal::case::load_file(&file, &file.display().to_string(), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.name, suite_name);
+        let judges = s
+            .cases
+            .iter()
+            .flat_map(|c| &c.checks)
+            .filter(|c| c.kind_name == "judge")
+            .count();
+        assert_eq!(judges, s.cases.len(), "every case has a judge");
+        tribunal::check::judge::SuiteJudge::parse(s.judge.as_ref()).expect("judge block");
+        let labels = LabelFile::load(&labels_path(&dir, suite_name, None)).expect("labels");
+        let labels = labels.map(|l| l.labels).unwrap_or_default();
+        assert_eq!(labels.len(), labelled);
+        for l in &labels {
+            assert!(l.is_consistent(), "{}: hash matches output", l.case);
+            let case = s
+                .cases
+                .iter()
+                .find(|c| c.id == l.case)
+                .expect("labelled case exists");
+            let output = case
+                .output
+                .as_ref()
+                .and_then(|o| o.as_str())
+                .expect("fixed output");
+            assert!(l.matches_output(output), "{}: label is fresh", l.case);
+            assert!(!l.critique.is_empty());
+        }
+    }
+}
