@@ -322,6 +322,7 @@ struct Sample {
     raw: Vec<String>,
     parse_errors: Vec<String>,
     model: String,
+    spend: Spend,
 }
 
 impl Sample {
@@ -360,7 +361,7 @@ impl Sample {
 }
 
 /// Totals across calls.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Spend {
     usage: Usage,
     cost: Option<f64>,
@@ -374,7 +375,6 @@ async fn ask(
     prompt: &Prompt,
     sample: u32,
     order: Option<&'static str>,
-    spend: &mut Spend,
 ) -> Sample {
     let mut out = Sample {
         judge: judge.spec.clone(),
@@ -384,7 +384,9 @@ async fn ask(
         raw: Vec::new(),
         parse_errors: Vec::new(),
         model: String::new(),
+        spend: Spend::default(),
     };
+
     let site = site(ctx);
     for attempt in 0..=plan.retries {
         let request = ChatRequest {
@@ -410,10 +412,10 @@ async fn ask(
                 return out;
             }
         };
-        spend.calls += 1;
-        spend.usage.add(response.usage);
+        out.spend.calls += 1;
+        out.spend.usage.add(response.usage);
         if let Some(c) = response.cost_usd {
-            spend.cost = Some(spend.cost.unwrap_or(0.0) + c);
+            out.spend.cost = Some(out.spend.cost.unwrap_or(0.0) + c);
         }
         out.model = response.model.clone();
         out.raw.push(match &response.json {
@@ -477,6 +479,43 @@ fn unusable(
     Some(r)
 }
 
+fn total(samples: &[Sample]) -> Spend {
+    let mut t = Spend::default();
+    for s in samples {
+        t.calls += s.spend.calls;
+        t.usage.add(s.spend.usage);
+        if let Some(c) = s.spend.cost {
+            t.cost = Some(t.cost.unwrap_or(0.0) + c);
+        }
+    }
+    t
+}
+
+/// Polls every future concurrently; outputs in input order. (Votes and both
+/// pairwise orders are independent calls: their latencies overlap.)
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, f) in done.iter_mut().zip(futures.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}
+
 fn apply_spend(r: &mut CheckResult, spend: &Spend) {
     if spend.calls > 0 {
         r.usage = Some(spend.usage);
@@ -489,13 +528,14 @@ async fn run_direct(plan: &Plan, ctx: &CheckContext<'_>) -> CheckResult {
         Ok(p) => p,
         Err(e) => return CheckResult::error(KIND, ctx.name, e),
     };
-    let mut spend = Spend::default();
-    let mut samples = Vec::new();
+    let mut calls = Vec::new();
     for judge in &plan.judges {
         for i in 0..plan.votes {
-            samples.push(ask(plan, ctx, judge, &prompt, i, None, &mut spend).await);
+            calls.push(ask(plan, ctx, judge, &prompt, i, None));
         }
     }
+    let samples = join_all(calls).await;
+    let spend = total(&samples);
     let mut evidence = json!({
         "mode": plan.mode.as_str(),
         "votes": samples.iter().map(Sample::evidence).collect::<Vec<_>>(),
@@ -631,34 +671,29 @@ async fn run_pairwise(plan: &Plan, ctx: &CheckContext<'_>) -> CheckResult {
         (Ok(f), Ok(b)) => (f, b),
         (Err(e), _) | (_, Err(e)) => return CheckResult::error(KIND, ctx.name, e),
     };
-    let mut spend = Spend::default();
-    let mut samples = Vec::new();
+    let mut calls = Vec::new();
     for judge in &plan.judges {
         for i in 0..plan.votes {
-            let f = ask(
+            calls.push(ask(
                 plan,
                 ctx,
                 judge,
                 &prompts.0,
                 2 * i,
                 Some("output_first"),
-                &mut spend,
-            )
-            .await;
-            let b = ask(
+            ));
+            calls.push(ask(
                 plan,
                 ctx,
                 judge,
                 &prompts.1,
                 2 * i + 1,
                 Some("baseline_first"),
-                &mut spend,
-            )
-            .await;
-            samples.push(f);
-            samples.push(b);
+            ));
         }
     }
+    let samples = join_all(calls).await;
+    let spend = total(&samples);
     let mut evidence = json!({
         "mode": "pairwise",
         "votes": samples.iter().map(Sample::evidence).collect::<Vec<_>>(),

@@ -810,3 +810,65 @@ fn fair_pairwise_answer(req: &ChatRequest) -> ChatResponse {
         r#"{{"reasoning": "picked {winner}", "winner": "{winner}"}}"#
     ))
 }
+
+/// Answers only once `n` requests are in flight together.
+struct Together {
+    barrier: tokio::sync::Barrier,
+}
+
+impl Provider for Together {
+    fn name(&self) -> &str {
+        "together"
+    }
+    fn chat<'a>(
+        &'a self,
+        _request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
+        Box::pin(async move {
+            self.barrier.wait().await;
+            Ok(ChatResponse {
+                text: r#"{"critique": "ok", "pass": true}"#.into(),
+                usage: crate::verdict::Usage {
+                    input_tokens: 10,
+                    output_tokens: 5,
+                },
+                cost_usd: Some(0.001),
+                ..Default::default()
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn votes_are_asked_concurrently_and_spend_is_summed() {
+    let mut f = Fixture::new(Scripted::new(|_| text("")), "x");
+    let mut providers = Providers::default();
+    providers.insert(
+        "judge",
+        Arc::new(Together {
+            barrier: tokio::sync::Barrier::new(3),
+        }),
+    );
+    f.env = RunEnv::new(
+        PathBuf::from("."),
+        Registry::default(),
+        providers,
+        false,
+        &[],
+    );
+    let mut params = pf();
+    params["votes"] = json!(3);
+    // Sequential calls would wait at the barrier forever.
+    let r = tokio::time::timeout(std::time::Duration::from_secs(10), f.judge(params, None))
+        .await
+        .expect("the three votes were in flight together");
+    assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+    assert_eq!(
+        r.usage,
+        Some(crate::verdict::Usage {
+            input_tokens: 30,
+            output_tokens: 15
+        })
+    );
+    assert!((r.cost_usd.expect("cost") - 0.003).abs() < 1e-12);
+}
