@@ -30,7 +30,10 @@ pub mod align;
 pub mod cli;
 pub mod walk;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -179,6 +182,39 @@ impl LabelFile {
             }
         };
         Self::parse(&text, &path.display().to_string()).map(Some)
+    }
+
+    /// Like [`LabelFile::load`], but parses a file once per process while its
+    /// size and modification time stay the same (judges with `few_shot` read
+    /// the same label file for every case).
+    pub fn load_cached(path: &Path) -> Result<Option<Arc<LabelFile>>, LabelError> {
+        type Cache = Mutex<HashMap<PathBuf, (Option<SystemTime>, u64, Arc<LabelFile>)>>;
+        static CACHE: LazyLock<Cache> = LazyLock::new(|| Mutex::new(HashMap::new()));
+        let stamp = match std::fs::metadata(path) {
+            Ok(m) => (m.modified().ok(), m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(LabelError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        if let Ok(cache) = CACHE.lock()
+            && let Some((modified, len, file)) = cache.get(path)
+            && (*modified, *len) == stamp
+            && modified.is_some()
+        {
+            return Ok(Some(Arc::clone(file)));
+        }
+        let Some(file) = Self::load(path)? else {
+            return Ok(None);
+        };
+        let file = Arc::new(file);
+        if let Ok(mut cache) = CACHE.lock() {
+            cache.insert(path.to_path_buf(), (stamp.0, stamp.1, Arc::clone(&file)));
+        }
+        Ok(Some(file))
     }
 
     /// Parses label file text; `display` names the file in errors.
@@ -359,6 +395,23 @@ mod tests {
         let text = "suite: s\nlabels:\n  - {case: a, verdict: pass, labeller: x, date: d, output_sha256: h, output: o}\n  - {case: a, verdict: fail, labeller: x, date: d, output_sha256: h, output: o}\n";
         let err = LabelFile::parse(text, "l.yaml").expect_err("duplicate");
         assert!(err.to_string().contains("labelled twice"), "{err}");
+    }
+
+    #[test]
+    fn cached_load_sees_rewrites() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.yaml");
+        assert!(LabelFile::load_cached(&path).expect("ok").is_none());
+        let mut file = LabelFile::new("s");
+        file.upsert(label("a", "x"));
+        file.save(&path).expect("save");
+        let first = LabelFile::load_cached(&path).expect("ok").expect("some");
+        let again = LabelFile::load_cached(&path).expect("ok").expect("some");
+        assert!(Arc::ptr_eq(&first, &again), "parsed once");
+        file.upsert(label("b", "longer output"));
+        file.save(&path).expect("save");
+        let after = LabelFile::load_cached(&path).expect("ok").expect("some");
+        assert_eq!(after.labels.len(), 2);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! `error` result with the raw answer in the reason and the evidence. See
 //! `docs/judges.md` for the YAML.
 
+pub mod bias;
 mod params;
 pub mod parse;
 pub mod prompt;
@@ -213,7 +214,7 @@ fn input_text(input: &Value) -> String {
 /// dominates.
 fn few_shot(ctx: &CheckContext<'_>, suite: &SuiteJudge, n: usize) -> Result<Vec<Example>, String> {
     let path = labels_path(&ctx.env.root, ctx.suite, suite.labels.as_deref());
-    let file = LabelFile::load(&path).map_err(|e| e.to_string())?;
+    let file = LabelFile::load_cached(&path).map_err(|e| e.to_string())?;
     let Some(file) = file else {
         return Err(format!(
             "`few_shot` asks for labelled examples but {} does not exist (create it with `tribunal label --suite {}`)",
