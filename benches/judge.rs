@@ -60,7 +60,7 @@ fn label(i: usize) -> Label {
         case: format!("case-{i:05}"),
         variant: None,
         check: None,
-        verdict: if i % 3 == 0 {
+        verdict: if i.is_multiple_of(3) {
             HumanVerdict::Fail
         } else {
             HumanVerdict::Pass
@@ -145,7 +145,7 @@ fn main() {
         check(json!({"provider": "judge", "mode": "score", "rubric": {"1": "bad", "5": "good"}}))
     });
     bench(
-        "pass_fail, few_shot 4 (200-label file read each time)",
+        "pass_fail, few_shot 4 (200-label file, parsed once)",
         500,
         || check(json!({"provider": "judge", "few_shot": 4})),
     );
@@ -156,18 +156,18 @@ fn main() {
         check(json!({"provider": "judge", "mode": "pairwise", "baseline": {"output": "Sure."}}))
     });
 
-    let items: Vec<Item> = (0..100_000)
+    let items: Vec<Item> = (0..100_000u32)
         .map(|i| Item {
             case: format!("case-{i}"),
             variant: None,
             check: "policy".into(),
             tags: vec![format!("feature:{}", i % 7), format!("persona:{}", i % 3)],
-            human: if i % 3 == 0 {
+            human: if i.is_multiple_of(3) {
                 HumanVerdict::Fail
             } else {
                 HumanVerdict::Pass
             },
-            judge: if i % 5 == 0 {
+            judge: if i.is_multiple_of(5) {
                 Outcome::Fail
             } else {
                 Outcome::Pass
