@@ -175,6 +175,8 @@ fn main() {
             human_critique: "h".into(),
             judge_critique: "j".into(),
             freshness: Freshness::Fresh,
+            human_score: None,
+            judge_score: None,
         })
         .collect();
     bench(

@@ -124,6 +124,30 @@ pub struct Item {
     pub judge_critique: String,
     /// Whether the label is about the current output.
     pub freshness: Freshness,
+    /// The human score, when the label has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_score: Option<i64>,
+    /// The judge's raw score (from its `4/5` label), for scoring judges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_score: Option<i64>,
+}
+
+/// How closely judge scores match human scores, where both exist.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScoreAgreement {
+    /// Pairs of scores.
+    pub n: usize,
+    /// Share of identical scores.
+    pub exact: f64,
+    /// Share of scores at most one point apart.
+    pub within_one: f64,
+    /// Mean absolute difference.
+    pub mean_abs_diff: f64,
+}
+
+/// The raw score of a judge label such as `4/5`.
+pub fn raw_score(label: Option<&str>) -> Option<i64> {
+    label?.split_once('/')?.0.trim().parse().ok()
 }
 
 impl Item {
@@ -194,6 +218,28 @@ impl AlignReport {
         self.items.push(item);
     }
 
+    /// Score agreement over items where both the human and the judge scored.
+    pub fn score_agreement(&self) -> Option<ScoreAgreement> {
+        let pairs: Vec<(i64, i64)> = self
+            .items
+            .iter()
+            .filter_map(|i| Some((i.human_score?, i.judge_score?)))
+            .collect();
+        if pairs.is_empty() {
+            return None;
+        }
+        let n = pairs.len();
+        let share = |f: &dyn Fn(i64) -> bool| {
+            pairs.iter().filter(|(h, j)| f((h - j).abs())).count() as f64 / n as f64
+        };
+        Some(ScoreAgreement {
+            n,
+            exact: share(&|d| d == 0),
+            within_one: share(&|d| d <= 1),
+            mean_abs_diff: pairs.iter().map(|(h, j)| (h - j).abs() as f64).sum::<f64>() / n as f64,
+        })
+    }
+
     /// Judge verdicts that were errors (or skips): not counted in the tables.
     pub fn undecided(&self) -> impl Iterator<Item = &Item> {
         self.items.iter().filter(|i| i.agrees().is_none())
@@ -249,6 +295,16 @@ impl AlignReport {
         let _ = writeln!(out, "               judge pass  judge fail");
         let _ = writeln!(out, "    human pass {:>10}  {:>10}", o.tp, o.fn_);
         let _ = writeln!(out, "    human fail {:>10}  {:>10}", o.fp, o.tn);
+        if let Some(s) = self.score_agreement() {
+            let _ = writeln!(
+                out,
+                "  scores (n={}): exact {}  within one point {}  mean |human - judge| {:.2}",
+                s.n,
+                pct(Some(s.exact)),
+                pct(Some(s.within_one)),
+                s.mean_abs_diff
+            );
+        }
         let table = |out: &mut String, title: &str, map: &BTreeMap<String, Confusion>| {
             if map.is_empty() {
                 return;
@@ -451,6 +507,8 @@ pub async fn align_suite(
                 human_critique: label.critique.clone(),
                 judge_critique,
                 freshness: freshness.clone(),
+                human_score: label.score,
+                judge_score: raw_score(result.label.as_deref()),
             });
         }
     }
@@ -514,7 +572,32 @@ mod tests {
             human_critique: "h".into(),
             judge_critique: "j".into(),
             freshness: Freshness::Fresh,
+            human_score: None,
+            judge_score: None,
         }
+    }
+
+    #[test]
+    fn score_agreement_hand_computed() {
+        let mut r = AlignReport::default();
+        assert_eq!(r.score_agreement(), None);
+        // (human, judge): (4,4) (5,3) (2,3) (1,1); diffs 0,2,1,0.
+        for (i, (h, j)) in [(4, 4), (5, 3), (2, 3), (1, 1)].into_iter().enumerate() {
+            let mut it = item(&format!("c{i}"), "t", HumanVerdict::Pass, Outcome::Pass);
+            it.human_score = Some(h);
+            it.judge_score = Some(j);
+            r.record(it);
+        }
+        r.record(item("unscored", "t", HumanVerdict::Pass, Outcome::Pass));
+        let s = r.score_agreement().expect("scores");
+        assert_eq!(s.n, 4);
+        assert!((s.exact - 0.5).abs() < 1e-12);
+        assert!((s.within_one - 0.75).abs() < 1e-12);
+        assert!((s.mean_abs_diff - 0.75).abs() < 1e-12);
+        assert!(r.render().contains("within one point 75.0%"));
+        assert_eq!(raw_score(Some("4/5")), Some(4));
+        assert_eq!(raw_score(Some("a")), None);
+        assert_eq!(raw_score(None), None);
     }
 
     #[test]
