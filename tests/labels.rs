@@ -415,3 +415,39 @@ fn example_projects_load() {
         }
     }
 }
+
+#[test]
+fn align_command_reports_and_gates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("evals")).expect("mkdir");
+    std::fs::write(dir.path().join("evals/support.yaml"), SUITE).expect("write");
+    let err = tribunal::labels::cli::run_align(dir.path(), None, &AlignOptions::default(), false)
+        .expect_err("no labels anywhere");
+    assert!(err.contains("no suite has a label file"), "{err}");
+    let mut labels = LabelFile::new("support");
+    labels.upsert(label("a", HumanVerdict::Pass, "Returns within 30 days."));
+    labels
+        .save(&labels_path(dir.path(), "support", None))
+        .expect("save");
+    // The bare CLI has no judge provider configured here: the judge errs, and
+    // an error is never agreement, so the suite's min_agreement gate fails.
+    let (text, ok) = tribunal::labels::cli::run_align(
+        dir.path(),
+        Some("support"),
+        &AlignOptions::default(),
+        false,
+    )
+    .expect("align runs");
+    assert!(!ok, "{text}");
+    assert!(text.contains("human pass, judge error"), "{text}");
+    let (json, _) = tribunal::labels::cli::run_align(
+        dir.path(),
+        Some("support"),
+        &AlignOptions::default(),
+        true,
+    )
+    .expect("align runs");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json report");
+    assert_eq!(v[0]["suite"], "support");
+    assert_eq!(v[0]["min_agreement"], 0.75);
+}
