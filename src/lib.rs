@@ -14,6 +14,7 @@ pub mod case;
 pub mod check;
 pub mod fsutil;
 pub mod harness;
+pub mod labels;
 pub mod provider;
 pub mod registry;
 pub mod report;
