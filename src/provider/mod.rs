@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::verdict::Usage;
 
+mod datetime;
+pub mod retry;
+
 /// A boxed future, as returned by [`Provider::chat`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -74,6 +77,44 @@ pub enum ResponseFormat {
     },
 }
 
+/// A function the model may call (OpenAI `tools`, Anthropic `tools`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// The function name.
+    pub name: String,
+    /// What the function does, for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// JSON Schema of the arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    /// The model decides.
+    Auto,
+    /// The model must not call a tool.
+    None,
+    /// The model must call some tool.
+    Required,
+    /// The model must call this tool.
+    Tool(String),
+}
+
+/// A tool call the model made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id of the call.
+    #[serde(default)]
+    pub id: String,
+    /// The function name.
+    pub name: String,
+    /// The arguments (parsed from the provider's JSON text).
+    pub arguments: serde_json::Value,
+}
+
 /// A provider-independent chat request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ChatRequest {
@@ -96,10 +137,27 @@ pub struct ChatRequest {
     /// Structured output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
+    /// Tools the model may call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    /// Whether and which tool the model must call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
     /// The sample index, for k-of-n sampling of the same request: part of the
     /// cassette key so that replay reproduces every sample.
     #[serde(default)]
     pub sample: u32,
+}
+
+impl ChatRequest {
+    /// The text of the last user message (for messages and progress lines).
+    pub fn last_user_text(&self) -> Option<&str> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.as_str())
+    }
 }
 
 /// A provider-independent chat response.
@@ -113,6 +171,9 @@ pub struct ChatResponse {
     /// Token usage.
     #[serde(default)]
     pub usage: Usage,
+    /// Tool calls the model made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
     /// Why generation stopped (`stop`, `length`, `tool_use`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
@@ -176,13 +237,17 @@ pub enum ProviderError {
 pub trait Provider: Send + Sync {
     /// A short name for messages and cassette keys (`openai`, `anthropic`).
     fn name(&self) -> &str;
+    /// The model this provider uses when a request leaves
+    /// [`ChatRequest::model`] empty (empty when it has none).
+    fn model(&self) -> &str {
+        ""
+    }
     /// Sends one chat request.
     fn chat<'a>(
         &'a self,
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>>;
 }
-
 /// The providers a run can call, by spec (`openai:gpt-4.1-mini`, or a named
 /// provider from configuration). Cassette recording and replay wrap the
 /// providers handed out here.
