@@ -1,8 +1,89 @@
 //! Evaluating one trial: call the target, run the checks, conclude a verdict.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+
+use crate::case::{Case, Suite, Variant};
+use crate::check::{CheckContext, run_checks};
 use crate::provider::Providers;
+use crate::registry::Registry;
+use crate::target::{self, TargetContext, TargetError};
+use crate::verdict::{Output, Usage, Verdict};
+
+/// One trial: a case of a suite, under a variant or none.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    /// The suite.
+    pub suite: Arc<Suite>,
+    /// Index of the case in `suite.cases`.
+    pub case: usize,
+    /// Index of the variant in `suite.variants`, if any.
+    pub variant: Option<usize>,
+}
+
+impl Trial {
+    /// The case.
+    pub fn case(&self) -> &Case {
+        &self.suite.cases[self.case]
+    }
+
+    /// The variant.
+    pub fn variant(&self) -> Option<&Variant> {
+        self.variant.map(|v| &self.suite.variants[v])
+    }
+
+    /// `suite::case` or `suite::case::variant`.
+    pub fn name(&self) -> String {
+        trial_name(
+            &self.suite.name,
+            &self.case().id,
+            self.variant().map(|v| v.id.as_str()),
+        )
+    }
+
+    /// Variables: suite defaults and case, then the variant's.
+    pub fn vars(&self) -> Map<String, Value> {
+        let mut vars = self.case().vars.clone();
+        if let Some(v) = self.variant() {
+            vars.extend(v.vars.clone());
+        }
+        vars
+    }
+}
+
+/// `suite::case` or `suite::case::variant`.
+pub fn trial_name(suite: &str, case: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("{suite}::{case}::{v}"),
+        None => format!("{suite}::{case}"),
+    }
+}
+
+/// Every trial of a set of suites, in suite, case, variant order.
+pub fn expand(suites: &[Arc<Suite>]) -> Vec<Trial> {
+    let mut out = Vec::new();
+    for suite in suites {
+        for (ci, case) in suite.cases.iter().enumerate() {
+            for variant in suite.variants_of(case) {
+                let variant =
+                    variant.and_then(|v| suite.variants.iter().position(|x| x.id == v.id));
+                out.push(Trial {
+                    suite: Arc::clone(suite),
+                    case: ci,
+                    variant,
+                });
+            }
+        }
+    }
+    out
+}
+
+type OutputCell = Arc<OnceCell<Result<Output, TargetError>>>;
 
 /// What a run shares across all trials.
 #[derive(Debug, Default)]
@@ -11,21 +92,152 @@ pub struct RunEnv {
     pub root: PathBuf,
     /// Model providers (wrapped by the cassette layer).
     pub providers: Providers,
+    /// Registered Rust targets and checks.
+    pub registry: Registry,
     /// True when running in CI (`CI` set and not `0`/`false`).
     pub ci: bool,
+    /// Every trial of the run by name (selected or not), so that one trial can
+    /// ask for another's output.
+    trials: HashMap<String, Trial>,
+    outputs: Mutex<HashMap<String, OutputCell>>,
 }
 
 impl RunEnv {
+    /// A run environment over the given trials.
+    pub fn new(
+        root: PathBuf,
+        registry: Registry,
+        providers: Providers,
+        ci: bool,
+        trials: &[Trial],
+    ) -> Self {
+        RunEnv {
+            root,
+            providers,
+            registry,
+            ci,
+            trials: trials.iter().map(|t| (t.name(), t.clone())).collect(),
+            outputs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cell(&self, name: &str) -> OutputCell {
+        let mut map = self.outputs.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(name.to_string()).or_default())
+    }
+
+    /// The target output of a trial, calling its target at most once per run.
+    pub async fn target_output(&self, trial: &Trial) -> Result<Output, TargetError> {
+        let cell = self.cell(&trial.name());
+        cell.get_or_init(|| call_target(self, trial)).await.clone()
+    }
+
     /// The target output of another trial of this run (for pairwise judges
-    /// that compare a variant with a baseline variant). Waits for that
-    /// trial's target call if it is still running; `None` when that trial is
-    /// not part of the run or its target failed.
+    /// that compare a variant with a baseline variant). Calls that trial's
+    /// target if it has not run yet; `None` when no such trial exists or its
+    /// target failed.
     pub async fn output_of(
         &self,
-        _suite: &str,
-        _case_id: &str,
-        _variant: Option<&str>,
-    ) -> Option<crate::verdict::Output> {
-        None
+        suite: &str,
+        case_id: &str,
+        variant: Option<&str>,
+    ) -> Option<Output> {
+        let trial = self.trials.get(&trial_name(suite, case_id, variant))?;
+        self.target_output(trial).await.ok()
     }
+}
+
+async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError> {
+    let case = trial.case();
+    if let Some(fixed) = &case.output {
+        return Ok(match fixed {
+            Value::String(s) => Output::text(s.clone()),
+            other => Output::json(other.clone()),
+        });
+    }
+    let spec = trial
+        .variant()
+        .and_then(|v| v.target.as_ref())
+        .or(case.target.as_ref())
+        .ok_or_else(|| TargetError("the case has no target".into()))?;
+    let vars = trial.vars();
+    let ctx = TargetContext {
+        input: &case.input,
+        vars: &vars,
+        expected: case.expected.as_ref(),
+        suite: &trial.suite.name,
+        case_id: &case.id,
+        variant: trial.variant().map(|v| v.id.as_str()),
+        suite_dir: &trial.suite.dir,
+        env,
+    };
+    target::call(spec, &trial.suite.targets, &ctx).await
+}
+
+/// Evaluates one trial: target, then checks, then the verdict.
+pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
+    let started = Instant::now();
+    let case = trial.case();
+    let mut verdict = Verdict {
+        suite: trial.suite.name.clone(),
+        case: case.id.clone(),
+        variant: trial.variant().map(|v| v.id.clone()),
+        trial: trial.name(),
+        outcome: crate::verdict::Outcome::Error,
+        tags: case.tags.clone(),
+        score: 0.0,
+        threshold: case.threshold,
+        gate: case.gate,
+        checks: Vec::new(),
+        output: None,
+        error: None,
+        location: case.location.to_string(),
+        usage: Usage::default(),
+        cost_usd: None,
+        duration_ms: 0.0,
+    };
+    match env.target_output(trial).await {
+        Err(e) => {
+            verdict.error = Some(e.to_string());
+        }
+        Ok(output) => {
+            let vars = trial.vars();
+            let base = CheckContext {
+                name: "",
+                output: &output,
+                input: &case.input,
+                expected: case.expected.as_ref(),
+                vars: &vars,
+                suite: &trial.suite.name,
+                case_id: &case.id,
+                tags: &case.tags,
+                variant: trial.variant().map(|v| v.id.as_str()),
+                prior: &[],
+                suite_dir: &trial.suite.dir,
+                judge_defaults: trial.suite.judge.as_ref(),
+                env,
+            };
+            let checks = run_checks(&case.checks, &base).await;
+            let (outcome, score) = Verdict::conclude(&checks, case.threshold);
+            verdict.outcome = outcome;
+            verdict.score = score;
+            if let Some(u) = output.usage {
+                verdict.usage.add(u);
+            }
+            let mut cost = output.cost_usd;
+            for c in &checks {
+                if let Some(u) = c.usage {
+                    verdict.usage.add(u);
+                }
+                if let Some(x) = c.cost_usd {
+                    cost = Some(cost.unwrap_or(0.0) + x);
+                }
+            }
+            verdict.cost_usd = cost;
+            verdict.checks = checks;
+            verdict.output = Some(output);
+        }
+    }
+    verdict.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    verdict
 }

@@ -409,3 +409,10 @@ pub struct TrialRecord {
     /// The snapshot file, relative to the project root.
     pub snapshot: String,
 }
+
+impl CheckResult {
+    /// A passing result with a reason.
+    pub fn pass_with(kind: &str, name: &str, reason: impl Into<String>) -> Self {
+        Self::new(kind, name, Outcome::Pass, reason)
+    }
+}

@@ -270,6 +270,27 @@ impl Providers {
         self.fixed.insert(spec.into(), provider);
     }
 
+    /// The providers of a project: configuration under `root` and the
+    /// environment, in the cassette mode that `ci` implies.
+    ///
+    /// (The provider layer fills this in; today it registers nothing.)
+    pub fn configure(_root: &std::path::Path, _ci: bool) -> Result<Providers, ProviderError> {
+        Ok(Providers::default())
+    }
+
+    /// Sends one request to the provider named by `spec`, on behalf of the
+    /// trial `site`. This is the single door for judges and prompt targets:
+    /// cassettes, rate limits and retries live behind it.
+    pub async fn chat(
+        &self,
+        spec: &str,
+        request: &ChatRequest,
+        site: &CallSite,
+    ) -> Result<ChatResponse, ProviderError> {
+        let _ = site;
+        self.get(spec)?.chat(request).await
+    }
+
     /// The provider for a spec.
     pub fn get(&self, spec: &str) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
         self.fixed
@@ -277,4 +298,17 @@ impl Providers {
             .cloned()
             .ok_or_else(|| ProviderError::Config(format!("unknown provider `{spec}`")))
     }
+}
+
+/// Which trial a call is made for: cassettes are filed and misses reported by it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallSite {
+    /// The suite name.
+    pub suite: String,
+    /// The case id.
+    pub case_id: String,
+    /// The variant id, when the case runs under several.
+    pub variant: Option<String>,
+    /// The folder of the suite file.
+    pub suite_dir: std::path::PathBuf,
 }

@@ -1,14 +1,77 @@
 //! Targets: the kinds of system under test.
 //!
 //! A case's target is called once per trial with the case input; what it
-//! returns is the [`Output`] the checks run on.
+//! returns is the [`Output`] the checks run on. In YAML:
+//!
+//! ```yaml
+//! target: support_bot            # a registered Rust function (or a name under `targets:`)
+//! target: {rust: support_bot}    # the same, explicitly
+//! ```
 
 use std::path::Path;
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 
+use crate::case::hint;
+use crate::case::node::Seg;
+use crate::check::SpecError;
+use crate::registry::{Input, RustTarget};
 use crate::run::RunEnv;
 use crate::verdict::Output;
+
+/// Every target kind, as written in YAML.
+pub const KINDS: &[&str] = &["rust"];
+
+/// A target, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSpec {
+    /// A bare name: a registered Rust function or a named target of the suite.
+    Named(String),
+    /// `rust: name`: a registered Rust function.
+    Rust(String),
+}
+
+impl TargetSpec {
+    /// Parses a target from its YAML value.
+    pub fn parse(value: &Value) -> Result<TargetSpec, SpecError> {
+        match value {
+            Value::String(name) if !name.trim().is_empty() => Ok(TargetSpec::Named(name.clone())),
+            Value::Object(map) if map.len() == 1 => {
+                let (kind, v) = map
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (k.as_str(), v))
+                    .unwrap_or(("", &Value::Null));
+                match kind {
+                    "rust" => match v {
+                        Value::String(name) => Ok(TargetSpec::Rust(name.clone())),
+                        _ => Err(SpecError::new(
+                            vec![Seg::Key("rust".into())],
+                            "`rust` takes the name of a registered function",
+                            None,
+                        )),
+                    },
+                    other => Err(SpecError::at_key(
+                        other,
+                        format!("unknown target kind `{other}`"),
+                        Some(hint(other, KINDS.iter().copied())),
+                    )),
+                }
+            }
+            Value::Object(_) => Err(SpecError::new(
+                vec![],
+                "a target is a name, or a mapping with exactly one kind key",
+                Some(format!("target kinds: {}", KINDS.join(", "))),
+            )),
+            _ => Err(SpecError::new(
+                vec![],
+                "a target is a registered function name or a mapping such as `{rust: name}`",
+                None,
+            )),
+        }
+    }
+}
 
 /// Everything a target call may use.
 pub struct TargetContext<'a> {
@@ -34,3 +97,60 @@ pub struct TargetContext<'a> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct TargetError(pub String);
+
+/// Calls a target. `named` resolves suite-level named targets.
+pub async fn call(
+    spec: &TargetSpec,
+    named: &[(String, TargetSpec)],
+    ctx: &TargetContext<'_>,
+) -> Result<Output, TargetError> {
+    let spec = match spec {
+        TargetSpec::Named(name) => match named.iter().find(|(n, _)| n == name) {
+            Some((_, inner)) if !matches!(inner, TargetSpec::Named(_)) => inner,
+            _ => &TargetSpec::Rust(name.clone()),
+        },
+        other => other,
+    };
+    let started = Instant::now();
+    let mut output = match spec {
+        TargetSpec::Rust(name) | TargetSpec::Named(name) => call_rust(name, ctx).await?,
+    };
+    if output.latency_ms.is_none() {
+        output.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(output)
+}
+
+async fn call_rust(name: &str, ctx: &TargetContext<'_>) -> Result<Output, TargetError> {
+    let Some(target) = ctx.env.registry.targets.get(name).cloned() else {
+        return Err(TargetError(format!(
+            "no Rust target named `{name}` is registered (register it in tests/evals.rs with `.target(\"{name}\", f)`)"
+        )));
+    };
+    let input = Input {
+        value: ctx.input.clone(),
+        vars: ctx.vars.clone(),
+        case_id: ctx.case_id.to_string(),
+        variant: ctx.variant.map(str::to_string),
+    };
+    let joined = match target {
+        RustTarget::Sync(f) => tokio::task::spawn_blocking(move || f(&input)).await,
+        RustTarget::Async(f) => tokio::spawn(f(input)).await,
+    };
+    match joined {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(e)) => Err(TargetError(format!(
+            "target `{name}` returned an error: {e}"
+        ))),
+        Err(join) if join.is_panic() => {
+            let payload = join.into_panic();
+            Err(TargetError(format!(
+                "target `{name}` panicked: {}",
+                crate::check::rust::panic_text(&*payload)
+            )))
+        }
+        Err(join) => Err(TargetError(format!(
+            "target `{name}` was cancelled: {join}"
+        ))),
+    }
+}

@@ -1,0 +1,69 @@
+//! Errors found while loading eval files.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A position in an eval file: `evals/support.yaml:12:7`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The file, as displayed (relative to the project root when possible).
+    pub file: Arc<str>,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// One problem in an eval file, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}{}", hint.as_ref().map(|h| format!(" (hint: {h})")).unwrap_or_default())]
+pub struct LoadError {
+    /// Where the problem is.
+    pub location: Location,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Why a suite could not be loaded: every problem found in its file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct SuiteErrors {
+    /// The file, as displayed.
+    pub file: Arc<str>,
+    /// The suite name the file would have had (its `suite:` key or file stem).
+    pub suite: String,
+    /// The problems, in file order.
+    pub errors: Vec<LoadError>,
+}
+
+/// Errors that stop loading before any file is read.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// The eval folder does not exist or cannot be read.
+    #[error(
+        "cannot read eval folder {path}: {source} (hint: create it and add a suite file such as {path}/example.yaml)"
+    )]
+    Folder {
+        /// The folder.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No suite files were found.
+    #[error(
+        "no eval suites found in {path} (looked for *.yaml and *.yml, skipping snapshots/ and prompts/); an empty suite is an error, not a pass (hint: add a suite file such as {path}/example.yaml, see docs/format.md)"
+    )]
+    Empty {
+        /// The folder.
+        path: String,
+    },
+}

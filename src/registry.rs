@@ -1,0 +1,166 @@
+//! The Rust functions a user registers: targets (systems under test) and checks.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::provider::BoxFuture;
+use crate::verdict::Output;
+
+/// What a Rust target receives for one trial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    /// The case input as written: a string or a map of variables.
+    pub value: Value,
+    /// Variables: suite defaults, variant and case (input map entries included).
+    pub vars: Map<String, Value>,
+    /// The case id.
+    pub case_id: String,
+    /// The variant id, when the case runs under several.
+    pub variant: Option<String>,
+}
+
+impl Input {
+    /// The input as text: the string itself, or the compact JSON of a map.
+    pub fn text(&self) -> String {
+        match &self.value {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    /// A variable (from the input map, the case, the variant or suite defaults).
+    pub fn var(&self, name: &str) -> Option<&Value> {
+        self.vars.get(name)
+    }
+
+    /// A variable as a string, if it is one.
+    pub fn var_str(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).and_then(Value::as_str)
+    }
+}
+
+/// What a registered Rust check receives.
+#[derive(Debug)]
+pub struct CheckInput<'a> {
+    /// What the target returned.
+    pub output: &'a Output,
+    /// The case input.
+    pub input: &'a Value,
+    /// The case's reference output, if any.
+    pub expected: Option<&'a Value>,
+    /// The check's `args:` from YAML (`null` when absent).
+    pub args: &'a Value,
+    /// Variables of the trial.
+    pub vars: &'a Map<String, Value>,
+}
+
+/// What a registered Rust check may return: `bool`, or `Result<(), E>` where
+/// the error is the failure reason.
+pub trait IntoCheckOutcome {
+    /// `Ok(())` for a pass, `Err(reason)` for a failure.
+    fn into_outcome(self) -> Result<(), String>;
+}
+
+impl IntoCheckOutcome for bool {
+    fn into_outcome(self) -> Result<(), String> {
+        if self {
+            Ok(())
+        } else {
+            Err("the check returned false".into())
+        }
+    }
+}
+
+impl<E: Display> IntoCheckOutcome for Result<(), E> {
+    fn into_outcome(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+pub(crate) type SyncTarget = Arc<dyn Fn(&Input) -> Result<Output, String> + Send + Sync>;
+pub(crate) type AsyncTarget =
+    Arc<dyn Fn(Input) -> BoxFuture<'static, Result<Output, String>> + Send + Sync>;
+pub(crate) type CheckFn = Arc<dyn Fn(&CheckInput<'_>) -> Result<(), String> + Send + Sync>;
+
+/// A registered Rust target.
+#[derive(Clone)]
+pub(crate) enum RustTarget {
+    /// Runs on a blocking thread.
+    Sync(SyncTarget),
+    /// Runs on the shared runtime.
+    Async(AsyncTarget),
+}
+
+/// The registered Rust targets and checks.
+#[derive(Clone, Default)]
+pub struct Registry {
+    pub(crate) targets: BTreeMap<String, RustTarget>,
+    pub(crate) checks: BTreeMap<String, CheckFn>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("targets", &self.targets.keys().collect::<Vec<_>>())
+            .field("checks", &self.checks.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Registers a synchronous target. It runs on a blocking thread, so it may
+    /// do CPU work or blocking I/O.
+    pub fn target<F, O, E>(&mut self, name: &str, f: F)
+    where
+        F: Fn(&Input) -> Result<O, E> + Send + Sync + 'static,
+        O: Into<Output>,
+        E: Display,
+    {
+        let f: SyncTarget =
+            Arc::new(move |input: &Input| f(input).map(Into::into).map_err(|e| e.to_string()));
+        self.targets.insert(name.to_string(), RustTarget::Sync(f));
+    }
+
+    /// Registers an async target. It runs on tribunal's shared runtime,
+    /// concurrently with every other selected trial.
+    pub fn async_target<F, Fut, O, E>(&mut self, name: &str, f: F)
+    where
+        F: Fn(Input) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        O: Into<Output>,
+        E: Display,
+    {
+        let f = Arc::new(f);
+        let wrapped: AsyncTarget = Arc::new(move |input: Input| {
+            let f = Arc::clone(&f);
+            Box::pin(async move { f(input).await.map(Into::into).map_err(|e| e.to_string()) })
+        });
+        self.targets
+            .insert(name.to_string(), RustTarget::Async(wrapped));
+    }
+
+    /// Registers a named check, used in YAML as `- rust: name`.
+    pub fn check<F, R>(&mut self, name: &str, f: F)
+    where
+        F: Fn(&CheckInput<'_>) -> R + Send + Sync + 'static,
+        R: IntoCheckOutcome,
+    {
+        let f: CheckFn = Arc::new(move |input: &CheckInput<'_>| f(input).into_outcome());
+        self.checks.insert(name.to_string(), f);
+    }
+
+    /// The registered target names.
+    pub fn target_names(&self) -> Vec<String> {
+        self.targets.keys().cloned().collect()
+    }
+
+    /// The registered check names.
+    pub fn check_names(&self) -> Vec<String> {
+        self.checks.keys().cloned().collect()
+    }
+}
