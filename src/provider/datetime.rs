@@ -46,13 +46,13 @@ fn split(t: SystemTime) -> (i64, u32, u32, u64, u64, u64, i64) {
 }
 
 /// `2026-11-25T10:04:05Z`.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
+pub fn rfc3339(t: SystemTime) -> String {
     let (y, m, d, hh, mm, ss, _) = split(t);
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
 }
 
 /// `Wed, 25 Nov 2026 10:04:05 GMT` (the IMF-fixdate of RFC 9110).
-pub(crate) fn http_date(t: SystemTime) -> String {
+pub fn http_date(t: SystemTime) -> String {
     let (y, m, d, hh, mm, ss, days) = split(t);
     let dow = DAYS[days.rem_euclid(7) as usize];
     let mon = MONTHS[(m - 1) as usize];
@@ -61,7 +61,7 @@ pub(crate) fn http_date(t: SystemTime) -> String {
 
 /// Parses an IMF-fixdate (`Wed, 25 Nov 2026 10:04:05 GMT`), the only HTTP date
 /// format servers are allowed to send today. `None` for anything else.
-pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     let (_, rest) = s.split_once(", ")?;
     let mut parts = rest.split(' ');

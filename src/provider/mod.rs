@@ -3,6 +3,15 @@
 //! Every LLM call tribunal makes, for a `prompt` target or for a judge, is a
 //! [`ChatRequest`] sent through a [`Provider`]. The cassette layer wraps a
 //! provider so that CI replays recorded answers with no key and no network.
+//!
+//! One file per concern: [`openai`] and [`anthropic`] (the two wire formats),
+//! `transport` (HTTP, timeouts and the retry loop), [`retry`] (error
+//! classification, back-off with jitter, `Retry-After`), [`limits`] (global and
+//! per-provider in-flight limits, adaptive back-off on 429, counters),
+//! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
+//! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
+//! for tests and the benchmark) and [`cli`] (`cassettes` and `bench-providers`).
+//! [`Providers::chat`] is the single door every judge and prompt target uses.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,8 +20,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::verdict::Usage;
 
-mod datetime;
+pub mod anthropic;
+pub mod cassette;
+pub mod cli;
+pub mod config;
+pub mod datetime;
+pub mod limits;
+pub mod mock;
+pub mod openai;
+pub mod price;
+mod registry;
 pub mod retry;
+mod transport;
+
+pub use cassette::Mode;
+pub use config::{NamedProvider, ProjectConfig, ProviderKind};
+pub use limits::{Stats, StatsSnapshot};
+pub use registry::{CallSite, Options, Providers};
 
 /// A boxed future, as returned by [`Provider::chat`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -247,68 +271,4 @@ pub trait Provider: Send + Sync {
         &'a self,
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>>;
-}
-/// The providers a run can call, by spec (`openai:gpt-4.1-mini`, or a named
-/// provider from configuration). Cassette recording and replay wrap the
-/// providers handed out here.
-#[derive(Default, Clone)]
-pub struct Providers {
-    fixed: std::collections::BTreeMap<String, std::sync::Arc<dyn Provider>>,
-}
-
-impl std::fmt::Debug for Providers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Providers")
-            .field("fixed", &self.fixed.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl Providers {
-    /// Registers a provider under a spec; `get(spec)` then returns it.
-    pub fn insert(&mut self, spec: impl Into<String>, provider: std::sync::Arc<dyn Provider>) {
-        self.fixed.insert(spec.into(), provider);
-    }
-
-    /// The providers of a project: configuration under `root` and the
-    /// environment, in the cassette mode that `ci` implies.
-    ///
-    /// (The provider layer fills this in; today it registers nothing.)
-    pub fn configure(_root: &std::path::Path, _ci: bool) -> Result<Providers, ProviderError> {
-        Ok(Providers::default())
-    }
-
-    /// Sends one request to the provider named by `spec`, on behalf of the
-    /// trial `site`. This is the single door for judges and prompt targets:
-    /// cassettes, rate limits and retries live behind it.
-    pub async fn chat(
-        &self,
-        spec: &str,
-        request: &ChatRequest,
-        site: &CallSite,
-    ) -> Result<ChatResponse, ProviderError> {
-        let _ = site;
-        self.get(spec)?.chat(request).await
-    }
-
-    /// The provider for a spec.
-    pub fn get(&self, spec: &str) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
-        self.fixed
-            .get(spec)
-            .cloned()
-            .ok_or_else(|| ProviderError::Config(format!("unknown provider `{spec}`")))
-    }
-}
-
-/// Which trial a call is made for: cassettes are filed and misses reported by it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CallSite {
-    /// The suite name.
-    pub suite: String,
-    /// The case id.
-    pub case_id: String,
-    /// The variant id, when the case runs under several.
-    pub variant: Option<String>,
-    /// The folder of the suite file.
-    pub suite_dir: std::path::PathBuf,
 }
