@@ -31,7 +31,11 @@ pub fn body(req: &ChatRequest, extra: &Map<String, Value>) -> Value {
         .iter()
         .filter(|m| m.role != Role::System)
         .map(|m| {
-            let role = if m.role == Role::Assistant { "assistant" } else { "user" };
+            let role = if m.role == Role::Assistant {
+                "assistant"
+            } else {
+                "user"
+            };
             json!({"role": role, "content": m.content})
         })
         .collect();
@@ -102,7 +106,11 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => text.push_str(block.get("text").and_then(Value::as_str).unwrap_or("")),
             Some("tool_use") => tool_calls.push(ToolCall {
-                id: block.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+                id: block
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 name: block
                     .get("name")
                     .and_then(Value::as_str)
@@ -137,7 +145,10 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
         json,
         usage: usage.unwrap_or_default(),
         tool_calls,
-        finish_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_string),
+        finish_reason: v
+            .get("stop_reason")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         model: v
             .get("model")
             .and_then(Value::as_str)

@@ -89,7 +89,11 @@ fn canonical(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
         other => other.clone(),
@@ -141,7 +145,11 @@ pub fn path_for(dir: &Path, suite: &str, case: &str, variant: Option<&str>, key:
         None => safe_name(case),
     };
     dir.join(safe_name(if suite.is_empty() { "_" } else { suite }))
-        .join(if case.is_empty() { "_".to_string() } else { case_dir })
+        .join(if case.is_empty() {
+            "_".to_string()
+        } else {
+            case_dir
+        })
         .join(format!("{}.yaml", &key[..key.len().min(20)]))
 }
 
@@ -194,7 +202,9 @@ pub fn list(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             let hidden = e.file_name().to_string_lossy().starts_with('.');
@@ -227,7 +237,10 @@ mod tests {
         let e2: Map<String, Value> = serde_json::from_str(r#"{"b":2,"a":1}"#).unwrap_or_default();
         let k1 = key_of(&canonical_request("openai", &a, &e1));
         assert_eq!(k1, key_of(&canonical_request("openai", &a, &e2)));
-        let b = ChatRequest { sample: 1, ..a.clone() };
+        let b = ChatRequest {
+            sample: 1,
+            ..a.clone()
+        };
         assert_ne!(k1, key_of(&canonical_request("openai", &b, &e1)));
         assert_ne!(k1, key_of(&canonical_request("anthropic", &a, &e1)));
     }

@@ -216,8 +216,11 @@ limits: {concurrency: 8}
 
     #[test]
     fn unknown_keys_inside_a_provider_are_errors() {
-        let err = ProjectConfig::parse("providers:\n  j:\n    kind: openai\n    modle: x\n", "t.yaml")
-            .expect_err("must fail");
+        let err = ProjectConfig::parse(
+            "providers:\n  j:\n    kind: openai\n    modle: x\n",
+            "t.yaml",
+        )
+        .expect_err("must fail");
         let text = err.to_string();
         assert!(text.contains("t.yaml") && text.contains("modle"), "{text}");
     }

@@ -99,7 +99,13 @@ mod tests {
 
     #[test]
     fn parses_what_it_formats() {
-        for secs in [0u64, 951_782_400, 1_445_412_480, 4_102_444_799, 1_709_164_800] {
+        for secs in [
+            0u64,
+            951_782_400,
+            1_445_412_480,
+            4_102_444_799,
+            1_709_164_800,
+        ] {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
             assert_eq!(parse_http_date(&http_date(t)), Some(t), "{}", http_date(t));
         }

@@ -214,7 +214,12 @@ mod tests {
     #[tokio::test]
     async fn limit_caps_in_flight_and_shrinks_on_429() {
         let stats = Arc::new(Stats::default());
-        let l = Arc::new(Limiter::new(Arc::new(Semaphore::new(100)), 5, None, stats.clone()));
+        let l = Arc::new(Limiter::new(
+            Arc::new(Semaphore::new(100)),
+            5,
+            None,
+            stats.clone(),
+        ));
         let held: Vec<Permit> = futures_join(&l, 5).await;
         assert_eq!(stats.snapshot().in_flight, 5);
         let more = tokio::time::timeout(Duration::from_millis(30), l.acquire()).await;

@@ -177,7 +177,8 @@ impl MockServer {
                                 continue;
                             };
                             let _ = stream.set_nodelay(true);
-                            let (h, r, c) = (Arc::clone(&handler), Arc::clone(&reqs), Arc::clone(&cnt));
+                            let (h, r, c) =
+                                (Arc::clone(&handler), Arc::clone(&reqs), Arc::clone(&cnt));
                             tokio::spawn(connection(stream, h, keep.then_some(r), c));
                         }
                     };

@@ -83,8 +83,8 @@ pub fn body(req: &ChatRequest, extra: &Map<String, Value>) -> Value {
 
 /// Reads a 2xx body. `Err` says what is missing or wrong.
 pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
-    let v: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("body is not JSON ({e}): {}", snippet(bytes)))?;
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("body is not JSON ({e}): {}", snippet(bytes)))?;
     let choice = v
         .get("choices")
         .and_then(|c| c.get(0))
@@ -101,12 +101,19 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
     if let Some(Value::Array(calls)) = message.get("tool_calls") {
         for c in calls {
             let f = c.get("function").ok_or("tool call without `function`")?;
-            let name = f.get("name").and_then(Value::as_str).ok_or("tool call without name")?;
+            let name = f
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("tool call without name")?;
             let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
             let arguments = serde_json::from_str(args)
                 .map_err(|e| format!("tool call `{name}` arguments are not JSON: {e}"))?;
             tool_calls.push(ToolCall {
-                id: c.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+                id: c
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 name: name.to_string(),
                 arguments,
             });
@@ -114,7 +121,10 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
     }
     let usage = v.get("usage").map(|u| Usage {
         input_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
-        output_tokens: u.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0),
+        output_tokens: u
+            .get("completion_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
     });
     let json = if req.response_format.is_some() {
         serde_json::from_str(text.trim()).ok()
@@ -212,6 +222,9 @@ mod tests {
         assert_eq!(r.tool_calls[0].arguments, json!({"x": 2}));
         assert_eq!(r.usage.output_tokens, 4);
         assert!(parse(br#"{"choices":[]}"#, &req).is_err());
-        assert_eq!(error_message(br#"{"error":{"message":"bad key"}}"#), "bad key");
+        assert_eq!(
+            error_message(br#"{"error":{"message":"bad key"}}"#),
+            "bad key"
+        );
     }
 }

@@ -91,9 +91,15 @@ mod tests {
                 output_per_mtok: 9.0,
             },
         )]));
-        assert_eq!(t.lookup("gpt-4.1-mini-2025").map(|p| p.input_per_mtok), Some(9.0));
+        assert_eq!(
+            t.lookup("gpt-4.1-mini-2025").map(|p| p.input_per_mtok),
+            Some(9.0)
+        );
         let plain = PriceTable::default();
-        assert_eq!(plain.lookup("gpt-4.1-mini-2025").map(|p| p.input_per_mtok), Some(0.4));
+        assert_eq!(
+            plain.lookup("gpt-4.1-mini-2025").map(|p| p.input_per_mtok),
+            Some(0.4)
+        );
         assert_eq!(plain.lookup("llama3"), None);
         let usage = Usage {
             input_tokens: 1_000_000,

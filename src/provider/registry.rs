@@ -117,7 +117,10 @@ impl std::fmt::Debug for Providers {
         f.debug_struct("Providers")
             .field("mode", &self.shared.mode)
             .field("fixed", &self.fixed.keys().collect::<Vec<_>>())
-            .field("named", &self.shared.config.providers.keys().collect::<Vec<_>>())
+            .field(
+                "named",
+                &self.shared.config.providers.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -428,9 +431,9 @@ impl Providers {
             }
             if mode == Mode::Replay || !ep.has_key {
                 self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-                return Err(ProviderError::CassetteMiss(self.miss_message(
-                    &ep, &req, site, &key, path, mode,
-                )));
+                return Err(ProviderError::CassetteMiss(
+                    self.miss_message(&ep, &req, site, &key, path, mode),
+                ));
             }
         }
         let answer = match &ep.limiter {

@@ -39,8 +39,9 @@ impl HttpProvider {
         let mut put = |name: &str, value: &str| -> Result<(), ProviderError> {
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|e| ProviderError::Config(format!("header name `{name}`: {e}")))?;
-            let mut v = HeaderValue::from_str(value)
-                .map_err(|_| ProviderError::Config(format!("header `{name}` has an invalid value")))?;
+            let mut v = HeaderValue::from_str(value).map_err(|_| {
+                ProviderError::Config(format!("header `{name}` has an invalid value"))
+            })?;
             v.set_sensitive(true);
             h.insert(n, v);
             Ok(())
@@ -114,7 +115,9 @@ impl HttpProvider {
                         Err(e) => {
                             drop(permit);
                             last = describe(&e, self.policy.timeout_s);
-                            if let Some(err) = self.give_up(attempt, max, deadline, None, &last).await {
+                            if let Some(err) =
+                                self.give_up(attempt, max, deadline, None, &last).await
+                            {
                                 return Err(err);
                             }
                             continue;
