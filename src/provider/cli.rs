@@ -179,6 +179,8 @@ pub struct BenchReport {
     pub peak_rss_mb: Option<f64>,
     /// HTTP requests the server answered.
     pub calls: u64,
+    /// Wall time of recording the same calls to cassettes (with `--replay`).
+    pub record_s: Option<f64>,
     /// Wall time of the warm replay, when run.
     pub replay_s: Option<f64>,
     /// HTTP requests during the replay.
@@ -201,17 +203,25 @@ impl BenchReport {
             opt(self.peak_rss_mb),
             self.calls
         );
+        s.push_str(&format!(
+            "throughput {:.0} calls/s\n",
+            self.cases as f64 / self.wall_s.max(1e-9)
+        ));
+        if let Some(r) = self.record_s {
+            s.push_str(&format!("recording the same calls {r:.3} s\n"));
+        }
         if let (Some(r), Some(c)) = (self.replay_s, self.replay_calls) {
             s.push_str(&format!("warm replay {r:.3} s, calls {c}\n"));
         }
         s.push_str(&format!(
-            "wall_s={:.3} ideal_s={:.3} wall_over_ideal={:.3} cpu_ms_per_case={} peak_rss_mb={} calls={}{}",
+            "wall_s={:.3} ideal_s={:.3} wall_over_ideal={:.3} cpu_ms_per_case={} peak_rss_mb={} calls={} calls_per_s={:.0}{}",
             self.wall_s,
             self.ideal_s,
             self.wall_s / self.ideal_s.max(1e-9),
             opt(self.cpu_ms_per_case),
             opt(self.peak_rss_mb),
             self.calls,
+            self.cases as f64 / self.wall_s.max(1e-9),
             match (self.replay_s, self.replay_calls) {
                 (Some(r), Some(c)) => format!(" replay_s={r:.3} replay_calls={c}"),
                 _ => String::new(),
@@ -235,9 +245,9 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Runs the benchmark: `cases` calls through [`Providers::chat`] in record
-/// mode into a temporary cassette folder, then (with `replay`) the same
-/// calls in replay mode.
+/// Runs the benchmark: `cases` calls through [`Providers::chat`] in live
+/// mode (timed: wall, CPU, calls), then with `replay` the same calls recorded
+/// into a temporary cassette folder and replayed from it.
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let latency = Duration::from_millis(args.latency_ms);
     let server = match &args.base_url {
@@ -318,13 +328,13 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
             first_err.map_or(Ok(()), Err)
         })
     };
-    let record = Providers::with_options(&tmp, options(Mode::Record)).map_err(|e| e.to_string())?;
+    let live = Providers::with_options(&tmp, options(Mode::Live)).map_err(|e| e.to_string())?;
     let server_tid = server.as_ref().and_then(MockServer::thread_id);
     let server_path = server_tid.map(|t| format!("/proc/self/task/{t}/stat"));
     let cpu0 = cpu_ticks("/proc/self/stat");
     let srv0 = server_path.as_deref().and_then(cpu_ticks).unwrap_or(0);
     let started = Instant::now();
-    run_all(record)?;
+    run_all(live)?;
     let wall_s = started.elapsed().as_secs_f64();
     let cpu1 = cpu_ticks("/proc/self/stat");
     let srv1 = server_path.as_deref().and_then(cpu_ticks).unwrap_or(0);
@@ -336,7 +346,13 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         _ => None,
     };
     let calls = server.as_ref().map_or(args.cases as u64, MockServer::count);
+    let mut record_s = None;
     let (replay_s, replay_calls) = if args.replay {
+        let record =
+            Providers::with_options(&tmp, options(Mode::Record)).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        run_all(record)?;
+        record_s = Some(t.elapsed().as_secs_f64());
         let before = server.as_ref().map_or(0, MockServer::count);
         let replay =
             Providers::with_options(&tmp, options(Mode::Replay)).map_err(|e| e.to_string())?;
@@ -360,6 +376,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         cpu_ms_per_case,
         peak_rss_mb: peak_rss_mb(),
         calls,
+        record_s,
         replay_s,
         replay_calls,
     })
