@@ -441,3 +441,64 @@ async fn unknown_specs_and_missing_models_are_config_errors() {
         .expect_err("no model");
     assert!(e.to_string().contains("openai:MODEL"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_lists_only_cassettes_no_run_used() {
+    let server = MockServer::start(false, |_, _| MockReply::openai("x", 1, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    assert!(
+        tribunal::provider::cli::unused(root).is_err(),
+        "no usage logs yet"
+    );
+    let cfg = config(&format!("{}/v1", server.url()), "openai", "");
+    let p = Providers::with_options(
+        root,
+        Options {
+            mode: Mode::Auto,
+            config: cfg,
+            env: BTreeMap::from([("GATEWAY_TOKEN".to_string(), "t".to_string())]),
+            inherit_env: false,
+            usage_dir: Some(tribunal::provider::usage_dir(root)),
+        },
+    )
+    .expect("providers");
+    p.chat("p", &ask("kept"), &site("a"))
+        .await
+        .expect("recorded");
+    let stale = root.join("fixtures/cassettes/support/gone/0123456789abcdef0123.yaml");
+    std::fs::create_dir_all(stale.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&stale, "key: x\n").expect("write");
+    let unused = tribunal::provider::cli::unused(root).expect("logs exist");
+    assert_eq!(unused, vec![stale]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cassette_files_are_readable_block_yaml() {
+    let server = MockServer::start(false, |_, _| MockReply::openai("line one\nline two", 3, 4))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = providers(
+        dir.path(),
+        Mode::Record,
+        config(&format!("{}/v1", server.url()), "openai", ""),
+        true,
+    );
+    p.chat("p", &ask("Explain\nin two lines"), &site("two-lines"))
+        .await
+        .expect("recorded");
+    let file = p.used_keys().pop().expect("file");
+    let text = std::fs::read_to_string(&file).expect("read");
+    println!("{text}");
+    assert!(text.starts_with("key: "), "{text}");
+    for needle in [
+        "spec: p\n",
+        "recorded_at: ",
+        "request:\n",
+        "response:\n",
+        "  text: |",
+        "    line two",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}

@@ -186,6 +186,8 @@ pub fn read(path: &Path, key: &str) -> Result<Option<Entry>, ProviderError> {
 pub fn write(path: &Path, entry: &Entry) -> Result<(), ProviderError> {
     let mut response = entry.response.clone();
     response.replayed = false;
+    // Tenths of a millisecond: enough for reports, and stable diffs.
+    response.latency_ms = (response.latency_ms * 10.0).round() / 10.0;
     let value = serde_json::to_value(Entry {
         response,
         ..entry.clone()

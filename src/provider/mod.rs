@@ -36,7 +36,7 @@ mod transport;
 pub use cassette::Mode;
 pub use config::{NamedProvider, ProjectConfig, ProviderKind};
 pub use limits::{Stats, StatsSnapshot};
-pub use registry::{CallSite, Options, Providers};
+pub use registry::{CallSite, Options, Providers, usage_dir};
 
 /// A boxed future, as returned by [`Provider::chat`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
