@@ -10,7 +10,8 @@
 //! per-provider in-flight limits, adaptive back-off on 429, counters),
 //! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
 //! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
-//! for tests and the benchmark) and [`cli`] (`cassettes` and `bench-providers`).
+//! for tests and the benchmark), [`progress`] (a live progress line on terminals)
+//! and [`cli`] (`cassettes` and `bench-providers`).
 //! [`Providers::chat`] is the single door every judge and prompt target uses.
 
 use std::future::Future;
@@ -29,6 +30,7 @@ pub mod limits;
 pub mod mock;
 pub mod openai;
 pub mod price;
+pub mod progress;
 mod registry;
 pub mod retry;
 mod transport;
