@@ -502,3 +502,54 @@ async fn cassette_files_are_readable_block_yaml() {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
 }
+
+struct Counting {
+    now: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl tribunal::provider::Provider for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn chat<'a>(
+        &'a self,
+        _request: &'a ChatRequest,
+    ) -> tribunal::provider::BoxFuture<'a, Result<tribunal::provider::ChatResponse, ProviderError>>
+    {
+        use std::sync::atomic::Ordering;
+        Box::pin(async move {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(n, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            Ok(tribunal::provider::ChatResponse {
+                text: "ok".into(),
+                ..Default::default()
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_provider_limit_caps_calls_in_flight() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg =
+        ProjectConfig::parse("limits: {concurrency: 64, per_provider: 4}\n", "t").expect("cfg");
+    let mut p = providers(dir.path(), Mode::Live, cfg, false);
+    let counting = std::sync::Arc::new(Counting {
+        now: 0.into(),
+        peak: 0.into(),
+    });
+    p.insert("fake", counting.clone());
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let p = p.clone();
+        set.spawn(async move { p.chat("fake", &ask(&format!("q{i}")), &site("c")).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("join").expect("call");
+    }
+    let peak = counting.peak.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=4).contains(&peak), "peak in flight {peak}");
+}
