@@ -3,6 +3,16 @@
 //! Every LLM call tribunal makes, for a `prompt` target or for a judge, is a
 //! [`ChatRequest`] sent through a [`Provider`]. The cassette layer wraps a
 //! provider so that CI replays recorded answers with no key and no network.
+//!
+//! One file per concern: [`openai`] and [`anthropic`] (the two wire formats),
+//! `transport` (HTTP, timeouts and the retry loop), [`retry`] (error
+//! classification, back-off with jitter, `Retry-After`), [`limits`] (global and
+//! per-provider in-flight limits, adaptive back-off on 429, counters),
+//! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
+//! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
+//! for tests and the benchmark), [`progress`] (a live progress line on terminals)
+//! and [`cli`] (`cassettes` and `bench-providers`).
+//! [`Providers::chat`] is the single door every judge and prompt target uses.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +20,25 @@ use std::pin::Pin;
 use serde::{Deserialize, Serialize};
 
 use crate::verdict::Usage;
+
+pub mod anthropic;
+pub mod cassette;
+pub mod cli;
+pub mod config;
+pub mod datetime;
+pub mod limits;
+pub mod mock;
+pub mod openai;
+pub mod price;
+pub mod progress;
+mod registry;
+pub mod retry;
+mod transport;
+
+pub use cassette::Mode;
+pub use config::{NamedProvider, ProjectConfig, ProviderKind};
+pub use limits::{Stats, StatsSnapshot};
+pub use registry::{CallSite, Options, Providers, usage_dir};
 
 /// A boxed future, as returned by [`Provider::chat`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -74,6 +103,44 @@ pub enum ResponseFormat {
     },
 }
 
+/// A function the model may call (OpenAI `tools`, Anthropic `tools`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// The function name.
+    pub name: String,
+    /// What the function does, for the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// JSON Schema of the arguments.
+    pub parameters: serde_json::Value,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    /// The model decides.
+    Auto,
+    /// The model must not call a tool.
+    None,
+    /// The model must call some tool.
+    Required,
+    /// The model must call this tool.
+    Tool(String),
+}
+
+/// A tool call the model made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id of the call.
+    #[serde(default)]
+    pub id: String,
+    /// The function name.
+    pub name: String,
+    /// The arguments (parsed from the provider's JSON text).
+    pub arguments: serde_json::Value,
+}
+
 /// A provider-independent chat request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ChatRequest {
@@ -96,10 +163,27 @@ pub struct ChatRequest {
     /// Structured output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
+    /// Tools the model may call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    /// Whether and which tool the model must call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
     /// The sample index, for k-of-n sampling of the same request: part of the
     /// cassette key so that replay reproduces every sample.
     #[serde(default)]
     pub sample: u32,
+}
+
+impl ChatRequest {
+    /// The text of the last user message (for messages and progress lines).
+    pub fn last_user_text(&self) -> Option<&str> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.content.as_str())
+    }
 }
 
 /// A provider-independent chat response.
@@ -113,6 +197,9 @@ pub struct ChatResponse {
     /// Token usage.
     #[serde(default)]
     pub usage: Usage,
+    /// Tool calls the model made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
     /// Why generation stopped (`stop`, `length`, `tool_use`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
@@ -176,74 +263,14 @@ pub enum ProviderError {
 pub trait Provider: Send + Sync {
     /// A short name for messages and cassette keys (`openai`, `anthropic`).
     fn name(&self) -> &str;
+    /// The model this provider uses when a request leaves
+    /// [`ChatRequest::model`] empty (empty when it has none).
+    fn model(&self) -> &str {
+        ""
+    }
     /// Sends one chat request.
     fn chat<'a>(
         &'a self,
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>>;
-}
-
-/// The providers a run can call, by spec (`openai:gpt-4.1-mini`, or a named
-/// provider from configuration). Cassette recording and replay wrap the
-/// providers handed out here.
-#[derive(Default, Clone)]
-pub struct Providers {
-    fixed: std::collections::BTreeMap<String, std::sync::Arc<dyn Provider>>,
-}
-
-impl std::fmt::Debug for Providers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Providers")
-            .field("fixed", &self.fixed.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl Providers {
-    /// Registers a provider under a spec; `get(spec)` then returns it.
-    pub fn insert(&mut self, spec: impl Into<String>, provider: std::sync::Arc<dyn Provider>) {
-        self.fixed.insert(spec.into(), provider);
-    }
-
-    /// The providers of a project: configuration under `root` and the
-    /// environment, in the cassette mode that `ci` implies.
-    ///
-    /// (The provider layer fills this in; today it registers nothing.)
-    pub fn configure(_root: &std::path::Path, _ci: bool) -> Result<Providers, ProviderError> {
-        Ok(Providers::default())
-    }
-
-    /// Sends one request to the provider named by `spec`, on behalf of the
-    /// trial `site`. This is the single door for judges and prompt targets:
-    /// cassettes, rate limits and retries live behind it.
-    pub async fn chat(
-        &self,
-        spec: &str,
-        request: &ChatRequest,
-        site: &CallSite,
-    ) -> Result<ChatResponse, ProviderError> {
-        let _ = site;
-        self.get(spec)?.chat(request).await
-    }
-
-    /// The provider for a spec.
-    pub fn get(&self, spec: &str) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
-        self.fixed
-            .get(spec)
-            .cloned()
-            .ok_or_else(|| ProviderError::Config(format!("unknown provider `{spec}`")))
-    }
-}
-
-/// Which trial a call is made for: cassettes are filed and misses reported by it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CallSite {
-    /// The suite name.
-    pub suite: String,
-    /// The case id.
-    pub case_id: String,
-    /// The variant id, when the case runs under several.
-    pub variant: Option<String>,
-    /// The folder of the suite file.
-    pub suite_dir: std::path::PathBuf,
 }

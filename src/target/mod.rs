@@ -6,7 +6,16 @@
 //! ```yaml
 //! target: support_bot            # a registered Rust function (or a name under `targets:`)
 //! target: {rust: support_bot}    # the same, explicitly
+//! target: {prompt: {provider: openai:gpt-4.1-mini, template: "Q: {{ input }}"}}
+//! target: {command: {program: ./bot, args: ["{{ input }}"]}}
+//! target: {http: {url: "http://127.0.0.1:8080/ask", body: {q: "{{ input }}"}, output: "$.answer"}}
 //! ```
+//!
+//! Each non-Rust kind lives in its own module: [`prompt`], [`command`], [`http`].
+
+pub mod command;
+pub mod http;
+pub mod prompt;
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,7 +30,7 @@ use crate::run::RunEnv;
 use crate::verdict::Output;
 
 /// Every target kind, as written in YAML.
-pub const KINDS: &[&str] = &["rust"];
+pub const KINDS: &[&str] = &["rust", "prompt", "command", "http"];
 
 /// A target, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +39,37 @@ pub enum TargetSpec {
     Named(String),
     /// `rust: name`: a registered Rust function.
     Rust(String),
+    /// `prompt: {...}`: a template sent to a model.
+    Prompt(prompt::PromptTarget),
+    /// `command: {...}`: a program run per case.
+    Command(command::CommandTarget),
+    /// `http: {...}`: an HTTP endpoint.
+    Http(http::HttpTarget),
+}
+
+/// Deserializes a kind's parameters, the error pointing inside them.
+fn typed<T: serde::de::DeserializeOwned>(kind: &str, value: &Value) -> Result<T, SpecError> {
+    serde_path_to_error::deserialize::<_, T>(value.clone()).map_err(|err| {
+        let mut path = vec![Seg::Key(kind.to_string())];
+        for seg in err.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => path.push(Seg::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => path.push(Seg::Key(key.clone())),
+                serde_path_to_error::Segment::Enum { variant } => {
+                    path.push(Seg::Key(variant.clone()))
+                }
+                serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        let (message, hint, at_key) =
+            crate::case::load_explain(&err.inner().to_string(), &format!("a `{kind}` target"));
+        SpecError {
+            path,
+            at_key,
+            message,
+            hint,
+        }
+    })
 }
 
 impl TargetSpec {
@@ -52,6 +92,15 @@ impl TargetSpec {
                             None,
                         )),
                     },
+                    "prompt" => {
+                        let p: prompt::PromptTarget = typed("prompt", v)?;
+                        p.validate().map_err(|m| {
+                            SpecError::new(vec![Seg::Key("prompt".into())], m, None)
+                        })?;
+                        Ok(TargetSpec::Prompt(p))
+                    }
+                    "command" => Ok(TargetSpec::Command(typed("command", v)?)),
+                    "http" => Ok(TargetSpec::Http(typed("http", v)?)),
                     other => Err(SpecError::at_key(
                         other,
                         format!("unknown target kind `{other}`"),
@@ -114,6 +163,9 @@ pub async fn call(
     let started = Instant::now();
     let mut output = match spec {
         TargetSpec::Rust(name) | TargetSpec::Named(name) => call_rust(name, ctx).await?,
+        TargetSpec::Prompt(p) => prompt::call(p, ctx).await?,
+        TargetSpec::Command(c) => command::call(c, ctx).await?,
+        TargetSpec::Http(h) => http::call(h, ctx).await?,
     };
     if output.latency_ms.is_none() {
         output.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);

@@ -1,0 +1,27 @@
+//! `cargo bench --bench providers -- [--cases N] [--concurrency C] [--latency-ms L] [--replay]`:
+//! the provider-layer benchmark (the same code as `tribunal bench-providers`).
+
+use clap::Parser;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: tribunal::provider::cli::BenchArgs,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match tribunal::provider::cli::bench(&cli.args) {
+        Ok(report) => {
+            println!("{}", report.render());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench-providers: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

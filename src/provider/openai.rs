@@ -1,0 +1,230 @@
+//! The OpenAI-compatible chat completions wire format (OpenAI, Azure-style
+//! gateways, Ollama, vLLM, LiteLLM, llama.cpp servers).
+
+use serde_json::{Map, Value, json};
+
+use super::{ChatRequest, ChatResponse, ResponseFormat, Role, ToolCall, ToolChoice};
+use crate::verdict::Usage;
+
+/// The endpoint under a base URL (`https://api.openai.com/v1`).
+pub fn url(base: &str) -> String {
+    format!("{}/chat/completions", base.trim_end_matches('/'))
+}
+
+/// The JSON body for a request; `extra` keys are added as is.
+pub fn body(req: &ChatRequest, extra: &Map<String, Value>) -> Value {
+    let messages: Vec<Value> = req
+        .messages
+        .iter()
+        .map(|m| {
+            let role = match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            json!({"role": role, "content": m.content})
+        })
+        .collect();
+    let mut b = Map::new();
+    b.insert("model".into(), json!(req.model));
+    b.insert("messages".into(), Value::Array(messages));
+    if let Some(t) = req.temperature {
+        b.insert("temperature".into(), json!(t));
+    }
+    if let Some(m) = req.max_tokens {
+        b.insert("max_tokens".into(), json!(m));
+    }
+    if let Some(s) = req.seed {
+        b.insert("seed".into(), json!(s));
+    }
+    if !req.stop.is_empty() {
+        b.insert("stop".into(), json!(req.stop));
+    }
+    match &req.response_format {
+        Some(ResponseFormat::JsonObject) => {
+            b.insert("response_format".into(), json!({"type": "json_object"}));
+        }
+        Some(ResponseFormat::JsonSchema { name, schema }) => {
+            b.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": true}}),
+            );
+        }
+        None => {}
+    }
+    if !req.tools.is_empty() {
+        let tools: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|t| {
+                let mut f = json!({"name": t.name, "parameters": t.parameters});
+                if let Some(d) = &t.description {
+                    f["description"] = json!(d);
+                }
+                json!({"type": "function", "function": f})
+            })
+            .collect();
+        b.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = &req.tool_choice {
+        let v = match choice {
+            ToolChoice::Auto => json!("auto"),
+            ToolChoice::None => json!("none"),
+            ToolChoice::Required => json!("required"),
+            ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+        };
+        b.insert("tool_choice".into(), v);
+    }
+    for (k, v) in extra {
+        b.insert(k.clone(), v.clone());
+    }
+    Value::Object(b)
+}
+
+/// Reads a 2xx body. `Err` says what is missing or wrong.
+pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("body is not JSON ({e}): {}", snippet(bytes)))?;
+    let choice = v
+        .get("choices")
+        .and_then(|c| c.get(0))
+        .ok_or_else(|| format!("no `choices[0]` in {}", snippet(bytes)))?;
+    let message = choice
+        .get("message")
+        .ok_or_else(|| format!("no `choices[0].message` in {}", snippet(bytes)))?;
+    let text = match message.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => return Err(format!("`content` is not a string: {other}")),
+    };
+    let mut tool_calls = Vec::new();
+    if let Some(Value::Array(calls)) = message.get("tool_calls") {
+        for c in calls {
+            let f = c.get("function").ok_or("tool call without `function`")?;
+            let name = f
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("tool call without name")?;
+            let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
+            let arguments = serde_json::from_str(args)
+                .map_err(|e| format!("tool call `{name}` arguments are not JSON: {e}"))?;
+            tool_calls.push(ToolCall {
+                id: c
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                name: name.to_string(),
+                arguments,
+            });
+        }
+    }
+    let usage = v.get("usage").map(|u| Usage {
+        input_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
+        output_tokens: u
+            .get("completion_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    });
+    let json = if req.response_format.is_some() {
+        serde_json::from_str(text.trim()).ok()
+    } else {
+        None
+    };
+    Ok(ChatResponse {
+        text,
+        json,
+        usage: usage.unwrap_or_default(),
+        tool_calls,
+        finish_reason: choice
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        model: v
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or(&req.model)
+            .to_string(),
+        ..ChatResponse::default()
+    })
+}
+
+/// The server's message from an error body (`{"error": {"message": ...}}`),
+/// else the body text.
+pub fn error_message(bytes: &[u8]) -> String {
+    serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("error").and_then(|e| match e {
+                Value::String(s) => Some(s.clone()),
+                e => e.get("message").and_then(Value::as_str).map(str::to_string),
+            })
+        })
+        .unwrap_or_else(|| snippet(bytes))
+}
+
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let s = s.trim();
+    if s.chars().count() > 300 {
+        format!("{}…", s.chars().take(300).collect::<String>())
+    } else if s.is_empty() {
+        "(empty body)".into()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{Message, Tool};
+
+    #[test]
+    fn builds_the_documented_body() {
+        let req = ChatRequest {
+            model: "gpt-4.1-mini".into(),
+            messages: vec![Message::system("s"), Message::user("u")],
+            temperature: Some(0.0),
+            max_tokens: Some(5),
+            seed: Some(7),
+            stop: vec!["\n".into()],
+            response_format: Some(ResponseFormat::JsonSchema {
+                name: "out".into(),
+                schema: json!({"type": "object"}),
+            }),
+            tools: vec![Tool {
+                name: "f".into(),
+                description: None,
+                parameters: json!({"type": "object"}),
+            }],
+            tool_choice: Some(ToolChoice::Tool("f".into())),
+            ..ChatRequest::default()
+        };
+        let b = body(&req, &Map::from_iter([("top_p".to_string(), json!(0.5))]));
+        assert_eq!(b["messages"][0], json!({"role": "system", "content": "s"}));
+        assert_eq!(b["response_format"]["json_schema"]["name"], "out");
+        assert_eq!(b["tool_choice"]["function"]["name"], "f");
+        assert_eq!(b["tools"][0]["type"], "function");
+        assert_eq!(b["top_p"], 0.5);
+        assert_eq!(b["seed"], 7);
+    }
+
+    #[test]
+    fn reads_tool_calls_usage_and_json() {
+        let req = ChatRequest {
+            response_format: Some(ResponseFormat::JsonObject),
+            ..ChatRequest::default()
+        };
+        let body = br#"{"model":"m","choices":[{"message":{"role":"assistant","content":"{\"a\":1}","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"x\":2}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#;
+        let r = parse(body, &req).expect("parses");
+        assert_eq!(r.json, Some(json!({"a": 1})));
+        assert_eq!(r.tool_calls[0].arguments, json!({"x": 2}));
+        assert_eq!(r.usage.output_tokens, 4);
+        assert!(parse(br#"{"choices":[]}"#, &req).is_err());
+        assert_eq!(
+            error_message(br#"{"error":{"message":"bad key"}}"#),
+            "bad key"
+        );
+    }
+}

@@ -1,0 +1,550 @@
+//! [`Providers`]: the single door for model calls. It resolves a spec to a
+//! configured provider, answers from cassettes or calls out according to the
+//! [`Mode`], applies limits and retries, prices the answer, and remembers
+//! which cassette files a run used (for `tribunal cassettes prune`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+
+use super::cassette::{self, Entry, Mode};
+use super::config::{ProjectConfig, ProviderKind};
+use super::limits::{Limiter, Stats, StatsSnapshot};
+use super::price::{Price, PriceTable};
+use super::transport::HttpProvider;
+use super::{ChatRequest, ChatResponse, Provider, ProviderError};
+
+/// Which trial a call is made for: cassettes are filed and misses reported by it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallSite {
+    /// The suite name.
+    pub suite: String,
+    /// The case id.
+    pub case_id: String,
+    /// The variant id, when the case runs under several.
+    pub variant: Option<String>,
+    /// The folder of the suite file.
+    pub suite_dir: PathBuf,
+}
+
+/// How [`Providers`] is set up, beyond `tribunal.yaml`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The cassette mode.
+    pub mode: Mode,
+    /// The provider configuration (normally read from `tribunal.yaml`).
+    pub config: ProjectConfig,
+    /// Environment values that take precedence over the process environment
+    /// (keys, base URLs); tests use this instead of mutating the environment.
+    pub env: BTreeMap<String, String>,
+    /// Whether the process environment is consulted after `env`.
+    pub inherit_env: bool,
+    /// Where the names of used cassette files are logged (one file per
+    /// process), or `None` to keep them in memory only.
+    pub usage_dir: Option<PathBuf>,
+}
+
+impl Options {
+    /// Options from the environment: `TRIBUNAL_MODE` (else replay in CI,
+    /// auto elsewhere), `tribunal.yaml` under `root`, and usage logs under
+    /// `<root>/target/tribunal/cassette-usage`.
+    pub fn from_env(root: &Path, ci: bool) -> Result<Options, ProviderError> {
+        let mode = Mode::resolve(std::env::var("TRIBUNAL_MODE").ok().as_deref(), ci)?;
+        Ok(Options {
+            mode,
+            config: ProjectConfig::load(root)?,
+            env: BTreeMap::new(),
+            inherit_env: true,
+            usage_dir: Some(usage_dir(root)),
+        })
+    }
+}
+
+/// Where runs log the cassette files they used.
+pub fn usage_dir(root: &Path) -> PathBuf {
+    root.join("target").join("tribunal").join("cassette-usage")
+}
+
+struct Endpoint {
+    spec: String,
+    kind: String,
+    model: String,
+    key_env: Option<String>,
+    has_key: bool,
+    extra: Map<String, Value>,
+    temperature: Option<f64>,
+    max_tokens: Option<u32>,
+    seed: Option<u64>,
+    price: Option<Price>,
+    provider: Arc<dyn Provider>,
+    /// Limits for providers registered in code (HTTP providers limit themselves).
+    limiter: Option<Arc<Limiter>>,
+}
+
+struct Shared {
+    mode: Mode,
+    cassettes: Option<PathBuf>,
+    config: ProjectConfig,
+    env: BTreeMap<String, String>,
+    inherit_env: bool,
+    client: reqwest::Client,
+    global: Arc<Semaphore>,
+    stats: Arc<Stats>,
+    prices: PriceTable,
+    endpoints: Mutex<HashMap<String, Arc<Endpoint>>>,
+    used: Mutex<BTreeSet<PathBuf>>,
+    usage_dir: Option<PathBuf>,
+    usage_file: Mutex<Option<std::fs::File>>,
+}
+
+/// The providers a run can call, by spec: `openai:MODEL`, `anthropic:MODEL`,
+/// a provider named in `tribunal.yaml` (`NAME`, or `NAME:MODEL` to change its
+/// model), or a provider registered in code with [`Providers::insert`].
+/// Cloning is cheap and clones share limits, counters and used-key records.
+#[derive(Clone)]
+pub struct Providers {
+    fixed: BTreeMap<String, Arc<dyn Provider>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Providers")
+            .field("mode", &self.shared.mode)
+            .field("fixed", &self.fixed.keys().collect::<Vec<_>>())
+            .field(
+                "named",
+                &self.shared.config.providers.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Default for Providers {
+    /// No configuration, no cassettes, live calls: for code that registers
+    /// its own providers.
+    fn default() -> Self {
+        Providers::build(
+            None,
+            Options {
+                mode: Mode::Live,
+                config: ProjectConfig::default(),
+                env: BTreeMap::new(),
+                inherit_env: true,
+                usage_dir: None,
+            },
+            reqwest::Client::default(),
+        )
+    }
+}
+
+impl Providers {
+    /// The providers of a project: `tribunal.yaml` under `root` and the
+    /// environment, in the cassette mode `TRIBUNAL_MODE` names (else `replay`
+    /// when `ci`, `auto` otherwise).
+    pub fn configure(root: &Path, ci: bool) -> Result<Providers, ProviderError> {
+        Providers::with_options(root, Options::from_env(root, ci)?)
+    }
+
+    /// The providers of a project with explicit options.
+    pub fn with_options(root: &Path, options: Options) -> Result<Providers, ProviderError> {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .map_err(|e| ProviderError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let dir = root.join(&options.config.cassettes.dir);
+        Ok(Providers::build(Some(dir), options, client))
+    }
+
+    fn build(cassettes: Option<PathBuf>, options: Options, client: reqwest::Client) -> Providers {
+        let prices = PriceTable::new(options.config.prices.clone());
+        let global = Arc::new(Semaphore::new(options.config.limits.concurrency.max(1)));
+        Providers {
+            fixed: BTreeMap::new(),
+            shared: Arc::new(Shared {
+                mode: options.mode,
+                cassettes,
+                config: options.config,
+                env: options.env,
+                inherit_env: options.inherit_env,
+                client,
+                global,
+                stats: Arc::new(Stats::default()),
+                prices,
+                endpoints: Mutex::new(HashMap::new()),
+                used: Mutex::new(BTreeSet::new()),
+                usage_dir: options.usage_dir,
+                usage_file: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Registers a provider under a spec; calls to that spec go through the
+    /// same cassettes and limits as configured providers.
+    pub fn insert(&mut self, spec: impl Into<String>, provider: Arc<dyn Provider>) {
+        let spec = spec.into();
+        if let Ok(mut eps) = self.shared.endpoints.lock() {
+            eps.remove(&spec);
+        }
+        self.fixed.insert(spec, provider);
+    }
+
+    /// The cassette mode.
+    pub fn mode(&self) -> Mode {
+        self.shared.mode
+    }
+
+    /// The cassette folder, when cassettes are in use.
+    pub fn cassette_dir(&self) -> Option<&Path> {
+        self.shared.cassettes.as_deref()
+    }
+
+    /// The shared HTTP client (connection pool), for HTTP targets.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.shared.client
+    }
+
+    /// Counters of this run's calls.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// The cassette files this run has replayed or recorded so far.
+    pub fn used_keys(&self) -> Vec<PathBuf> {
+        self.shared
+            .used
+            .lock()
+            .map(|u| u.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The raw provider for a spec, without cassettes or limits (prefer
+    /// [`Providers::chat`]).
+    pub fn get(&self, spec: &str) -> Result<Arc<dyn Provider>, ProviderError> {
+        Ok(Arc::clone(&self.endpoint(spec)?.provider))
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.shared
+            .env
+            .get(name)
+            .cloned()
+            .or_else(|| {
+                if self.shared.inherit_env {
+                    std::env::var(name).ok()
+                } else {
+                    None
+                }
+            })
+            .filter(|v| !v.is_empty())
+    }
+
+    fn endpoint(&self, spec: &str) -> Result<Arc<Endpoint>, ProviderError> {
+        if let Some(ep) = self
+            .shared
+            .endpoints
+            .lock()
+            .ok()
+            .and_then(|eps| eps.get(spec).cloned())
+        {
+            return Ok(ep);
+        }
+        let ep = Arc::new(self.resolve(spec)?);
+        if let Ok(mut eps) = self.shared.endpoints.lock() {
+            eps.insert(spec.to_string(), Arc::clone(&ep));
+        }
+        Ok(ep)
+    }
+
+    fn resolve(&self, spec: &str) -> Result<Endpoint, ProviderError> {
+        let cfg = &self.shared.config;
+        if let Some(p) = self.fixed.get(spec) {
+            let limiter = Limiter::new(
+                Arc::clone(&self.shared.global),
+                cfg.limits.per_provider,
+                None,
+                Arc::clone(&self.shared.stats),
+            );
+            return Ok(Endpoint {
+                spec: spec.to_string(),
+                kind: p.name().to_string(),
+                model: p.model().to_string(),
+                key_env: None,
+                has_key: true,
+                extra: Map::new(),
+                temperature: None,
+                max_tokens: None,
+                seed: None,
+                price: None,
+                provider: Arc::clone(p),
+                limiter: Some(Arc::new(limiter)),
+            });
+        }
+        let (head, tail) = match spec.split_once(':') {
+            Some((h, t)) => (h.trim(), Some(t.trim())),
+            None => (spec.trim(), None),
+        };
+        let named = cfg
+            .providers
+            .get(spec)
+            .map(|n| (n, None))
+            .or_else(|| cfg.providers.get(head).map(|n| (n, tail)));
+        let unknown = || {
+            let mut names: Vec<String> = vec!["openai:MODEL".into(), "anthropic:MODEL".into()];
+            names.extend(cfg.providers.keys().cloned());
+            names.extend(self.fixed.keys().cloned());
+            ProviderError::Config(format!(
+                "unknown provider `{spec}` (hint: use one of {}; named providers are declared under `providers:` in tribunal.yaml)",
+                names.join(", ")
+            ))
+        };
+        let (kind, model, block) = match named {
+            Some((block, over)) => (
+                block.kind,
+                over.map(str::to_string)
+                    .or_else(|| block.model.clone())
+                    .unwrap_or_default(),
+                Some(block),
+            ),
+            None => {
+                let kind = ProviderKind::parse(head).ok_or_else(unknown)?;
+                let model = tail.filter(|m| !m.is_empty()).ok_or_else(|| {
+                    ProviderError::Config(format!(
+                        "provider `{spec}` names no model (hint: write `{head}:MODEL`, e.g. `openai:gpt-4.1-mini`)"
+                    ))
+                })?;
+                (kind, model.to_string(), None)
+            }
+        };
+        let base_url = block
+            .and_then(|b| b.base_url.clone())
+            .or_else(|| self.env(kind.base_url_env()))
+            .unwrap_or_else(|| kind.default_base_url().to_string());
+        let key_env = block
+            .and_then(|b| b.api_key_env.clone())
+            .unwrap_or_else(|| kind.key_env().to_string());
+        let key = self.env(&key_env);
+        let mut headers = Vec::new();
+        for (name, value) in block.map(|b| &b.headers).into_iter().flatten() {
+            let value = match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+                Some(var) => self.env(var).ok_or_else(|| {
+                    ProviderError::Config(format!(
+                        "header `{name}` of provider `{spec}` reads ${{{var}}}, which is not set"
+                    ))
+                })?,
+                None => value.clone(),
+            };
+            headers.push((name.clone(), value));
+        }
+        let mut extra = block.map(|b| b.params.clone()).unwrap_or_default();
+        let temperature = extra.remove("temperature").and_then(|v| v.as_f64());
+        let max_tokens = extra
+            .remove("max_tokens")
+            .and_then(|v| v.as_u64())
+            .and_then(|v| u32::try_from(v).ok());
+        let seed = extra.remove("seed").and_then(|v| v.as_u64());
+        let policy = block
+            .and_then(|b| b.retry.clone())
+            .unwrap_or_else(|| cfg.retry.clone());
+        let limiter = Arc::new(Limiter::new(
+            Arc::clone(&self.shared.global),
+            block
+                .and_then(|b| b.concurrency)
+                .unwrap_or(cfg.limits.per_provider),
+            block.and_then(|b| b.rpm),
+            Arc::clone(&self.shared.stats),
+        ));
+        let url = match kind {
+            ProviderKind::Openai => super::openai::url(&base_url),
+            ProviderKind::Anthropic => super::anthropic::url(&base_url),
+        };
+        let custom_server = base_url != kind.default_base_url();
+        let provider = HttpProvider {
+            label: spec.to_string(),
+            kind,
+            model: model.clone(),
+            url,
+            headers: HttpProvider::headers(kind, key.as_deref(), &headers)?,
+            extra: extra.clone(),
+            client: self.shared.client.clone(),
+            policy,
+            limiter,
+            stats: Arc::clone(&self.shared.stats),
+        };
+        Ok(Endpoint {
+            spec: spec.to_string(),
+            kind: kind.as_str().to_string(),
+            model,
+            key_env: Some(key_env),
+            has_key: key.is_some() || custom_server,
+            extra,
+            temperature,
+            max_tokens,
+            seed,
+            price: block.and_then(|b| b.price),
+            provider: Arc::new(provider),
+            limiter: None,
+        })
+    }
+
+    /// Sends one request to the provider named by `spec`, on behalf of the
+    /// trial `site`. This is the single door for judges and prompt targets:
+    /// cassettes, limits, retries and pricing live behind it.
+    pub async fn chat(
+        &self,
+        spec: &str,
+        request: &ChatRequest,
+        site: &CallSite,
+    ) -> Result<ChatResponse, ProviderError> {
+        let ep = self.endpoint(spec)?;
+        let mut req = request.clone();
+        if req.model.is_empty() {
+            req.model = ep.model.clone();
+        }
+        req.temperature = req.temperature.or(ep.temperature);
+        req.max_tokens = req.max_tokens.or(ep.max_tokens);
+        req.seed = req.seed.or(ep.seed);
+        let canonical = cassette::canonical_request(&ep.kind, &req, &ep.extra);
+        let key = cassette::key_of(&canonical);
+        let path = self.shared.cassettes.as_ref().map(|dir| {
+            cassette::path_for(
+                dir,
+                &site.suite,
+                &site.case_id,
+                site.variant.as_deref(),
+                &key,
+            )
+        });
+        let mode = self.shared.mode;
+        if let (Some(path), Mode::Replay | Mode::Auto) = (&path, mode) {
+            if let Some(entry) = cassette::read(path, &key)? {
+                self.mark_used(path);
+                self.shared.stats.replayed.fetch_add(1, Ordering::Relaxed);
+                let mut r = entry.response;
+                r.replayed = true;
+                return Ok(r);
+            }
+            if mode == Mode::Replay || !ep.has_key {
+                self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                return Err(ProviderError::CassetteMiss(
+                    self.miss_message(&ep, &req, site, &key, path, mode),
+                ));
+            }
+        }
+        let answer = match &ep.limiter {
+            Some(l) => {
+                let _permit = l.acquire().await;
+                ep.provider.chat(&req).await
+            }
+            None => ep.provider.chat(&req).await,
+        };
+        let mut r = match answer {
+            Ok(r) => r,
+            Err(e) => {
+                self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        if r.cost_usd.is_none() {
+            let price = ep.price.or_else(|| self.shared.prices.lookup(&req.model));
+            r.cost_usd = price.map(|p| p.cost(&r.usage));
+        }
+        r.replayed = false;
+        if let (Some(path), Mode::Record | Mode::Auto) = (&path, mode) {
+            let entry = Entry {
+                key,
+                spec: ep.spec.clone(),
+                recorded_at: super::datetime::rfc3339(std::time::SystemTime::now()),
+                request: canonical,
+                response: r.clone(),
+            };
+            cassette::write(path, &entry)?;
+            self.mark_used(path);
+            self.shared.stats.recorded.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(r)
+    }
+
+    fn miss_message(
+        &self,
+        ep: &Endpoint,
+        req: &ChatRequest,
+        site: &CallSite,
+        key: &str,
+        path: &Path,
+        mode: Mode,
+    ) -> String {
+        let trial = crate::run::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
+        let last: String = req
+            .last_user_text()
+            .unwrap_or("")
+            .chars()
+            .take(80)
+            .collect();
+        let why = if mode == Mode::Replay {
+            "replay mode".to_string()
+        } else {
+            format!(
+                "auto mode, and {} is not set so it cannot be recorded",
+                ep.key_env.as_deref().unwrap_or("the provider's key")
+            )
+        };
+        let key_note = ep
+            .key_env
+            .as_deref()
+            .map(|k| format!(" with {k} set"))
+            .unwrap_or_default();
+        format!(
+            "no recorded answer for `{}` (model `{}`, sample {}) in trial `{trial}` ({why}): request {} whose last user message starts \"{last}\"; expected cassette {} (hint: record it{key_note} by running `TRIBUNAL_MODE=record cargo test --test evals -- '{trial}'`, then commit the file)",
+            ep.spec,
+            req.model,
+            req.sample,
+            &key[..key.len().min(20)],
+            path.display()
+        )
+    }
+
+    fn mark_used(&self, path: &Path) {
+        let fresh = self
+            .shared
+            .used
+            .lock()
+            .map(|mut u| u.insert(path.to_path_buf()))
+            .unwrap_or(false);
+        if !fresh {
+            return;
+        }
+        let (Some(dir), Some(cassettes)) = (&self.shared.usage_dir, &self.shared.cassettes) else {
+            return;
+        };
+        let rel = path.strip_prefix(cassettes).unwrap_or(path);
+        if let Ok(mut f) = self.shared.usage_file.lock() {
+            if f.is_none() {
+                let _ = std::fs::create_dir_all(dir);
+                let name = format!(
+                    "{}-{}.log",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_nanos())
+                        .unwrap_or(0)
+                );
+                *f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join(name))
+                    .ok();
+            }
+            if let Some(file) = f.as_mut() {
+                // Best effort: a lost line would let prune drop a used file, which
+                // is why prune defaults to a dry run that lists what it would remove.
+                let _ = writeln!(file, "{}", rel.display());
+            }
+        }
+    }
+}

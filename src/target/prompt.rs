@@ -1,0 +1,189 @@
+//! `prompt` targets: a minijinja template rendered with the case, sent to a
+//! provider through [`crate::provider::Providers::chat`].
+//!
+//! ```yaml
+//! target:
+//!   prompt:
+//!     provider: openai:gpt-4.1-mini     # or a provider named in tribunal.yaml
+//!     system: "You answer support questions for {{ vars.shop }}."   # optional
+//!     template: "Customer: {{ input }}"  # inline, or:
+//!     # file: support.j2                 # under evals/prompts/ (or the suite folder)
+//!     schema: {type: object}             # optional: JSON output, parsed
+//!     temperature: 0                     # optional: temperature, max_tokens, seed
+//! ```
+//!
+//! Templates see `input`, `vars` (and each variable at top level), `expected`,
+//! `suite`, `case_id` and `variant`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{TargetContext, TargetError};
+use crate::provider::{CallSite, ChatRequest, Message, ResponseFormat};
+use crate::verdict::Output;
+
+/// The parameters of a `prompt` target.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptTarget {
+    /// Provider spec: `openai:MODEL`, `anthropic:MODEL` or a configured name.
+    pub provider: String,
+    /// The user message template, inline.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// The user message template, from a file.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// A system message template.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// A JSON Schema: ask for structured output and parse it.
+    #[serde(default)]
+    pub schema: Option<Value>,
+    /// Sampling temperature.
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    /// Maximum output tokens.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Sampling seed.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+impl PromptTarget {
+    /// Checks what deserialisation cannot: exactly one of `template`/`file`.
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.template, &self.file) {
+            (Some(_), Some(_)) => Err("give either `template` or `file`, not both".into()),
+            (None, None) => Err("a prompt needs `template` (inline) or `file`".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The values templates see.
+pub(crate) fn template_context(ctx: &TargetContext<'_>) -> Value {
+    let mut m: Map<String, Value> = ctx.vars.clone();
+    m.insert("input".into(), ctx.input.clone());
+    m.insert("vars".into(), Value::Object(ctx.vars.clone()));
+    m.insert(
+        "expected".into(),
+        ctx.expected.cloned().unwrap_or(Value::Null),
+    );
+    m.insert("suite".into(), json!(ctx.suite));
+    m.insert("case_id".into(), json!(ctx.case_id));
+    m.insert("variant".into(), json!(ctx.variant));
+    Value::Object(m)
+}
+
+/// Renders a minijinja template; `what` names it in errors.
+pub(crate) fn render(source: &str, context: &Value, what: &str) -> Result<String, TargetError> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.render_str(source, minijinja::value::Serde(context))
+        .map_err(|e| TargetError(format!("cannot render {what}: {e}")))
+}
+
+/// Where a template file is looked for: the suite folder, `evals/prompts/`,
+/// then the project root.
+pub fn resolve_file(file: &str, suite_dir: &Path, root: &Path) -> Result<PathBuf, TargetError> {
+    let candidates = [
+        suite_dir.join(file),
+        root.join("evals").join("prompts").join(file),
+        root.join(file),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            TargetError(format!(
+                "prompt file `{file}` not found (looked in {})",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// Calls a `prompt` target.
+pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Output, TargetError> {
+    params.validate().map_err(TargetError)?;
+    let context = template_context(ctx);
+    let source = match (&params.template, &params.file) {
+        (Some(t), _) => t.clone(),
+        (None, Some(f)) => {
+            let path = resolve_file(f, ctx.suite_dir, &ctx.env.root)?;
+            std::fs::read_to_string(&path)
+                .map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?
+        }
+        (None, None) => String::new(),
+    };
+    let mut messages = Vec::new();
+    if let Some(system) = &params.system {
+        messages.push(Message::system(render(
+            system,
+            &context,
+            "the system prompt",
+        )?));
+    }
+    messages.push(Message::user(render(&source, &context, "the prompt")?));
+    let request = ChatRequest {
+        messages,
+        temperature: params.temperature,
+        max_tokens: params.max_tokens,
+        seed: params.seed,
+        response_format: params
+            .schema
+            .as_ref()
+            .map(|schema| ResponseFormat::JsonSchema {
+                name: "output".into(),
+                schema: schema.clone(),
+            }),
+        ..ChatRequest::default()
+    };
+    let site = CallSite {
+        suite: ctx.suite.to_string(),
+        case_id: ctx.case_id.to_string(),
+        variant: ctx.variant.map(str::to_string),
+        suite_dir: ctx.suite_dir.to_path_buf(),
+    };
+    let r = ctx
+        .env
+        .providers
+        .chat(&params.provider, &request, &site)
+        .await
+        .map_err(|e| TargetError(e.to_string()))?;
+    let json = if params.schema.is_some() {
+        match r.json.clone() {
+            Some(j) => Some(j),
+            None => Some(serde_json::from_str(r.text.trim()).map_err(|e| {
+                TargetError(format!(
+                    "`{}` was asked for JSON but answered text that is not JSON ({e}): {}",
+                    params.provider, r.text
+                ))
+            })?),
+        }
+    } else {
+        None
+    };
+    Ok(Output {
+        text: json
+            .as_ref()
+            .map_or_else(|| r.text.clone(), Value::to_string),
+        json,
+        latency_ms: Some(r.latency_ms),
+        usage: Some(r.usage),
+        cost_usd: r.cost_usd,
+        model: Some(if r.model.is_empty() {
+            params.provider.clone()
+        } else {
+            r.model
+        }),
+    })
+}
