@@ -326,7 +326,13 @@ pub fn mutate(v: &Value, rng: &mut Rng) -> Value {
     }
     let p = atoms[rng.below(atoms.len())].clone();
     if let Some(a) = out.pointer_mut(&p) {
-        if let Some(n) = a.get("value").and_then(Value::as_i64) {
+        if let Some(list) = a.get_mut("value").and_then(Value::as_array_mut) {
+            if list.len() > 1 {
+                list.pop();
+            } else {
+                list.push(json!("pro"));
+            }
+        } else if let Some(n) = a.get("value").and_then(Value::as_i64) {
             a["value"] = json!(if rng.chance(0.5) { n + 1 } else { n - 1 });
         } else if a["cmp"] == "=" {
             a["cmp"] = json!("!=");

@@ -33,6 +33,8 @@ use crate::check::ast::rng::Rng;
 pub struct Limits {
     /// Most points enumerated exhaustively; larger spaces are sampled.
     pub max_points: u64,
+    /// Most profiles sampled when the space is too large to enumerate.
+    pub max_samples: u64,
     /// Wall-clock budget in milliseconds.
     pub budget_ms: u64,
     /// Seed of the sampled search.
@@ -43,6 +45,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_points: 2_000_000,
+            max_samples: 50_000,
             budget_ms: 2_000,
             seed: 0,
         }
@@ -180,7 +183,7 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
             if tried % 1024 == 0 && start.elapsed().as_millis() as u64 > limits.budget_ms {
                 break;
             }
-            if tried >= limits.max_points {
+            if tried >= limits.max_samples {
                 break;
             }
         }

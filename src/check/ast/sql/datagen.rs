@@ -239,6 +239,9 @@ pub fn generate(schema: &Schema, pools: &Pools, rng: &mut Rng, round: usize) -> 
     let mut tables: Vec<Vec<Vec<SqlVal>>> = vec![Vec::new(); schema.tables.len()];
     for ti in schema.fill_order() {
         let t = &schema.tables[ti];
+        if t.internal() {
+            continue;
+        }
         let n = rng.below(max_rows + 1);
         let mut keys: HashSet<Vec<String>> = HashSet::new();
         let mut rows: Vec<Vec<SqlVal>> = Vec::new();

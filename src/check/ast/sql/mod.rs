@@ -169,6 +169,9 @@ impl Runner<'_> {
     fn load(&self, db: &Db, reverse: bool) -> rusqlite::Result<()> {
         let tx = self.conn.unchecked_transaction()?;
         for (ti, t) in self.schema.tables.iter().enumerate() {
+            if t.internal() {
+                continue;
+            }
             tx.execute(&format!("DELETE FROM {}", schema::quote(&t.name)), [])?;
             let marks = vec!["?"; t.columns.len()].join(", ");
             let mut st = tx.prepare_cached(&format!(

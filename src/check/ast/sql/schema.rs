@@ -190,6 +190,13 @@ impl Schema {
         }
         let mut schema = Schema { tables };
         for (ti, col, ft, fc) in fks {
+            if schema.tables[ti]
+                .name
+                .to_ascii_lowercase()
+                .starts_with("sqlite_")
+            {
+                continue;
+            }
             schema.link(ti, &col, &ft, &fc);
         }
         Ok(schema)
@@ -316,7 +323,7 @@ impl Schema {
     /// itself keeps keys unique, references valid and NOT NULL honoured).
     pub fn sqlite_ddl(&self) -> String {
         let mut out = String::new();
-        for t in &self.tables {
+        for t in self.tables.iter().filter(|t| !t.internal()) {
             let cols: Vec<String> = t
                 .columns
                 .iter()
@@ -363,6 +370,11 @@ impl Schema {
 }
 
 impl Table {
+    /// SQLite's own tables (`sqlite_sequence`, ...): never created or filled.
+    pub fn internal(&self) -> bool {
+        self.name.to_ascii_lowercase().starts_with("sqlite_")
+    }
+
     /// Index of a column by case-insensitive name.
     pub fn col(&self, name: &str) -> Option<usize> {
         self.columns
