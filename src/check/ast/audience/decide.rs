@@ -147,7 +147,7 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
                 found = Some(p);
                 break;
             }
-            if tried % 4096 == 0 && start.elapsed().as_millis() as u64 > limits.budget_ms {
+            if tried.is_multiple_of(4096) && start.elapsed().as_millis() as u64 > limits.budget_ms {
                 return Equivalence::Unknown {
                     reason: format!(
                         "time budget of {} ms exhausted during exhaustive enumeration ({tried} of {} profiles)",
@@ -180,7 +180,7 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
                 found = Some(p);
                 break;
             }
-            if tried % 1024 == 0 && start.elapsed().as_millis() as u64 > limits.budget_ms {
+            if tried.is_multiple_of(1024) && start.elapsed().as_millis() as u64 > limits.budget_ms {
                 break;
             }
             if tried >= limits.max_samples {
@@ -803,9 +803,7 @@ impl Space {
                 }
                 Term::Property { .. } => None,
                 Term::Agg(s) => {
-                    let Some((ei, pos)) = self.agg_of_term[ti] else {
-                        return None;
-                    };
+                    let (ei, pos) = self.agg_of_term[ti]?;
                     let ev = &self.events[ei];
                     let counts = &p[offsets[ei]..offsets[ei] + ev.classes.len()];
                     reduce(s.func, ev, pos, counts)

@@ -371,9 +371,9 @@ pub fn window_phrase(w: &Window) -> String {
         }
     };
     match (w.from_h, w.to_h) {
-        (f, None) if f == 0.0 => String::new(),
+        (0.0, None) => String::new(),
         (f, None) => format!(" at least {} ago", unit(f)),
-        (f, Some(t)) if f == 0.0 => format!(" in the last {}", unit(t)),
+        (0.0, Some(t)) => format!(" in the last {}", unit(t)),
         (f, Some(t)) => format!(" between {} and {} ago", unit(f), unit(t)),
     }
 }

@@ -105,13 +105,13 @@ fn top_level_order_by(sql: &str) -> bool {
             b'\'' => in_str = !in_str,
             b'(' if !in_str => depth += 1,
             b')' if !in_str => depth -= 1,
-            b'o' if !in_str && depth == 0 => {
-                if lower[i..].starts_with("order")
-                    && lower[i + 5..].trim_start().starts_with("by")
-                    && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-                {
-                    return true;
-                }
+            b'o' if !in_str
+                && depth == 0
+                && lower[i..].starts_with("order")
+                && lower[i + 5..].trim_start().starts_with("by")
+                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) =>
+            {
+                return true;
             }
             _ => {}
         }
