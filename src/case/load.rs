@@ -602,7 +602,7 @@ impl Loader<'_> {
                 checks.push(spec);
             }
         }
-        if checks.is_empty() {
+        if checks.is_empty() && rc.checks.is_empty() && default_checks.is_empty() {
             self.push(
                 &key("id"),
                 true,

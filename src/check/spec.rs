@@ -387,7 +387,15 @@ fn parse_kind(
 fn derive_name(kind: &str, main: &Value) -> String {
     let shown = match main {
         Value::Null | Value::Bool(true) => return kind.to_string(),
-        Value::String(s) => format!("{s:?}"),
+        Value::String(s) => format!("\"{s}\""),
+        Value::Object(m) if m.contains_key("min") || m.contains_key("max") => {
+            let part = |k: &str| m.get(k).map(Value::to_string).unwrap_or_default();
+            return match (m.get("min"), m.get("max")) {
+                (Some(_), Some(_)) => format!("{kind} {}..={}", part("min"), part("max")),
+                (Some(_), None) => format!("{kind} >= {}", part("min")),
+                _ => format!("{kind} <= {}", part("max")),
+            };
+        }
         Value::Object(m) => {
             // For parameter maps, show the most telling field.
             for key in ["path", "dialect", "mode", "criteria", "max", "value"] {

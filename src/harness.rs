@@ -1,0 +1,556 @@
+//! The test harness: eval suites become libtest trials.
+//!
+//! A project's `tests/evals.rs` (with `harness = false` in `Cargo.toml`)
+//! registers its systems under test and hands over to [`Harness::main`]:
+//!
+//! ```no_run
+//! use tribunal::Harness;
+//!
+//! fn answer(input: &tribunal::Input) -> Result<String, String> {
+//!     Ok(format!("You asked: {}", input.text()))
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     Harness::new()
+//!         .target("support_bot", answer)
+//!         .check("is_polite", |c: &tribunal::CheckInput<'_>| !c.output.text.contains("stupid"))
+//!         .main()
+//! }
+//! ```
+//!
+//! Every case is one trial, `suite::case` (or `suite::case::variant`), so
+//! `cargo test refund`, `--exact`, `--list`, `--ignored`, `--test-threads`
+//! and `cargo nextest run` work as with any Rust test. The selected trials are
+//! evaluated concurrently on one tokio runtime before libtest prints them:
+//! model calls overlap instead of waiting for a test thread each.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use libtest_mimic::{Arguments, Failed};
+
+use crate::case::{KnownNames, Suite, SuiteErrors, discover, load_file};
+use crate::provider::{Provider, Providers};
+use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
+use crate::run::{RunEnv, Trial, evaluate, expand};
+use crate::snapshot::{self, Compared, Settings, SnapshotFile};
+use crate::verdict::{Output, Status, TrialRecord, Verdict};
+
+/// Builds and runs the eval harness. See the [module docs](self).
+#[derive(Default)]
+pub struct Harness {
+    registry: Registry,
+    providers: Vec<(String, Arc<dyn Provider>)>,
+    root: Option<PathBuf>,
+    suites: Option<String>,
+    settings: Option<Settings>,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("registry", &self.registry)
+            .field(
+                "providers",
+                &self.providers.iter().map(|(s, _)| s).collect::<Vec<_>>(),
+            )
+            .field("root", &self.root)
+            .field("suites", &self.suites)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl Harness {
+    /// A harness with nothing registered, reading `evals/` under the crate root.
+    pub fn new() -> Self {
+        Harness::default()
+    }
+
+    /// Registers a synchronous target (`target: name` in YAML). It runs on a
+    /// blocking thread, so it may do CPU work or blocking I/O.
+    pub fn target<F, O, E>(mut self, name: &str, f: F) -> Self
+    where
+        F: Fn(&Input) -> Result<O, E> + Send + Sync + 'static,
+        O: Into<Output>,
+        E: Display,
+    {
+        self.registry.target(name, f);
+        self
+    }
+
+    /// Registers an async target, run concurrently with every other trial.
+    pub fn async_target<F, Fut, O, E>(mut self, name: &str, f: F) -> Self
+    where
+        F: Fn(Input) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        O: Into<Output>,
+        E: Display,
+    {
+        self.registry.async_target(name, f);
+        self
+    }
+
+    /// Registers a check function (`- rust: name` in YAML). It returns `bool`
+    /// or `Result<(), E>` (the error text is the failure reason).
+    pub fn check<F, R>(mut self, name: &str, f: F) -> Self
+    where
+        F: Fn(&CheckInput<'_>) -> R + Send + Sync + 'static,
+        R: IntoCheckOutcome,
+    {
+        self.registry.check(name, f);
+        self
+    }
+
+    /// Registers a model provider under a spec (`provider: spec` in YAML),
+    /// in addition to the configured ones.
+    pub fn provider(mut self, spec: &str, provider: Arc<dyn Provider>) -> Self {
+        self.providers.push((spec.to_string(), provider));
+        self
+    }
+
+    /// The project root (default: `CARGO_MANIFEST_DIR`, else the current folder).
+    pub fn root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.root = Some(root.into());
+        self
+    }
+
+    /// Which suite files to load: a glob relative to the root such as
+    /// `evals/**/*.yaml` (default: every `*.yaml`/`*.yml` under `evals/`).
+    /// The `TRIBUNAL_SUITES` environment variable overrides it.
+    pub fn suites(mut self, glob: impl Into<String>) -> Self {
+        self.suites = Some(glob.into());
+        self
+    }
+
+    /// Snapshot behaviour (default: from `INSTA_UPDATE`, `INSTA_FORCE_PASS`
+    /// and `CI` in the environment).
+    pub fn snapshot_settings(mut self, settings: Settings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// Parses the test arguments from the command line, runs, and returns
+    /// the exit code for `main`.
+    pub fn main(self) -> ExitCode {
+        let args = Arguments::from_args();
+        self.run(&args).exit_code
+    }
+
+    /// Runs with the given arguments.
+    pub fn run(self, args: &Arguments) -> RunOutcome {
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        let root = self.root.clone().unwrap_or_else(default_root);
+        let settings = self.settings.unwrap_or_else(Settings::from_env);
+        let pattern = std::env::var("TRIBUNAL_SUITES")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .or(self.suites.clone());
+        let files = match find_suites(&root, pattern.as_deref()) {
+            Ok(files) => files,
+            Err(message) => {
+                eprintln!("tribunal: {message}");
+                return RunOutcome::failed_setup(message);
+            }
+        };
+
+        let known = KnownNames {
+            targets: self.registry.target_names(),
+            checks: self.registry.check_names(),
+        };
+        let mut suites: Vec<Arc<Suite>> = Vec::new();
+        let mut broken: Vec<SuiteErrors> = Vec::new();
+        for path in &files {
+            let display = relative(&root, path);
+            match load_file(path, &display, Some(&known)) {
+                Ok(s) => suites.push(Arc::new(s)),
+                Err(e) => broken.push(e),
+            }
+        }
+        let mut providers = match Providers::configure(&root, settings.ci) {
+            Ok(p) => p,
+            Err(e) => {
+                let message = format!("provider configuration: {e}");
+                eprintln!("tribunal: {message}");
+                return RunOutcome::failed_setup(message);
+            }
+        };
+        for (spec, p) in self.providers {
+            providers.insert(spec, p);
+        }
+
+        let trials = expand(&suites);
+        let env = Arc::new(RunEnv::new(
+            root.clone(),
+            self.registry,
+            providers,
+            settings.ci,
+            &trials,
+        ));
+
+        // Which trials libtest will run: evaluate exactly those, up front and
+        // concurrently.
+        let probe = |name: &str, ignored: bool| {
+            libtest_mimic::Trial::test(name, || Ok(())).with_ignored_flag(ignored)
+        };
+        let selected: Vec<Trial> = if args.list {
+            Vec::new()
+        } else {
+            trials
+                .iter()
+                .filter(|t| {
+                    let p = probe(&t.name(), t.case().skip.is_some());
+                    !args.is_filtered_out(&p) && !args.is_ignored(&p)
+                })
+                .cloned()
+                .collect()
+        };
+        let results = evaluate_all(&env, &root, &selected, &settings);
+
+        let mut lib_trials: Vec<libtest_mimic::Trial> = Vec::new();
+        for e in &broken {
+            let message = format!(
+                "{}\n(this file's cases did not run; every other suite did)",
+                e
+            );
+            lib_trials.push(libtest_mimic::Trial::test(e.suite.clone(), move || {
+                Err(Failed::from(message))
+            }));
+        }
+        let results = Arc::new(results);
+        for t in &trials {
+            let name = t.name();
+            let skip = t.case().skip.clone();
+            let results = Arc::clone(&results);
+            let key = name.clone();
+            let trial = libtest_mimic::Trial::test(name, move || match results.get(&key) {
+                Some((_, c)) if c.fails => Err(Failed::from(
+                    c.message.clone().unwrap_or_else(|| "failed".into()),
+                )),
+                Some(_) => Ok(()),
+                None => Err(Failed::from(
+                    "tribunal did not evaluate this trial (it was not selected up front)",
+                )),
+            });
+            lib_trials.push(trial.with_ignored_flag(skip.is_some()));
+        }
+        let conclusion = libtest_mimic::run(args, lib_trials);
+
+        let mut records: Vec<TrialRecord> = Vec::new();
+        if !args.list {
+            for t in &trials {
+                if let Some((verdict, c)) = results.get(&t.name()) {
+                    records.push(TrialRecord {
+                        verdict: verdict.clone(),
+                        status: c.status,
+                        accepted: c.accepted.clone(),
+                        snapshot: relative(&root, &snapshot_of(t)),
+                    });
+                }
+            }
+        }
+        let summary = summarize(&records, &broken);
+        if !args.list && (!records.is_empty() || !broken.is_empty()) {
+            eprintln!("{}", summary.text);
+        }
+        let _ = (started, clock);
+        RunOutcome {
+            exit_code: conclusion.exit_code(),
+            records,
+            load_errors: broken.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// What a harness run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The process exit code (libtest's: 0 when every selected trial passed).
+    pub exit_code: ExitCode,
+    /// Every evaluated trial with its status.
+    pub records: Vec<TrialRecord>,
+    /// Suite files that could not be loaded, with their errors.
+    pub load_errors: Vec<String>,
+}
+
+impl RunOutcome {
+    fn failed_setup(message: String) -> RunOutcome {
+        RunOutcome {
+            exit_code: ExitCode::FAILURE,
+            records: Vec::new(),
+            load_errors: vec![message],
+        }
+    }
+}
+
+fn default_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `path` relative to `root`, with `/` separators, for messages.
+pub(crate) fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn snapshot_of(t: &Trial) -> PathBuf {
+    snapshot::snapshot_path(
+        &t.suite.dir,
+        &t.suite.name,
+        &t.case().id,
+        t.variant().map(|v| v.id.as_str()),
+    )
+}
+
+/// The suite files: every YAML file under `evals/`, or those a glob matches.
+fn find_suites(root: &Path, pattern: Option<&str>) -> Result<Vec<PathBuf>, String> {
+    let Some(pattern) = pattern else {
+        return discover(&root.join("evals")).map_err(|e| e.to_string());
+    };
+    let base = glob_base(pattern);
+    let re = glob_regex(pattern)?;
+    let all = discover(&root.join(&base)).map_err(|e| e.to_string())?;
+    let found: Vec<PathBuf> = all
+        .into_iter()
+        .filter(|p| re.is_match(&relative(root, p)))
+        .collect();
+    if found.is_empty() {
+        return Err(format!(
+            "the suite pattern `{pattern}` matches no YAML file under {} (an empty selection is an error, not a pass; hint: patterns are relative to the project root, such as `evals/**/*.yaml`)",
+            root.join(&base).display()
+        ));
+    }
+    Ok(found)
+}
+
+/// The literal folder a glob starts with (`evals/sub` for `evals/sub/*.yaml`).
+fn glob_base(pattern: &str) -> String {
+    let mut parts = Vec::new();
+    for part in pattern.split('/') {
+        if part.contains(['*', '?', '[']) {
+            break;
+        }
+        parts.push(part);
+    }
+    // The last literal part is a file name when the pattern has no wildcard.
+    if parts.len() == pattern.split('/').count() {
+        parts.pop();
+    }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// A glob as a regex: `**/` any folders, `*` within a name, `?` one character.
+fn glob_regex(pattern: &str) -> Result<regex::Regex, String> {
+    let mut re = String::from("^");
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'/') {
+                    chars.next();
+                    re.push_str("(?:[^/]*/)*");
+                } else {
+                    re.push_str(".*");
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).map_err(|e| format!("invalid suite pattern `{pattern}`: {e}"))
+}
+
+fn trial_timeout() -> Duration {
+    std::env::var("TRIBUNAL_TRIAL_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_secs(600))
+}
+
+fn concurrency() -> usize {
+    std::env::var("TRIBUNAL_CONCURRENCY")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(64)
+}
+
+type Results = HashMap<String, (Verdict, Compared)>;
+
+/// Evaluates the trials concurrently and compares each with its snapshot.
+fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Settings) -> Results {
+    let mut out = Results::new();
+    if trials.is_empty() {
+        return out;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            for t in trials {
+                let v = error_verdict(t, format!("cannot start the async runtime: {e}"));
+                let c = compare(root, t, &v, settings);
+                out.insert(t.name(), (v, c));
+            }
+            return out;
+        }
+    };
+    let timeout = trial_timeout();
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency()));
+    let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, t) in trials.iter().enumerate() {
+            let env = Arc::clone(env);
+            let t = t.clone();
+            let limit = Arc::clone(&limit);
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await.ok();
+                let v = match tokio::time::timeout(timeout, evaluate(&env, &t)).await {
+                    Ok(v) => v,
+                    Err(_) => error_verdict(
+                        &t,
+                        format!(
+                            "timed out after {:.0}s (TRIBUNAL_TRIAL_TIMEOUT)",
+                            timeout.as_secs_f64()
+                        ),
+                    ),
+                };
+                (i, v)
+            });
+        }
+        let mut got: Vec<Option<Verdict>> = vec![None; trials.len()];
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, v)) = joined {
+                got[i] = Some(v);
+            }
+        }
+        trials
+            .iter()
+            .zip(got)
+            .map(|(t, v)| {
+                let v = v.unwrap_or_else(|| {
+                    error_verdict(t, "the evaluation panicked (see the output above)".into())
+                });
+                (t.clone(), v)
+            })
+            .collect()
+    });
+    for (t, v) in verdicts {
+        let c = compare(root, &t, &v, settings);
+        out.insert(t.name(), (v, c));
+    }
+    out
+}
+
+fn compare(root: &Path, t: &Trial, v: &Verdict, settings: &Settings) -> Compared {
+    let path = snapshot_of(t);
+    let display = relative(root, &path);
+    let file = SnapshotFile {
+        path: &path,
+        display: &display,
+        source: &t.suite.file,
+        line: t.case().location.line,
+        description: t.case().description.as_deref(),
+    };
+    snapshot::compare(v, &file, settings)
+}
+
+fn error_verdict(t: &Trial, error: String) -> Verdict {
+    let case = t.case();
+    Verdict {
+        suite: t.suite.name.clone(),
+        case: case.id.clone(),
+        variant: t.variant().map(|v| v.id.clone()),
+        trial: t.name(),
+        outcome: crate::verdict::Outcome::Error,
+        tags: case.tags.clone(),
+        score: 0.0,
+        threshold: case.threshold,
+        gate: case.gate,
+        checks: Vec::new(),
+        output: None,
+        error: Some(error),
+        location: case.location.to_string(),
+        usage: Default::default(),
+        cost_usd: None,
+        duration_ms: 0.0,
+    }
+}
+
+struct Summary {
+    text: String,
+}
+
+fn summarize(records: &[TrialRecord], broken: &[SuiteErrors]) -> Summary {
+    let mut counts: HashMap<Status, usize> = HashMap::new();
+    for r in records {
+        *counts.entry(r.status).or_default() += 1;
+    }
+    let order = [
+        (Status::Regression, "regressions"),
+        (Status::MustPassFailure, "must_pass failures"),
+        (Status::Error, "errors"),
+        (Status::Changed, "changed"),
+        (Status::Improvement, "improvements awaiting review"),
+        (Status::New, "new"),
+        (Status::KnownFailure, "known failures"),
+        (Status::Pass, "passed"),
+    ];
+    let mut parts: Vec<String> = order
+        .iter()
+        .filter_map(|(s, w)| counts.get(s).map(|n| format!("{n} {w}")))
+        .collect();
+    if !broken.is_empty() {
+        parts.insert(0, format!("{} broken suite file(s)", broken.len()));
+    }
+    Summary {
+        text: format!(
+            "tribunal: {} trial(s) evaluated: {}",
+            records.len(),
+            parts.join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_select_files() {
+        let re = glob_regex("evals/**/*.yaml").expect("valid");
+        assert!(re.is_match("evals/a.yaml"));
+        assert!(re.is_match("evals/x/y/a.yaml"));
+        assert!(!re.is_match("evals/a.yml"));
+        assert!(!re.is_match("other/a.yaml"));
+        let re = glob_regex("evals/support*.y?ml").expect("valid");
+        assert!(re.is_match("evals/support-v2.yaml"));
+        assert!(!re.is_match("evals/x/support.yaml"));
+        assert_eq!(glob_base("evals/**/*.yaml"), "evals");
+        assert_eq!(glob_base("evals/sub/one.yaml"), "evals/sub");
+        assert_eq!(glob_base("*.yaml"), ".");
+    }
+}

@@ -1,0 +1,731 @@
+//! Verdict snapshots, in insta's `.snap` format.
+//!
+//! Each trial's [`Decision`] (outcome, and per check its outcome, score and
+//! label) is the body of `<suite dir>/snapshots/<suite>__<case>[__<variant>].snap`.
+//! The header carries what a reviewer needs and what must never make a
+//! snapshot differ: the case's location, the output, reasons and critiques
+//! (insta's `info` field). `cargo insta review` shows and accepts them like
+//! any other snapshot.
+//!
+//! tribunal writes the files itself (atomically: temporary file + rename) and
+//! reads them back with insta's own parser, so the two always agree on the
+//! format. The environment is honoured as insta documents it:
+//!
+//! | `INSTA_UPDATE` | missing or changed snapshot |
+//! |---|---|
+//! | `auto` (default) | `.snap.new` for review, or nothing in CI |
+//! | `new` | `.snap.new` for review |
+//! | `always` | `.snap` overwritten (accepted) |
+//! | `unseen` | `.snap` for new snapshots, `.snap.new` for changed ones |
+//! | `no` | nothing written |
+//!
+//! `INSTA_FORCE_PASS=1` reports mismatches without failing.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::fsutil::write_atomic;
+use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
+use crate::yaml_out::to_yaml;
+
+/// How missing and changed snapshots are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMode {
+    /// `new` locally, `no` in CI.
+    Auto,
+    /// Write `.snap.new` files for review.
+    New,
+    /// Overwrite `.snap` files.
+    Always,
+    /// Write new snapshots as `.snap`, changed ones as `.snap.new`.
+    Unseen,
+    /// Write nothing.
+    No,
+}
+
+/// Snapshot behaviour for a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How missing and changed snapshots are written.
+    pub update: UpdateMode,
+    /// Report snapshot mismatches without failing (`INSTA_FORCE_PASS`).
+    pub force_pass: bool,
+    /// Running in CI: nothing is written silently.
+    pub ci: bool,
+}
+
+impl Settings {
+    /// Reads `INSTA_UPDATE`, `INSTA_FORCE_PASS` and the CI detection.
+    pub fn from_env() -> Settings {
+        let var = |k: &str| std::env::var(k).ok();
+        Settings::from_vars(
+            var("INSTA_UPDATE").as_deref(),
+            var("INSTA_FORCE_PASS").as_deref(),
+            is_ci(var("CI").as_deref(), var("TF_BUILD").as_deref()),
+        )
+    }
+
+    /// Builds settings from the given variable values.
+    pub fn from_vars(update: Option<&str>, force_pass: Option<&str>, ci: bool) -> Settings {
+        let update = match update.map(str::trim) {
+            Some("new") => UpdateMode::New,
+            Some("always") | Some("1") => UpdateMode::Always,
+            Some("unseen") => UpdateMode::Unseen,
+            Some("no") | Some("0") => UpdateMode::No,
+            _ => UpdateMode::Auto,
+        };
+        Settings {
+            update,
+            force_pass: truthy(force_pass),
+            ci,
+        }
+    }
+
+    fn effective(&self) -> UpdateMode {
+        match self.update {
+            UpdateMode::Auto if self.ci => UpdateMode::No,
+            UpdateMode::Auto => UpdateMode::New,
+            other => other,
+        }
+    }
+}
+
+fn truthy(v: Option<&str>) -> bool {
+    matches!(v.map(str::trim), Some(s) if !s.is_empty() && s != "0" && !s.eq_ignore_ascii_case("false"))
+}
+
+/// Whether the environment says this is CI: `CI` set to anything but empty,
+/// `0` or `false` (as insta and most CI services do), or Azure's `TF_BUILD`.
+pub fn is_ci(ci: Option<&str>, tf_build: Option<&str>) -> bool {
+    truthy(ci) || truthy(tf_build)
+}
+
+/// The snapshot file of a trial.
+pub fn snapshot_path(suite_dir: &Path, suite: &str, case: &str, variant: Option<&str>) -> PathBuf {
+    let mut name = format!("{}__{}", sanitize(suite), sanitize(case));
+    if let Some(v) = variant {
+        name.push_str("__");
+        name.push_str(&sanitize(v));
+    }
+    name.push_str(".snap");
+    suite_dir.join("snapshots").join(name)
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// What a trial's verdict came to against its accepted snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compared {
+    /// The status.
+    pub status: Status,
+    /// The accepted decision, when one was read.
+    pub accepted: Option<Decision>,
+    /// Whether the trial fails the build.
+    pub fails: bool,
+    /// What to show when the trial fails (or passes with a note).
+    pub message: Option<String>,
+    /// The file written, if any (`.snap` or `.snap.new`).
+    pub wrote: Option<PathBuf>,
+}
+
+/// Where a trial's snapshot lives and how to describe it.
+#[derive(Debug, Clone)]
+pub struct SnapshotFile<'a> {
+    /// Absolute path of the `.snap` file.
+    pub path: &'a Path,
+    /// The same path as shown to users (relative to the project root).
+    pub display: &'a str,
+    /// The suite file as shown to users (`evals/support.yaml`).
+    pub source: &'a str,
+    /// The line of the case in the suite file.
+    pub line: u32,
+    /// The case description, if any.
+    pub description: Option<&'a str>,
+}
+
+/// The text of a snapshot file for a verdict.
+pub fn render(verdict: &Verdict, file: &SnapshotFile<'_>, pending: bool) -> String {
+    let mut header = Map::new();
+    header.insert("source".into(), json!(file.source));
+    if pending {
+        // cargo-insta shows `source:line` in review; it strips the line on accept.
+        header.insert("assertion_line".into(), json!(file.line));
+    }
+    let description = match file.description {
+        Some(d) => format!("{} ({})", d.trim(), verdict.location),
+        None => verdict.location.clone(),
+    };
+    header.insert("description".into(), json!(description));
+    header.insert("expression".into(), json!(verdict.trial));
+    header.insert("info".into(), evidence(verdict));
+    header.insert("snapshot_kind".into(), json!("text"));
+    format!(
+        "---\n{}---\n{}",
+        to_yaml(&Value::Object(header)),
+        decision_text(&verdict.decision())
+    )
+}
+
+/// The snapshot body of a decision.
+pub fn decision_text(decision: &Decision) -> String {
+    match serde_json::to_value(decision) {
+        Ok(v) => to_yaml(&v),
+        Err(e) => format!("# tribunal could not serialize the decision: {e}\n"),
+    }
+}
+
+const EXCERPT: usize = 1500;
+
+fn excerpt(s: &str) -> String {
+    if s.chars().count() <= EXCERPT {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(EXCERPT).collect();
+    format!("{cut}… ({} characters in all)", s.chars().count())
+}
+
+/// The non-gating evidence shown in review: output and per-check reasons.
+fn evidence(verdict: &Verdict) -> Value {
+    let mut info = Map::new();
+    if let Some(out) = &verdict.output {
+        info.insert("output".into(), json!(excerpt(&out.text)));
+    }
+    if let Some(err) = &verdict.error {
+        info.insert("error".into(), json!(excerpt(err)));
+    }
+    let checks: Vec<Value> = verdict
+        .checks
+        .iter()
+        .map(|c| {
+            let mut m = Map::new();
+            m.insert("check".into(), json!(c.name));
+            if !c.reason.is_empty() {
+                m.insert("reason".into(), json!(excerpt(&c.reason)));
+            }
+            if let Some(crit) = &c.critique {
+                m.insert("critique".into(), json!(excerpt(crit)));
+            }
+            if let Some(ev) = &c.evidence {
+                m.insert("evidence".into(), json!(excerpt(&ev.to_string())));
+            }
+            if !c.warnings.is_empty() {
+                m.insert("warnings".into(), json!(c.warnings));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    if !checks.is_empty() {
+        info.insert("checks".into(), Value::Array(checks));
+    }
+    Value::Object(info)
+}
+
+/// Reads the accepted decision from a `.snap` file.
+///
+/// `Ok(None)`: there is no snapshot. `Err`: there is one and it cannot be used.
+pub fn read_accepted(path: &Path) -> Result<Option<(String, Decision)>, String> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let snap = insta::Snapshot::from_file(path).map_err(|e| e.to_string())?;
+    let Some(text) = snap.contents().as_text() else {
+        return Err("it is a binary snapshot, not a tribunal verdict".into());
+    };
+    let body = text.to_string();
+    let decision: Decision = serde_saphyr::from_str(&body)
+        .map_err(|e| format!("its body is not a tribunal decision: {e}"))?;
+    Ok(Some((body, decision)))
+}
+
+fn classify(accepted: &Decision, now: &Decision) -> Status {
+    match (accepted.outcome, now.outcome) {
+        (Outcome::Pass, Outcome::Fail) => Status::Regression,
+        (Outcome::Fail, Outcome::Pass) => Status::Improvement,
+        _ => Status::Changed,
+    }
+}
+
+fn settled(outcome: Outcome) -> Status {
+    if outcome == Outcome::Pass {
+        Status::Pass
+    } else {
+        Status::KnownFailure
+    }
+}
+
+fn pending_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".new");
+    PathBuf::from(p)
+}
+
+/// Compares a verdict with its accepted snapshot and writes a new or pending
+/// snapshot as the settings say.
+pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) -> Compared {
+    record_reference(file.path);
+    let now = verdict.decision();
+    let pending = pending_path(file.path);
+    if verdict.outcome == Outcome::Error {
+        let why = verdict
+            .error
+            .clone()
+            .or_else(|| {
+                verdict
+                    .checks
+                    .iter()
+                    .find(|c| c.outcome == Outcome::Error)
+                    .map(|c| format!("check `{}`: {}", c.name, c.reason))
+            })
+            .unwrap_or_else(|| "unknown error".into());
+        return Compared {
+            status: Status::Error,
+            accepted: read_accepted(file.path).ok().flatten().map(|(_, d)| d),
+            fails: true,
+            message: Some(format!(
+                "error: {why}\n  case: {}\n  (errors are never snapshotted: fix the cause and run again)",
+                verdict.location
+            )),
+            wrote: None,
+        };
+    }
+    let accepted = match read_accepted(file.path) {
+        Ok(a) => a,
+        Err(e) => {
+            return Compared {
+                status: Status::Error,
+                accepted: None,
+                fails: true,
+                message: Some(format!(
+                    "snapshot {} cannot be read: {e}\n  fix or delete it, then run `cargo test --test evals` and `cargo insta review`",
+                    file.display
+                )),
+                wrote: None,
+            };
+        }
+    };
+    let must_pass = verdict.gate == Gate::MustPass && verdict.outcome != Outcome::Pass;
+    let mode = settings.effective();
+    let body = decision_text(&now);
+    match accepted {
+        Some((old_body, old)) => {
+            let same = insta::internals::TextSnapshotContents::new(
+                old_body.clone(),
+                insta::TextSnapshotKind::File,
+            )
+            .matches_latest(&insta::internals::TextSnapshotContents::new(
+                body.clone(),
+                insta::TextSnapshotKind::File,
+            ));
+            if same {
+                remove_stale(&pending);
+                let status = if must_pass {
+                    Status::MustPassFailure
+                } else {
+                    settled(now.outcome)
+                };
+                return Compared {
+                    status,
+                    accepted: Some(old),
+                    fails: must_pass,
+                    message: must_pass.then(|| must_pass_message(verdict)),
+                    wrote: None,
+                };
+            }
+            let status = classify(&old, &now);
+            let (wrote, note) = write_for(verdict, file, mode, false, &pending);
+            let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
+            let status = if must_pass {
+                Status::MustPassFailure
+            } else if accepted_now {
+                settled(now.outcome)
+            } else {
+                status
+            };
+            let fails = must_pass || (!accepted_now && !settings.force_pass);
+            let message = format!(
+                "{}: the verdict changed\n  case: {}\n  snapshot: {}\n{}\n{}{}",
+                status_word(status),
+                verdict.location,
+                file.display,
+                diff(&old_body, &body),
+                failing_reasons(verdict),
+                note
+            );
+            Compared {
+                status,
+                accepted: Some(old),
+                fails,
+                message: Some(message),
+                wrote,
+            }
+        }
+        None => {
+            let (wrote, note) = write_for(verdict, file, mode, true, &pending);
+            let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
+            let status = if must_pass {
+                Status::MustPassFailure
+            } else if accepted_now {
+                settled(now.outcome)
+            } else {
+                Status::New
+            };
+            let fails = must_pass || (!accepted_now && !settings.force_pass);
+            let message = format!(
+                "{}: no accepted snapshot at {}\n  case: {}\n{}{}{}",
+                if accepted_now {
+                    "recorded"
+                } else {
+                    status_word(status)
+                },
+                file.display,
+                verdict.location,
+                indent(&body),
+                failing_reasons(verdict),
+                note
+            );
+            Compared {
+                status,
+                accepted: None,
+                fails,
+                message: Some(message),
+                wrote,
+            }
+        }
+    }
+}
+
+fn must_pass_message(verdict: &Verdict) -> String {
+    format!(
+        "must_pass: the case is gated `must_pass` and its verdict is {}\n  case: {}\n{}",
+        verdict.outcome,
+        verdict.location,
+        failing_reasons(verdict)
+    )
+}
+
+/// Writes the snapshot the mode calls for. Returns the path written and a
+/// note telling the user what to do next.
+fn write_for(
+    verdict: &Verdict,
+    file: &SnapshotFile<'_>,
+    mode: UpdateMode,
+    is_new: bool,
+    pending: &Path,
+) -> (Option<PathBuf>, String) {
+    let (target, as_pending) = match mode {
+        UpdateMode::Always => (file.path.to_path_buf(), false),
+        UpdateMode::Unseen if is_new => (file.path.to_path_buf(), false),
+        UpdateMode::New | UpdateMode::Unseen | UpdateMode::Auto => (pending.to_path_buf(), true),
+        UpdateMode::No => {
+            return (
+                None,
+                "  nothing was written (CI, or INSTA_UPDATE=no): run `cargo test --test evals` locally, review with `cargo insta review`, and commit the accepted .snap file\n".to_string(),
+            );
+        }
+    };
+    let text = render(verdict, file, as_pending);
+    match write_atomic(&target, text.as_bytes()) {
+        Ok(()) if as_pending => (
+            Some(target.clone()),
+            format!(
+                "  wrote {}.new: review with `cargo insta review` (or `cargo insta accept`), then commit the .snap\n",
+                file.display
+            ),
+        ),
+        Ok(()) => (
+            Some(target),
+            format!("  accepted into {} (INSTA_UPDATE)\n", file.display),
+        ),
+        Err(e) => (
+            None,
+            format!("  could not write {}: {e}\n", target.display()),
+        ),
+    }
+}
+
+fn remove_stale(pending: &Path) {
+    if pending.exists() {
+        let _ = std::fs::remove_file(pending);
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "pass",
+        Status::KnownFailure => "known failure",
+        Status::Regression => "REGRESSION",
+        Status::Improvement => "improvement (awaiting review)",
+        Status::Changed => "changed",
+        Status::New => "new",
+        Status::MustPassFailure => "must_pass failure",
+        Status::Error => "error",
+        Status::Skipped => "skipped",
+    }
+}
+
+fn indent(body: &str) -> String {
+    body.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+/// A unified diff of two snapshot bodies (`-` accepted, `+` now).
+pub fn diff(old: &str, new: &str) -> String {
+    let d = similar::TextDiff::from_lines(old, new);
+    let mut out = String::from("  --- accepted\n  +++ now\n");
+    for change in d.iter_all_changes() {
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => ' ',
+        };
+        out.push_str(&format!("  {sign} {}", change.value()));
+        if !change.value().ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The reasons (and critiques) of the checks that did not pass.
+fn failing_reasons(verdict: &Verdict) -> String {
+    let mut out = String::new();
+    for c in &verdict.checks {
+        if matches!(c.outcome, Outcome::Fail | Outcome::Error) {
+            out.push_str(&format!("  {} `{}`: {}\n", c.outcome, c.name, c.reason));
+            if let Some(crit) = &c.critique {
+                out.push_str(&format!("    critique: {}\n", excerpt(crit)));
+            }
+        }
+    }
+    out
+}
+
+/// cargo-insta's `--unreferenced` support: it asks each test run to list the
+/// snapshots it used in `INSTA_SNAPSHOT_REFERENCES_FILE`.
+fn record_reference(path: &Path) {
+    use std::io::Write;
+    let Ok(list) = std::env::var("INSTA_SNAPSHOT_REFERENCES_FILE") else {
+        return;
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(list)
+    {
+        let _ = writeln!(f, "{}", path.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::{CheckResult, Output, Usage};
+
+    fn verdict(outcome: Outcome, checks: Vec<CheckResult>) -> Verdict {
+        Verdict {
+            suite: "support".into(),
+            case: "refund".into(),
+            variant: None,
+            trial: "support::refund".into(),
+            outcome,
+            tags: vec![],
+            score: 1.0,
+            threshold: 1.0,
+            gate: Gate::Snapshot,
+            checks,
+            output: Some(Output::text("We refund within 30 days.\nThanks!")),
+            error: None,
+            location: "evals/support.yaml:4:5".into(),
+            usage: Usage::default(),
+            cost_usd: None,
+            duration_ms: 1.0,
+        }
+    }
+
+    fn file<'a>(path: &'a Path) -> SnapshotFile<'a> {
+        SnapshotFile {
+            path,
+            display: "evals/snapshots/support__refund.snap",
+            source: "evals/support.yaml",
+            line: 4,
+            description: Some("asks for a refund"),
+        }
+    }
+
+    fn local() -> Settings {
+        Settings::from_vars(None, None, false)
+    }
+
+    #[test]
+    fn new_then_accepted_then_regression() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let pass = verdict(
+            Outcome::Pass,
+            vec![CheckResult::from_bool(
+                "contains",
+                "contains \"refund\"",
+                true,
+                "found",
+            )],
+        );
+        let first = compare(&pass, &file(&path), &local());
+        assert_eq!(first.status, Status::New);
+        assert!(first.fails);
+        let pending = pending_path(&path);
+        assert!(pending.exists() && !path.exists());
+        // What cargo insta accept does: rename the pending file.
+        std::fs::rename(&pending, &path).expect("accept");
+        let again = compare(&pass, &file(&path), &local());
+        assert_eq!(again.status, Status::Pass, "{:?}", again.message);
+        assert!(!again.fails);
+
+        let fail = verdict(
+            Outcome::Fail,
+            vec![CheckResult::from_bool(
+                "contains",
+                "contains \"refund\"",
+                false,
+                "missing",
+            )],
+        );
+        let third = compare(&fail, &file(&path), &local());
+        assert_eq!(third.status, Status::Regression);
+        assert!(third.fails);
+        let msg = third.message.expect("message");
+        assert!(
+            msg.contains("-   outcome: pass") || msg.contains("- outcome: pass"),
+            "{msg}"
+        );
+        assert!(msg.contains("+ outcome: fail"), "{msg}");
+        assert!(pending.exists());
+    }
+
+    #[test]
+    fn evidence_never_changes_the_snapshot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let mut v = verdict(
+            Outcome::Pass,
+            vec![CheckResult::from_bool("contains", "c", true, "found at 3")],
+        );
+        let always = Settings::from_vars(Some("always"), None, false);
+        let first = compare(&v, &file(&path), &always);
+        assert_eq!(first.wrote.as_deref(), Some(path.as_path()));
+        v.checks[0].reason = "found at 7".into();
+        v.output = Some(Output::text("different wording"));
+        let second = compare(&v, &file(&path), &local());
+        assert_eq!(second.status, Status::Pass);
+    }
+
+    #[test]
+    fn ci_writes_nothing_and_says_how_to_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let v = verdict(Outcome::Pass, vec![]);
+        let ci = Settings::from_vars(None, None, true);
+        let c = compare(&v, &file(&path), &ci);
+        assert_eq!(c.status, Status::New);
+        assert!(c.fails && c.wrote.is_none());
+        assert!(
+            c.message.expect("message").contains("cargo insta review"),
+            "message names the command"
+        );
+        assert!(!path.exists() && !pending_path(&path).exists());
+    }
+
+    #[test]
+    fn known_failure_passes_but_must_pass_does_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "s", "c", Some("gpt+v2"));
+        assert!(path.ends_with("snapshots/s__c__gpt+v2.snap"));
+        let mut v = verdict(
+            Outcome::Fail,
+            vec![CheckResult::from_bool("equals", "e", false, "differs")],
+        );
+        let always = Settings::from_vars(Some("always"), None, false);
+        compare(&v, &file(&path), &always);
+        let c = compare(&v, &file(&path), &local());
+        assert_eq!(c.status, Status::KnownFailure);
+        assert!(!c.fails);
+        v.gate = Gate::MustPass;
+        let c = compare(&v, &file(&path), &local());
+        assert_eq!(c.status, Status::MustPassFailure);
+        assert!(c.fails);
+    }
+
+    #[test]
+    fn errors_are_never_snapshotted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "s", "c", None);
+        let mut v = verdict(Outcome::Error, vec![]);
+        v.error = Some("target crashed".into());
+        let always = Settings::from_vars(Some("always"), None, false);
+        let c = compare(&v, &file(&path), &always);
+        assert_eq!(c.status, Status::Error);
+        assert!(c.fails && c.wrote.is_none() && !path.exists());
+        assert!(c.message.expect("message").contains("target crashed"));
+    }
+
+    #[test]
+    fn force_pass_reports_without_failing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "s", "c", None);
+        let v = verdict(Outcome::Pass, vec![]);
+        let s = Settings::from_vars(Some("no"), Some("1"), false);
+        let c = compare(&v, &file(&path), &s);
+        assert_eq!(c.status, Status::New);
+        assert!(!c.fails);
+    }
+
+    #[test]
+    fn a_corrupt_snapshot_is_an_error_not_a_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "s", "c", None);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, "---\nsource: x\n---\noutcome: [unclosed\n").expect("write");
+        let c = compare(&verdict(Outcome::Pass, vec![]), &file(&path), &local());
+        assert_eq!(c.status, Status::Error);
+        assert!(c.fails);
+    }
+
+    #[test]
+    fn rendered_file_is_read_back_by_insta() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.snap");
+        let mut c = CheckResult::from_bool("judge", "polite", true, "ok: \"quoted\"\nline two")
+            .with_score(0.756)
+            .with_label("4/5")
+            .with_critique("Friendly --- and clear.");
+        c.warnings.push("same model".into());
+        let v = verdict(Outcome::Pass, vec![c]);
+        std::fs::write(&path, render(&v, &file(&path), true)).expect("write");
+        let snap = insta::Snapshot::from_file(&path).expect("insta parses it");
+        assert_eq!(snap.metadata().expression(), Some("support::refund"));
+        assert_eq!(snap.metadata().source(), Some("evals/support.yaml"));
+        let (_, d) = read_accepted(&path).expect("read").expect("present");
+        assert_eq!(d, v.decision());
+        assert_eq!(d.checks[0].score, Some(0.76));
+    }
+
+    #[test]
+    fn ci_detection_matches_insta() {
+        assert!(is_ci(Some("true"), None));
+        assert!(is_ci(Some("1"), None));
+        assert!(!is_ci(Some("false"), None));
+        assert!(!is_ci(Some("0"), None));
+        assert!(!is_ci(Some(""), None));
+        assert!(is_ci(None, Some("True")));
+        assert!(!is_ci(None, None));
+    }
+}

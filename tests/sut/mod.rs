@@ -1,0 +1,86 @@
+//! The systems under test of tribunal's own example suites: small,
+//! deterministic stand-ins for what a team would register (a support bot, a
+//! text-to-SQL model, an audience builder), so that `cargo test` here
+//! exercises the whole path from YAML to snapshot without a model.
+
+use serde_json::{Value, json};
+use tribunal::Input;
+
+/// A keyword-routed support assistant. Its tone follows the `tone` variable.
+pub fn support_bot(input: &Input) -> Result<String, String> {
+    let question = input.text().to_lowercase();
+    let formal = input.var_str("tone") == Some("formal");
+    let greeting = if formal { "Dear customer," } else { "Hi!" };
+    let body = if question.contains("refund") {
+        "You can request a refund within 30 days of delivery from the Orders page."
+    } else if question.contains("password") {
+        "Use \"Forgot password\" on the sign-in page; the reset link is valid for 2 hours."
+    } else if question.contains("cancel") {
+        "You can cancel any time from Settings > Subscription; you keep access until the period ends."
+    } else if question.contains("shipping") || question.contains("deliver") {
+        "Standard shipping takes 3-5 business days."
+    } else if question.trim().is_empty() {
+        return Err("empty question".into());
+    } else {
+        "I am not sure. Let me connect you with a human agent."
+    };
+    Ok(format!("{greeting} {body}"))
+}
+
+/// Answers with a JSON ticket classification.
+pub async fn triage(input: Input) -> Result<Value, String> {
+    tokio::task::yield_now().await;
+    let text = input.text().to_lowercase();
+    let (category, priority) = if text.contains("down") || text.contains("outage") {
+        ("incident", "high")
+    } else if text.contains("invoice") || text.contains("charge") {
+        ("billing", "medium")
+    } else {
+        ("question", "low")
+    };
+    Ok(json!({
+        "category": category,
+        "priority": priority,
+        "summary": input.text().chars().take(60).collect::<String>(),
+    }))
+}
+
+/// A rule-based text-to-SQL stand-in over the `orders`/`customers` schema.
+pub fn sql_writer(input: &Input) -> Result<String, String> {
+    let q = input.text().to_lowercase();
+    let sql = if q.contains("how many customers") {
+        "SELECT COUNT(*) FROM customers"
+    } else if q.contains("orders over") {
+        "SELECT id FROM orders WHERE amount > 100"
+    } else if q.contains("customers from") {
+        "SELECT name FROM customers WHERE country = 'FR'"
+    } else if q.contains("top customer") {
+        "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY SUM(amount) DESC LIMIT 1"
+    } else {
+        return Err(format!("no rule for: {q}"));
+    };
+    Ok(sql.to_string())
+}
+
+/// Turns a request into an audience AST (tribunal's audience dialect).
+/// It reproduces the mistake of Segment's write-up for "at most once":
+/// it answers `count < 2` where the reference says `count <= 1` (the same)
+/// and, for "at least once", `count > 0 and count < 2` (not the same).
+pub fn audience_builder(input: &Input) -> Result<Value, String> {
+    let q = input.text().to_lowercase();
+    let event = input
+        .var_str("event")
+        .unwrap_or("Order Completed")
+        .to_string();
+    let ast = if q.contains("at least once") {
+        json!({"and": [
+            {"event": event, "count": {">": 0}},
+            {"event": event, "count": {"<": 2}}
+        ]})
+    } else if q.contains("more than zero") {
+        json!({"event": event, "count": {">": 0}})
+    } else {
+        return Err(format!("no rule for: {q}"));
+    };
+    Ok(ast)
+}
