@@ -133,6 +133,10 @@ pub struct Pools {
     pub reals: Vec<f64>,
     /// Strings: literals, case variants, LIKE fills, defaults.
     pub texts: Vec<String>,
+    /// The queries' own numeric constants, verbatim (picked more often).
+    pub exact_nums: Vec<f64>,
+    /// The queries' own string literals, verbatim (picked more often).
+    pub exact_texts: Vec<String>,
 }
 
 fn regexes() -> Option<&'static (Regex, Regex)> {
@@ -153,13 +157,23 @@ impl Pools {
         let mut reals: Vec<f64> = vec![0.0, 1.0, 2.5];
         let mut texts: Vec<String> = vec!["a".into(), "b".into()];
         let Some((num_re, str_re)) = regexes() else {
-            return Pools { ints, reals, texts };
+            return Pools {
+                ints,
+                reals,
+                texts,
+                ..Pools::default()
+            };
         };
+        let mut exact_nums: Vec<f64> = Vec::new();
+        let mut exact_texts: Vec<String> = Vec::new();
         for q in queries {
             // Strip string literals before looking for numbers.
             let no_str = str_re.replace_all(q, "''");
             for c in num_re.captures_iter(&no_str) {
                 let s = &c[1];
+                if let Ok(f) = s.parse::<f64>() {
+                    exact_nums.push(f);
+                }
                 if let Ok(i) = s.parse::<i64>() {
                     ints.extend([i - 1, i, i + 1]);
                     reals.extend([(i - 1) as f64, i as f64, (i + 1) as f64]);
@@ -176,6 +190,11 @@ impl Pools {
                     .map(|m| m.as_str().replace("''", "'"))
                     .unwrap_or_default();
                 let base = raw.replace(['%', '_'], "");
+                exact_texts.push(if base.is_empty() {
+                    raw.clone()
+                } else {
+                    base.clone()
+                });
                 for v in [
                     raw.clone(),
                     base.clone(),
@@ -199,10 +218,42 @@ impl Pools {
         reals.dedup();
         texts.sort();
         texts.dedup();
-        Pools { ints, reals, texts }
+        exact_nums.sort_by(f64::total_cmp);
+        exact_nums.dedup();
+        exact_texts.sort();
+        exact_texts.dedup();
+        Pools {
+            ints,
+            reals,
+            texts,
+            exact_nums,
+            exact_texts,
+        }
     }
 
     fn pick(&self, ty: ColType, rng: &mut Rng) -> SqlVal {
+        // A third of the values are the queries' own constants, verbatim,
+        // so that conjunctions of several literal conditions are met.
+        if rng.chance(0.35) {
+            match ty {
+                ColType::Text if !self.exact_texts.is_empty() => {
+                    return SqlVal::Text(
+                        self.exact_texts[rng.below(self.exact_texts.len())].clone(),
+                    );
+                }
+                ColType::Int | ColType::Real if !self.exact_nums.is_empty() => {
+                    let f = self.exact_nums[rng.below(self.exact_nums.len())];
+                    return if f.fract() == 0.0 && f.abs() < 9e15 {
+                        SqlVal::Int(f as i64)
+                    } else if ty == ColType::Int {
+                        SqlVal::Int(f.round() as i64)
+                    } else {
+                        SqlVal::Real(f)
+                    };
+                }
+                _ => {}
+            }
+        }
         match ty {
             ColType::Int => SqlVal::Int(self.ints[rng.below(self.ints.len())]),
             ColType::Real => {
