@@ -10,8 +10,9 @@
 //! - each event name's instances are split into classes by age cell (every
 //!   window endpoint of both ASTs) and property cell (the critical values of
 //!   each filtered or reduced property); a profile gives each class a count
-//!   in `0..=K`, where `K` is one more than the largest constant a count is
-//!   compared with (capping there keeps every atom's truth value).
+//!   in `0..=K`, where `K` is one more than the largest constant compared
+//!   with any count the class contributes to (capping there keeps every
+//!   atom's truth value).
 //!
 //! For counts, `min`, `max` and traits compared with constants by
 //! `= != < <= > >= one_of exists absent` this is sound and complete. `sum`,
@@ -93,7 +94,8 @@ struct EventSpace {
     /// Indices into the term table of the reducers over this event.
     terms: Vec<usize>,
     classes: Vec<Class>,
-    cap: usize,
+    /// Per class: the largest count enumerated.
+    caps: Vec<usize>,
     has_window: bool,
 }
 
@@ -526,7 +528,7 @@ fn build(left: &Cond, right: &Cond) -> Result<Space, String> {
                         name: s.event.clone(),
                         terms: Vec::new(),
                         classes: Vec::new(),
-                        cap: 1,
+                        caps: Vec::new(),
                         has_window: false,
                     });
                     events.len() - 1
@@ -623,37 +625,56 @@ fn build(left: &Cond, right: &Cond) -> Result<Space, String> {
             }
         }
         ev.classes = classes;
-        // Count cap: one more than the largest constant a count is compared with.
-        let mut cap = 1usize;
+        // Count caps, per class: one more than the largest constant any
+        // count containing the class is compared with. Beyond it every such
+        // count exceeds all its constants, so no atom changes.
         let mut value_terms = false;
         for s in &streams {
-            match s.func {
-                Func::Count => {}
-                Func::Min | Func::Max => {}
-                Func::Sum | Func::Avg => {
-                    value_terms = true;
-                    complete = false;
-                    why.push(format!(
-                        "`{}` over `{}` is outside the complete fragment",
-                        s.func.as_str(),
-                        s.event
-                    ));
-                }
+            if matches!(s.func, Func::Sum | Func::Avg) {
+                value_terms = true;
+                complete = false;
+                why.push(format!(
+                    "`{}` over `{}` is outside the complete fragment",
+                    s.func.as_str(),
+                    s.event
+                ));
             }
         }
-        for t in ev.terms.iter().map(|&ti| &terms[ti]) {
-            for c in consts_of(left, t).into_iter().chain(consts_of(right, t)) {
-                if let Term::Agg(s) = t
-                    && s.func == Func::Count
-                {
-                    cap = cap.max((c.abs().ceil() as usize).saturating_add(1));
+        let term_caps: Vec<usize> = ev
+            .terms
+            .iter()
+            .map(|&ti| {
+                let t = &terms[ti];
+                if !matches!(t, Term::Agg(s) if s.func == Func::Count) {
+                    return 1;
                 }
-            }
-        }
-        if value_terms {
-            cap = cap.max(2);
-        }
-        ev.cap = cap.min(1_000_000);
+                consts_of(left, t)
+                    .into_iter()
+                    .chain(consts_of(right, t))
+                    .map(|c| (c.abs().ceil().min(1.0e6) as usize).saturating_add(1))
+                    .max()
+                    .unwrap_or(1)
+            })
+            .collect();
+        ev.caps = ev
+            .classes
+            .iter()
+            .map(|c| {
+                let mut cap = c
+                    .sig
+                    .iter()
+                    .zip(&term_caps)
+                    .filter(|((inside, _), _)| *inside)
+                    .map(|(_, k)| *k)
+                    .max()
+                    .unwrap_or(1)
+                    .max(1);
+                if value_terms {
+                    cap = cap.max(2);
+                }
+                cap
+            })
+            .collect();
     }
     Ok(Space {
         terms,
@@ -780,7 +801,7 @@ impl Space {
     fn dims(&self) -> Vec<usize> {
         let mut d: Vec<usize> = self.traits.iter().map(|t| t.reps.len()).collect();
         for e in &self.events {
-            d.extend(std::iter::repeat_n(e.cap + 1, e.classes.len()));
+            d.extend(e.caps.iter().map(|c| c + 1));
         }
         d
     }
