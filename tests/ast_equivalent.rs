@@ -702,3 +702,58 @@ fn spider_inequivalent_pairs_are_mostly_refuted() {
     // Measured 2026-11-25; the labels are noisy (ties), so not 100%.
     assert!(refuted * 100 >= total * 70, "refuted {refuted}/{total}");
 }
+
+// ---- `tribunal equiv --pairs` lines ----
+
+#[test]
+fn pairs_lines_resolve_schemas_relative_to_the_pairs_file() {
+    use tribunal::check::ast::Options;
+    use tribunal::check::ast::cli::{Pair, SchemaCache, check_pair, verdict_json};
+    let base = Path::new("tests/data");
+    let lines = [
+        r#"{"id": 1, "dialect": "sql", "schema": "spider-schema/tables.subset.json#concert_singer",
+            "left": "SELECT name FROM singer WHERE age > 30", "right": "SELECT name FROM singer WHERE age >= 30"}"#,
+        r#"{"id": "a", "dialect": "audience",
+            "left": {"cmp": ">=", "value": 1, "term": {"count": {"event": "Order Completed"}}},
+            "right": "{\"cmp\": \">\", \"value\": 0, \"term\": {\"count\": {\"event\": \"Order Completed\"}}}"}"#,
+        r#"{"id": "j", "dialect": "json", "left": {"a": [1]}, "right": {"a": [2]}}"#,
+        r#"{"id": "bad", "dialect": "audience", "left": {"cmp": "=", "value": 1, "term": {"trait": "x"}}, "right": {"oops": 1}}"#,
+    ];
+    let mut cache = SchemaCache::default();
+    let verdicts: Vec<Value> = lines
+        .iter()
+        .map(|l| {
+            let p: Pair = serde_json::from_str(l).expect("pair");
+            let r = check_pair(&p, Dialect::Audience, &Options::default(), &mut cache, base);
+            verdict_json(p.id.as_ref(), &r, 0.0)
+        })
+        .collect();
+    assert_eq!(verdicts[0]["verdict"], "not_equivalent", "{}", verdicts[0]);
+    assert!(
+        verdicts[0]["counterexample"]["database"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty())
+    );
+    assert_eq!(verdicts[1]["verdict"], "equivalent");
+    assert_eq!(verdicts[1]["method"], "canonical");
+    assert_eq!(verdicts[2]["verdict"], "not_equivalent");
+    assert_eq!(verdicts[2]["counterexample"]["path"], "/a/0");
+    assert_eq!(verdicts[3]["verdict"], "error");
+    assert!(
+        verdicts[3]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("right")),
+        "{}",
+        verdicts[3]
+    );
+    for key in [
+        "id",
+        "verdict",
+        "method",
+        "counterexample",
+        "reason",
+        "millis",
+    ] {
+        assert!(verdicts[0].get(key).is_some(), "missing {key}");
+    }
+}
