@@ -9,6 +9,7 @@
 //! "No counterexample in N databases" is reported as evidence, never as a
 //! proof.
 
+pub mod compat;
 pub mod datagen;
 pub mod schema;
 
@@ -296,8 +297,8 @@ pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -
     let runner = Runner {
         conn,
         schema,
-        left: left.trim().trim_end_matches(';').to_string(),
-        right: right.trim().trim_end_matches(';').to_string(),
+        left: compat::for_sqlite(left.trim().trim_end_matches(';')),
+        right: compat::for_sqlite(right.trim().trim_end_matches(';')),
     };
     for (side, sql) in [("left", &runner.left), ("right", &runner.right)] {
         if let Err(e) = runner.conn.prepare(sql) {
