@@ -757,3 +757,117 @@ fn pairs_lines_resolve_schemas_relative_to_the_pairs_file() {
         assert!(verdicts[0].get(key).is_some(), "missing {key}");
     }
 }
+
+// ---- the check, from its YAML value to its result ----
+
+fn run_check(
+    check: Value,
+    output: tribunal::verdict::Output,
+    expected: Option<Value>,
+) -> tribunal::verdict::CheckResult {
+    use tribunal::check::{CheckContext, CheckKind, CheckSpec};
+    let spec = CheckSpec::parse(&check, None).expect("check parses");
+    let CheckKind::Ast(params) = &spec.kind else {
+        panic!("not an ast_equivalent check")
+    };
+    let env = tribunal::run::RunEnv::new(
+        std::path::PathBuf::from("."),
+        tribunal::registry::Registry::default(),
+        tribunal::provider::Providers::default(),
+        false,
+        &[],
+    );
+    let vars = serde_json::Map::new();
+    let ctx = CheckContext {
+        name: &spec.name,
+        output: &output,
+        input: &Value::Null,
+        expected: expected.as_ref(),
+        vars: &vars,
+        suite: "audience",
+        case_id: "case",
+        tags: &[],
+        variant: None,
+        prior: &[],
+        suite_dir: Path::new("tests/data"),
+        judge_defaults: None,
+        env: &env,
+    };
+    tribunal::check::ast::run(params, &ctx)
+}
+
+#[test]
+fn yaml_check_reports_the_seed_counterexample() {
+    let r = run_check(
+        json!({"ast_equivalent": {"dialect": "audience"}}),
+        tribunal::verdict::Output::json(json!({"and": [count(">", 0), count("<", 2)]})),
+        Some(count(">=", 1)),
+    );
+    assert_eq!(r.outcome, Outcome::Fail);
+    assert_eq!(r.label.as_deref(), Some("not_equivalent"));
+    assert!(r.reason.contains("a user with 2 `Order Completed` events matches the expected audience but not the output"), "{}", r.reason);
+    let ev = r.evidence.expect("evidence");
+    assert_eq!(ev["method"], "exhaustive_critical_values");
+    assert_eq!(ev["dialect"], "audience");
+}
+
+#[test]
+fn yaml_check_sql_with_spider_schema_and_fenced_output() {
+    let r = run_check(
+        json!({"ast_equivalent": {"dialect": "sql", "schema": "spider-schema/tables.subset.json#concert_singer"}}),
+        tribunal::verdict::Output::text("```sql\nSELECT count(*) FROM singer\n```"),
+        Some(json!("SELECT COUNT(*) FROM singer")),
+    );
+    assert_eq!(r.outcome, Outcome::Pass, "{}", r.reason);
+    assert_eq!(r.label.as_deref(), Some("equivalent"));
+}
+
+#[rstest]
+#[case(json!({"ast_equivalent": {"dialect": "sql"}}), Outcome::Fail)]
+#[case(json!({"ast_equivalent": {"dialect": "sql", "on_unknown": "warn"}}), Outcome::Pass)]
+fn yaml_check_without_schema_is_unknown(#[case] check: Value, #[case] outcome: Outcome) {
+    let r = run_check(
+        check,
+        tribunal::verdict::Output::text("SELECT 1"),
+        Some(json!("SELECT 2")),
+    );
+    assert_eq!(r.label.as_deref(), Some("unknown"));
+    assert_eq!(r.outcome, outcome);
+}
+
+#[test]
+fn yaml_check_invalid_output_fails_and_invalid_reference_errors() {
+    let bad_out = run_check(
+        json!({"ast_equivalent": {"dialect": "audience"}}),
+        tribunal::verdict::Output::json(json!({"count": 1})),
+        Some(count(">=", 1)),
+    );
+    assert_eq!(bad_out.outcome, Outcome::Fail);
+    assert!(
+        bad_out
+            .reason
+            .contains("the output is not a valid audience input: audience AST at `/`"),
+        "{}",
+        bad_out.reason
+    );
+    let bad_ref = run_check(
+        json!({"ast_equivalent": {"dialect": "audience", "reference": {"count": 1}}}),
+        tribunal::verdict::Output::json(count(">=", 1)),
+        None,
+    );
+    assert_eq!(bad_ref.outcome, Outcome::Error);
+}
+
+#[test]
+fn yaml_unknown_keys_are_rejected_at_load() {
+    let e = tribunal::check::CheckSpec::parse(
+        &json!({"ast_equivalent": {"dialect": "audience", "on_unknwn": "warn"}}),
+        None,
+    )
+    .expect_err("unknown key");
+    assert!(e.message.contains("on_unknwn"), "{e:?}");
+    let e =
+        tribunal::check::CheckSpec::parse(&json!({"ast_equivalent": {"dialect": "cobol"}}), None)
+            .expect_err("bad dialect");
+    assert!(e.message.contains("cobol"), "{e:?}");
+}

@@ -321,14 +321,24 @@ pub fn run(params: &AstParams, ctx: &CheckContext<'_>) -> CheckResult {
     let verdict = match compare(params.dialect, &left, &right, &opts, &names) {
         Ok(v) => v,
         Err(e) if e.side == "left" => {
-            return CheckResult::error(KIND, ctx.name, format!("the reference {e}"));
+            return CheckResult::error(
+                KIND,
+                ctx.name,
+                format!(
+                    "the reference is not a valid {} input: {}",
+                    e.dialect, e.message
+                ),
+            );
         }
         Err(e) => {
             return CheckResult::from_bool(
                 KIND,
                 ctx.name,
                 false,
-                format!("not equivalent: the output {e}"),
+                format!(
+                    "not equivalent: the output is not a valid {} input: {}",
+                    e.dialect, e.message
+                ),
             )
             .with_label("not_equivalent")
             .with_evidence(json!({"invalid": "output", "error": e.message}));
