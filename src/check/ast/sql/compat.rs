@@ -83,24 +83,24 @@ fn values_aliases(sql: &str) -> String {
     let mut i = 0;
     while i < sql.len() {
         let here = &lower[i..];
-        if bytes[i] == b'(' && here[1..].trim_start().starts_with("values") {
-            if let Some(end) = matching(sql, i)
-                && let Some((name, cols, after)) = alias_with_columns(sql, end + 1)
-            {
-                let inner = &sql[i + 1..end];
-                let select: Vec<String> = cols
-                    .iter()
-                    .enumerate()
-                    .map(|(k, c)| format!("column{} AS {c}", k + 1))
-                    .collect();
-                out.push_str(&format!(
-                    "(SELECT {} FROM ({})) AS {name}",
-                    select.join(", "),
-                    inner.trim()
-                ));
-                i = after;
-                continue;
-            }
+        if bytes[i] == b'('
+            && here[1..].trim_start().starts_with("values")
+            && let Some(end) = matching(sql, i)
+            && let Some((name, cols, after)) = alias_with_columns(sql, end + 1)
+        {
+            let inner = &sql[i + 1..end];
+            let select: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(k, c)| format!("column{} AS {c}", k + 1))
+                .collect();
+            out.push_str(&format!(
+                "(SELECT {} FROM ({})) AS {name}",
+                select.join(", "),
+                inner.trim()
+            ));
+            i = after;
+            continue;
         }
         let ch = sql[i..].chars().next().unwrap_or(' ');
         out.push(ch);
