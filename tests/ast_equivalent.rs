@@ -871,3 +871,21 @@ fn yaml_unknown_keys_are_rejected_at_load() {
             .expect_err("bad dialect");
     assert!(e.message.contains("cobol"), "{e:?}");
 }
+
+#[test]
+fn huge_count_constants_are_never_proved_by_a_truncated_space() {
+    // Too many counts to enumerate: the sampled search aims at the constants.
+    let v = decide_json(&count(">=", 1_000_000_000), &count(">=", 1_000_000_001));
+    assert_eq!(v.method(), Some(Method::Search), "{}", v.reason());
+    assert_eq!(
+        cex_text(&v),
+        "a user with 1000000000 `Order Completed` events matches the expected audience but not the output"
+    );
+    let v = decide_json(
+        &json!({"and": [count(">=", 1_000_000_000), {"cmp": "exists", "term": {"trait": "plan"}}]}),
+        &json!({"and": [count(">=", 1_000_000_000), {"cmp": "exists", "term": {"trait": "plan"}}, {"const": true}]}),
+    );
+    assert_eq!(v.label(), "equivalent", "{}", v.reason());
+    let v = decide_json(&count(">=", 3_000_000), &count(">", 2_999_999));
+    assert_eq!(v.label(), "equivalent", "{}", v.reason());
+}

@@ -96,6 +96,8 @@ struct EventSpace {
     classes: Vec<Class>,
     /// Per class: the largest count enumerated.
     caps: Vec<usize>,
+    /// Per class: counts worth sampling first (around the constants).
+    hints: Vec<Vec<usize>>,
     has_window: bool,
 }
 
@@ -165,13 +167,18 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
         }
     } else {
         let mut rng = Rng::new(limits.seed);
+        let hints = space.hints();
         loop {
             tried += 1;
             let p: Vec<usize> = dims
                 .iter()
-                .map(|&d| {
-                    // Favour small counts and early representatives.
-                    if rng.chance(0.5) {
+                .zip(&hints)
+                .map(|(&d, h)| {
+                    // Favour counts around the constants, small counts and
+                    // early representatives.
+                    if !h.is_empty() && rng.chance(0.6) {
+                        h[rng.below(h.len())].min(d.saturating_sub(1))
+                    } else if rng.chance(0.5) {
                         rng.below(d.min(3))
                     } else {
                         rng.below(d)
@@ -191,7 +198,7 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
         }
     }
     if let Some(p) = found {
-        let p = minimize(p, &differs);
+        let p = minimize(p, &space.hints(), &differs);
         let vals = space.values(&p);
         let lv = eval(&l, &vals);
         let (text, evidence) = space.describe(&p, lv, names);
@@ -241,12 +248,27 @@ fn advance(p: &mut [usize], dims: &[usize]) -> bool {
 }
 
 /// Greedy shrinking: fewer events, absent or smaller traits, until no
-/// single step keeps the difference.
-fn minimize(mut p: Vec<usize>, differs: &dyn Fn(&[usize]) -> bool) -> Vec<usize> {
+/// single step keeps the difference. Large counts only try the values
+/// around the constants (`hints`), so shrinking stays fast.
+fn minimize(
+    mut p: Vec<usize>,
+    hints: &[Vec<usize>],
+    differs: &dyn Fn(&[usize]) -> bool,
+) -> Vec<usize> {
     loop {
         let mut changed = false;
         for i in 0..p.len() {
-            for v in 0..p[i] {
+            let candidates: Vec<usize> = if p[i] <= 64 {
+                (0..p[i]).collect()
+            } else {
+                let mut c: Vec<usize> = vec![0, 1, 2, p[i] / 2, p[i] - 1];
+                c.extend(hints.get(i).into_iter().flatten().copied());
+                c.retain(|&v| v < p[i]);
+                c.sort_unstable();
+                c.dedup();
+                c
+            };
+            for v in candidates {
                 let mut q = p.clone();
                 q[i] = v;
                 if differs(&q) {
@@ -529,6 +551,7 @@ fn build(left: &Cond, right: &Cond) -> Result<Space, String> {
                         terms: Vec::new(),
                         classes: Vec::new(),
                         caps: Vec::new(),
+                        hints: Vec::new(),
                         has_window: false,
                     });
                     events.len() - 1
@@ -640,6 +663,34 @@ fn build(left: &Cond, right: &Cond) -> Result<Space, String> {
                 ));
             }
         }
+        let term_consts: Vec<Vec<f64>> = ev
+            .terms
+            .iter()
+            .map(|&ti| {
+                let t = &terms[ti];
+                let mut v = consts_of(left, t);
+                v.extend(consts_of(right, t));
+                v
+            })
+            .collect();
+        ev.hints = ev
+            .classes
+            .iter()
+            .map(|c| {
+                let mut h: Vec<usize> = vec![0, 1, 2];
+                for ((inside, _), consts) in c.sig.iter().zip(&term_consts) {
+                    if *inside {
+                        for k in consts {
+                            let k = k.abs().ceil() as usize;
+                            h.extend([k.saturating_sub(1), k, k.saturating_add(1)]);
+                        }
+                    }
+                }
+                h.sort_unstable();
+                h.dedup();
+                h
+            })
+            .collect();
         let term_caps: Vec<usize> = ev
             .terms
             .iter()
@@ -651,7 +702,7 @@ fn build(left: &Cond, right: &Cond) -> Result<Space, String> {
                 consts_of(left, t)
                     .into_iter()
                     .chain(consts_of(right, t))
-                    .map(|c| (c.abs().ceil().min(1.0e6) as usize).saturating_add(1))
+                    .map(|c| (c.abs().ceil() as usize).saturating_add(1))
                     .max()
                     .unwrap_or(1)
             })
@@ -798,10 +849,19 @@ fn eval_filter(c: &Cond, props: &[(String, Val)]) -> bool {
 }
 
 impl Space {
+    /// Per dimension: preferred values when sampling (none for traits).
+    fn hints(&self) -> Vec<Vec<usize>> {
+        let mut h: Vec<Vec<usize>> = vec![Vec::new(); self.traits.len()];
+        for e in &self.events {
+            h.extend(e.hints.iter().cloned());
+        }
+        h
+    }
+
     fn dims(&self) -> Vec<usize> {
         let mut d: Vec<usize> = self.traits.iter().map(|t| t.reps.len()).collect();
         for e in &self.events {
-            d.extend(e.caps.iter().map(|c| c + 1));
+            d.extend(e.caps.iter().map(|c| c.saturating_add(1)));
         }
         d
     }
