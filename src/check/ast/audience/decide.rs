@@ -176,7 +176,7 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
                 .map(|(&d, h)| {
                     // Favour counts around the constants, small counts and
                     // early representatives.
-                    if !h.is_empty() && rng.chance(0.6) {
+                    if !h.is_empty() && rng.chance(0.25) {
                         h[rng.below(h.len())].min(d.saturating_sub(1))
                     } else if rng.chance(0.5) {
                         rng.below(d.min(3))
