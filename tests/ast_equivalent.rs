@@ -889,3 +889,17 @@ fn huge_count_constants_are_never_proved_by_a_truncated_space() {
     let v = decide_json(&count(">=", 3_000_000), &count(">", 2_999_999));
     assert_eq!(v.label(), "equivalent", "{}", v.reason());
 }
+
+#[test]
+fn a_query_that_never_ends_is_interrupted_and_unknown() {
+    let schema = Schema::from_ddl(DDL).expect("ddl");
+    let opts = SqlOptions {
+        budget_ms: 100,
+        ..SqlOptions::default()
+    };
+    let forever =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c";
+    let v = sql_equivalent(forever, "SELECT 1", &schema, &opts);
+    assert_eq!(v.label(), "unknown", "{}", v.reason());
+    assert!(v.reason().contains("interrupted"), "{}", v.reason());
+}

@@ -248,6 +248,11 @@ impl AstParams {
             o.sql.max_dbs = n;
         }
         if let Some(d) = &self.sql_dialect {
+            if sqlparser::dialect::dialect_from_str(d).is_none() {
+                return Err(format!(
+                    "unknown `sql_dialect` `{d}`; use generic, sqlite, mysql, postgresql, mssql, bigquery, snowflake, duckdb, ansi, ..."
+                ));
+            }
             o.sql.dialect = d.clone();
         }
         o.json = json::JsonOptions {

@@ -288,6 +288,34 @@ pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -
             };
         }
     };
+    // A watchdog interrupts a query that outlives the budget (for example a
+    // recursive CTE that never ends); the verdict is then `unknown`.
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let handle = conn.get_interrupt_handle();
+    let limit = std::time::Duration::from_millis(opts.budget_ms.saturating_mul(3).max(50));
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(limit) {
+            handle.interrupt();
+        }
+    });
+    let verdict = run_with(conn, left, right, schema, opts, &cl, &cr, ordered, start);
+    drop(stop_tx);
+    let _ = watchdog.join();
+    verdict
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_with(
+    conn: Connection,
+    left: &str,
+    right: &str,
+    schema: &Schema,
+    opts: &SqlOptions,
+    cl: &Result<(String, bool), String>,
+    cr: &Result<(String, bool), String>,
+    ordered: bool,
+    start: Instant,
+) -> Equivalence {
     if let Err(e) = conn.execute_batch(&schema.sqlite_ddl()) {
         return Equivalence::Unknown {
             reason: format!("the schema does not load in SQLite: {e}"),
@@ -302,7 +330,7 @@ pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -
     };
     for (side, sql) in [("left", &runner.left), ("right", &runner.right)] {
         if let Err(e) = runner.conn.prepare(sql) {
-            let parse = match (side, &cl, &cr) {
+            let parse = match (side, cl, cr) {
                 ("left", Err(p), _) | ("right", _, Err(p)) => format!(" (sqlparser: {p})"),
                 _ => String::new(),
             };
@@ -329,10 +357,16 @@ pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -
             }
             Ok(None) => {}
             Err(e) => {
-                return Equivalence::Unknown {
-                    reason: format!("SQLite failed while running the queries: {e}"),
-                    tried,
+                let why = if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::OperationInterrupted)
+                {
+                    format!(
+                        "a query ran past the time budget ({} ms) and was interrupted",
+                        opts.budget_ms
+                    )
+                } else {
+                    format!("SQLite failed while running the queries: {e}")
                 };
+                return Equivalence::Unknown { reason: why, tried };
             }
         }
     }
