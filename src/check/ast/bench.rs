@@ -160,6 +160,48 @@ pub fn sql_sets(dir: &Path) -> Vec<(String, &'static str, Vec<Pair>)> {
     sets
 }
 
+/// sqlglot's simplification and normalization fixtures as SQL pairs: each
+/// input/expected expression is evaluated for its three-valued truth value
+/// (`CASE WHEN e THEN 1 WHEN NOT e THEN 0 END`) over a table `t` whose
+/// INTEGER columns are named `a` to `z`. Blocks for other dialects are
+/// skipped.
+pub fn sqlglot_pairs(dir: &Path) -> Vec<Pair> {
+    let cols: Vec<String> = ('a'..='z').map(|c| format!("{c} INTEGER")).collect();
+    let ddl = format!("CREATE TABLE t ({});", cols.join(", "));
+    let mut out = Vec::new();
+    for file in ["simplify.sql", "normalize.sql"] {
+        let text =
+            std::fs::read_to_string(dir.join("sqlglot-fixtures").join(file)).unwrap_or_default();
+        for (bi, block) in text.split("\n\n").enumerate() {
+            if block.lines().any(|l| l.starts_with("# ")) {
+                continue;
+            }
+            let body: Vec<&str> = block
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--") && !l.trim().is_empty())
+                .collect();
+            let stmts: Vec<String> = body
+                .join("\n")
+                .split(';')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect();
+            let [a, b] = stmts.as_slice() else { continue };
+            let q = |e: &str| {
+                format!("SELECT CASE WHEN ({e}) THEN 1 WHEN NOT ({e}) THEN 0 END AS v FROM t")
+            };
+            out.push(Pair {
+                id: Some(Value::String(format!("{file}#{}", bi + 1))),
+                left: Value::String(q(a)),
+                right: Value::String(q(b)),
+                dialect: Some(Dialect::Sql),
+                schema: Some(ddl.clone()),
+            });
+        }
+    }
+    out
+}
+
 /// Seeded generated audience pairs: `(rewrites, mutants)`. Rewrites are
 /// equivalent by construction; mutants change one constant or operator
 /// and may or may not change the meaning.
@@ -420,6 +462,14 @@ pub fn run(a: &BenchArgs) -> ExitCode {
             a.verbose,
         ));
     }
+    tallies.push(run_set(
+        "sqlglot simplify + normalize (truth values)",
+        "equivalent",
+        &sqlglot_pairs(&a.datasets),
+        &opts,
+        &a.datasets,
+        a.verbose,
+    ));
     println!(
         "| set | labels | pairs | equivalent | not_equivalent | unknown | error | pairs/s | p50 ms | p95 ms |"
     );
