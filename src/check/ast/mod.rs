@@ -1,25 +1,399 @@
 //! `ast_equivalent`: deterministic equivalence of generated ASTs and SQL.
 //!
-//! (Being built: audience ASTs, SQL by differential execution, JSON.)
+//! Three dialects: `audience` (JSON audience ASTs, a complete decision
+//! procedure over critical values), `sql` (canonical comparison, then
+//! differential execution in bundled SQLite), and `json` (structural
+//! comparison with options). Every verdict is `equivalent`,
+//! `not_equivalent` (with a minimized counterexample) or `unknown` (with
+//! the reason); `unknown` is never a guess.
+//!
+//! ```yaml
+//! checks:
+//!   - ast_equivalent: {dialect: audience}          # output vs `expected`
+//!   - ast_equivalent:
+//!       dialect: sql
+//!       schema: schema.sql                         # or inline DDL, or tables.json#db_id
+//!       budget_ms: 500
+//!       on_unknown: warn                           # fail (default) | warn | fallback
+//!   - ast_equivalent: {dialect: json, set_paths: [/tags], tolerance: 0.001}
+//! ```
+
+pub mod audience;
+pub mod bench;
+pub mod cli;
+pub mod equivalence;
+pub mod json;
+pub mod rng;
+pub mod sql;
+
+use std::path::Path;
+use std::time::Instant;
 
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::check::CheckContext;
-use crate::verdict::CheckResult;
+use crate::verdict::{CheckResult, Outcome};
+
+pub use equivalence::{Equivalence, Method};
+
+/// Which language the compared values are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// JSON audience ASTs (`schemas/audience-ast.schema.json`).
+    Audience,
+    /// SQL queries.
+    Sql,
+    /// Any JSON values.
+    Json,
+}
+
+impl Dialect {
+    /// As written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Audience => "audience",
+            Dialect::Sql => "sql",
+            Dialect::Json => "json",
+        }
+    }
+}
+
+/// What an `unknown` verdict does to the check outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUnknown {
+    /// The check fails (default: nothing passes undecided).
+    #[default]
+    Fail,
+    /// The check passes with a warning.
+    Warn,
+    /// Hand over to the `fallback:` judge check; until the dispatcher does
+    /// that, the check fails with label `unknown` and evidence
+    /// `{"fallback": "judge"}`.
+    Fallback,
+}
 
 /// Parameters of an `ast_equivalent` check, as written in YAML.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AstParams {
     /// `audience`, `sql` or `json`.
-    pub dialect: String,
+    pub dialect: Dialect,
+    /// The reference to compare with; defaults to the case's `expected`.
+    #[serde(default)]
+    pub reference: Option<Value>,
+    /// SQL only: inline DDL, or a path (relative to the suite file) to a
+    /// DDL file or a Spider-style `tables.json` (with `#db_id` or `db_id`).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// SQL only: the database of a `tables.json` schema.
+    #[serde(default)]
+    pub db_id: Option<String>,
+    /// SQL only: sqlparser dialect used to canonicalize (default `generic`).
+    #[serde(default)]
+    pub sql_dialect: Option<String>,
+    /// Time budget per comparison in milliseconds (default 2000).
+    #[serde(default)]
+    pub budget_ms: Option<u64>,
+    /// SQL only: most generated databases (default 200).
+    #[serde(default)]
+    pub max_databases: Option<usize>,
+    /// Seed of generated databases and sampled profiles (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// JSON only: compare every array as a multiset.
+    #[serde(default)]
+    pub ignore_order: bool,
+    /// JSON only: paths of arrays compared as multisets.
+    #[serde(default)]
+    pub set_paths: Vec<String>,
+    /// JSON only: absolute numeric tolerance.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// What `unknown` does: `fail` (default), `warn` or `fallback`.
+    #[serde(default)]
+    pub on_unknown: OnUnknown,
 }
 
+/// Everything a comparison needs besides the two inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// SQL schema (required for `sql`).
+    pub schema: Option<sql::Schema>,
+    /// SQL options.
+    pub sql: sql::SqlOptions,
+    /// JSON options.
+    pub json: json::JsonOptions,
+    /// Audience limits.
+    pub audience: audience::Limits,
+}
+
+/// An input that is not valid in its dialect.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{side} is not a valid {dialect} input: {message}")]
+pub struct InvalidInput {
+    /// `left` or `right`.
+    pub side: &'static str,
+    /// The dialect.
+    pub dialect: &'static str,
+    /// What is wrong (with the JSON pointer for ASTs).
+    pub message: String,
+}
+
+/// Compares `left` with `right` in `dialect`. SQL inputs are JSON strings.
+pub fn compare(
+    dialect: Dialect,
+    left: &Value,
+    right: &Value,
+    opts: &Options,
+    names: &audience::Names,
+) -> Result<Equivalence, InvalidInput> {
+    let invalid = |side: &'static str, message: String| InvalidInput {
+        side,
+        dialect: dialect.as_str(),
+        message,
+    };
+    match dialect {
+        Dialect::Audience => {
+            audience::equivalent(left, right, opts.audience, names).map_err(|(side, e)| {
+                let s = match side {
+                    audience::Side::Left => "left",
+                    audience::Side::Right => "right",
+                };
+                invalid(s, e.to_string())
+            })
+        }
+        Dialect::Json => Ok(json::equivalent(left, right, &opts.json)),
+        Dialect::Sql => {
+            let l = left
+                .as_str()
+                .ok_or_else(|| invalid("left", "a SQL query is a string".into()))?;
+            let r = right
+                .as_str()
+                .ok_or_else(|| invalid("right", "a SQL query is a string".into()))?;
+            let Some(schema) = &opts.schema else {
+                return Ok(Equivalence::Unknown {
+                    reason: "no schema given: SQL queries are run on databases generated from a schema (`schema:` DDL or tables.json)".into(),
+                    tried: 0,
+                });
+            };
+            Ok(sql::equivalent(
+                &strip_fence(l),
+                &strip_fence(r),
+                schema,
+                &opts.sql,
+            ))
+        }
+    }
+}
+
+/// The code inside a Markdown code fence, or the text itself.
+pub fn strip_fence(s: &str) -> String {
+    let t = s.trim();
+    if let Some(rest) = t.strip_prefix("```") {
+        let body = rest.split_once('\n').map_or("", |(_, b)| b);
+        return body.trim_end().trim_end_matches("```").trim().to_string();
+    }
+    t.to_string()
+}
+
+/// Loads a schema given as inline DDL, a DDL file, or `tables.json#db_id`
+/// (paths relative to `base`).
+pub fn load_schema(
+    spec: &str,
+    db_id: Option<&str>,
+    base: &Path,
+) -> Result<sql::Schema, sql::SchemaError> {
+    if spec.to_ascii_lowercase().contains("create table") {
+        return sql::Schema::from_ddl(spec);
+    }
+    let (file, hash_db) = match spec.rsplit_once('#') {
+        Some((f, d)) => (f, Some(d)),
+        None => (spec, None),
+    };
+    let path = base.join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| sql::SchemaError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    if file.ends_with(".json") {
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| sql::SchemaError::Spider(e.to_string()))?;
+        let db = hash_db.or(db_id).ok_or_else(|| {
+            sql::SchemaError::Spider(format!(
+                "`{file}` holds many databases: name one with `{file}#db_id` or `db_id:`"
+            ))
+        })?;
+        sql::Schema::from_spider(&v, db)
+    } else {
+        sql::Schema::from_ddl(&text)
+    }
+}
+
+impl AstParams {
+    /// The comparison options these parameters describe.
+    pub fn options(&self, suite_dir: &Path) -> Result<Options, String> {
+        let mut o = Options::default();
+        if let Some(b) = self.budget_ms {
+            o.sql.budget_ms = b;
+            o.audience.budget_ms = b;
+        }
+        if let Some(s) = self.seed {
+            o.sql.seed = s;
+            o.audience.seed = s;
+        }
+        if let Some(n) = self.max_databases {
+            o.sql.max_dbs = n;
+        }
+        if let Some(d) = &self.sql_dialect {
+            if sqlparser::dialect::dialect_from_str(d).is_none() {
+                return Err(format!(
+                    "unknown `sql_dialect` `{d}`; use generic, sqlite, mysql, postgresql, mssql, bigquery, snowflake, duckdb, ansi, ..."
+                ));
+            }
+            o.sql.dialect = d.clone();
+        }
+        o.json = json::JsonOptions {
+            ignore_order: self.ignore_order,
+            set_paths: self.set_paths.clone(),
+            tolerance: self.tolerance.unwrap_or(0.0),
+        };
+        if let Some(s) = &self.schema {
+            o.schema =
+                Some(load_schema(s, self.db_id.as_deref(), suite_dir).map_err(|e| e.to_string())?);
+        }
+        Ok(o)
+    }
+}
+
+const KIND: &str = "ast_equivalent";
+
 /// Runs an `ast_equivalent` check on the case output.
-pub fn run(_params: &AstParams, ctx: &CheckContext<'_>) -> CheckResult {
-    CheckResult::error(
-        "ast_equivalent",
-        ctx.name,
-        "ast_equivalent is not available yet",
-    )
+pub fn run(params: &AstParams, ctx: &CheckContext<'_>) -> CheckResult {
+    let start = Instant::now();
+    let Some(reference) = params.reference.as_ref().or(ctx.expected) else {
+        return CheckResult::error(
+            KIND,
+            ctx.name,
+            "no reference: give the case an `expected` value or the check a `reference`",
+        );
+    };
+    let opts = match params.options(ctx.suite_dir) {
+        Ok(o) => o,
+        Err(e) => return CheckResult::error(KIND, ctx.name, e),
+    };
+    let (left, right) = match params.dialect {
+        Dialect::Sql => (
+            Value::String(crate::check::expected_text(reference)),
+            Value::String(ctx.output.text.clone()),
+        ),
+        _ => {
+            let left = match reference {
+                Value::String(s) => match serde_json::from_str::<Value>(s) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return CheckResult::error(
+                            KIND,
+                            ctx.name,
+                            format!("the reference is not JSON: {e}"),
+                        );
+                    }
+                },
+                v => v.clone(),
+            };
+            let right = match ctx.output.as_json() {
+                Ok(v) => v,
+                Err(e) => {
+                    return CheckResult::from_bool(
+                        KIND,
+                        ctx.name,
+                        false,
+                        format!("not equivalent: the output is not JSON ({e})"),
+                    )
+                    .with_label("not_equivalent")
+                    .with_evidence(json!({"invalid": "output", "error": e.to_string()}));
+                }
+            };
+            (left, right)
+        }
+    };
+    let names = audience::Names {
+        left: "the expected audience".into(),
+        right: "the output".into(),
+    };
+    let verdict = match compare(params.dialect, &left, &right, &opts, &names) {
+        Ok(v) => v,
+        Err(e) if e.side == "left" => {
+            return CheckResult::error(
+                KIND,
+                ctx.name,
+                format!(
+                    "the reference is not a valid {} input: {}",
+                    e.dialect, e.message
+                ),
+            );
+        }
+        Err(e) => {
+            return CheckResult::from_bool(
+                KIND,
+                ctx.name,
+                false,
+                format!(
+                    "not equivalent: the output is not a valid {} input: {}",
+                    e.dialect, e.message
+                ),
+            )
+            .with_label("not_equivalent")
+            .with_evidence(json!({"invalid": "output", "error": e.message}));
+        }
+    };
+    to_result(&verdict, params.dialect, params.on_unknown, ctx.name, start)
+}
+
+/// Maps a verdict to a check result under the `on_unknown` policy.
+pub fn to_result(
+    verdict: &Equivalence,
+    dialect: Dialect,
+    on_unknown: OnUnknown,
+    name: &str,
+    start: Instant,
+) -> CheckResult {
+    let mut evidence = verdict.evidence();
+    if let Value::Object(m) = &mut evidence {
+        m.insert("dialect".into(), json!(dialect.as_str()));
+        m.insert(
+            "millis".into(),
+            json!(start.elapsed().as_secs_f64() * 1000.0),
+        );
+    }
+    let reason = verdict.reason();
+    let mut result = match verdict {
+        Equivalence::Equivalent { .. } => CheckResult::new(KIND, name, Outcome::Pass, reason),
+        Equivalence::NotEquivalent { .. } => CheckResult::new(KIND, name, Outcome::Fail, reason),
+        Equivalence::Unknown { .. } => match on_unknown {
+            OnUnknown::Fail => CheckResult::new(KIND, name, Outcome::Fail, reason),
+            OnUnknown::Warn => {
+                let mut r = CheckResult::new(KIND, name, Outcome::Pass, reason.clone());
+                r.warnings
+                    .push(format!("ast_equivalent could not decide: {reason}"));
+                r
+            }
+            OnUnknown::Fallback => {
+                if let Value::Object(m) = &mut evidence {
+                    m.insert("fallback".into(), json!("judge"));
+                }
+                CheckResult::new(
+                    KIND,
+                    name,
+                    Outcome::Fail,
+                    format!("{reason} (fallback to the judge requested)"),
+                )
+            }
+        },
+    };
+    result.label = Some(verdict.label().to_string());
+    result.evidence = Some(evidence);
+    result
 }
