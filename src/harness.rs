@@ -39,7 +39,7 @@ use crate::provider::{Provider, Providers};
 use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
 use crate::run::{RunEnv, Trial, evaluate, expand};
 use crate::snapshot::{self, Compared, Settings, SnapshotFile};
-use crate::verdict::{Output, Status, TrialRecord, Verdict};
+use crate::verdict::{Output, TrialRecord, Verdict};
 
 /// Builds and runs the eval harness. See the [module docs](self).
 #[derive(Default)]
@@ -255,11 +255,29 @@ impl Harness {
                 }
             }
         }
-        let summary = summarize(&records, &broken);
         if !args.list && (!records.is_empty() || !broken.is_empty()) {
-            eprintln!("{}", summary.text);
+            let run = crate::report::RunResults::new(
+                &root,
+                records.clone(),
+                started,
+                clock.elapsed(),
+            );
+            match crate::report::after_run(&root, &run) {
+                Ok(after) => eprint!("{}", after.summary),
+                Err(e) => eprintln!("tribunal: reports were not written: {e}"),
+            }
+            if !broken.is_empty() {
+                eprintln!(
+                    "tribunal: {} suite file(s) could not be loaded and did not run: {}",
+                    broken.len(),
+                    broken
+                        .iter()
+                        .map(|b| b.file.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
         }
-        let _ = (started, clock);
         RunOutcome {
             exit_code: conclusion.exit_code(),
             records,
@@ -497,41 +515,6 @@ fn error_verdict(t: &Trial, error: String) -> Verdict {
         usage: Default::default(),
         cost_usd: None,
         duration_ms: 0.0,
-    }
-}
-
-struct Summary {
-    text: String,
-}
-
-fn summarize(records: &[TrialRecord], broken: &[SuiteErrors]) -> Summary {
-    let mut counts: HashMap<Status, usize> = HashMap::new();
-    for r in records {
-        *counts.entry(r.status).or_default() += 1;
-    }
-    let order = [
-        (Status::Regression, "regressions"),
-        (Status::MustPassFailure, "must_pass failures"),
-        (Status::Error, "errors"),
-        (Status::Changed, "changed"),
-        (Status::Improvement, "improvements awaiting review"),
-        (Status::New, "new"),
-        (Status::KnownFailure, "known failures"),
-        (Status::Pass, "passed"),
-    ];
-    let mut parts: Vec<String> = order
-        .iter()
-        .filter_map(|(s, w)| counts.get(s).map(|n| format!("{n} {w}")))
-        .collect();
-    if !broken.is_empty() {
-        parts.insert(0, format!("{} broken suite file(s)", broken.len()));
-    }
-    Summary {
-        text: format!(
-            "tribunal: {} trial(s) evaluated: {}",
-            records.len(),
-            parts.join(", ")
-        ),
     }
 }
 

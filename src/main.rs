@@ -31,6 +31,14 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    #[command(flatten)]
+    Reports(Box<tribunal::report::cli::Command>),
+    #[command(flatten)]
+    Labels(tribunal::labels::cli::Command),
+    #[command(flatten)]
+    Providers(tribunal::provider::cli::Command),
+    #[command(flatten)]
+    Equivalence(tribunal::check::ast::cli::Command),
     /// Load every suite file and report problems, without running anything.
     Validate {
         /// The project root.
@@ -76,6 +84,10 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Run(args) => run(args),
         Cmd::Validate { root } => validate(&root),
+        Cmd::Reports(c) => tribunal::report::cli::run(*c),
+        Cmd::Labels(c) => tribunal::labels::cli::run(c),
+        Cmd::Providers(c) => tribunal::provider::cli::run(c),
+        Cmd::Equivalence(c) => tribunal::check::ast::cli::run(c),
         Cmd::Test { root, args } => {
             let argv = std::iter::once("tribunal-test".to_string()).chain(args);
             let args = libtest_mimic::Arguments::from_iter(argv);

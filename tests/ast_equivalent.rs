@@ -767,7 +767,7 @@ fn run_check(
 ) -> tribunal::verdict::CheckResult {
     use tribunal::check::{CheckContext, CheckKind, CheckSpec};
     let spec = CheckSpec::parse(&check, None).expect("check parses");
-    let CheckKind::Ast(params) = &spec.kind else {
+    let CheckKind::Ast(params, _) = &spec.kind else {
         panic!("not an ast_equivalent check")
     };
     let env = tribunal::run::RunEnv::new(

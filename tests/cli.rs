@@ -74,7 +74,7 @@ fn passing_suite_with_a_known_failure_exits_zero() {
     let (second, text) = tribunal(p.path(), false, &[], &[]);
     assert!(second.status.success(), "{text}");
     assert!(text.contains("test faq::refund ... ok"), "{text}");
-    assert!(text.contains("1 known failures, 1 passed"), "{text}");
+    assert!(text.contains("1 known failure, 1 pass"), "{text}");
 }
 
 #[test]

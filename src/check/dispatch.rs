@@ -38,7 +38,35 @@ async fn run_one(spec: &CheckSpec, ctx: &CheckContext<'_>) -> CheckResult {
         CheckKind::Latency(c) => c.run(ctx),
         CheckKind::Cost(c) => c.run(ctx),
         CheckKind::Rust(c) => c.run(ctx),
-        CheckKind::Ast(p) => ast::run(p, ctx),
+        CheckKind::Ast(p, fallback) => {
+            let result = ast::run(p, ctx);
+            let fallback = fallback.as_deref().cloned().or_else(|| {
+                (p.on_unknown == ast::OnUnknown::Fallback).then(judge::JudgeParams::default)
+            });
+            match &fallback {
+                Some(judge_params) if result.label.as_deref() == Some("unknown") => {
+                    // Equivalence could not be decided: the judge decides, and
+                    // says so; the AST evidence stays attached.
+                    let mut judged = judge::run(judge_params, ctx).await;
+                    let mut evidence = serde_json::Map::new();
+                    evidence.insert("ast".into(), result.evidence.clone().unwrap_or_default());
+                    if let Some(j) = judged.evidence.take() {
+                        evidence.insert("judge".into(), j);
+                    }
+                    judged.evidence = Some(serde_json::Value::Object(evidence));
+                    judged.reason = format!(
+                        "equivalence unknown ({}); judged instead: {}",
+                        result.reason, judged.reason
+                    );
+                    judged.label = Some(format!(
+                        "unknown→judge:{}",
+                        judged.label.as_deref().unwrap_or(judged.outcome.as_str())
+                    ));
+                    judged
+                }
+                _ => result,
+            }
+        }
         CheckKind::Judge(p) => judge::run(p, ctx).await,
     }
 }

@@ -56,8 +56,9 @@ pub enum CheckKind {
     Cost(perf::Cost),
     /// `rust`
     Rust(rust::RustCheck),
-    /// `ast_equivalent`
-    Ast(ast::AstParams),
+    /// `ast_equivalent`, with the judge that decides when equivalence is
+    /// `unknown` (its `fallback:` option)
+    Ast(ast::AstParams, Option<Box<judge::JudgeParams>>),
     /// `judge`
     Judge(judge::JudgeParams),
 }
@@ -380,11 +381,33 @@ fn parse_kind(
             rust_checks,
         )?),
         "ast_equivalent" => {
-            CheckKind::Ast(typed("ast_equivalent", main, "`ast_equivalent` check")?)
+            let fallback = match options.get("fallback") {
+                None => None,
+                Some(v) => Some(Box::new(judge_params(v).map_err(|mut e| {
+                    e.path.insert(0, Seg::Key("fallback".into()));
+                    e
+                })?)),
+            };
+            CheckKind::Ast(
+                typed("ast_equivalent", main, "`ast_equivalent` check")?,
+                fallback,
+            )
         }
-        "judge" => CheckKind::Judge(typed("judge", main, "`judge` check")?),
+        "judge" => CheckKind::Judge(judge_params(main)?),
         other => return Err(unknown_kind(other, vec![])),
     })
+}
+
+/// A judge's parameters: a map, a bare `judge` (defaults), or criteria text.
+fn judge_params(main: &Value) -> Result<judge::JudgeParams, SpecError> {
+    match main {
+        Value::Null | Value::Bool(true) => Ok(judge::JudgeParams::default()),
+        Value::String(s) => Ok(judge::JudgeParams {
+            criteria: Some(s.clone()),
+            ..Default::default()
+        }),
+        other => typed("judge", other, "`judge` check"),
+    }
 }
 
 /// A short display name: the kind and its main value.

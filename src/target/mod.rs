@@ -62,7 +62,11 @@ fn typed<T: serde::de::DeserializeOwned>(kind: &str, value: &Value) -> Result<T,
             }
         }
         let (message, hint, at_key) =
-            crate::case::load_explain(&err.inner().to_string(), &format!("a `{kind}` target"));
+            crate::case::load_explain(
+            &err.inner().to_string(),
+            &format!("a `{kind}` target"),
+            None,
+        );
         SpecError {
             path,
             at_key,

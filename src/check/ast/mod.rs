@@ -69,9 +69,9 @@ pub enum OnUnknown {
     Fail,
     /// The check passes with a warning.
     Warn,
-    /// Hand over to the `fallback:` judge check; until the dispatcher does
-    /// that, the check fails with label `unknown` and evidence
-    /// `{"fallback": "judge"}`.
+    /// Hand over to a judge: the check's `fallback:` judge parameters, or a
+    /// default judge (with the suite's `judge:` settings). The dispatcher
+    /// runs it; the label records `unknown→judge:<verdict>`.
     Fallback,
 }
 
