@@ -30,14 +30,22 @@ fn run(root: &std::path::Path, settings: Settings) -> (f64, usize) {
     let out = Harness::new()
         .root(root)
         .snapshot_settings(settings)
-        .target("echo", |i: &tribunal::Input| Ok::<_, String>(format!("echo {}", i.text())))
+        .target("echo", |i: &tribunal::Input| {
+            Ok::<_, String>(format!("echo {}", i.text()))
+        })
         .run(&args);
     (started.elapsed().as_secs_f64(), out.records.len())
 }
 
 fn main() {
-    println!("tribunal harness benchmark (debug assertions: {})", cfg!(debug_assertions));
-    println!("{:>7} {:>14} {:>12} {:>14} {:>12}", "cases", "first run s", "µs/trial", "re-run s", "µs/trial");
+    println!(
+        "tribunal harness benchmark (debug assertions: {})",
+        cfg!(debug_assertions)
+    );
+    println!(
+        "{:>7} {:>14} {:>12} {:>14} {:>12}",
+        "cases", "first run s", "µs/trial", "re-run s", "µs/trial"
+    );
     for n in [100usize, 1_000, 5_000] {
         let dir = match tempfile::tempdir() {
             Ok(d) => d,

@@ -256,12 +256,8 @@ impl Harness {
             }
         }
         if !args.list && (!records.is_empty() || !broken.is_empty()) {
-            let run = crate::report::RunResults::new(
-                &root,
-                records.clone(),
-                started,
-                clock.elapsed(),
-            );
+            let run =
+                crate::report::RunResults::new(&root, records.clone(), started, clock.elapsed());
             match crate::report::after_run(&root, &run) {
                 Ok(after) => eprint!("{}", after.summary),
                 Err(e) => eprintln!("tribunal: reports were not written: {e}"),

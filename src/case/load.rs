@@ -398,6 +398,14 @@ impl Loader<'_> {
             }
         }
 
+        if let Err(message) = crate::check::judge::SuiteJudge::parse(raw.judge.as_ref()) {
+            self.push(
+                &[Seg::Key("judge".into())],
+                true,
+                message,
+                Some("see docs/judges.md for the suite-level `judge:` keys".into()),
+            );
+        }
         Some(Suite {
             name,
             description: raw.description,

@@ -61,8 +61,7 @@ fn typed<T: serde::de::DeserializeOwned>(kind: &str, value: &Value) -> Result<T,
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
-        let (message, hint, at_key) =
-            crate::case::load_explain(
+        let (message, hint, at_key) = crate::case::load_explain(
             &err.inner().to_string(),
             &format!("a `{kind}` target"),
             None,

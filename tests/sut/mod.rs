@@ -62,23 +62,25 @@ pub fn sql_writer(input: &Input) -> Result<String, String> {
     Ok(sql.to_string())
 }
 
-/// Turns a request into an audience AST (tribunal's audience dialect).
-/// It reproduces the mistake of Segment's write-up for "at most once":
-/// it answers `count < 2` where the reference says `count <= 1` (the same)
-/// and, for "at least once", `count > 0 and count < 2` (not the same).
+/// Turns a request into an audience AST (tribunal's audience dialect,
+/// docs/audience-ast.md). It reproduces the mistake of Segment's write-up:
+/// for "at least once" it answers "more than 0 and fewer than 2 times",
+/// which a user with 2 purchases tells apart from the reference.
 pub fn audience_builder(input: &Input) -> Result<Value, String> {
     let q = input.text().to_lowercase();
     let event = input
         .var_str("event")
         .unwrap_or("Order Completed")
         .to_string();
+    let count = |cmp: &str, value: i64| json!({"cmp": cmp, "value": value, "term": {"count": {"event": event}}});
     let ast = if q.contains("at least once") {
-        json!({"and": [
-            {"event": event, "count": {">": 0}},
-            {"event": event, "count": {"<": 2}}
-        ]})
+        json!({"and": [count(">", 0), count("<", 2)]})
     } else if q.contains("more than zero") {
-        json!({"event": event, "count": {">": 0}})
+        count(">", 0)
+    } else if q.contains("plan is not free") {
+        json!({"not": {"cmp": "=", "value": "free", "term": {"trait": "plan"}}})
+    } else if q.contains("plan is pro") {
+        json!({"cmp": "=", "value": "pro", "term": {"trait": "plan"}})
     } else {
         return Err(format!("no rule for: {q}"));
     };
