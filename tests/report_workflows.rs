@@ -32,9 +32,9 @@ fn actionlint(files: &[&Path]) -> (i32, String) {
 }
 
 #[test]
-fn eval_workflows_pass_actionlint() {
+fn every_workflow_passes_actionlint() {
     let dir = root().join(".github/workflows");
-    let files: Vec<PathBuf> = ["evals-pr.yml", "evals-live.yml"]
+    let files: Vec<PathBuf> = ["ci.yml", "evals-pr.yml", "evals-live.yml"]
         .iter()
         .map(|f| dir.join(f))
         .collect();
