@@ -352,9 +352,11 @@ impl Verdict {
             .iter()
             .filter(|c| c.outcome == Outcome::Pass)
             .map(|c| c.weight)
-            .sum();
+            .sum::<f64>()
+            + 0.0; // an empty f64 sum is -0.0; reports would show "-0"
         let score = passed / total;
-        // Compare with a small tolerance so that 2/3 >= 0.6667 behaves as written.
+        // A small tolerance absorbs float rounding (three weights of 0.1 reach 0.3);
+        // it does not round thresholds: 2/3 passes 0.66 and fails 0.67.
         let outcome = if score + 1e-9 >= threshold {
             Outcome::Pass
         } else {

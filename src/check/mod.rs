@@ -31,7 +31,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 pub use dispatch::run_checks;
-pub use spec::{CheckKind, CheckSpec, KINDS, SpecError, When};
+pub use spec::{CheckKind, CheckSpec, KINDS, SpecError, When, typed};
 
 use crate::run::RunEnv;
 use crate::verdict::{CheckResult, Output};

@@ -49,30 +49,7 @@ pub enum TargetSpec {
 
 /// Deserializes a kind's parameters, the error pointing inside them.
 fn typed<T: serde::de::DeserializeOwned>(kind: &str, value: &Value) -> Result<T, SpecError> {
-    serde_path_to_error::deserialize::<_, T>(value.clone()).map_err(|err| {
-        let mut path = vec![Seg::Key(kind.to_string())];
-        for seg in err.path().iter() {
-            match seg {
-                serde_path_to_error::Segment::Seq { index } => path.push(Seg::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => path.push(Seg::Key(key.clone())),
-                serde_path_to_error::Segment::Enum { variant } => {
-                    path.push(Seg::Key(variant.clone()))
-                }
-                serde_path_to_error::Segment::Unknown => {}
-            }
-        }
-        let (message, hint, at_key) = crate::case::load_explain(
-            &err.inner().to_string(),
-            &format!("a `{kind}` target"),
-            None,
-        );
-        SpecError {
-            path,
-            at_key,
-            message,
-            hint,
-        }
-    })
+    crate::check::typed(kind, value, &format!("a `{kind}` target"))
 }
 
 impl TargetSpec {
