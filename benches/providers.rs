@@ -1,5 +1,5 @@
 //! `cargo bench --bench providers -- [--cases N] [--concurrency C] [--latency-ms L] [--replay]`:
-//! the provider-layer benchmark (the same code as `tribunal bench-providers`).
+//! the provider-layer benchmark (the same code as `tribunal bench`).
 
 use clap::Parser;
 
@@ -20,7 +20,7 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("bench-providers: {e}");
+            eprintln!("tribunal bench: {e}");
             std::process::ExitCode::from(2)
         }
     }

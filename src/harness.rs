@@ -435,11 +435,18 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
     let timeout = trial_timeout();
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency()));
     let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
+        // A live progress line on a terminal; nothing in CI or in logs.
+        let progress = crate::provider::progress::Progress::start(
+            &env.providers,
+            trials.len() as u64,
+            settings.ci,
+        );
         let mut set = tokio::task::JoinSet::new();
         for (i, t) in trials.iter().enumerate() {
             let env = Arc::clone(env);
             let t = t.clone();
             let limit = Arc::clone(&limit);
+            let progress = progress.clone();
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await.ok();
                 let v = match tokio::time::timeout(timeout, evaluate(&env, &t)).await {
@@ -452,6 +459,7 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
                         ),
                     ),
                 };
+                progress.finish_one();
                 (i, v)
             });
         }
@@ -461,6 +469,7 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
                 got[i] = Some(v);
             }
         }
+        progress.stop();
         trials
             .iter()
             .zip(got)

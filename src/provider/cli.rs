@@ -1,5 +1,5 @@
 //! The provider commands of the `tribunal` CLI: `cassettes list|prune` and
-//! `bench-providers`.
+//! `tribunal bench`.
 //!
 //! Prune works from usage logs: every run that replays or records a cassette
 //! appends its path to `target/tribunal/cassette-usage/<pid>-<time>.log`
@@ -29,8 +29,10 @@ pub enum Command {
         #[command(subcommand)]
         action: CassetteAction,
     },
-    /// Push synthetic calls through the provider layer against a loopback
-    /// OpenAI-compatible server and print throughput and overhead.
+    /// Push synthetic cases (one judge call each) through the provider layer
+    /// against a loopback OpenAI-compatible server and print wall time
+    /// against ideal, CPU per case, peak RSS and calls made.
+    #[command(name = "bench")]
     BenchProviders(BenchArgs),
 }
 
@@ -54,7 +56,7 @@ pub enum CassetteAction {
     },
 }
 
-/// `bench-providers` options.
+/// `tribunal bench` options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Synthetic cases, one call each.

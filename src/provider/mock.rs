@@ -1,6 +1,6 @@
 //! A loopback HTTP/1.1 server that speaks the OpenAI chat completions and
 //! Anthropic Messages wire formats, for tribunal's tests and the
-//! `bench-providers` benchmark. It runs on its own thread with its own
+//! `tribunal bench` benchmark. It runs on its own thread with its own
 //! runtime (so a benchmark can leave its CPU time out), answers every request
 //! with what a handler returns, and keeps connections alive.
 

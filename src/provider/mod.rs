@@ -11,7 +11,7 @@
 //! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
 //! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
 //! for tests and the benchmark), [`progress`] (a live progress line on terminals)
-//! and [`cli`] (`cassettes` and `bench-providers`).
+//! and [`cli`] (`cassettes` and `tribunal bench`).
 //! [`Providers::chat`] is the single door every judge and prompt target uses.
 
 use std::future::Future;
