@@ -174,3 +174,21 @@ fn an_empty_eval_folder_is_an_error() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("no eval suites found"), "{text}");
 }
+
+#[test]
+fn the_shipped_alignment_example_replays_offline_and_meets_its_gate() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tribunal"))
+        .args(["align", "--suite", "assistant", "--root"])
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .env("CI", "true")
+        .env_remove("TRIBUNAL_MODE")
+        .env_remove("OPENAI_API_KEY")
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .output()
+        .expect("run tribunal align");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("labelled outputs judged: 3"), "{text}");
+    assert!(text.contains("human fail          0           1"), "{text}");
+}
