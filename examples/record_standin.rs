@@ -1,5 +1,5 @@
-//! Records the cassettes of `evals/assistant.yaml` from scripted stand-in
-//! models, for a repository without API keys.
+//! Records the cassettes of `evals/assistant.yaml` and `evals/audience.yaml`
+//! from scripted stand-in models, for a repository without API keys.
 //!
 //! ```sh
 //! cargo run --example record_standin
@@ -11,6 +11,10 @@
 //! returns. Then it runs the suite in `record` mode against it, so that the
 //! cassettes under `fixtures/cassettes/assistant/` (and the snapshots) hold
 //! exactly what a recording against a real provider would, minus the model.
+
+#[path = "../tests/sut/mod.rs"]
+#[allow(dead_code)]
+mod sut;
 
 use serde_json::{Value, json};
 use tribunal::provider::mock::{MockReply, MockRequest, MockServer};
@@ -53,9 +57,53 @@ fn judged(prompt: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The text between a marker pair named `label`.
+fn between(prompt: &str, label: &str) -> String {
+    prompt
+        .split(&format!("<<BEGIN {label} "))
+        .nth(1)
+        .and_then(|rest| rest.split_once(">>"))
+        .map(|(_, rest)| {
+            rest.split(&format!("<<END {label}"))
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Names quoted in a JSON AST (`"Order Completed"`, `"plan"`), sorted.
+fn names(ast: &str) -> Vec<String> {
+    let mut out: Vec<String> = ast
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.chars().any(|c| c.is_ascii_uppercase()) || *s == "plan")
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn judge(prompt: &str, wants_score: bool) -> Value {
     let output = judged(prompt);
     let lower = output.to_lowercase();
+    if prompt.contains("<<BEGIN REFERENCE ") {
+        // Grades by surface similarity, the way the judge in Segment's
+        // write-up did: same events and traits, same comparisons → "equivalent".
+        let reference = between(prompt, "REFERENCE");
+        let same = names(&output) == names(&reference);
+        return json!({
+            "reasoning": if same {
+                "Both ASTs select users by the same events and traits with count conditions that describe the same users; the output is equivalent to the reference."
+            } else {
+                "The output refers to different events or traits than the reference."
+            },
+            "score": if same { 5 } else { 2 },
+        });
+    }
     if wants_score {
         let score = if lower.contains("sorry") && lower.contains("tracking") {
             5
@@ -110,10 +158,14 @@ fn main() -> std::process::ExitCode {
         std::env::set_var("OPENAI_BASE_URL", format!("{}/v1", server.url()));
         std::env::set_var("OPENAI_API_KEY", "stand-in-no-key");
         std::env::set_var("TRIBUNAL_MODE", "record");
-        std::env::set_var("TRIBUNAL_SUITES", "evals/assistant.yaml");
+        std::env::set_var("TRIBUNAL_SUITES", "evals/{assistant,audience}.yaml");
         std::env::set_var("INSTA_UPDATE", "always");
     }
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let args = libtest_mimic::Arguments::from_iter(["record_standin"]);
-    tribunal::Harness::new().root(root).run(&args).exit_code
+    tribunal::Harness::new()
+        .root(root)
+        .target("audience_builder", sut::audience_builder)
+        .run(&args)
+        .exit_code
 }

@@ -353,7 +353,7 @@ fn find_suites(root: &Path, pattern: Option<&str>) -> Result<Vec<PathBuf>, Strin
 fn glob_base(pattern: &str) -> String {
     let mut parts = Vec::new();
     for part in pattern.split('/') {
-        if part.contains(['*', '?', '[']) {
+        if part.contains(['*', '?', '[', '{']) {
             break;
         }
         parts.push(part);
@@ -369,12 +369,23 @@ fn glob_base(pattern: &str) -> String {
     }
 }
 
-/// A glob as a regex: `**/` any folders, `*` within a name, `?` one character.
+/// A glob as a regex: `**/` any folders, `*` within a name, `?` one
+/// character, `{a,b}` either.
 fn glob_regex(pattern: &str) -> Result<regex::Regex, String> {
     let mut re = String::from("^");
     let mut chars = pattern.chars().peekable();
+    let mut braces = 0usize;
     while let Some(c) = chars.next() {
         match c {
+            '{' => {
+                braces += 1;
+                re.push_str("(?:");
+            }
+            '}' if braces > 0 => {
+                braces -= 1;
+                re.push(')');
+            }
+            ',' if braces > 0 => re.push('|'),
             '*' if chars.peek() == Some(&'*') => {
                 chars.next();
                 if chars.peek() == Some(&'/') {
@@ -540,5 +551,12 @@ mod tests {
         assert_eq!(glob_base("evals/**/*.yaml"), "evals");
         assert_eq!(glob_base("evals/sub/one.yaml"), "evals/sub");
         assert_eq!(glob_base("*.yaml"), ".");
+        let re = glob_regex("evals/{support,tone}.yaml").expect("valid");
+        assert!(re.is_match("evals/support.yaml") && re.is_match("evals/tone.yaml"));
+        assert!(!re.is_match("evals/triage.yaml"));
+        assert!(
+            glob_regex("evals/{a.yaml").is_err(),
+            "unclosed brace is an error"
+        );
     }
 }
