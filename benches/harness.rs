@@ -33,7 +33,7 @@ fn run(root: &std::path::Path, settings: Settings) -> (f64, usize) {
         .target("echo", |i: &tribunal::Input| {
             Ok::<_, String>(format!("echo {}", i.text()))
         })
-        .run(&args);
+        .run_quietly(&args);
     (started.elapsed().as_secs_f64(), out.records.len())
 }
 

@@ -144,6 +144,17 @@ impl Harness {
 
     /// Runs with the given arguments.
     pub fn run(self, args: &Arguments) -> RunOutcome {
+        self.execute(args, true)
+    }
+
+    /// Like [`Harness::run`], but prints nothing: no libtest lines, no
+    /// summary. Reports are still written. For embedding tribunal in other
+    /// tools and for testing it.
+    pub fn run_quietly(self, args: &Arguments) -> RunOutcome {
+        self.execute(args, false)
+    }
+
+    fn execute(self, args: &Arguments, print: bool) -> RunOutcome {
         let started = SystemTime::now();
         let clock = Instant::now();
         let root = self.root.clone().unwrap_or_else(default_root);
@@ -155,7 +166,9 @@ impl Harness {
         let files = match find_suites(&root, pattern.as_deref()) {
             Ok(files) => files,
             Err(message) => {
-                eprintln!("tribunal: {message}");
+                if print {
+                    eprintln!("tribunal: {message}");
+                }
                 return RunOutcome::failed_setup(message);
             }
         };
@@ -177,7 +190,9 @@ impl Harness {
             Ok(p) => p,
             Err(e) => {
                 let message = format!("provider configuration: {e}");
-                eprintln!("tribunal: {message}");
+                if print {
+                    eprintln!("tribunal: {message}");
+                }
                 return RunOutcome::failed_setup(message);
             }
         };
@@ -240,7 +255,15 @@ impl Harness {
             });
             lib_trials.push(trial.with_ignored_flag(skip.is_some()));
         }
-        let conclusion = libtest_mimic::run(args, lib_trials);
+        let failed = if print {
+            libtest_mimic::run(args, lib_trials).has_failed()
+        } else {
+            let selected_broken = broken.iter().any(|e| {
+                let p = libtest_mimic::Trial::test(e.suite.clone(), || Ok(()));
+                !args.list && !args.is_filtered_out(&p)
+            });
+            selected_broken || results.values().any(|(_, c)| c.fails)
+        };
 
         let mut records: Vec<TrialRecord> = Vec::new();
         if !args.list {
@@ -259,10 +282,11 @@ impl Harness {
             let run =
                 crate::report::RunResults::new(&root, records.clone(), started, clock.elapsed());
             match crate::report::after_run(&root, &run) {
-                Ok(after) => eprint!("{}", after.summary),
+                Ok(after) if print => eprint!("{}", after.summary),
+                Ok(_) => {}
                 Err(e) => eprintln!("tribunal: reports were not written: {e}"),
             }
-            if !broken.is_empty() {
+            if print && !broken.is_empty() {
                 eprintln!(
                     "tribunal: {} suite file(s) could not be loaded and did not run: {}",
                     broken.len(),
@@ -275,7 +299,11 @@ impl Harness {
             }
         }
         RunOutcome {
-            exit_code: conclusion.exit_code(),
+            exit_code: if failed {
+                ExitCode::from(101)
+            } else {
+                ExitCode::SUCCESS
+            },
             records,
             load_errors: broken.iter().map(ToString::to_string).collect(),
         }

@@ -111,7 +111,7 @@ cases:
 #[test]
 fn first_run_is_new_then_accepted_snapshots_pass() {
     let p = project(&[("evals/good.yaml", GOOD)]);
-    let first = harness(p.path(), local()).run(&args(&[]));
+    let first = harness(p.path(), local()).run_quietly(&args(&[]));
     assert_ne!(first.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&first, "good::hello"), Status::New);
     assert!(
@@ -126,7 +126,7 @@ fn first_run_is_new_then_accepted_snapshots_pass() {
     );
 
     accept_all(p.path());
-    let second = harness(p.path(), local()).run(&args(&[]));
+    let second = harness(p.path(), local()).run_quietly(&args(&[]));
     assert_eq!(second.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&second, "good::hello"), Status::Pass);
     assert_eq!(status_of(&second, "good::loud"), Status::Pass);
@@ -142,12 +142,12 @@ fn first_run_is_new_then_accepted_snapshots_pass() {
 #[test]
 fn a_changed_verdict_is_a_regression_with_a_diff() {
     let p = project(&[("evals/good.yaml", GOOD)]);
-    harness(p.path(), local()).run(&args(&[]));
+    harness(p.path(), local()).run_quietly(&args(&[]));
     accept_all(p.path());
     // The system under test changes: `hello` no longer passes.
     let changed = GOOD.replace("- contains: hello", "- contains: goodbye");
     std::fs::write(p.path().join("evals/good.yaml"), changed).expect("write");
-    let run = harness(p.path(), local()).run(&args(&[]));
+    let run = harness(p.path(), local()).run_quietly(&args(&[]));
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&run, "good::hello"), Status::Regression);
     let pending = std::fs::read_to_string(p.path().join("evals/snapshots/good__hello.snap.new"))
@@ -161,11 +161,11 @@ fn a_changed_verdict_is_a_regression_with_a_diff() {
 #[test]
 fn an_improvement_awaits_review() {
     let p = project(&[("evals/good.yaml", GOOD)]);
-    harness(p.path(), local()).run(&args(&[]));
+    harness(p.path(), local()).run_quietly(&args(&[]));
     accept_all(p.path());
     let fixed = GOOD.replace("- contains: bye", "- contains: hi");
     std::fs::write(p.path().join("evals/good.yaml"), fixed).expect("write");
-    let run = harness(p.path(), local()).run(&args(&[]));
+    let run = harness(p.path(), local()).run_quietly(&args(&[]));
     assert_eq!(status_of(&run, "good::known-bad"), Status::Improvement);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
 }
@@ -174,7 +174,7 @@ fn an_improvement_awaits_review() {
 fn ci_never_writes_and_fails_missing_snapshots() {
     let p = project(&[("evals/good.yaml", GOOD)]);
     let ci = Settings::from_vars(None, None, true);
-    let run = harness(p.path(), ci).run(&args(&[]));
+    let run = harness(p.path(), ci).run_quietly(&args(&[]));
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&run, "good::hello"), Status::New);
     assert!(
@@ -187,7 +187,8 @@ fn ci_never_writes_and_fails_missing_snapshots() {
 fn a_broken_file_fails_alone_with_its_location() {
     let broken = "suite: broken\ncases:\n  - id: a\n    input: x\n    target: echo\n    chekcs:\n      - contains: x\n";
     let p = project(&[("evals/good.yaml", GOOD), ("evals/broken.yaml", broken)]);
-    let run = harness(p.path(), Settings::from_vars(Some("always"), None, false)).run(&args(&[]));
+    let run =
+        harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(run.load_errors.len(), 1);
     let err = &run.load_errors[0];
@@ -204,8 +205,8 @@ fn a_broken_file_fails_alone_with_its_location() {
 #[case::ignored(&["--ignored"], &["good::later"])]
 fn filters_select_what_is_evaluated(#[case] extra: &[&str], #[case] expected: &[&str]) {
     let p = project(&[("evals/good.yaml", GOOD)]);
-    let run =
-        harness(p.path(), Settings::from_vars(Some("no"), Some("1"), false)).run(&args(extra));
+    let run = harness(p.path(), Settings::from_vars(Some("no"), Some("1"), false))
+        .run_quietly(&args(extra));
     let mut got: Vec<&str> = run
         .records
         .iter()
@@ -218,7 +219,7 @@ fn filters_select_what_is_evaluated(#[case] extra: &[&str], #[case] expected: &[
 #[test]
 fn list_evaluates_nothing() {
     let p = project(&[("evals/good.yaml", GOOD)]);
-    let run = harness(p.path(), local()).run(&args(&["--list"]));
+    let run = harness(p.path(), local()).run_quietly(&args(&["--list"]));
     assert!(run.records.is_empty());
     assert!(!p.path().join("evals/snapshots").exists());
 }
@@ -227,7 +228,8 @@ fn list_evaluates_nothing() {
 fn a_panicking_target_is_an_error_verdict() {
     let suite = "suite: s\ncases:\n  - id: c\n    target: crash\n    input: x\n    checks: [{contains: x}]\n";
     let p = project(&[("evals/s.yaml", suite)]);
-    let run = harness(p.path(), Settings::from_vars(Some("always"), None, false)).run(&args(&[]));
+    let run =
+        harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
     assert_eq!(status_of(&run, "s::c"), Status::Error);
     let v = &run.records[0].verdict;
     assert!(
@@ -254,7 +256,8 @@ cases:
     checks: [{contains: hi}]
 "#;
     let p = project(&[("evals/v.yaml", suite)]);
-    let run = harness(p.path(), Settings::from_vars(Some("always"), None, false)).run(&args(&[]));
+    let run =
+        harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
     assert_eq!(status_of(&run, "v::c::short"), Status::Pass);
     assert_eq!(status_of(&run, "v::c::long"), Status::Pass);
     assert!(p.path().join("evals/snapshots/v__c__short.snap").exists());
@@ -264,7 +267,7 @@ cases:
 #[test]
 fn an_empty_eval_folder_is_an_error() {
     let p = project(&[("evals/README.md", "nothing here")]);
-    let run = harness(p.path(), local()).run(&args(&[]));
+    let run = harness(p.path(), local()).run_quietly(&args(&[]));
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert!(
         run.load_errors[0].contains("no eval suites found"),
@@ -278,7 +281,7 @@ fn a_glob_that_matches_nothing_is_an_error() {
     let p = project(&[("evals/good.yaml", GOOD)]);
     let run = harness(p.path(), local())
         .suites("evals/**/nothing-*.yaml")
-        .run(&args(&[]));
+        .run_quietly(&args(&[]));
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert!(
         run.load_errors[0].contains("matches no YAML file"),
@@ -291,8 +294,8 @@ fn a_glob_that_matches_nothing_is_an_error() {
 fn must_pass_fails_even_when_accepted() {
     let suite = "suite: m\ncases:\n  - id: c\n    target: echo\n    input: x\n    gate: must_pass\n    checks: [{contains: nope}]\n";
     let p = project(&[("evals/m.yaml", suite)]);
-    harness(p.path(), Settings::from_vars(Some("always"), None, false)).run(&args(&[]));
-    let run = harness(p.path(), local()).run(&args(&[]));
+    harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
+    let run = harness(p.path(), local()).run_quietly(&args(&[]));
     assert_eq!(status_of(&run, "m::c"), Status::MustPassFailure);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
 }

@@ -30,7 +30,7 @@ pub fn run(harness: Harness, root: &Path) -> RunOutcome {
     harness
         .root(root)
         .snapshot_settings(quiet_settings())
-        .run(&Arguments::from_iter(["evals", "--quiet"]))
+        .run_quietly(&Arguments::from_iter(["evals", "--quiet"]))
 }
 
 /// Indents every line of `text` by `n` spaces.
