@@ -820,3 +820,24 @@ fn check_no_panic(text: &str) {
         }
     }
 }
+
+#[test]
+fn misspelled_keys_at_every_level_are_all_reported_in_one_run() {
+    let text = "suite: x\ndescripton: typo\ndefaults:\n  target: bot\n  tagz: [a]\ncases:\n  - id: a\n    input: hi\n    chekcs: []\n    checks:\n      - contain: refund\n";
+    let known = KnownNames {
+        targets: vec!["bot".into()],
+        checks: vec![],
+    };
+    let err = load_str(text, "evals/x.yaml", Path::new("evals"), Some(&known))
+        .expect_err("the file is broken");
+    let shown: Vec<String> = err.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        vec![
+            "evals/x.yaml:2:1: unknown key `descripton` in suite (hint: did you mean `description`?)",
+            "evals/x.yaml:5:3: unknown key `tagz` in defaults (hint: did you mean `tags`?)",
+            "evals/x.yaml:9:5: unknown key `chekcs` in case (hint: did you mean `checks`?)",
+            "evals/x.yaml:11:9: unknown check kind `contain` (hint: did you mean `contains`?)",
+        ],
+    );
+}

@@ -258,26 +258,37 @@ impl Loader<'_> {
     }
 
     /// Typed deserialization of the value at `base`; errors point at the exact key.
+    /// Deserializes `value` (found at `base`) into `T`. Unknown keys are
+    /// reported one by one and dropped, so that the rest of the value is
+    /// still checked and every problem shows in one run; any other error
+    /// stops here.
     fn typed<T: DeserializeOwned>(&mut self, base: &[Seg], value: Value, what: &str) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(v) => Some(v),
-            Err(err) => {
-                let inner = serde_segments(err.path());
-                // An unknown key inside a nested section (`defaults:`) is
-                // reported as being in that section, not in the whole suite.
-                let what = match inner.len().checked_sub(2).map(|i| &inner[i]) {
-                    Some(Seg::Key(section)) => section.as_str(),
-                    _ => what,
-                };
-                let key = (!inner.is_empty()).then(|| node::path_text(&inner));
-                let mut path = base.to_vec();
-                path.extend(inner.iter().cloned());
-                let (message, hint, at_key) =
-                    explain_serde(&err.inner().to_string(), what, key.as_deref());
-                self.push(&path, at_key, message, hint);
-                None
+        let mut value = value;
+        // Each round removes one unknown key; a value has finitely many.
+        for _ in 0..64 {
+            match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+                Ok(v) => return Some(v),
+                Err(err) => {
+                    let inner = serde_segments(err.path());
+                    // An unknown key inside a nested section (`defaults:`) is
+                    // reported as being in that section, not in the whole suite.
+                    let section = match inner.len().checked_sub(2).map(|i| &inner[i]) {
+                        Some(Seg::Key(section)) => section.as_str(),
+                        _ => what,
+                    };
+                    let key = (!inner.is_empty()).then(|| node::path_text(&inner));
+                    let mut path = base.to_vec();
+                    path.extend(inner.iter().cloned());
+                    let text = err.inner().to_string();
+                    let (message, hint, at_key) = explain_serde(&text, section, key.as_deref());
+                    self.push(&path, at_key, message, hint);
+                    if !(text.starts_with("unknown field") && remove_at(&mut value, &inner)) {
+                        return None;
+                    }
+                }
             }
         }
+        None
     }
 
     fn suite(
@@ -296,6 +307,9 @@ impl Loader<'_> {
             return None;
         }
         let raw: RawSuite = self.typed(&[], self.root.to_json(), "suite")?;
+        // A misspelled key was reported and dropped: what it would have set
+        // (a target, the checks) is not reported missing on top of it.
+        let suite_misspelled = !self.errors.is_empty();
         let name = raw
             .suite
             .clone()
@@ -357,9 +371,11 @@ impl Loader<'_> {
         let mut seen: BTreeMap<String, Location> = BTreeMap::new();
         for (i, value) in raw.cases.iter().enumerate() {
             let base = [Seg::Key("cases".into()), Seg::Index(i)];
+            let before = self.errors.len();
             let Some(rc) = self.typed::<RawCase>(&base, value.clone(), "case") else {
                 continue;
             };
+            let misspelled = suite_misspelled || self.errors.len() > before;
             let id_path = [
                 Seg::Key("cases".into()),
                 Seg::Index(i),
@@ -387,6 +403,7 @@ impl Loader<'_> {
             if let Some(case) = self.case(
                 &base,
                 rc,
+                misspelled,
                 &raw,
                 default_target.as_ref(),
                 &default_checks,
@@ -578,6 +595,7 @@ impl Loader<'_> {
         &mut self,
         base: &[Seg],
         rc: RawCase,
+        misspelled: bool,
         raw: &RawSuite,
         default_target: Option<&TargetSpec>,
         default_checks: &[CheckSpec],
@@ -607,7 +625,8 @@ impl Loader<'_> {
             !variants.is_empty() && variants.iter().all(|v| v.target.is_some());
         // A target that is written but invalid is reported where it is
         // written; the case does not also claim to have none.
-        if rc.output.is_none()
+        if !misspelled
+            && rc.output.is_none()
             && rc.target.is_none()
             && raw.defaults.target.is_none()
             && !has_variant_targets
@@ -629,7 +648,7 @@ impl Loader<'_> {
         }
         // Checks that are written but invalid are reported one by one; the
         // case does not also claim to have none.
-        if raw.defaults.checks.is_empty() && rc.checks.is_empty() {
+        if !misspelled && raw.defaults.checks.is_empty() && rc.checks.is_empty() {
             self.push(
                 &key("id"),
                 true,
@@ -719,6 +738,31 @@ fn variant_id_part(value: &Value) -> String {
             }
         })
         .collect()
+}
+
+/// Removes the entry at `path` (a key of a map) from `value`.
+fn remove_at(value: &mut Value, path: &[Seg]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut cur = value;
+    for seg in parents {
+        cur = match (seg, cur) {
+            (Seg::Key(k), Value::Object(m)) => match m.get_mut(k) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Seg::Index(i), Value::Array(a)) => match a.get_mut(*i) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, cur) {
+        (Seg::Key(k), Value::Object(m)) => m.remove(k).is_some(),
+        _ => false,
+    }
 }
 
 fn serde_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
