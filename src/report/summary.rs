@@ -268,6 +268,9 @@ pub fn terminal_summary(run: &RunResults) -> String {
             );
         }
     }
+    for note in length_bias_notes(run) {
+        let _ = writeln!(out, "  {note}");
+    }
     let mut budget = FAILURE_LINES;
     for (status, title) in SECTIONS {
         let items: Vec<&TrialRecord> = run
@@ -337,6 +340,38 @@ mod tests {
         let mut r = crate::report::sample::run(0, 1.0, 1);
         r.records = records;
         r
+    }
+
+    #[test]
+    fn a_judge_whose_scores_follow_length_gets_a_note() {
+        let records: Vec<TrialRecord> = (0..6)
+            .map(|i| {
+                let mut r = record(
+                    &format!("s::c{i}"),
+                    Outcome::Pass,
+                    Status::Pass,
+                    0.2 + 0.15 * i as f64,
+                    &[],
+                    10.0,
+                    0.0,
+                );
+                if let Some(o) = r.verdict.output.as_mut() {
+                    o.text = "word ".repeat(5 + 10 * i);
+                }
+                r
+            })
+            .collect();
+        let run = run_of(records.clone());
+        let notes = length_bias_notes(&run);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("rise with output length"), "{notes:?}");
+        assert!(terminal_summary(&run).contains("verbosity bias"));
+        // Scores unrelated to length: no note.
+        let mut flat = records;
+        for (i, r) in flat.iter_mut().enumerate() {
+            r.verdict.checks[0].score = Some(if i % 2 == 0 { 0.8 } else { 0.6 });
+        }
+        assert!(length_bias_notes(&run_of(flat)).is_empty());
     }
 
     #[test]
@@ -462,4 +497,25 @@ mod tests {
         assert_eq!(trim("a\n b  c", 10), "a b c");
         assert_eq!(trim("ééééé", 3), "éé…");
     }
+}
+
+/// Judges whose scores follow output length (seed 003's verbosity bias):
+/// a note per judge check with at least 5 scored outputs and |r| >= 0.3.
+pub fn length_bias_notes(run: &RunResults) -> Vec<String> {
+    let verdicts: Vec<crate::verdict::Verdict> =
+        run.records.iter().map(|r| r.verdict.clone()).collect();
+    crate::check::judge::bias::length_bias(&verdicts)
+        .into_iter()
+        .filter_map(|b| {
+            let r = b.correlation?;
+            (b.n >= 5 && r.abs() >= 0.3).then(|| {
+                format!(
+                    "note: judge `{}` scores {} with output length (r = {r:.2}, n = {}): look for verbosity bias",
+                    b.check,
+                    if r > 0.0 { "rise" } else { "fall" },
+                    b.n
+                )
+            })
+        })
+        .collect()
 }
