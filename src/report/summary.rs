@@ -331,6 +331,27 @@ pub fn terminal_summary(run: &RunResults) -> String {
     out
 }
 
+/// Judges whose scores follow output length (seed 003's verbosity bias):
+/// a note per judge check with at least 5 scored outputs and |r| >= 0.3.
+pub fn length_bias_notes(run: &RunResults) -> Vec<String> {
+    let verdicts: Vec<crate::verdict::Verdict> =
+        run.records.iter().map(|r| r.verdict.clone()).collect();
+    crate::check::judge::bias::length_bias(&verdicts)
+        .into_iter()
+        .filter_map(|b| {
+            let r = b.correlation?;
+            (b.n >= 5 && r.abs() >= 0.3).then(|| {
+                format!(
+                    "note: judge `{}` scores {} with output length (r = {r:.2}, n = {}): look for verbosity bias",
+                    b.check,
+                    if r > 0.0 { "rise" } else { "fall" },
+                    b.n
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,25 +518,4 @@ mod tests {
         assert_eq!(trim("a\n b  c", 10), "a b c");
         assert_eq!(trim("ééééé", 3), "éé…");
     }
-}
-
-/// Judges whose scores follow output length (seed 003's verbosity bias):
-/// a note per judge check with at least 5 scored outputs and |r| >= 0.3.
-pub fn length_bias_notes(run: &RunResults) -> Vec<String> {
-    let verdicts: Vec<crate::verdict::Verdict> =
-        run.records.iter().map(|r| r.verdict.clone()).collect();
-    crate::check::judge::bias::length_bias(&verdicts)
-        .into_iter()
-        .filter_map(|b| {
-            let r = b.correlation?;
-            (b.n >= 5 && r.abs() >= 0.3).then(|| {
-                format!(
-                    "note: judge `{}` scores {} with output length (r = {r:.2}, n = {}): look for verbosity bias",
-                    b.check,
-                    if r > 0.0 { "rise" } else { "fall" },
-                    b.n
-                )
-            })
-        })
-        .collect()
 }
