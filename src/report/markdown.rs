@@ -78,6 +78,9 @@ pub fn run_summary(run: &RunResults) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
+    for note in super::summary::length_bias_notes(run) {
+        let _ = writeln!(out, "> {}\n", cell(&note));
+    }
     for (status, title) in SECTIONS {
         let items: Vec<_> = run
             .records

@@ -387,6 +387,7 @@ mod tests {
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("rise with output length"), "{notes:?}");
         assert!(terminal_summary(&run).contains("verbosity bias"));
+        assert!(crate::report::markdown::run_summary(&run).contains("verbosity bias"));
         // Scores unrelated to length: no note.
         let mut flat = records;
         for (i, r) in flat.iter_mut().enumerate() {
