@@ -101,16 +101,6 @@ struct EventSpace {
     has_window: bool,
 }
 
-/// Compiled condition: atoms point into the term table.
-enum CC {
-    And(Vec<CC>),
-    Or(Vec<CC>),
-    Not(Box<CC>),
-    Const(bool),
-    Atom(usize, Op, Vec<Lit>),
-    Range(usize, IntervalSet),
-}
-
 struct Space {
     terms: Vec<Term>,
     traits: Vec<Domain>,
@@ -130,24 +120,23 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
         Ok(s) => s,
         Err(reason) => return Equivalence::Unknown { reason, tried: 0 },
     };
-    let l = compile(left, &space.terms);
-    let r = compile(right, &space.terms);
+    let prog = Program::new(left, right, &space);
     let dims = space.dims();
     let total = dims
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
     let mut tried = 0u64;
-    let differs = |p: &[usize]| {
-        let vals = space.values(p);
-        eval(&l, &vals) != eval(&r, &vals)
-    };
+    let mut vals = vec![None; prog.aggs.len()];
     let mut found: Option<Vec<usize>> = None;
     let exhaustive = matches!(total, Some(t) if t <= limits.max_points);
     if exhaustive {
         let mut p = vec![0usize; dims.len()];
+        // Dimensions at or after `lo` changed since the last profile.
+        let mut lo = 0;
         loop {
             tried += 1;
-            if differs(&p) {
+            prog.refresh(&p, &mut vals, lo);
+            if prog.differs(&p, &vals) {
                 found = Some(p);
                 break;
             }
@@ -161,31 +150,30 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
                     tried,
                 };
             }
-            if !advance(&mut p, &dims) {
-                break;
+            match advance(&mut p, &dims) {
+                Some(i) => lo = i,
+                None => break,
             }
         }
     } else {
         let mut rng = Rng::new(limits.seed);
         let hints = space.hints();
+        let mut p = vec![0usize; dims.len()];
         loop {
             tried += 1;
-            let p: Vec<usize> = dims
-                .iter()
-                .zip(&hints)
-                .map(|(&d, h)| {
-                    // Favour counts around the constants, small counts and
-                    // early representatives.
-                    if !h.is_empty() && rng.chance(0.25) {
-                        h[rng.below(h.len())].min(d.saturating_sub(1))
-                    } else if rng.chance(0.5) {
-                        rng.below(d.min(3))
-                    } else {
-                        rng.below(d)
-                    }
-                })
-                .collect();
-            if differs(&p) {
+            for ((x, &d), h) in p.iter_mut().zip(&dims).zip(&hints) {
+                // Favour counts around the constants, small counts and
+                // early representatives.
+                *x = if !h.is_empty() && rng.chance(0.25) {
+                    h[rng.below(h.len())].min(d.saturating_sub(1))
+                } else if rng.chance(0.5) {
+                    rng.below(d.min(3))
+                } else {
+                    rng.below(d)
+                };
+            }
+            prog.refresh(&p, &mut vals, 0);
+            if prog.differs(&p, &vals) {
                 found = Some(p);
                 break;
             }
@@ -198,9 +186,14 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
         }
     }
     if let Some(p) = found {
-        let p = minimize(p, &space.hints(), &differs);
-        let vals = space.values(&p);
-        let lv = eval(&l, &vals);
+        let differs = |q: &[usize]| {
+            prog.refresh(q, &mut vals, 0);
+            prog.differs(q, &vals)
+        };
+        let p = minimize(p, &space.hints(), differs);
+        let mut vals = vec![None; prog.aggs.len()];
+        prog.refresh(&p, &mut vals, 0);
+        let lv = prog.left.eval(&p, &vals);
         let (text, evidence) = space.describe(&p, lv, names);
         return Equivalence::NotEquivalent {
             method: if exhaustive {
@@ -236,15 +229,18 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
     }
 }
 
-fn advance(p: &mut [usize], dims: &[usize]) -> bool {
+/// Moves `p` to the next profile in odometer order (the last dimension
+/// fastest) and returns the first dimension that changed, or `None` after
+/// the last profile.
+fn advance(p: &mut [usize], dims: &[usize]) -> Option<usize> {
     for i in (0..p.len()).rev() {
         p[i] += 1;
         if p[i] < dims[i] {
-            return true;
+            return Some(i);
         }
         p[i] = 0;
     }
-    false
+    None
 }
 
 /// Greedy shrinking: fewer events, absent or smaller traits, until no
@@ -253,7 +249,7 @@ fn advance(p: &mut [usize], dims: &[usize]) -> bool {
 fn minimize(
     mut p: Vec<usize>,
     hints: &[Vec<usize>],
-    differs: &dyn Fn(&[usize]) -> bool,
+    mut differs: impl FnMut(&[usize]) -> bool,
 ) -> Vec<usize> {
     loop {
         let mut changed = false;
@@ -643,7 +639,7 @@ fn build(left: &Cond, right: &Cond) -> Result<Space, String> {
                     });
                 }
             }
-            if dims.is_empty() || !advance(&mut idx, &dims) {
+            if dims.is_empty() || advance(&mut idx, &dims).is_none() {
                 break;
             }
         }
@@ -771,35 +767,6 @@ fn consts_of(c: &Cond, t: &Term) -> Vec<f64> {
     out
 }
 
-fn compile(c: &Cond, terms: &[Term]) -> CC {
-    let idx = |t: &Term| {
-        let k = term_key(t);
-        terms.iter().position(|u| term_key(u) == k).unwrap_or(0)
-    };
-    match c {
-        Cond::And(k) => CC::And(k.iter().map(|c| compile(c, terms)).collect()),
-        Cond::Or(k) => CC::Or(k.iter().map(|c| compile(c, terms)).collect()),
-        Cond::Not(c) => CC::Not(Box::new(compile(c, terms))),
-        Cond::Const(b) => CC::Const(*b),
-        Cond::Atom(a) => CC::Atom(idx(&a.term), a.op, a.values.clone()),
-        Cond::Range(t, s) => CC::Range(idx(t), s.clone()),
-    }
-}
-
-fn eval(c: &CC, vals: &[Val]) -> bool {
-    match c {
-        CC::And(k) => k.iter().all(|c| eval(c, vals)),
-        CC::Or(k) => k.iter().any(|c| eval(c, vals)),
-        CC::Not(c) => !eval(c, vals),
-        CC::Const(b) => *b,
-        CC::Atom(t, op, values) => compare(vals[*t].as_ref(), *op, values),
-        CC::Range(t, s) => match &vals[*t] {
-            Some(Lit::Num(n)) if n.fract() == 0.0 => s.contains(*n as i64),
-            _ => false,
-        },
-    }
-}
-
 /// Evaluates a comparison under the false-on-absent semantics.
 pub fn compare(v: Option<&Lit>, op: Op, values: &[Lit]) -> bool {
     let Some(v) = v else {
@@ -864,33 +831,6 @@ impl Space {
             d.extend(e.caps.iter().map(|c| c.saturating_add(1)));
         }
         d
-    }
-
-    /// Term values at point `p`.
-    fn values(&self, p: &[usize]) -> Vec<Val> {
-        let nt = self.traits.len();
-        let mut offsets = Vec::with_capacity(self.events.len());
-        let mut off = nt;
-        for e in &self.events {
-            offsets.push(off);
-            off += e.classes.len();
-        }
-        self.terms
-            .iter()
-            .enumerate()
-            .map(|(ti, t)| match t {
-                Term::Trait { .. } => {
-                    self.trait_of_term[ti].and_then(|d| self.traits[d].reps[p[d]].clone())
-                }
-                Term::Property { .. } => None,
-                Term::Agg(s) => {
-                    let (ei, pos) = self.agg_of_term[ti]?;
-                    let ev = &self.events[ei];
-                    let counts = &p[offsets[ei]..offsets[ei] + ev.classes.len()];
-                    reduce(s.func, ev, pos, counts)
-                }
-            })
-            .collect()
     }
 
     fn describe(&self, p: &[usize], left_matches: bool, names: &Names) -> (String, Value) {
@@ -987,30 +927,295 @@ fn age_text(h: f64) -> String {
     }
 }
 
-fn reduce(func: Func, ev: &EventSpace, pos: usize, counts: &[usize]) -> Val {
-    let mut n = 0usize;
-    let mut sum = 0.0f64;
-    let mut with_value = 0usize;
-    let mut min: Option<f64> = None;
-    let mut max: Option<f64> = None;
-    for (c, &k) in ev.classes.iter().zip(counts) {
-        let (inside, v) = &c.sig[pos];
-        if !inside || k == 0 {
-            continue;
-        }
-        n += k;
-        if let Some(Lit::Num(x)) = v {
-            with_value += k;
-            sum += x * k as f64;
-            min = Some(min.map_or(*x, |m| m.min(*x)));
-            max = Some(max.map_or(*x, |m| m.max(*x)));
+/// Both conditions compiled against a [`Space`]: trait comparisons become
+/// truth tables indexed by the trait's representative, and reducers become
+/// flat lists of the profile dimensions (event classes) they read, so one
+/// profile is evaluated without allocating.
+struct Program {
+    left: Node,
+    right: Node,
+    aggs: Vec<AggTerm>,
+}
+
+/// A reducer over the classes of one event, flattened.
+struct AggTerm {
+    func: Func,
+    /// The classes inside the stream: profile dimension and the reduced
+    /// property's numeric value in that class, in class order.
+    inside: Vec<(usize, Option<f64>)>,
+    /// The largest dimension in `inside` (0 when empty).
+    max_dim: usize,
+}
+
+/// A compiled condition.
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Const(bool),
+    /// Truth value per representative of the trait in this dimension.
+    Table(usize, Vec<bool>),
+    /// A comparison of reducer `.0`'s value.
+    Agg(usize, NumTest),
+    /// Reducer `.0`'s value is an integer in the set.
+    AggRange(usize, IntervalSet),
+}
+
+/// [`compare`] specialized to numeric values.
+struct NumTest {
+    /// The result when the value is absent.
+    absent: bool,
+    kind: NumKind,
+}
+
+enum NumKind {
+    Fixed(bool),
+    Eq(f64),
+    Ne(f64),
+    Gt(f64),
+    Ge(f64),
+    Lt(f64),
+    Le(f64),
+    OneOf(Vec<f64>),
+}
+
+impl NumTest {
+    /// Exactly `compare(Some(&Lit::Num(x)), op, values)` for every `x`, and
+    /// `compare(None, op, values)` for an absent value.
+    fn new(op: Op, values: &[Lit]) -> NumTest {
+        let first = match values.first() {
+            Some(Lit::Num(c)) => Some(*c),
+            _ => None,
+        };
+        let kind = match (op, first) {
+            (Op::Exists, _) => NumKind::Fixed(true),
+            (Op::Absent, _) => NumKind::Fixed(false),
+            (Op::OneOf, _) => NumKind::OneOf(
+                values
+                    .iter()
+                    .filter_map(|l| match l {
+                        Lit::Num(c) => Some(*c),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            // A non-numeric (or missing) constant: never equal, unordered.
+            (Op::Ne, None) => NumKind::Fixed(!values.is_empty()),
+            (_, None) => NumKind::Fixed(false),
+            (Op::Eq, Some(c)) => NumKind::Eq(c),
+            (Op::Ne, Some(c)) => NumKind::Ne(c),
+            (Op::Gt, Some(c)) => NumKind::Gt(c),
+            (Op::Ge, Some(c)) => NumKind::Ge(c),
+            (Op::Lt, Some(c)) => NumKind::Lt(c),
+            (Op::Le, Some(c)) => NumKind::Le(c),
+        };
+        NumTest {
+            absent: op == Op::Absent,
+            kind,
         }
     }
-    match func {
-        Func::Count => Some(Lit::Num(n as f64)),
-        Func::Sum => (with_value > 0).then_some(Lit::Num(sum)),
-        Func::Avg => (with_value > 0).then(|| Lit::Num(sum / with_value as f64)),
-        Func::Min => min.map(Lit::Num),
-        Func::Max => max.map(Lit::Num),
+
+    fn test(&self, v: Option<f64>) -> bool {
+        let Some(x) = v else {
+            return self.absent;
+        };
+        match &self.kind {
+            NumKind::Fixed(b) => *b,
+            NumKind::Eq(c) => x == *c,
+            NumKind::Ne(c) => x != *c,
+            NumKind::Gt(c) => x > *c,
+            NumKind::Ge(c) => x >= *c,
+            NumKind::Lt(c) => x < *c,
+            NumKind::Le(c) => x <= *c,
+            NumKind::OneOf(cs) => cs.contains(&x),
+        }
+    }
+}
+
+impl Program {
+    fn new(left: &Cond, right: &Cond, space: &Space) -> Program {
+        let nt = space.traits.len();
+        let mut offsets = Vec::with_capacity(space.events.len());
+        let mut off = nt;
+        for e in &space.events {
+            offsets.push(off);
+            off += e.classes.len();
+        }
+        // Reducer slot per term index.
+        let mut slot_of_term = vec![None; space.terms.len()];
+        let mut aggs = Vec::new();
+        for (ti, t) in space.terms.iter().enumerate() {
+            if let (Term::Agg(s), Some((ei, pos))) = (t, space.agg_of_term[ti]) {
+                let ev = &space.events[ei];
+                let inside: Vec<(usize, Option<f64>)> = ev
+                    .classes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.sig[pos].0)
+                    .map(|(ci, c)| {
+                        let x = match &c.sig[pos].1 {
+                            Some(Lit::Num(x)) => Some(*x),
+                            _ => None,
+                        };
+                        (offsets[ei] + ci, x)
+                    })
+                    .collect();
+                let max_dim = inside.iter().map(|(d, _)| *d).max().unwrap_or(0);
+                slot_of_term[ti] = Some(aggs.len());
+                aggs.push(AggTerm {
+                    func: s.func,
+                    inside,
+                    max_dim,
+                });
+            }
+        }
+        let keys: Vec<String> = space.terms.iter().map(term_key).collect();
+        let cx = Compiler {
+            space,
+            keys: &keys,
+            slot_of_term: &slot_of_term,
+        };
+        Program {
+            left: cx.compile(left),
+            right: cx.compile(right),
+            aggs,
+        }
+    }
+
+    /// Recomputes the reducers that read a dimension at or after `lo`.
+    fn refresh(&self, p: &[usize], vals: &mut [Option<f64>], lo: usize) {
+        for (a, v) in self.aggs.iter().zip(vals.iter_mut()) {
+            if a.max_dim >= lo {
+                *v = a.value(p);
+            }
+        }
+    }
+
+    fn differs(&self, p: &[usize], vals: &[Option<f64>]) -> bool {
+        self.left.eval(p, vals) != self.right.eval(p, vals)
+    }
+}
+
+impl AggTerm {
+    /// The reducer's value on profile `p` (class counts in `p`).
+    fn value(&self, p: &[usize]) -> Option<f64> {
+        match self.func {
+            Func::Count => {
+                let n: usize = self.inside.iter().map(|&(d, _)| p[d]).sum();
+                Some(n as f64)
+            }
+            func => {
+                let mut sum = 0.0f64;
+                let mut with_value = 0usize;
+                let mut min: Option<f64> = None;
+                let mut max: Option<f64> = None;
+                for &(d, x) in &self.inside {
+                    let k = p[d];
+                    if k == 0 {
+                        continue;
+                    }
+                    if let Some(x) = x {
+                        with_value += k;
+                        sum += x * k as f64;
+                        min = Some(min.map_or(x, |m| m.min(x)));
+                        max = Some(max.map_or(x, |m| m.max(x)));
+                    }
+                }
+                match func {
+                    Func::Sum => (with_value > 0).then_some(sum),
+                    Func::Avg => (with_value > 0).then(|| sum / with_value as f64),
+                    Func::Min => min,
+                    Func::Max | Func::Count => max,
+                }
+            }
+        }
+    }
+}
+
+struct Compiler<'a> {
+    space: &'a Space,
+    keys: &'a [String],
+    slot_of_term: &'a [Option<usize>],
+}
+
+impl Compiler<'_> {
+    fn term_index(&self, t: &Term) -> usize {
+        let k = term_key(t);
+        self.keys.iter().position(|u| *u == k).unwrap_or(0)
+    }
+
+    fn compile(&self, c: &Cond) -> Node {
+        match c {
+            Cond::And(k) => Node::And(k.iter().map(|c| self.compile(c)).collect()),
+            Cond::Or(k) => Node::Or(k.iter().map(|c| self.compile(c)).collect()),
+            Cond::Not(c) => Node::Not(Box::new(self.compile(c))),
+            Cond::Const(b) => Node::Const(*b),
+            Cond::Atom(a) => {
+                let ti = self.term_index(&a.term);
+                self.leaf(
+                    ti,
+                    |v| compare(v, a.op, &a.values),
+                    || {
+                        Node::Agg(
+                            self.slot_of_term[ti].unwrap_or(0),
+                            NumTest::new(a.op, &a.values),
+                        )
+                    },
+                )
+            }
+            Cond::Range(t, s) => {
+                let ti = self.term_index(t);
+                self.leaf(
+                    ti,
+                    |v| match v {
+                        Some(Lit::Num(n)) if n.fract() == 0.0 => s.contains(*n as i64),
+                        _ => false,
+                    },
+                    || Node::AggRange(self.slot_of_term[ti].unwrap_or(0), s.clone()),
+                )
+            }
+        }
+    }
+
+    /// A comparison of term `ti`: `test` on a trait's or an absent value,
+    /// `agg` for a reducer.
+    fn leaf(
+        &self,
+        ti: usize,
+        test: impl Fn(Option<&Lit>) -> bool,
+        agg: impl FnOnce() -> Node,
+    ) -> Node {
+        match self.space.terms.get(ti) {
+            Some(Term::Trait { .. }) => match self.space.trait_of_term[ti] {
+                Some(d) => Node::Table(
+                    d,
+                    self.space.traits[d]
+                        .reps
+                        .iter()
+                        .map(|v| test(v.as_ref()))
+                        .collect(),
+                ),
+                None => Node::Const(test(None)),
+            },
+            Some(Term::Agg(_)) if self.slot_of_term[ti].is_some() => agg(),
+            _ => Node::Const(test(None)),
+        }
+    }
+}
+
+impl Node {
+    fn eval(&self, p: &[usize], vals: &[Option<f64>]) -> bool {
+        match self {
+            Node::And(k) => k.iter().all(|c| c.eval(p, vals)),
+            Node::Or(k) => k.iter().any(|c| c.eval(p, vals)),
+            Node::Not(c) => !c.eval(p, vals),
+            Node::Const(b) => *b,
+            Node::Table(d, t) => t[p[*d]],
+            Node::Agg(a, test) => test.test(vals[*a]),
+            Node::AggRange(a, s) => match vals[*a] {
+                Some(n) if n.fract() == 0.0 => s.contains(n as i64),
+                _ => false,
+            },
+        }
     }
 }
