@@ -70,59 +70,14 @@ fn render_value(v: &Value, ctx: &Value) -> Result<Value, TargetError> {
     })
 }
 
-/// Follows a small JSON path (`$`, `.key`, `[index]`, `['key']`).
+/// The value at a JSON path (the `json_path` check's syntax: `$`, `.key`,
+/// `['key']`, `[n]`); the first one when a wildcard selects several.
 pub fn json_path<'a>(root: &'a Value, path: &str) -> Result<&'a Value, String> {
-    let rest = path
-        .trim()
-        .strip_prefix('$')
-        .ok_or("a JSON path starts with `$`")?;
-    let mut cur = root;
-    let mut chars = rest.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '.' => {
-                let mut key = String::new();
-                while let Some(&n) = chars.peek() {
-                    if n == '.' || n == '[' {
-                        break;
-                    }
-                    key.push(n);
-                    chars.next();
-                }
-                cur = cur
-                    .get(&key)
-                    .ok_or_else(|| format!("no key `{key}` at `{path}`"))?;
-            }
-            '[' => {
-                let mut inner = String::new();
-                for n in chars.by_ref() {
-                    if n == ']' {
-                        break;
-                    }
-                    inner.push(n);
-                }
-                let quoted = inner
-                    .strip_prefix('\'')
-                    .and_then(|s| s.strip_suffix('\''))
-                    .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')));
-                cur = match quoted {
-                    Some(key) => cur
-                        .get(key)
-                        .ok_or_else(|| format!("no key `{key}` at `{path}`"))?,
-                    None => {
-                        let i: usize = inner
-                            .trim()
-                            .parse()
-                            .map_err(|_| format!("`[{inner}]` is not an index in `{path}`"))?;
-                        cur.get(i)
-                            .ok_or_else(|| format!("no index {i} at `{path}`"))?
-                    }
-                };
-            }
-            other => return Err(format!("unexpected `{other}` in JSON path `{path}`")),
-        }
-    }
-    Ok(cur)
+    let steps = crate::check::json::parse_path(path)?;
+    crate::check::json::select(root, &steps)
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("nothing at `{path}`"))
 }
 
 /// Calls an `http` target.
