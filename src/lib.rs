@@ -12,6 +12,7 @@
 
 pub mod case;
 pub mod check;
+pub mod datetime;
 pub mod fsutil;
 pub mod harness;
 pub mod labels;

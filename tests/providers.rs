@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use tribunal::provider::datetime::http_date;
+use tribunal::datetime::http_date;
 use tribunal::provider::mock::{MockReply, MockServer};
 use tribunal::provider::{
     CallSite, ChatRequest, Message, Mode, Options, ProjectConfig, ProviderError, Providers,

@@ -25,7 +25,6 @@ pub mod anthropic;
 pub mod cassette;
 pub mod cli;
 pub mod config;
-pub mod datetime;
 pub mod limits;
 pub mod mock;
 pub mod openai;

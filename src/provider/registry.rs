@@ -459,7 +459,7 @@ impl Providers {
             let entry = Entry {
                 key,
                 spec: ep.spec.clone(),
-                recorded_at: super::datetime::rfc3339(std::time::SystemTime::now()),
+                recorded_at: crate::datetime::rfc3339(std::time::SystemTime::now()),
                 request: canonical,
                 response: r.clone(),
             };

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::datetime::parse_http_date;
+use crate::datetime::parse_http_date;
 
 /// How calls are retried and timed out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,7 +134,7 @@ pub fn retry_after(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::datetime::http_date;
+    use crate::datetime::http_date;
     use rstest::rstest;
 
     #[rstest]

@@ -1,6 +1,7 @@
-//! The two date formats the provider layer reads and writes: RFC 3339 UTC
-//! timestamps (`recorded_at` in cassettes) and HTTP dates (`Retry-After:
-//! Wed, 21 Oct 2015 07:28:00 GMT`). Small enough not to need a crate.
+//! The dates tribunal reads and writes, in UTC: RFC 3339 timestamps
+//! (`recorded_at` in cassettes, `started_at` in run results), calendar dates
+//! (`date` in label files) and HTTP dates (`Retry-After: Wed, 21 Oct 2015
+//! 07:28:00 GMT`). Small enough not to need a crate.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -59,6 +60,18 @@ pub fn http_date(t: SystemTime) -> String {
     format!("{dow}, {d:02} {mon} {y:04} {hh:02}:{mm:02}:{ss:02} GMT")
 }
 
+/// The calendar date of a day count since 1970-01-01 (`YYYY-MM-DD`).
+pub fn civil_date(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let (y, m, d, ..) = split(SystemTime::now());
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Parses an IMF-fixdate (`Wed, 25 Nov 2026 10:04:05 GMT`), the only HTTP date
 /// format servers are allowed to send today. `None` for anything else.
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
@@ -95,6 +108,14 @@ mod tests {
         assert_eq!(rfc3339(t), "2015-10-21T07:28:00Z");
         assert_eq!(http_date(t), "Wed, 21 Oct 2015 07:28:00 GMT");
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(19_723), "2024-01-01");
+        assert_eq!(civil_date(19_782), "2024-02-29");
+        assert_eq!(civil_date(-1), "1969-12-31");
     }
 
     #[test]
