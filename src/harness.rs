@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use libtest_mimic::{Arguments, Failed};
 
-use crate::case::{KnownNames, Suite, SuiteErrors, discover, load_file};
+use crate::case::{KnownNames, Loaded, discover, display_path, load_files};
 use crate::provider::{Provider, Providers};
 use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
 use crate::run::{RunEnv, Trial, evaluate, expand};
@@ -177,15 +177,7 @@ impl Harness {
             targets: self.registry.target_names(),
             checks: self.registry.check_names(),
         };
-        let mut suites: Vec<Arc<Suite>> = Vec::new();
-        let mut broken: Vec<SuiteErrors> = Vec::new();
-        for path in &files {
-            let display = relative(&root, path);
-            match load_file(path, &display, Some(&known)) {
-                Ok(s) => suites.push(Arc::new(s)),
-                Err(e) => broken.push(e),
-            }
-        }
+        let Loaded { suites, broken } = load_files(&root, &files, Some(&known));
         let mut providers = match Providers::configure(&root, settings.ci) {
             Ok(p) => p,
             Err(e) => {
@@ -273,7 +265,7 @@ impl Harness {
                         verdict: verdict.clone(),
                         status: c.status,
                         accepted: c.accepted.clone(),
-                        snapshot: relative(&root, &snapshot_of(t)),
+                        snapshot: display_path(&root, &snapshot_of(t)),
                     });
                 }
             }
@@ -338,15 +330,6 @@ fn default_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// `path` relative to `root`, with `/` separators, for messages.
-pub(crate) fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 fn snapshot_of(t: &Trial) -> PathBuf {
     snapshot::snapshot_path(
         &t.suite.dir,
@@ -366,7 +349,7 @@ fn find_suites(root: &Path, pattern: Option<&str>) -> Result<Vec<PathBuf>, Strin
     let all = discover(&root.join(&base)).map_err(|e| e.to_string())?;
     let found: Vec<PathBuf> = all
         .into_iter()
-        .filter(|p| re.is_match(&relative(root, p)))
+        .filter(|p| re.is_match(&display_path(root, p)))
         .collect();
     if found.is_empty() {
         return Err(format!(
@@ -529,7 +512,7 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
 
 fn compare(root: &Path, t: &Trial, v: &Verdict, settings: &Settings) -> Compared {
     let path = snapshot_of(t);
-    let display = relative(root, &path);
+    let display = display_path(root, &path);
     let file = SnapshotFile {
         path: &path,
         display: &display,

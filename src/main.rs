@@ -134,22 +134,12 @@ fn validate(root: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut bad = 0;
-    let mut cases = 0;
-    for path in &files {
-        let display = path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        match tribunal::case::load_file(path, &display, None) {
-            Ok(suite) => cases += suite.cases.len(),
-            Err(e) => {
-                bad += 1;
-                eprintln!("{e}");
-            }
-        }
+    let loaded = tribunal::case::load_files(root, &files, None);
+    for e in &loaded.broken {
+        eprintln!("{e}");
     }
+    let bad = loaded.broken.len();
+    let cases: usize = loaded.suites.iter().map(|s| s.cases.len()).sum();
     println!(
         "{} suite file(s), {cases} case(s), {bad} with problems",
         files.len()

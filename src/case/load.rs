@@ -141,6 +141,38 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `path` relative to `root`, with `/` separators: how files are named in
+/// messages, snapshots and reports.
+pub fn display_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Suite files loaded together: the good ones, and the broken ones with
+/// every problem found in each.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The suites that loaded, in file order.
+    pub suites: Vec<Arc<Suite>>,
+    /// The files that did not.
+    pub broken: Vec<SuiteErrors>,
+}
+
+/// Loads suite files (from [`discover`]); a broken file never stops the others.
+pub fn load_files(root: &Path, files: &[PathBuf], known: Option<&KnownNames>) -> Loaded {
+    let mut loaded = Loaded::default();
+    for path in files {
+        match load_file(path, &display_path(root, path), known) {
+            Ok(s) => loaded.suites.push(Arc::new(s)),
+            Err(e) => loaded.broken.push(e),
+        }
+    }
+    loaded
+}
+
 /// Loads one suite file. `display` is the path shown in messages
 /// (`evals/support.yaml`).
 pub fn load_file(

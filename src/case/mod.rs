@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
 pub(crate) use load::explain_serde as load_explain;
-pub use load::{KnownNames, discover, load_file, load_str};
+pub use load::{KnownNames, Loaded, discover, display_path, load_file, load_files, load_str};
 pub use suggest::{did_you_mean, hint};
 
 use crate::check::CheckSpec;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::align::{AlignOptions, align_suite};
 use super::walk::{WalkOptions, walk};
 use super::{LabelFile, labels_path};
-use crate::case::{Suite, discover, load_file};
+use crate::case::{Suite, discover, load_files};
 use crate::check::judge::SuiteJudge;
 use crate::provider::Providers;
 use crate::registry::Registry;
@@ -71,21 +71,17 @@ fn ci() -> bool {
 }
 
 fn load_suites(root: &Path) -> Result<Vec<Arc<Suite>>, String> {
-    let dir = root.join("evals");
-    let files = discover(&dir).map_err(|e| e.to_string())?;
-    let mut suites = Vec::new();
-    let mut errors = Vec::new();
-    for f in files {
-        let display = f.strip_prefix(root).unwrap_or(&f).display().to_string();
-        match load_file(&f, &display, None) {
-            Ok(s) => suites.push(Arc::new(s)),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if errors.is_empty() {
-        Ok(suites)
+    let files = discover(&root.join("evals")).map_err(|e| e.to_string())?;
+    let loaded = load_files(root, &files, None);
+    if loaded.broken.is_empty() {
+        Ok(loaded.suites)
     } else {
-        Err(errors.join("\n"))
+        Err(loaded
+            .broken
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 }
 
