@@ -62,7 +62,7 @@ impl Settings {
         Settings::from_vars(
             var("INSTA_UPDATE").as_deref(),
             var("INSTA_FORCE_PASS").as_deref(),
-            is_ci(var("CI").as_deref(), var("TF_BUILD").as_deref()),
+            crate::run::ci_from_env(),
         )
     }
 
@@ -77,7 +77,7 @@ impl Settings {
         };
         Settings {
             update,
-            force_pass: truthy(force_pass),
+            force_pass: crate::run::truthy(force_pass),
             ci,
         }
     }
@@ -91,15 +91,7 @@ impl Settings {
     }
 }
 
-fn truthy(v: Option<&str>) -> bool {
-    matches!(v.map(str::trim), Some(s) if !s.is_empty() && s != "0" && !s.eq_ignore_ascii_case("false"))
-}
-
-/// Whether the environment says this is CI: `CI` set to anything but empty,
-/// `0` or `false` (as insta and most CI services do), or Azure's `TF_BUILD`.
-pub fn is_ci(ci: Option<&str>, tf_build: Option<&str>) -> bool {
-    truthy(ci) || truthy(tf_build)
-}
+pub use crate::run::is_ci;
 
 /// The snapshot file of a trial.
 pub fn snapshot_path(suite_dir: &Path, suite: &str, case: &str, variant: Option<&str>) -> PathBuf {

@@ -66,10 +66,6 @@ pub enum Command {
     },
 }
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
 fn load_suites(root: &Path) -> Result<Vec<Arc<Suite>>, String> {
     let files = discover(&root.join("evals")).map_err(|e| e.to_string())?;
     let loaded = load_files(root, &files, None);
@@ -86,12 +82,13 @@ fn load_suites(root: &Path) -> Result<Vec<Arc<Suite>>, String> {
 }
 
 fn env_for(root: &Path, suites: &[Arc<Suite>]) -> Result<RunEnv, String> {
-    let providers = Providers::configure(root, ci()).map_err(|e| e.to_string())?;
+    let providers =
+        Providers::configure(root, crate::run::ci_from_env()).map_err(|e| e.to_string())?;
     Ok(RunEnv::new(
         root.to_path_buf(),
         Registry::default(),
         providers,
-        ci(),
+        crate::run::ci_from_env(),
         &expand(suites),
     ))
 }
