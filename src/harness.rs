@@ -37,7 +37,7 @@ use libtest_mimic::{Arguments, Failed};
 use crate::case::{KnownNames, Loaded, discover, display_path, load_files};
 use crate::provider::{Provider, Providers};
 use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
-use crate::run::{RunEnv, Trial, evaluate, expand};
+use crate::run::{RunEnv, Trial, error_verdict, evaluate, expand};
 use crate::snapshot::{self, Compared, Settings, SnapshotFile};
 use crate::verdict::{Output, TrialRecord, Verdict};
 
@@ -447,7 +447,7 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
         Ok(rt) => rt,
         Err(e) => {
             for t in trials {
-                let v = error_verdict(t, format!("cannot start the async runtime: {e}"));
+                let v = error_verdict(t, Some(format!("cannot start the async runtime: {e}")));
                 let c = compare(root, t, &v, settings);
                 out.insert(t.name(), (v, c));
             }
@@ -475,10 +475,10 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
                     Ok(v) => v,
                     Err(_) => error_verdict(
                         &t,
-                        format!(
+                        Some(format!(
                             "timed out after {:.0}s (TRIBUNAL_TRIAL_TIMEOUT)",
                             timeout.as_secs_f64()
-                        ),
+                        )),
                     ),
                 };
                 progress.finish_one();
@@ -497,7 +497,10 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
             .zip(got)
             .map(|(t, v)| {
                 let v = v.unwrap_or_else(|| {
-                    error_verdict(t, "the evaluation panicked (see the output above)".into())
+                    error_verdict(
+                        t,
+                        Some("the evaluation panicked (see the output above)".into()),
+                    )
                 });
                 (t.clone(), v)
             })
@@ -521,28 +524,6 @@ fn compare(root: &Path, t: &Trial, v: &Verdict, settings: &Settings) -> Compared
         description: t.case().description.as_deref(),
     };
     snapshot::compare(v, &file, settings)
-}
-
-fn error_verdict(t: &Trial, error: String) -> Verdict {
-    let case = t.case();
-    Verdict {
-        suite: t.suite.name.clone(),
-        case: case.id.clone(),
-        variant: t.variant().map(|v| v.id.clone()),
-        trial: t.name(),
-        outcome: crate::verdict::Outcome::Error,
-        tags: case.tags.clone(),
-        score: 0.0,
-        threshold: case.threshold,
-        gate: case.gate,
-        checks: Vec::new(),
-        output: None,
-        error: Some(error),
-        location: case.location.to_string(),
-        usage: Default::default(),
-        cost_usd: None,
-        duration_ms: 0.0,
-    }
 }
 
 #[cfg(test)]

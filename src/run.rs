@@ -194,11 +194,11 @@ async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError>
     target::call(spec, &trial.suite.targets, &ctx).await
 }
 
-/// Evaluates one trial: target, then checks, then the verdict.
-pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
-    let started = Instant::now();
+/// A verdict for a trial that has not run (or could not): outcome `error`,
+/// no checks, and `error` as the reason when given.
+pub fn error_verdict(trial: &Trial, error: Option<String>) -> Verdict {
     let case = trial.case();
-    let mut verdict = Verdict {
+    Verdict {
         suite: trial.suite.name.clone(),
         case: case.id.clone(),
         variant: trial.variant().map(|v| v.id.clone()),
@@ -210,12 +210,19 @@ pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
         gate: case.gate,
         checks: Vec::new(),
         output: None,
-        error: None,
+        error,
         location: case.location.to_string(),
         usage: Usage::default(),
         cost_usd: None,
         duration_ms: 0.0,
-    };
+    }
+}
+
+/// Evaluates one trial: target, then checks, then the verdict.
+pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
+    let started = Instant::now();
+    let case = trial.case();
+    let mut verdict = error_verdict(trial, None);
     match env.target_output(trial).await {
         Err(e) => {
             verdict.error = Some(e.to_string());
