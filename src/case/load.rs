@@ -797,7 +797,8 @@ fn remove_at(value: &mut Value, path: &[Seg]) -> bool {
     }
 }
 
-fn serde_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
+/// A serde path as tribunal's path segments.
+pub(crate) fn serde_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
     path.iter()
         .filter_map(|seg| match seg {
             serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),

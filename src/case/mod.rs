@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
 pub(crate) use load::explain_serde as load_explain;
+pub(crate) use load::serde_segments;
 pub use load::{KnownNames, Loaded, discover, display_path, load_file, load_files, load_str};
 pub use suggest::{did_you_mean, hint};
 

@@ -136,16 +136,7 @@ impl SpecError {
 pub fn typed<T: DeserializeOwned>(key: &str, value: &Value, what: &str) -> Result<T, SpecError> {
     serde_path_to_error::deserialize::<_, T>(value.clone()).map_err(|err| {
         let mut path = vec![Seg::Key(key.to_string())];
-        for seg in err.path().iter() {
-            match seg {
-                serde_path_to_error::Segment::Seq { index } => path.push(Seg::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => path.push(Seg::Key(key.clone())),
-                serde_path_to_error::Segment::Enum { variant } => {
-                    path.push(Seg::Key(variant.clone()))
-                }
-                serde_path_to_error::Segment::Unknown => {}
-            }
-        }
+        path.extend(crate::case::serde_segments(err.path()));
         let key = crate::case::node::path_text(&path);
         let (message, hint, at_key) =
             crate::case::load_explain(&err.inner().to_string(), what, Some(&key));
