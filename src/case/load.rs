@@ -11,10 +11,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::error::{DiscoverError, LoadError, Location, SuiteErrors};
-use super::node::{self, Node, Seg};
-use super::suggest::hint;
+use super::node::{self, Node};
 use super::{Case, Suite, Variant};
-use crate::check::{CheckSpec, SpecError};
+use crate::check::CheckSpec;
+use crate::diag::{self, Seg, SpecError, explain_serde, hint, remove_at, serde_segments};
 use crate::target::TargetSpec;
 use crate::verdict::Gate;
 
@@ -308,7 +308,7 @@ impl Loader<'_> {
                         Some(Seg::Key(section)) => section.as_str(),
                         _ => what,
                     };
-                    let key = (!inner.is_empty()).then(|| node::path_text(&inner));
+                    let key = (!inner.is_empty()).then(|| diag::path_text(&inner));
                     let mut path = base.to_vec();
                     path.extend(inner.iter().cloned());
                     let text = err.inner().to_string();
@@ -770,108 +770,4 @@ fn variant_id_part(value: &Value) -> String {
             }
         })
         .collect()
-}
-
-/// Removes the entry at `path` (a key of a map) from `value`.
-fn remove_at(value: &mut Value, path: &[Seg]) -> bool {
-    let Some((last, parents)) = path.split_last() else {
-        return false;
-    };
-    let mut cur = value;
-    for seg in parents {
-        cur = match (seg, cur) {
-            (Seg::Key(k), Value::Object(m)) => match m.get_mut(k) {
-                Some(v) => v,
-                None => return false,
-            },
-            (Seg::Index(i), Value::Array(a)) => match a.get_mut(*i) {
-                Some(v) => v,
-                None => return false,
-            },
-            _ => return false,
-        };
-    }
-    match (last, cur) {
-        (Seg::Key(k), Value::Object(m)) => m.remove(k).is_some(),
-        _ => false,
-    }
-}
-
-/// A serde path as tribunal's path segments.
-pub(crate) fn serde_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
-    path.iter()
-        .filter_map(|seg| match seg {
-            serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-            serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-            serde_path_to_error::Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
-            serde_path_to_error::Segment::Unknown => None,
-        })
-        .collect()
-}
-
-static UNKNOWN_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)$")
-        .expect("static regex")
-});
-static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`([^`]*)`").expect("static regex"));
-
-/// Turns a serde message into tribunal's wording, with a suggestion for
-/// unknown keys and values and the expected shape for wrong types. `key` is
-/// the key path of the value, when known (`tags`, `cases[0].threshold`).
-/// Returns (message, hint, point at the key).
-pub(crate) fn explain_serde(
-    message: &str,
-    what: &str,
-    key: Option<&str>,
-) -> (String, Option<String>, bool) {
-    if let (Some(key), Some(rest)) = (key, message.strip_prefix("invalid type: "))
-        && let Some((found, expected)) = rest.rsplit_once(", expected ")
-    {
-        let (expected, example) = match expected {
-            "a sequence" => (
-                "a list",
-                format!("write `{key}: [a, b]`, or one `- item` per line"),
-            ),
-            e if e.starts_with("a map") || e.starts_with("struct ") => (
-                "a mapping",
-                format!("write `{key}: {{name: value}}`, or indented `name: value` lines"),
-            ),
-            "f64" | "f32" | "u64" | "u32" | "i64" | "i32" | "usize" => {
-                ("a number", format!("write a number, e.g. `{key}: 0.75`"))
-            }
-            "a string" => ("a string", format!("quote the value: `{key}: \"...\"`")),
-            "a boolean" => (
-                "true or false",
-                format!("write `{key}: true` or `{key}: false`"),
-            ),
-            other => (other, String::new()),
-        };
-        let hint = (!example.is_empty()).then_some(example);
-        return (
-            format!("`{key}` must be {expected}, found {found}"),
-            hint,
-            false,
-        );
-    }
-    if let Some(caps) = UNKNOWN_RE.captures(message) {
-        let word = &caps[2];
-        let choices: Vec<&str> = NAME_RE
-            .captures_iter(&caps[3])
-            .filter_map(|c| c.get(1).map(|m| m.as_str()))
-            .collect();
-        let h = hint(word, choices.iter().copied());
-        return if &caps[1] == "field" {
-            (format!("unknown key `{word}` in {what}"), Some(h), true)
-        } else {
-            (format!("unknown value `{word}`"), Some(h), false)
-        };
-    }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        return (
-            format!("{what} is missing required key {rest}"),
-            Some(format!("add {rest}: to the {what}")),
-            false,
-        );
-    }
-    (message.to_string(), None, false)
 }

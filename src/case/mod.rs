@@ -8,18 +8,15 @@
 mod error;
 mod load;
 pub mod node;
-mod suggest;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+pub use crate::diag::{did_you_mean, hint};
 pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
-pub(crate) use load::explain_serde as load_explain;
-pub(crate) use load::serde_segments;
 pub use load::{KnownNames, Loaded, discover, display_path, load_file, load_files, load_str};
-pub use suggest::{did_you_mean, hint};
 
 use crate::check::CheckSpec;
 use crate::target::TargetSpec;
