@@ -132,3 +132,128 @@ fn the_shipped_alignment_example_replays_offline_and_meets_its_gate() {
     assert!(out.success(), "{out:?}");
     insta::assert_snapshot!(crate::common::normalize(&out.snapshot(), Some(&repo)));
 }
+
+const SHOP: &str = r#"
+suite: shop
+cases:
+  - id: refund
+    tags: [feature:refunds]
+    output: "Refunds are accepted within 30 days."
+    checks:
+      - contains: 30 days
+  - id: tone
+    tags: [feature:tone]
+    output: "Whatever."
+    checks:
+      - icontains: please
+        name: polite
+  - id: speed
+    output: "Fast."
+    checks:
+      - latency_ms: {max: 100}
+"#;
+
+/// A project whose first run is accepted and whose second run has a
+/// regression (`refund`), a known failure (`tone`) and an error (`speed`);
+/// `base.json` holds the first run's results.
+fn shop_after_a_regression() -> TestProject {
+    let p = TestProject::with(&[("evals/shop.yaml", SHOP)]);
+    let first = test(&p, &[]).env("INSTA_UPDATE", "always").output();
+    assert_eq!(
+        first.code,
+        Some(101),
+        "the error fails the build: {first:?}"
+    );
+    p.write("base.json", p.read("target/tribunal/last.json"));
+    p.write(
+        "evals/shop.yaml",
+        SHOP.replace("within 30 days", "within 14 days"),
+    );
+    let second = test(&p, &[]).output();
+    assert_eq!(second.code, Some(101), "{second:?}");
+    p
+}
+
+#[test]
+fn a_run_writes_its_markdown_and_junit_reports() {
+    let p = shop_after_a_regression();
+    assert_eq!(
+        p.files_under("target/tribunal")
+            .iter()
+            .filter(|f| !f.starts_with("target/tribunal/runs/"))
+            .collect::<Vec<_>>(),
+        [
+            "target/tribunal/history.db",
+            "target/tribunal/junit.xml",
+            "target/tribunal/last.json",
+            "target/tribunal/report.html",
+            "target/tribunal/summary.md",
+        ]
+    );
+    insta::assert_snapshot!(
+        "summary_md",
+        p.normalize(&p.read("target/tribunal/summary.md"))
+    );
+    insta::assert_snapshot!(
+        "junit_xml",
+        p.normalize(&p.read("target/tribunal/junit.xml"))
+    );
+}
+
+#[test]
+fn report_renders_the_last_run_as_terminal_and_markdown() {
+    let p = shop_after_a_regression();
+    let terminal = p.tribunal(&["report"]).output();
+    assert!(terminal.success(), "{terminal:?}");
+    insta::assert_snapshot!("report_terminal", terminal.snapshot());
+    let markdown = p.tribunal(&["report", "--format", "markdown"]).output();
+    assert!(markdown.success(), "{markdown:?}");
+    // The same Markdown the run wrote to summary.md.
+    assert_eq!(
+        markdown.stdout.trim_end(),
+        p.read("target/tribunal/summary.md").trim_end()
+    );
+}
+
+#[test]
+fn compare_shows_the_flipped_trial_and_a_gate_can_fail() {
+    let p = shop_after_a_regression();
+    let out = p.tribunal(&["compare", "base.json", "last"]).output();
+    assert!(out.success(), "no gate, no failure: {out:?}");
+    insta::assert_snapshot!("compare", out.snapshot());
+    let gated = p
+        .tribunal(&["compare", "base.json", "last", "--min-pass-rate", "0.5"])
+        .output();
+    assert_eq!(gated.code, Some(1), "{gated:?}");
+    insta::assert_snapshot!("compare_gated", gated.snapshot());
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_place() {
+    let broken = "suite: broken\ncases:\n  - id: a\n    output: x\n    chekcs:\n      - contains: x\n  - id: a\n    output: y\n    checks:\n      - contians: y\n";
+    let p = TestProject::with(&[("evals/shop.yaml", SHOP), ("evals/broken.yaml", broken)]);
+    let out = p.tribunal(&["validate"]).output();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    insta::assert_snapshot!("validate_broken", out.snapshot());
+    std::fs::remove_file(p.join("evals/broken.yaml")).expect("remove");
+    let out = p.tribunal(&["validate"]).output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("validate_clean", out.snapshot());
+    assert!(
+        !p.exists("target"),
+        "validate runs nothing and writes nothing"
+    );
+}
+
+#[rstest::rstest]
+#[case::json_order_matters("json_order_matters", &["--dialect", "json", r#"{"a": [1, 2]}"#, r#"{"a": [2, 1]}"#])]
+#[case::json_ignore_order("json_ignore_order", &["--dialect", "json", "--ignore-order", r#"{"a": [1, 2]}"#, r#"{"a": [2, 1]}"#])]
+#[case::sql_same_filter("sql_same_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE 1 < b"])]
+#[case::sql_different_filter("sql_different_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE b >= 1"])]
+fn equiv_prints_the_verdict_and_why(#[case] name: &str, #[case] args: &[&str]) {
+    let p = TestProject::new();
+    let mut all = vec!["equiv"];
+    all.extend_from_slice(args);
+    let out = p.tribunal(&all).output();
+    insta::assert_snapshot!(format!("equiv_{name}"), out.snapshot());
+}
