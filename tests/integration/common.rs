@@ -363,13 +363,78 @@ pub fn repo_root() -> PathBuf {
 /// the test with a message saying how to install it, so a contributor's
 /// first `cargo test` is green.
 pub fn tool_available(tool: &str, problem: Option<String>) -> bool {
+    // The skip message goes straight to the process's stderr, past libtest's
+    // capture, so a plain `cargo test` shows it.
+    tool_gate(
+        tribunal::run::ci_from_env(),
+        tool,
+        problem,
+        &mut std::io::stderr(),
+    )
+}
+
+fn tool_gate(ci: bool, tool: &str, problem: Option<String>, out: &mut dyn std::io::Write) -> bool {
     let Some(problem) = problem else {
         return true;
     };
     let how = "install it with `bash .ci/install-tools`";
-    if tribunal::run::ci_from_env() {
+    if ci {
         panic!("{tool} is required in CI but {problem}; {how}");
     }
-    eprintln!("skipped: {tool} {problem}; {how} to run this test");
+    let _ = writeln!(
+        out,
+        "skipped a test that needs {tool}: {tool} {problem}; {how} to run it"
+    );
     false
+}
+
+#[test]
+fn a_present_tool_runs_its_test_everywhere() {
+    let mut said = Vec::new();
+    assert!(tool_gate(false, "chromium", None, &mut said));
+    assert!(tool_gate(true, "chromium", None, &mut said));
+    assert!(said.is_empty());
+}
+
+#[test]
+fn a_missing_tool_skips_its_test_locally() {
+    let mut said = Vec::new();
+    assert!(!tool_gate(
+        false,
+        "chromium",
+        Some("is not installed".into()),
+        &mut said
+    ));
+    insta::assert_snapshot!(String::from_utf8_lossy(&said), @"skipped a test that needs chromium: chromium is not installed; install it with `bash .ci/install-tools` to run it");
+}
+
+#[test]
+#[should_panic(
+    expected = "chromium is required in CI but is not installed; install it with `bash .ci/install-tools`"
+)]
+fn a_missing_tool_fails_its_test_in_ci() {
+    tool_gate(
+        true,
+        "chromium",
+        Some("is not installed".into()),
+        &mut Vec::new(),
+    );
+}
+
+#[test]
+fn normalize_replaces_the_root_and_what_changes_between_runs() {
+    let p = TestProject::new();
+    let text = format!(
+        "tribunal run 20261201T214602Z-94412b · 2 trials in 90 ms\n\
+         latency p50 0 ms p95 1.5 ms · finished in 0.01s\n\
+         at {}/evals/x.yaml:3:5 on 2026-12-01T21:54:23Z, timestamp=\"2026-12-01T21:54:23\" time=\"0.004\"\n\
+         commit 0123456789abcdef0123456789abcdef01234567 · 30 days · 3 suites",
+        p.path().display()
+    );
+    insta::assert_snapshot!(p.normalize(&text), @r#"
+    tribunal run [RUN_ID] · 2 trials in [DURATION]
+    latency p50 [DURATION] p95 [DURATION] · finished in [DURATION]
+    at [ROOT]/evals/x.yaml:3:5 on [TIMESTAMP], timestamp="[TIMESTAMP]" time="[DURATION]"
+    commit [COMMIT] · 30 days · 3 suites
+    "#);
 }
