@@ -279,6 +279,22 @@ impl CliOutput {
     }
 }
 
+impl CliOutput {
+    /// Like [`CliOutput::snapshot`], but only the project's root is replaced:
+    /// for output that is deterministic (synthetic runs), where durations,
+    /// ids and dates are part of what is pinned.
+    pub fn snapshot_exact(&self) -> String {
+        let code = self
+            .code
+            .map_or_else(|| "signal".to_string(), |c| c.to_string());
+        format!(
+            "exit: {code}\n--- stdout\n{}\n--- stderr\n{}",
+            replace_root(&self.stdout, &self.root).trim_end(),
+            replace_root(&self.stderr, &self.root).trim_end(),
+        )
+    }
+}
+
 impl std::fmt::Debug for CliOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.snapshot())
@@ -315,19 +331,26 @@ static VOLATILE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 pub fn normalize(text: &str, root: Option<&Path>) -> String {
     let mut out = text.replace('\r', "");
     if let Some(root) = root {
-        let mut roots = vec![root.to_path_buf()];
-        if let Ok(c) = root.canonicalize() {
-            roots.push(c);
-        }
-        // Longest first, so a canonical path that extends the given one is
-        // replaced whole.
-        roots.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
-        for r in roots {
-            out = out.replace(&*r.to_string_lossy(), "[ROOT]");
-        }
+        out = replace_root(&out, root);
     }
     for (re, to) in VOLATILE.iter() {
         out = re.replace_all(&out, *to).into_owned();
+    }
+    out
+}
+
+/// `text` with `root` (as given and canonicalized) replaced by `[ROOT]`.
+pub fn replace_root(text: &str, root: &Path) -> String {
+    let mut roots = vec![root.to_path_buf()];
+    if let Ok(c) = root.canonicalize() {
+        roots.push(c);
+    }
+    // Longest first, so a canonical path that extends the given one is
+    // replaced whole.
+    roots.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
+    let mut out = text.to_string();
+    for r in roots {
+        out = out.replace(&*r.to_string_lossy(), "[ROOT]");
     }
     out
 }
