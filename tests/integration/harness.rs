@@ -185,11 +185,7 @@ fn a_panicking_target_is_an_error_verdict() {
     let run = evaluate(&p, always(), &[]);
     assert_eq!(status_of(&run, "s::c"), Status::Error);
     let v = &run.records[0].verdict;
-    assert!(
-        v.error.as_deref().unwrap_or("").contains("fell over"),
-        "{:?}",
-        v.error
-    );
+    insta::assert_snapshot!(v.error.as_deref().expect("an error verdict has its error"), @"target `crash` panicked: the system under test fell over");
     assert!(!p.exists("evals/snapshots/s__c.snap"));
 }
 
@@ -221,11 +217,8 @@ fn an_empty_eval_folder_is_an_error() {
     let p = TestProject::with(&[("evals/README.md", "nothing here")]);
     let run = evaluate(&p, local(), &[]);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
-    assert!(
-        run.load_errors[0].contains("no eval suites found"),
-        "{:?}",
-        run.load_errors
-    );
+    assert_eq!(run.load_errors.len(), 1, "{:?}", run.load_errors);
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0]), @"no eval suites found in [ROOT]/evals (looked for *.yaml and *.yml, skipping snapshots/ and prompts/); an empty suite is an error, not a pass (hint: add a suite file such as [ROOT]/evals/example.yaml, see docs/format.md)");
 }
 
 #[test]
@@ -237,11 +230,8 @@ fn a_glob_that_matches_nothing_is_an_error() {
         &["--quiet"],
     );
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
-    assert!(
-        run.load_errors[0].contains("matches no YAML file"),
-        "{:?}",
-        run.load_errors
-    );
+    assert_eq!(run.load_errors.len(), 1, "{:?}", run.load_errors);
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0]), @"the suite pattern `evals/**/nothing-*.yaml` matches no YAML file under [ROOT]/evals (an empty selection is an error, not a pass; hint: patterns are relative to the project root, such as `evals/**/*.yaml`)");
 }
 
 #[test]
