@@ -841,3 +841,75 @@ fn misspelled_keys_at_every_level_are_all_reported_in_one_run() {
         ],
     );
 }
+
+/// Broken suites as files: every `tests/ui/*.yaml` is loaded (with the Rust
+/// target `bot` and the Rust check `polite` registered) and what the loader
+/// reports must equal its `tests/ui/*.stderr` byte for byte.
+///
+/// To add a case, write the YAML file and run
+/// `TRIBUNAL_BLESS=1 cargo test --test loader broken_suites` to write its
+/// `.stderr`; read the result before committing it. Blessing is refused
+/// under `CI=true`, where nothing in the tree is written.
+#[test]
+fn broken_suites_report_exactly_their_stderr() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let bless = std::env::var("TRIBUNAL_BLESS").is_ok_and(|v| v == "1");
+    // The same rule as tribunal's own CI detection.
+    let ci = ["CI", "TF_BUILD"].iter().any(|k| {
+        std::env::var(k).is_ok_and(|v| {
+            let v = v.trim();
+            !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false")
+        })
+    });
+    assert!(
+        !(bless && ci),
+        "TRIBUNAL_BLESS=1 is refused under CI: nothing in the tree is written in CI"
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/ui exists")
+        .map(|e| e.expect("readable entry").path())
+        .collect();
+    files.sort();
+    let yamls: Vec<_> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    assert!(yamls.len() >= 60, "tests/ui lost its cases: {}", yamls.len());
+    let mut failures = Vec::new();
+    for stray in files.iter().filter(|p| {
+        p.extension().is_some_and(|x| x == "stderr") && !p.with_extension("yaml").exists()
+    }) {
+        failures.push(format!("{} has no .yaml beside it", stray.display()));
+    }
+    for yaml in yamls {
+        let name = yaml.file_name().expect("file name").to_string_lossy();
+        let display = format!("tests/ui/{name}");
+        let actual = match tribunal::case::load_file(yaml, &display, Some(&known())) {
+            Ok(suite) => format!(
+                "{display} loaded with {} case(s), but every file in tests/ui must be broken\n",
+                suite.cases.len()
+            ),
+            Err(e) => format!("{e}\n"),
+        };
+        let stderr = yaml.with_extension("stderr");
+        let expected = std::fs::read_to_string(&stderr).unwrap_or_default();
+        if actual == expected {
+            continue;
+        }
+        if bless {
+            std::fs::write(&stderr, &actual).expect("write .stderr");
+            continue;
+        }
+        let diff = similar::TextDiff::from_lines(&expected, &actual)
+            .unified_diff()
+            .header("expected", "actual")
+            .to_string();
+        failures.push(format!("{display}:\n{diff}"));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} broken suite(s) report something else than their .stderr (TRIBUNAL_BLESS=1 rewrites them):\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
