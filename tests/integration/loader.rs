@@ -446,3 +446,85 @@ fn broken_suites_report_exactly_their_stderr() {
         failures.join("\n")
     );
 }
+
+/// A suite that lists more variants than a suite may run is refused whole,
+/// before any trial is built.
+#[test]
+fn a_suite_may_list_at_most_max_variants() {
+    let mut text = String::from("suite: s\nvariants:\n");
+    for i in 0..=tribunal::case::MAX_VARIANTS {
+        text.push_str(&format!("  - id: v{i}\n"));
+    }
+    text.push_str("cases:\n  - id: a\n    output: x\n    checks: [contains: x]\n");
+    assert_eq!(
+        render(&errors(&text)),
+        "evals/x.yaml:2:1: the suite lists 1001 variants, more than the 1000 a suite may run (hint: split the suite into several files)"
+    );
+}
+
+/// Cases × variants is bounded per file: a small matrix over many cases
+/// cannot expand into millions of trials.
+#[test]
+fn a_suite_may_expand_to_at_most_max_trials() {
+    let mut text = String::from("suite: s\nmatrix:\n  a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  b: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  c: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\ndefaults:\n  checks: [contains: x]\ncases:\n");
+    for i in 0..101 {
+        text.push_str(&format!("  - {{id: c{i}, output: x}}\n"));
+    }
+    assert_eq!(
+        render(&errors(&text)),
+        "evals/x.yaml:8:1: the suite expands to 101000 trials (101 cases under 1000 variants), more than the 100000 one file may hold (hint: split the suite into several files)"
+    );
+    // 100 cases are within the limit.
+    let within: String = text.lines().take(8 + 100).map(|l| format!("{l}\n")).collect();
+    assert_eq!(load(&within).expect("loads").cases.len(), 100);
+}
+
+/// A suite file larger than the limit is refused without reading it all.
+#[test]
+fn a_suite_file_is_at_most_max_file_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.yaml");
+    let mut text = String::from("suite: big\ncases: []\n#");
+    text.push_str(&"x".repeat(usize::try_from(tribunal::case::MAX_FILE_BYTES).expect("fits")));
+    std::fs::write(&path, text).expect("write");
+    let err = tribunal::case::load_file(&path, "evals/big.yaml", None).expect_err("too large");
+    assert_eq!(
+        err.to_string(),
+        "evals/big.yaml:1:1: the file is larger than 16 MiB (hint: split the suite into several files)"
+    );
+}
+
+/// A named pipe called `x.yaml` under `evals/` is an error of its own file
+/// (opening it would wait for a writer forever); the other files load.
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_a_suite_is_an_error_not_a_hang() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let evals = root.path().join("evals");
+    std::fs::create_dir(&evals).expect("evals");
+    std::fs::write(
+        evals.join("good.yaml"),
+        "cases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
+    )
+    .expect("write");
+    let status = std::process::Command::new("mkfifo")
+        .arg(evals.join("x.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    let root_path = root.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let files = tribunal::case::discover(&root_path.join("evals")).expect("found");
+        let _ = tx.send(tribunal::case::load_files(&root_path, &files, None));
+    });
+    let loaded = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("loading a FIFO must not block");
+    assert_eq!(loaded.suites.len(), 1);
+    let broken: Vec<String> = loaded.broken.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        broken,
+        ["evals/x.yaml:1:1: not a regular file (a named pipe) (hint: suite files must be plain files; remove it or rename it so it does not end in .yaml)"]
+    );
+}
