@@ -447,9 +447,8 @@ fn document_start_before(text: &str, line: u32) -> Option<(u32, u32)> {
     let last = usize::try_from(line).ok()?;
     let lines: Vec<&str> = text.lines().take(last).collect();
     lines.iter().enumerate().rev().find_map(|(i, l)| {
-        let marker = l.starts_with("---") || l.starts_with("...");
-        let rest = &l[3.min(l.len())..];
-        (marker && (rest.is_empty() || rest.starts_with([' ', '\t'])) && i > 0)
+        let rest = l.strip_prefix("---").or_else(|| l.strip_prefix("..."))?;
+        (i > 0 && (rest.is_empty() || rest.starts_with([' ', '\t'])))
             .then(|| (u32::try_from(i + 1).unwrap_or(line), 1))
     })
 }
@@ -512,6 +511,12 @@ mod tests {
         let e = parse("a: 1\nb:\n  c: 1\n  c: 2\n").expect_err("duplicate");
         assert_eq!((e.line, e.col), (4, 3));
         assert_eq!(e.message, "invalid YAML: duplicate mapping key: c");
+    }
+
+    #[test]
+    fn a_second_document_is_found_among_multibyte_lines() {
+        let e = parse("a: 1\néé: 2\n---\nb: 2\n").expect_err("two documents");
+        assert_eq!((e.line, e.col), (3, 1), "{e:?}");
     }
 
     #[test]

@@ -466,7 +466,9 @@ fn a_suite_may_list_at_most_max_variants() {
 /// cannot expand into millions of trials.
 #[test]
 fn a_suite_may_expand_to_at_most_max_trials() {
-    let mut text = String::from("suite: s\nmatrix:\n  a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  b: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  c: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\ndefaults:\n  checks: [contains: x]\ncases:\n");
+    let mut text = String::from(
+        "suite: s\nmatrix:\n  a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  b: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  c: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\ndefaults:\n  checks: [contains: x]\ncases:\n",
+    );
     for i in 0..101 {
         text.push_str(&format!("  - {{id: c{i}, output: x}}\n"));
     }
@@ -475,7 +477,11 @@ fn a_suite_may_expand_to_at_most_max_trials() {
         "evals/x.yaml:8:1: the suite expands to 101000 trials (101 cases under 1000 variants), more than the 100000 one file may hold (hint: split the suite into several files)"
     );
     // 100 cases are within the limit.
-    let within: String = text.lines().take(8 + 100).map(|l| format!("{l}\n")).collect();
+    let within: String = text
+        .lines()
+        .take(8 + 100)
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert_eq!(load(&within).expect("loads").cases.len(), 100);
 }
 
@@ -525,6 +531,8 @@ fn a_fifo_named_like_a_suite_is_an_error_not_a_hang() {
     let broken: Vec<String> = loaded.broken.iter().map(ToString::to_string).collect();
     assert_eq!(
         broken,
-        ["evals/x.yaml:1:1: not a regular file (a named pipe) (hint: suite files must be plain files; remove it or rename it so it does not end in .yaml)"]
+        [
+            "evals/x.yaml:1:1: not a regular file (a named pipe) (hint: suite files must be plain files; remove it or rename it so it does not end in .yaml)"
+        ]
     );
 }
