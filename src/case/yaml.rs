@@ -284,6 +284,8 @@ fn explain(text: &str, err: &serde_saphyr::Error) -> YamlError {
         Some(
             "inside `{...}` or `[...]`, the characters `[ ] { } ,` end a plain value: quote a value that contains them, e.g. `path: \"$.a.b[0]\"`",
         )
+    } else if message.starts_with("misplaced bracket") {
+        Some("this `]` or `}` closes nothing: remove it, or quote the value it belongs to")
     } else if message.starts_with("unclosed quote") {
         Some(
             "end the text with the quote it starts with; inside single quotes write `'` as `''`, inside double quotes write `\"` as `\\\"`",
@@ -416,7 +418,15 @@ fn unclosed_flow(text: &str, line: u32) -> Option<((u32, u32), char)> {
                     {
                         quote = Some(c)
                     }
-                    '[' | '{' => open.push(((n, u32::try_from(c_at + 1).ok()?), c)),
+                    // Outside brackets, `[` opens a list only where a value
+                    // starts (`a[0]` is plain text).
+                    '[' | '{'
+                        if !open.is_empty()
+                            || c_at == 0
+                            || matches!(prev, ' ' | '\t' | ':' | '-' | '?' | ',') =>
+                    {
+                        open.push(((n, u32::try_from(c_at + 1).ok()?), c))
+                    }
                     ']' | '}' => {
                         open.pop();
                     }
@@ -517,6 +527,19 @@ mod tests {
     fn a_second_document_is_found_among_multibyte_lines() {
         let e = parse("a: 1\néé: 2\n---\nb: 2\n").expect_err("two documents");
         assert_eq!((e.line, e.col), (3, 1), "{e:?}");
+    }
+
+    #[test]
+    fn a_bracket_inside_plain_text_is_not_taken_for_the_unclosed_one() {
+        let e = parse("a: what is x[0\nb: {c: d e: f}\n").expect_err("invalid");
+        assert_eq!((e.line, e.col), (2, 11), "{e:?}");
+    }
+
+    #[test]
+    fn a_bracket_that_closes_nothing_has_a_hint() {
+        let e = parse("a: [b]]\n").expect_err("invalid");
+        assert_eq!(e.message, "invalid YAML: misplaced bracket");
+        assert!(e.hint.is_some_and(|h| h.contains("closes nothing")));
     }
 
     #[test]
