@@ -338,6 +338,10 @@ fn budget_breach(breach: &serde_saphyr::budget::BudgetBreach) -> (String, &'stat
             format!("lists and mappings are nested more than {MAX_DEPTH} deep"),
             "flatten the structure: a suite file needs only a few levels",
         ),
+        B::ScalarBytes { .. } => (
+            "the text in the file adds up to more than 64 MiB, counting every value an alias (`*name`) repeats".into(),
+            "split the suite into several files; if aliases repeat large anchors, write the values out",
+        ),
         B::Aliases { .. } | B::Anchors { .. } => (
             "the file uses more aliases or anchors than a suite file may (50000)".into(),
             "write the repeated values out",
@@ -533,6 +537,19 @@ mod tests {
     fn a_bracket_inside_plain_text_is_not_taken_for_the_unclosed_one() {
         let e = parse("a: what is x[0\nb: {c: d e: f}\n").expect_err("invalid");
         assert_eq!((e.line, e.col), (2, 11), "{e:?}");
+    }
+
+    #[test]
+    fn aliases_of_a_long_text_are_bounded_in_bytes() {
+        let mut text = format!("a: &a {}\nb: [", "x".repeat(1 << 20));
+        text.push_str(&"*a, ".repeat(70));
+        text.push_str("*a]\n");
+        let e = parse(&text).expect_err("over 64 MiB");
+        assert!(
+            e.message
+                .starts_with("the text in the file adds up to more than 64 MiB"),
+            "{e:?}"
+        );
     }
 
     #[test]
