@@ -193,6 +193,10 @@ pub struct YamlError {
 /// bomb cannot exhaust memory.
 pub const MAX_NODES: usize = 250_000;
 
+/// Most bytes of text (all scalar values, counting every value an alias
+/// repeats) one file may hold: 64 MiB.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
 /// Deepest nesting of lists and mappings in one file.
 pub const MAX_DEPTH: usize = 64;
 
@@ -205,7 +209,11 @@ pub const MAX_DEPTH: usize = 64;
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let options = serde_saphyr::options! {
         strict_booleans: true,
-        budget: serde_saphyr::budget! { max_nodes: MAX_NODES, max_depth: MAX_DEPTH },
+        budget: serde_saphyr::budget! {
+            max_nodes: MAX_NODES,
+            max_depth: MAX_DEPTH,
+            max_total_scalar_bytes: MAX_TEXT_BYTES,
+        },
     };
     serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|err| explain(text, &err))
 }
