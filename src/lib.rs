@@ -12,6 +12,9 @@
 
 pub mod case;
 pub mod check;
+#[doc(hidden)]
+pub mod cli;
+pub mod config;
 pub mod datetime;
 pub mod fsutil;
 pub mod harness;

@@ -39,7 +39,8 @@ enum Cmd {
     Providers(tribunal::provider::cli::Command),
     #[command(flatten)]
     Equivalence(tribunal::check::ast::cli::Command),
-    /// Load every suite file and report problems, without running anything.
+    /// Load every suite file and the configuration (`tribunal.yaml`, the
+    /// environment) and report every problem, without running anything.
     Validate {
         /// The project root.
         #[arg(long, default_value = ".")]
@@ -83,7 +84,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Cmd::Run(args) => run(args),
-        Cmd::Validate { root } => validate(&root),
+        Cmd::Validate { root } => tribunal::cli::validate::run(&root),
         Cmd::Reports(c) => tribunal::report::cli::run(*c),
         Cmd::Labels(c) => tribunal::labels::cli::run(c),
         Cmd::Providers(c) => tribunal::provider::cli::run(c),
@@ -123,30 +124,5 @@ fn run(args: RunArgs) -> ExitCode {
             eprintln!("tribunal: cannot run cargo: {e}");
             ExitCode::from(2)
         }
-    }
-}
-
-fn validate(root: &std::path::Path) -> ExitCode {
-    let files = match tribunal::case::discover(&root.join("evals")) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("tribunal: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let loaded = tribunal::case::load_files(root, &files, None);
-    for e in &loaded.broken {
-        eprintln!("{e}");
-    }
-    let bad = loaded.broken.len();
-    let cases: usize = loaded.suites.iter().map(|s| s.cases.len()).sum();
-    println!(
-        "{} suite file(s), {cases} case(s), {bad} with problems",
-        files.len()
-    );
-    if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
     }
 }

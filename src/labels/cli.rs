@@ -82,13 +82,14 @@ fn load_suites(root: &Path) -> Result<Vec<Arc<Suite>>, String> {
 }
 
 fn env_for(root: &Path, suites: &[Arc<Suite>]) -> Result<RunEnv, String> {
-    let providers =
-        Providers::configure(root, crate::run::ci_from_env()).map_err(|e| e.to_string())?;
+    let config = crate::config::Config::load(root).map_err(|e| e.to_string())?;
+    let providers = Providers::configure(root, config.cassette_mode(config.ci), config.providers)
+        .map_err(|e| e.to_string())?;
     Ok(RunEnv::new(
         root.to_path_buf(),
         Registry::default(),
         providers,
-        crate::run::ci_from_env(),
+        config.ci,
         &expand(suites),
     ))
 }

@@ -99,8 +99,8 @@ pub fn run(cmd: Command) -> ExitCode {
 }
 
 fn cassette_dir(root: &Path) -> Result<PathBuf, String> {
-    let cfg = ProjectConfig::load(root).map_err(|e| e.to_string())?;
-    Ok(root.join(cfg.cassettes.dir))
+    let file = crate::config::ProjectFile::load(root).map_err(|e| e.to_string())?;
+    Ok(root.join(file.providers.cassettes.dir))
 }
 
 fn list(root: &Path) -> Result<(), String> {
