@@ -302,7 +302,7 @@ impl Harness {
         }
         RunOutcome {
             exit_code: if failed {
-                ExitCode::from(101)
+                crate::exit::code(crate::exit::EVALS_FAILED)
             } else {
                 ExitCode::SUCCESS
             },
@@ -326,7 +326,7 @@ pub struct RunOutcome {
 impl RunOutcome {
     fn failed_setup(message: String) -> RunOutcome {
         RunOutcome {
-            exit_code: ExitCode::FAILURE,
+            exit_code: crate::exit::code(crate::exit::TOOL_ERROR),
             records: Vec::new(),
             load_errors: vec![message],
         }

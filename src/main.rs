@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand, ValueEnum};
+use tribunal::exit;
 
 /// LLM evaluations as a `cargo test` regression suite.
 #[derive(Debug, Parser)]
@@ -117,12 +118,15 @@ fn run(args: RunArgs) -> ExitCode {
     if let Some(glob) = &args.suites {
         cmd.env("TRIBUNAL_SUITES", glob);
     }
+    // cargo's own status: 0, or 101 when a trial (or the build) failed.
     match cmd.status() {
-        Ok(status) if status.success() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
+        Ok(status) => match status.code().and_then(|c| u8::try_from(c).ok()) {
+            Some(c) => exit::code(c),
+            None => exit::code(exit::TOOL_ERROR),
+        },
         Err(e) => {
             eprintln!("tribunal: cannot run cargo: {e}");
-            ExitCode::from(2)
+            exit::code(exit::TOOL_ERROR)
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn run(root: &Path) -> ExitCode {
     if report.ok() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        crate::exit::code(crate::exit::FAILED)
     }
 }
 

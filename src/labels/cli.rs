@@ -121,12 +121,12 @@ pub fn run(cmd: Command) -> ExitCode {
                     if ok {
                         ExitCode::SUCCESS
                     } else {
-                        ExitCode::from(1)
+                        crate::exit::code(crate::exit::FAILED)
                     }
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
-                    ExitCode::from(2)
+                    crate::exit::code(crate::exit::TOOL_ERROR)
                 }
             }
         }
@@ -150,7 +150,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    ExitCode::from(2)
+                    crate::exit::code(crate::exit::TOOL_ERROR)
                 }
             }
         }

@@ -93,7 +93,7 @@ pub fn run(cmd: Command) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tribunal: {e}");
-            ExitCode::from(2)
+            crate::exit::code(crate::exit::TOOL_ERROR)
         }
     }
 }

@@ -12,11 +12,11 @@ use super::compare::Comparison;
 use super::summary::{Summary, fmt_prop};
 
 /// Every gate passed.
-pub const EXIT_PASS: u8 = 0;
+pub const EXIT_PASS: u8 = crate::exit::OK;
 /// An evaluation gate failed.
-pub const EXIT_EVAL_FAILURE: u8 = 1;
+pub const EXIT_EVAL_FAILURE: u8 = crate::exit::FAILED;
 /// tribunal could not do its job (input, configuration, history).
-pub const EXIT_TOOL_ERROR: u8 = 2;
+pub const EXIT_TOOL_ERROR: u8 = crate::exit::TOOL_ERROR;
 
 /// Thresholds a run (and its comparison with a base) must meet.
 ///

@@ -450,7 +450,7 @@ pub fn run(a: &BenchArgs) -> ExitCode {
             "error: datasets folder {} not found (pass --datasets)",
             a.datasets.display()
         );
-        return ExitCode::from(3);
+        return crate::exit::code(crate::exit::EQUIV_INVALID);
     }
     for (name, expect, pairs) in sql_sets(&a.datasets) {
         tallies.push(run_set(

@@ -238,13 +238,13 @@ fn equiv(a: EquivArgs) -> ExitCode {
             Ok(sc) => opts.schema = Some(sc),
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(3);
+                return crate::exit::code(crate::exit::EQUIV_INVALID);
             }
         }
     }
     let (Some(l), Some(r)) = (&a.left, &a.right) else {
         eprintln!("error: give LEFT and RIGHT, or --pairs FILE");
-        return ExitCode::from(3);
+        return crate::exit::code(crate::exit::EQUIV_INVALID);
     };
     let start = Instant::now();
     let result = (|| {
@@ -273,15 +273,15 @@ fn equiv(a: EquivArgs) -> ExitCode {
                 );
             }
             eprintln!("({millis:.1} ms)");
-            ExitCode::from(match v {
-                Equivalence::Equivalent { .. } => 0,
-                Equivalence::NotEquivalent { .. } => 1,
-                Equivalence::Unknown { .. } => 2,
+            crate::exit::code(match v {
+                Equivalence::Equivalent { .. } => crate::exit::EQUIV_EQUIVALENT,
+                Equivalence::NotEquivalent { .. } => crate::exit::EQUIV_NOT_EQUIVALENT,
+                Equivalence::Unknown { .. } => crate::exit::EQUIV_UNKNOWN,
             })
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(3)
+            crate::exit::code(crate::exit::EQUIV_INVALID)
         }
     }
 }
@@ -291,7 +291,7 @@ fn equiv_pairs(path: &Path, a: &EquivArgs, opts: &Options, cache: &mut SchemaCac
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", path.display());
-            return ExitCode::from(3);
+            return crate::exit::code(crate::exit::EQUIV_INVALID);
         }
     };
     let base = path.parent().unwrap_or(Path::new("."));
@@ -315,11 +315,11 @@ fn equiv_pairs(path: &Path, a: &EquivArgs, opts: &Options, cache: &mut SchemaCac
         };
         let v = verdict_json(id.as_ref(), &result, start.elapsed().as_secs_f64() * 1000.0);
         if writeln!(out, "{v}").is_err() {
-            return ExitCode::from(3);
+            return crate::exit::code(crate::exit::EQUIV_INVALID);
         }
     }
     if bad {
-        ExitCode::from(3)
+        crate::exit::code(crate::exit::EQUIV_INVALID)
     } else {
         ExitCode::SUCCESS
     }
