@@ -23,8 +23,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::case::node::{self, Node, NodeValue, Seg};
-use crate::case::{LoadError, Location, hint};
+use crate::case::node::{self, Node, NodeValue};
+use crate::case::{LoadError, Location};
+use crate::diag::{Seg, explain_serde, hint, path_text, remove_at, serde_segments};
 use crate::provider::cassette::Mode;
 use crate::provider::price::Price;
 use crate::provider::retry::RetryPolicy;
@@ -508,17 +509,16 @@ impl FileCx<'_> {
             match serde_path_to_error::deserialize::<_, T>(value.clone()) {
                 Ok(v) => return Some(v),
                 Err(err) => {
-                    let inner = crate::case::serde_segments(err.path());
+                    let inner = serde_segments(err.path());
                     let mut path = base.to_vec();
                     path.extend(inner.iter().cloned());
                     let section = match path.len().checked_sub(2).map(|i| &path[i]) {
                         Some(Seg::Key(s)) => s.clone(),
                         _ => FILE_NAME.to_string(),
                     };
-                    let key = node::path_text(&path);
+                    let key = path_text(&path);
                     let text = err.inner().to_string();
-                    let (message, hint, at_key) =
-                        crate::case::load_explain(&text, &section, Some(&key));
+                    let (message, hint, at_key) = explain_serde(&text, &section, Some(&key));
                     self.push(&path, at_key, message, hint);
                     if !(text.starts_with("unknown field") && remove_at(&mut value, &inner)) {
                         return None;
@@ -527,30 +527,6 @@ impl FileCx<'_> {
             }
         }
         None
-    }
-}
-
-fn remove_at(value: &mut Value, path: &[Seg]) -> bool {
-    let Some((last, parents)) = path.split_last() else {
-        return false;
-    };
-    let mut cur = value;
-    for seg in parents {
-        cur = match (seg, cur) {
-            (Seg::Key(k), Value::Object(m)) => match m.get_mut(k) {
-                Some(v) => v,
-                None => return false,
-            },
-            (Seg::Index(i), Value::Array(a)) => match a.get_mut(*i) {
-                Some(v) => v,
-                None => return false,
-            },
-            _ => return false,
-        };
-    }
-    match (last, cur) {
-        (Seg::Key(k), Value::Object(m)) => m.remove(k).is_some(),
-        _ => false,
     }
 }
 

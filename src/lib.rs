@@ -16,6 +16,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod datetime;
+pub mod diag;
 pub mod exit;
 pub mod fsutil;
 pub mod harness;
