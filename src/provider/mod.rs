@@ -23,7 +23,6 @@ use crate::verdict::Usage;
 
 pub mod anthropic;
 pub mod cassette;
-pub mod cli;
 pub mod config;
 pub mod limits;
 pub mod mock;

@@ -17,7 +17,6 @@
 //! The output folder is `<root>/target/tribunal`, or `TRIBUNAL_REPORT_DIR`
 //! (relative to the root) when set. See `docs/reports.md`.
 
-pub mod cli;
 pub mod compare;
 pub mod error;
 pub mod gate;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use clap::Parser;
-use tribunal::report::cli::{Command, execute};
+use tribunal::cli::report::{Command, execute};
 use tribunal::report::history::History;
 use tribunal::report::{
     EXIT_EVAL_FAILURE, EXIT_PASS, HistoryError, ReportError, RunResults, Settings, after_run_with,

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::align::{AlignOptions, align_suite};
-use super::walk::{WalkOptions, walk};
-use super::{LabelFile, labels_path};
 use crate::case::{Suite, discover, load_files};
 use crate::check::judge::SuiteJudge;
+use crate::labels::align::{AlignOptions, align_suite};
+use crate::labels::walk::{WalkOptions, walk};
+use crate::labels::{LabelFile, labels_path};
 use crate::provider::Providers;
 use crate::registry::Registry;
 use crate::run::{RunEnv, expand};

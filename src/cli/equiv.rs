@@ -22,7 +22,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Dialect, Equivalence, Options, audience, compare, load_schema, sql};
+use crate::check::ast::{Dialect, Equivalence, Options, audience, compare, load_schema, sql};
 
 /// The subcommands this module adds to `tribunal`.
 #[derive(Debug, clap::Subcommand)]
@@ -34,12 +34,33 @@ pub enum Command {
     BenchAst(BenchArgs),
 }
 
+/// `--dialect`: the language of the compared values ([`Dialect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DialectArg {
+    /// JSON audience ASTs (`schemas/audience-ast.schema.json`).
+    Audience,
+    /// SQL queries.
+    Sql,
+    /// Any JSON values.
+    Json,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(d: DialectArg) -> Dialect {
+        match d {
+            DialectArg::Audience => Dialect::Audience,
+            DialectArg::Sql => Dialect::Sql,
+            DialectArg::Json => Dialect::Json,
+        }
+    }
+}
+
 /// Arguments of `tribunal equiv`.
 #[derive(Debug, clap::Args)]
 pub struct EquivArgs {
     /// The language of the inputs.
     #[arg(long, value_enum, default_value = "audience")]
-    pub dialect: Dialect,
+    pub dialect: DialectArg,
     /// SQL schema: a DDL file, `tables.json#db_id`, or inline DDL.
     #[arg(long)]
     pub schema: Option<String>,
@@ -99,7 +120,7 @@ pub struct BenchArgs {
 pub fn run(cmd: Command) -> ExitCode {
     match cmd {
         Command::Equiv(a) => equiv(a),
-        Command::BenchAst(a) => super::bench::run(&a),
+        Command::BenchAst(a) => super::bench_ast::run(&a),
     }
 }
 
@@ -248,10 +269,12 @@ fn equiv(a: EquivArgs) -> ExitCode {
     };
     let start = Instant::now();
     let result = (|| {
-        let left = as_input(a.dialect, &text_or_file(l)).map_err(|e| format!("left: {e}"))?;
-        let right = as_input(a.dialect, &text_or_file(r)).map_err(|e| format!("right: {e}"))?;
+        let left =
+            as_input(a.dialect.into(), &text_or_file(l)).map_err(|e| format!("left: {e}"))?;
+        let right =
+            as_input(a.dialect.into(), &text_or_file(r)).map_err(|e| format!("right: {e}"))?;
         compare(
-            a.dialect,
+            a.dialect.into(),
             &left,
             &right,
             &opts,
@@ -304,7 +327,10 @@ fn equiv_pairs(path: &Path, a: &EquivArgs, opts: &Options, cache: &mut SchemaCac
         }
         let start = Instant::now();
         let (id, result) = match serde_json::from_str::<Pair>(line) {
-            Ok(p) => (p.id.clone(), check_pair(&p, a.dialect, opts, cache, base)),
+            Ok(p) => (
+                p.id.clone(),
+                check_pair(&p, a.dialect.into(), opts, cache, base),
+            ),
             Err(e) => {
                 bad = true;
                 (

@@ -14,11 +14,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::cassette;
-use super::config::{NamedProvider, ProjectConfig, ProviderKind};
-use super::mock::{MockReply, MockServer};
-use super::registry::{CallSite, Options, Providers, usage_dir};
-use super::{ChatRequest, Message, Mode};
+use crate::provider::cassette;
+use crate::provider::config::{NamedProvider, ProjectConfig, ProviderKind};
+use crate::provider::mock::{MockReply, MockServer};
+use crate::provider::{CallSite, ChatRequest, Message, Mode, Options, Providers, usage_dir};
 
 /// Provider subcommands.
 #[derive(Debug, clap::Subcommand)]
