@@ -11,8 +11,8 @@
 //! - the run into the SQLite history ([`history`]);
 //!
 //! and returns the terminal summary to print. [`compare()`] pairs two runs and
-//! runs the paired tests in [`stats`]; [`gate`] turns thresholds into exit
-//! codes; [`cli`] is the `report`/`compare`/`history` subcommands.
+//! runs the paired tests in [`stats`]; [`gate`] turns thresholds into a
+//! pass or a fail; the `report`/`compare`/`history` commands are in `cli/report.rs`.
 //!
 //! The output folder is `<root>/target/tribunal`, or `TRIBUNAL_REPORT_DIR`
 //! (relative to the root) when set. See `docs/reports.md`.

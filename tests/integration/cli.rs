@@ -192,3 +192,50 @@ fn the_shipped_alignment_example_replays_offline_and_meets_its_gate() {
     assert!(text.contains("labelled outputs judged: 3"), "{text}");
     assert!(text.contains("human fail          0           1"), "{text}");
 }
+
+#[test]
+fn invalid_settings_stop_the_run_before_any_trial_and_are_named() {
+    // These values used to be replaced by defaults without a word.
+    let p = project(&[("evals/faq.yaml", SUITE)]);
+    let env = [
+        ("TRIBUNAL_TRIAL_TIMEOUT", "abc"),
+        ("TRIBUNAL_CONCURRENCY", "x"),
+        ("INSTA_UPDATE", "bogus"),
+    ];
+    let (out, _) = tribunal(p.path(), false, &env, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stderr), @r"
+    tribunal: configuration: TRIBUNAL_TRIAL_TIMEOUT=`abc` is not a number of seconds (hint: use a positive number of seconds up to 86400, such as `600` or `2.5`)
+    TRIBUNAL_CONCURRENCY=`x` is not a number of trials (hint: use a whole number from 1 to 4096, such as `8`)
+    INSTA_UPDATE=`bogus` is not an update mode (hint: use auto, new, always, unseen, no or force, as insta does)
+    ");
+    assert!(!p.path().join("evals/snapshots").exists());
+}
+
+#[test]
+fn validate_reports_every_problem_of_tribunal_yaml() {
+    let p = project(&[
+        ("evals/faq.yaml", SUITE),
+        (
+            "tribunal.yaml",
+            "provders:\n  judge: {kind: openai}\nretry: {max_atempts: 2}\n",
+        ),
+    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_tribunal"))
+        .args(["validate", "--root"])
+        .arg(p.path())
+        .env_remove("INSTA_UPDATE")
+        .env_remove("TRIBUNAL_MODE")
+        .output()
+        .expect("run tribunal validate");
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    ), @r"
+    tribunal.yaml:1:1: unknown section `provders` in tribunal.yaml (hint: did you mean `providers`?)
+    tribunal.yaml:3:9: unknown key `max_atempts` in retry (hint: did you mean `max_attempts`?)
+    1 suite file(s), 2 case(s), 0 with problems; 2 configuration problem(s)
+    ");
+}
