@@ -10,8 +10,8 @@
 //! per-provider in-flight limits, adaptive back-off on 429, counters),
 //! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
 //! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
-//! for tests and the benchmark), [`progress`] (a live progress line on terminals)
-//! and [`cli`] (`cassettes` and `tribunal bench`).
+//! for tests and the benchmark) and [`progress`] (a live progress line on
+//! terminals). The `cassettes` and `bench` commands are in `cli/providers.rs`.
 //! [`Providers::chat`] is the single door every judge and prompt target uses.
 
 use std::future::Future;
@@ -23,7 +23,6 @@ use crate::verdict::Usage;
 
 pub mod anthropic;
 pub mod cassette;
-pub mod cli;
 pub mod config;
 pub mod limits;
 pub mod mock;
