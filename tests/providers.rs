@@ -588,3 +588,171 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
     assert!(text.contains(" wall_over_ideal=n/a "), "{text}");
     assert!(!text.contains("SECRET"), "{text}");
 }
+
+/// A provider block `p` with `provider_lines` (indented 4) and a retry policy.
+fn config_with(base: &str, kind: &str, provider_lines: &str, retry: &str) -> ProjectConfig {
+    let text = format!(
+        "providers:\n  p:\n    kind: {kind}\n    model: m-1\n    base_url: {base}\n{provider_lines}retry: {retry}\n"
+    );
+    ProjectConfig::parse(&text, "test").expect("config parses")
+}
+
+#[rstest::rstest]
+#[case::seconds_1e30("retry-after", "1e30")]
+#[case::seconds_u64_overflow("retry-after", "10000000000000000000")]
+#[case::milliseconds("retry-after-ms", "1e300")]
+#[case::year_9999("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_retry_after_ends_the_call_instead_of_panicking(
+    #[case] header: &'static str,
+    #[case] value: &'static str,
+) {
+    let server = MockServer::start(true, move |_, _| {
+        MockReply::openai_error(429, "Rate limit reached", "requests").with_header(header, value)
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 3, budget_s: 5, timeout_s: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let t = Instant::now();
+    let err = p
+        .chat("p", &ask("x"), &site("c"))
+        .await
+        .expect_err("must give up");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let text = err.to_string();
+    assert!(
+        text.contains("Rate limit reached") && text.contains("would pass the 5s budget"),
+        "{text}"
+    );
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_past_the_budget_fails_later_calls_at_once_with_the_reason() {
+    let server = MockServer::start(true, |_, i| {
+        if i == 0 {
+            MockReply::openai_error(429, "Rate limit reached for gpt-x", "requests")
+                .with_header("retry-after", "3600")
+        } else {
+            MockReply::openai("ok", 1, 1)
+        }
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 3, budget_s: 5, timeout_s: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    p.chat("p", &ask("first"), &site("a"))
+        .await
+        .expect_err("the first call gives up: 3600 s is past its budget");
+    let t = Instant::now();
+    let later = tokio::time::timeout(
+        Duration::from_secs(4),
+        p.chat("p", &ask("second"), &site("b")),
+    )
+    .await
+    .expect("a later call must not wait for the pause")
+    .expect_err("paused past its budget");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert!(matches!(later, ProviderError::Paused { .. }), "{later:?}");
+    let text = later.to_string();
+    assert!(
+        text.contains("HTTP 429: Rate limit reached for gpt-x") && text.contains("not sent"),
+        "{text}"
+    );
+    assert_eq!(
+        server.count(),
+        1,
+        "the paused call never reached the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_never_outlives_its_budget() {
+    // budget 6 s / timeout 4 s, scaled down by 5: two attempts would take 1.6 s.
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai("late", 1, 1).after(Duration::from_secs(5))
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 6, initial_backoff_ms: 10, max_backoff_ms: 10, budget_s: 1.2, timeout_s: 0.8}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let t = Instant::now();
+    let err = p
+        .chat("p", &ask("x"), &site("c"))
+        .await
+        .expect_err("times out");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(1150) && took < Duration::from_millis(1450),
+        "took {took:?} for a 1.2 s budget"
+    );
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert_eq!(server.count(), 2, "the second attempt gets only the rest");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai("ok", 1, 1).after(Duration::from_millis(150))
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    concurrency: 1\n",
+        "{max_attempts: 1, timeout_s: 5}",
+    );
+    let p = providers(dir.path(), Mode::Record, cfg, true);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..4 {
+        let p = p.clone();
+        set.spawn(async move { p.chat("p", &ask(&format!("q{i}")), &site("c")).await });
+    }
+    let t = Instant::now();
+    let mut latencies = Vec::new();
+    while let Some(r) = set.join_next().await {
+        latencies.push(r.expect("join").expect("call").latency_ms);
+    }
+    assert!(
+        t.elapsed() >= Duration::from_millis(600),
+        "the calls queued"
+    );
+    for l in &latencies {
+        assert!(
+            (140.0..400.0).contains(l),
+            "latency {l} ms in {latencies:?}"
+        );
+    }
+    for f in p.used_keys() {
+        let text = std::fs::read_to_string(&f).expect("read");
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("latency_ms:"))
+            .expect("latency recorded");
+        let ms: f64 = line
+            .split(':')
+            .nth(1)
+            .expect("value")
+            .trim()
+            .parse()
+            .expect("number");
+        assert!(ms < 400.0, "{} records {ms} ms", f.display());
+    }
+}

@@ -199,6 +199,103 @@ pub fn write(path: &Path, entry: &Entry) -> Result<(), ProviderError> {
     })
 }
 
+/// The paths where two JSON values differ (`messages[1].content`,
+/// `temperature`), outermost first, at most `max`.
+pub fn differences(a: &Value, b: &Value, max: usize) -> Vec<String> {
+    fn walk(a: &Value, b: &Value, at: &str, out: &mut Vec<String>, max: usize) {
+        if out.len() >= max || a == b {
+            return;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    let next = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    match (x.get(k), y.get(k)) {
+                        (Some(p), Some(q)) => walk(p, q, &next, out, max),
+                        _ if out.len() < max => out.push(next),
+                        _ => {}
+                    }
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    walk(p, q, &format!("{at}[{i}]"), out, max);
+                }
+            }
+            _ => out.push(if at.is_empty() {
+                "(the whole request)".into()
+            } else {
+                at.to_string()
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    walk(a, b, "", &mut out, max);
+    out
+}
+
+/// For a request with no recording: the recorded request of the same case
+/// closest to it (fewest differing parts) and where they differ, as a
+/// sentence; `None` when the case folder holds no readable recording.
+pub fn changed_parts(case_dir: &Path, request: &Value) -> Option<String> {
+    let rd = std::fs::read_dir(case_dir).ok()?;
+    let mut best: Option<(usize, PathBuf, Vec<String>)> = None;
+    for e in rd.flatten().take(200) {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        let Some(entry) = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| serde_saphyr::from_str::<Entry>(&t).ok())
+        else {
+            continue;
+        };
+        let diff = differences(&entry.request, request, 64);
+        if best.as_ref().is_none_or(|(n, _, _)| diff.len() < *n) {
+            best = Some((diff.len(), p, diff));
+        }
+    }
+    let (_, file, diff) = best?;
+    let shown: Vec<String> = diff.iter().take(4).map(|d| format!("`{d}`")).collect();
+    let more = if diff.len() > 4 { ", ..." } else { "" };
+    Some(format!(
+        "the request changed since it was recorded: it differs from the one in {} in {}{more}",
+        file.display(),
+        shown.join(", ")
+    ))
+}
+
+/// Whether a file is a cassette by its content: a YAML mapping whose keys
+/// are exactly those of [`Entry`], with a 64-hex-digit `key` that its file
+/// name starts with. Anything else (a suite, `tribunal.yaml`) is not.
+pub fn is_cassette(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    // Cassettes are small; a huge file is not one of them and is not read.
+    if !meta.is_file() || meta.len() > 64 << 20 {
+        return false;
+    }
+    let Some(entry) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_saphyr::from_str::<Entry>(&t).ok())
+    else {
+        return false;
+    };
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    entry.key.len() == 64
+        && entry.key.chars().all(|c| c.is_ascii_hexdigit())
+        && stem.is_some_and(|s| !s.is_empty() && entry.key.starts_with(&s))
+}
+
 /// Every cassette file under `dir`, sorted.
 pub fn list(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

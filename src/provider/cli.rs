@@ -301,6 +301,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
             concurrency: None,
             rpm: None,
             retry: None,
+            structured_output: None,
         },
     );
     let env: std::collections::BTreeMap<String, String> = args
