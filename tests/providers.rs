@@ -491,7 +491,6 @@ async fn cassette_files_are_readable_block_yaml() {
         .expect("recorded");
     let file = p.used_keys().pop().expect("file");
     let text = std::fs::read_to_string(&file).expect("read");
-    println!("{text}");
     assert!(text.starts_with("key: "), "{text}");
     for needle in [
         "spec: p\n",
@@ -755,4 +754,271 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
             .expect("number");
         assert!(ms < 400.0, "{} records {ms} ms", f.display());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_values_substitute_variables_inside_and_unset_ones_are_named() {
+    let server = MockServer::start(true, |_, _| MockReply::openai("ok", 1, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = format!("{}/v1", server.url());
+    let cfg = config_with(
+        &base,
+        "openai",
+        "    headers: {X-Gateway: \"Bearer ${GATEWAY_TOKEN} team=${TEAM}\"}\n",
+        "{max_attempts: 1}",
+    );
+    let mut env = BTreeMap::from([
+        ("GATEWAY_TOKEN".to_string(), "gw-SECRET-token".to_string()),
+        ("TEAM".to_string(), "evals".to_string()),
+    ]);
+    let opts = |env: BTreeMap<String, String>, cfg| Options {
+        mode: Mode::Live,
+        config: cfg,
+        env,
+        inherit_env: false,
+        usage_dir: None,
+    };
+    let p = Providers::with_options(dir.path(), opts(env.clone(), cfg.clone())).expect("p");
+    p.chat("p", &ask("x"), &site("c")).await.expect("call");
+    assert_eq!(
+        server.requests()[0].header("x-gateway"),
+        Some("Bearer gw-SECRET-token team=evals")
+    );
+    env.remove("TEAM");
+    let p = Providers::with_options(dir.path(), opts(env, cfg)).expect("p");
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("unset");
+    insta::assert_snapshot!(err.to_string(), @"header `X-Gateway` of provider `p` reads ${TEAM}, which is not set (hint: set TEAM, or write the value without `${...}`)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_echoed_by_the_server_is_redacted_everywhere() {
+    let server = MockServer::start(true, |r, i| {
+        let auth = r.header("authorization").unwrap_or("").to_string();
+        let gw = r.header("x-gateway").unwrap_or("").to_string();
+        if i == 0 {
+            MockReply::openai_error(401, &format!("Incorrect API key provided: {auth}"), "auth")
+        } else {
+            MockReply::openai(&format!("you sent {auth} and {gw}"), 1, 1)
+        }
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = providers(
+        dir.path(),
+        Mode::Record,
+        config(&format!("{}/v1", server.url()), "openai", ""),
+        true,
+    );
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("401");
+    insta::assert_snapshot!(err.to_string(), @"p answered HTTP 401: Incorrect API key provided: Bearer [redacted OPENAI_API_KEY]");
+    let r = p.chat("p", &ask("x"), &site("c")).await.expect("answer");
+    assert_eq!(
+        r.text,
+        "you sent Bearer [redacted OPENAI_API_KEY] and [redacted GATEWAY_TOKEN]"
+    );
+    for f in all_files(dir.path()) {
+        let text = std::fs::read_to_string(&f).expect("read");
+        assert!(!text.contains("SECRET"), "{} leaks:\n{text}", f.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_says_when_the_key_variable_is_unset() {
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai_error(401, "Missing bearer token", "auth")
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    api_key_env: GATEWAY_KEY\n",
+        "{max_attempts: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, false);
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("401");
+    insta::assert_snapshot!(err.to_string(), @"p answered HTTP 401: Missing bearer token (hint: GATEWAY_KEY is not set, so no key was sent; set it to the provider's key)");
+    assert_eq!(server.requests()[0].header("authorization"), None);
+}
+
+/// llama.cpp's server: 500 with a validation message for `json_schema`,
+/// answers `json_object` requests.
+fn llama_cpp(r: &tribunal::provider::mock::MockRequest, _: u64) -> MockReply {
+    let body = r.json();
+    match body["response_format"]["type"].as_str() {
+        Some("json_schema") => MockReply::json(
+            500,
+            &serde_json::json!({"error": {"code": 500, "message": "1 validation error for ResponseFormat\ntype\n  Input should be 'text' or 'json_object'", "type": "server_error"}}),
+        ),
+        _ => MockReply::openai(r#"{"score": 4}"#, 5, 3),
+    }
+}
+
+fn scored() -> ChatRequest {
+    ChatRequest {
+        response_format: Some(tribunal::provider::ResponseFormat::JsonSchema {
+            name: "verdict".into(),
+            schema: serde_json::json!({"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]}),
+        }),
+        ..ask("Score it.")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structured_output_falls_back_to_json_object_and_records_the_mode() {
+    let server = MockServer::start(true, llama_cpp).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 6, initial_backoff_ms: 200}",
+    );
+    let p = providers(dir.path(), Mode::Record, cfg.clone(), true);
+    let t = Instant::now();
+    let r = p.chat("p", &scored(), &site("c")).await.expect("fallback");
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "no retries of the 500"
+    );
+    assert_eq!(r.json, Some(serde_json::json!({"score": 4})));
+    assert_eq!(r.structured_output.as_deref(), Some("json_object"));
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].json()["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("\"required\":[\"score\"]"),
+        "the schema is in the prompt: {}",
+        sent[1].json()
+    );
+    // Later calls go straight to the mode that worked.
+    p.chat("p", &ask("other").clone(), &site("d"))
+        .await
+        .expect("plain");
+    let again = ChatRequest {
+        sample: 1,
+        ..scored()
+    };
+    p.chat("p", &again, &site("c")).await.expect("second");
+    assert_eq!(server.count(), 4);
+    let file = p.used_keys().into_iter().next().expect("recorded");
+    let text = std::fs::read_to_string(file).expect("read");
+    assert!(text.contains("structured_output: json_object"), "{text}");
+    let replay = providers(dir.path(), Mode::Replay, cfg, false);
+    let back = replay
+        .chat("p", &scored(), &site("c"))
+        .await
+        .expect("replay");
+    assert_eq!(back.json, r.json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_json_object_answer_that_misses_the_schema_is_an_error() {
+    let server = MockServer::start(true, |_, _| MockReply::openai(r#"{"grade": "A"}"#, 1, 1))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    structured_output: json_object\n",
+        "{max_attempts: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let err = p
+        .chat("p", &scored(), &site("c"))
+        .await
+        .expect_err("mismatch");
+    assert_eq!(
+        server.requests()[0].json()["response_format"]["type"],
+        "json_object"
+    );
+    insta::assert_snapshot!(err.to_string(), @r#"p: malformed response: the answer does not match the schema (json_object mode): "score" is a required property; answer: {"grade": "A"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_reset_keeps_its_cause() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.set_linger(Some(Duration::ZERO));
+            drop(s);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("http://{addr}/v1"),
+        "openai",
+        "",
+        "{max_attempts: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("reset");
+    let text = err.to_string();
+    assert!(text.contains("reset by peer"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_error_body_is_bounded_and_says_so() {
+    let big = "x".repeat(3 << 20);
+    let server = MockServer::start(true, move |_, _| MockReply::raw(400, &big)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = providers(
+        dir.path(),
+        Mode::Live,
+        config(&format!("{}/v1", server.url()), "openai", ""),
+        true,
+    );
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("400");
+    let text = err.to_string();
+    assert!(text.len() < 1000, "{} bytes", text.len());
+    assert!(
+        text.contains("[error body: kept the first 65536 of"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_names_what_changed_and_keyless_servers_need_no_key() {
+    let server = MockServer::start(true, |_, _| MockReply::openai("ok", 1, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = format!("{}/v1", server.url());
+    let cfg = config_with(&base, "openai", "", "{max_attempts: 1}");
+    let p = providers(dir.path(), Mode::Record, cfg, false);
+    p.chat("p", &ask("Where is my parcel?"), &site("parcel"))
+        .await
+        .expect("recorded");
+    drop(server);
+    // The prompt changed and the local server is down.
+    let down = config_with("http://127.0.0.1:1/v1", "openai", "", "{max_attempts: 1}");
+    let auto = providers(dir.path(), Mode::Auto, down.clone(), false);
+    let err = auto
+        .chat("p", &ask("Where is my parcel now?"), &site("parcel"))
+        .await
+        .expect_err("down");
+    let text = err.to_string();
+    assert!(text.contains("no recorded answer"), "{text}");
+    assert!(
+        text.contains("differs from the one in") && text.contains("in `messages[1].content`"),
+        "{text}"
+    );
+    assert!(text.contains("connection failed"), "{text}");
+    let replay = providers(dir.path(), Mode::Replay, down, false);
+    let err = replay
+        .chat("p", &ask("Where is my parcel now?"), &site("parcel"))
+        .await
+        .expect_err("miss");
+    let text = err.to_string();
+    assert!(text.contains("in `messages[1].content`"), "{text}");
+    assert!(
+        !text.contains("OPENAI_API_KEY"),
+        "a local server needs no key: {text}"
+    );
 }
