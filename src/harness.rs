@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use libtest_mimic::{Arguments, Failed};
 
-use crate::case::{KnownNames, Loaded, discover, display_path, load_files};
+use crate::case::{KnownNames, Loaded, display_path, find_suites, load_files};
 use crate::provider::{Provider, Providers};
 use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
 use crate::run::{RunEnv, Trial, error_verdict, evaluate, expand};
@@ -339,82 +339,6 @@ fn snapshot_of(t: &Trial) -> PathBuf {
     )
 }
 
-/// The suite files: every YAML file under `evals/`, or those a glob matches.
-fn find_suites(root: &Path, pattern: Option<&str>) -> Result<Vec<PathBuf>, String> {
-    let Some(pattern) = pattern else {
-        return discover(&root.join("evals")).map_err(|e| e.to_string());
-    };
-    let base = glob_base(pattern);
-    let re = glob_regex(pattern)?;
-    let all = discover(&root.join(&base)).map_err(|e| e.to_string())?;
-    let found: Vec<PathBuf> = all
-        .into_iter()
-        .filter(|p| re.is_match(&display_path(root, p)))
-        .collect();
-    if found.is_empty() {
-        return Err(format!(
-            "the suite pattern `{pattern}` matches no YAML file under {} (an empty selection is an error, not a pass; hint: patterns are relative to the project root, such as `evals/**/*.yaml`)",
-            root.join(&base).display()
-        ));
-    }
-    Ok(found)
-}
-
-/// The literal folder a glob starts with (`evals/sub` for `evals/sub/*.yaml`).
-fn glob_base(pattern: &str) -> String {
-    let mut parts = Vec::new();
-    for part in pattern.split('/') {
-        if part.contains(['*', '?', '[', '{']) {
-            break;
-        }
-        parts.push(part);
-    }
-    // The last literal part is a file name when the pattern has no wildcard.
-    if parts.len() == pattern.split('/').count() {
-        parts.pop();
-    }
-    if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    }
-}
-
-/// A glob as a regex: `**/` any folders, `*` within a name, `?` one
-/// character, `{a,b}` either.
-fn glob_regex(pattern: &str) -> Result<regex::Regex, String> {
-    let mut re = String::from("^");
-    let mut chars = pattern.chars().peekable();
-    let mut braces = 0usize;
-    while let Some(c) = chars.next() {
-        match c {
-            '{' => {
-                braces += 1;
-                re.push_str("(?:");
-            }
-            '}' if braces > 0 => {
-                braces -= 1;
-                re.push(')');
-            }
-            ',' if braces > 0 => re.push('|'),
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                if chars.peek() == Some(&'/') {
-                    chars.next();
-                    re.push_str("(?:[^/]*/)*");
-                } else {
-                    re.push_str(".*");
-                }
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            other => re.push_str(&regex::escape(&other.to_string())),
-        }
-    }
-    re.push('$');
-    regex::Regex::new(&re).map_err(|e| format!("invalid suite pattern `{pattern}`: {e}"))
-}
-
 fn trial_timeout() -> Duration {
     std::env::var("TRIBUNAL_TRIAL_TIMEOUT")
         .ok()
@@ -524,31 +448,4 @@ fn compare(root: &Path, t: &Trial, v: &Verdict, settings: &Settings) -> Compared
         description: t.case().description.as_deref(),
     };
     snapshot::compare(v, &file, settings)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_select_files() {
-        let re = glob_regex("evals/**/*.yaml").expect("valid");
-        assert!(re.is_match("evals/a.yaml"));
-        assert!(re.is_match("evals/x/y/a.yaml"));
-        assert!(!re.is_match("evals/a.yml"));
-        assert!(!re.is_match("other/a.yaml"));
-        let re = glob_regex("evals/support*.y?ml").expect("valid");
-        assert!(re.is_match("evals/support-v2.yaml"));
-        assert!(!re.is_match("evals/x/support.yaml"));
-        assert_eq!(glob_base("evals/**/*.yaml"), "evals");
-        assert_eq!(glob_base("evals/sub/one.yaml"), "evals/sub");
-        assert_eq!(glob_base("*.yaml"), ".");
-        let re = glob_regex("evals/{support,tone}.yaml").expect("valid");
-        assert!(re.is_match("evals/support.yaml") && re.is_match("evals/tone.yaml"));
-        assert!(!re.is_match("evals/triage.yaml"));
-        assert!(
-            glob_regex("evals/{a.yaml").is_err(),
-            "unclosed brace is an error"
-        );
-    }
 }
