@@ -948,7 +948,7 @@ async fn a_connection_reset_keeps_its_cause() {
         while let Ok((mut s, _)) = listener.accept().await {
             let mut buf = [0u8; 1024];
             let _ = s.read(&mut buf).await;
-            let _ = s.set_linger(Some(Duration::ZERO));
+            let _ = s.set_zero_linger();
             drop(s);
         }
     });

@@ -205,3 +205,87 @@ async fn http_posts_templated_json_and_extracts_a_path() {
     .expect_err("503");
     assert!(err.contains("503") && err.contains("down"), "{err}");
 }
+
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_timeout_kills_what_the_program_started() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
+    let err = run(
+        &e,
+        json!({"command": {"program": "sh", "args": ["-c", "sleep 30 & echo $! > grandchild.pid; sleep 30"], "timeout_s": 0.5}}),
+        json!(""),
+        dir.path(),
+    )
+    .await
+    .expect_err("timeout");
+    assert!(err.contains("did not finish within 0.5s"), "{err}");
+    let pid: u32 = std::fs::read_to_string(dir.path().join("grandchild.pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid");
+    let t = std::time::Instant::now();
+    while !gone(pid) && t.elapsed() < std::time::Duration::from_secs(2) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(gone(pid), "grandchild {pid} survived the timeout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_that_exits_while_a_background_child_holds_stdout_is_not_timed_out() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
+    let t = std::time::Instant::now();
+    let out = run(
+        &e,
+        json!({"command": {"program": "sh", "args": ["-c", "echo done; sleep 30 &"], "timeout_s": 5}}),
+        json!(""),
+        dir.path(),
+    )
+    .await
+    .expect("the program finished");
+    assert_eq!(out.text, "done");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_stdout_is_bounded_and_an_error_that_says_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
+    let err = run(
+        &e,
+        json!({"command": {"program": "sh", "args": ["-c", "head -c 209715200 /dev/zero | tr '\\0' x"], "timeout_s": 60}}),
+        json!(""),
+        dir.path(),
+    )
+    .await
+    .expect_err("too much output");
+    assert!(err.len() < 4000, "{} bytes of error", err.len());
+    assert!(
+        err.contains("(`max_output_bytes`): kept the first 8388608 of 209715200 bytes; sha256 of all 209715200 bytes: "),
+        "{}",
+        &err[..err.len().min(400)]
+    );
+    let small = run(
+        &e,
+        json!({"command": {"program": "printf", "args": ["abcdef"], "max_output_bytes": 4}}),
+        json!(""),
+        dir.path(),
+    )
+    .await
+    .expect_err("limit set in the case");
+    assert!(small.contains("kept the first 4 of 6 bytes"), "{small}");
+}
