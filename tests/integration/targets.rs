@@ -289,3 +289,108 @@ async fn a_huge_stdout_is_bounded_and_an_error_that_says_so() {
     .expect_err("limit set in the case");
     assert!(small.contains("kept the first 4 of 6 bytes"), "{small}");
 }
+
+fn openai_cut_off(text: &str) -> MockReply {
+    MockReply::json(
+        200,
+        &json!({
+            "id": "c", "object": "chat.completion", "created": 0, "model": "bot-1",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 16, "total_tokens": 25}
+        }),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_prompt_answer_is_an_error_unless_allowed() {
+    let server = MockServer::start(true, |_, _| openai_cut_off("Refunds take five business da"))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
+    let err = run(
+        &live,
+        json!({"prompt": {"provider": "bot", "template": "{{ input }}", "max_tokens": 16}}),
+        json!("How long do refunds take?"),
+        dir.path(),
+    )
+    .await
+    .expect_err("cut off");
+    insta::assert_snapshot!(err, @"the answer of `bot` is cut off: the model stopped at its token limit (finish reason `length`, 16 output tokens), so the answer is cut off (hint: raise `max_tokens`, or set `allow_truncated: true` to accept cut-off answers); answer: Refunds take five business da");
+    let out = run(
+        &live,
+        json!({"prompt": {"provider": "bot", "template": "{{ input }}", "max_tokens": 16, "allow_truncated": true}}),
+        json!("How long do refunds take?"),
+        dir.path(),
+    )
+    .await
+    .expect("accepted");
+    assert_eq!(out.text, "Refunds take five business da");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anthropic_max_tokens_stop_is_a_cut_off_answer() {
+    let server = MockServer::start(true, |_, _| {
+        MockReply::json(
+            200,
+            &json!({"id": "m", "type": "message", "role": "assistant", "model": "claude",
+                "content": [{"type": "text", "text": "Refunds take"}], "stop_reason": "max_tokens",
+                "usage": {"input_tokens": 5, "output_tokens": 3}}),
+        )
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = ProjectConfig::parse(
+        &format!(
+            "providers:\n  claude:\n    kind: anthropic\n    model: c-1\n    base_url: {}\n",
+            server.url()
+        ),
+        "test",
+    )
+    .expect("config");
+    let providers = Providers::with_options(
+        dir.path(),
+        Options {
+            mode: Mode::Live,
+            config: cfg,
+            env: BTreeMap::new(),
+            inherit_env: false,
+            usage_dir: None,
+        },
+    )
+    .expect("providers");
+    let e = RunEnv::new(
+        dir.path().to_path_buf(),
+        Registry::default(),
+        providers,
+        false,
+        &[],
+    );
+    let err = run(
+        &e,
+        json!({"prompt": {"provider": "claude", "template": "{{ input }}"}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("cut off");
+    assert!(
+        err.contains("finish reason `max_tokens`, 3 output tokens"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_answer_is_validated_even_when_the_gateway_ignored_the_schema() {
+    let server = MockServer::start(true, |_, _| MockReply::openai("4", 3, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
+    let err = run(
+        &live,
+        json!({"prompt": {"provider": "bot", "template": "{{ input }}", "schema": {"type": "object", "properties": {"days": {"type": "integer"}}, "required": ["days"]}}}),
+        json!("How long do refunds take?"),
+        dir.path(),
+    )
+    .await
+    .expect_err("not an object");
+    insta::assert_snapshot!(err, @r#"the answer of `bot` does not match the target's `schema`: 4 is not of type "object"; answer: 4"#);
+}
