@@ -166,6 +166,7 @@ impl Providers {
     }
 
     fn build(cassettes: Option<PathBuf>, options: Options, client: reqwest::Client) -> Providers {
+        register_secrets(&options);
         let prices = PriceTable::new(options.config.prices.clone());
         let global = Arc::new(Semaphore::new(options.config.limits.concurrency.max(1)));
         Providers {
@@ -231,6 +232,13 @@ impl Providers {
     /// [`Providers::chat`]).
     pub fn get(&self, spec: &str) -> Result<Arc<dyn Provider>, ProviderError> {
         Ok(Arc::clone(&self.endpoint(spec)?.provider))
+    }
+
+    /// An environment value as this run sees it: [`Options::env`] first,
+    /// then (when inherited) the process environment; empty counts as unset.
+    /// Targets read `${NAME}` in their headers through it.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        self.env(name)
     }
 
     fn env(&self, name: &str) -> Option<String> {
@@ -596,5 +604,40 @@ fn redact_response(r: &mut ChatResponse) {
     }
     for c in &mut r.tool_calls {
         secrets::redact_json(&mut c.arguments);
+    }
+}
+
+/// Registers every key and header variable the configuration can read, so
+/// that they are redacted even from output of calls that never resolve a
+/// provider (a `command` target printing its inherited environment).
+fn register_secrets(options: &Options) {
+    let lookup = |name: &str| {
+        options
+            .env
+            .get(name)
+            .cloned()
+            .or_else(|| {
+                options
+                    .inherit_env
+                    .then(|| std::env::var(name).ok())
+                    .flatten()
+            })
+            .filter(|v| !v.is_empty())
+    };
+    let mut names: Vec<String> = [ProviderKind::Openai, ProviderKind::Anthropic]
+        .iter()
+        .map(|k| k.key_env().to_string())
+        .collect();
+    for block in options.config.providers.values() {
+        names.extend(block.api_key_env.clone());
+        for value in block.headers.values() {
+            // Registers what it substitutes; unset variables are reported later.
+            let _ = secrets::expand_vars(value, lookup);
+        }
+    }
+    for name in names {
+        if let Some(v) = lookup(&name) {
+            secrets::register(&name, &v);
+        }
     }
 }

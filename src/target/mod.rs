@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use crate::case::hint;
 use crate::case::node::Seg;
 use crate::check::SpecError;
+use crate::provider::secrets;
 use crate::registry::{Input, RustTarget};
 use crate::run::RunEnv;
 use crate::verdict::Output;
@@ -141,12 +142,22 @@ pub async fn call(
         other => other,
     };
     let started = Instant::now();
-    let mut output = match spec {
-        TargetSpec::Rust(name) | TargetSpec::Named(name) => call_rust(name, ctx).await?,
-        TargetSpec::Prompt(p) => prompt::call(p, ctx).await?,
-        TargetSpec::Command(c) => command::call(c, ctx).await?,
-        TargetSpec::Http(h) => http::call(h, ctx).await?,
+    let result = match spec {
+        TargetSpec::Rust(name) | TargetSpec::Named(name) => call_rust(name, ctx).await,
+        TargetSpec::Prompt(p) => prompt::call(p, ctx).await,
+        TargetSpec::Command(c) => command::call(c, ctx).await,
+        TargetSpec::Http(h) => http::call(h, ctx).await,
     };
+    // No known secret (an API key, a header value from the environment)
+    // leaves a target, whether a program printed it or a server echoed it.
+    let mut output = result.map_err(|e| TargetError(secrets::redact(&e.0)))?;
+    let text = secrets::redact(&output.text);
+    if text != output.text {
+        output.text = text;
+    }
+    if let Some(j) = &mut output.json {
+        secrets::redact_json(j);
+    }
     if output.latency_ms.is_none() {
         output.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     }

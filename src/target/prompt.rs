@@ -88,10 +88,25 @@ pub(crate) fn template_context(ctx: &TargetContext<'_>) -> Value {
     Value::Object(m)
 }
 
-/// Renders a minijinja template; `what` names it in errors.
-pub(crate) fn render(source: &str, context: &Value, what: &str) -> Result<String, TargetError> {
+/// The template environment of targets: strict undefined variables and the
+/// `urlencode` filter (percent-encodes a value as one URL component).
+pub(crate) fn environment() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_filter("urlencode", |v: minijinja::Value| {
+        let text = if v.is_none() || v.is_undefined() {
+            String::new()
+        } else {
+            v.to_string()
+        };
+        minijinja::Value::from_safe_string(super::http::urlencode(&text))
+    });
+    env
+}
+
+/// Renders a minijinja template; `what` names it in errors.
+pub(crate) fn render(source: &str, context: &Value, what: &str) -> Result<String, TargetError> {
+    let env = environment();
     env.render_str(source, minijinja::value::Serde(context))
         .map_err(|e| TargetError(format!("cannot render {what}: {e}")))
 }

@@ -394,3 +394,127 @@ async fn a_schema_answer_is_validated_even_when_the_gateway_ignored_the_schema()
     .expect_err("not an object");
     insta::assert_snapshot!(err, @r#"the answer of `bot` does not match the target's `schema`: 4 is not of type "object"; answer: 4"#);
 }
+
+fn env_with(root: &Path, vars: &[(&str, &str)]) -> RunEnv {
+    let providers = Providers::with_options(
+        root,
+        Options {
+            mode: Mode::Replay,
+            config: ProjectConfig::default(),
+            env: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            inherit_env: false,
+            usage_dir: None,
+        },
+    )
+    .expect("providers");
+    RunEnv::new(
+        root.to_path_buf(),
+        Registry::default(),
+        providers,
+        false,
+        &[],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_headers_read_variables_inside_values_and_secrets_never_come_back() {
+    let server = MockServer::start(true, |r, _| {
+        let auth = r.header("authorization").unwrap_or("").to_string();
+        if r.path == "/echo-error" {
+            MockReply::raw(403, &format!("token {auth} is not allowed"))
+        } else {
+            MockReply::json(200, &json!({"answer": format!("hello, {auth}")}))
+        }
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env_with(dir.path(), &[("BOT_TOKEN", "bot-SECRET-42")]);
+    let target = |path: &str| json!({"http": {"url": format!("{}{path}", server.url()), "headers": {"Authorization": "Bearer ${BOT_TOKEN}"}, "output": "$.answer"}});
+    let out = run(&e, target("/ask"), json!("q"), dir.path())
+        .await
+        .expect("answer");
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer bot-SECRET-42")
+    );
+    assert_eq!(out.text, "hello, Bearer [redacted BOT_TOKEN]");
+    let err = run(&e, target("/echo-error"), json!("q"), dir.path())
+        .await
+        .expect_err("403");
+    assert!(
+        err.ends_with("answered HTTP 403: token Bearer [redacted BOT_TOKEN] is not allowed"),
+        "{err}"
+    );
+    let unset = env_with(dir.path(), &[]);
+    let err = run(&unset, target("/ask"), json!("q"), dir.path())
+        .await
+        .expect_err("unset");
+    insta::assert_snapshot!(err, @"header `Authorization` reads ${BOT_TOKEN}, which is not set (hint: export BOT_TOKEN before the run)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_urls_encode_the_input_by_default() {
+    let server = MockServer::start(true, |r, _| MockReply::json(200, &json!({"path": r.path})))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env_with(dir.path(), &[]);
+    let url = format!(
+        "{}/ask/{{{{ input }}}}?q={{{{ input }}}}&shop={{{{ shop | urlencode }}}}",
+        server.url()
+    );
+    run(
+        &e,
+        json!({"http": {"url": url, "method": "GET"}}),
+        json!("../../admin?x&admin=1#frag"),
+        dir.path(),
+    )
+    .await
+    .expect("answer");
+    insta::assert_snapshot!(server.requests()[0].path, @"/ask/..%2F..%2Fadmin%3Fx%26admin%3D1%23frag?q=..%2F..%2Fadmin%3Fx%26admin%3D1%23frag&shop=Acme");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_answers_are_bounded() {
+    let big = "y".repeat(3 << 20);
+    let server = MockServer::start(true, move |r, _| {
+        if r.path == "/err" {
+            MockReply::raw(500, &big)
+        } else {
+            MockReply::raw(200, &big)
+        }
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env_with(dir.path(), &[]);
+    let err = run(
+        &e,
+        json!({"http": {"url": format!("{}/ok", server.url()), "max_output_bytes": 1048576}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("too big");
+    assert!(
+        err.contains("kept the first 1048576 of 3145728 bytes"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    assert!(err.len() < 1000, "{} bytes", err.len());
+    let err = run(
+        &e,
+        json!({"http": {"url": format!("{}/err", server.url())}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("500");
+    assert!(
+        err.contains("[error body: kept the first 65536 of"),
+        "{}",
+        &err[..err.len().min(600)]
+    );
+    assert!(err.len() < 1000, "{} bytes", err.len());
+}
