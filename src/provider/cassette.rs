@@ -296,6 +296,48 @@ pub fn is_cassette(path: &Path) -> bool {
         && stem.is_some_and(|s| !s.is_empty() && entry.key.starts_with(&s))
 }
 
+/// Temporary files a killed writer left under `dir`: hidden
+/// `.<name>.yaml.<pid>.<n>.tmp` files (see [`crate::fsutil::write_atomic`])
+/// whose process is no longer running, sorted.
+pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                if !name.starts_with('.') {
+                    stack.push(e.path());
+                }
+            } else if kind.is_file()
+                && let Some(pid) = leftover_pid(&name)
+                && !process_alive(pid)
+            {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The writer's pid of a `.<name>.yaml.<pid>.<n>.tmp` name.
+fn leftover_pid(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.rsplitn(3, '.');
+    let _counter: u64 = parts.next()?.parse().ok()?;
+    let pid: u32 = parts.next()?.parse().ok()?;
+    parts.next()?.ends_with(".yaml").then_some(pid)
+}
+
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Every cassette file under `dir`, sorted.
 pub fn list(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -308,7 +350,8 @@ pub fn list(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             let hidden = e.file_name().to_string_lossy().starts_with('.');
             if p.is_dir() {
-                if !hidden {
+                // Build folders (cargo's `target/` has a CACHEDIR.TAG) hold no cassettes.
+                if !hidden && !p.join("CACHEDIR.TAG").exists() {
                     stack.push(p);
                 }
             } else if !hidden && p.extension().is_some_and(|x| x == "yaml") {
@@ -351,6 +394,14 @@ mod tests {
         assert_eq!(Mode::resolve(Some("RECORD"), true).ok(), Some(Mode::Record));
         let e = Mode::resolve(Some("replya"), false).expect_err("invalid");
         assert!(e.to_string().contains("replya"));
+    }
+
+    #[test]
+    fn leftover_names_are_recognised() {
+        assert_eq!(leftover_pid(".0123abcd.yaml.4242.7.tmp"), Some(4242));
+        assert_eq!(leftover_pid(".x.snap.4242.7.tmp"), None);
+        assert_eq!(leftover_pid("0123abcd.yaml.4242.7.tmp"), None);
+        assert_eq!(leftover_pid(".a.yaml.x.7.tmp"), None);
     }
 
     #[test]

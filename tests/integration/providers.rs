@@ -468,11 +468,98 @@ async fn prune_lists_only_cassettes_no_run_used() {
     p.chat("p", &ask("kept"), &site("a"))
         .await
         .expect("recorded");
-    let stale = root.join("fixtures/cassettes/support/gone/0123456789abcdef0123.yaml");
+    let kept = p.used_keys().pop().expect("recorded");
+    let stale = root
+        .join("fixtures/cassettes/support/gone")
+        .join(kept.file_name().expect("name"));
     std::fs::create_dir_all(stale.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&stale, "key: x\n").expect("write");
+    std::fs::copy(&kept, &stale).expect("copy");
+    // Not cassettes by their content: never candidates.
+    std::fs::write(
+        root.join("fixtures/cassettes/support/notes.yaml"),
+        "key: x\n",
+    )
+    .expect("write");
     let unused = tribunal::provider::cli::unused(root).expect("logs exist");
     assert_eq!(unused, vec![stale]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_with_the_project_root_as_cassette_folder_removes_only_cassettes() {
+    use tribunal::provider::cli::{CassetteAction, Command, run};
+    let server = MockServer::start(false, |_, _| MockReply::openai("x", 1, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    let yaml = format!(
+        "cassettes: {{dir: .}}\nproviders:\n  p:\n    kind: openai\n    model: m-1\n    base_url: {}/v1\n",
+        server.url()
+    );
+    std::fs::write(root.join("tribunal.yaml"), &yaml).expect("write");
+    std::fs::create_dir_all(root.join("evals")).expect("mkdir");
+    let suite = "suite: support\ncases:\n  - id: a\n    input: x\n    checks: [{contains: x}]\n";
+    std::fs::write(root.join("evals/support.yaml"), suite).expect("write");
+    let cfg = ProjectConfig::parse(&yaml, "tribunal.yaml").expect("cfg");
+    let p = Providers::with_options(
+        root,
+        Options {
+            mode: Mode::Record,
+            config: cfg,
+            env: BTreeMap::new(),
+            inherit_env: false,
+            usage_dir: Some(tribunal::provider::usage_dir(root)),
+        },
+    )
+    .expect("providers");
+    p.chat("p", &ask("kept"), &site("a"))
+        .await
+        .expect("recorded");
+    p.chat("p", &ask("stale"), &site("b"))
+        .await
+        .expect("recorded");
+    let stale = p
+        .used_keys()
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("/b/"))
+        .expect("stale file");
+    // Only the first case's cassette is named by a usage log.
+    std::fs::remove_dir_all(tribunal::provider::usage_dir(root)).expect("clear logs");
+    let again = Providers::with_options(
+        root,
+        Options {
+            mode: Mode::Replay,
+            config: ProjectConfig::parse(&yaml, "tribunal.yaml").expect("cfg"),
+            env: BTreeMap::new(),
+            inherit_env: false,
+            usage_dir: Some(tribunal::provider::usage_dir(root)),
+        },
+    )
+    .expect("providers");
+    again
+        .chat("p", &ask("kept"), &site("a"))
+        .await
+        .expect("replayed");
+    // A temporary file of a killed writer (pid 999999999 runs nowhere).
+    let leftover = root.join("support/a/.0123abcd.yaml.999999999.0.tmp");
+    std::fs::write(&leftover, "key: half").expect("write");
+    let code = run(Command::Cassettes {
+        action: CassetteAction::Prune {
+            root: root.to_path_buf(),
+            yes: true,
+        },
+    });
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    assert!(!stale.exists(), "the unused cassette is removed");
+    assert!(!leftover.exists(), "the leftover is removed");
+    assert!(
+        root.join("tribunal.yaml").exists(),
+        "tribunal.yaml is not a cassette"
+    );
+    assert!(
+        root.join("evals/support.yaml").exists(),
+        "a suite is not a cassette"
+    );
+    assert_eq!(again.used_keys().len(), 1);
+    assert!(again.used_keys()[0].exists(), "the used cassette stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
