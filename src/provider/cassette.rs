@@ -153,9 +153,21 @@ pub fn path_for(dir: &Path, suite: &str, case: &str, variant: Option<&str>, key:
         .join(format!("{}.yaml", &key[..key.len().min(20)]))
 }
 
+/// The largest cassette file read (64 MiB; an answer is at most 16 MiB).
+pub const MAX_CASSETTE_BYTES: u64 = 64 << 20;
+
 /// Reads a cassette file: `Ok(None)` when absent, an error naming the file
 /// when it is truncated, corrupt or holds another request.
 pub fn read(path: &Path, key: &str) -> Result<Option<Entry>, ProviderError> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && (!meta.is_file() || meta.len() > MAX_CASSETTE_BYTES)
+    {
+        return Err(ProviderError::Cassette(format!(
+            "cassette {} is not a regular file of at most {} MiB (hint: delete it and record it again with TRIBUNAL_MODE=record)",
+            path.display(),
+            MAX_CASSETTE_BYTES >> 20
+        )));
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -281,7 +293,7 @@ pub fn is_cassette(path: &Path) -> bool {
         return false;
     };
     // Cassettes are small; a huge file is not one of them and is not read.
-    if !meta.is_file() || meta.len() > 64 << 20 {
+    if !meta.is_file() || meta.len() > MAX_CASSETTE_BYTES {
         return false;
     }
     let Some(entry) = std::fs::read_to_string(path)

@@ -418,6 +418,17 @@ impl Providers {
         request: &ChatRequest,
         site: &CallSite,
     ) -> Result<ChatResponse, ProviderError> {
+        self.chat_unredacted(spec, request, site)
+            .await
+            .map_err(redact_error)
+    }
+
+    async fn chat_unredacted(
+        &self,
+        spec: &str,
+        request: &ChatRequest,
+        site: &CallSite,
+    ) -> Result<ChatResponse, ProviderError> {
         let ep = self.endpoint(spec)?;
         let mut req = request.clone();
         if req.model.is_empty() {
@@ -639,5 +650,49 @@ fn register_secrets(options: &Options) {
         if let Some(v) = lookup(&name) {
             secrets::register(&name, &v);
         }
+    }
+}
+
+/// An error with every known secret removed from its text (a miss message
+/// quotes the prompt, a refusal quotes the server).
+fn redact_error(e: ProviderError) -> ProviderError {
+    let r = |s: String| secrets::redact(&s);
+    match e {
+        ProviderError::Rejected {
+            provider,
+            status,
+            message,
+        } => ProviderError::Rejected {
+            provider,
+            status,
+            message: r(message),
+        },
+        ProviderError::Paused {
+            provider,
+            wait_s,
+            remaining_s,
+            reason,
+        } => ProviderError::Paused {
+            provider,
+            wait_s,
+            remaining_s,
+            reason: r(reason),
+        },
+        ProviderError::Exhausted {
+            provider,
+            attempts,
+            last,
+        } => ProviderError::Exhausted {
+            provider,
+            attempts,
+            last: r(last),
+        },
+        ProviderError::Malformed { provider, message } => ProviderError::Malformed {
+            provider,
+            message: r(message),
+        },
+        ProviderError::CassetteMiss(m) => ProviderError::CassetteMiss(r(m)),
+        ProviderError::Cassette(m) => ProviderError::Cassette(r(m)),
+        ProviderError::Config(m) => ProviderError::Config(r(m)),
     }
 }

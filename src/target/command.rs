@@ -159,7 +159,8 @@ pub async fn call(params: &CommandTarget, ctx: &TargetContext<'_>) -> Result<Out
         .spawn()
         .map_err(|e| TargetError(format!("cannot run `{}`: {e}", params.program)))?;
     let pid = child.id();
-    let limit = Duration::from_secs_f64(params.timeout_s.clamp(0.001, 1e9));
+    let limit = Duration::try_from_secs_f64(params.timeout_s.clamp(0.001, super::MAX_TIMEOUT_S))
+        .unwrap_or(Duration::from_secs(60));
     let deadline = tokio::time::Instant::now() + limit;
     let stdin_task = match (stdin, child.stdin.take()) {
         (Some(text), Some(mut pipe)) => Some(tokio::spawn(async move {

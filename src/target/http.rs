@@ -169,7 +169,10 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
         req = req.json(&render_value(body, &context)?);
     }
     let resp = req
-        .timeout(Duration::from_secs_f64(params.timeout_s.clamp(0.001, 1e9)))
+        .timeout(
+            Duration::try_from_secs_f64(params.timeout_s.clamp(0.001, super::MAX_TIMEOUT_S))
+                .unwrap_or(Duration::from_secs(60)),
+        )
         .send()
         .await
         .map_err(|e| TargetError(format!("{url}: {}", error_chain(&e))))?;

@@ -80,8 +80,16 @@ impl TargetSpec {
                         })?;
                         Ok(TargetSpec::Prompt(p))
                     }
-                    "command" => Ok(TargetSpec::Command(typed("command", v)?)),
-                    "http" => Ok(TargetSpec::Http(typed("http", v)?)),
+                    "command" => {
+                        let c: command::CommandTarget = typed("command", v)?;
+                        check_timeout("command", c.timeout_s)?;
+                        Ok(TargetSpec::Command(c))
+                    }
+                    "http" => {
+                        let h: http::HttpTarget = typed("http", v)?;
+                        check_timeout("http", h.timeout_s)?;
+                        Ok(TargetSpec::Http(h))
+                    }
                     other => Err(SpecError::at_key(
                         other,
                         format!("unknown target kind `{other}`"),
@@ -101,6 +109,23 @@ impl TargetSpec {
             )),
         }
     }
+}
+
+/// The longest `timeout_s` a target may set: one day.
+pub const MAX_TIMEOUT_S: f64 = 86_400.0;
+
+/// A target's `timeout_s` must be a number of seconds above 0, at most a day.
+fn check_timeout(kind: &str, t: f64) -> Result<(), SpecError> {
+    if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S {
+        return Ok(());
+    }
+    Err(SpecError::new(
+        vec![Seg::Key(kind.into()), Seg::Key("timeout_s".into())],
+        format!("`timeout_s: {t}` is not a time tribunal can wait"),
+        Some(format!(
+            "give seconds above 0 and at most {MAX_TIMEOUT_S} (one day)"
+        )),
+    ))
 }
 
 /// Everything a target call may use.

@@ -518,3 +518,24 @@ async fn http_answers_are_bounded() {
     );
     assert!(err.len() < 1000, "{} bytes", err.len());
 }
+
+#[test]
+fn target_timeouts_must_be_waitable() {
+    for (kind, t) in [
+        ("command", json!(1e30)),
+        ("http", json!(-1)),
+        ("command", json!(0)),
+    ] {
+        let spec = if kind == "command" {
+            json!({"command": {"program": "true", "timeout_s": t}})
+        } else {
+            json!({"http": {"url": "http://127.0.0.1:1/", "timeout_s": t}})
+        };
+        let err = format!("{:?}", TargetSpec::parse(&spec).expect_err("refused"));
+        assert!(
+            err.contains("timeout_s") && err.contains("one day"),
+            "{err}"
+        );
+    }
+    assert!(TargetSpec::parse(&json!({"command": {"program": "true", "timeout_s": 0.5}})).is_ok());
+}
