@@ -1109,3 +1109,30 @@ async fn a_miss_names_what_changed_and_keyless_servers_need_no_key() {
         "a local server needs no key: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_validation_answer_is_not_retried_when_the_mode_is_forced() {
+    let server = MockServer::start(true, llama_cpp).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    structured_output: json_schema\n",
+        "{max_attempts: 6, initial_backoff_ms: 200}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let err = p
+        .chat("p", &scored(), &site("c"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, ProviderError::Rejected { status: 500, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("Input should be 'text' or 'json_object'"),
+        "{err}"
+    );
+    assert_eq!(server.count(), 1, "a validation answer is not retried");
+}
