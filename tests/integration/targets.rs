@@ -12,6 +12,8 @@ use tribunal::run::RunEnv;
 use tribunal::target::{TargetContext, TargetSpec, call};
 use tribunal::verdict::Output;
 
+use crate::common::TestProject;
+
 fn env(root: &Path, mode: Mode, base: &str) -> RunEnv {
     let cfg = ProjectConfig::parse(
         &format!("providers:\n  bot:\n    kind: openai\n    model: bot-1\n    base_url: {base}\nretry: {{max_attempts: 1}}\n"),
@@ -58,14 +60,11 @@ async fn run(env: &RunEnv, target: Value, input: Value, dir: &Path) -> Result<Ou
 async fn prompt_renders_sends_records_and_replays() {
     let server =
         MockServer::start(true, |_, _| MockReply::openai("{\"days\": 5}", 30, 5)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
-    let prompts = dir.path().join("evals").join("prompts");
-    std::fs::create_dir_all(&prompts).expect("mkdir");
-    std::fs::write(
-        prompts.join("refund.j2"),
+    let dir = TestProject::new();
+    dir.write(
+        "evals/prompts/refund.j2",
         "Shop {{ shop }}. Customer asks: {{ input }}",
-    )
-    .expect("write");
+    );
     let target = json!({"prompt": {"provider": "bot", "file": "refund.j2", "system": "You work at {{ vars.shop }}.", "schema": {"type": "object"}}});
     let live = env(dir.path(), Mode::Record, &format!("{}/v1", server.url()));
     let out = run(
@@ -99,20 +98,31 @@ async fn prompt_renders_sends_records_and_replays() {
     assert_eq!(server.count(), 1);
 }
 
-#[tokio::test]
-async fn prompt_spec_errors_are_reported_at_parse_time() {
-    let both =
-        TargetSpec::parse(&json!({"prompt": {"provider": "p", "template": "a", "file": "b"}}));
-    assert!(format!("{both:?}").contains("not both"), "{both:?}");
-    let typo = TargetSpec::parse(&json!({"prompt": {"provider": "p", "templat": "a"}}));
-    assert!(format!("{typo:?}").contains("templat"), "{typo:?}");
-    let kind = TargetSpec::parse(&json!({"promt": {}}));
-    assert!(format!("{kind:?}").contains("prompt"), "{kind:?}");
+/// The error `TargetSpec::parse` gives for `target` (which must be
+/// rejected): where it points, what is wrong, the hint.
+fn parse_error(target: Value) -> String {
+    let e = TargetSpec::parse(&target).expect_err("the target spec must be rejected");
+    let path: Vec<String> = e.path.iter().map(|s| format!("{s:?}")).collect();
+    format!(
+        "at [{}]{}: {} (hint: {})",
+        path.join(", "),
+        if e.at_key { " (key)" } else { "" },
+        e.message,
+        e.hint.as_deref().unwrap_or("none")
+    )
+}
+
+#[test]
+fn prompt_spec_errors_are_reported_at_parse_time() {
+    let both = parse_error(json!({"prompt": {"provider": "p", "template": "a", "file": "b"}}));
+    let typo = parse_error(json!({"prompt": {"provider": "p", "templat": "a"}}));
+    let kind = parse_error(json!({"promt": {}}));
+    insta::assert_snapshot!(format!("{both}\n{typo}\n{kind}"));
 }
 
 #[tokio::test]
 async fn prompt_with_an_undefined_variable_is_an_error() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
         &e,
@@ -122,12 +132,12 @@ async fn prompt_with_an_undefined_variable_is_an_error() {
     )
     .await
     .expect_err("undefined");
-    assert!(err.contains("cannot render the prompt"), "{err}");
+    insta::assert_snapshot!(err, @"cannot render the prompt: undefined value: `nope` is undefined (in <string>:1)");
 }
 
 #[tokio::test]
 async fn command_runs_with_templated_args_and_stdin() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let out = run(
         &e,
@@ -151,7 +161,7 @@ async fn command_runs_with_templated_args_and_stdin() {
 
 #[tokio::test]
 async fn command_failures_and_timeouts_are_errors_with_stderr() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
         &e,
@@ -161,7 +171,10 @@ async fn command_failures_and_timeouts_are_errors_with_stderr() {
     )
     .await
     .expect_err("exit 3");
-    assert!(err.contains("broken") && err.contains('3'), "{err}");
+    insta::assert_snapshot!(err, @r"
+    `sh` exited with exit status: 3; stderr:
+    broken
+    ");
     let err = run(
         &e,
         json!({"command": {"program": "sleep", "args": ["5"], "timeout_s": 0.2}}),
@@ -170,7 +183,7 @@ async fn command_failures_and_timeouts_are_errors_with_stderr() {
     )
     .await
     .expect_err("timeout");
-    assert!(err.contains("did not finish"), "{err}");
+    insta::assert_snapshot!(err, @"`sleep` did not finish within 0.2s and was killed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +197,7 @@ async fn http_posts_templated_json_and_extracts_a_path() {
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let out = run(
         &e,
@@ -203,7 +216,7 @@ async fn http_posts_templated_json_and_extracts_a_path() {
     )
     .await
     .expect_err("503");
-    assert!(err.contains("503") && err.contains("down"), "{err}");
+    insta::assert_snapshot!(err.replace(&server.url(), "[SERVER]"), @"[SERVER]/fail answered HTTP 503: down");
 }
 
 fn gone(pid: u32) -> bool {
