@@ -180,6 +180,7 @@ pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
             let (outcome, score) = Verdict::conclude(&checks, case.threshold);
             verdict.outcome = outcome;
             verdict.score = score;
+            verdict.error = Verdict::undecided(&checks);
             if let Some(u) = output.usage {
                 verdict.usage.add(u);
             }

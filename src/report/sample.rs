@@ -70,6 +70,8 @@ pub fn record(
         status,
         accepted: None,
         snapshot: format!("evals/snapshots/{suite}__{}.snap", case.replace("::", "__")),
+        skip_reason: None,
+        load_error: None,
     }
 }
 
