@@ -13,6 +13,7 @@
 pub mod case;
 pub mod check;
 pub mod datetime;
+pub mod diag;
 pub mod expand;
 pub mod fsutil;
 pub mod harness;

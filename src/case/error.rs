@@ -1,24 +1,8 @@
 //! Errors found while loading eval files.
 
-use std::fmt;
 use std::sync::Arc;
 
-/// A position in an eval file: `evals/support.yaml:12:7`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Location {
-    /// The file, as displayed (relative to the project root when possible).
-    pub file: Arc<str>,
-    /// 1-based line.
-    pub line: u32,
-    /// 1-based column.
-    pub col: u32,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.col)
-    }
-}
+pub use crate::diag::Span as Location;
 
 /// One problem in an eval file, with where it is and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,106 +4,25 @@
 //! cases, optional variants (a matrix of models or prompt versions), and the
 //! cases. Loading keeps every case's `file:line:col` so that any later error
 //! or report can point back at it. See `docs/format.md` for the format.
+//!
+//! The stages: [`discover`] finds the files, `yaml.rs` parses one into a
+//! tree of positioned nodes, `raw.rs` is the shape serde reads, and
+//! `resolve.rs` validates it into the [`model`](Suite).
 
+mod discover;
 mod error;
-mod load;
-pub mod node;
-mod suggest;
+mod model;
+mod raw;
+mod resolve;
+mod yaml;
 
-use std::path::PathBuf;
-use std::sync::Arc;
+/// The spanned YAML tree (the old name of [`yaml`](self)).
+pub mod node {
+    pub use super::yaml::*;
+}
 
-use serde_json::{Map, Value};
-
+pub use crate::diag::{did_you_mean, hint};
+pub use discover::{discover, display_path, find_suites};
 pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
-pub(crate) use load::explain_serde as load_explain;
-pub(crate) use load::serde_segments;
-pub use load::{KnownNames, Loaded, discover, display_path, load_file, load_files, load_str};
-pub use suggest::{did_you_mean, hint};
-
-use crate::check::CheckSpec;
-use crate::target::TargetSpec;
-use crate::verdict::Gate;
-
-/// One suite file, loaded and validated.
-#[derive(Debug, Clone)]
-pub struct Suite {
-    /// The suite name (`suite:` key, else the file stem).
-    pub name: String,
-    /// What the suite is about.
-    pub description: Option<String>,
-    /// The file, as displayed.
-    pub file: Arc<str>,
-    /// The file's folder (relative paths in the suite resolve here).
-    pub dir: PathBuf,
-    /// The variants every case runs under (empty: one run per case).
-    pub variants: Vec<Variant>,
-    /// The cases, in file order.
-    pub cases: Vec<Case>,
-    /// The suite-level `judge:` block, for judge checks.
-    pub judge: Option<Value>,
-    /// Named targets declared under `targets:`.
-    pub targets: Vec<(String, TargetSpec)>,
-}
-
-/// One variant of a suite: a model, a prompt version, or a combination.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Variant {
-    /// The variant id, used in trial and snapshot names.
-    pub id: String,
-    /// Variables the variant sets (available to targets and templates).
-    pub vars: Map<String, Value>,
-    /// A target that replaces the case's target under this variant.
-    pub target: Option<TargetSpec>,
-}
-
-/// One eval case.
-#[derive(Debug, Clone)]
-pub struct Case {
-    /// Unique, stable id within the suite.
-    pub id: String,
-    /// What the case is about.
-    pub description: Option<String>,
-    /// Dimensions such as `feature:refunds`, `scenario:angry`, `persona:new-user`.
-    pub tags: Vec<String>,
-    /// The input: a string or a map of variables.
-    pub input: Value,
-    /// Variables from suite defaults and the case (variant variables are added per trial).
-    pub vars: Map<String, Value>,
-    /// The reference output, if any.
-    pub expected: Option<Value>,
-    /// A fixed output: the target is not called.
-    pub output: Option<Value>,
-    /// The target to call (absent when `output` is given).
-    pub target: Option<TargetSpec>,
-    /// The checks, suite defaults first.
-    pub checks: Vec<CheckSpec>,
-    /// The weighted share of checks that must pass (default 1: all).
-    pub threshold: f64,
-    /// Whether any failure fails the build.
-    pub gate: Gate,
-    /// Skip the case, with the reason.
-    pub skip: Option<String>,
-    /// The variants this case runs under (ids); `None`: all of the suite's.
-    pub only_variants: Option<Vec<String>>,
-    /// Where the case is written.
-    pub location: Location,
-}
-
-impl Suite {
-    /// The variants a case runs under: `[None]` when the suite has none.
-    pub fn variants_of<'a>(&'a self, case: &Case) -> Vec<Option<&'a Variant>> {
-        if self.variants.is_empty() {
-            return vec![None];
-        }
-        self.variants
-            .iter()
-            .filter(|v| {
-                case.only_variants
-                    .as_ref()
-                    .is_none_or(|only| only.iter().any(|id| id == &v.id))
-            })
-            .map(Some)
-            .collect()
-    }
-}
+pub use model::{Case, Suite, Variant};
+pub use resolve::{KnownNames, Loaded, load_file, load_files, load_str};

@@ -1,11 +1,11 @@
 //! Parsing a check from its YAML value.
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::{ast, json, judge, perf, rust, text};
-use crate::case::hint;
-use crate::case::node::Seg;
+pub(crate) use crate::diag::main_error;
+use crate::diag::{Seg, hint};
+pub use crate::diag::{SpecError, typed};
 
 /// Every check kind, as written in YAML.
 pub const KINDS: &[&str] = &[
@@ -95,58 +95,6 @@ pub struct CheckSpec {
     pub line: u32,
     /// Column of the check in its file.
     pub col: u32,
-}
-
-/// A problem in a check or target definition, relative to its YAML value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpecError {
-    /// Path from the check's value to the problem.
-    pub path: Vec<Seg>,
-    /// Point at the key itself rather than its value.
-    pub at_key: bool,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub hint: Option<String>,
-}
-
-impl SpecError {
-    /// An error at `path`.
-    pub fn new(path: Vec<Seg>, message: impl Into<String>, hint: Option<String>) -> Self {
-        SpecError {
-            path,
-            at_key: false,
-            message: message.into(),
-            hint,
-        }
-    }
-    /// An error at the key `key`.
-    pub fn at_key(key: &str, message: impl Into<String>, hint: Option<String>) -> Self {
-        SpecError {
-            path: vec![Seg::Key(key.to_string())],
-            at_key: true,
-            message: message.into(),
-            hint,
-        }
-    }
-}
-
-/// Deserializes `value` (found under `key`) into `T`, with the error pointing
-/// at the exact place inside it.
-pub fn typed<T: DeserializeOwned>(key: &str, value: &Value, what: &str) -> Result<T, SpecError> {
-    serde_path_to_error::deserialize::<_, T>(value.clone()).map_err(|err| {
-        let mut path = vec![Seg::Key(key.to_string())];
-        path.extend(crate::case::serde_segments(err.path()));
-        let key = crate::case::node::path_text(&path);
-        let (message, hint, at_key) =
-            crate::case::load_explain(&err.inner().to_string(), what, Some(&key));
-        SpecError {
-            path,
-            at_key,
-            message,
-            hint,
-        }
-    })
 }
 
 impl CheckSpec {
@@ -440,13 +388,4 @@ fn truncate(s: &str, max: usize) -> String {
         let cut: String = one_line.chars().take(max - 1).collect();
         format!("{cut}…")
     }
-}
-
-/// Shorthand for errors about a kind's main value.
-pub(crate) fn main_error(kind: &str, message: impl Into<String>, hint: Option<&str>) -> SpecError {
-    SpecError::new(
-        vec![Seg::Key(kind.to_string())],
-        message,
-        hint.map(str::to_string),
-    )
 }

@@ -74,6 +74,13 @@ pub struct BenchArgs {
     /// An external OpenAI-compatible server instead of the built-in one.
     #[arg(long)]
     pub base_url: Option<String>,
+    /// The model named in every request (an external server needs one it serves).
+    #[arg(long, default_value = "bench-model")]
+    pub model: String,
+    /// The key sent as `Authorization: Bearer` to `--base-url` (the built-in
+    /// server needs none).
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 }
 
 /// Runs a provider subcommand.
@@ -190,17 +197,24 @@ pub struct BenchReport {
 }
 
 impl BenchReport {
+    /// Wall time over ideal time; `None` when the ideal is zero (a server
+    /// with no latency has no ideal to compare with).
+    pub fn wall_over_ideal(&self) -> Option<f64> {
+        (self.ideal_s > 0.0).then(|| self.wall_s / self.ideal_s)
+    }
+
     /// Human lines plus one machine-readable line.
     pub fn render(&self) -> String {
         let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+        let ratio = opt(self.wall_over_ideal());
         let mut s = format!(
-            "cases {} concurrency {} latency {} ms\nwall {:.3} s, ideal {:.3} s, wall/ideal {:.3}\ncpu per case {} ms, peak rss {} MB, calls {}\n",
+            "cases {} concurrency {} latency {} ms\nwall {:.3} s, ideal {:.3} s, wall/ideal {}\ncpu per case {} ms, peak rss {} MB, calls {}\n",
             self.cases,
             self.concurrency,
             self.latency_ms,
             self.wall_s,
             self.ideal_s,
-            self.wall_s / self.ideal_s.max(1e-9),
+            ratio,
             opt(self.cpu_ms_per_case),
             opt(self.peak_rss_mb),
             self.calls
@@ -216,10 +230,10 @@ impl BenchReport {
             s.push_str(&format!("warm replay {r:.3} s, calls {c}\n"));
         }
         s.push_str(&format!(
-            "wall_s={:.3} ideal_s={:.3} wall_over_ideal={:.3} cpu_ms_per_case={} peak_rss_mb={} calls={} calls_per_s={:.0}{}",
+            "wall_s={:.3} ideal_s={:.3} wall_over_ideal={} cpu_ms_per_case={} peak_rss_mb={} calls={} calls_per_s={:.0}{}",
             self.wall_s,
             self.ideal_s,
-            self.wall_s / self.ideal_s.max(1e-9),
+            ratio,
             opt(self.cpu_ms_per_case),
             opt(self.peak_rss_mb),
             self.calls,
@@ -246,6 +260,10 @@ fn peak_rss_mb() -> Option<f64> {
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
+
+/// The variable the benchmark's provider reads its key from (filled from
+/// `--api-key`, never from the process environment directly).
+const BENCH_KEY_ENV: &str = "TRIBUNAL_BENCH_API_KEY";
 
 /// Runs the benchmark: `cases` calls through [`Providers::chat`] in live
 /// mode (timed: wall, CPU, calls), then with `replay` the same calls recorded
@@ -274,9 +292,9 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         "bench".into(),
         NamedProvider {
             kind: ProviderKind::Openai,
-            model: Some("bench-model".into()),
+            model: Some(args.model.clone()),
             base_url: Some(base),
-            api_key_env: None,
+            api_key_env: Some(BENCH_KEY_ENV.into()),
             headers: Default::default(),
             params: Default::default(),
             price: None,
@@ -285,10 +303,16 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
             retry: None,
         },
     );
+    let env: std::collections::BTreeMap<String, String> = args
+        .api_key
+        .iter()
+        .filter(|_| args.base_url.is_some())
+        .map(|k| (BENCH_KEY_ENV.to_string(), k.clone()))
+        .collect();
     let options = |mode| Options {
         mode,
         config: config.clone(),
-        env: Default::default(),
+        env: env.clone(),
         inherit_env: false,
         usage_dir: None,
     };

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
+use serde_json::Value;
+
 use tribunal::datetime::http_date;
 use tribunal::provider::mock::{MockReply, MockServer};
 use tribunal::provider::{
@@ -552,4 +554,37 @@ async fn per_provider_limit_caps_calls_in_flight() {
     }
     let peak = counting.peak.load(std::sync::atomic::Ordering::SeqCst);
     assert!((2..=4).contains(&peak), "peak in flight {peak}");
+}
+
+#[test]
+fn bench_sends_the_key_and_model_to_an_external_server() {
+    let server = MockServer::start(true, |r, i| {
+        if r.header("authorization") == Some(format!("Bearer {KEY}").as_str()) {
+            MockReply::openai(&format!("answer {i}"), 1, 1)
+        } else {
+            MockReply::openai_error(401, "missing key", "invalid_request_error")
+        }
+    })
+    .expect("server");
+    let args = tribunal::provider::cli::BenchArgs {
+        cases: 3,
+        concurrency: 2,
+        latency_ms: 0,
+        replay: false,
+        base_url: Some(format!("{}/v1", server.url())),
+        model: "gateway-model".into(),
+        api_key: Some(KEY.into()),
+    };
+    let report = tribunal::provider::cli::bench(&args).expect("bench runs");
+    let models: Vec<Value> = server
+        .requests()
+        .iter()
+        .map(|r| r.json()["model"].clone())
+        .collect();
+    assert_eq!(models, vec![serde_json::json!("gateway-model"); 3]);
+    // No latency means no ideal time: the ratio is not a number to print.
+    assert_eq!(report.wall_over_ideal(), None);
+    let text = report.render();
+    assert!(text.contains(" wall_over_ideal=n/a "), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
 }

@@ -3,7 +3,7 @@
 //! results inspected (outcome and reason), each kind with a passing and a
 //! failing case. Also `not:`, `when:`, weights and thresholds.
 
-mod common;
+use crate::common;
 
 use rstest::rstest;
 use tribunal::verdict::{CheckResult, Outcome, Output};

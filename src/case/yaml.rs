@@ -8,6 +8,8 @@
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+pub use crate::diag::{Seg, path_text};
+
 /// One YAML node with its position (1-based line and column).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -36,15 +38,6 @@ pub enum NodeValue {
     Seq(Vec<Node>),
     /// A mapping, in file order; keys are nodes so they keep their position.
     Map(Vec<(Node, Node)>),
-}
-
-/// One step of a key path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    /// A mapping key.
-    Key(String),
-    /// A sequence index.
-    Index(usize),
 }
 
 impl Node {
@@ -109,23 +102,6 @@ impl Node {
         }
         (node.line, node.col)
     }
-}
-
-/// Renders a key path as `cases[2].checks[0].regex`.
-pub fn path_text(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(k);
-            }
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
 }
 
 impl<'de> Deserialize<'de> for Node {

@@ -1,0 +1,766 @@
+//! Resolving suite files: YAML text → validated [`Suite`], with every
+//! problem reported at its `file:line:col`. Defaults are merged into cases,
+//! variants and matrices expanded, targets and checks parsed, and names
+//! (targets, Rust checks, variants) checked against what exists.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::display_path;
+use super::error::{LoadError, Location, SuiteErrors};
+use super::raw::{RawCase, RawDefaults, RawSuite, RawVariant};
+use super::yaml::{self, Node, NodeValue};
+use super::{Case, Suite, Variant};
+use crate::check::CheckSpec;
+use crate::diag::{self, Seg, SpecError, explain_serde, hint, remove_at, serde_segments};
+use crate::target::TargetSpec;
+
+/// Names that exist outside the file: registered Rust targets and checks.
+/// When given, unknown names are load errors with a suggestion.
+#[derive(Debug, Clone, Default)]
+pub struct KnownNames {
+    /// Registered Rust target names.
+    pub targets: Vec<String>,
+    /// Registered Rust check names.
+    pub checks: Vec<String>,
+}
+
+/// Suite files loaded together: the good ones, and the broken ones with
+/// every problem found in each.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The suites that loaded, in file order.
+    pub suites: Vec<Arc<Suite>>,
+    /// The files that did not.
+    pub broken: Vec<SuiteErrors>,
+}
+
+/// Loads suite files (from [`discover`](super::discover)); a broken file never stops the others.
+pub fn load_files(root: &Path, files: &[PathBuf], known: Option<&KnownNames>) -> Loaded {
+    let mut loaded = Loaded::default();
+    for path in files {
+        match load_file(path, &display_path(root, path), known) {
+            Ok(s) => loaded.suites.push(Arc::new(s)),
+            Err(e) => loaded.broken.push(e),
+        }
+    }
+    loaded
+}
+
+/// Loads one suite file. `display` is the path shown in messages
+/// (`evals/support.yaml`).
+pub fn load_file(
+    path: &Path,
+    display: &str,
+    known: Option<&KnownNames>,
+) -> Result<Suite, SuiteErrors> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&text, display, &dir, known),
+        Err(e) => Err(SuiteErrors {
+            file: display.into(),
+            suite: stem(display),
+            errors: vec![LoadError {
+                location: Location {
+                    file: display.into(),
+                    line: 1,
+                    col: 1,
+                },
+                message: format!("cannot read file: {e}"),
+                hint: None,
+            }],
+        }),
+    }
+}
+
+fn stem(display: &str) -> String {
+    Path::new(display)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| display.to_string())
+}
+
+/// Loads a suite from YAML text. `dir` is the folder relative paths resolve in.
+pub fn load_str(
+    text: &str,
+    display: &str,
+    dir: &Path,
+    known: Option<&KnownNames>,
+) -> Result<Suite, SuiteErrors> {
+    let file: Arc<str> = display.into();
+    let fallback_name = stem(display);
+    let fail = |suite: String, errors: Vec<LoadError>| SuiteErrors {
+        file: file.clone(),
+        suite,
+        errors,
+    };
+    let root = match yaml::parse(text) {
+        Ok(root) => root,
+        Err((line, col, message)) => {
+            return Err(fail(
+                fallback_name,
+                vec![LoadError {
+                    location: Location {
+                        file: file.clone(),
+                        line,
+                        col,
+                    },
+                    hint: message.contains("tab").then(|| {
+                        "indent with spaces: YAML does not allow tabs in indentation".to_string()
+                    }),
+                    message: format!("invalid YAML: {message}"),
+                }],
+            ));
+        }
+    };
+    let mut loader = Loader {
+        file: file.clone(),
+        root: &root,
+        known,
+        target_names: Vec::new(),
+        errors: Vec::new(),
+    };
+    let suite = loader.suite(dir, &fallback_name);
+    let name = suite
+        .as_ref()
+        .map(|s| s.name.clone())
+        .unwrap_or(fallback_name);
+    match suite {
+        Some(suite) if loader.errors.is_empty() => Ok(suite),
+        _ => Err(fail(name, loader.errors)),
+    }
+}
+
+struct Loader<'a> {
+    file: Arc<str>,
+    root: &'a Node,
+    /// Registered Rust targets and checks, when known.
+    known: Option<&'a KnownNames>,
+    /// The names declared under the suite's `targets:`.
+    target_names: Vec<String>,
+    errors: Vec<LoadError>,
+}
+
+/// What a suite hands down to each of its cases.
+struct Defaults<'r> {
+    /// The `defaults:` block as written.
+    raw: &'r RawDefaults,
+    /// `defaults.target`, parsed (absent when missing or invalid).
+    target: Option<TargetSpec>,
+    /// `defaults.checks`, parsed (the invalid ones reported and left out).
+    checks: Vec<CheckSpec>,
+    /// The suite's variants.
+    variants: Vec<Variant>,
+}
+
+static ID_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$").expect("static regex"));
+
+/// `base` extended by the key `key`.
+fn child(base: &[Seg], key: &str) -> Vec<Seg> {
+    let mut path = base.to_vec();
+    path.push(Seg::Key(key.into()));
+    path
+}
+
+/// `base` extended by the index `index`.
+fn item(base: &[Seg], index: usize) -> Vec<Seg> {
+    let mut path = base.to_vec();
+    path.push(Seg::Index(index));
+    path
+}
+
+impl Loader<'_> {
+    fn at(&self, path: &[Seg], key: bool) -> Location {
+        let (line, col) = self.root.locate(path, key);
+        Location {
+            file: self.file.clone(),
+            line,
+            col,
+        }
+    }
+
+    fn push(&mut self, path: &[Seg], key: bool, message: String, hint: Option<String>) {
+        let location = self.at(path, key);
+        self.errors.push(LoadError {
+            location,
+            message,
+            hint,
+        });
+    }
+
+    fn spec_error(&mut self, base: &[Seg], err: SpecError) {
+        let mut path = base.to_vec();
+        path.extend(err.path);
+        self.push(&path, err.at_key, err.message, err.hint);
+    }
+
+    /// Deserializes `value` (found at `base`) into `T`, with errors pointing
+    /// at the exact key. Unknown keys are reported one by one and dropped, so
+    /// that the rest of the value is still checked and every problem shows in
+    /// one run; any other error stops here.
+    fn typed<T: DeserializeOwned>(&mut self, base: &[Seg], value: Value, what: &str) -> Option<T> {
+        let mut value = value;
+        // Each round removes one unknown key; a value has finitely many.
+        for _ in 0..64 {
+            match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+                Ok(v) => return Some(v),
+                Err(err) => {
+                    let inner = serde_segments(err.path());
+                    // An unknown key inside a nested section (`defaults:`) is
+                    // reported as being in that section, not in the whole suite.
+                    let section = match inner.len().checked_sub(2).map(|i| &inner[i]) {
+                        Some(Seg::Key(section)) => section.as_str(),
+                        _ => what,
+                    };
+                    let key = (!inner.is_empty()).then(|| diag::path_text(&inner));
+                    let mut path = base.to_vec();
+                    path.extend(inner.iter().cloned());
+                    let text = err.inner().to_string();
+                    let (message, hint, at_key) = explain_serde(&text, section, key.as_deref());
+                    self.push(&path, at_key, message, hint);
+                    if !(text.starts_with("unknown field") && remove_at(&mut value, &inner)) {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn suite(&mut self, dir: &Path, fallback_name: &str) -> Option<Suite> {
+        if !matches!(self.root.value, NodeValue::Map(_)) {
+            self.push(
+                &[],
+                false,
+                "a suite file must be a mapping with a `cases:` list".into(),
+                Some("start the file with `suite: <name>` and `cases:`; see docs/format.md".into()),
+            );
+            return None;
+        }
+        let raw: RawSuite = self.typed(&[], self.root.to_json(), "suite")?;
+        // A misspelled key was reported and dropped: what it would have set
+        // (a target, the checks) is not reported missing on top of it.
+        let suite_misspelled = !self.errors.is_empty();
+        let name = self.suite_name(&raw, fallback_name);
+        if raw.cases.is_empty() {
+            self.push(
+                &[Seg::Key("cases".into())],
+                true,
+                "the suite has no cases".into(),
+                Some("add at least one case under `cases:`".into()),
+            );
+        }
+        let targets = self.named_targets(&raw.targets);
+        let variants = self.variants(&raw);
+        let defaults = self.defaults(&raw.defaults, variants);
+        let cases = self.cases(&raw.cases, &defaults, suite_misspelled);
+        self.suite_judge(raw.judge.as_ref());
+        Some(Suite {
+            name,
+            description: raw.description,
+            file: self.file.clone(),
+            dir: dir.to_path_buf(),
+            variants: defaults.variants,
+            cases,
+            judge: raw.judge,
+            targets,
+        })
+    }
+
+    /// The suite's name (`suite:`, else the file stem), checked.
+    fn suite_name(&mut self, raw: &RawSuite, fallback_name: &str) -> String {
+        let name = raw
+            .suite
+            .clone()
+            .unwrap_or_else(|| fallback_name.to_string());
+        if !ID_RE.is_match(&name) {
+            self.push(
+                &[Seg::Key("suite".into())],
+                false,
+                format!("invalid suite name `{name}`"),
+                Some(
+                    "use letters, digits, `_`, `-` and `.`, starting with a letter or digit".into(),
+                ),
+            );
+        }
+        name
+    }
+
+    /// The targets declared under `targets:`; their names become known to
+    /// every later `target:` of the suite.
+    fn named_targets(&mut self, raw: &BTreeMap<String, Value>) -> Vec<(String, TargetSpec)> {
+        let mut named = Vec::new();
+        for (tname, tvalue) in raw {
+            let path = [Seg::Key("targets".into()), Seg::Key(tname.clone())];
+            match TargetSpec::parse(tvalue) {
+                Ok(spec) => named.push((tname.clone(), spec)),
+                Err(e) => self.spec_error(&path, e),
+            }
+        }
+        self.target_names = named.iter().map(|(n, _)| n.clone()).collect();
+        named
+    }
+
+    /// The `defaults:` block: its target and checks parsed once for all cases.
+    fn defaults<'r>(&mut self, raw: &'r RawDefaults, variants: Vec<Variant>) -> Defaults<'r> {
+        let base = [Seg::Key("defaults".into())];
+        let target = raw
+            .target
+            .as_ref()
+            .and_then(|t| self.target(&child(&base, "target"), t));
+        let checks_path = child(&base, "checks");
+        let checks = raw
+            .checks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| self.check(&item(&checks_path, i), c))
+            .collect();
+        if let Some(t) = raw.threshold {
+            self.threshold(&child(&base, "threshold"), t);
+        }
+        Defaults {
+            raw,
+            target,
+            checks,
+            variants,
+        }
+    }
+
+    /// Every case of the suite; ids must be valid and unique.
+    fn cases(&mut self, raw: &[Value], defaults: &Defaults, suite_misspelled: bool) -> Vec<Case> {
+        let mut cases = Vec::new();
+        let mut seen: BTreeMap<String, Location> = BTreeMap::new();
+        for (i, value) in raw.iter().enumerate() {
+            let base = [Seg::Key("cases".into()), Seg::Index(i)];
+            let before = self.errors.len();
+            let Some(rc) = self.typed::<RawCase>(&base, value.clone(), "case") else {
+                continue;
+            };
+            let misspelled = suite_misspelled || self.errors.len() > before;
+            self.case_id(&child(&base, "id"), &rc.id, &mut seen);
+            if let Some(case) = self.case(&base, rc, misspelled, defaults) {
+                cases.push(case);
+            }
+        }
+        cases
+    }
+
+    fn case_id(&mut self, path: &[Seg], id: &str, seen: &mut BTreeMap<String, Location>) {
+        if !ID_RE.is_match(id) {
+            self.push(
+                path,
+                false,
+                format!("invalid case id `{id}`"),
+                Some("ids name trials and snapshot files: use letters, digits, `_`, `-` and `.`, starting with a letter or digit".into()),
+            );
+        }
+        if let Some(first) = seen.get(id) {
+            let first = first.to_string();
+            self.push(
+                path,
+                false,
+                format!("duplicate case id `{id}` (first used at {first})"),
+                Some("case ids must be unique within a suite: rename one of them".into()),
+            );
+        } else {
+            seen.insert(id.to_string(), self.at(path, false));
+        }
+    }
+
+    fn suite_judge(&mut self, judge: Option<&Value>) {
+        if let Err(message) = crate::check::judge::SuiteJudge::parse(judge) {
+            self.push(
+                &[Seg::Key("judge".into())],
+                true,
+                message,
+                Some("see docs/judges.md for the suite-level `judge:` keys".into()),
+            );
+        }
+    }
+
+    fn threshold(&mut self, path: &[Seg], t: f64) {
+        if !(0.0..=1.0).contains(&t) {
+            self.push(
+                path,
+                false,
+                format!("threshold {t} is outside 0..=1"),
+                Some(
+                    "the threshold is the weighted share of checks that must pass, e.g. 0.75"
+                        .into(),
+                ),
+            );
+        }
+    }
+
+    /// The suite's variants: those listed under `variants:`, or the cross
+    /// product of the `matrix:` axes (not both).
+    fn variants(&mut self, raw: &RawSuite) -> Vec<Variant> {
+        let listed = self.listed_variants(&raw.variants);
+        let Some(matrix) = &raw.matrix else {
+            return listed;
+        };
+        let crossed = self.matrix(matrix);
+        if !listed.is_empty() && !matrix.is_empty() {
+            self.push(
+                &[Seg::Key("matrix".into())],
+                true,
+                "a suite can declare `variants:` or `matrix:`, not both".into(),
+                Some("move the listed variants into matrix axes, or list every combination under `variants:`".into()),
+            );
+            return listed;
+        }
+        let mut out = listed;
+        out.extend(crossed);
+        out
+    }
+
+    fn listed_variants(&mut self, raw: &[Value]) -> Vec<Variant> {
+        let mut out: Vec<Variant> = Vec::new();
+        for (i, v) in raw.iter().enumerate() {
+            let base = [Seg::Key("variants".into()), Seg::Index(i)];
+            let Some(rv) = self.typed::<RawVariant>(&base, v.clone(), "variant") else {
+                continue;
+            };
+            let target = rv
+                .target
+                .as_ref()
+                .and_then(|t| self.target(&child(&base, "target"), t));
+            self.variant_id(&base, &rv.id, &out);
+            out.push(Variant {
+                id: rv.id,
+                vars: rv.vars,
+                target,
+            });
+        }
+        out
+    }
+
+    /// The cross product of the matrix axes, in the order written; the id
+    /// of each combination joins its values with `+`.
+    fn matrix(&mut self, matrix: &Map<String, Value>) -> Vec<Variant> {
+        let mut combos: Vec<(Vec<String>, Map<String, Value>)> = vec![(Vec::new(), Map::new())];
+        for (axis, values) in matrix {
+            let Some(values) = values.as_array().filter(|a| !a.is_empty()) else {
+                self.push(
+                    &[Seg::Key("matrix".into()), Seg::Key(axis.clone())],
+                    false,
+                    format!("matrix axis `{axis}` must be a non-empty list"),
+                    Some(
+                        "write e.g. `model: [openai:gpt-4.1-mini, anthropic:claude-sonnet-4-5]`"
+                            .into(),
+                    ),
+                );
+                continue;
+            };
+            // Two values that make one id part would make two variants
+            // (and trials, and snapshots) with one name.
+            let mut parts: Vec<String> = Vec::new();
+            for (i, value) in values.iter().enumerate() {
+                let part = variant_id_part(value);
+                if let Some(first) = parts.iter().position(|p| *p == part) {
+                    {
+                        let first_at = self.at(
+                            &[
+                                Seg::Key("matrix".into()),
+                                Seg::Key(axis.clone()),
+                                Seg::Index(first),
+                            ],
+                            false,
+                        );
+                        self.push(
+                            &[Seg::Key("matrix".into()), Seg::Key(axis.clone()), Seg::Index(i)],
+                            false,
+                            format!(
+                                "matrix value {value} of axis `{axis}` makes the variant id `{part}`, as the value at {first_at} does (two variants with one name would share one result and one snapshot)"
+                            ),
+                            Some("variant ids keep letters, digits, `.`, `-` and `_` (anything else becomes `-`): make the values differ in those, or list the variants under `variants:` with their own ids".into()),
+                        );
+                    }
+                }
+                parts.push(part);
+            }
+            let mut next = Vec::new();
+            for (ids, vars) in &combos {
+                for value in values {
+                    let mut ids = ids.clone();
+                    ids.push(variant_id_part(value));
+                    let mut vars = vars.clone();
+                    vars.insert(axis.clone(), value.clone());
+                    next.push((ids, vars));
+                }
+            }
+            combos = next;
+        }
+        combos
+            .into_iter()
+            .filter(|(ids, _)| !ids.is_empty())
+            .map(|(ids, vars)| Variant {
+                id: ids.join("+"),
+                vars,
+                target: None,
+            })
+            .collect()
+    }
+
+    fn variant_id(&mut self, base: &[Seg], id: &str, before: &[Variant]) {
+        let p = child(base, "id");
+        if !ID_RE.is_match(id) {
+            self.push(
+                &p,
+                false,
+                format!("invalid variant id `{id}`"),
+                Some("use letters, digits, `_`, `-`, `.`".into()),
+            );
+        }
+        if before.iter().any(|v| v.id == id) {
+            self.push(&p, false, format!("duplicate variant id `{id}`"), None);
+        }
+    }
+
+    /// A target; a name must be a registered Rust target or one declared
+    /// under `targets:`.
+    fn target(&mut self, path: &[Seg], value: &Value) -> Option<TargetSpec> {
+        let spec = match TargetSpec::parse(value) {
+            Ok(spec) => spec,
+            Err(e) => {
+                self.spec_error(path, e);
+                return None;
+            }
+        };
+        if let (TargetSpec::Named(name), Some(known)) = (&spec, self.known)
+            && !known.targets.iter().any(|t| t == name)
+            && !self.target_names.iter().any(|t| t == name)
+        {
+            let candidates: Vec<&str> = known
+                .targets
+                .iter()
+                .chain(&self.target_names)
+                .map(String::as_str)
+                .collect();
+            let hint = if candidates.is_empty() {
+                "no Rust targets are registered: register one in tests/evals.rs with `.target(\"name\", fn)`, or declare it under `targets:`".to_string()
+            } else {
+                hint(name, candidates.iter().copied())
+            };
+            self.push(path, false, format!("unknown target `{name}`"), Some(hint));
+            return None;
+        }
+        Some(spec)
+    }
+
+    fn check(&mut self, path: &[Seg], value: &Value) -> Option<CheckSpec> {
+        let (line, col) = self.root.locate(path, false);
+        let rust_checks = self.known.map(|k| k.checks.as_slice());
+        match CheckSpec::parse(value, rust_checks) {
+            Ok(mut spec) => {
+                spec.line = line;
+                spec.col = col;
+                Some(spec)
+            }
+            Err(e) => {
+                self.spec_error(path, e);
+                None
+            }
+        }
+    }
+
+    /// One case, with the suite's defaults merged in; `None` when anything
+    /// in it is wrong (every problem is reported).
+    fn case(
+        &mut self,
+        base: &[Seg],
+        rc: RawCase,
+        misspelled: bool,
+        defaults: &Defaults,
+    ) -> Option<Case> {
+        let errors_before = self.errors.len();
+        let target = self.case_target(base, &rc, misspelled, defaults);
+        let checks = self.case_checks(base, &rc, misspelled, defaults);
+        let threshold = rc.threshold.or(defaults.raw.threshold).unwrap_or(1.0);
+        if let Some(t) = rc.threshold {
+            self.threshold(&child(base, "threshold"), t);
+        }
+        let skip = self.skip(&child(base, "skip"), rc.skip.as_ref());
+        if let Some(only) = &rc.variants {
+            self.only_variants(&child(base, "variants"), only, &defaults.variants);
+        }
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        let tags = merged_tags(&defaults.raw.tags, rc.tags);
+        let input = rc.input.unwrap_or(Value::Null);
+        let vars = merged_vars(&defaults.raw.vars, rc.vars, &input);
+        Some(Case {
+            location: self.at(base, false),
+            id: rc.id,
+            description: rc.description,
+            tags,
+            input,
+            vars,
+            expected: rc.expected,
+            output: rc.output,
+            target,
+            checks,
+            threshold,
+            gate: rc.gate.or(defaults.raw.gate).unwrap_or_default(),
+            skip,
+            only_variants: rc.variants,
+        })
+    }
+
+    /// The case's target (its own, else the default), and whether the case
+    /// has exactly one of a target and a fixed output.
+    fn case_target(
+        &mut self,
+        base: &[Seg],
+        rc: &RawCase,
+        misspelled: bool,
+        defaults: &Defaults,
+    ) -> Option<TargetSpec> {
+        let target = match &rc.target {
+            Some(t) => self.target(&child(base, "target"), t),
+            None => defaults.target.clone(),
+        };
+        if rc.output.is_some() && rc.target.is_some() {
+            self.push(
+                &child(base, "output"),
+                true,
+                "a case has either a fixed `output` or a `target`, not both".into(),
+                Some("remove `output` to call the target, or remove `target` to check the fixed output".into()),
+            );
+        }
+        let has_variant_targets =
+            !defaults.variants.is_empty() && defaults.variants.iter().all(|v| v.target.is_some());
+        // A target that is written but invalid is reported where it is
+        // written; the case does not also claim to have none.
+        if !misspelled
+            && rc.output.is_none()
+            && rc.target.is_none()
+            && defaults.raw.target.is_none()
+            && !has_variant_targets
+        {
+            self.push(
+                &child(base, "id"),
+                true,
+                format!("case `{}` has no target and no fixed output", rc.id),
+                Some("add `target: <name>` to the case or `defaults: {target: <name>}` to the suite, or give a fixed `output:`".into()),
+            );
+        }
+        target
+    }
+
+    /// The suite's default checks followed by the case's own.
+    fn case_checks(
+        &mut self,
+        base: &[Seg],
+        rc: &RawCase,
+        misspelled: bool,
+        defaults: &Defaults,
+    ) -> Vec<CheckSpec> {
+        let mut checks = defaults.checks.clone();
+        let path = child(base, "checks");
+        for (i, c) in rc.checks.iter().enumerate() {
+            if let Some(spec) = self.check(&item(&path, i), c) {
+                checks.push(spec);
+            }
+        }
+        // Checks that are written but invalid are reported one by one; the
+        // case does not also claim to have none.
+        if !misspelled && defaults.raw.checks.is_empty() && rc.checks.is_empty() {
+            self.push(
+                &child(base, "id"),
+                true,
+                format!("case `{}` has no checks", rc.id),
+                Some("add `checks:` to the case or `defaults: {checks: [...]}` to the suite; a case with nothing to check would always pass".into()),
+            );
+        }
+        checks
+    }
+
+    /// `skip:` takes a reason; `false` and `~` mean not skipped.
+    fn skip(&mut self, path: &[Seg], skip: Option<&Value>) -> Option<String> {
+        match skip {
+            None | Some(Value::Bool(false)) | Some(Value::Null) => None,
+            Some(Value::String(reason)) if !reason.trim().is_empty() => Some(reason.clone()),
+            Some(_) => {
+                self.push(
+                    path,
+                    false,
+                    "`skip` takes the reason the case is skipped".into(),
+                    Some("write e.g. `skip: \"flaky upstream API, see #12\"`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A case's `variants:` must name variants of the suite.
+    fn only_variants(&mut self, path: &[Seg], only: &[String], variants: &[Variant]) {
+        for (i, id) in only.iter().enumerate() {
+            if !variants.iter().any(|v| &v.id == id) {
+                let ids: Vec<&str> = variants.iter().map(|v| v.id.as_str()).collect();
+                let h = if ids.is_empty() {
+                    "the suite declares no variants".to_string()
+                } else {
+                    hint(id, ids.iter().copied())
+                };
+                self.push(
+                    &item(path, i),
+                    false,
+                    format!("unknown variant `{id}`"),
+                    Some(h),
+                );
+            }
+        }
+    }
+}
+
+/// The suite's default tags, then the case's own that are new.
+fn merged_tags(defaults: &[String], own: Vec<String>) -> Vec<String> {
+    let mut tags = defaults.to_vec();
+    for t in own {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    tags
+}
+
+/// Variables: the suite's defaults, overridden by the case's `vars:`, then
+/// by the keys of a mapping `input:`.
+fn merged_vars(
+    defaults: &Map<String, Value>,
+    own: Map<String, Value>,
+    input: &Value,
+) -> Map<String, Value> {
+    let mut vars = defaults.clone();
+    vars.extend(own);
+    if let Value::Object(map) = input {
+        for (k, v) in map {
+            vars.insert(k.clone(), v.clone());
+        }
+    }
+    vars
+}
+
+fn variant_id_part(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
