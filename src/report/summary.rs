@@ -41,6 +41,9 @@ pub struct Summary {
     pub by_status: BTreeMap<&'static str, usize>,
     /// Trials whose status fails the build.
     pub failing: usize,
+    /// Entries for suite files that could not be loaded (their cases did
+    /// not run; counted in `failing` too).
+    pub load_errors: usize,
     /// Overall pass rate (outcome `pass` among non-skipped trials).
     pub pass: Proportion,
     /// Mean verdict score over non-skipped trials.
@@ -125,6 +128,7 @@ impl Summary {
             total: records.len(),
             by_status,
             failing: records.iter().filter(|r| r.status.fails_build()).count(),
+            load_errors: records.iter().filter(|r| r.load_error.is_some()).count(),
             pass: overall.pass,
             mean_score: overall.mean_score,
             by_tag: tags.into_iter().map(|(t, rs)| group_row(t, rs)).collect(),
@@ -141,20 +145,12 @@ impl Summary {
     }
 }
 
-/// The sections of failures, in the order reviewers read them.
-pub const SECTIONS: [(Status, &str); 7] = [
-    (Status::Regression, "Regressions"),
-    (Status::MustPassFailure, "Must-pass failures"),
-    (Status::New, "New"),
-    (Status::Changed, "Changed verdicts"),
-    (Status::Error, "Errors"),
-    (Status::Improvement, "Improvements awaiting review"),
-    (Status::KnownFailure, "Known failures"),
-];
-
 /// The first thing that explains a non-passing trial: the case error, or
 /// the first failing/erroring check with its reason or critique.
 pub fn failure_reason(r: &TrialRecord) -> String {
+    if let Some(why) = &r.skip_reason {
+        return format!("skipped: {why}");
+    }
     if let Some(e) = &r.verdict.error {
         return e.clone();
     }
@@ -211,6 +207,16 @@ pub fn fmt_ms(ms: Option<f64>) -> String {
         None => "n/a".into(),
         Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
         Some(v) => format!("{v:.0} ms"),
+    }
+}
+
+/// Where to look for a listed trial: its case and its snapshot (a suite
+/// file that did not load has no snapshot).
+pub fn where_to_look(r: &TrialRecord) -> String {
+    if r.snapshot.is_empty() {
+        format!("at {}", r.verdict.location)
+    } else {
+        format!("at {} · snapshot {}", r.verdict.location, r.snapshot)
     }
 }
 
@@ -272,36 +278,23 @@ pub fn terminal_summary(run: &RunResults) -> String {
         let _ = writeln!(out, "  {note}");
     }
     let mut budget = FAILURE_LINES;
-    for (status, title) in SECTIONS {
-        let items: Vec<&TrialRecord> = run
-            .records
-            .iter()
-            .filter(|r| r.status == status)
-            .filter(|r| status != Status::New || r.verdict.outcome != Outcome::Pass)
-            .collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "\n{title} ({}):", items.len());
-        let detailed = status != Status::KnownFailure;
-        let per_item = if detailed { 2 } else { 1 };
+    for section in super::sections::sections(run) {
+        let items = &section.records;
+        let _ = writeln!(out, "\n{} ({}):", section.title, items.len());
+        let per_item = if section.detailed { 2 } else { 1 };
         // Every section shows at least one trial; the budget decides the rest.
         let shown = (budget / per_item).clamp(1, SECTION_LIMIT).min(items.len());
         budget = budget.saturating_sub(shown * per_item);
         for r in items.iter().take(shown) {
-            let mark = if status.fails_build() { "✗" } else { "·" };
+            let mark = if section.fails_build { "✗" } else { "·" };
             let _ = writeln!(
                 out,
                 "  {mark} {} — {}",
                 r.verdict.trial,
                 trim(&failure_reason(r), 110)
             );
-            if detailed {
-                let _ = writeln!(
-                    out,
-                    "      at {} · snapshot {}",
-                    r.verdict.location, r.snapshot
-                );
+            if section.detailed {
+                let _ = writeln!(out, "      {}", where_to_look(r));
             }
         }
         if items.len() > shown {
