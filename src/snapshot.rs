@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::{name_part, write_atomic};
 use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
 use crate::yaml_out::to_yaml;
 
@@ -93,27 +93,16 @@ impl Settings {
 
 pub use crate::run::is_ci;
 
-/// The snapshot file of a trial.
+/// The snapshot file of a trial: `<suite>__<case>[__<variant>].snap`, each
+/// part through [`crate::fsutil::name_part`] (so no two trials share a file).
 pub fn snapshot_path(suite_dir: &Path, suite: &str, case: &str, variant: Option<&str>) -> PathBuf {
-    let mut name = format!("{}__{}", sanitize(suite), sanitize(case));
+    let mut name = format!("{}__{}", name_part(suite), name_part(case));
     if let Some(v) = variant {
         name.push_str("__");
-        name.push_str(&sanitize(v));
+        name.push_str(&name_part(v));
     }
     name.push_str(".snap");
     suite_dir.join("snapshots").join(name)
-}
-
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// What a trial's verdict came to against its accepted snapshot.
@@ -708,6 +697,46 @@ mod tests {
         let (_, d) = read_accepted(&path).expect("read").expect("present");
         assert_eq!(d, v.decision());
         assert_eq!(d.checks[0].score, Some(0.76));
+    }
+
+    #[test]
+    fn snapshot_names_are_injective_across_suites() {
+        let dir = Path::new("evals");
+        let a = snapshot_path(dir, "x", "y__z", None);
+        let b = snapshot_path(dir, "x__y", "z", None);
+        assert_ne!(a, b);
+        assert!(a.ends_with("snapshots/x__y~u~uz.snap"), "{a:?}");
+        assert!(b.ends_with("snapshots/x~u~uy__z.snap"), "{b:?}");
+    }
+
+    #[test]
+    fn shipped_snapshots_keep_their_names() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = crate::case::discover(&root.join("evals")).expect("evals");
+        let loaded = crate::case::load_files(root, &files, None);
+        assert!(loaded.broken.is_empty());
+        let mut named: Vec<String> = crate::expand::expand(&loaded.suites)
+            .iter()
+            .filter(|t| t.case().skip.is_none())
+            .map(|t| {
+                let p = snapshot_path(
+                    &t.suite.dir,
+                    &t.suite.name,
+                    &t.case().id,
+                    t.variant().map(|v| v.id.as_str()),
+                );
+                p.file_name().expect("name").to_string_lossy().into_owned()
+            })
+            .collect();
+        named.sort();
+        let mut shipped: Vec<String> = std::fs::read_dir(root.join("evals/snapshots"))
+            .expect("snapshots")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".snap"))
+            .collect();
+        shipped.sort();
+        assert_eq!(named, shipped);
     }
 
     #[test]
