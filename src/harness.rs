@@ -42,6 +42,7 @@ use crate::case::KnownNames;
 use crate::expand::{Filter, Trial};
 use crate::provider::{Provider, Providers};
 use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
+use crate::rerun::Rerun;
 use crate::run::RunEnv;
 use crate::snapshot::Settings;
 use crate::verdict::{Output, TrialRecord};
@@ -56,6 +57,7 @@ pub struct Harness {
     root: Option<PathBuf>,
     suites: Option<String>,
     settings: Option<Settings>,
+    rerun: Option<Rerun>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -69,6 +71,7 @@ impl std::fmt::Debug for Harness {
             .field("root", &self.root)
             .field("suites", &self.suites)
             .field("settings", &self.settings)
+            .field("rerun", &self.rerun)
             .finish()
     }
 }
@@ -142,6 +145,14 @@ impl Harness {
         self
     }
 
+    /// How the suite is being run, for the commands named in hints
+    /// (default: `cargo test --test <this test binary>`; `tribunal test`
+    /// sets [`Rerun::Tribunal`]).
+    pub fn rerun(mut self, rerun: Rerun) -> Self {
+        self.rerun = Some(rerun);
+        self
+    }
+
     /// Parses the test arguments from the command line, runs, and returns
     /// the exit code for `main`.
     pub fn main(self) -> ExitCode {
@@ -164,7 +175,7 @@ impl Harness {
     fn execute(self, args: &Arguments, print: bool) -> RunOutcome {
         let started = SystemTime::now();
         let clock = Instant::now();
-        let config = RunConfig::resolve(self.root, self.suites, self.settings);
+        let config = RunConfig::resolve(self.root, self.suites, self.settings, self.rerun);
         let setup_failed = |message: String| {
             if print {
                 eprintln!("tribunal: {message}");

@@ -21,6 +21,7 @@ pub mod labels;
 pub mod provider;
 pub mod registry;
 pub mod report;
+pub mod rerun;
 pub mod run;
 pub mod snapshot;
 pub mod target;

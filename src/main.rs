@@ -91,7 +91,13 @@ fn main() -> ExitCode {
         Cmd::Test { root, args } => {
             let argv = std::iter::once("tribunal-test".to_string()).chain(args);
             let args = libtest_mimic::Arguments::from_iter(argv);
-            tribunal::Harness::new().root(root).run(&args).exit_code
+            tribunal::Harness::new()
+                .rerun(tribunal::rerun::Rerun::Tribunal {
+                    root: root.display().to_string(),
+                })
+                .root(root)
+                .run(&args)
+                .exit_code
         }
     }
 }

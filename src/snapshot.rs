@@ -13,12 +13,14 @@
 //!
 //! | `INSTA_UPDATE` | missing or changed snapshot |
 //! |---|---|
-//! | `auto` (default) | `.snap.new` for review, or nothing in CI |
+//! | `auto` (default) | `.snap.new` for review |
 //! | `new` | `.snap.new` for review |
 //! | `always` | `.snap` overwritten (accepted) |
 //! | `unseen` | `.snap` for new snapshots, `.snap.new` for changed ones |
 //! | `no` | nothing written |
 //!
+//! Under CI (`CI=true`) nothing in the tree is written or deleted, whatever
+//! the mode: no `.snap`, no `.snap.new`, no clean-up of stale `.snap.new`.
 //! `INSTA_FORCE_PASS=1` reports mismatches without failing.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::fsutil::{name_part, write_atomic};
+use crate::rerun::Rerun;
 use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
 use crate::yaml_out::to_yaml;
 
@@ -82,9 +85,11 @@ impl Settings {
         }
     }
 
+    /// The mode in force: under CI nothing in the tree is written (or
+    /// deleted), whatever `INSTA_UPDATE` says.
     fn effective(&self) -> UpdateMode {
         match self.update {
-            UpdateMode::Auto if self.ci => UpdateMode::No,
+            _ if self.ci => UpdateMode::No,
             UpdateMode::Auto => UpdateMode::New,
             other => other,
         }
@@ -133,6 +138,8 @@ pub struct SnapshotFile<'a> {
     pub line: u32,
     /// The case description, if any.
     pub description: Option<&'a str>,
+    /// How the suite is being run (for the commands in messages).
+    pub rerun: &'a Rerun,
 }
 
 /// The text of a snapshot file for a verdict.
@@ -288,8 +295,10 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 accepted: None,
                 fails: true,
                 message: Some(format!(
-                    "snapshot {} cannot be read: {e}\n  fix or delete it, then run `cargo test --test evals` and `cargo insta review`",
-                    file.display
+                    "snapshot {} cannot be read: {e}\n  fix or delete it, then run `{}` and {}",
+                    file.display,
+                    file.rerun.all(),
+                    file.rerun.review()
                 )),
                 wrote: None,
             };
@@ -309,7 +318,9 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 insta::TextSnapshotKind::File,
             ));
             if same {
-                remove_stale(&pending);
+                if !settings.ci {
+                    remove_stale(&pending);
+                }
                 let status = if must_pass {
                     Status::MustPassFailure
                 } else {
@@ -324,7 +335,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 };
             }
             let status = classify(&old, &now);
-            let (wrote, note) = write_for(verdict, file, mode, false, &pending);
+            let (wrote, note) = write_for(verdict, file, mode, false, &pending, settings.ci);
             let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
             let status = if must_pass {
                 Status::MustPassFailure
@@ -352,7 +363,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
             }
         }
         None => {
-            let (wrote, note) = write_for(verdict, file, mode, true, &pending);
+            let (wrote, note) = write_for(verdict, file, mode, true, &pending, settings.ci);
             let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
             let status = if must_pass {
                 Status::MustPassFailure
@@ -403,15 +414,25 @@ fn write_for(
     mode: UpdateMode,
     is_new: bool,
     pending: &Path,
+    ci: bool,
 ) -> (Option<PathBuf>, String) {
     let (target, as_pending) = match mode {
         UpdateMode::Always => (file.path.to_path_buf(), false),
         UpdateMode::Unseen if is_new => (file.path.to_path_buf(), false),
         UpdateMode::New | UpdateMode::Unseen | UpdateMode::Auto => (pending.to_path_buf(), true),
         UpdateMode::No => {
+            let why = if ci {
+                "CI: nothing in the tree is written"
+            } else {
+                "INSTA_UPDATE=no"
+            };
             return (
                 None,
-                "  nothing was written (CI, or INSTA_UPDATE=no): run `cargo test --test evals` locally, review with `cargo insta review`, and commit the accepted .snap file\n".to_string(),
+                format!(
+                    "  nothing was written ({why}): run `{}` locally, {}, and commit the accepted .snap file\n",
+                    file.rerun.trial("", &verdict.trial),
+                    file.rerun.review()
+                ),
             );
         }
     };
@@ -420,14 +441,20 @@ fn write_for(
         Ok(()) if as_pending => (
             Some(target.clone()),
             format!(
-                "  wrote {}.new: review with `cargo insta review` (or `cargo insta accept`), then commit the .snap\n",
-                file.display
+                "  wrote {}.new: {}, then commit the .snap\n",
+                file.display,
+                file.rerun.review()
             ),
         ),
-        Ok(()) => (
-            Some(target),
-            format!("  accepted into {} (INSTA_UPDATE)\n", file.display),
-        ),
+        Ok(()) => {
+            // The verdict is accepted: a pending file left by an earlier
+            // run would offer to undo that.
+            remove_stale(pending);
+            (
+                Some(target),
+                format!("  accepted into {} (INSTA_UPDATE)\n", file.display),
+            )
+        }
         Err(e) => (
             None,
             format!("  could not write {}: {e}\n", target.display()),
@@ -461,7 +488,14 @@ fn indent(body: &str) -> String {
 
 /// A unified diff of two snapshot bodies (`-` accepted, `+` now).
 pub fn diff(old: &str, new: &str) -> String {
-    let d = similar::TextDiff::from_lines(old, new);
+    // insta reads an accepted body without its final newline; compare the
+    // lines, not the line endings, or the unchanged last line shows as
+    // removed and added.
+    let (old, new) = (
+        format!("{}\n", old.trim_end_matches('\n')),
+        format!("{}\n", new.trim_end_matches('\n')),
+    );
+    let d = similar::TextDiff::from_lines(&old, &new);
     let mut out = String::from("  --- accepted\n  +++ now\n");
     for change in d.iter_all_changes() {
         let sign = match change.tag() {
@@ -540,8 +574,11 @@ mod tests {
             source: "evals/support.yaml",
             line: 4,
             description: Some("asks for a refund"),
+            rerun: &CARGO,
         }
     }
+
+    static CARGO: std::sync::LazyLock<Rerun> = std::sync::LazyLock::new(Rerun::default);
 
     fn local() -> Settings {
         Settings::from_vars(None, None, false)
@@ -737,6 +774,79 @@ mod tests {
             .collect();
         shipped.sort();
         assert_eq!(named, shipped);
+    }
+
+    fn two_checks(first: bool) -> Verdict {
+        let outcome = if first { Outcome::Pass } else { Outcome::Fail };
+        verdict(
+            outcome,
+            vec![
+                CheckResult::from_bool("contains", "first", first, "r"),
+                CheckResult::from_bool("contains", "second", true, "r"),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_printed_diff_shows_only_real_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let always = Settings::from_vars(Some("always"), None, false);
+        compare(&two_checks(false), &file(&path), &always);
+        let c = compare(&two_checks(true), &file(&path), &local());
+        let msg = c.message.expect("message");
+        let changed: Vec<&str> = msg
+            .lines()
+            .filter(|l| l.starts_with("  - ") || l.starts_with("  + "))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "  - outcome: fail",
+                "  + outcome: pass",
+                "  -   outcome: fail",
+                "  +   outcome: pass"
+            ],
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn ci_never_writes_or_deletes_in_the_tree() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let pending = pending_path(&path);
+        let always = Settings::from_vars(Some("always"), None, false);
+        compare(&two_checks(true), &file(&path), &always);
+        std::fs::write(&pending, "left by an earlier run").expect("pending");
+        let before = std::fs::read_to_string(&path).expect("snap");
+        for update in [None, Some("always"), Some("new"), Some("unseen")] {
+            let ci = Settings::from_vars(update, None, true);
+            // Unchanged: the stale pending file stays (a CI run deletes nothing).
+            let c = compare(&two_checks(true), &file(&path), &ci);
+            assert_eq!(c.status, Status::Pass);
+            assert!(pending.exists(), "{update:?} deleted the pending file");
+            // Changed: nothing is written, whatever INSTA_UPDATE says.
+            let c = compare(&two_checks(false), &file(&path), &ci);
+            assert!(c.fails && c.wrote.is_none(), "{update:?}");
+            assert_eq!(std::fs::read_to_string(&path).expect("snap"), before);
+            assert_eq!(
+                std::fs::read_to_string(&pending).expect("pending"),
+                "left by an earlier run"
+            );
+        }
+    }
+
+    #[test]
+    fn accepting_removes_the_pending_file_it_supersedes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        compare(&two_checks(true), &file(&path), &local());
+        assert!(pending_path(&path).exists());
+        let always = Settings::from_vars(Some("always"), None, false);
+        let c = compare(&two_checks(true), &file(&path), &always);
+        assert_eq!(c.wrote.as_deref(), Some(path.as_path()));
+        assert!(!pending_path(&path).exists(), "no .snap.new left behind");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::case::{KnownNames, Loaded, SuiteErrors, display_path, load_files};
 use crate::expand::{Duplicate, Filter, Trial, expand_unique, files_for_suite};
 use crate::run::{RunEnv, error_verdict, evaluate};
-use crate::snapshot::{self, Compared, Settings, SnapshotFile};
+use crate::snapshot::{self, Compared, SnapshotFile};
 use crate::verdict::Verdict;
 
 use super::setup::RunConfig;
@@ -135,7 +135,7 @@ pub(crate) type Results = HashMap<String, (Verdict, Compared)>;
 
 /// Evaluates the trials concurrently and compares each with its snapshot.
 pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Trial]) -> Results {
-    let (root, settings) = (&config.root, &config.settings);
+    let settings = &config.settings;
     let mut out = Results::new();
     if trials.is_empty() {
         return out;
@@ -148,7 +148,7 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
         Err(e) => {
             for t in trials {
                 let v = error_verdict(t, Some(format!("cannot start the async runtime: {e}")));
-                let c = compare(root, t, &v, settings);
+                let c = compare(config, t, &v);
                 out.insert(t.name(), (v, c));
             }
             return out;
@@ -207,13 +207,14 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
             .collect()
     });
     for (t, v) in verdicts {
-        let c = compare(root, &t, &v, settings);
+        let c = compare(config, &t, &v);
         out.insert(t.name(), (v, c));
     }
     out
 }
 
-fn compare(root: &Path, t: &Trial, v: &Verdict, settings: &Settings) -> Compared {
+fn compare(config: &RunConfig, t: &Trial, v: &Verdict) -> Compared {
+    let (root, settings) = (&config.root, &config.settings);
     let path = snapshot_of(t);
     let display = display_path(root, &path);
     let file = SnapshotFile {
@@ -222,6 +223,7 @@ fn compare(root: &Path, t: &Trial, v: &Verdict, settings: &Settings) -> Compared
         source: &t.suite.file,
         line: t.case().location.line,
         description: t.case().description.as_deref(),
+        rerun: &config.rerun,
     };
     snapshot::compare(v, &file, settings)
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::case::find_suites;
+use crate::rerun::Rerun;
 use crate::snapshot::Settings;
 
 /// A harness run's configuration, resolved once before anything loads.
@@ -17,6 +18,8 @@ pub(crate) struct RunConfig {
     pub pattern: Option<String>,
     pub timeout: Duration,
     pub concurrency: usize,
+    /// How the suite is being run, for the commands in hints.
+    pub rerun: Rerun,
 }
 
 impl RunConfig {
@@ -26,6 +29,7 @@ impl RunConfig {
         root: Option<PathBuf>,
         suites: Option<String>,
         settings: Option<Settings>,
+        rerun: Option<Rerun>,
     ) -> RunConfig {
         RunConfig {
             root: root.unwrap_or_else(default_root),
@@ -36,6 +40,7 @@ impl RunConfig {
                 .or(suites),
             timeout: trial_timeout(),
             concurrency: concurrency(),
+            rerun: rerun.unwrap_or_else(Rerun::from_test_binary),
         }
     }
 
