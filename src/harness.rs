@@ -199,6 +199,7 @@ impl Harness {
         for (spec, p) in self.providers {
             providers.insert(spec, p);
         }
+        providers.set_rerun(config.rerun.clone());
         let env = Arc::new(RunEnv::new(
             config.root.clone(),
             self.registry,
@@ -220,14 +221,7 @@ impl Harness {
         } else {
             reporting::records(&config.root, &plan, &results, &filter)
         };
-        reporting::report(
-            &config.root,
-            &records,
-            &plan,
-            started,
-            clock.elapsed(),
-            print,
-        );
+        reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
         RunOutcome {
             exit_code: if failed {
                 ExitCode::from(101)

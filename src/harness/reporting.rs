@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::orchestrate::{Broken, Plan, Results, snapshot_of};
+use super::setup::RunConfig;
 use crate::case::display_path;
 use crate::expand::Filter;
 use crate::run::error_verdict;
@@ -84,7 +85,7 @@ fn broken_record(b: &Broken) -> TrialRecord {
 /// Writes the reports of a run with any records and prints the summary
 /// (when `print`).
 pub(crate) fn report(
-    root: &Path,
+    config: &RunConfig,
     records: &[TrialRecord],
     plan: &Plan,
     started: SystemTime,
@@ -94,7 +95,10 @@ pub(crate) fn report(
     if records.is_empty() {
         return;
     }
-    let run = crate::report::RunResults::new(root, records.to_vec(), started, elapsed);
+    let root = &config.root;
+    let mut run = crate::report::RunResults::new(root, records.to_vec(), started, elapsed);
+    run.rerun = Some(config.rerun.clone());
+    run.force_pass = config.settings.force_pass;
     match crate::report::after_run(root, &run) {
         Ok(after) if print => eprint!("{}", after.summary),
         Ok(_) => {}

@@ -110,11 +110,9 @@ pub fn run_summary(run: &RunResults) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
-    if s.failing > 0 {
-        let _ = writeln!(
-            out,
-            "Review changed verdicts locally with `cargo test --test evals` then `cargo insta review`.\n"
-        );
+    let advice = super::summary::closing_advice(run, &s);
+    if advice != "No trial fails the build." {
+        let _ = writeln!(out, "{}\n", advice.replace('\n', "  \n"));
     }
     let variants = run
         .records

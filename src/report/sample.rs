@@ -168,5 +168,7 @@ pub fn run(n: usize, pass_rate: f64, seed: u64) -> RunResults {
         tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
         label: None,
         records,
+        rerun: None,
+        force_pass: false,
     }
 }

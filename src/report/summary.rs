@@ -312,16 +312,64 @@ pub fn terminal_summary(run: &RunResults) -> String {
             "\n{new_passing} new passing trials have no snapshot yet."
         );
     }
-    if s.failing > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} trials fail the build. Review changed verdicts with `cargo insta review`.",
-            s.failing
-        );
-    } else {
-        let _ = writeln!(out, "\nNo trial fails the build.");
-    }
+    let _ = writeln!(out, "\n{}", closing_advice(run, &s));
     out
+}
+
+/// The closing lines of a summary: what fails the build and what to do,
+/// true for the situation. Reviewing snapshots is suggested only when a
+/// verdict changed or is new; errors and must-pass failures are not fixed
+/// by review; under `INSTA_FORCE_PASS` snapshot changes do not fail.
+pub fn closing_advice(run: &RunResults, s: &Summary) -> String {
+    let count = |f: &dyn Fn(&TrialRecord) -> bool| run.records.iter().filter(|r| f(r)).count();
+    let reviewable = count(&|r| {
+        matches!(
+            r.status,
+            Status::Regression | Status::Changed | Status::Improvement | Status::New
+        )
+    });
+    let errors = count(&|r| r.status == Status::Error && r.load_error.is_none());
+    let must_pass = count(&|r| r.status == Status::MustPassFailure);
+    let failing = if run.force_pass {
+        errors + must_pass + s.load_errors
+    } else {
+        s.failing
+    };
+    let rerun = run.rerun.clone().unwrap_or_default();
+    let mut lines = Vec::new();
+    if failing == 0 {
+        lines.push("No trial fails the build.".to_string());
+    } else {
+        lines.push(format!("{failing} trials fail the build."));
+    }
+    if s.load_errors > 0 {
+        lines.push(format!(
+            "{} suite file(s) did not load: fix them (file:line:col above) and run `{}` again.",
+            s.load_errors,
+            rerun.all()
+        ));
+    }
+    if errors > 0 {
+        lines.push(format!(
+            "{errors} trial(s) could not be decided (errors are never snapshotted): fix the cause and run again."
+        ));
+    }
+    if must_pass > 0 {
+        lines.push(format!(
+            "{must_pass} must-pass case(s) fail: they fail until the case passes again (accepting the snapshot does not help)."
+        ));
+    }
+    if reviewable > 0 {
+        let review = rerun.review();
+        if run.force_pass {
+            lines.push(format!(
+                "{reviewable} changed or new verdict(s) do not fail the build under INSTA_FORCE_PASS=1; {review}."
+            ));
+        } else {
+            lines.push(format!("{reviewable} changed or new verdict(s): {review}."));
+        }
+    }
+    lines.join("\n")
 }
 
 /// Judges whose scores follow output length (seed 003's verbosity bias):
@@ -511,5 +559,49 @@ mod tests {
     fn trim_cuts_on_characters_and_joins_lines() {
         assert_eq!(trim("a\n b  c", 10), "a b c");
         assert_eq!(trim("ééééé", 3), "éé…");
+    }
+
+    #[test]
+    fn closing_advice_is_true_for_the_situation() {
+        use crate::report::sample::record;
+        let rec = |t: &str, o: Outcome, st: Status| record(t, o, st, 0.0, &[], 1.0, 0.0);
+        let advice =
+            |records: Vec<TrialRecord>, force_pass: bool, rerun: Option<crate::rerun::Rerun>| {
+                let mut run = run_of(records);
+                run.force_pass = force_pass;
+                run.rerun = rerun;
+                closing_advice(&run, &Summary::of(&run))
+            };
+        // Errors and must-pass failures: nothing to review.
+        assert_eq!(
+            advice(
+                vec![
+                    rec("s::a", Outcome::Error, Status::Error),
+                    rec("s::b", Outcome::Fail, Status::MustPassFailure)
+                ],
+                false,
+                None
+            ),
+            "2 trials fail the build.\n1 trial(s) could not be decided (errors are never snapshotted): fix the cause and run again.\n1 must-pass case(s) fail: they fail until the case passes again (accepting the snapshot does not help)."
+        );
+        // INSTA_FORCE_PASS: changed verdicts do not fail the build.
+        assert_eq!(
+            advice(
+                vec![rec("s::a", Outcome::Fail, Status::Regression)],
+                true,
+                None
+            ),
+            "No trial fails the build.\n1 changed or new verdict(s) do not fail the build under INSTA_FORCE_PASS=1; review with `cargo insta review` (or `cargo insta accept`)."
+        );
+        // A project run by `tribunal test` is not told to use cargo.
+        let cli = crate::rerun::Rerun::Tribunal { root: ".".into() };
+        assert_eq!(
+            advice(
+                vec![rec("s::a", Outcome::Fail, Status::New)],
+                false,
+                Some(cli)
+            ),
+            "1 trials fail the build.\n1 changed or new verdict(s): review the diff printed above, then accept with `INSTA_UPDATE=always tribunal test --root .` (or rename the .snap.new over the .snap)."
+        );
     }
 }

@@ -45,6 +45,7 @@ fn normalize(text: &str) -> String {
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?", "[time]"),
         (r#"time="[0-9.]+""#, r#"time="[t]""#),
         (r"\d+(\.\d+)? (ms|s)\b", "[ms]"),
+        (r"/[^ `']*/\.tmp[A-Za-z0-9]+", "[root]"),
     ];
     let mut out = text.to_string();
     for (re, with) in rules {
@@ -215,4 +216,30 @@ cases:
         .collect();
     assert_eq!(outcomes, ["error", "error"]);
     assert!(text.contains("every check was skipped"), "{text}");
+}
+
+#[test]
+fn a_cassette_miss_under_tribunal_test_names_tribunal_test() {
+    let suite = "suite: s
+cases:
+  - id: ask
+    input: where is my parcel?
+    target:
+      prompt:
+        provider: openai:gpt-4.1-mini
+        template: \"{{ input }}\"
+    checks:
+      - contains: parcel
+";
+    let p = project(&[("evals/s.yaml", suite)]);
+    let (out, text) = test_run(p.path(), &[("CI", "true")], &[]);
+    assert_eq!(out.status.code(), Some(101), "{text}");
+    let root = p.path().display().to_string();
+    assert!(
+        text.contains(&format!(
+            "by running `TRIBUNAL_MODE=record tribunal test --root {root} -- 's::ask'`"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("cargo test --test evals"), "{text}");
 }
