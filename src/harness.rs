@@ -175,12 +175,15 @@ impl Harness {
     fn execute(self, args: &Arguments, print: bool) -> RunOutcome {
         let started = SystemTime::now();
         let clock = Instant::now();
-        let config = RunConfig::resolve(self.root, self.suites, self.settings, self.rerun);
         let setup_failed = |message: String| {
             if print {
                 eprintln!("tribunal: {message}");
             }
             RunOutcome::failed_setup(message)
+        };
+        let config = match RunConfig::resolve(self.root, self.suites, self.settings, self.rerun) {
+            Ok(c) => c,
+            Err(message) => return setup_failed(message),
         };
         let files = match config.suite_files() {
             Ok(files) => files,
@@ -192,10 +195,12 @@ impl Harness {
             checks: self.registry.check_names(),
         };
         let plan = Plan::load(&config, &files, &known, &filter);
-        let mut providers = match Providers::configure(&config.root, config.settings.ci) {
-            Ok(p) => p,
-            Err(e) => return setup_failed(format!("provider configuration: {e}")),
-        };
+        let mode = config.project.cassette_mode(config.settings.ci);
+        let mut providers =
+            match Providers::configure(&config.root, mode, config.project.providers.clone()) {
+                Ok(p) => p,
+                Err(e) => return setup_failed(format!("provider configuration: {e}")),
+            };
         for (spec, p) in self.providers {
             providers.insert(spec, p);
         }
@@ -224,7 +229,7 @@ impl Harness {
         reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
         RunOutcome {
             exit_code: if failed {
-                ExitCode::from(101)
+                crate::exit::code(crate::exit::EVALS_FAILED)
             } else {
                 ExitCode::SUCCESS
             },
@@ -277,7 +282,7 @@ pub struct RunOutcome {
 impl RunOutcome {
     fn failed_setup(message: String) -> RunOutcome {
         RunOutcome {
-            exit_code: ExitCode::FAILURE,
+            exit_code: crate::exit::code(crate::exit::TOOL_ERROR),
             records: Vec::new(),
             load_errors: vec![message],
         }

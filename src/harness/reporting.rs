@@ -99,7 +99,8 @@ pub(crate) fn report(
     let mut run = crate::report::RunResults::new(root, records.to_vec(), started, elapsed);
     run.rerun = Some(config.rerun.clone());
     run.force_pass = config.settings.force_pass;
-    match crate::report::after_run(root, &run) {
+    let report_settings = crate::report::Settings::from_config(&config.project);
+    match crate::report::after_run_with(&run, &report_settings) {
         Ok(after) if print => eprint!("{}", after.summary),
         Ok(_) => {}
         Err(e) => eprintln!("tribunal: reports were not written: {e}"),

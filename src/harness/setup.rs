@@ -1,11 +1,12 @@
-//! What a harness run is configured with: the project root, snapshot
-//! settings, which suite files, time and concurrency limits, and the command
-//! that re-runs the suite (for the hints in messages).
+//! What a harness run is configured with: the project configuration
+//! ([`Config`]: environment and `tribunal.yaml`), the builder's choices on
+//! top, and the command that re-runs the suite (for the hints in messages).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::case::find_suites;
+use crate::config::Config;
 use crate::rerun::Rerun;
 use crate::snapshot::Settings;
 
@@ -14,34 +15,36 @@ use crate::snapshot::Settings;
 pub(crate) struct RunConfig {
     pub root: PathBuf,
     pub settings: Settings,
-    /// The suite glob (`TRIBUNAL_SUITES`, else the builder's), if any.
+    /// The suite glob (`TRIBUNAL_SUITES`/`tribunal.yaml`, else the builder's), if any.
     pub pattern: Option<String>,
     pub timeout: Duration,
     pub concurrency: usize,
     /// How the suite is being run, for the commands in hints.
     pub rerun: Rerun,
+    /// The project configuration (providers, cassette mode, reports).
+    pub project: Config,
 }
 
 impl RunConfig {
-    /// The builder's choices, with the environment where the builder left
-    /// them open (`TRIBUNAL_SUITES` overrides the builder's glob).
+    /// The project configuration with the builder's choices: its snapshot
+    /// settings win; its suite glob applies when the configuration names none.
     pub fn resolve(
         root: Option<PathBuf>,
         suites: Option<String>,
         settings: Option<Settings>,
         rerun: Option<Rerun>,
-    ) -> RunConfig {
-        RunConfig {
-            root: root.unwrap_or_else(default_root),
-            settings: settings.unwrap_or_else(Settings::from_env),
-            pattern: std::env::var("TRIBUNAL_SUITES")
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-                .or(suites),
-            timeout: trial_timeout(),
-            concurrency: concurrency(),
+    ) -> Result<RunConfig, String> {
+        let root = root.unwrap_or_else(default_root);
+        let project = Config::load(&root).map_err(|e| format!("configuration: {e}"))?;
+        Ok(RunConfig {
+            settings: settings.unwrap_or(project.snapshots),
+            pattern: project.suites.clone().or(suites),
+            timeout: project.trial_timeout,
+            concurrency: project.concurrency,
             rerun: rerun.unwrap_or_else(Rerun::from_test_binary),
-        }
+            root,
+            project,
+        })
     }
 
     /// Every suite file of the run.
@@ -55,21 +58,4 @@ fn default_root() -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn trial_timeout() -> Duration {
-    std::env::var("TRIBUNAL_TRIAL_TIMEOUT")
-        .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(600))
-}
-
-fn concurrency() -> usize {
-    std::env::var("TRIBUNAL_CONCURRENCY")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(64)
 }
