@@ -83,7 +83,7 @@ impl Rerun {
                 "review with `cargo insta review` (or `cargo insta accept`)".into()
             }
             Rerun::Tribunal { .. } => format!(
-                "review the diff printed above, then accept with `INSTA_UPDATE=always {}` (or rename the .snap.new over the .snap)",
+                "accept after review with `INSTA_UPDATE=always {}` (the test output shows each diff; or rename the .snap.new over the .snap)",
                 self.all()
             ),
         }

@@ -601,7 +601,7 @@ mod tests {
                 false,
                 Some(cli)
             ),
-            "1 trials fail the build.\n1 changed or new verdict(s): review the diff printed above, then accept with `INSTA_UPDATE=always tribunal test --root .` (or rename the .snap.new over the .snap)."
+            "1 trials fail the build.\n1 changed or new verdict(s): accept after review with `INSTA_UPDATE=always tribunal test --root .` (the test output shows each diff; or rename the .snap.new over the .snap)."
         );
     }
 }

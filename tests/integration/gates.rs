@@ -177,7 +177,7 @@ fn one_trial_name_in_two_files_is_a_load_error_not_a_shared_result() {
 fn a_filter_that_selects_nothing_is_an_error_in_ci() {
     let p = project(&[("evals/good.yaml", GOOD)]);
     let (out, text) = test_run(p.path(), &[("CI", "true")], &["refnud"]);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
     insta::assert_snapshot!(text.trim(), @"tribunal: the filter `refnud` selects none of the 2 trials (in CI a run that selects nothing is an error, not a pass; hint: list the trial names with `--list`)");
     assert!(!p.path().join("target").exists(), "nothing written in CI");
     // Locally an empty selection stays libtest's (exit 0).
