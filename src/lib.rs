@@ -29,6 +29,7 @@ pub mod rerun;
 pub mod run;
 pub mod snapshot;
 pub mod target;
+pub mod text;
 pub mod verdict;
 pub mod yaml_out;
 

@@ -110,14 +110,23 @@ pub fn decision_text(decision: &Decision) -> String {
     }
 }
 
+/// How much of each evidence text a snapshot header shows.
 const EXCERPT: usize = 1500;
 
 fn excerpt(s: &str) -> String {
-    if s.chars().count() <= EXCERPT {
-        return s.to_string();
+    crate::text::excerpt(s, EXCERPT)
+}
+
+/// Structured evidence as YAML in the header (not a JSON string inside
+/// YAML), unless its JSON text is longer than an excerpt: then an excerpt
+/// of that text.
+fn evidence_value(ev: &Value) -> Value {
+    let text = ev.to_string();
+    if text.chars().count() <= EXCERPT {
+        ev.clone()
+    } else {
+        json!(excerpt(&text))
     }
-    let cut: String = s.chars().take(EXCERPT).collect();
-    format!("{cut}… ({} characters in all)", s.chars().count())
 }
 
 /// The non-gating evidence shown in review: output and per-check reasons.
@@ -142,7 +151,7 @@ fn evidence(verdict: &Verdict) -> Value {
                 m.insert("critique".into(), json!(excerpt(crit)));
             }
             if let Some(ev) = &c.evidence {
-                m.insert("evidence".into(), json!(excerpt(&ev.to_string())));
+                m.insert("evidence".into(), evidence_value(ev));
             }
             if !c.warnings.is_empty() {
                 m.insert("warnings".into(), json!(c.warnings));
@@ -680,6 +689,20 @@ mod tests {
         let c = compare(&verdict(Outcome::Pass, vec![]), &file(&path), &local());
         assert_eq!(c.status, Status::Error);
         assert!(c.fails);
+    }
+
+    #[test]
+    fn header_evidence_is_yaml_not_an_escaped_json_string() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.snap");
+        let c = CheckResult::from_bool("ast_equivalent", "sql", true, "ok")
+            .with_evidence(serde_json::json!({"verdict": "equivalent", "proof": false}));
+        let text = render(&verdict(Outcome::Pass, vec![c]), &file(&path), false);
+        assert!(
+            text.contains("    evidence:\n      verdict: equivalent\n      proof: false\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\\\""), "{text}");
     }
 
     #[test]

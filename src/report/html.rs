@@ -260,7 +260,7 @@ fn failures_section(o: &mut String, run: &RunResults) {
                 esc(&v.trial),
                 esc(&super::summary::trim(
                     &super::summary::failure_reason(r),
-                    160
+                    super::summary::WHOLE_REASON
                 )),
                 st = status_name(r.status)
             );

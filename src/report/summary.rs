@@ -13,13 +13,17 @@ use crate::verdict::{Outcome, Status, TrialRecord, Usage};
 /// Confidence level of every interval tribunal reports.
 pub const CONFIDENCE: f64 = 0.95;
 
+/// How much of a reason (a counterexample) is shown whole under a listed
+/// trial in the terminal and the HTML report.
+pub const WHOLE_REASON: usize = 600;
+
 /// How many entries a terminal section lists before "... and N more".
 const SECTION_LIMIT: usize = 8;
 
 /// Lines the failure sections of the terminal summary may use in all
 /// (section headers and "... and N more" lines are not counted), so the
 /// whole summary fits a screen; earlier sections (regressions) come first.
-const FAILURE_LINES: usize = 24;
+const FAILURE_LINES: usize = 22;
 
 /// Pass rate and mean score of a group of trials (a tag, a variant).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,13 +183,7 @@ pub fn failure_reason(r: &TrialRecord) -> String {
 
 /// Trims text to one line of at most `max` characters.
 pub fn trim(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
+    crate::text::one_line(text, max)
 }
 
 /// Formats a proportion as `85.0% [78.1–90.0]`.
@@ -281,18 +279,30 @@ pub fn terminal_summary(run: &RunResults) -> String {
     for section in super::sections::sections(run) {
         let items = &section.records;
         let _ = writeln!(out, "\n{} ({}):", section.title, items.len());
-        let per_item = if section.detailed { 2 } else { 1 };
         // Every section shows at least one trial; the budget decides the rest.
-        let shown = (budget / per_item).clamp(1, SECTION_LIMIT).min(items.len());
-        budget = budget.saturating_sub(shown * per_item);
-        for r in items.iter().take(shown) {
+        let mut shown = 0;
+        for r in items.iter().take(SECTION_LIMIT) {
             let mark = if section.fails_build { "✗" } else { "·" };
-            let _ = writeln!(
-                out,
-                "  {mark} {} — {}",
-                r.verdict.trial,
-                trim(&failure_reason(r), 110)
-            );
+            let reason = failure_reason(r);
+            let head = trim(&reason, 110);
+            // A counterexample is cut where its database or profile starts;
+            // show it whole (bounded) under the cut line.
+            let whole = (section.detailed && head.chars().count() < reason.chars().count())
+                .then(|| trim(&reason, WHOLE_REASON));
+            let lines = 1 + usize::from(section.detailed) + usize::from(whole.is_some());
+            if shown > 0 && lines > budget {
+                break;
+            }
+            budget = budget.saturating_sub(lines);
+            shown += 1;
+            match whole {
+                Some(whole) => {
+                    let _ = writeln!(out, "  {mark} {}\n      {whole}", r.verdict.trial);
+                }
+                None => {
+                    let _ = writeln!(out, "  {mark} {} — {head}", r.verdict.trial);
+                }
+            }
             if section.detailed {
                 let _ = writeln!(out, "      {}", where_to_look(r));
             }
@@ -518,7 +528,7 @@ mod tests {
         let known = text.find("Known failures (1)").unwrap_or(0);
         assert!(reg < known, "{text}");
         assert!(
-            text.contains("✗ s::broke — judge helpfulness [fail]: The reply promises"),
+            text.contains("✗ s::broke\n      judge helpfulness [fail]: The reply promises a refund after 30 days, which the policy forbids; it should offer store credit instead.\n"),
             "{text}"
         );
         assert!(text.contains("at evals/s.yaml:"), "{text}");
