@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::error::ReportError;
+use crate::rerun::Rerun;
 use crate::verdict::TrialRecord;
 
 /// Version of the results file format.
@@ -42,11 +43,7 @@ impl GitInfo {
         let commit = git(&["rev-parse", "HEAD"])?;
         let branch = git(&["symbolic-ref", "--quiet", "--short", "HEAD"])
             .filter(|b| !b.is_empty())
-            .or_else(|| {
-                std::env::var("GITHUB_HEAD_REF")
-                    .ok()
-                    .filter(|b| !b.is_empty())
-            });
+            .or_else(crate::config::github_head_ref);
         let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
             .map(|s| !s.is_empty())
             .unwrap_or(false);
@@ -80,6 +77,14 @@ pub struct RunResults {
     pub label: Option<String>,
     /// Every trial.
     pub records: Vec<TrialRecord>,
+    /// How the suite was run, so reports name the command that re-runs
+    /// it (absent: `cargo test --test evals`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<Rerun>,
+    /// Snapshot mismatches were reported without failing the run
+    /// (`INSTA_FORCE_PASS`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_pass: bool,
 }
 
 impl RunResults {
@@ -99,10 +104,10 @@ impl RunResults {
             duration_ms: duration.as_secs_f64() * 1000.0,
             git: GitInfo::detect(root),
             tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
-            label: std::env::var("TRIBUNAL_RUN_LABEL")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            label: crate::config::run_label(),
             records,
+            rerun: None,
+            force_pass: false,
         }
     }
 

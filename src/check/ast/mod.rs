@@ -19,8 +19,6 @@
 //! ```
 
 pub mod audience;
-pub mod bench;
-pub mod cli;
 pub mod equivalence;
 pub mod json;
 pub mod rng;
@@ -38,7 +36,7 @@ use crate::verdict::{CheckResult, Outcome};
 pub use equivalence::{Equivalence, Method};
 
 /// Which language the compared values are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dialect {
     /// JSON audience ASTs (`schemas/audience-ast.schema.json`).
@@ -349,7 +347,21 @@ pub fn run(params: &AstParams, ctx: &CheckContext<'_>) -> CheckResult {
             .with_evidence(json!({"invalid": "output", "error": e.message}));
         }
     };
-    to_result(&verdict, params.dialect, params.on_unknown, ctx.name, start)
+    let mut result = to_result(&verdict, params.dialect, params.on_unknown, ctx.name, start);
+    // The check compares the expected value (left) with the output (right):
+    // its reason says so, as the audience dialect's does.
+    result.reason = in_case_words(&result.reason);
+    result
+}
+
+/// A SQL or JSON counterexample in a check's words: `expected`/`output`
+/// instead of `left`/`right` (which `tribunal equiv A B` keeps).
+fn in_case_words(reason: &str) -> String {
+    reason
+        .replace("the left query returns", "the expected query returns")
+        .replace("the right query returns", "the output returns")
+        .replace("the left value is", "the expected value is")
+        .replace("the right value is", "the output's value is")
 }
 
 /// Maps a verdict to a check result under the `on_unknown` policy.
