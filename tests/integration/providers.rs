@@ -13,6 +13,8 @@ use tribunal::provider::{
     CallSite, ChatRequest, Message, Mode, Options, ProjectConfig, ProviderError, Providers,
 };
 
+use crate::common::TestProject;
+
 const KEY: &str = "sk-test-SECRET-0123456789";
 
 fn config(base: &str, kind: &str, extra: &str) -> ProjectConfig {
@@ -77,7 +79,7 @@ async fn openai_records_then_replays_without_network_or_key() {
         MockReply::openai("Refunds take 5 days.", 11, 6)
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config(
         &format!("{}/v1", server.url()),
         "openai",
@@ -137,7 +139,7 @@ async fn openai_records_then_replays_without_network_or_key() {
 async fn anthropic_speaks_messages_with_version_header() {
     let server =
         MockServer::start(true, |_, _| MockReply::anthropic("Hello.", 20, 2)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Live,
@@ -179,7 +181,7 @@ async fn client_errors_fail_fast_with_the_servers_message(
     } else {
         server.url()
     };
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(dir.path(), Mode::Live, config(&base, kind, ""), true);
     let err = p
         .chat("p", &ask("x"), &site("c"))
@@ -217,7 +219,7 @@ async fn retry_after_in_seconds_and_http_date_is_honoured() {
             }
         })
         .expect("server");
-        let dir = tempfile::tempdir().expect("tmp");
+        let dir = TestProject::new();
         let p = providers(
             dir.path(),
             Mode::Live,
@@ -247,7 +249,7 @@ async fn server_errors_retry_then_succeed_or_exhaust() {
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Live,
@@ -287,7 +289,7 @@ async fn a_hanging_server_times_out() {
         MockReply::openai("late", 1, 1).after(Duration::from_secs(5))
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Live,
@@ -312,7 +314,7 @@ async fn malformed_bodies_are_clear_errors(
     #[case] needle: &'static str,
 ) {
     let server = MockServer::start(true, move |_, _| MockReply::raw(200, body)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Record,
@@ -333,7 +335,7 @@ async fn malformed_bodies_are_clear_errors(
 
 #[tokio::test]
 async fn a_replay_miss_names_the_case_request_and_command() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Replay,
@@ -359,7 +361,7 @@ async fn a_replay_miss_names_the_case_request_and_command() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_cassette_is_an_error_not_a_rerecord() {
     let server = MockServer::start(true, |_, _| MockReply::openai("v1", 1, 1)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config(&format!("{}/v1", server.url()), "openai", "");
     let p = providers(dir.path(), Mode::Record, cfg.clone(), true);
     p.chat("p", &ask("x"), &site("c")).await.expect("recorded");
@@ -386,7 +388,7 @@ async fn concurrent_samples_record_distinct_entries_and_replay_all() {
         MockReply::openai(&format!("vote for {sample}"), 1, 1)
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config(
         &format!("{}/v1", server.url()),
         "openai",
@@ -427,7 +429,7 @@ async fn concurrent_samples_record_distinct_entries_and_replay_all() {
 
 #[tokio::test]
 async fn unknown_specs_and_missing_models_are_config_errors() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(dir.path(), Mode::Live, ProjectConfig::default(), false);
     let e = p
         .chat("opnai:gpt-4.1", &ask("x"), &site("c"))
@@ -447,7 +449,7 @@ async fn unknown_specs_and_missing_models_are_config_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_lists_only_cassettes_no_run_used() {
     let server = MockServer::start(false, |_, _| MockReply::openai("x", 1, 1)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let root = dir.path();
     assert!(
         tribunal::cli::providers::unused(root).is_err(),
@@ -488,7 +490,7 @@ async fn prune_lists_only_cassettes_no_run_used() {
 async fn prune_with_the_project_root_as_cassette_folder_removes_only_cassettes() {
     use tribunal::cli::providers::{CassetteAction, Command, run};
     let server = MockServer::start(false, |_, _| MockReply::openai("x", 1, 1)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let root = dir.path();
     let yaml = format!(
         "cassettes: {{dir: .}}\nproviders:\n  p:\n    kind: openai\n    model: m-1\n    base_url: {}/v1\n",
@@ -566,7 +568,7 @@ async fn prune_with_the_project_root_as_cassette_folder_removes_only_cassettes()
 async fn cassette_files_are_readable_block_yaml() {
     let server = MockServer::start(false, |_, _| MockReply::openai("line one\nline two", 3, 4))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Record,
@@ -621,7 +623,7 @@ impl tribunal::provider::Provider for Counting {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_provider_limit_caps_calls_in_flight() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg =
         ProjectConfig::parse("limits: {concurrency: 64, per_provider: 4}\n", "t").expect("cfg");
     let mut p = providers(dir.path(), Mode::Live, cfg, false);
@@ -697,7 +699,7 @@ async fn huge_retry_after_ends_the_call_instead_of_panicking(
         MockReply::openai_error(429, "Rate limit reached", "requests").with_header(header, value)
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",
@@ -730,7 +732,7 @@ async fn a_pause_past_the_budget_fails_later_calls_at_once_with_the_reason() {
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",
@@ -770,7 +772,7 @@ async fn a_call_never_outlives_its_budget() {
         MockReply::openai("late", 1, 1).after(Duration::from_secs(5))
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",
@@ -798,7 +800,7 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
         MockReply::openai("ok", 1, 1).after(Duration::from_millis(150))
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",
@@ -846,7 +848,7 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn header_values_substitute_variables_inside_and_unset_ones_are_named() {
     let server = MockServer::start(true, |_, _| MockReply::openai("ok", 1, 1)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let base = format!("{}/v1", server.url());
     let cfg = config_with(
         &base,
@@ -889,7 +891,7 @@ async fn a_key_echoed_by_the_server_is_redacted_everywhere() {
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Record,
@@ -915,7 +917,7 @@ async fn a_401_says_when_the_key_variable_is_unset() {
         MockReply::openai_error(401, "Missing bearer token", "auth")
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",
@@ -954,7 +956,7 @@ fn scored() -> ChatRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn structured_output_falls_back_to_json_object_and_records_the_mode() {
     let server = MockServer::start(true, llama_cpp).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",
@@ -1005,7 +1007,7 @@ async fn structured_output_falls_back_to_json_object_and_records_the_mode() {
 async fn a_forced_json_object_answer_that_misses_the_schema_is_an_error() {
     let server = MockServer::start(true, |_, _| MockReply::openai(r#"{"grade": "A"}"#, 1, 1))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",
@@ -1039,7 +1041,7 @@ async fn a_connection_reset_keeps_its_cause() {
             drop(s);
         }
     });
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("http://{addr}/v1"),
         "openai",
@@ -1056,7 +1058,7 @@ async fn a_connection_reset_keeps_its_cause() {
 async fn a_huge_error_body_is_bounded_and_says_so() {
     let big = "x".repeat(3 << 20);
     let server = MockServer::start(true, move |_, _| MockReply::raw(400, &big)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let p = providers(
         dir.path(),
         Mode::Live,
@@ -1075,7 +1077,7 @@ async fn a_huge_error_body_is_bounded_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_miss_names_what_changed_and_keyless_servers_need_no_key() {
     let server = MockServer::start(true, |_, _| MockReply::openai("ok", 1, 1)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let base = format!("{}/v1", server.url());
     let cfg = config_with(&base, "openai", "", "{max_attempts: 1}");
     let p = providers(dir.path(), Mode::Record, cfg, false);
@@ -1113,7 +1115,7 @@ async fn a_miss_names_what_changed_and_keyless_servers_need_no_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5xx_validation_answer_is_not_retried_when_the_mode_is_forced() {
     let server = MockServer::start(true, llama_cpp).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",

@@ -230,7 +230,7 @@ fn gone(pid: u32) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_timeout_kills_what_the_program_started() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
         &e,
@@ -255,7 +255,7 @@ async fn a_command_timeout_kills_what_the_program_started() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_that_exits_while_a_background_child_holds_stdout_is_not_timed_out() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let t = std::time::Instant::now();
     let out = run(
@@ -276,7 +276,7 @@ async fn a_program_that_exits_while_a_background_child_holds_stdout_is_not_timed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_stdout_is_bounded_and_an_error_that_says_so() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
         &e,
@@ -318,7 +318,7 @@ fn openai_cut_off(text: &str) -> MockReply {
 async fn a_cut_off_prompt_answer_is_an_error_unless_allowed() {
     let server = MockServer::start(true, |_, _| openai_cut_off("Refunds take five business da"))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
     let err = run(
         &live,
@@ -351,7 +351,7 @@ async fn an_anthropic_max_tokens_stop_is_a_cut_off_answer() {
         )
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = ProjectConfig::parse(
         &format!(
             "providers:\n  claude:\n    kind: anthropic\n    model: c-1\n    base_url: {}\n",
@@ -395,7 +395,7 @@ async fn an_anthropic_max_tokens_stop_is_a_cut_off_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_answer_is_validated_even_when_the_gateway_ignored_the_schema() {
     let server = MockServer::start(true, |_, _| MockReply::openai("4", 3, 1)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
     let err = run(
         &live,
@@ -443,7 +443,7 @@ async fn http_headers_read_variables_inside_values_and_secrets_never_come_back()
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[("BOT_TOKEN", "bot-SECRET-42")]);
     let target = |path: &str| json!({"http": {"url": format!("{}{path}", server.url()), "headers": {"Authorization": "Bearer ${BOT_TOKEN}"}, "output": "$.answer"}});
     let out = run(&e, target("/ask"), json!("q"), dir.path())
@@ -472,7 +472,7 @@ async fn http_headers_read_variables_inside_values_and_secrets_never_come_back()
 async fn http_urls_encode_the_input_by_default() {
     let server = MockServer::start(true, |r, _| MockReply::json(200, &json!({"path": r.path})))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[]);
     let url = format!(
         "{}/ask/{{{{ input }}}}?q={{{{ input }}}}&shop={{{{ shop | urlencode }}}}",
@@ -500,7 +500,7 @@ async fn http_answers_are_bounded() {
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[]);
     let err = run(
         &e,
