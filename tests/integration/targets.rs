@@ -552,3 +552,22 @@ fn target_timeouts_must_be_waitable() {
     }
     assert!(TargetSpec::parse(&json!({"command": {"program": "true", "timeout_s": 0.5}})).is_ok());
 }
+
+#[tokio::test]
+async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("huge.j2"), "x".repeat((4 << 20) + 1)).expect("write");
+    let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
+    let err = run(
+        &e,
+        json!({"prompt": {"provider": "bot", "file": "huge.j2"}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("too big");
+    assert!(
+        err.ends_with("is 4194305 bytes, more than the 4 MiB a template may have"),
+        "{err}"
+    );
+}
