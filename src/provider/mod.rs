@@ -8,7 +8,10 @@
 //! `transport` (HTTP, timeouts and the retry loop), [`retry`] (error
 //! classification, back-off with jitter, `Retry-After`), [`limits`] (global and
 //! per-provider in-flight limits, adaptive back-off on 429, counters),
-//! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
+//! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`),
+//! [`structured`] (how JSON output is asked for, and the fallbacks),
+//! [`capped`] (bounded reading of answers and outputs), [`secrets`] (known
+//! secret values and their redaction), [`price`]
 //! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
 //! for tests and the benchmark), [`progress`] (a live progress line on terminals)
 //! and [`cli`] (`cassettes` and `tribunal bench`).

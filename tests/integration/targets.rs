@@ -571,3 +571,29 @@ async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
         "{err}"
     );
 }
+
+/// Every YAML block of docs/providers.md is what it claims: the
+/// `tribunal.yaml` example loads as provider configuration, and every
+/// `target:` example parses as a target.
+#[test]
+fn the_provider_docs_examples_load() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md"))
+        .expect("docs/providers.md");
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .collect();
+    let mut targets = 0;
+    for block in &blocks {
+        if let Some(body) = block.strip_prefix("target:\n") {
+            let v: Value = serde_saphyr::from_str(body).expect("valid YAML");
+            TargetSpec::parse(&v).unwrap_or_else(|e| panic!("{e:?} in\n{block}"));
+            targets += 1;
+        } else {
+            ProjectConfig::parse(block, "docs/providers.md")
+                .unwrap_or_else(|e| panic!("{e} in\n{block}"));
+        }
+    }
+    assert_eq!((blocks.len(), targets), (4, 3));
+}
