@@ -27,7 +27,6 @@
 //! diffs stay small.
 
 pub mod align;
-pub mod cli;
 pub mod walk;
 
 use std::collections::HashMap;

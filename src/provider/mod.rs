@@ -13,8 +13,8 @@
 //! [`capped`] (bounded reading of answers and outputs), [`secrets`] (known
 //! secret values and their redaction), [`price`]
 //! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
-//! for tests and the benchmark), [`progress`] (a live progress line on terminals)
-//! and [`cli`] (`cassettes` and `tribunal bench`).
+//! for tests and the benchmark) and [`progress`] (a live progress line on
+//! terminals). The `cassettes` and `bench` commands are in `cli/providers.rs`.
 //! [`Providers::chat`] is the single door every judge and prompt target uses.
 
 use std::future::Future;
@@ -27,7 +27,6 @@ use crate::verdict::Usage;
 pub mod anthropic;
 pub mod capped;
 pub mod cassette;
-pub mod cli;
 pub mod config;
 pub mod limits;
 pub mod mock;

@@ -51,18 +51,18 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options from the environment: `TRIBUNAL_MODE` (else replay in CI,
-    /// auto elsewhere), `tribunal.yaml` under `root`, and usage logs under
+    /// The options of a project run: the resolved cassette `mode` and
+    /// provider configuration (see `crate::config::Config`), the process
+    /// environment for keys and base URLs, and usage logs under
     /// `<root>/target/tribunal/cassette-usage`.
-    pub fn from_env(root: &Path, ci: bool) -> Result<Options, ProviderError> {
-        let mode = Mode::resolve(std::env::var("TRIBUNAL_MODE").ok().as_deref(), ci)?;
-        Ok(Options {
+    pub fn new(root: &Path, mode: Mode, config: ProjectConfig) -> Options {
+        Options {
             mode,
-            config: ProjectConfig::load(root)?,
+            config,
             env: BTreeMap::new(),
             inherit_env: true,
             usage_dir: Some(usage_dir(root)),
-        })
+        }
     }
 }
 
@@ -148,11 +148,14 @@ impl Default for Providers {
 }
 
 impl Providers {
-    /// The providers of a project: `tribunal.yaml` under `root` and the
-    /// environment, in the cassette mode `TRIBUNAL_MODE` names (else `replay`
-    /// when `ci`, `auto` otherwise).
-    pub fn configure(root: &Path, ci: bool) -> Result<Providers, ProviderError> {
-        Providers::with_options(root, Options::from_env(root, ci)?)
+    /// The providers of a project at `root` in cassette `mode`, configured
+    /// by the provider sections of its `tribunal.yaml`.
+    pub fn configure(
+        root: &Path,
+        mode: Mode,
+        config: ProjectConfig,
+    ) -> Result<Providers, ProviderError> {
+        Providers::with_options(root, Options::new(root, mode, config))
     }
 
     /// The providers of a project with explicit options.

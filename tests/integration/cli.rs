@@ -257,3 +257,48 @@ fn equiv_prints_the_verdict_and_why(#[case] name: &str, #[case] args: &[&str]) {
     let out = p.tribunal(&all).output();
     insta::assert_snapshot!(format!("equiv_{name}"), out.snapshot());
 }
+
+#[test]
+fn invalid_settings_stop_the_run_before_any_trial_and_are_named() {
+    // These values used to be replaced by defaults without a word.
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let env = [
+        ("TRIBUNAL_TRIAL_TIMEOUT", "abc"),
+        ("TRIBUNAL_CONCURRENCY", "x"),
+        ("INSTA_UPDATE", "bogus"),
+    ];
+    let mut run = p.tribunal(&["test", "--root", &p.root_arg(), "--", "--test-threads", "1"]);
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    let out = run.output();
+    assert_eq!(out.code, Some(2));
+    insta::assert_snapshot!(out.stderr, @r"
+    tribunal: configuration: TRIBUNAL_TRIAL_TIMEOUT=`abc` is not a number of seconds (hint: use a positive number of seconds up to 86400, such as `600` or `2.5`)
+    TRIBUNAL_CONCURRENCY=`x` is not a number of trials (hint: use a whole number from 1 to 4096, such as `8`)
+    INSTA_UPDATE=`bogus` is not an update mode (hint: use auto, new, always, unseen, no or force, as insta does)
+    ");
+    assert!(!p.path().join("evals/snapshots").exists());
+}
+
+#[test]
+fn validate_reports_every_problem_of_tribunal_yaml() {
+    let p = TestProject::with(&[
+        ("evals/faq.yaml", SUITE),
+        (
+            "tribunal.yaml",
+            "provders:\n  judge: {kind: openai}\nretry: {max_atempts: 2}\n",
+        ),
+    ]);
+    let out = p.tribunal(&["validate", "--root", &p.root_arg()]).output();
+    assert_eq!(out.code, Some(1));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        out.stderr,
+        out.stdout
+    ), @r"
+    tribunal.yaml:1:1: unknown section `provders` in tribunal.yaml (hint: did you mean `providers`?)
+    tribunal.yaml:3:9: unknown key `max_atempts` in retry (hint: did you mean `max_attempts`?)
+    1 suite file(s), 2 case(s), 0 with problems; 2 configuration problem(s)
+    ");
+}

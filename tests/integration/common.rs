@@ -395,7 +395,7 @@ pub fn tool_available(tool: &str, problem: Option<String>) -> bool {
     // The skip message goes straight to the process's stderr, past libtest's
     // capture, so a plain `cargo test` shows it.
     tool_gate(
-        tribunal::run::ci_from_env(),
+        tribunal::config::ci_from_env(),
         tool,
         problem,
         &mut std::io::stderr(),

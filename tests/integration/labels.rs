@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tribunal::case::{Suite, load_str};
+use tribunal::cli::labels::run_label;
 use tribunal::labels::align::{AlignOptions, Confusion, align_suite};
-use tribunal::labels::cli::run_label;
 use tribunal::labels::walk::{WalkOptions, walk};
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
 use tribunal::provider::{
@@ -417,7 +417,7 @@ fn example_projects_load() {
 fn align_command_reports_and_gates() {
     let dir = TestProject::new();
     dir.write("evals/support.yaml", SUITE);
-    let err = tribunal::labels::cli::run_align(dir.path(), None, &AlignOptions::default(), false)
+    let err = tribunal::cli::labels::run_align(dir.path(), None, &AlignOptions::default(), false)
         .expect_err("no labels anywhere");
     assert!(err.contains("no suite has a label file"), "{err}");
     let mut labels = LabelFile::new("support");
@@ -427,7 +427,7 @@ fn align_command_reports_and_gates() {
         .expect("save");
     // The bare CLI has no judge provider configured here: the judge errs, and
     // an error is never agreement, so the suite's min_agreement gate fails.
-    let (text, ok) = tribunal::labels::cli::run_align(
+    let (text, ok) = tribunal::cli::labels::run_align(
         dir.path(),
         Some("support"),
         &AlignOptions::default(),
@@ -436,7 +436,7 @@ fn align_command_reports_and_gates() {
     .expect("align runs");
     assert!(!ok, "{text}");
     assert!(text.contains("human pass, judge error"), "{text}");
-    let (json, _) = tribunal::labels::cli::run_align(
+    let (json, _) = tribunal::cli::labels::run_align(
         dir.path(),
         Some("support"),
         &AlignOptions::default(),

@@ -450,7 +450,7 @@ async fn prune_lists_only_cassettes_no_run_used() {
     let dir = tempfile::tempdir().expect("tmp");
     let root = dir.path();
     assert!(
-        tribunal::provider::cli::unused(root).is_err(),
+        tribunal::cli::providers::unused(root).is_err(),
         "no usage logs yet"
     );
     let cfg = config(&format!("{}/v1", server.url()), "openai", "");
@@ -480,13 +480,13 @@ async fn prune_lists_only_cassettes_no_run_used() {
         "key: x\n",
     )
     .expect("write");
-    let unused = tribunal::provider::cli::unused(root).expect("logs exist");
+    let unused = tribunal::cli::providers::unused(root).expect("logs exist");
     assert_eq!(unused, vec![stale]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_with_the_project_root_as_cassette_folder_removes_only_cassettes() {
-    use tribunal::provider::cli::{CassetteAction, Command, run};
+    use tribunal::cli::providers::{CassetteAction, Command, run};
     let server = MockServer::start(false, |_, _| MockReply::openai("x", 1, 1)).expect("server");
     let dir = tempfile::tempdir().expect("tmp");
     let root = dir.path();
@@ -652,7 +652,7 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
         }
     })
     .expect("server");
-    let args = tribunal::provider::cli::BenchArgs {
+    let args = tribunal::cli::providers::BenchArgs {
         cases: 3,
         concurrency: 2,
         latency_ms: 0,
@@ -661,7 +661,7 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
         model: "gateway-model".into(),
         api_key: Some(KEY.into()),
     };
-    let report = tribunal::provider::cli::bench(&args).expect("bench runs");
+    let report = tribunal::cli::providers::bench(&args).expect("bench runs");
     let models: Vec<Value> = server
         .requests()
         .iter()

@@ -19,8 +19,6 @@
 //! ```
 
 pub mod audience;
-pub mod bench;
-pub mod cli;
 pub mod equivalence;
 pub mod json;
 pub mod rng;
@@ -38,7 +36,7 @@ use crate::verdict::{CheckResult, Outcome};
 pub use equivalence::{Equivalence, Method};
 
 /// Which language the compared values are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dialect {
     /// JSON audience ASTs (`schemas/audience-ast.schema.json`).

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::align::{AlignOptions, align_suite};
-use super::walk::{WalkOptions, walk};
-use super::{LabelFile, labels_path};
 use crate::case::{Suite, discover, load_files};
 use crate::check::judge::SuiteJudge;
+use crate::labels::align::{AlignOptions, align_suite};
+use crate::labels::walk::{WalkOptions, walk};
+use crate::labels::{LabelFile, labels_path};
 use crate::provider::Providers;
 use crate::registry::Registry;
 use crate::run::{RunEnv, expand};
@@ -82,13 +82,14 @@ fn load_suites(root: &Path) -> Result<Vec<Arc<Suite>>, String> {
 }
 
 fn env_for(root: &Path, suites: &[Arc<Suite>]) -> Result<RunEnv, String> {
-    let providers =
-        Providers::configure(root, crate::run::ci_from_env()).map_err(|e| e.to_string())?;
+    let config = crate::config::Config::load(root).map_err(|e| e.to_string())?;
+    let providers = Providers::configure(root, config.cassette_mode(config.ci), config.providers)
+        .map_err(|e| e.to_string())?;
     Ok(RunEnv::new(
         root.to_path_buf(),
         Registry::default(),
         providers,
-        crate::run::ci_from_env(),
+        config.ci,
         &expand(suites),
     ))
 }
@@ -120,12 +121,12 @@ pub fn run(cmd: Command) -> ExitCode {
                     if ok {
                         ExitCode::SUCCESS
                     } else {
-                        ExitCode::from(1)
+                        crate::exit::code(crate::exit::FAILED)
                     }
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
-                    ExitCode::from(2)
+                    crate::exit::code(crate::exit::TOOL_ERROR)
                 }
             }
         }
@@ -149,7 +150,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    ExitCode::from(2)
+                    crate::exit::code(crate::exit::TOOL_ERROR)
                 }
             }
         }

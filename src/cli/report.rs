@@ -2,18 +2,20 @@
 //! flattens [`Command`] into its own subcommands and calls [`run`].
 //!
 //! Exit codes: 0 pass, 1 evaluation failure (a gate failed), 2 tool or
-//! configuration error (see [`super::gate`]).
+//! configuration error (see [`crate::report::gate`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::compare::{compare, variant_matrix};
-use super::error::ReportError;
-use super::gate::{EXIT_PASS, EXIT_TOOL_ERROR, GateReport, Gates};
-use super::history::History;
-use super::results::{RunResults, merge};
-use super::summary::{Summary, terminal_summary};
-use super::{Settings, html, junit, markdown};
+use crate::report::compare::{compare, variant_matrix};
+use crate::report::error::ReportError;
+use crate::report::gate::{
+    EXIT_PASS, EXIT_TOOL_ERROR, GateReport, Gates, parse_rate, parse_tag_rate,
+};
+use crate::report::history::History;
+use crate::report::results::{RunResults, merge};
+use crate::report::summary::{Summary, terminal_summary};
+use crate::report::{Settings, html, junit, markdown};
 
 /// Output formats of `tribunal report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,7 +73,7 @@ pub enum Command {
         gates_file: Option<PathBuf>,
         /// Gating thresholds (override the gates file).
         #[command(flatten)]
-        gates: Gates,
+        gates: GateArgs,
     },
     /// Compare two runs: paired pass rates (McNemar), scores (Wilcoxon),
     /// latency and cost, flipped trials. BASE and HEAD are results JSON
@@ -96,7 +98,7 @@ pub enum Command {
         /// Gating thresholds (applied to HEAD and the comparison; override
         /// the gates file).
         #[command(flatten)]
-        gates: Gates,
+        gates: GateArgs,
     },
     /// List stored runs, or one trial's outcomes over runs.
     History {
@@ -128,7 +130,7 @@ pub fn run(cmd: Command) -> ExitCode {
 }
 
 /// Runs a subcommand writing its output to `out`; returns the exit code
-/// ([`EXIT_PASS`] or [`super::EXIT_EVAL_FAILURE`]) or the tool error.
+/// ([`EXIT_PASS`] or [`crate::report::EXIT_EVAL_FAILURE`]) or the tool error.
 pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportError> {
     let io = |e: std::io::Error| ReportError::write(Path::new("<stdout>"), e);
     match cmd {
@@ -143,7 +145,7 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             gates,
         } => {
             let settings = Settings::from_env(&root)?;
-            let gates = resolve_gates(&root, gates_file.as_deref(), gates)?;
+            let gates = resolve_gates(&root, gates_file.as_deref(), gates.into())?;
             let files = if files.is_empty() {
                 vec![settings.report_dir.join("last.json")]
             } else {
@@ -169,7 +171,7 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                 let mut h = History::open(&path)?;
                 h.store(&run)?;
                 h.trim(settings.keep)?;
-                points = h.runs(super::PLOT_RUNS)?;
+                points = h.runs(crate::report::PLOT_RUNS)?;
             }
             for f in &format {
                 let text = match f {
@@ -190,7 +192,7 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                 // the step summary.
                 s.step_summary = None;
                 s.nextest_run = None;
-                super::after_run_with(&run, &s)?;
+                crate::report::after_run_with(&run, &s)?;
                 // The HTML from after_run_with has no history; redo it with plots.
                 if !points.is_empty() {
                     let path = dir.join("report.html");
@@ -224,7 +226,7 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             gates,
         } => {
             let settings = Settings::from_env(&root)?;
-            let gates = resolve_gates(&root, gates_file.as_deref(), gates)?;
+            let gates = resolve_gates(&root, gates_file.as_deref(), gates.into())?;
             let base_run = resolve(&root, &settings, &base)?;
             let head_run = resolve(&root, &settings, &head)?;
             let c = compare(&base_run, &head_run);
@@ -317,6 +319,42 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
     }
 }
 
+/// The gate flags of `tribunal report` and `tribunal compare` (see
+/// [`Gates`]).
+#[derive(Debug, Clone, PartialEq, Default, clap::Args)]
+pub struct GateArgs {
+    /// Minimum overall pass rate, in [0, 1].
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub min_pass_rate: Option<f64>,
+    /// Minimum pass rate of one tag: `TAG=RATE` (repeatable), e.g.
+    /// `--min-tag-pass-rate feature:refunds=0.9`.
+    #[arg(long = "min-tag-pass-rate", value_name = "TAG=RATE", value_parser = parse_tag_rate)]
+    pub min_tag_pass_rate: Vec<(String, f64)>,
+    /// Maximum number of significant regressions (overall and per tag, by
+    /// McNemar on pass/fail or Wilcoxon on scores) against the base.
+    #[arg(long, value_name = "N")]
+    pub max_significant_regressions: Option<usize>,
+    /// Significance level of the regression tests.
+    #[arg(long, default_value_t = 0.05, value_parser = parse_rate)]
+    pub alpha: f64,
+    /// Fail when any trial's status fails the build (regression, new
+    /// failure, error, ...), as `cargo test` does.
+    #[arg(long)]
+    pub fail_on_status: bool,
+}
+
+impl From<GateArgs> for Gates {
+    fn from(a: GateArgs) -> Gates {
+        Gates {
+            min_pass_rate: a.min_pass_rate,
+            min_tag_pass_rate: a.min_tag_pass_rate,
+            max_significant_regressions: a.max_significant_regressions,
+            alpha: a.alpha,
+            fail_on_status: a.fail_on_status,
+        }
+    }
+}
+
 /// The flags' gates completed from the gates file: the one given, else
 /// `<root>/evals/gates.yaml` when it exists.
 fn resolve_gates(root: &Path, file: Option<&Path>, flags: Gates) -> Result<Gates, ReportError> {
@@ -328,7 +366,7 @@ fn resolve_gates(root: &Path, file: Option<&Path>, flags: Gates) -> Result<Gates
     let Some(path) = path else {
         return Ok(flags);
     };
-    let file = super::gate::GatesFile::load(&path)?;
+    let file = crate::report::gate::GatesFile::load(&path)?;
     // clap cannot tell a default from an explicit --alpha 0.05; treat the
     // default value as unset.
     let alpha_from_flag = (flags.alpha - 0.05).abs() > f64::EPSILON;
@@ -489,7 +527,7 @@ mod tests {
             baseline: None,
             root: dir.path().to_path_buf(),
             gates_file: None,
-            gates: Gates::default(),
+            gates: GateArgs::default(),
         });
         assert_eq!(code, ExitCode::from(EXIT_TOOL_ERROR));
     }

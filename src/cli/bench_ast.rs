@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::cli::{BenchArgs, Pair, SchemaCache, check_pair, verdict_json};
-use super::rng::Rng;
-use super::{Dialect, Options};
+use super::equiv::{BenchArgs, Pair, SchemaCache, check_pair, verdict_json};
+use crate::check::ast::rng::Rng;
+use crate::check::ast::{Dialect, Options};
 
 /// Counts and timings of one dataset.
 #[derive(Debug, Default, Clone)]
@@ -450,7 +450,7 @@ pub fn run(a: &BenchArgs) -> ExitCode {
             "error: datasets folder {} not found (pass --datasets)",
             a.datasets.display()
         );
-        return ExitCode::from(3);
+        return crate::exit::code(crate::exit::EQUIV_INVALID);
     }
     for (name, expect, pairs) in sql_sets(&a.datasets) {
         tallies.push(run_set(

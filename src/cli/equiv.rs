@@ -22,7 +22,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Dialect, Equivalence, Options, audience, compare, load_schema, sql};
+use crate::check::ast::{Dialect, Equivalence, Options, audience, compare, load_schema, sql};
 
 /// The subcommands this module adds to `tribunal`.
 #[derive(Debug, clap::Subcommand)]
@@ -34,12 +34,33 @@ pub enum Command {
     BenchAst(BenchArgs),
 }
 
+/// `--dialect`: the language of the compared values ([`Dialect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DialectArg {
+    /// JSON audience ASTs (`schemas/audience-ast.schema.json`).
+    Audience,
+    /// SQL queries.
+    Sql,
+    /// Any JSON values.
+    Json,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(d: DialectArg) -> Dialect {
+        match d {
+            DialectArg::Audience => Dialect::Audience,
+            DialectArg::Sql => Dialect::Sql,
+            DialectArg::Json => Dialect::Json,
+        }
+    }
+}
+
 /// Arguments of `tribunal equiv`.
 #[derive(Debug, clap::Args)]
 pub struct EquivArgs {
     /// The language of the inputs.
     #[arg(long, value_enum, default_value = "audience")]
-    pub dialect: Dialect,
+    pub dialect: DialectArg,
     /// SQL schema: a DDL file, `tables.json#db_id`, or inline DDL.
     #[arg(long)]
     pub schema: Option<String>,
@@ -99,7 +120,7 @@ pub struct BenchArgs {
 pub fn run(cmd: Command) -> ExitCode {
     match cmd {
         Command::Equiv(a) => equiv(a),
-        Command::BenchAst(a) => super::bench::run(&a),
+        Command::BenchAst(a) => super::bench_ast::run(&a),
     }
 }
 
@@ -238,20 +259,22 @@ fn equiv(a: EquivArgs) -> ExitCode {
             Ok(sc) => opts.schema = Some(sc),
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(3);
+                return crate::exit::code(crate::exit::EQUIV_INVALID);
             }
         }
     }
     let (Some(l), Some(r)) = (&a.left, &a.right) else {
         eprintln!("error: give LEFT and RIGHT, or --pairs FILE");
-        return ExitCode::from(3);
+        return crate::exit::code(crate::exit::EQUIV_INVALID);
     };
     let start = Instant::now();
     let result = (|| {
-        let left = as_input(a.dialect, &text_or_file(l)).map_err(|e| format!("left: {e}"))?;
-        let right = as_input(a.dialect, &text_or_file(r)).map_err(|e| format!("right: {e}"))?;
+        let left =
+            as_input(a.dialect.into(), &text_or_file(l)).map_err(|e| format!("left: {e}"))?;
+        let right =
+            as_input(a.dialect.into(), &text_or_file(r)).map_err(|e| format!("right: {e}"))?;
         compare(
-            a.dialect,
+            a.dialect.into(),
             &left,
             &right,
             &opts,
@@ -273,15 +296,15 @@ fn equiv(a: EquivArgs) -> ExitCode {
                 );
             }
             eprintln!("({millis:.1} ms)");
-            ExitCode::from(match v {
-                Equivalence::Equivalent { .. } => 0,
-                Equivalence::NotEquivalent { .. } => 1,
-                Equivalence::Unknown { .. } => 2,
+            crate::exit::code(match v {
+                Equivalence::Equivalent { .. } => crate::exit::EQUIV_EQUIVALENT,
+                Equivalence::NotEquivalent { .. } => crate::exit::EQUIV_NOT_EQUIVALENT,
+                Equivalence::Unknown { .. } => crate::exit::EQUIV_UNKNOWN,
             })
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(3)
+            crate::exit::code(crate::exit::EQUIV_INVALID)
         }
     }
 }
@@ -291,7 +314,7 @@ fn equiv_pairs(path: &Path, a: &EquivArgs, opts: &Options, cache: &mut SchemaCac
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot read {}: {e}", path.display());
-            return ExitCode::from(3);
+            return crate::exit::code(crate::exit::EQUIV_INVALID);
         }
     };
     let base = path.parent().unwrap_or(Path::new("."));
@@ -304,7 +327,10 @@ fn equiv_pairs(path: &Path, a: &EquivArgs, opts: &Options, cache: &mut SchemaCac
         }
         let start = Instant::now();
         let (id, result) = match serde_json::from_str::<Pair>(line) {
-            Ok(p) => (p.id.clone(), check_pair(&p, a.dialect, opts, cache, base)),
+            Ok(p) => (
+                p.id.clone(),
+                check_pair(&p, a.dialect.into(), opts, cache, base),
+            ),
             Err(e) => {
                 bad = true;
                 (
@@ -315,11 +341,11 @@ fn equiv_pairs(path: &Path, a: &EquivArgs, opts: &Options, cache: &mut SchemaCac
         };
         let v = verdict_json(id.as_ref(), &result, start.elapsed().as_secs_f64() * 1000.0);
         if writeln!(out, "{v}").is_err() {
-            return ExitCode::from(3);
+            return crate::exit::code(crate::exit::EQUIV_INVALID);
         }
     }
     if bad {
-        ExitCode::from(3)
+        crate::exit::code(crate::exit::EQUIV_INVALID)
     } else {
         ExitCode::SUCCESS
     }

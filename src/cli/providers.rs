@@ -14,11 +14,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::cassette;
-use super::config::{NamedProvider, ProjectConfig, ProviderKind};
-use super::mock::{MockReply, MockServer};
-use super::registry::{CallSite, Options, Providers, usage_dir};
-use super::{ChatRequest, Message, Mode};
+use crate::provider::cassette;
+use crate::provider::config::{NamedProvider, ProjectConfig, ProviderKind};
+use crate::provider::mock::{MockReply, MockServer};
+use crate::provider::{CallSite, ChatRequest, Message, Mode, Options, Providers, usage_dir};
 
 /// Provider subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -100,14 +99,14 @@ pub fn run(cmd: Command) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tribunal: {e}");
-            ExitCode::from(2)
+            crate::exit::code(crate::exit::TOOL_ERROR)
         }
     }
 }
 
 fn cassette_dir(root: &Path) -> Result<PathBuf, String> {
-    let cfg = ProjectConfig::load(root).map_err(|e| e.to_string())?;
-    Ok(root.join(cfg.cassettes.dir))
+    let file = crate::config::ProjectFile::load(root).map_err(|e| e.to_string())?;
+    Ok(root.join(file.providers.cassettes.dir))
 }
 
 fn list(root: &Path) -> Result<(), String> {
