@@ -785,7 +785,7 @@ async fn a_call_never_outlives_its_budget() {
         .expect_err("times out");
     let took = t.elapsed();
     assert!(
-        took >= Duration::from_millis(1150) && took < Duration::from_millis(1450),
+        took >= Duration::from_millis(1150) && took < Duration::from_millis(1500),
         "took {took:?} for a 1.2 s budget"
     );
     assert!(err.to_string().contains("timed out"), "{err}");
@@ -795,7 +795,7 @@ async fn a_call_never_outlives_its_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
     let server = MockServer::start(true, |_, _| {
-        MockReply::openai("ok", 1, 1).after(Duration::from_millis(150))
+        MockReply::openai("ok", 1, 1).after(Duration::from_millis(100))
     })
     .expect("server");
     let dir = tempfile::tempdir().expect("tmp");
@@ -807,7 +807,7 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
     );
     let p = providers(dir.path(), Mode::Record, cfg, true);
     let mut set = tokio::task::JoinSet::new();
-    for i in 0..4 {
+    for i in 0..8 {
         let p = p.clone();
         set.spawn(async move { p.chat("p", &ask(&format!("q{i}")), &site("c")).await });
     }
@@ -816,14 +816,14 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
     while let Some(r) = set.join_next().await {
         latencies.push(r.expect("join").expect("call").latency_ms);
     }
-    assert!(
-        t.elapsed() >= Duration::from_millis(600),
-        "the calls queued"
-    );
+    // One slot, eight calls: the last one waited for seven others. Without
+    // the queue, each latency is one server delay, far below the whole run.
+    let total = t.elapsed().as_secs_f64() * 1000.0;
+    assert!(total >= 800.0, "the calls queued: {total} ms");
     for l in &latencies {
         assert!(
-            (140.0..400.0).contains(l),
-            "latency {l} ms in {latencies:?}"
+            *l >= 100.0 && *l < total / 2.0,
+            "latency {l} ms of a {total} ms run: {latencies:?}"
         );
     }
     for f in p.used_keys() {
@@ -839,7 +839,7 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
             .trim()
             .parse()
             .expect("number");
-        assert!(ms < 400.0, "{} records {ms} ms", f.display());
+        assert!(ms < total / 2.0, "{} records {ms} ms", f.display());
     }
 }
 
