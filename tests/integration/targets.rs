@@ -597,3 +597,31 @@ fn the_provider_docs_examples_load() {
     }
     assert_eq!((blocks.len(), targets), (4, 3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_target_connection_reset_keeps_its_cause() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.set_zero_linger();
+            drop(s);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env_with(dir.path(), &[]);
+    let err = run(
+        &e,
+        json!({"http": {"url": format!("http://{addr}/ask")}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("reset");
+    assert!(err.contains("Connection reset by peer"), "{err}");
+}
