@@ -1136,3 +1136,54 @@ async fn a_5xx_validation_answer_is_not_retried_when_the_mode_is_forced() {
     );
     assert_eq!(server.count(), 1, "a validation answer is not retried");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structured_output_falls_back_to_a_forced_tool_call_when_no_response_format_works() {
+    let server = MockServer::start(true, |r, _| {
+        let body = r.json();
+        if body.get("response_format").is_some() {
+            return MockReply::openai_error(400, "response_format is not supported by this model", "invalid_request_error");
+        }
+        let name = body["tool_choice"]["function"]["name"].as_str().unwrap_or("").to_string();
+        MockReply::json(
+            200,
+            &serde_json::json!({
+                "id": "c", "object": "chat.completion", "created": 0, "model": "m-1",
+                "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+                    "tool_calls": [{"id": "t1", "type": "function", "function": {"name": name, "arguments": "{\"score\": 3}"}}]}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1}
+            }),
+        )
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 2}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let r = p
+        .chat("p", &scored(), &site("c"))
+        .await
+        .expect("tool fallback");
+    assert_eq!(r.json, Some(serde_json::json!({"score": 3})));
+    assert_eq!(r.structured_output.as_deref(), Some("tools"));
+    assert!(
+        r.tool_calls.is_empty(),
+        "the answer's tool call is the answer"
+    );
+    let kinds: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|q| {
+            let b = q.json();
+            b["response_format"]["type"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("tool {}", b["tool_choice"]["function"]["name"]))
+        })
+        .collect();
+    assert_eq!(kinds, ["json_schema", "json_object", "tool \"verdict\""]);
+}
