@@ -579,10 +579,12 @@ async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
 fn the_provider_docs_examples_load() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md"))
         .expect("docs/providers.md");
+    // Fences are "```yaml", "```yaml case" or "```yaml fragment".
     let blocks: Vec<&str> = doc
-        .split("```yaml\n")
+        .split("```yaml")
         .skip(1)
-        .filter_map(|b| b.split("\n```").next())
+        .filter_map(|b| b.split_once('\n'))
+        .filter_map(|(_, b)| b.split("\n```").next())
         .collect();
     let mut targets = 0;
     for block in &blocks {
