@@ -226,21 +226,28 @@ pub struct ChatResponse {
 }
 
 impl ChatResponse {
-    /// True when the model stopped because it reached its token limit
-    /// (OpenAI `finish_reason: length`, Anthropic `stop_reason: max_tokens`):
-    /// the text is cut off.
+    /// True when the answer is incomplete: the model stopped at its token
+    /// limit (OpenAI `finish_reason: length`, Anthropic `stop_reason:
+    /// max_tokens`) or the provider's filter cut content out (OpenAI
+    /// `content_filter`, Anthropic `refusal`).
     pub fn truncated(&self) -> bool {
-        matches!(self.finish_reason.as_deref(), Some("length" | "max_tokens"))
+        matches!(
+            self.finish_reason.as_deref(),
+            Some("length" | "max_tokens" | "content_filter" | "refusal")
+        )
     }
 
-    /// Why the answer is cut off, for error messages, when it is.
+    /// Why the answer is incomplete, for error messages, when it is.
     pub fn truncation_note(&self) -> Option<String> {
-        self.truncated().then(|| {
-            format!(
-                "the model stopped at its token limit (finish reason `{}`, {} output tokens), so the answer is cut off",
-                self.finish_reason.as_deref().unwrap_or_default(),
+        let reason = self.finish_reason.as_deref().unwrap_or_default();
+        self.truncated().then(|| match reason {
+            "length" | "max_tokens" => format!(
+                "the model stopped at its token limit (finish reason `{reason}`, {} output tokens), so the answer is cut off",
                 self.usage.output_tokens
-            )
+            ),
+            _ => format!(
+                "the provider's filter stopped the answer (finish reason `{reason}`), so it is incomplete"
+            ),
         })
     }
 }

@@ -199,7 +199,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         && let Some(note) = r.truncation_note()
     {
         return Err(TargetError(format!(
-            "the answer of `{}` is cut off: {note} (hint: raise `max_tokens`, or set `allow_truncated: true` to accept cut-off answers); answer: {}",
+            "the answer of `{}` is incomplete: {note} (hint: raise `max_tokens` if it hit the token limit, or set `allow_truncated: true` to accept incomplete answers); answer: {}",
             params.provider,
             shown()
         )));

@@ -304,11 +304,15 @@ async fn a_huge_stdout_is_bounded_and_an_error_that_says_so() {
 }
 
 fn openai_cut_off(text: &str) -> MockReply {
+    openai_stopped(text, "length")
+}
+
+fn openai_stopped(text: &str, reason: &str) -> MockReply {
     MockReply::json(
         200,
         &json!({
             "id": "c", "object": "chat.completion", "created": 0, "model": "bot-1",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": reason}],
             "usage": {"prompt_tokens": 9, "completion_tokens": 16, "total_tokens": 25}
         }),
     )
@@ -328,7 +332,7 @@ async fn a_cut_off_prompt_answer_is_an_error_unless_allowed() {
     )
     .await
     .expect_err("cut off");
-    insta::assert_snapshot!(err, @"the answer of `bot` is cut off: the model stopped at its token limit (finish reason `length`, 16 output tokens), so the answer is cut off (hint: raise `max_tokens`, or set `allow_truncated: true` to accept cut-off answers); answer: Refunds take five business da");
+    insta::assert_snapshot!(err, @"the answer of `bot` is incomplete: the model stopped at its token limit (finish reason `length`, 16 output tokens), so the answer is cut off (hint: raise `max_tokens` if it hit the token limit, or set `allow_truncated: true` to accept incomplete answers); answer: Refunds take five business da");
     let out = run(
         &live,
         json!({"prompt": {"provider": "bot", "template": "{{ input }}", "max_tokens": 16, "allow_truncated": true}}),
@@ -626,4 +630,24 @@ async fn an_http_target_connection_reset_keeps_its_cause() {
     .await
     .expect_err("reset");
     assert!(err.contains("Connection reset by peer"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_content_filtered_prompt_answer_is_an_error() {
+    let server = MockServer::start(true, |_, _| openai_stopped("Refunds", "content_filter"))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
+    let err = run(
+        &live,
+        json!({"prompt": {"provider": "bot", "template": "{{ input }}"}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("filtered");
+    assert!(
+        err.contains("the provider's filter stopped the answer (finish reason `content_filter`)"),
+        "{err}"
+    );
 }
