@@ -157,7 +157,7 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
     };
     for (name, value) in &params.headers {
         // Not a template: a case's input must never choose which variable is read.
-        let value = secrets::expand_vars(value, |var| ctx.env.providers.env_var(var))
+        let value = secrets::expand_vars(name, value, |var| ctx.env.providers.env_var(var))
         .map_err(|var| {
             TargetError(format!(
                 "header `{name}` reads ${{{var}}}, which is not set (hint: export {var} before the run)"
