@@ -18,8 +18,9 @@
 //! `..%2Fa`); write `{{ base | safe }}` to insert a value as it is. The
 //! `urlencode` filter does the same encoding in any template. Header values
 //! are not templates; every `${NAME}` inside them is read from the
-//! environment (an unset NAME is an error naming it), and those values are
-//! secrets, redacted from every message and output.
+//! environment (an unset NAME is an error naming it); when the header or
+//! the variable has a secret's name (`Authorization`, `${BOT_TOKEN}`, see
+//! [`secrets::is_secret_name`]) the value is redacted from every message and output.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
