@@ -16,19 +16,13 @@ use Outcome::{Error, Fail, Pass, Skipped};
 fn harness() -> Harness {
     Harness::new()
         .target("slow", |_: &Input| -> Result<Output, String> {
-            Ok(Output {
-                latency_ms: Some(250.0),
-                ..Output::text("done")
-            })
+            Ok(Output::text("done").with_latency_ms(250.0))
         })
         .target("fast", |input: &Input| -> Result<String, String> {
             Ok(format!("fast: {}", input.text()))
         })
         .target("priced", |_: &Input| -> Result<Output, String> {
-            Ok(Output {
-                cost_usd: Some(0.002),
-                ..Output::text("done")
-            })
+            Ok(Output::text("done").with_cost_usd(0.002))
         })
         .check("polite", |c: &CheckInput<'_>| {
             c.output.text.to_lowercase().contains("please")

@@ -50,10 +50,7 @@ fn site(case: &str) -> CallSite {
 }
 
 fn ask(text: &str) -> ChatRequest {
-    ChatRequest {
-        messages: vec![Message::system("Be brief."), Message::user(text)],
-        ..ChatRequest::default()
-    }
+    ChatRequest::new("", vec![Message::system("Be brief."), Message::user(text)])
 }
 
 fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -397,10 +394,8 @@ async fn concurrent_samples_record_distinct_entries_and_replay_all() {
     for sample in 0..40u32 {
         let p = p.clone();
         set.spawn(async move {
-            let req = ChatRequest {
-                sample,
-                ..ask("same question")
-            };
+            let mut req = ask("same question");
+            req.sample = sample;
             p.chat("p", &req, &site("votes")).await.map(|r| r.text)
         });
     }
@@ -411,10 +406,8 @@ async fn concurrent_samples_record_distinct_entries_and_replay_all() {
     assert_eq!(p.used_keys().len(), 40, "one entry per sample");
     let replay = providers(dir.path(), Mode::Replay, cfg, false);
     for sample in 0..40u32 {
-        let req = ChatRequest {
-            sample,
-            ..ask("same question")
-        };
+        let mut req = ask("same question");
+        req.sample = sample;
         assert!(
             replay
                 .chat("p", &req, &site("votes"))
@@ -525,10 +518,7 @@ impl tribunal::provider::Provider for Counting {
             self.peak.fetch_max(n, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
             self.now.fetch_sub(1, Ordering::SeqCst);
-            Ok(tribunal::provider::ChatResponse {
-                text: "ok".into(),
-                ..Default::default()
-            })
+            Ok(tribunal::provider::ChatResponse::new("ok"))
         })
     }
 }
