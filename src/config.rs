@@ -330,11 +330,15 @@ impl ProjectFile {
         }
         let root = match node::parse(text) {
             Ok(root) => root,
-            Err((line, col, message)) => {
+            Err(e) => {
                 return Err(vec![LoadError {
-                    location: Location { file, line, col },
-                    message: format!("invalid YAML: {message}"),
-                    hint: None,
+                    location: Location {
+                        file,
+                        line: e.line,
+                        col: e.col,
+                    },
+                    message: format!("invalid YAML: {}", e.message),
+                    hint: e.hint,
                 }]);
             }
         };

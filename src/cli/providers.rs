@@ -111,7 +111,10 @@ fn cassette_dir(root: &Path) -> Result<PathBuf, String> {
 
 fn list(root: &Path) -> Result<(), String> {
     let dir = cassette_dir(root)?;
-    let files = cassette::list(&dir);
+    let files: Vec<PathBuf> = cassette::list(&dir)
+        .into_iter()
+        .filter(|f| cassette::is_cassette(f))
+        .collect();
     for f in &files {
         println!("{}", f.strip_prefix(root).unwrap_or(f).display());
     }
@@ -139,14 +142,28 @@ pub fn unused(root: &Path) -> Result<Vec<PathBuf>, String> {
             logs.display()
         ));
     }
+    // Only cassettes by their content: with `dir: .` the suites and
+    // tribunal.yaml are under the folder too, and are never touched.
     Ok(cassette::list(&dir)
         .into_iter()
-        .filter(|f| !used.contains(f))
+        .filter(|f| !used.contains(f) && cassette::is_cassette(f))
         .collect())
 }
 
 fn prune(root: &Path, yes: bool) -> Result<(), String> {
-    let gone = unused(root)?;
+    let mut gone = unused(root)?;
+    let leftovers = cassette::leftovers(&cassette_dir(root)?);
+    for f in &leftovers {
+        let shown = f.strip_prefix(root).unwrap_or(f).display().to_string();
+        if yes {
+            std::fs::remove_file(f).map_err(|e| format!("cannot remove {shown}: {e}"))?;
+            println!("removed {shown} (left by an interrupted write)");
+        } else {
+            println!("would remove {shown} (left by an interrupted write)");
+        }
+    }
+    // Checked again just before removal: a file rewritten meanwhile stays.
+    gone.retain(|f| cassette::is_cassette(f));
     for f in &gone {
         let shown = f.strip_prefix(root).unwrap_or(f).display().to_string();
         if yes {
@@ -156,13 +173,19 @@ fn prune(root: &Path, yes: bool) -> Result<(), String> {
             println!("would remove {shown}");
         }
     }
+    let since = "(used means: named by a run since the last prune; a file used before a prompt change counts until the next prune)";
     if yes {
         let _ = std::fs::remove_dir_all(usage_dir(root));
-        println!("{} unused cassette file(s) removed", gone.len());
+        println!(
+            "{} unused cassette file(s) and {} leftover temporary file(s) removed {since}",
+            gone.len(),
+            leftovers.len()
+        );
     } else {
         println!(
-            "{} unused cassette file(s); run again with --yes to remove them",
-            gone.len()
+            "{} unused cassette file(s) and {} leftover temporary file(s) {since}; run again with --yes to remove them",
+            gone.len(),
+            leftovers.len()
         );
     }
     Ok(())
@@ -300,6 +323,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
             concurrency: None,
             rpm: None,
             retry: None,
+            structured_output: None,
         },
     );
     let env: std::collections::BTreeMap<String, String> = args

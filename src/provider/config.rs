@@ -101,6 +101,10 @@ pub struct NamedProvider {
     /// Retry and timeout policy for this provider.
     #[serde(default)]
     pub retry: Option<RetryPolicy>,
+    /// How structured output is requested (`auto`, `json_schema`,
+    /// `json_object` or `tools`; see [`super::structured`]).
+    #[serde(default)]
+    pub structured_output: Option<super::structured::StructuredMode>,
 }
 
 /// Global limits.
