@@ -133,6 +133,9 @@ pub mod run;
 pub mod snapshot;
 #[doc(hidden)]
 pub mod target;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 #[doc(hidden)]
 pub mod verdict;
 pub(crate) mod yaml_out;

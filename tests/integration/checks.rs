@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use rstest::rstest;
-use tribunal::provider::{BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError};
+use tribunal::provider::{ChatRequest, ChatResponse, Provider};
+use tribunal::testing::FnProvider;
 use tribunal::verdict::{CheckResult, Outcome, Output};
 use tribunal::{CheckInput, Harness, Input, Verdict};
 
@@ -806,23 +807,12 @@ fn every_cost_check_sees_the_targets_cost() {
 }
 
 /// A judge that passes everything and bills a fixed price per call.
-struct BillingJudge(f64);
-
-impl Provider for BillingJudge {
-    fn name(&self) -> &str {
-        "billing-judge"
-    }
-    fn chat<'a>(
-        &'a self,
-        _request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
-        let cost = self.0;
-        Box::pin(async move {
-            let mut answer = ChatResponse::new(r#"{"critique": "fine", "pass": true}"#);
-            answer.cost_usd = Some(cost);
-            Ok(answer)
-        })
-    }
+fn billing_judge(cost: f64) -> Arc<dyn Provider> {
+    Arc::new(FnProvider::new("billing-judge", move |_: &ChatRequest| {
+        let mut answer = ChatResponse::new(r#"{"critique": "fine", "pass": true}"#);
+        answer.cost_usd = Some(cost);
+        Ok(answer)
+    }))
 }
 
 #[test]
@@ -832,7 +822,7 @@ fn cost_adds_up_the_target_and_the_judges_before_it() {
     // bound passes before the judge and fails after it.
     let suite = "suite: x\ncases:\n  - id: c\n    target: priced\n    input: x\n    checks:\n      - cost: {max_usd: 0.0022}\n        name: before\n      - judge: {criteria: Says it is done., provider: judge}\n      - cost: {max_usd: 0.0022}\n        name: after\n      - cost: {max_usd: 0.0025}\n        name: after-wide\n";
     let out = TestProject::with(&[("evals/x.yaml", suite)])
-        .run(harness().provider("judge", Arc::new(BillingJudge(0.0005))));
+        .run(harness().provider("judge", billing_judge(0.0005)));
     assert!(out.load_errors.is_empty(), "{:?}", out.load_errors);
     let v = &out.records[0].verdict;
     insta::assert_snapshot!(shown(&v.checks), @r"
