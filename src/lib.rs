@@ -117,7 +117,10 @@ pub mod datetime;
 #[doc(hidden)]
 pub mod diag;
 pub mod exit;
-pub(crate) mod fsutil;
+#[doc(hidden)]
+pub mod expand;
+#[doc(hidden)]
+pub mod fsutil;
 #[doc(hidden)]
 pub mod harness;
 #[doc(hidden)]
@@ -128,6 +131,8 @@ pub mod provider;
 pub mod registry;
 pub mod report;
 #[doc(hidden)]
+pub mod rerun;
+#[doc(hidden)]
 pub mod run;
 #[doc(hidden)]
 pub mod snapshot;
@@ -136,6 +141,8 @@ pub mod target;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
+#[doc(hidden)]
+pub mod text;
 #[doc(hidden)]
 pub mod verdict;
 pub(crate) mod yaml_out;

@@ -36,6 +36,7 @@ pub mod results;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod sample;
+pub mod sections;
 pub mod stats;
 #[doc(hidden)]
 pub mod summary;
