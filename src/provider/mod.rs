@@ -147,6 +147,7 @@ pub struct ToolCall {
 
 /// A provider-independent chat request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub struct ChatRequest {
     /// The model name as the provider knows it (`gpt-4.1-mini`).
     pub model: String,
@@ -180,6 +181,15 @@ pub struct ChatRequest {
 }
 
 impl ChatRequest {
+    /// A request for `model` with these messages and nothing else set.
+    pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            messages,
+            ..ChatRequest::default()
+        }
+    }
+
     /// The text of the last user message (for messages and progress lines).
     pub fn last_user_text(&self) -> Option<&str> {
         self.messages
@@ -192,6 +202,7 @@ impl ChatRequest {
 
 /// A provider-independent chat response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub struct ChatResponse {
     /// The message text (for tool-use structured output, the tool input as JSON text).
     pub text: String,
@@ -249,6 +260,17 @@ impl ChatResponse {
                 "the provider's filter stopped the answer (finish reason `{reason}`), so it is incomplete"
             ),
         })
+    }
+}
+
+impl ChatResponse {
+    /// An answer made of text only (usage, model and the rest unset); set
+    /// the other fields on the value as needed.
+    pub fn new(text: impl Into<String>) -> Self {
+        ChatResponse {
+            text: text.into(),
+            ..ChatResponse::default()
+        }
     }
 }
 

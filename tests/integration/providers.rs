@@ -52,10 +52,7 @@ fn site(case: &str) -> CallSite {
 }
 
 fn ask(text: &str) -> ChatRequest {
-    ChatRequest {
-        messages: vec![Message::system("Be brief."), Message::user(text)],
-        ..ChatRequest::default()
-    }
+    ChatRequest::new("", vec![Message::system("Be brief."), Message::user(text)])
 }
 
 fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -399,10 +396,8 @@ async fn concurrent_samples_record_distinct_entries_and_replay_all() {
     for sample in 0..40u32 {
         let p = p.clone();
         set.spawn(async move {
-            let req = ChatRequest {
-                sample,
-                ..ask("same question")
-            };
+            let mut req = ask("same question");
+            req.sample = sample;
             p.chat("p", &req, &site("votes")).await.map(|r| r.text)
         });
     }
@@ -413,10 +408,8 @@ async fn concurrent_samples_record_distinct_entries_and_replay_all() {
     assert_eq!(p.used_keys().len(), 40, "one entry per sample");
     let replay = providers(dir.path(), Mode::Replay, cfg, false);
     for sample in 0..40u32 {
-        let req = ChatRequest {
-            sample,
-            ..ask("same question")
-        };
+        let mut req = ask("same question");
+        req.sample = sample;
         assert!(
             replay
                 .chat("p", &req, &site("votes"))
@@ -613,10 +606,7 @@ impl tribunal::provider::Provider for Counting {
             self.peak.fetch_max(n, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
             self.now.fetch_sub(1, Ordering::SeqCst);
-            Ok(tribunal::provider::ChatResponse {
-                text: "ok".into(),
-                ..Default::default()
-            })
+            Ok(tribunal::provider::ChatResponse::new("ok"))
         })
     }
 }
@@ -944,13 +934,12 @@ fn llama_cpp(r: &tribunal::provider::mock::MockRequest, _: u64) -> MockReply {
 }
 
 fn scored() -> ChatRequest {
-    ChatRequest {
-        response_format: Some(tribunal::provider::ResponseFormat::JsonSchema {
-            name: "verdict".into(),
-            schema: serde_json::json!({"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]}),
-        }),
-        ..ask("Score it.")
-    }
+    let mut request = ask("Score it.");
+    request.response_format = Some(tribunal::provider::ResponseFormat::JsonSchema {
+        name: "verdict".into(),
+        schema: serde_json::json!({"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]}),
+    });
+    request
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -986,10 +975,8 @@ async fn structured_output_falls_back_to_json_object_and_records_the_mode() {
     p.chat("p", &ask("other").clone(), &site("d"))
         .await
         .expect("plain");
-    let again = ChatRequest {
-        sample: 1,
-        ..scored()
-    };
+    let mut again = scored();
+    again.sample = 1;
     p.chat("p", &again, &site("c")).await.expect("second");
     assert_eq!(server.count(), 4);
     let file = p.used_keys().into_iter().next().expect("recorded");
