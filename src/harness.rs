@@ -383,7 +383,7 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
     let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
         // A live progress line on a terminal; nothing in CI or in logs.
         let progress = crate::provider::progress::Progress::start(
-            &env.providers,
+            &env.services.providers,
             trials.len() as u64,
             settings.ci,
         );

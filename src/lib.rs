@@ -21,6 +21,7 @@ pub mod provider;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod services;
 pub mod snapshot;
 pub mod target;
 pub mod verdict;

@@ -156,7 +156,7 @@ pub fn render(verdict: &Verdict, file: &SnapshotFile<'_>, pending: bool) -> Stri
     }
     let description = match file.description {
         Some(d) => format!("{} ({})", d.trim(), verdict.location),
-        None => verdict.location.clone(),
+        None => verdict.location.to_string(),
     };
     header.insert("description".into(), json!(description));
     header.insert("expression".into(), json!(verdict.trial));
@@ -537,7 +537,7 @@ mod tests {
             checks,
             output: Some(Output::text("We refund within 30 days.\nThanks!")),
             error: None,
-            location: "evals/support.yaml:4:5".into(),
+            location: crate::verdict::parse_span("evals/support.yaml:4:5"),
             usage: Usage::default(),
             cost_usd: None,
             duration_ms: 1.0,

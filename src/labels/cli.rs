@@ -14,7 +14,6 @@ use super::align::{AlignOptions, align_suite};
 use super::walk::{WalkOptions, walk};
 use super::{LabelFile, labels_path};
 use crate::case::{Suite, discover, load_files};
-use crate::check::judge::SuiteJudge;
 use crate::provider::Providers;
 use crate::registry::Registry;
 use crate::run::{RunEnv, expand};
@@ -176,8 +175,7 @@ pub fn run_align(
     let mut reports = Vec::new();
     let mut ok = true;
     for s in suites.iter().filter(|s| suite.is_none_or(|n| n == s.name)) {
-        let settings =
-            SuiteJudge::parse(s.judge.as_ref()).map_err(|e| format!("suite `{}`: {e}", s.name))?;
+        let settings = &s.judge;
         let path = labels_path(root, &s.name, settings.labels.as_deref());
         let Some(labels) = LabelFile::load(&path).map_err(|e| e.to_string())? else {
             if suite.is_some() {
@@ -217,8 +215,7 @@ pub fn run_label(
         let names: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
         return Err(format!("no suite `{suite}` (suites: {})", names.join(", ")));
     };
-    let settings =
-        SuiteJudge::parse(s.judge.as_ref()).map_err(|e| format!("suite `{suite}`: {e}"))?;
+    let settings = &s.judge;
     let path = labels_path(root, suite, settings.labels.as_deref());
     let env = env_for(root, &suites)?;
     let rt = runtime()?;

@@ -336,7 +336,7 @@ pub fn terminal_summary(run: &RunResults) -> String {
 pub fn length_bias_notes(run: &RunResults) -> Vec<String> {
     let verdicts: Vec<crate::verdict::Verdict> =
         run.records.iter().map(|r| r.verdict.clone()).collect();
-    crate::check::judge::bias::length_bias(&verdicts)
+    super::bias::length_bias(&verdicts)
         .into_iter()
         .filter_map(|b| {
             let r = b.correlation?;

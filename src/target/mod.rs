@@ -26,7 +26,7 @@ use crate::case::hint;
 use crate::case::node::Seg;
 use crate::check::SpecError;
 use crate::registry::{Input, RustTarget};
-use crate::run::RunEnv;
+use crate::services::Services;
 use crate::verdict::Output;
 
 /// Every target kind, as written in YAML.
@@ -118,8 +118,8 @@ pub struct TargetContext<'a> {
     pub variant: Option<&'a str>,
     /// The folder of the suite file (relative paths resolve here).
     pub suite_dir: &'a Path,
-    /// The run: providers, registered functions, mode.
-    pub env: &'a RunEnv,
+    /// What a target may use: providers, registered functions, the root.
+    pub env: &'a Services,
 }
 
 /// Why a target call failed: the verdict becomes `error` with this text.
@@ -178,7 +178,7 @@ async fn call_rust(name: &str, ctx: &TargetContext<'_>) -> Result<Output, Target
             let payload = join.into_panic();
             Err(TargetError(format!(
                 "target `{name}` panicked: {}",
-                crate::check::rust::panic_text(&*payload)
+                crate::check::kinds::rust::panic_text(&*payload)
             )))
         }
         Err(join) => Err(TargetError(format!(

@@ -760,40 +760,48 @@ fn pairs_lines_resolve_schemas_relative_to_the_pairs_file() {
 
 // ---- the check, from its YAML value to its result ----
 
+fn parse_check(check: &Value) -> Result<tribunal::check::CheckSpec, tribunal::check::SpecError> {
+    let span = tribunal::verdict::parse_span("evals/x.yaml:1:1");
+    let judge = tribunal::check::judge::SuiteJudge::default();
+    let cx = tribunal::check::ParseCx::new(&span, Path::new("tests/data"), &judge);
+    tribunal::check::CheckSpec::parse(check, &cx)
+}
+
 fn run_check(
     check: Value,
     output: tribunal::verdict::Output,
     expected: Option<Value>,
 ) -> tribunal::verdict::CheckResult {
-    use tribunal::check::{CheckContext, CheckKind, CheckSpec};
-    let spec = CheckSpec::parse(&check, None).expect("check parses");
-    let CheckKind::Ast(params, _) = &spec.kind else {
-        panic!("not an ast_equivalent check")
-    };
-    let env = tribunal::run::RunEnv::new(
-        std::path::PathBuf::from("."),
-        tribunal::registry::Registry::default(),
-        tribunal::provider::Providers::default(),
-        false,
-        &[],
-    );
+    use tribunal::check::{CheckCx, NoBaselines, TrialView};
+    let spec = parse_check(&check).expect("check parses");
+    assert_eq!(spec.kind_name, "ast_equivalent");
+    let services = tribunal::services::Services::default();
     let vars = serde_json::Map::new();
-    let ctx = CheckContext {
-        name: &spec.name,
+    let cx = CheckCx {
+        name: "",
+        trial: TrialView {
+            suite: "audience",
+            case_id: "case",
+            variant: None,
+            input: &Value::Null,
+            expected: expected.as_ref(),
+            vars: &vars,
+            tags: &[],
+            suite_dir: Path::new("tests/data"),
+        },
         output: &output,
-        input: &Value::Null,
-        expected: expected.as_ref(),
-        vars: &vars,
-        suite: "audience",
-        case_id: "case",
-        tags: &[],
-        variant: None,
         prior: &[],
-        suite_dir: Path::new("tests/data"),
-        judge_defaults: None,
-        env: &env,
+        services: &services,
+        baselines: &NoBaselines,
     };
-    tribunal::check::ast::run(params, &ctx)
+    block_on(tribunal::check::run_check(&spec, &cx))
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
 }
 
 #[test]
@@ -860,15 +868,10 @@ fn yaml_check_invalid_output_fails_and_invalid_reference_errors() {
 
 #[test]
 fn yaml_unknown_keys_are_rejected_at_load() {
-    let e = tribunal::check::CheckSpec::parse(
-        &json!({"ast_equivalent": {"dialect": "audience", "on_unknwn": "warn"}}),
-        None,
-    )
-    .expect_err("unknown key");
+    let e = parse_check(&json!({"ast_equivalent": {"dialect": "audience", "on_unknwn": "warn"}}))
+        .expect_err("unknown key");
     assert!(e.message.contains("on_unknwn"), "{e:?}");
-    let e =
-        tribunal::check::CheckSpec::parse(&json!({"ast_equivalent": {"dialect": "cobol"}}), None)
-            .expect_err("bad dialect");
+    let e = parse_check(&json!({"ast_equivalent": {"dialect": "cobol"}})).expect_err("bad dialect");
     assert!(e.message.contains("cobol"), "{e:?}");
 }
 

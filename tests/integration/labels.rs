@@ -394,7 +394,6 @@ fn example_projects_load() {
             .filter(|c| c.kind_name == "judge")
             .count();
         assert_eq!(judges, s.cases.len(), "every case has a judge");
-        tribunal::check::judge::SuiteJudge::parse(s.judge.as_ref()).expect("judge block");
         let labels = LabelFile::load(&labels_path(&dir, suite_name, None)).expect("labels");
         let labels = labels.map(|l| l.labels).unwrap_or_default();
         assert_eq!(labels.len(), labelled);

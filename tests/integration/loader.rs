@@ -478,6 +478,91 @@ fn render(errors: &[LoadError]) -> String {
     "invalid YAML: unclosed bracket '['",
     None
 )]
+// What checks would find only while running is found at load, at its place.
+#[case::when_names_an_unknown_check(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n      - contains: y\n        when: {passed: [contains x]}\n",
+    8,
+    25,
+    "`when` names `contains x`, which is not an earlier check of this case (earlier checks: `contains \"x\"`)",
+    Some("did you mean `contains \"x\"`?")
+)]
+#[case::when_names_a_later_check(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n        when: {failed: later}\n      - contains: y\n        name: later\n",
+    7,
+    24,
+    "`when` names `later`, which is not an earlier check of this case (earlier checks: none)",
+    Some("`when:` can only name checks above it")
+)]
+#[case::judge_scale_upside_down(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: score, scale: [5, 1]}\n",
+    6,
+    37,
+    "`scale: [5, 1]`: the first number must be below the second",
+    Some("[lowest, highest]")
+)]
+#[case::judge_min_score_off_the_scale(
+    "suite: s\njudge: {scale: [1, 5]}\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: score, min_score: 7}\n",
+    7,
+    41,
+    "`min_score: 7` is outside the scale 1–5",
+    Some("passing score")
+)]
+#[case::judge_zero_votes(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {votes: 0}\n",
+    6,
+    24,
+    "`votes` must be at least 1",
+    Some("one sample per judge")
+)]
+#[case::judge_too_many_votes(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {votes: 65}\n",
+    6,
+    24,
+    "65 judge samples per check (votes × panel) is over the limit of 64",
+    Some("fewer votes")
+)]
+#[case::judge_template_and_template_file(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {template: t, template_file: t.j2}\n",
+    6,
+    45,
+    "give `template` or `template_file`, not both",
+    Some("remove one of them")
+)]
+#[case::judge_template_file_missing(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {template_file: missing.j2}\n",
+    6,
+    32,
+    "cannot read judge template evals/missing.j2",
+    Some("relative to the suite file")
+)]
+#[case::judge_baseline_two_sources(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: pairwise, baseline: {variant: v1, output: y}}\n",
+    6,
+    43,
+    "`baseline` takes exactly one of `variant`, `output` or `file`",
+    Some("one source")
+)]
+#[case::judge_baseline_file_missing(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: pairwise, baseline: {file: gone.txt}}\n",
+    6,
+    50,
+    "cannot read the baseline output evals/gone.txt",
+    Some("relative to the suite file")
+)]
+#[case::ast_unknown_sql_dialect(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - ast_equivalent: {dialect: sql, sql_dialect: cobol}\n",
+    6,
+    53,
+    "unknown `sql_dialect` `cobol`",
+    Some("docs/audience-ast.md")
+)]
+#[case::ast_schema_file_missing(
+    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - ast_equivalent: {dialect: sql, schema: nope.sql}\n",
+    6,
+    48,
+    "nope.sql",
+    Some("inline DDL")
+)]
 fn one_error_at_its_place(
     #[case] text: &str,
     #[case] line: u32,
@@ -667,8 +752,8 @@ fn a_valid_file_loads_with_defaults_merged() {
     assert_eq!(refund.checks[2].weight, 2.0);
     assert!(refund.checks[3].negate);
     assert!(refund.checks[4].when.is_some());
-    assert_eq!((refund.checks[1].line, refund.checks[1].col), (26, 9));
-    assert_eq!((refund.checks[0].line, refund.checks[0].col), (9, 7));
+    assert_eq!(refund.checks[1].span.to_string(), "evals/x.yaml:26:9");
+    assert_eq!(refund.checks[0].span.to_string(), "evals/x.yaml:9:7");
     assert_eq!(refund.threshold, 0.5);
     assert_eq!(refund.gate, tribunal::verdict::Gate::MustPass);
     assert_eq!(refund.vars["tone"], "plain");

@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value, json};
 
 use super::*;
+use crate::check::{CheckCx, TrialView};
 use crate::labels::{HumanVerdict, Label, LabelFile, output_hash};
-use crate::provider::{BoxFuture, ChatResponse, Provider, ProviderError, Providers};
+use crate::provider::{
+    BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers, ResponseFormat,
+};
 use crate::registry::Registry;
 use crate::run::RunEnv;
 use crate::verdict::Output;
@@ -98,24 +101,45 @@ impl Fixture {
         }
     }
 
+    /// The judge check as loaded from `params` under a suite `judge:` block.
+    fn load(&self, params: Value, defaults: Option<Value>) -> Result<JudgeCheck, SpecError> {
+        let suite = SuiteJudge::parse(defaults.as_ref())
+            .map_err(|e| SpecError::new(vec![], e, None))?;
+        let span = crate::verdict::parse_span("evals/support.yaml:1:1");
+        let cx = ParseCx::new(&span, &self.dir, &suite);
+        JudgeCheck::from_value(&params, &cx)
+    }
+
+    /// The load error of `params`, as the loader would report it.
+    fn load_error(&self, params: Value, defaults: Option<Value>) -> String {
+        match self.load(params.clone(), defaults) {
+            Ok(_) => panic!("{params} loads"),
+            Err(e) => format!("{} (hint: {})", e.message, e.hint.unwrap_or_default()),
+        }
+    }
+
     async fn judge(&self, params: Value, defaults: Option<Value>) -> CheckResult {
-        let params: JudgeParams = serde_json::from_value(params).expect("params");
-        let ctx = CheckContext {
+        let check = self
+            .load(params.clone(), defaults)
+            .unwrap_or_else(|e| panic!("{params}: {e:?}"));
+        let cx = CheckCx {
             name: "judge",
+            trial: TrialView {
+                suite: "support",
+                case_id: &self.case_id,
+                variant: self.variant.as_deref(),
+                input: &self.input,
+                expected: self.expected.as_ref(),
+                vars: &self.vars,
+                tags: &self.tags,
+                suite_dir: &self.dir,
+            },
             output: &self.output,
-            input: &self.input,
-            expected: self.expected.as_ref(),
-            vars: &self.vars,
-            suite: "support",
-            case_id: &self.case_id,
-            tags: &self.tags,
-            variant: self.variant.as_deref(),
             prior: &[],
-            suite_dir: &self.dir,
-            judge_defaults: defaults.as_ref(),
-            env: &self.env,
+            services: &self.env.services,
+            baselines: &self.env,
         };
-        run(&params, &ctx).await
+        check.run(&cx).await
     }
 }
 
@@ -449,11 +473,13 @@ async fn pairwise_position_bias_is_reported_as_inconsistent() {
 async fn pairwise_needs_a_baseline_and_skips_the_baseline_variant() {
     let p = fair_pairwise();
     let mut f = Fixture::new(p, "x");
-    let r = f
-        .judge(json!({"mode": "pairwise", "provider": "judge"}), None)
-        .await;
-    assert_eq!(r.outcome, Outcome::Error);
-    assert!(r.reason.contains("baseline"), "{}", r.reason);
+    let e = f.load_error(json!({"mode": "pairwise", "provider": "judge"}), None);
+    assert!(e.contains("needs a `baseline:`"), "{e}");
+    let e = f.load_error(
+        json!({"mode": "pairwise", "provider": "judge", "baseline": {"variant": "v1", "output": "x"}}),
+        None,
+    );
+    assert!(e.contains("exactly one of"), "{e}");
     f.variant = Some("v1".into());
     let params = json!({"mode": "pairwise", "provider": "judge", "baseline": {"variant": "v1"}});
     let r = f.judge(params.clone(), None).await;
@@ -604,14 +630,17 @@ async fn suite_defaults_and_template_override() {
     assert!(user(&p.requests()[1]).contains("Check criteria."));
 }
 
-#[tokio::test]
-async fn configuration_errors_are_error_results() {
+#[test]
+fn configuration_errors_are_load_errors() {
     let p = Scripted::new(|_| text(r#"{"critique": "ok", "pass": true}"#));
     let f = Fixture::new(p.clone(), "x");
     for (params, defaults, why) in [
-        (json!({}), None, "no judge provider"),
-        (json!({"provider": "nope"}), None, "unknown provider"),
         (json!({"provider": "judge", "votes": 0}), None, "at least 1"),
+        (
+            json!({"provider": "judge", "votes": 40, "panel": ["judge", "judge"]}),
+            None,
+            "over the limit of 64",
+        ),
         (
             json!({"provider": "judge", "mode": "score", "scale": [5, 1]}),
             None,
@@ -623,26 +652,67 @@ async fn configuration_errors_are_error_results() {
             "outside the scale",
         ),
         (
-            json!({"provider": "judge", "template": "{{ nope }}"}),
+            json!({"provider": "judge", "template": "x", "template_file": "t.j2"}),
             None,
-            "judge template",
+            "not both",
+        ),
+        (
+            json!({"provider": "judge", "template_file": "missing.j2"}),
+            None,
+            "cannot read judge template",
+        ),
+        (
+            json!({"provider": "judge", "mode": "pairwise", "baseline": {"file": "missing.txt"}}),
+            None,
+            "cannot read the baseline output",
         ),
         (
             json!({"provider": "judge"}),
             Some(json!({"colour": 1})),
             "colour",
         ),
+    ] {
+        let e = f.load_error(params.clone(), defaults);
+        assert!(e.contains(why), "{params}: {e}");
+    }
+    assert!(p.requests().is_empty());
+}
+
+#[tokio::test]
+async fn run_time_problems_are_error_results() {
+    let p = Scripted::new(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::new(p.clone(), "x");
+    for (params, why) in [
+        (json!({}), "no judge provider"),
+        (json!({"provider": "nope"}), "unknown provider"),
         (
-            json!({"provider": "judge", "few_shot": 2}),
-            None,
-            "does not exist",
+            json!({"provider": "judge", "template": "{{ nope }}"}),
+            "judge template",
+        ),
+        (json!({"provider": "judge", "few_shot": 2}), "does not exist"),
+        (
+            json!({"provider": "judge", "mode": "reference"}),
+            "this case has none",
         ),
     ] {
-        let r = f.judge(params.clone(), defaults).await;
+        let r = f.judge(params.clone(), None).await;
         assert_eq!(r.outcome, Outcome::Error, "{params}: {r:?}");
         assert!(r.reason.contains(why), "{params}: {}", r.reason);
     }
     assert!(p.requests().is_empty());
+}
+
+#[test]
+fn template_file_is_read_once_at_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("t.j2"), "FROM FILE {{ output }}").expect("write");
+    let p = Scripted::new(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::rooted(p.clone(), "x", dir.path().to_path_buf());
+    let check = f
+        .load(json!({"provider": "judge", "template_file": "t.j2"}), None)
+        .expect("loads");
+    std::fs::remove_file(dir.path().join("t.j2")).expect("remove");
+    assert!(check.plan.template.starts_with("FROM FILE"), "{:?}", check.plan.template);
 }
 
 #[test]
