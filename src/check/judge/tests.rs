@@ -220,6 +220,89 @@ async fn unusable_pass_fail_answers_are_errors_with_the_raw_answer(
 }
 
 #[tokio::test]
+async fn duplicate_keys_in_an_answer_are_an_error_showing_the_answer() {
+    let answer = r#"{"critique": "Wrong window.", "pass": false, "pass": true}"#;
+    let p = Scripted::new(move |_| text(answer));
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(
+        r.reason.starts_with("the judge's answer has the field `pass` more than once"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains(answer), "raw answer shown: {}", r.reason);
+    // Nested objects are held to the same rule.
+    let nested = r#"{"critique": "ok", "pass": true, "extra": {"a": 1, "a": 2}}"#;
+    let p = Scripted::new(move |_| text(nested));
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(r.reason.contains("field `a` more than once"), "{}", r.reason);
+}
+
+#[rstest::rstest]
+#[case::openai("length")]
+#[case::anthropic("max_tokens")]
+#[tokio::test]
+async fn a_truncated_answer_says_it_was_cut_off(#[case] finish: &str) {
+    let finish = finish.to_string();
+    let p = Scripted::new(move |_| ChatResponse {
+        text: r#"{"critique": "The answer explains the thirty-day"#.into(),
+        finish_reason: Some(finish.clone()),
+        usage: crate::verdict::Usage {
+            input_tokens: 300,
+            output_tokens: 16,
+        },
+        model: "judge-model".into(),
+        ..Default::default()
+    });
+    let mut params = pf();
+    params["max_tokens"] = json!(16);
+    let r = Fixture::new(p, "whatever").judge(params, None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(
+        r.reason.starts_with(
+            "the judge's answer was cut off at its token limit (16 output tokens); raise `max_tokens`"
+        ),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("thirty-day"), "raw answer shown: {}", r.reason);
+    // Even an answer that happens to parse is not trusted when cut off.
+    let p = Scripted::new(|_| ChatResponse {
+        text: r#"{"critique": "ok", "pass": true}"#.into(),
+        finish_reason: Some("length".into()),
+        ..Default::default()
+    });
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(r.reason.contains("cut off"), "{}", r.reason);
+}
+
+#[tokio::test]
+async fn an_answer_that_is_only_another_tool_call_says_what_was_received() {
+    let p = Scripted::new(|_| ChatResponse {
+        text: String::new(),
+        tool_calls: vec![crate::provider::ToolCall {
+            id: "call_1".into(),
+            name: "lookup_order".into(),
+            arguments: json!({"order": 42}),
+        }],
+        finish_reason: Some("tool_calls".into()),
+        ..Default::default()
+    });
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(!r.reason.contains("is empty"), "{}", r.reason);
+    assert!(
+        r.reason.starts_with(
+            r#"the judge answered with a call of the tool `lookup_order` ({"order":42}) instead of a verdict"#
+        ),
+        "{}",
+        r.reason
+    );
+}
+
+#[tokio::test]
 async fn fenced_json_is_accepted() {
     let p = Scripted::new(|_| text("```json\n{\"critique\": \"ok\", \"pass\": true}\n```"));
     let r = Fixture::new(p, "x").judge(pf(), None).await;
