@@ -277,7 +277,10 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                     .checks
                     .iter()
                     .find(|c| c.outcome == Outcome::Error)
-                    .map(|c| format!("check `{}`: {}", c.name, c.reason))
+                    .map(|c| match &c.location {
+                        Some(l) => format!("check `{}` (at {l}): {}", c.name, c.reason),
+                        None => format!("check `{}`: {}", c.name, c.reason),
+                    })
             })
             .unwrap_or_else(|| "unknown error".into());
         return Compared {
@@ -493,7 +496,15 @@ fn failing_reasons(verdict: &Verdict) -> String {
     let mut out = String::new();
     for c in &verdict.checks {
         if matches!(c.outcome, Outcome::Fail | Outcome::Error) {
-            out.push_str(&format!("  {} `{}`: {}\n", c.outcome, c.name, c.reason));
+            let at = c
+                .location
+                .as_ref()
+                .map(|l| format!(" (at {l})"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {} `{}`{at}: {}\n",
+                c.outcome, c.name, c.reason
+            ));
             if let Some(crit) = &c.critique {
                 out.push_str(&format!("    critique: {}\n", excerpt(crit)));
             }

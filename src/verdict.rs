@@ -328,6 +328,16 @@ pub struct CheckDecision {
 }
 
 impl Verdict {
+    /// Where to look first: the YAML line of the first check that failed or
+    /// erred, else the case's own.
+    pub fn failure_location(&self) -> &Span {
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+            .find_map(|c| c.location.as_ref())
+            .unwrap_or(&self.location)
+    }
+
     /// The decision that the snapshot records and gates on.
     pub fn decision(&self) -> Decision {
         Decision {

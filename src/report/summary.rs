@@ -300,7 +300,8 @@ pub fn terminal_summary(run: &RunResults) -> String {
                 let _ = writeln!(
                     out,
                     "      at {} · snapshot {}",
-                    r.verdict.location, r.snapshot
+                    r.verdict.failure_location(),
+                    r.snapshot
                 );
             }
         }
