@@ -10,6 +10,7 @@
 //! [`snapshot`] → reports. [`Harness`] ties it together for `tests/evals.rs`.
 //! The file format is documented in `docs/format.md`.
 
+pub mod align;
 pub mod case;
 pub mod check;
 pub mod datetime;

@@ -22,9 +22,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use crate::case::hint;
-use crate::case::node::Seg;
-use crate::check::SpecError;
+use crate::diag::{Seg, SpecError, hint};
 use crate::registry::{Input, RustTarget};
 use crate::services::Services;
 use crate::verdict::Output;
@@ -49,7 +47,7 @@ pub enum TargetSpec {
 
 /// Deserializes a kind's parameters, the error pointing inside them.
 fn typed<T: serde::de::DeserializeOwned>(kind: &str, value: &Value) -> Result<T, SpecError> {
-    crate::check::typed(kind, value, &format!("a `{kind}` target"))
+    crate::diag::typed(kind, value, &format!("a `{kind}` target"))
 }
 
 impl TargetSpec {
@@ -178,7 +176,7 @@ async fn call_rust(name: &str, ctx: &TargetContext<'_>) -> Result<Output, Target
             let payload = join.into_panic();
             Err(TargetError(format!(
                 "target `{name}` panicked: {}",
-                crate::check::kinds::rust::panic_text(&*payload)
+                crate::registry::panic_text(&*payload)
             )))
         }
         Err(join) => Err(TargetError(format!(

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tribunal::case::{Suite, load_str};
-use tribunal::labels::align::{AlignOptions, Confusion, align_suite};
+use tribunal::align::{AlignOptions, Confusion, align_suite};
 use tribunal::labels::cli::run_label;
-use tribunal::labels::walk::{WalkOptions, walk};
+use tribunal::align::walk::{WalkOptions, walk};
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
 use tribunal::provider::{
     BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers, Role,

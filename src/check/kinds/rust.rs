@@ -80,19 +80,8 @@ impl Immediate for RustCheck {
             Err(panic) => CheckResult::error(
                 "rust",
                 cx.name,
-                format!("{} panicked: {}", self.function, panic_text(&*panic)),
+                format!("{} panicked: {}", self.function, crate::registry::panic_text(&*panic)),
             ),
         }
-    }
-}
-
-/// The message of a panic payload.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
     }
 }

@@ -1,5 +1,8 @@
-//! Judge–human alignment: run the judges over labelled outputs and measure
-//! how often they agree with the expert.
+//! Working with human labels: the labelling walk ([`walk`], `tribunal
+//! label`) and judge–human alignment (`tribunal align`): run the judges over
+//! labelled outputs and measure how often they agree with the expert. Both
+//! run targets and checks, so they sit above the evaluation; the label-file
+//! model they read and write is [`crate::labels`], which checks read too.
 //!
 //! "Positive" is `pass`. The confusion matrix has the human verdict in rows
 //! and the judge's in columns. Reported: accuracy (agreement), Cohen's κ,
@@ -17,7 +20,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{HumanVerdict, LabelFile};
+pub mod walk;
+
+use crate::labels::{HumanVerdict, LabelFile};
 use crate::case::Suite;
 use crate::check::run_check;
 use crate::run::{RunEnv, Trial, check_cx};

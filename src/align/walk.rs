@@ -10,7 +10,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{HumanVerdict, Label, LabelError, LabelFile, output_hash, today};
+use crate::labels::{HumanVerdict, Label, LabelError, LabelFile, output_hash, today};
 use crate::case::Suite;
 use crate::run::{RunEnv, expand};
 
