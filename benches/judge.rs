@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
+use tribunal::align::{AlignReport, Freshness, Item};
 use tribunal::check::judge::{JudgeCheck, SuiteJudge};
 use tribunal::check::{Check, CheckCx, ParseCx, TrialView};
-use tribunal::align::{AlignReport, Freshness, Item};
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
 use tribunal::provider::{
     BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers,

@@ -501,10 +501,7 @@ fn failing_reasons(verdict: &Verdict) -> String {
                 .as_ref()
                 .map(|l| format!(" (at {l})"))
                 .unwrap_or_default();
-            out.push_str(&format!(
-                "  {} `{}`{at}: {}\n",
-                c.outcome, c.name, c.reason
-            ));
+            out.push_str(&format!("  {} `{}`{at}: {}\n", c.outcome, c.name, c.reason));
             if let Some(crit) = &c.critique {
                 out.push_str(&format!("    critique: {}\n", excerpt(crit)));
             }

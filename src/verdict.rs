@@ -469,7 +469,11 @@ mod span_text {
     pub fn parse(text: &str) -> Span {
         let mut parts = text.rsplitn(3, ':');
         let (col, line, file) = (parts.next(), parts.next(), parts.next());
-        match (file, line.and_then(|l| l.parse().ok()), col.and_then(|c| c.parse().ok())) {
+        match (
+            file,
+            line.and_then(|l| l.parse().ok()),
+            col.and_then(|c| c.parse().ok()),
+        ) {
             (Some(file), Some(line), Some(col)) => Span {
                 file: file.into(),
                 line,

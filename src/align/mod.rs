@@ -22,9 +22,9 @@ use serde::Serialize;
 
 pub mod walk;
 
-use crate::labels::{HumanVerdict, LabelFile};
 use crate::case::Suite;
 use crate::check::run_check;
+use crate::labels::{HumanVerdict, LabelFile};
 use crate::run::{RunEnv, Trial, check_cx};
 use crate::verdict::{Outcome, Output};
 

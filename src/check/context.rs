@@ -86,7 +86,12 @@ pub trait Baselines: Sync {
 pub struct NoBaselines;
 
 impl Baselines for NoBaselines {
-    fn output_of<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BoxFuture<'a, Option<Output>> {
+    fn output_of<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+    ) -> BoxFuture<'a, Option<Output>> {
         Box::pin(std::future::ready(None))
     }
 }

@@ -5,9 +5,9 @@
 
 use serde_json::Value;
 
+use super::Check;
 use super::context::CheckCx;
 use super::spec::{CheckSpec, When};
-use super::Check;
 use crate::provider::BoxFuture;
 use crate::verdict::{CheckResult, Outcome};
 

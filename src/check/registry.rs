@@ -113,10 +113,7 @@ pub static KINDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 
 /// The table row and the `'static` spelling of a kind name.
 pub fn lookup(name: &str) -> Option<(&'static Entry, &'static str)> {
-    REGISTRY.iter().find_map(|e| {
-        e.names
-            .iter()
-            .find(|n| **n == name)
-            .map(|n| (e, *n))
-    })
+    REGISTRY
+        .iter()
+        .find_map(|e| e.names.iter().find(|n| **n == name).map(|n| (e, *n)))
 }

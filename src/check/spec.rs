@@ -249,7 +249,11 @@ fn no_options(kind: &str, options: &Map<String, Value>, allowed: &[&str]) -> Res
 /// A short display name: the kind and its main value. For a parameter map,
 /// `keys` are tried in order and the first present one is shown.
 pub fn derive_name(kind: &str, main: &Value) -> String {
-    derive_name_with(kind, main, &["path", "dialect", "mode", "criteria", "max", "value"])
+    derive_name_with(
+        kind,
+        main,
+        &["path", "dialect", "mode", "criteria", "max", "value"],
+    )
 }
 
 /// [`derive_name`] with the kind's own list of telling keys.

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use super::{LabelFile, labels_path};
 use crate::align::walk::{WalkOptions, walk};
 use crate::align::{AlignOptions, align_suite};
-use super::{LabelFile, labels_path};
 use crate::case::{Suite, discover, load_files};
 use crate::provider::Providers;
 use crate::registry::Registry;

@@ -18,14 +18,38 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     // `labels/cli.rs` is the `tribunal label`/`align` command; it moves to
     // `src/cli/` with the other commands, after which `labels` is the label
     // file model alone.
-    ("labels", "align", "labels/cli.rs: the label and align commands"),
-    ("labels", "run", "labels/cli.rs: the label and align commands"),
-    ("labels", "case", "labels/cli.rs: the label and align commands"),
-    ("labels", "provider", "labels/cli.rs: the label and align commands"),
-    ("labels", "registry", "labels/cli.rs: the label and align commands"),
+    (
+        "labels",
+        "align",
+        "labels/cli.rs: the label and align commands",
+    ),
+    (
+        "labels",
+        "run",
+        "labels/cli.rs: the label and align commands",
+    ),
+    (
+        "labels",
+        "case",
+        "labels/cli.rs: the label and align commands",
+    ),
+    (
+        "labels",
+        "provider",
+        "labels/cli.rs: the label and align commands",
+    ),
+    (
+        "labels",
+        "registry",
+        "labels/cli.rs: the label and align commands",
+    ),
     // The cassette-miss message names the trial with `run::trial_name`;
     // trial naming moves out of `run` with expansion.
-    ("provider", "run", "provider/registry.rs: trial_name in a cassette-miss message"),
+    (
+        "provider",
+        "run",
+        "provider/registry.rs: trial_name in a cassette-miss message",
+    ),
 ];
 
 /// `(from, to)` → the first `file:line` that makes the edge.
@@ -161,7 +185,9 @@ fn cycles(modules: &BTreeSet<String>, edges: &BTreeSet<(String, String)>) -> Vec
 fn the_module_import_graph_has_no_cycles() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let (modules, edges) = graph(&src);
-    for m in ["case", "check", "target", "run", "provider", "report", "verdict"] {
+    for m in [
+        "case", "check", "target", "run", "provider", "report", "verdict",
+    ] {
         assert!(modules.contains(m), "module `{m}` not found: {modules:?}");
     }
     for (from, to, why) in ALLOWED {
@@ -202,8 +228,11 @@ fn the_graph_sees_grouped_and_super_paths() {
     )
     .expect("write");
     std::fs::write(src.join("c.rs"), "fn f() { crate::a::g() }\n").expect("write");
-    std::fs::write(src.join("d.rs"), "#[cfg(test)]\nmod tests {\n    use crate::a;\n}\n")
-        .expect("write");
+    std::fs::write(
+        src.join("d.rs"),
+        "#[cfg(test)]\nmod tests {\n    use crate::a;\n}\n",
+    )
+    .expect("write");
     let (modules, edges) = graph(src);
     let pairs: Vec<String> = edges.keys().map(|(a, b)| format!("{a}->{b}")).collect();
     assert_eq!(pairs, ["a->b", "b->a", "b->c", "c->a"]);

@@ -6,10 +6,10 @@ use std::io::Cursor;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tribunal::case::{Suite, load_str};
-use tribunal::align::{AlignOptions, Confusion, align_suite};
-use tribunal::labels::cli::run_label;
 use tribunal::align::walk::{WalkOptions, walk};
+use tribunal::align::{AlignOptions, Confusion, align_suite};
+use tribunal::case::{Suite, load_str};
+use tribunal::labels::cli::run_label;
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
 use tribunal::provider::{
     BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers, Role,

@@ -32,9 +32,9 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::diag::Seg;
 use crate::check::judge::{JudgeCheck, JudgeParams};
 use crate::check::{Check, CheckCx, Fallback, Immediate, Kind, ParseCx, Parsed, SpecError};
+use crate::diag::Seg;
 use crate::provider::BoxFuture;
 use crate::verdict::{CheckResult, Outcome};
 

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
+use super::KIND;
 use super::parse::{self, Answer, ParseError, Winner};
 use super::plan::{Judge, Plan};
 use super::prompt::{self, Material, Prompt, Settings};
-use super::KIND;
 use crate::check::CheckCx;
 use crate::provider::{CallSite, ChatRequest, Message, ResponseFormat};
 use crate::verdict::{CheckResult, Usage};
@@ -112,7 +112,12 @@ pub(crate) async fn ask(
             sample: sample + attempt * plan.votes * 2,
             ..Default::default()
         };
-        let response = match cx.services.providers.chat(&judge.spec, &request, &site).await {
+        let response = match cx
+            .services
+            .providers
+            .chat(&judge.spec, &request, &site)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 out.answer = Err(format!("judge call to `{}` failed: {e}", judge.spec));
@@ -229,4 +234,3 @@ pub(crate) fn apply_spend(r: &mut CheckResult, spend: &Spend) {
         r.cost_usd = spend.cost;
     }
 }
-

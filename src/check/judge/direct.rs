@@ -138,4 +138,3 @@ fn fmt_num(x: f64) -> String {
         format!("{x}")
     }
 }
-

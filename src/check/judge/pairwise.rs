@@ -22,7 +22,11 @@ fn combine(first: Winner, second: Winner) -> &'static str {
     }
 }
 
-pub(crate) async fn run_pairwise(plan: &Plan, material: &Material, cx: &CheckCx<'_>) -> CheckResult {
+pub(crate) async fn run_pairwise(
+    plan: &Plan,
+    material: &Material,
+    cx: &CheckCx<'_>,
+) -> CheckResult {
     let other = material.other.clone().unwrap_or_default();
     let forward = material.clone();
     let mut backward = material.clone();
@@ -155,4 +159,3 @@ pub(crate) async fn run_pairwise(plan: &Plan, material: &Material, cx: &CheckCx<
     apply_spend(&mut r, &spend);
     r
 }
-

@@ -86,7 +86,9 @@ pub enum ParseError {
         detail: Option<String>,
     },
     /// The answer holds no text, only a call of a tool (not the verdict).
-    #[error("the judge answered with a call of the tool `{name}` ({arguments}) instead of a verdict")]
+    #[error(
+        "the judge answered with a call of the tool `{name}` ({arguments}) instead of a verdict"
+    )]
     ToolCall {
         /// The tool it called.
         name: String,

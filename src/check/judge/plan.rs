@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::params::{JudgeParams, Mode, Rubric};
 use super::prompt;
-use crate::diag::Seg;
 use crate::check::{ParseCx, SpecError};
+use crate::diag::Seg;
 
 /// The most votes (samples times panel members) one check may ask for.
 pub const MAX_CALLS: u32 = 64;
@@ -191,7 +191,9 @@ fn judges(p: &JudgeParams) -> Result<Option<Vec<Judge>>, SpecError> {
                 return Err(at(
                     "panel",
                     "`panel` lists no judges",
-                    Some("list provider specs, e.g. `panel: [openai:gpt-4.1-mini, anthropic:claude-sonnet-4-5]`"),
+                    Some(
+                        "list provider specs, e.g. `panel: [openai:gpt-4.1-mini, anthropic:claude-sonnet-4-5]`",
+                    ),
                 ));
             }
             Ok(Some(

@@ -103,8 +103,8 @@ impl Fixture {
 
     /// The judge check as loaded from `params` under a suite `judge:` block.
     fn load(&self, params: Value, defaults: Option<Value>) -> Result<JudgeCheck, SpecError> {
-        let suite = SuiteJudge::parse(defaults.as_ref())
-            .map_err(|e| SpecError::new(vec![], e, None))?;
+        let suite =
+            SuiteJudge::parse(defaults.as_ref()).map_err(|e| SpecError::new(vec![], e, None))?;
         let span = crate::verdict::parse_span("evals/support.yaml:1:1");
         let cx = ParseCx::new(&span, &self.dir, &suite);
         JudgeCheck::from_value(&params, &cx)
@@ -226,7 +226,8 @@ async fn duplicate_keys_in_an_answer_are_an_error_showing_the_answer() {
     let r = Fixture::new(p, "whatever").judge(pf(), None).await;
     assert_eq!(r.outcome, Outcome::Error, "{r:?}");
     assert!(
-        r.reason.starts_with("the judge's answer has the field `pass` more than once"),
+        r.reason
+            .starts_with("the judge's answer has the field `pass` more than once"),
         "{}",
         r.reason
     );
@@ -236,7 +237,11 @@ async fn duplicate_keys_in_an_answer_are_an_error_showing_the_answer() {
     let p = Scripted::new(move |_| text(nested));
     let r = Fixture::new(p, "whatever").judge(pf(), None).await;
     assert_eq!(r.outcome, Outcome::Error, "{r:?}");
-    assert!(r.reason.contains("field `a` more than once"), "{}", r.reason);
+    assert!(
+        r.reason.contains("field `a` more than once"),
+        "{}",
+        r.reason
+    );
 }
 
 #[rstest::rstest]
@@ -266,7 +271,11 @@ async fn a_truncated_answer_says_it_was_cut_off(#[case] finish: &str) {
         "{}",
         r.reason
     );
-    assert!(r.reason.contains("thirty-day"), "raw answer shown: {}", r.reason);
+    assert!(
+        r.reason.contains("thirty-day"),
+        "raw answer shown: {}",
+        r.reason
+    );
     // Even an answer that happens to parse is not trusted when cut off.
     let p = Scripted::new(|_| ChatResponse {
         text: r#"{"critique": "ok", "pass": true}"#.into(),
@@ -772,7 +781,10 @@ async fn run_time_problems_are_error_results() {
             json!({"provider": "judge", "template": "{{ nope }}"}),
             "judge template",
         ),
-        (json!({"provider": "judge", "few_shot": 2}), "does not exist"),
+        (
+            json!({"provider": "judge", "few_shot": 2}),
+            "does not exist",
+        ),
         (
             json!({"provider": "judge", "mode": "reference"}),
             "this case has none",
@@ -795,7 +807,11 @@ fn template_file_is_read_once_at_load() {
         .load(json!({"provider": "judge", "template_file": "t.j2"}), None)
         .expect("loads");
     std::fs::remove_file(dir.path().join("t.j2")).expect("remove");
-    assert!(check.plan.template.starts_with("FROM FILE"), "{:?}", check.plan.template);
+    assert!(
+        check.plan.template.starts_with("FROM FILE"),
+        "{:?}",
+        check.plan.template
+    );
 }
 
 #[test]

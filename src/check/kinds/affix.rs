@@ -32,7 +32,6 @@ impl Kind for Affix {
 }
 
 impl Immediate for Affix {
-
     /// With `trim`, the default, leading and trailing whitespace of the
     /// output is ignored.
     fn check(&self, cx: &CheckCx<'_>) -> CheckResult {

@@ -43,7 +43,10 @@ impl Kind for Contains {
             return Err(SpecError::at_key(
                 "ignore_case",
                 format!("unknown key `ignore_case` in a `{kind}` check"),
-                Some(crate::diag::hint("ignore_case", ["name", "weight", "not", "when"])),
+                Some(crate::diag::hint(
+                    "ignore_case",
+                    ["name", "weight", "not", "when"],
+                )),
             ));
         }
         let ignore_case = p.flag("ignore_case", false)?;

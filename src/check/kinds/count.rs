@@ -52,7 +52,6 @@ impl Kind for Count {
 }
 
 impl Immediate for Count {
-
     /// Words are whitespace-separated; characters are Unicode scalar values
     /// of the trimmed output.
     fn check(&self, cx: &CheckCx<'_>) -> CheckResult {

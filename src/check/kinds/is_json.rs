@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{CheckCx, Immediate, Kind, Parsed, SpecError, main_error};
-use crate::diag::Seg;
 use crate::check::ParseCx;
+use crate::diag::Seg;
 use crate::verdict::CheckResult;
 
 /// `is_json`: the output parses as JSON, and matches a schema when one is given.

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::equals::json_equal;
 use super::{CheckCx, Immediate, Kind, Parsed, SpecError};
-use crate::diag::Seg;
 use crate::check::ParseCx;
+use crate::diag::Seg;
 use crate::verdict::CheckResult;
 
 /// One step of a JSON path.
@@ -255,4 +255,3 @@ impl Immediate for JsonPath {
         )
     }
 }
-

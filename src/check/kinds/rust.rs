@@ -5,8 +5,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::Value;
 
 use super::{CheckCx, Immediate, Kind, Parsed, SpecError, main_error};
-use crate::diag::hint;
 use crate::check::ParseCx;
+use crate::diag::hint;
 use crate::registry::CheckInput;
 use crate::verdict::CheckResult;
 
@@ -80,7 +80,11 @@ impl Immediate for RustCheck {
             Err(panic) => CheckResult::error(
                 "rust",
                 cx.name,
-                format!("{} panicked: {}", self.function, crate::registry::panic_text(&*panic)),
+                format!(
+                    "{} panicked: {}",
+                    self.function,
+                    crate::registry::panic_text(&*panic)
+                ),
             ),
         }
     }

@@ -51,7 +51,6 @@ impl Kind for Similarity {
 }
 
 impl Immediate for Similarity {
-
     /// The score (similarity, two decimals) is part of the decision.
     fn check(&self, cx: &CheckCx<'_>) -> CheckResult {
         let reference = match (&self.value, cx.trial.expected) {
@@ -76,4 +75,3 @@ impl Immediate for Similarity {
         .with_score(sim)
     }
 }
-
