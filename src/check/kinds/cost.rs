@@ -26,15 +26,14 @@ impl Kind for Cost {
         })
     }
 
-    /// `cost <= $0.01`, for `cost: 0.01` and `cost: {max_usd: 0.01}` alike.
+    /// `cost <= 0.01` for `{max_usd: 0.01}` (as `latency_ms <= 2000` for
+    /// `{max: 2000}`); `cost 0.01` for a bare number.
     fn display(kind: &str, main: &Value) -> String {
-        let max = match main {
-            Value::Object(m) => m.get("max_usd").unwrap_or(main),
-            other => other,
-        };
-        match max {
-            Value::Number(n) => format!("{kind} <= ${n}"),
-            _ => kind.to_string(),
+        match main {
+            Value::Object(m) if m.len() == 1 && m.contains_key("max_usd") => {
+                format!("{kind} <= {}", m["max_usd"])
+            }
+            other => crate::check::derive_name(kind, other),
         }
     }
 }
@@ -58,5 +57,18 @@ impl Immediate for Cost {
                 "the target reported no cost (no price is known for its model, or it is not a model call)",
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_display_name_shows_the_bound_in_both_spellings() {
+        assert_eq!(Cost::display("cost", &json!({"max_usd": 0.01})), "cost <= 0.01");
+        assert_eq!(Cost::display("cost", &json!(0.5)), "cost 0.5");
     }
 }
