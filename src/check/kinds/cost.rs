@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn the_display_name_shows_the_bound_in_both_spellings() {
-        assert_eq!(Cost::display("cost", &json!({"max_usd": 0.01})), "cost <= 0.01");
+        assert_eq!(
+            Cost::display("cost", &json!({"max_usd": 0.01})),
+            "cost <= 0.01"
+        );
         assert_eq!(Cost::display("cost", &json!(0.5)), "cost 0.5");
     }
 }
