@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tribunal::check::ast::cli::{self, Command};
+use tribunal::cli::equiv::{self as cli, Command};
 
 #[derive(Parser)]
 struct Args {

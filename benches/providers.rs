@@ -6,7 +6,7 @@ use clap::Parser;
 #[derive(Parser)]
 struct Cli {
     #[command(flatten)]
-    args: tribunal::provider::cli::BenchArgs,
+    args: tribunal::cli::providers::BenchArgs,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -14,7 +14,7 @@ struct Cli {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match tribunal::provider::cli::bench(&cli.args) {
+    match tribunal::cli::providers::bench(&cli.args) {
         Ok(report) => {
             println!("{}", report.render());
             std::process::ExitCode::SUCCESS

@@ -81,7 +81,12 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     let day: u32 = parts.next()?.parse().ok()?;
     let mon = parts.next()?;
     let month = MONTHS.iter().position(|m| *m == mon)? as u32 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
+    // HTTP dates have four-digit years; larger ones would overflow below.
+    let year: i64 = parts
+        .next()?
+        .parse()
+        .ok()
+        .filter(|y| (0..=9999).contains(y))?;
     let time = parts.next()?;
     if parts.next()? != "GMT" || parts.next().is_some() {
         return None;
@@ -142,6 +147,7 @@ mod tests {
             "Wed, 21 Foo 2015 07:28:00 GMT",
             "Wed, 21 Oct 2015 07:28:00 UTC",
             "Wed, 32 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Oct 9223372036854775807 07:28:00 GMT",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }

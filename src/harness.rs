@@ -30,11 +30,12 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use libtest_mimic::{Arguments, Failed};
 
 use crate::case::{KnownNames, Loaded, display_path, find_suites, load_files};
+use crate::config::Config;
 use crate::provider::{Provider, Providers};
 use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
 use crate::run::{RunEnv, Trial, error_verdict, evaluate, expand};
@@ -158,11 +159,18 @@ impl Harness {
         let started = SystemTime::now();
         let clock = Instant::now();
         let root = self.root.clone().unwrap_or_else(default_root);
-        let settings = self.settings.unwrap_or_else(Settings::from_env);
-        let pattern = std::env::var("TRIBUNAL_SUITES")
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .or(self.suites.clone());
+        let config = match Config::load(&root) {
+            Ok(c) => c,
+            Err(e) => {
+                let message = format!("configuration: {e}");
+                if print {
+                    eprintln!("tribunal: {message}");
+                }
+                return RunOutcome::failed_setup(message);
+            }
+        };
+        let settings = self.settings.unwrap_or(config.snapshots);
+        let pattern = config.suites.clone().or(self.suites.clone());
         let files = match find_suites(&root, pattern.as_deref()) {
             Ok(files) => files,
             Err(message) => {
@@ -178,7 +186,8 @@ impl Harness {
             checks: self.registry.check_names(),
         };
         let Loaded { suites, broken } = load_files(&root, &files, Some(&known));
-        let mut providers = match Providers::configure(&root, settings.ci) {
+        let mode = config.cassette_mode(settings.ci);
+        let mut providers = match Providers::configure(&root, mode, config.providers.clone()) {
             Ok(p) => p,
             Err(e) => {
                 let message = format!("provider configuration: {e}");
@@ -218,7 +227,7 @@ impl Harness {
                 .cloned()
                 .collect()
         };
-        let results = evaluate_all(&env, &root, &selected, &settings);
+        let results = evaluate_all(&env, &root, &selected, &settings, &config);
 
         let mut lib_trials: Vec<libtest_mimic::Trial> = Vec::new();
         for e in &broken {
@@ -273,7 +282,8 @@ impl Harness {
         if !args.list && (!records.is_empty() || !broken.is_empty()) {
             let run =
                 crate::report::RunResults::new(&root, records.clone(), started, clock.elapsed());
-            match crate::report::after_run(&root, &run) {
+            let report_settings = crate::report::Settings::from_config(&config);
+            match crate::report::after_run_with(&run, &report_settings) {
                 Ok(after) if print => eprint!("{}", after.summary),
                 Ok(_) => {}
                 Err(e) => eprintln!("tribunal: reports were not written: {e}"),
@@ -292,7 +302,7 @@ impl Harness {
         }
         RunOutcome {
             exit_code: if failed {
-                ExitCode::from(101)
+                crate::exit::code(crate::exit::EVALS_FAILED)
             } else {
                 ExitCode::SUCCESS
             },
@@ -316,7 +326,7 @@ pub struct RunOutcome {
 impl RunOutcome {
     fn failed_setup(message: String) -> RunOutcome {
         RunOutcome {
-            exit_code: ExitCode::FAILURE,
+            exit_code: crate::exit::code(crate::exit::TOOL_ERROR),
             records: Vec::new(),
             load_errors: vec![message],
         }
@@ -339,27 +349,16 @@ fn snapshot_of(t: &Trial) -> PathBuf {
     )
 }
 
-fn trial_timeout() -> Duration {
-    std::env::var("TRIBUNAL_TRIAL_TIMEOUT")
-        .ok()
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| *s > 0.0)
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(600))
-}
-
-fn concurrency() -> usize {
-    std::env::var("TRIBUNAL_CONCURRENCY")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(64)
-}
-
 type Results = HashMap<String, (Verdict, Compared)>;
 
 /// Evaluates the trials concurrently and compares each with its snapshot.
-fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Settings) -> Results {
+fn evaluate_all(
+    env: &Arc<RunEnv>,
+    root: &Path,
+    trials: &[Trial],
+    settings: &Settings,
+    config: &Config,
+) -> Results {
     let mut out = Results::new();
     if trials.is_empty() {
         return out;
@@ -378,8 +377,8 @@ fn evaluate_all(env: &Arc<RunEnv>, root: &Path, trials: &[Trial], settings: &Set
             return out;
         }
     };
-    let timeout = trial_timeout();
-    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency()));
+    let timeout = config.trial_timeout;
+    let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency));
     let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
         // A live progress line on a terminal; nothing in CI or in logs.
         let progress = crate::provider::progress::Progress::start(

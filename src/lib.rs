@@ -13,8 +13,12 @@
 pub mod align;
 pub mod case;
 pub mod check;
+#[doc(hidden)]
+pub mod cli;
+pub mod config;
 pub mod datetime;
 pub mod diag;
+pub mod exit;
 pub mod fsutil;
 pub mod harness;
 pub mod labels;

@@ -16,26 +16,6 @@ use crate::services::Services;
 use crate::target::{self, TargetContext, TargetError};
 use crate::verdict::{Output, Usage, Verdict};
 
-/// Whether the environment says this is CI: `CI` set to anything but empty,
-/// `0` or `false` (as insta and most CI services do), or Azure's `TF_BUILD`.
-/// In CI nothing is written silently: no snapshots, no cassettes.
-pub fn is_ci(ci: Option<&str>, tf_build: Option<&str>) -> bool {
-    truthy(ci) || truthy(tf_build)
-}
-
-/// An environment flag is on when set to anything but empty, `0` or `false`.
-pub(crate) fn truthy(v: Option<&str>) -> bool {
-    matches!(v.map(str::trim), Some(s) if !s.is_empty() && s != "0" && !s.eq_ignore_ascii_case("false"))
-}
-
-/// [`is_ci`] on this process's environment.
-pub fn ci_from_env() -> bool {
-    is_ci(
-        std::env::var("CI").ok().as_deref(),
-        std::env::var("TF_BUILD").ok().as_deref(),
-    )
-}
-
 /// One trial: a case of a suite, under a variant or none.
 #[derive(Debug, Clone)]
 pub struct Trial {

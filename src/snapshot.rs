@@ -18,6 +18,7 @@
 //! | `always` | `.snap` overwritten (accepted) |
 //! | `unseen` | `.snap` for new snapshots, `.snap.new` for changed ones |
 //! | `no` | nothing written |
+//! | `force` | as `always`, and unchanged `.snap` files are rewritten too |
 //!
 //! `INSTA_FORCE_PASS=1` reports mismatches without failing.
 
@@ -29,69 +30,7 @@ use crate::fsutil::write_atomic;
 use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
 use crate::yaml_out::to_yaml;
 
-/// How missing and changed snapshots are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateMode {
-    /// `new` locally, `no` in CI.
-    Auto,
-    /// Write `.snap.new` files for review.
-    New,
-    /// Overwrite `.snap` files.
-    Always,
-    /// Write new snapshots as `.snap`, changed ones as `.snap.new`.
-    Unseen,
-    /// Write nothing.
-    No,
-}
-
-/// Snapshot behaviour for a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settings {
-    /// How missing and changed snapshots are written.
-    pub update: UpdateMode,
-    /// Report snapshot mismatches without failing (`INSTA_FORCE_PASS`).
-    pub force_pass: bool,
-    /// Running in CI: nothing is written silently.
-    pub ci: bool,
-}
-
-impl Settings {
-    /// Reads `INSTA_UPDATE`, `INSTA_FORCE_PASS` and the CI detection.
-    pub fn from_env() -> Settings {
-        let var = |k: &str| std::env::var(k).ok();
-        Settings::from_vars(
-            var("INSTA_UPDATE").as_deref(),
-            var("INSTA_FORCE_PASS").as_deref(),
-            crate::run::ci_from_env(),
-        )
-    }
-
-    /// Builds settings from the given variable values.
-    pub fn from_vars(update: Option<&str>, force_pass: Option<&str>, ci: bool) -> Settings {
-        let update = match update.map(str::trim) {
-            Some("new") => UpdateMode::New,
-            Some("always") | Some("1") => UpdateMode::Always,
-            Some("unseen") => UpdateMode::Unseen,
-            Some("no") | Some("0") => UpdateMode::No,
-            _ => UpdateMode::Auto,
-        };
-        Settings {
-            update,
-            force_pass: crate::run::truthy(force_pass),
-            ci,
-        }
-    }
-
-    fn effective(&self) -> UpdateMode {
-        match self.update {
-            UpdateMode::Auto if self.ci => UpdateMode::No,
-            UpdateMode::Auto => UpdateMode::New,
-            other => other,
-        }
-    }
-}
-
-pub use crate::run::is_ci;
+pub use crate::config::{SnapshotSettings as Settings, UpdateMode, is_ci};
 
 /// The snapshot file of a trial.
 pub fn snapshot_path(suite_dir: &Path, suite: &str, case: &str, variant: Option<&str>) -> PathBuf {
@@ -324,6 +263,13 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
             ));
             if same {
                 remove_stale(&pending);
+                // `force` rewrites the header (location, output, evidence);
+                // the decision is the same, so the status is unchanged.
+                let wrote = if mode == UpdateMode::Force {
+                    write_for(verdict, file, mode, false, &pending).0
+                } else {
+                    None
+                };
                 let status = if must_pass {
                     Status::MustPassFailure
                 } else {
@@ -334,7 +280,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                     accepted: Some(old),
                     fails: must_pass,
                     message: must_pass.then(|| must_pass_message(verdict)),
-                    wrote: None,
+                    wrote,
                 };
             }
             let status = classify(&old, &now);
@@ -419,7 +365,7 @@ fn write_for(
     pending: &Path,
 ) -> (Option<PathBuf>, String) {
     let (target, as_pending) = match mode {
-        UpdateMode::Always => (file.path.to_path_buf(), false),
+        UpdateMode::Always | UpdateMode::Force => (file.path.to_path_buf(), false),
         UpdateMode::Unseen if is_new => (file.path.to_path_buf(), false),
         UpdateMode::New | UpdateMode::Unseen | UpdateMode::Auto => (pending.to_path_buf(), true),
         UpdateMode::No => {
@@ -514,7 +460,7 @@ fn failing_reasons(verdict: &Verdict) -> String {
 /// snapshots it used in `INSTA_SNAPSHOT_REFERENCES_FILE`.
 fn record_reference(path: &Path) {
     use std::io::Write;
-    let Ok(list) = std::env::var("INSTA_SNAPSHOT_REFERENCES_FILE") else {
+    let Some(list) = crate::config::snapshot_references_file() else {
         return;
     };
     if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -686,6 +632,27 @@ mod tests {
         let c = compare(&v, &file(&path), &s);
         assert_eq!(c.status, Status::New);
         assert!(!c.fails);
+    }
+
+    #[test]
+    fn force_rewrites_an_unchanged_snapshot_and_always_does_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "s", "c", None);
+        let v = verdict(Outcome::Pass, vec![]);
+        let always = Settings::new(UpdateMode::Always, false, false);
+        compare(&v, &file(&path), &always);
+        // A hand-edited header: `always` leaves it, `force` rewrites it.
+        let text = std::fs::read_to_string(&path).expect("written");
+        let edited = text.replacen("---\n", "---\nexpression: stale\n", 1);
+        std::fs::write(&path, &edited).expect("edit");
+        let c = compare(&v, &file(&path), &always);
+        assert_eq!((c.status, c.wrote.is_some()), (Status::Pass, false));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), edited);
+        let force = Settings::new(UpdateMode::Force, false, false);
+        let c = compare(&v, &file(&path), &force);
+        assert_eq!((c.status, c.fails), (Status::Pass, false));
+        assert_eq!(c.wrote.as_deref(), Some(path.as_path()));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
     }
 
     #[test]

@@ -25,4 +25,8 @@ pub use crate::diag::{did_you_mean, hint};
 pub use discover::{discover, display_path, find_suites};
 pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
 pub use model::{Case, Suite, Variant};
-pub use resolve::{KnownNames, Loaded, load_file, load_files, load_str};
+pub use resolve::{
+    KnownNames, Loaded, MAX_FILE_BYTES, MAX_ID_CHARS, MAX_TRIALS, MAX_VARIANTS, load_file,
+    load_files, load_str,
+};
+pub use yaml::{MAX_DEPTH, MAX_NODES};

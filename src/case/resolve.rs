@@ -53,6 +53,23 @@ pub fn load_files(root: &Path, files: &[PathBuf], known: Option<&KnownNames>) ->
     loaded
 }
 
+/// Largest suite file read, in bytes (16 MiB). A larger file is an error:
+/// split it into several suites.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Most variants one suite may run its cases under (listed, or the product
+/// of the matrix axes).
+pub const MAX_VARIANTS: usize = 1_000;
+
+/// Most trials (cases × their variants) one suite file may expand to.
+pub const MAX_TRIALS: usize = 100_000;
+
+/// Longest suite name, case id or variant id, in characters. A snapshot
+/// file is named `<suite>__<case>__<variant>.snap` and written through a
+/// hidden temporary file beside it, so three names of 64 stay well under the
+/// 255-byte file-name limit of common filesystems.
+pub const MAX_ID_CHARS: usize = 64;
+
 /// Loads one suite file. `display` is the path shown in messages
 /// (`evals/support.yaml`).
 pub fn load_file(
@@ -61,22 +78,117 @@ pub fn load_file(
     known: Option<&KnownNames>,
 ) -> Result<Suite, SuiteErrors> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    match std::fs::read_to_string(path) {
+    let unreadable = |line: u32, col: u32, message: String, hint: Option<String>| SuiteErrors {
+        file: display.into(),
+        suite: stem(display),
+        errors: vec![LoadError {
+            location: Location {
+                file: display.into(),
+                line,
+                col,
+            },
+            message,
+            hint,
+        }],
+    };
+    let bytes = read_suite_file(path).map_err(|(message, hint)| unreadable(1, 1, message, hint))?;
+    match String::from_utf8(bytes) {
         Ok(text) => load_str(&text, display, &dir, known),
-        Err(e) => Err(SuiteErrors {
-            file: display.into(),
-            suite: stem(display),
-            errors: vec![LoadError {
-                location: Location {
-                    file: display.into(),
-                    line: 1,
-                    col: 1,
-                },
-                message: format!("cannot read file: {e}"),
-                hint: None,
-            }],
-        }),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let (line, col) = position_of(bytes, e.utf8_error().valid_up_to());
+            let bad = bytes
+                .get(e.utf8_error().valid_up_to())
+                .copied()
+                .unwrap_or(0);
+            let hint = if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+                "the file looks UTF-16 encoded: save it as UTF-8"
+            } else {
+                "save the file as UTF-8: suite files are UTF-8 text"
+            };
+            Err(unreadable(
+                line,
+                col,
+                format!(
+                    "the file is not valid UTF-8: byte 0x{bad:02X} is not part of a UTF-8 character"
+                ),
+                Some(hint.into()),
+            ))
+        }
     }
+}
+
+/// Reads a suite file: regular files only (a FIFO or device would block or
+/// never end), at most [`MAX_FILE_BYTES`].
+fn read_suite_file(path: &Path) -> Result<Vec<u8>, (String, Option<String>)> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| (format!("cannot read file: {e}"), None);
+    // Checked before opening: opening a FIFO for reading waits for a writer.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err((
+            format!("not a regular file ({})", file_kind(&meta)),
+            Some("suite files must be plain files; remove it or rename it so it does not end in .yaml".into()),
+        ));
+    }
+    let too_large = || {
+        (
+            format!(
+                "the file is larger than {} MiB",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+            Some("split the suite into several files".into()),
+        )
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a plain file"
+    }
+}
+
+/// The 1-based line and column (in characters) of byte `offset`.
+fn position_of(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 fn stem(display: &str) -> String {
@@ -102,19 +214,17 @@ pub fn load_str(
     };
     let root = match yaml::parse(text) {
         Ok(root) => root,
-        Err((line, col, message)) => {
+        Err(e) => {
             return Err(fail(
                 fallback_name,
                 vec![LoadError {
                     location: Location {
                         file: file.clone(),
-                        line,
-                        col,
+                        line: e.line,
+                        col: e.col,
                     },
-                    hint: message.contains("tab").then(|| {
-                        "indent with spaces: YAML does not allow tabs in indentation".to_string()
-                    }),
-                    message: format!("invalid YAML: {message}"),
+                    message: e.message,
+                    hint: e.hint,
                 }],
             ));
         }
@@ -269,6 +379,7 @@ impl Loader<'_> {
         let variants = self.variants(&raw);
         let defaults = self.defaults(&raw.defaults, variants);
         let cases = self.cases(&raw.cases, &defaults, suite_misspelled);
+        self.trial_count(&cases, &defaults.variants);
         Some(Suite {
             name,
             description: raw.description,
@@ -287,7 +398,9 @@ impl Loader<'_> {
             .suite
             .clone()
             .unwrap_or_else(|| fallback_name.to_string());
-        if !ID_RE.is_match(&name) {
+        if let Some((message, hint)) = too_long("suite name", &name) {
+            self.push(&[Seg::Key("suite".into())], false, message, Some(hint));
+        } else if !ID_RE.is_match(&name) {
             self.push(
                 &[Seg::Key("suite".into())],
                 false,
@@ -360,7 +473,9 @@ impl Loader<'_> {
     }
 
     fn case_id(&mut self, path: &[Seg], id: &str, seen: &mut BTreeMap<String, Location>) {
-        if !ID_RE.is_match(id) {
+        if let Some((message, hint)) = too_long("case id", id) {
+            self.push(path, false, message, Some(hint));
+        } else if !ID_RE.is_match(id) {
             self.push(
                 path,
                 false,
@@ -378,6 +493,30 @@ impl Loader<'_> {
             );
         } else {
             seen.insert(id.to_string(), self.at(path, false));
+        }
+    }
+
+    /// The suite may expand to at most [`MAX_TRIALS`] trials.
+    fn trial_count(&mut self, cases: &[Case], variants: &[Variant]) {
+        let trials: usize = cases
+            .iter()
+            .map(|c| match (&c.only_variants, variants.len()) {
+                (_, 0) => 1,
+                (Some(only), _) => only.len(),
+                (None, n) => n,
+            })
+            .sum();
+        if trials > MAX_TRIALS {
+            self.push(
+                &[Seg::Key("cases".into())],
+                true,
+                format!(
+                    "the suite expands to {trials} trials ({} cases under {} variants), more than the {MAX_TRIALS} one file may hold",
+                    cases.len(),
+                    variants.len()
+                ),
+                Some("split the suite into several files".into()),
+            );
         }
     }
 
@@ -431,6 +570,18 @@ impl Loader<'_> {
 
     fn listed_variants(&mut self, raw: &[Value]) -> Vec<Variant> {
         let mut out: Vec<Variant> = Vec::new();
+        if raw.len() > MAX_VARIANTS {
+            self.push(
+                &[Seg::Key("variants".into())],
+                true,
+                format!(
+                    "the suite lists {} variants, more than the {MAX_VARIANTS} a suite may run",
+                    raw.len()
+                ),
+                Some("split the suite into several files".into()),
+            );
+            return out;
+        }
         for (i, v) in raw.iter().enumerate() {
             let base = [Seg::Key("variants".into()), Seg::Index(i)];
             let Some(rv) = self.typed::<RawVariant>(&base, v.clone(), "variant") else {
@@ -453,6 +604,9 @@ impl Loader<'_> {
     /// The cross product of the matrix axes, in the order written; the id
     /// of each combination joins its values with `+`.
     fn matrix(&mut self, matrix: &Map<String, Value>) -> Vec<Variant> {
+        if !self.matrix_size_ok(matrix) {
+            return Vec::new();
+        }
         let mut combos: Vec<(Vec<String>, Map<String, Value>)> = vec![(Vec::new(), Map::new())];
         for (axis, values) in matrix {
             let Some(values) = values.as_array().filter(|a| !a.is_empty()) else {
@@ -479,7 +633,7 @@ impl Loader<'_> {
             }
             combos = next;
         }
-        combos
+        let variants: Vec<Variant> = combos
             .into_iter()
             .filter(|(ids, _)| !ids.is_empty())
             .map(|(ids, vars)| Variant {
@@ -487,12 +641,57 @@ impl Loader<'_> {
                 vars,
                 target: None,
             })
-            .collect()
+            .collect();
+        if let Some((message, _)) = variants
+            .iter()
+            .find_map(|v| too_long("matrix variant id", &v.id))
+        {
+            self.push(
+                &[Seg::Key("matrix".into())],
+                true,
+                message,
+                Some("use shorter values on the matrix axes, or list the variants under `variants:` with short ids and their `vars:`".into()),
+            );
+            return Vec::new();
+        }
+        variants
+    }
+
+    /// Whether the matrix's cross product is small enough to expand; the
+    /// product is computed, not built, so a huge one costs nothing.
+    fn matrix_size_ok(&mut self, matrix: &Map<String, Value>) -> bool {
+        let sizes: Vec<usize> = matrix
+            .values()
+            .filter_map(|v| v.as_array().map(Vec::len))
+            .filter(|n| *n > 0)
+            .collect();
+        let product = sizes.iter().try_fold(1usize, |acc, n| acc.checked_mul(*n));
+        if product.is_some_and(|p| p <= MAX_VARIANTS) {
+            return true;
+        }
+        let factors = sizes
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" × ");
+        let total = product.map_or_else(
+            || "more combinations than can be counted".to_string(),
+            |p| format!("{p} combinations"),
+        );
+        self.push(
+            &[Seg::Key("matrix".into())],
+            true,
+            format!("the matrix has {factors} = {total}, more than the {MAX_VARIANTS} variants a suite may run"),
+            Some("use fewer axes or values, or split the suite into several files".into()),
+        );
+        false
     }
 
     fn variant_id(&mut self, base: &[Seg], id: &str, before: &[Variant]) {
         let p = child(base, "id");
-        if !ID_RE.is_match(id) {
+        if let Some((message, hint)) = too_long("variant id", id) {
+            self.push(&p, false, message, Some(hint));
+        } else if !ID_RE.is_match(id) {
             self.push(
                 &p,
                 false,
@@ -734,6 +933,18 @@ fn merged_vars(
         }
     }
     vars
+}
+
+/// The error for a name longer than [`MAX_ID_CHARS`], if it is.
+fn too_long(what: &str, id: &str) -> Option<(String, String)> {
+    let n = id.chars().count();
+    (n > MAX_ID_CHARS).then(|| {
+        let start: String = id.chars().take(24).collect();
+        (
+            format!("{what} `{start}…` is {n} characters long, more than {MAX_ID_CHARS}"),
+            format!("names become trial and snapshot file names: shorten it to at most {MAX_ID_CHARS} characters"),
+        )
+    })
 }
 
 fn variant_id_part(value: &Value) -> String {

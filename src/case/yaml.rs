@@ -175,37 +175,282 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
-/// Parses YAML text into a node tree. The error carries `(line, col, message)`.
+/// A problem with the YAML text itself, in tribunal's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Most YAML nodes (values, lists and mappings) one file may hold, counting
+/// every value an alias repeats: the parser refuses more, so that an alias
+/// bomb cannot exhaust memory.
+pub const MAX_NODES: usize = 250_000;
+
+/// Deepest nesting of lists and mappings in one file.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses YAML text into a node tree.
 ///
 /// Booleans follow YAML 1.2: only `true` and `false` (any case style) are
 /// booleans. YAML 1.1 spellings such as `yes`, `no`, `on`, `off`, `y` and `n`
 /// stay strings, so `contains: yes`, `expected: no` or a country code `NO`
 /// mean the text the user wrote.
-pub fn parse(text: &str) -> Result<Node, (u32, u32, String)> {
-    let options = serde_saphyr::options! { strict_booleans: true };
-    match serde_saphyr::from_str_with_options::<Node>(text, options) {
-        Ok(node) => Ok(node),
-        Err(err) => {
-            let (line, col) = err
-                .location()
-                .map(|l| {
-                    (
-                        u32::try_from(l.line()).unwrap_or(1),
-                        u32::try_from(l.column()).unwrap_or(1),
-                    )
-                })
-                .unwrap_or((1, 1));
-            let message = first_line_of(&err.to_string());
-            // The scanner reports where the token it was reading started;
-            // when the problem is a tab, point at the tab itself.
-            let (line, col) = if message.contains("tab") {
-                first_tab_from(text, line).unwrap_or((line, col))
-            } else {
-                (line, col)
-            };
-            Err((line, col, message))
+pub fn parse(text: &str) -> Result<Node, YamlError> {
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        budget: serde_saphyr::budget! { max_nodes: MAX_NODES, max_depth: MAX_DEPTH },
+    };
+    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|err| explain(text, &err))
+}
+
+/// The error serde-saphyr reports, turned into tribunal's wording at the
+/// place the problem really is.
+fn explain(text: &str, err: &serde_saphyr::Error) -> YamlError {
+    use serde_saphyr::Error;
+    let (line, col) = err
+        .location()
+        .map(|l| {
+            (
+                u32::try_from(l.line()).unwrap_or(1).max(1),
+                u32::try_from(l.column()).unwrap_or(1).max(1),
+            )
+        })
+        .unwrap_or((1, 1));
+    let at = |line, col, message: String, hint: &str| YamlError {
+        line,
+        col,
+        message,
+        hint: Some(hint.to_string()),
+    };
+    match innermost(err) {
+        Error::MultipleDocuments { .. } => {
+            let (line, col) = document_start_before(text, line).unwrap_or((line, col));
+            return at(
+                line,
+                col,
+                "a suite file holds one YAML document, and a second one starts here".into(),
+                "remove the `---` line, or move the second document into a file of its own",
+            );
+        }
+        Error::Budget { breach, .. } => {
+            let (message, hint) = budget_breach(breach);
+            return at(line, col, message, hint);
+        }
+        Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. }
+        | Error::AliasReplayCounterOverflow { .. } => {
+            return at(
+                line,
+                col,
+                "the aliases (`*name`) in this file repeat more values than a suite file may hold"
+                    .into(),
+                "write the repeated values out, or use fewer aliases of large anchors",
+            );
+        }
+        _ => {}
+    }
+    let message = first_line_of(&err.to_string());
+    if is_flow_error(&message)
+        && let Some((open, bracket)) = unclosed_flow(text, line)
+    {
+        return at(
+            open.0,
+            open.1,
+            format!(
+                "invalid YAML: {} (still open at line {line})",
+                unclosed_text(bracket)
+            ),
+            unclosed_hint(bracket),
+        );
+    }
+    if message.starts_with("unclosed bracket") {
+        let bracket = if message.contains('{') { '{' } else { '[' };
+        return at(
+            line,
+            col,
+            format!("invalid YAML: {}", unclosed_text(bracket)),
+            unclosed_hint(bracket),
+        );
+    }
+    let hint = if message.contains("did not find expected ','") {
+        Some(
+            "inside `{...}` or `[...]`, the characters `[ ] { } ,` end a plain value: quote a value that contains them, e.g. `path: \"$.a.b[0]\"`",
+        )
+    } else if message.starts_with("unclosed quote") {
+        Some(
+            "end the text with the quote it starts with; inside single quotes write `'` as `''`, inside double quotes write `\"` as `\\\"`",
+        )
+    } else {
+        None
+    };
+    if let Some(hint) = hint {
+        return at(line, col, format!("invalid YAML: {message}"), hint);
+    }
+    // The scanner reports where the token it was reading started;
+    // when the problem is a tab, point at the tab itself.
+    let tab = message.contains("tab");
+    let (line, col) = if tab {
+        first_tab_from(text, line).unwrap_or((line, col))
+    } else {
+        (line, col)
+    };
+    YamlError {
+        line,
+        col,
+        hint: tab
+            .then(|| "indent with spaces: YAML does not allow tabs in indentation".to_string()),
+        message: format!("invalid YAML: {message}"),
+    }
+}
+
+/// The error inside serde-saphyr's wrappers (source snippets, alias context).
+fn innermost(err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    let mut err = err;
+    loop {
+        match err {
+            serde_saphyr::Error::WithSnippet { error, .. }
+            | serde_saphyr::Error::AliasError { error, .. } => err = error,
+            other => return other,
         }
     }
+}
+
+fn budget_breach(breach: &serde_saphyr::budget::BudgetBreach) -> (String, &'static str) {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Nodes { .. } => (
+            format!(
+                "the file holds more than {MAX_NODES} YAML values, counting every value an alias (`*name`) repeats"
+            ),
+            "split the suite into several files; if aliases repeat large anchors, write the values out",
+        ),
+        B::Depth { .. } => (
+            format!("lists and mappings are nested more than {MAX_DEPTH} deep"),
+            "flatten the structure: a suite file needs only a few levels",
+        ),
+        B::Aliases { .. } | B::Anchors { .. } => (
+            "the file uses more aliases or anchors than a suite file may (50000)".into(),
+            "write the repeated values out",
+        ),
+        _ => (
+            "the file is larger than the YAML parser accepts for one suite file".into(),
+            "split the suite into several files",
+        ),
+    }
+}
+
+fn unclosed_text(bracket: char) -> &'static str {
+    if bracket == '{' {
+        "unclosed brace '{'"
+    } else {
+        "unclosed bracket '['"
+    }
+}
+
+fn unclosed_hint(bracket: char) -> &'static str {
+    if bracket == '{' {
+        "close the mapping with `}`, or write its entries as indented `key: value` lines"
+    } else {
+        "close the list with `]`, or write its items as `- item` lines"
+    }
+}
+
+/// Errors the parser gives when a `[` or `{` was never closed and the next
+/// line is read as part of it.
+fn is_flow_error(message: &str) -> bool {
+    message.contains("illegal placement of ':'")
+        || message.contains("did not find expected ','")
+        || message.contains("unclosed bracket")
+        || message.contains("flow")
+}
+
+/// The innermost `[` or `{` opened on a line before `line` and still open
+/// when `line` starts, with its position. Quoted text and comments are
+/// skipped; block scalars (`|`, `>`) too.
+fn unclosed_flow(text: &str, line: u32) -> Option<((u32, u32), char)> {
+    let mut open: Vec<((u32, u32), char)> = Vec::new();
+    let mut quote: Option<char> = None;
+    // Indentation of the line that opened a block scalar.
+    let mut block: Option<usize> = None;
+    for (i, l) in text.lines().enumerate() {
+        let n = u32::try_from(i + 1).ok()?;
+        if n >= line {
+            break;
+        }
+        let indent = l.len() - l.trim_start().len();
+        if let Some(b) = block {
+            if l.trim().is_empty() || indent > b {
+                continue;
+            }
+            block = None;
+        }
+        let mut prev = ' ';
+        let mut chars = l.chars().enumerate().peekable();
+        while let Some((c_at, c)) = chars.next() {
+            match quote {
+                Some('\'') if c == '\'' => {
+                    if chars.peek().map(|(_, c)| *c) == Some('\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some('"') if c == '"' => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '#' if prev.is_whitespace() || c_at == 0 => break,
+                    '\'' | '"'
+                        if matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':' | '-' | '?')
+                            || c_at == 0 =>
+                    {
+                        quote = Some(c)
+                    }
+                    '[' | '{' => open.push(((n, u32::try_from(c_at + 1).ok()?), c)),
+                    ']' | '}' => {
+                        open.pop();
+                    }
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+        let body = l.split(" #").next().unwrap_or(l).trim_end();
+        if open.is_empty()
+            && quote.is_none()
+            && (body.ends_with('|')
+                || body.ends_with('>')
+                || body.ends_with("|-")
+                || body.ends_with(">-")
+                || body.ends_with("|+")
+                || body.ends_with(">+"))
+        {
+            block = Some(indent);
+        }
+    }
+    open.last().copied()
+}
+
+/// The `---` (or `...`) line at or before `line` that starts a second
+/// document.
+fn document_start_before(text: &str, line: u32) -> Option<(u32, u32)> {
+    let last = usize::try_from(line).ok()?;
+    let lines: Vec<&str> = text.lines().take(last).collect();
+    lines.iter().enumerate().rev().find_map(|(i, l)| {
+        let rest = l.strip_prefix("---").or_else(|| l.strip_prefix("..."))?;
+        (i > 0 && (rest.is_empty() || rest.starts_with([' ', '\t'])))
+            .then(|| (u32::try_from(i + 1).unwrap_or(line), 1))
+    })
 }
 
 /// The position (1-based) of the first tab on `line` or after it. The
@@ -263,15 +508,24 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_errors_at_the_second_key() {
-        let (line, col, msg) = parse("a: 1\nb:\n  c: 1\n  c: 2\n").expect_err("duplicate");
-        assert_eq!((line, col), (4, 3));
-        assert_eq!(msg, "duplicate mapping key: c");
+        let e = parse("a: 1\nb:\n  c: 1\n  c: 2\n").expect_err("duplicate");
+        assert_eq!((e.line, e.col), (4, 3));
+        assert_eq!(e.message, "invalid YAML: duplicate mapping key: c");
     }
 
     #[test]
-    fn syntax_errors_have_positions() {
-        let (line, _col, msg) = parse("a: [1, 2\nb: 3\n").expect_err("invalid");
-        assert!(line >= 1, "{msg}");
-        assert!(!msg.is_empty());
+    fn a_second_document_is_found_among_multibyte_lines() {
+        let e = parse("a: 1\néé: 2\n---\nb: 2\n").expect_err("two documents");
+        assert_eq!((e.line, e.col), (3, 1), "{e:?}");
+    }
+
+    #[test]
+    fn an_unclosed_bracket_is_reported_where_it_opens() {
+        let e = parse("a: [1, 2\nb: 3\n").expect_err("invalid");
+        assert_eq!((e.line, e.col), (1, 4), "{e:?}");
+        assert!(
+            e.message.starts_with("invalid YAML: unclosed bracket '['"),
+            "{e:?}"
+        );
     }
 }

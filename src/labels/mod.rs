@@ -26,7 +26,6 @@
 //! check, so that the terminal labeller and other tools can share them and
 //! diffs stay small.
 
-pub mod cli;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

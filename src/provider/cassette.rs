@@ -153,9 +153,21 @@ pub fn path_for(dir: &Path, suite: &str, case: &str, variant: Option<&str>, key:
         .join(format!("{}.yaml", &key[..key.len().min(20)]))
 }
 
+/// The largest cassette file read (64 MiB; an answer is at most 16 MiB).
+pub const MAX_CASSETTE_BYTES: u64 = 64 << 20;
+
 /// Reads a cassette file: `Ok(None)` when absent, an error naming the file
 /// when it is truncated, corrupt or holds another request.
 pub fn read(path: &Path, key: &str) -> Result<Option<Entry>, ProviderError> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && (!meta.is_file() || meta.len() > MAX_CASSETTE_BYTES)
+    {
+        return Err(ProviderError::Cassette(format!(
+            "cassette {} is not a regular file of at most {} MiB (hint: delete it and record it again with TRIBUNAL_MODE=record)",
+            path.display(),
+            MAX_CASSETTE_BYTES >> 20
+        )));
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -199,6 +211,145 @@ pub fn write(path: &Path, entry: &Entry) -> Result<(), ProviderError> {
     })
 }
 
+/// The paths where two JSON values differ (`messages[1].content`,
+/// `temperature`), outermost first, at most `max`.
+pub fn differences(a: &Value, b: &Value, max: usize) -> Vec<String> {
+    fn walk(a: &Value, b: &Value, at: &str, out: &mut Vec<String>, max: usize) {
+        if out.len() >= max || a == b {
+            return;
+        }
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    let next = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    match (x.get(k), y.get(k)) {
+                        (Some(p), Some(q)) => walk(p, q, &next, out, max),
+                        _ if out.len() < max => out.push(next),
+                        _ => {}
+                    }
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    walk(p, q, &format!("{at}[{i}]"), out, max);
+                }
+            }
+            _ => out.push(if at.is_empty() {
+                "(the whole request)".into()
+            } else {
+                at.to_string()
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    walk(a, b, "", &mut out, max);
+    out
+}
+
+/// For a request with no recording: the recorded request of the same case
+/// closest to it (fewest differing parts) and where they differ, as a
+/// sentence; `None` when the case folder holds no readable recording.
+pub fn changed_parts(case_dir: &Path, request: &Value) -> Option<String> {
+    let rd = std::fs::read_dir(case_dir).ok()?;
+    let mut best: Option<(usize, PathBuf, Vec<String>)> = None;
+    for e in rd.flatten().take(200) {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        let Some(entry) = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| serde_saphyr::from_str::<Entry>(&t).ok())
+        else {
+            continue;
+        };
+        let diff = differences(&entry.request, request, 64);
+        if best.as_ref().is_none_or(|(n, _, _)| diff.len() < *n) {
+            best = Some((diff.len(), p, diff));
+        }
+    }
+    let (_, file, diff) = best?;
+    let shown: Vec<String> = diff.iter().take(4).map(|d| format!("`{d}`")).collect();
+    let more = if diff.len() > 4 { ", ..." } else { "" };
+    Some(format!(
+        "the request changed since it was recorded: it differs from the one in {} in {}{more}",
+        file.display(),
+        shown.join(", ")
+    ))
+}
+
+/// Whether a file is a cassette by its content: a YAML mapping whose keys
+/// are exactly those of [`Entry`], with a 64-hex-digit `key` that its file
+/// name starts with. Anything else (a suite, `tribunal.yaml`) is not.
+pub fn is_cassette(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    // Cassettes are small; a huge file is not one of them and is not read.
+    if !meta.is_file() || meta.len() > MAX_CASSETTE_BYTES {
+        return false;
+    }
+    let Some(entry) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_saphyr::from_str::<Entry>(&t).ok())
+    else {
+        return false;
+    };
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    entry.key.len() == 64
+        && entry.key.chars().all(|c| c.is_ascii_hexdigit())
+        && stem.is_some_and(|s| !s.is_empty() && entry.key.starts_with(&s))
+}
+
+/// Temporary files a killed writer left under `dir`: hidden
+/// `.<name>.yaml.<pid>.<n>.tmp` files (see [`crate::fsutil::write_atomic`])
+/// whose process is no longer running, sorted.
+pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                if !name.starts_with('.') {
+                    stack.push(e.path());
+                }
+            } else if kind.is_file()
+                && let Some(pid) = leftover_pid(&name)
+                && !process_alive(pid)
+            {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The writer's pid of a `.<name>.yaml.<pid>.<n>.tmp` name.
+fn leftover_pid(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.rsplitn(3, '.');
+    let _counter: u64 = parts.next()?.parse().ok()?;
+    let pid: u32 = parts.next()?.parse().ok()?;
+    parts.next()?.ends_with(".yaml").then_some(pid)
+}
+
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Every cassette file under `dir`, sorted.
 pub fn list(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -211,7 +362,8 @@ pub fn list(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             let hidden = e.file_name().to_string_lossy().starts_with('.');
             if p.is_dir() {
-                if !hidden {
+                // Build folders (cargo's `target/` has a CACHEDIR.TAG) hold no cassettes.
+                if !hidden && !p.join("CACHEDIR.TAG").exists() {
                     stack.push(p);
                 }
             } else if !hidden && p.extension().is_some_and(|x| x == "yaml") {
@@ -254,6 +406,14 @@ mod tests {
         assert_eq!(Mode::resolve(Some("RECORD"), true).ok(), Some(Mode::Record));
         let e = Mode::resolve(Some("replya"), false).expect_err("invalid");
         assert!(e.to_string().contains("replya"));
+    }
+
+    #[test]
+    fn leftover_names_are_recognised() {
+        assert_eq!(leftover_pid(".0123abcd.yaml.4242.7.tmp"), Some(4242));
+        assert_eq!(leftover_pid(".x.snap.4242.7.tmp"), None);
+        assert_eq!(leftover_pid("0123abcd.yaml.4242.7.tmp"), None);
+        assert_eq!(leftover_pid(".a.yaml.x.7.tmp"), None);
     }
 
     #[test]

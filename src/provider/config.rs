@@ -1,12 +1,9 @@
-//! The provider part of the project configuration file, `tribunal.yaml` at the
-//! project root (format documented in `docs/providers.md`).
-//!
-//! Other top-level sections of `tribunal.yaml` belong to other parts of
-//! tribunal and are ignored here; inside the sections read here, unknown keys
-//! are errors.
+//! The provider sections of the project configuration file, `tribunal.yaml`
+//! at the project root (format documented in `docs/providers.md`). The file
+//! as a whole, its other sections and the check that every key is known are
+//! in [`crate::config`].
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -104,6 +101,10 @@ pub struct NamedProvider {
     /// Retry and timeout policy for this provider.
     #[serde(default)]
     pub retry: Option<RetryPolicy>,
+    /// How structured output is requested (`auto`, `json_schema`,
+    /// `json_object` or `tools`; see [`super::structured`]).
+    #[serde(default)]
+    pub structured_output: Option<super::structured::StructuredMode>,
 }
 
 /// Global limits.
@@ -143,7 +144,7 @@ impl Default for CassetteConfig {
 
 /// The provider sections of `tribunal.yaml`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(deny_unknown_fields, default)]
 pub struct ProjectConfig {
     /// Named providers.
     pub providers: BTreeMap<String, NamedProvider>,
@@ -158,26 +159,16 @@ pub struct ProjectConfig {
 }
 
 impl ProjectConfig {
-    /// Parses configuration text; `origin` names it in errors.
+    /// Parses a text holding only provider sections (for tests and tools that
+    /// build a configuration in code); `origin` names it in errors. A project's
+    /// `tribunal.yaml` is read by [`crate::config::ProjectFile`], which reports
+    /// every problem with its position.
     pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig, ProviderError> {
         if text.trim().is_empty() {
             return Ok(ProjectConfig::default());
         }
         serde_saphyr::from_str::<ProjectConfig>(text)
             .map_err(|e| ProviderError::Config(format!("{origin}: {e}")))
-    }
-
-    /// Reads `<root>/tribunal.yaml`; a missing file is the default configuration.
-    pub fn load(root: &Path) -> Result<ProjectConfig, ProviderError> {
-        let path = root.join("tribunal.yaml");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => ProjectConfig::parse(&text, &path.display().to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProjectConfig::default()),
-            Err(e) => Err(ProviderError::Config(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
-        }
     }
 }
 
@@ -186,9 +177,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_a_full_file_and_ignores_other_sections() {
+    fn parses_the_provider_sections() {
         let text = r#"
-snapshots: {whatever: 1}
 providers:
   judge:
     kind: openai

@@ -69,10 +69,20 @@ pub struct Limiter {
     current: AtomicUsize,
     debt: Arc<AtomicUsize>,
     streak: AtomicUsize,
-    pause_until: Mutex<Option<Instant>>,
+    pause_until: Mutex<Option<Pause>>,
     spacing: Option<Duration>,
     next_slot: Mutex<Option<Instant>>,
     stats: Arc<Stats>,
+}
+
+/// A pause every caller of a provider honours after a 429: until when, and
+/// the server's answer that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pause {
+    /// When calls may be sent again.
+    pub until: Instant,
+    /// What the server answered (`HTTP 429: ...`).
+    pub reason: String,
 }
 
 /// Permission to have one attempt in flight; released on drop.
@@ -126,18 +136,43 @@ impl Limiter {
         self.current.load(Ordering::Relaxed)
     }
 
+    /// The pause in effect now, if any.
+    pub fn pause(&self) -> Option<Pause> {
+        let now = Instant::now();
+        self.pause_until
+            .lock()
+            .ok()
+            .and_then(|p| p.clone())
+            .filter(|p| p.until > now)
+    }
+
+    /// Waits for the pause in effect, unless it lasts past `deadline`: then
+    /// returns it at once, so that the caller can fail with the server's reason.
+    pub async fn wait_pause(&self, deadline: Option<Instant>) -> Result<(), Pause> {
+        while let Some(p) = self.pause() {
+            if deadline.is_some_and(|d| p.until > d) {
+                return Err(p);
+            }
+            tokio::time::sleep_until(p.until.into()).await;
+        }
+        Ok(())
+    }
+
     /// Waits for any pause and rate-limit slot, then for both limits.
     pub async fn acquire(&self) -> Permit {
-        let pause = self.pause_until.lock().ok().and_then(|p| *p);
-        if let Some(until) = pause {
-            tokio::time::sleep_until(until.into()).await;
-        }
+        let _ = self.wait_pause(None).await;
+        self.slot().await
+    }
+
+    /// Waits for the rate-limit slot and both limits (tribunal's own queue),
+    /// ignoring any pause.
+    pub async fn slot(&self) -> Permit {
         if let Some(spacing) = self.spacing {
             let slot = match self.next_slot.lock() {
                 Ok(mut next) => {
                     let now = Instant::now();
                     let slot = next.map_or(now, |n| n.max(now));
-                    *next = Some(slot + spacing);
+                    *next = slot.checked_add(spacing);
                     slot
                 }
                 Err(_) => Instant::now(),
@@ -162,8 +197,9 @@ impl Limiter {
     }
 
     /// A 429: shrink the limit by a fifth (not below 1) and pause every
-    /// caller for `wait` (the server's `Retry-After`, or one second).
-    pub fn on_rate_limited(&self, wait: Option<Duration>) {
+    /// caller for `wait` (the server's `Retry-After`, or one second); `reason`
+    /// is the server's answer, for calls the pause makes fail.
+    pub fn on_rate_limited(&self, wait: Option<Duration>, reason: &str) {
         self.streak.store(0, Ordering::Relaxed);
         let cur = self.current.load(Ordering::Relaxed);
         let new = ((cur * 4) / 5).max(1);
@@ -175,9 +211,21 @@ impl Limiter {
         {
             self.debt.fetch_add(cur - new, Ordering::AcqRel);
         }
-        let until = Instant::now() + wait.unwrap_or(Duration::from_secs(1));
+        let now = Instant::now();
+        let wait = wait.unwrap_or(Duration::from_secs(1));
+        // Saturate: a far future is as good as the farthest representable one.
+        let until = now
+            .checked_add(wait)
+            .or_else(|| now.checked_add(super::retry::MAX_SERVER_WAIT))
+            .unwrap_or(now);
         if let Ok(mut p) = self.pause_until.lock() {
-            *p = Some(p.map_or(until, |old| old.max(until)));
+            let later = p.as_ref().is_none_or(|old| until > old.until);
+            if later {
+                *p = Some(Pause {
+                    until,
+                    reason: reason.to_string(),
+                });
+            }
         }
     }
 
@@ -224,7 +272,7 @@ mod tests {
         assert_eq!(stats.snapshot().in_flight, 5);
         let more = tokio::time::timeout(Duration::from_millis(30), l.acquire()).await;
         assert!(more.is_err(), "a sixth call must wait");
-        l.on_rate_limited(Some(Duration::ZERO));
+        l.on_rate_limited(Some(Duration::ZERO), "HTTP 429");
         assert_eq!(l.current(), 4);
         drop(held);
         assert_eq!(l.local.available_permits(), 4);

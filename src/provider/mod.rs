@@ -10,8 +10,8 @@
 //! per-provider in-flight limits, adaptive back-off on 429, counters),
 //! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
 //! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
-//! for tests and the benchmark), [`progress`] (a live progress line on terminals)
-//! and [`cli`] (`cassettes` and `tribunal bench`).
+//! for tests and the benchmark) and [`progress`] (a live progress line on
+//! terminals). The `cassettes` and `bench` commands are in `cli/providers.rs`.
 //! [`Providers::chat`] is the single door every judge and prompt target uses.
 
 use std::future::Future;
@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::verdict::Usage;
 
 pub mod anthropic;
+pub mod capped;
 pub mod cassette;
-pub mod cli;
 pub mod config;
 pub mod limits;
 pub mod mock;
@@ -32,6 +32,8 @@ pub mod price;
 pub mod progress;
 mod registry;
 pub mod retry;
+pub mod secrets;
+pub mod structured;
 mod transport;
 
 pub use cassette::Mode;
@@ -214,6 +216,30 @@ pub struct ChatResponse {
     /// True when the answer came from a cassette.
     #[serde(default)]
     pub replayed: bool,
+    /// How structured output was requested (`json_schema`, `json_object` or
+    /// `tools`), when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured_output: Option<String>,
+}
+
+impl ChatResponse {
+    /// True when the model stopped because it reached its token limit
+    /// (OpenAI `finish_reason: length`, Anthropic `stop_reason: max_tokens`):
+    /// the text is cut off.
+    pub fn truncated(&self) -> bool {
+        matches!(self.finish_reason.as_deref(), Some("length" | "max_tokens"))
+    }
+
+    /// Why the answer is cut off, for error messages, when it is.
+    pub fn truncation_note(&self) -> Option<String> {
+        self.truncated().then(|| {
+            format!(
+                "the model stopped at its token limit (finish reason `{}`, {} output tokens), so the answer is cut off",
+                self.finish_reason.as_deref().unwrap_or_default(),
+                self.usage.output_tokens
+            )
+        })
+    }
 }
 
 /// Why a call failed.
@@ -228,6 +254,21 @@ pub enum ProviderError {
         status: u16,
         /// The server's error message.
         message: String,
+    },
+    /// The provider is paused by a server's `Retry-After` past this call's
+    /// budget: the call is not sent.
+    #[error(
+        "{provider}: not sent: the server asked to wait {wait_s:.0}s ({reason}), longer than the {remaining_s:.1}s left of this call's budget"
+    )]
+    Paused {
+        /// Provider name.
+        provider: String,
+        /// Seconds left of the pause.
+        wait_s: f64,
+        /// Seconds left of the call's budget.
+        remaining_s: f64,
+        /// The server's answer that asked for the pause.
+        reason: String,
     },
     /// Transient failures (429, 5xx, timeouts, resets) persisted past the retry budget.
     #[error("{provider}: gave up after {attempts} attempts: {last}")]

@@ -16,6 +16,7 @@ use super::cassette::{self, Entry, Mode};
 use super::config::{ProjectConfig, ProviderKind};
 use super::limits::{Limiter, Stats, StatsSnapshot};
 use super::price::{Price, PriceTable};
+use super::secrets;
 use super::transport::HttpProvider;
 use super::{ChatRequest, ChatResponse, Provider, ProviderError};
 
@@ -50,18 +51,18 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options from the environment: `TRIBUNAL_MODE` (else replay in CI,
-    /// auto elsewhere), `tribunal.yaml` under `root`, and usage logs under
+    /// The options of a project run: the resolved cassette `mode` and
+    /// provider configuration (see `crate::config::Config`), the process
+    /// environment for keys and base URLs, and usage logs under
     /// `<root>/target/tribunal/cassette-usage`.
-    pub fn from_env(root: &Path, ci: bool) -> Result<Options, ProviderError> {
-        let mode = Mode::resolve(std::env::var("TRIBUNAL_MODE").ok().as_deref(), ci)?;
-        Ok(Options {
+    pub fn new(root: &Path, mode: Mode, config: ProjectConfig) -> Options {
+        Options {
             mode,
-            config: ProjectConfig::load(root)?,
+            config,
             env: BTreeMap::new(),
             inherit_env: true,
             usage_dir: Some(usage_dir(root)),
-        })
+        }
     }
 }
 
@@ -76,6 +77,9 @@ struct Endpoint {
     model: String,
     key_env: Option<String>,
     has_key: bool,
+    /// Whether the provider needs a key to answer (a custom base URL with
+    /// no `api_key_env` is taken to be a keyless local server).
+    needs_key: bool,
     extra: Map<String, Value>,
     temperature: Option<f64>,
     max_tokens: Option<u32>,
@@ -144,11 +148,14 @@ impl Default for Providers {
 }
 
 impl Providers {
-    /// The providers of a project: `tribunal.yaml` under `root` and the
-    /// environment, in the cassette mode `TRIBUNAL_MODE` names (else `replay`
-    /// when `ci`, `auto` otherwise).
-    pub fn configure(root: &Path, ci: bool) -> Result<Providers, ProviderError> {
-        Providers::with_options(root, Options::from_env(root, ci)?)
+    /// The providers of a project at `root` in cassette `mode`, configured
+    /// by the provider sections of its `tribunal.yaml`.
+    pub fn configure(
+        root: &Path,
+        mode: Mode,
+        config: ProjectConfig,
+    ) -> Result<Providers, ProviderError> {
+        Providers::with_options(root, Options::new(root, mode, config))
     }
 
     /// The providers of a project with explicit options.
@@ -162,6 +169,7 @@ impl Providers {
     }
 
     fn build(cassettes: Option<PathBuf>, options: Options, client: reqwest::Client) -> Providers {
+        register_secrets(&options);
         let prices = PriceTable::new(options.config.prices.clone());
         let global = Arc::new(Semaphore::new(options.config.limits.concurrency.max(1)));
         Providers {
@@ -229,6 +237,13 @@ impl Providers {
         Ok(Arc::clone(&self.endpoint(spec)?.provider))
     }
 
+    /// An environment value as this run sees it: [`Options::env`] first,
+    /// then (when inherited) the process environment; empty counts as unset.
+    /// Targets read `${NAME}` in their headers through it.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        self.env(name)
+    }
+
     fn env(&self, name: &str) -> Option<String> {
         self.shared
             .env
@@ -276,6 +291,7 @@ impl Providers {
                 model: p.model().to_string(),
                 key_env: None,
                 has_key: true,
+                needs_key: false,
                 extra: Map::new(),
                 temperature: None,
                 max_tokens: None,
@@ -329,16 +345,16 @@ impl Providers {
             .and_then(|b| b.api_key_env.clone())
             .unwrap_or_else(|| kind.key_env().to_string());
         let key = self.env(&key_env);
+        if let Some(k) = &key {
+            secrets::register(&key_env, k);
+        }
         let mut headers = Vec::new();
         for (name, value) in block.map(|b| &b.headers).into_iter().flatten() {
-            let value = match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
-                Some(var) => self.env(var).ok_or_else(|| {
-                    ProviderError::Config(format!(
-                        "header `{name}` of provider `{spec}` reads ${{{var}}}, which is not set"
-                    ))
-                })?,
-                None => value.clone(),
-            };
+            let value = secrets::expand_vars(value, |var| self.env(var)).map_err(|var| {
+                ProviderError::Config(format!(
+                    "header `{name}` of provider `{spec}` reads ${{{var}}}, which is not set (hint: set {var}, or write the value without `${{...}}`)"
+                ))
+            })?;
             headers.push((name.clone(), value));
         }
         let mut extra = block.map(|b| b.params.clone()).unwrap_or_default();
@@ -375,6 +391,9 @@ impl Providers {
             policy,
             limiter,
             stats: Arc::clone(&self.shared.stats),
+            missing_key_env: key.is_none().then(|| key_env.clone()),
+            configured: block.and_then(|b| b.structured_output).unwrap_or_default(),
+            negotiated: Default::default(),
         };
         Ok(Endpoint {
             spec: spec.to_string(),
@@ -382,6 +401,7 @@ impl Providers {
             model,
             key_env: Some(key_env),
             has_key: key.is_some() || custom_server,
+            needs_key: !custom_server || block.is_some_and(|b| b.api_key_env.is_some()),
             extra,
             temperature,
             max_tokens,
@@ -396,6 +416,17 @@ impl Providers {
     /// trial `site`. This is the single door for judges and prompt targets:
     /// cassettes, limits, retries and pricing live behind it.
     pub async fn chat(
+        &self,
+        spec: &str,
+        request: &ChatRequest,
+        site: &CallSite,
+    ) -> Result<ChatResponse, ProviderError> {
+        self.chat_unredacted(spec, request, site)
+            .await
+            .map_err(redact_error)
+    }
+
+    async fn chat_unredacted(
         &self,
         spec: &str,
         request: &ChatRequest,
@@ -421,6 +452,7 @@ impl Providers {
             )
         });
         let mode = self.shared.mode;
+        let mut missed = false;
         if let (Some(path), Mode::Replay | Mode::Auto) = (&path, mode) {
             if let Some(entry) = cassette::read(path, &key)? {
                 self.mark_used(path);
@@ -432,9 +464,10 @@ impl Providers {
             if mode == Mode::Replay || !ep.has_key {
                 self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
                 return Err(ProviderError::CassetteMiss(
-                    self.miss_message(&ep, &req, site, &key, path, mode),
+                    self.miss_message(&ep, &req, site, &key, path, mode, &canonical),
                 ));
             }
+            missed = true;
         }
         let answer = match &ep.limiter {
             Some(l) => {
@@ -447,9 +480,25 @@ impl Providers {
             Ok(r) => r,
             Err(e) => {
                 self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                // Auto mode called out because nothing was recorded: say so, and
+                // what changed, not only that the server could not be reached.
+                if let (true, Some(path)) = (missed, &path) {
+                    let changed = path
+                        .parent()
+                        .and_then(|d| cassette::changed_parts(d, &canonical))
+                        .map(|c| format!("; {c}"))
+                        .unwrap_or_default();
+                    return Err(ProviderError::CassetteMiss(format!(
+                        "no recorded answer for `{}` in trial `{}` (expected cassette {}){changed}; recording it failed: {e}",
+                        ep.spec,
+                        crate::run::trial_name(&site.suite, &site.case_id, site.variant.as_deref()),
+                        path.display()
+                    )));
+                }
                 return Err(e);
             }
         };
+        redact_response(&mut r);
         if r.cost_usd.is_none() {
             let price = ep.price.or_else(|| self.shared.prices.lookup(&req.model));
             r.cost_usd = price.map(|p| p.cost(&r.usage));
@@ -470,6 +519,7 @@ impl Providers {
         Ok(r)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn miss_message(
         &self,
         ep: &Endpoint,
@@ -478,6 +528,7 @@ impl Providers {
         key: &str,
         path: &Path,
         mode: Mode,
+        canonical: &Value,
     ) -> String {
         let trial = crate::run::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
         let last: String = req
@@ -497,10 +548,16 @@ impl Providers {
         let key_note = ep
             .key_env
             .as_deref()
+            .filter(|_| ep.needs_key)
             .map(|k| format!(" with {k} set"))
             .unwrap_or_default();
+        let changed = path
+            .parent()
+            .and_then(|d| cassette::changed_parts(d, canonical))
+            .map(|c| format!("; {c}"))
+            .unwrap_or_default();
         format!(
-            "no recorded answer for `{}` (model `{}`, sample {}) in trial `{trial}` ({why}): request {} whose last user message starts \"{last}\"; expected cassette {} (hint: record it{key_note} by running `TRIBUNAL_MODE=record cargo test --test evals -- '{trial}'`, then commit the file)",
+            "no recorded answer for `{}` (model `{}`, sample {}) in trial `{trial}` ({why}): request {} whose last user message starts \"{last}\"; expected cassette {}{changed} (hint: record it{key_note} by running `TRIBUNAL_MODE=record cargo test --test evals -- '{trial}'`, then commit the file)",
             ep.spec,
             req.model,
             req.sample,
@@ -546,5 +603,99 @@ impl Providers {
                 let _ = writeln!(file, "{}", rel.display());
             }
         }
+    }
+}
+
+/// Removes every known secret from an answer before it is recorded or
+/// returned (a server that echoes the key must not put it into a cassette).
+fn redact_response(r: &mut ChatResponse) {
+    let text = secrets::redact(&r.text);
+    if text != r.text {
+        r.text = text;
+    }
+    if let Some(j) = &mut r.json {
+        secrets::redact_json(j);
+    }
+    for c in &mut r.tool_calls {
+        secrets::redact_json(&mut c.arguments);
+    }
+}
+
+/// Registers every key and header variable the configuration can read, so
+/// that they are redacted even from output of calls that never resolve a
+/// provider (a `command` target printing its inherited environment).
+fn register_secrets(options: &Options) {
+    let lookup = |name: &str| {
+        options
+            .env
+            .get(name)
+            .cloned()
+            .or_else(|| {
+                options
+                    .inherit_env
+                    .then(|| std::env::var(name).ok())
+                    .flatten()
+            })
+            .filter(|v| !v.is_empty())
+    };
+    let mut names: Vec<String> = [ProviderKind::Openai, ProviderKind::Anthropic]
+        .iter()
+        .map(|k| k.key_env().to_string())
+        .collect();
+    for block in options.config.providers.values() {
+        names.extend(block.api_key_env.clone());
+        for value in block.headers.values() {
+            // Registers what it substitutes; unset variables are reported later.
+            let _ = secrets::expand_vars(value, lookup);
+        }
+    }
+    for name in names {
+        if let Some(v) = lookup(&name) {
+            secrets::register(&name, &v);
+        }
+    }
+}
+
+/// An error with every known secret removed from its text (a miss message
+/// quotes the prompt, a refusal quotes the server).
+fn redact_error(e: ProviderError) -> ProviderError {
+    let r = |s: String| secrets::redact(&s);
+    match e {
+        ProviderError::Rejected {
+            provider,
+            status,
+            message,
+        } => ProviderError::Rejected {
+            provider,
+            status,
+            message: r(message),
+        },
+        ProviderError::Paused {
+            provider,
+            wait_s,
+            remaining_s,
+            reason,
+        } => ProviderError::Paused {
+            provider,
+            wait_s,
+            remaining_s,
+            reason: r(reason),
+        },
+        ProviderError::Exhausted {
+            provider,
+            attempts,
+            last,
+        } => ProviderError::Exhausted {
+            provider,
+            attempts,
+            last: r(last),
+        },
+        ProviderError::Malformed { provider, message } => ProviderError::Malformed {
+            provider,
+            message: r(message),
+        },
+        ProviderError::CassetteMiss(m) => ProviderError::CassetteMiss(r(m)),
+        ProviderError::Cassette(m) => ProviderError::Cassette(r(m)),
+        ProviderError::Config(m) => ProviderError::Config(r(m)),
     }
 }

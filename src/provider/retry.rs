@@ -47,12 +47,12 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The per-attempt timeout.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout_s.max(0.001))
+        clamped_secs(self.timeout_s.max(0.001)).unwrap_or(MAX_SERVER_WAIT)
     }
 
     /// The whole-call budget.
     pub fn budget(&self) -> Duration {
-        Duration::from_secs_f64(self.budget_s.max(0.0))
+        clamped_secs(self.budget_s.max(0.0)).unwrap_or(Duration::ZERO)
     }
 
     /// The wait before retry number `retry` (1 for the first retry): an
@@ -109,26 +109,49 @@ pub fn classify_status(status: u16) -> StatusClass {
     }
 }
 
+/// The longest wait a server can ask for: larger `Retry-After` values
+/// (`1e30`, `10000000000000000000`, a date in the year 9999) are read as this.
+/// Any wait past a call's budget ends the call at once, so the exact cap only
+/// keeps time arithmetic finite.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Seconds as a wait, clamped to `0..=MAX_SERVER_WAIT` (`None` for NaN and
+/// negative values).
+fn clamped_secs(secs: f64) -> Option<Duration> {
+    if secs.is_nan() || secs < 0.0 {
+        return None;
+    }
+    Some(if secs >= MAX_SERVER_WAIT.as_secs_f64() {
+        MAX_SERVER_WAIT
+    } else {
+        Duration::from_secs_f64(secs)
+    })
+}
+
 /// The wait a server asked for: `retry-after-ms` (milliseconds, sent by
 /// OpenAI) wins over `Retry-After`, which is either delta-seconds (`120`,
-/// fractions accepted) or an HTTP date. Dates in the past mean "now".
+/// fractions accepted) or an HTTP date. Dates in the past mean "now"; waits
+/// longer than [`MAX_SERVER_WAIT`] are read as that.
 pub fn retry_after(
     retry_after: Option<&str>,
     retry_after_ms: Option<&str>,
     now: SystemTime,
 ) -> Option<Duration> {
     if let Some(ms) = retry_after_ms.and_then(|v| v.trim().parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
+        && let Some(wait) = clamped_secs(ms / 1000.0)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(wait);
     }
     let value = retry_after?.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return clamped_secs(secs);
     }
     let at = parse_http_date(value)?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_SERVER_WAIT),
+    )
 }
 
 #[cfg(test)]
@@ -183,6 +206,28 @@ mod tests {
         assert_eq!(retry_after(Some("soon"), None, now), None);
         assert_eq!(retry_after(Some("-1"), None, now), None);
         assert_eq!(retry_after(None, None, now), None);
+    }
+
+    #[test]
+    fn huge_retry_after_values_saturate() {
+        let now = SystemTime::now();
+        for v in ["1e30", "10000000000000000000", "inf", "1e308"] {
+            assert_eq!(
+                retry_after(Some(v), None, now),
+                Some(MAX_SERVER_WAIT),
+                "{v}"
+            );
+            assert_eq!(
+                retry_after(None, Some(v), now),
+                Some(MAX_SERVER_WAIT),
+                "ms {v}"
+            );
+        }
+        assert_eq!(retry_after(Some("NaN"), None, now), None);
+        assert_eq!(
+            retry_after(Some("Fri, 31 Dec 9999 23:59:59 GMT"), None, now),
+            Some(MAX_SERVER_WAIT)
+        );
     }
 
     #[test]

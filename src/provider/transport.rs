@@ -3,16 +3,21 @@
 //! transient ones with back-off until the attempt limit or time budget.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
+use super::capped::{Capped, MAX_ANSWER_BYTES, MAX_ERROR_BYTES, read_response};
 use super::config::ProviderKind;
 use super::limits::{Limiter, Stats};
-use super::retry::{RetryPolicy, StatusClass, classify_status, retry_after};
-use super::{BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, anthropic, openai};
+use super::retry::{MAX_SERVER_WAIT, RetryPolicy, StatusClass, classify_status, retry_after};
+use super::structured::{self, StructuredMode, is_structured_rejection};
+use super::{
+    BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat, anthropic,
+    openai, secrets,
+};
 
 /// A provider reached over HTTP.
 pub(crate) struct HttpProvider {
@@ -26,6 +31,13 @@ pub(crate) struct HttpProvider {
     pub policy: RetryPolicy,
     pub limiter: Arc<Limiter>,
     pub stats: Arc<Stats>,
+    /// The key variable, when it is unset (named in 401/403 errors).
+    pub missing_key_env: Option<String>,
+    /// The configured structured-output mode.
+    pub configured: StructuredMode,
+    /// In `auto`: the mode negotiated so far (0/1 = json_schema, 2 =
+    /// json_object, 3 = tools).
+    pub negotiated: AtomicU8,
 }
 
 impl HttpProvider {
@@ -66,108 +78,243 @@ impl HttpProvider {
     }
 
     async fn call(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        let mut mode = self.structured_mode();
+        loop {
+            let result = self.call_in(req, mode).await;
+            let next = match &result {
+                Err(ProviderError::Rejected { message, .. })
+                    if self.configured == StructuredMode::Auto
+                        && self.kind == ProviderKind::Openai
+                        && matches!(
+                            req.response_format,
+                            Some(ResponseFormat::JsonSchema { .. })
+                        )
+                        && is_structured_rejection(message) =>
+                {
+                    mode.fallback()
+                }
+                _ => None,
+            };
+            match next {
+                // The server refused this way of asking for JSON: ask the next way,
+                // now and for this provider's later calls.
+                Some(next) => {
+                    self.negotiated.store(next as u8, Ordering::Relaxed);
+                    mode = next;
+                }
+                None => return result,
+            }
+        }
+    }
+
+    /// The structured-output mode to use now: the configured one, or in
+    /// `auto` the one negotiated so far.
+    fn structured_mode(&self) -> StructuredMode {
+        if self.kind == ProviderKind::Anthropic {
+            return StructuredMode::Tools;
+        }
+        match self.configured {
+            StructuredMode::Auto => match self.negotiated.load(Ordering::Relaxed) {
+                2 => StructuredMode::JsonObject,
+                3 => StructuredMode::Tools,
+                _ => StructuredMode::JsonSchema,
+            },
+            m => m,
+        }
+    }
+
+    fn redacted(&self, text: &str) -> String {
+        secrets::redact(text)
+    }
+
+    /// One call in one structured-output mode: attempts under the limits
+    /// until success, a refusal, the attempt limit or the time budget.
+    async fn call_in(
+        &self,
+        original: &ChatRequest,
+        mode: StructuredMode,
+    ) -> Result<ChatResponse, ProviderError> {
+        // Anthropic's body builder asks for its own forced tool.
+        let req = if self.kind == ProviderKind::Openai {
+            structured::prepare(original, mode)
+        } else {
+            original.clone()
+        };
         let body = match self.kind {
-            ProviderKind::Openai => openai::body(req, &self.extra),
-            ProviderKind::Anthropic => anthropic::body(req, &self.extra),
+            ProviderKind::Openai => openai::body(&req, &self.extra),
+            ProviderKind::Anthropic => anthropic::body(&req, &self.extra),
         };
         let body = serde_json::to_vec(&body).map_err(|e| ProviderError::Malformed {
             provider: self.label.clone(),
             message: format!("request not serialisable: {e}"),
         })?;
         let started = Instant::now();
-        let deadline = started + self.policy.budget();
+        // The budget counts from here; time spent waiting for one of
+        // tribunal's own concurrency or rate slots is added back, so a long
+        // queue never eats a call's budget (a server's pause does).
+        let mut deadline = started
+            .checked_add(self.policy.budget())
+            .unwrap_or(started + MAX_SERVER_WAIT);
         let max = self.policy.max_attempts.max(1);
-        let mut last;
+        let mut last = String::new();
         let mut attempt = 0;
         loop {
+            if let Err(pause) = self.limiter.wait_pause(Some(deadline)).await {
+                let now = Instant::now();
+                return Err(ProviderError::Paused {
+                    provider: self.label.clone(),
+                    wait_s: pause.until.saturating_duration_since(now).as_secs_f64(),
+                    remaining_s: deadline.saturating_duration_since(now).as_secs_f64(),
+                    reason: self.redacted(&pause.reason),
+                });
+            }
+            let queued = Instant::now();
+            let permit = self.limiter.slot().await;
+            deadline = deadline.checked_add(queued.elapsed()).unwrap_or(deadline);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                drop(permit);
+                return Err(ProviderError::Exhausted {
+                    provider: self.label.clone(),
+                    attempts: attempt,
+                    last: format!(
+                        "{last} (the {:.0}s budget is used up)",
+                        self.policy.budget_s
+                    ),
+                });
+            }
             attempt += 1;
+            // An attempt never runs past the budget: its timeout is cut to what is left.
+            let timeout = self.policy.timeout().min(remaining);
             self.stats.attempts.fetch_add(1, Ordering::Relaxed);
-            let permit = self.limiter.acquire().await;
-            let sent = self
-                .client
-                .post(&self.url)
-                .headers(self.headers.clone())
-                .header("content-type", "application/json")
-                .timeout(self.policy.timeout())
-                .body(body.clone())
-                .send()
-                .await;
+            let sent_at = Instant::now();
+            let outcome = self.attempt(&body, timeout).await;
+            drop(permit);
             let mut wait = None;
-            match sent {
-                Err(e) => {
-                    last = describe(&e, self.policy.timeout_s);
-                }
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let header = |n: &str| {
-                        resp.headers()
-                            .get(n)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string)
-                    };
-                    let after = retry_after(
-                        header("retry-after").as_deref(),
-                        header("retry-after-ms").as_deref(),
-                        SystemTime::now(),
-                    );
-                    let bytes = match resp.bytes().await {
-                        Ok(b) => b,
-                        Err(e) => {
-                            drop(permit);
-                            last = describe(&e, self.policy.timeout_s);
-                            if let Some(err) =
-                                self.give_up(attempt, max, deadline, None, &last).await
-                            {
-                                return Err(err);
-                            }
-                            continue;
-                        }
-                    };
-                    drop(permit);
-                    let message = match self.kind {
-                        ProviderKind::Openai => openai::error_message(&bytes),
-                        ProviderKind::Anthropic => anthropic::error_message(&bytes),
+            match outcome {
+                Err(e) => last = describe(&e, timeout),
+                Ok((status, after, bytes)) => {
+                    let message = || {
+                        let m = match self.kind {
+                            ProviderKind::Openai => openai::error_message(&bytes.head),
+                            ProviderKind::Anthropic => anthropic::error_message(&bytes.head),
+                        };
+                        let m = if bytes.is_truncated() {
+                            format!("{m} [error body: {}]", bytes.note())
+                        } else {
+                            m
+                        };
+                        self.redacted(&m)
                     };
                     match classify_status(status) {
                         StatusClass::Success => {
                             self.limiter.on_success();
-                            let parsed = match self.kind {
-                                ProviderKind::Openai => openai::parse(&bytes, req),
-                                ProviderKind::Anthropic => anthropic::parse(&bytes, req),
-                            };
-                            let mut r = parsed.map_err(|message| ProviderError::Malformed {
+                            let malformed = |message: String| ProviderError::Malformed {
                                 provider: self.label.clone(),
-                                message,
-                            })?;
-                            r.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                                message: self.redacted(&message),
+                            };
+                            if bytes.is_truncated() {
+                                return Err(malformed(format!(
+                                    "the answer is larger than the {} MiB limit ({})",
+                                    MAX_ANSWER_BYTES >> 20,
+                                    bytes.note()
+                                )));
+                            }
+                            let parsed = match self.kind {
+                                ProviderKind::Openai => openai::parse(&bytes.head, &req),
+                                ProviderKind::Anthropic => anthropic::parse(&bytes.head, &req),
+                            };
+                            let mut r = parsed.map_err(malformed)?;
+                            if self.kind == ProviderKind::Openai {
+                                structured::finish(&mut r, original, mode).map_err(malformed)?;
+                            } else if matches!(
+                                original.response_format,
+                                Some(ResponseFormat::JsonSchema { .. })
+                            ) {
+                                r.structured_output = Some(StructuredMode::Tools.as_str().into());
+                            }
+                            // The time from sending the successful attempt to its answer:
+                            // no queueing, pauses or earlier attempts.
+                            r.latency_ms = sent_at.elapsed().as_secs_f64() * 1000.0;
                             return Ok(r);
                         }
                         StatusClass::Fatal => {
-                            return Err(ProviderError::Rejected {
-                                provider: self.label.clone(),
-                                status,
-                                message,
-                            });
+                            return Err(self.rejected(status, message()));
                         }
                         StatusClass::Transient => {
+                            let message = message();
+                            // A server that answers 5xx to a request it cannot accept
+                            // (llama.cpp's validation errors) will answer it the same
+                            // way every time: a refusal, not a transient failure.
+                            if status >= 500 && is_validation_answer(&message) {
+                                return Err(self.rejected(status, message));
+                            }
+                            last = format!("HTTP {status}: {message}");
                             if status == 429 {
-                                self.limiter.on_rate_limited(after);
+                                self.limiter.on_rate_limited(after, &last);
                             }
                             wait = after;
-                            last = format!("HTTP {status}: {message}");
                         }
                     }
-                    if let Some(err) = self.give_up(attempt, max, deadline, wait, &last).await {
-                        return Err(err);
-                    }
-                    continue;
                 }
             }
-            drop(permit);
             if let Some(err) = self.give_up(attempt, max, deadline, wait, &last).await {
                 return Err(err);
             }
         }
+    }
+
+    fn rejected(&self, status: u16, mut message: String) -> ProviderError {
+        if matches!(status, 401 | 403)
+            && let Some(var) = &self.missing_key_env
+        {
+            message.push_str(&format!(
+                " (hint: {var} is not set, so no key was sent; set it to the provider's key)"
+            ));
+        }
+        ProviderError::Rejected {
+            provider: self.label.clone(),
+            status,
+            message,
+        }
+    }
+
+    /// Sends one attempt and reads its answer: the status, the server's
+    /// requested wait, and the body (bounded: a 2xx body up to
+    /// [`MAX_ANSWER_BYTES`], an error body's first [`MAX_ERROR_BYTES`]).
+    async fn attempt(
+        &self,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<(u16, Option<Duration>, Capped), reqwest::Error> {
+        let resp = self
+            .client
+            .post(&self.url)
+            .headers(self.headers.clone())
+            .header("content-type", "application/json")
+            .timeout(timeout)
+            .body(body.to_vec())
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let after = retry_after(
+            header("retry-after").as_deref(),
+            header("retry-after-ms").as_deref(),
+            SystemTime::now(),
+        );
+        let limit = if (200..300).contains(&status) {
+            MAX_ANSWER_BYTES
+        } else {
+            MAX_ERROR_BYTES
+        };
+        let bytes = read_response(resp, limit, true).await?;
+        Ok((status, after, bytes))
     }
 
     /// After a transient failure: `Some(error)` to stop, else sleeps the
@@ -177,7 +324,7 @@ impl HttpProvider {
         attempt: u32,
         max: u32,
         deadline: Instant,
-        server_wait: Option<std::time::Duration>,
+        server_wait: Option<Duration>,
         last: &str,
     ) -> Option<ProviderError> {
         let exhausted = |note: &str| ProviderError::Exhausted {
@@ -189,7 +336,8 @@ impl HttpProvider {
             return Some(exhausted(""));
         }
         let wait = server_wait.unwrap_or_else(|| self.policy.backoff(attempt));
-        if Instant::now() + wait > deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if wait >= left {
             return Some(exhausted(&format!(
                 " (the next wait of {:.1}s would pass the {:.0}s budget)",
                 wait.as_secs_f64(),
@@ -202,14 +350,46 @@ impl HttpProvider {
     }
 }
 
-fn describe(e: &reqwest::Error, timeout_s: f64) -> String {
-    if e.is_timeout() {
-        format!("timed out after {timeout_s}s")
-    } else if e.is_connect() {
-        format!("connection failed: {e}")
-    } else {
-        format!("transport error: {e}")
+/// A 5xx body that is a request validation error (pydantic's "Input should
+/// be ...", "validation error"), or a refusal of the structured-output request.
+fn is_validation_answer(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    is_structured_rejection(message)
+        || m.contains("input should be")
+        || m.contains("validation error")
+}
+
+/// A transport failure with its whole cause chain (`connection reset by
+/// peer` is usually three levels down).
+fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+    let mut causes = Vec::new();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        src = s.source();
     }
+    let chain = if causes.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", causes.join(": "))
+    };
+    let what = if e.is_timeout() {
+        return format!(
+            "timed out after {}s{chain}",
+            (timeout.as_secs_f64() * 1000.0).round() / 1000.0
+        );
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "reading the answer failed"
+    } else {
+        "sending the request failed"
+    };
+    // reqwest's own text carries the URL; the causes carry the reason.
+    secrets::redact(&format!("{what} ({e}){chain}"))
 }
 
 impl Provider for HttpProvider {

@@ -12,35 +12,30 @@ use super::compare::Comparison;
 use super::summary::{Summary, fmt_prop};
 
 /// Every gate passed.
-pub const EXIT_PASS: u8 = 0;
+pub const EXIT_PASS: u8 = crate::exit::OK;
 /// An evaluation gate failed.
-pub const EXIT_EVAL_FAILURE: u8 = 1;
+pub const EXIT_EVAL_FAILURE: u8 = crate::exit::FAILED;
 /// tribunal could not do its job (input, configuration, history).
-pub const EXIT_TOOL_ERROR: u8 = 2;
+pub const EXIT_TOOL_ERROR: u8 = crate::exit::TOOL_ERROR;
 
 /// Thresholds a run (and its comparison with a base) must meet.
 ///
 /// Set by CLI flags, or for a whole project by a gates file
 /// (`evals/gates.yaml` by default, see [`GatesFile`]); flags win.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Gates {
     /// Minimum overall pass rate, in [0, 1].
-    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     pub min_pass_rate: Option<f64>,
     /// Minimum pass rate of one tag: `TAG=RATE` (repeatable), e.g.
     /// `--min-tag-pass-rate feature:refunds=0.9`.
-    #[arg(long = "min-tag-pass-rate", value_name = "TAG=RATE", value_parser = parse_tag_rate)]
     pub min_tag_pass_rate: Vec<(String, f64)>,
     /// Maximum number of significant regressions (overall and per tag, by
     /// McNemar on pass/fail or Wilcoxon on scores) against the base.
-    #[arg(long, value_name = "N")]
     pub max_significant_regressions: Option<usize>,
     /// Significance level of the regression tests.
-    #[arg(long, default_value_t = 0.05, value_parser = parse_rate)]
     pub alpha: f64,
     /// Fail when any trial's status fails the build (regression, new
     /// failure, error, ...), as `cargo test` does.
-    #[arg(long)]
     pub fail_on_status: bool,
 }
 
@@ -118,7 +113,7 @@ impl Gates {
     }
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_rate(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .trim_end_matches('%')
@@ -136,7 +131,7 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_tag_rate(s: &str) -> Result<(String, f64), String> {
+pub(crate) fn parse_tag_rate(s: &str) -> Result<(String, f64), String> {
     let (tag, rate) = s
         .rsplit_once('=')
         .ok_or_else(|| format!("`{s}` is not TAG=RATE (e.g. feature:refunds=0.9)"))?;

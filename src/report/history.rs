@@ -23,7 +23,7 @@ use super::summary::{Summary, latency_of};
 /// How long a store waits for another process's lock.
 pub const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Runs kept when `TRIBUNAL_HISTORY_KEEP` is not set.
-pub const DEFAULT_KEEP: usize = 500;
+pub const DEFAULT_KEEP: usize = crate::config::DEFAULT_HISTORY_KEEP;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -66,28 +66,6 @@ CREATE TABLE IF NOT EXISTS trials (
 );
 CREATE INDEX IF NOT EXISTS trials_trial ON trials(trial);
 ";
-
-/// Where the history lives for a project, or `None` when disabled with
-/// `TRIBUNAL_HISTORY=off`.
-pub fn default_path(root: &Path) -> Option<PathBuf> {
-    match std::env::var("TRIBUNAL_HISTORY") {
-        Ok(v) if v.eq_ignore_ascii_case("off") || v == "0" => None,
-        Ok(v) if !v.is_empty() => Some(root.join(v)),
-        _ => Some(root.join("target").join("tribunal").join("history.db")),
-    }
-}
-
-/// The retention setting from `TRIBUNAL_HISTORY_KEEP`.
-pub fn keep_setting() -> Result<usize, super::ReportError> {
-    match std::env::var("TRIBUNAL_HISTORY_KEEP") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
-            super::ReportError::Config(format!(
-                "TRIBUNAL_HISTORY_KEEP=`{v}` is not a number of runs (0 keeps every run)"
-            ))
-        }),
-        _ => Ok(DEFAULT_KEEP),
-    }
-}
 
 /// One run as listed by the history (no per-trial data).
 #[derive(Debug, Clone, PartialEq, Serialize)]

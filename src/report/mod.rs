@@ -11,14 +11,13 @@
 //! - the run into the SQLite history ([`history`]);
 //!
 //! and returns the terminal summary to print. [`compare()`] pairs two runs and
-//! runs the paired tests in [`stats`]; [`gate`] turns thresholds into exit
-//! codes; [`cli`] is the `report`/`compare`/`history` subcommands.
+//! runs the paired tests in [`stats`]; [`gate`] turns thresholds into a
+//! pass or a fail; the `report`/`compare`/`history` commands are in `cli/report.rs`.
 //!
 //! The output folder is `<root>/target/tribunal`, or `TRIBUNAL_REPORT_DIR`
 //! (relative to the root) when set. See `docs/reports.md`.
 
 pub mod bias;
-pub mod cli;
 pub mod compare;
 pub mod error;
 pub mod gate;
@@ -97,31 +96,26 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings for a project at `root`:
-    ///
-    /// | variable | default | meaning |
-    /// |---|---|---|
-    /// | `TRIBUNAL_REPORT_DIR` | `target/tribunal` | report folder, relative to `root` |
-    /// | `TRIBUNAL_HISTORY` | `target/tribunal/history.db` | history database, relative to `root`; `off` disables |
-    /// | `TRIBUNAL_HISTORY_KEEP` | 500 | runs kept; `0` keeps all |
-    /// | `GITHUB_STEP_SUMMARY` | unset | file the Markdown summary is appended to |
-    /// | `NEXTEST_RUN_ID` | unset | set by nextest: write only this process's results file |
+    /// The report settings of a resolved configuration (`TRIBUNAL_REPORT_DIR`,
+    /// `TRIBUNAL_HISTORY`, `TRIBUNAL_HISTORY_KEEP`, `GITHUB_STEP_SUMMARY`,
+    /// `NEXTEST_RUN_ID` and `reports:` in `tribunal.yaml`; see
+    /// `docs/configuration.md`).
+    pub fn from_config(config: &crate::config::Config) -> Settings {
+        Settings {
+            report_dir: config.report_dir.clone(),
+            history: config.history.clone(),
+            keep: config.history_keep,
+            step_summary: config.step_summary.clone(),
+            nextest_run: config.nextest_run.clone(),
+        }
+    }
+
+    /// Reads the settings for a project at `root` from the environment and
+    /// its `tribunal.yaml`; an invalid value is an error naming it.
     pub fn from_env(root: &Path) -> Result<Settings, ReportError> {
-        let report_dir = match std::env::var("TRIBUNAL_REPORT_DIR") {
-            Ok(d) if !d.is_empty() => root.join(d),
-            _ => root.join("target").join("tribunal"),
-        };
-        Ok(Settings {
-            report_dir,
-            history: history::default_path(root),
-            keep: history::keep_setting()?,
-            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from),
-            nextest_run: std::env::var("NEXTEST_RUN_ID")
-                .ok()
-                .filter(|s| !s.is_empty()),
-        })
+        crate::config::Config::load(root)
+            .map(|c| Settings::from_config(&c))
+            .map_err(|e| ReportError::Config(e.to_string()))
     }
 }
 

@@ -42,11 +42,7 @@ impl GitInfo {
         let commit = git(&["rev-parse", "HEAD"])?;
         let branch = git(&["symbolic-ref", "--quiet", "--short", "HEAD"])
             .filter(|b| !b.is_empty())
-            .or_else(|| {
-                std::env::var("GITHUB_HEAD_REF")
-                    .ok()
-                    .filter(|b| !b.is_empty())
-            });
+            .or_else(crate::config::github_head_ref);
         let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
             .map(|s| !s.is_empty())
             .unwrap_or(false);
@@ -99,9 +95,7 @@ impl RunResults {
             duration_ms: duration.as_secs_f64() * 1000.0,
             git: GitInfo::detect(root),
             tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
-            label: std::env::var("TRIBUNAL_RUN_LABEL")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            label: crate::config::run_label(),
             records,
         }
     }

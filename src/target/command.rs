@@ -9,20 +9,27 @@
 //!     env: {MODE: eval}                                       # optional
 //!     timeout_s: 30                                           # default 60
 //!     json: true                                              # parse stdout as JSON
+//!     max_output_bytes: 8388608                               # default 8 MiB of stdout
 //! ```
 //!
-//! The program runs in the suite's folder. A non-zero exit, a timeout or
-//! undecodable output is an `error` verdict showing stderr.
+//! The program runs in the suite's folder, as the leader of its own process
+//! group. A non-zero exit, a timeout or undecodable output is an `error`
+//! verdict showing stderr (its last 2000 characters). On timeout the whole
+//! group is killed (the program and whatever it started). When the program
+//! exits while a background child still holds its stdout, the output written
+//! so far is used after a 200 ms grace and the group is killed. Stdout past
+//! `max_output_bytes` is an error showing its start, its size and a SHA-256.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::prompt::{render, template_context};
 use super::{TargetContext, TargetError};
+use crate::provider::capped::{Capped, DEFAULT_MAX_OUTPUT_BYTES};
 use crate::verdict::Output;
 
 /// The parameters of a `command` target.
@@ -46,11 +53,26 @@ pub struct CommandTarget {
     /// Parse stdout as JSON.
     #[serde(default)]
     pub json: bool,
+    /// The most stdout kept, in bytes (default 8 MiB); more is an error
+    /// that shows the start, the size and a hash.
+    #[serde(default = "default_max_output")]
+    pub max_output_bytes: usize,
 }
 
 fn default_timeout() -> f64 {
     60.0
 }
+
+fn default_max_output() -> usize {
+    DEFAULT_MAX_OUTPUT_BYTES
+}
+
+/// How much of stderr is kept: its last 64 KiB (errors come last).
+const STDERR_TAIL_BYTES: usize = 64 << 10;
+
+/// How long output pipes may stay open after the program exits (a
+/// background child still holding them) before its process group is killed.
+const PIPE_GRACE: Duration = Duration::from_millis(200);
 
 fn tail(bytes: &[u8]) -> String {
     let s = String::from_utf8_lossy(bytes);
@@ -61,6 +83,50 @@ fn tail(bytes: &[u8]) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Reads a pipe to its end into a [`Capped`] (stdout: the head is kept).
+async fn read_head(mut pipe: impl AsyncRead + Unpin, limit: usize) -> Capped {
+    let mut c = Capped::new(limit);
+    let mut buf = vec![0u8; 64 << 10];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        c.push(&buf[..n]);
+    }
+    c
+}
+
+/// Reads a pipe to its end, keeping the last `limit` bytes (stderr).
+async fn read_tail(mut pipe: impl AsyncRead + Unpin, limit: usize) -> Vec<u8> {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 2 * limit {
+            kept.drain(..kept.len() - limit);
+        }
+    }
+    if kept.len() > limit {
+        kept.drain(..kept.len() - limit);
+    }
+    kept
+}
+
+/// Kills the program's whole process group (it was started as its leader,
+/// so the group id is its pid, known even after it was reaped).
+fn kill_group(child: &mut tokio::process::Child, pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid.and_then(|id| rustix::process::Pid::from_raw(id as i32)) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+    let _ = child.start_kill();
 }
 
 /// Calls a `command` target.
@@ -86,35 +152,103 @@ pub async fn call(params: &CommandTarget, ctx: &TargetContext<'_>) -> Result<Out
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // Its own process group, so that a timeout kills what it started too.
+    #[cfg(unix)]
+    cmd.process_group(0);
     let mut child = cmd
         .spawn()
         .map_err(|e| TargetError(format!("cannot run `{}`: {e}", params.program)))?;
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .await
-            .map_err(|e| TargetError(format!("cannot write stdin of `{}`: {e}", params.program)))?;
-        drop(pipe);
-    }
-    let limit = Duration::from_secs_f64(params.timeout_s.max(0.001));
-    let out = match tokio::time::timeout(limit, child.wait_with_output()).await {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => return Err(TargetError(format!("`{}` failed: {e}", params.program))),
+    let pid = child.id();
+    let limit = Duration::try_from_secs_f64(params.timeout_s.clamp(0.001, super::MAX_TIMEOUT_S))
+        .unwrap_or(Duration::from_secs(60));
+    let deadline = tokio::time::Instant::now() + limit;
+    let stdin_task = match (stdin, child.stdin.take()) {
+        (Some(text), Some(mut pipe)) => Some(tokio::spawn(async move {
+            let r = pipe.write_all(text.as_bytes()).await;
+            drop(pipe);
+            r
+        })),
+        _ => None,
+    };
+    let (Some(out_pipe), Some(err_pipe)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(TargetError(format!(
+            "cannot read the output of `{}`",
+            params.program
+        )));
+    };
+    let max_out = params.max_output_bytes.max(1);
+    let mut stdout = tokio::spawn(read_head(out_pipe, max_out));
+    let mut stderr = tokio::spawn(read_tail(err_pipe, STDERR_TAIL_BYTES));
+    let status = match tokio::time::timeout_at(deadline, child.wait()).await {
+        Ok(Ok(status)) => status,
+        Ok(Err(e)) => {
+            kill_group(&mut child, pid);
+            return Err(TargetError(format!("`{}` failed: {e}", params.program)));
+        }
         Err(_) => {
+            kill_group(&mut child, pid);
             return Err(TargetError(format!(
-                "`{}` did not finish within {}s and was killed",
+                "`{}` did not finish within {}s; it and every process it started were killed",
                 params.program, params.timeout_s
             )));
         }
     };
-    if !out.status.success() {
+    // The program has exited. Its pipes close when the last holder exits; a
+    // background child that keeps them open gets a short grace, then its
+    // group is killed and what was written so far is the output.
+    let grace =
+        (tokio::time::Instant::now() + PIPE_GRACE).min(deadline.max(tokio::time::Instant::now()));
+    let out = match tokio::time::timeout_at(grace, &mut stdout).await {
+        Ok(r) => r,
+        Err(_) => {
+            kill_group(&mut child, pid);
+            stdout.await
+        }
+    };
+    let err = match tokio::time::timeout_at(grace, &mut stderr).await {
+        Ok(r) => r,
+        Err(_) => {
+            kill_group(&mut child, pid);
+            stderr.await
+        }
+    };
+    // Whatever it left behind in its group does not outlive the case.
+    kill_group(&mut child, pid);
+    let (Ok(out), Ok(err)) = (out, err) else {
         return Err(TargetError(format!(
-            "`{}` exited with {}; stderr:\n{}",
-            params.program,
-            out.status,
-            tail(&out.stderr)
+            "reading the output of `{}` failed",
+            params.program
+        )));
+    };
+    if let Some(task) = stdin_task
+        && let Ok(Err(e)) = task.await
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(TargetError(format!(
+            "cannot write stdin of `{}`: {e}",
+            params.program
         )));
     }
-    let text = String::from_utf8(out.stdout).map_err(|_| {
+    if !status.success() {
+        return Err(TargetError(format!(
+            "`{}` exited with {status}; stderr:\n{}",
+            params.program,
+            tail(&err)
+        )));
+    }
+    if out.is_truncated() {
+        return Err(TargetError(format!(
+            "`{}` wrote more than the {} bytes kept of stdout (`max_output_bytes`): {}; stdout starts:\n{}",
+            params.program,
+            max_out,
+            out.note(),
+            String::from_utf8_lossy(&out.head)
+                .chars()
+                .take(2000)
+                .collect::<String>()
+        )));
+    }
+    let text = String::from_utf8(out.head).map_err(|_| {
         TargetError(format!(
             "`{}` wrote stdout that is not UTF-8",
             params.program

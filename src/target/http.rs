@@ -4,13 +4,22 @@
 //! ```yaml
 //! target:
 //!   http:
-//!     url: "http://127.0.0.1:8080/answer"    # templated
+//!     url: "http://127.0.0.1:8080/answer?q={{ input }}"  # templated; values are URL-encoded
 //!     method: POST                           # or GET (default POST)
 //!     body: {question: "{{ input }}"}        # JSON; every string inside is templated
 //!     headers: {Authorization: "Bearer ${BOT_TOKEN}"}   # ${NAME} reads the environment
 //!     output: "$.answer.text"                # JSON path of the output (default: whole body)
 //!     timeout_s: 30                          # default 60
+//!     max_output_bytes: 8388608              # default 8 MiB
 //! ```
+//!
+//! In `url`, every `{{ ... }}` value is percent-encoded as one component
+//! (`x&admin=1#frag` becomes `x%26admin%3D1%23frag`, `../a` becomes
+//! `..%2Fa`); write `{{ base | safe }}` to insert a value as it is. The
+//! `urlencode` filter does the same encoding in any template. Header values
+//! are not templates; every `${NAME}` inside them is read from the
+//! environment (an unset NAME is an error naming it), and those values are
+//! secrets, redacted from every message and output.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,6 +29,8 @@ use serde_json::Value;
 
 use super::prompt::{render, template_context};
 use super::{TargetContext, TargetError};
+use crate::provider::capped::{DEFAULT_MAX_OUTPUT_BYTES, MAX_ERROR_BYTES, read_response};
+use crate::provider::secrets;
 use crate::verdict::Output;
 
 /// The parameters of an `http` target.
@@ -43,6 +54,14 @@ pub struct HttpTarget {
     /// Seconds before the request is abandoned.
     #[serde(default = "default_timeout")]
     pub timeout_s: f64,
+    /// The largest answer read, in bytes (default 8 MiB); a larger one is
+    /// an error showing its start, its size and a hash.
+    #[serde(default = "default_max_output")]
+    pub max_output_bytes: usize,
+}
+
+fn default_max_output() -> usize {
+    DEFAULT_MAX_OUTPUT_BYTES
 }
 
 fn default_method() -> String {
@@ -80,10 +99,52 @@ pub fn json_path<'a>(root: &'a Value, path: &str) -> Result<&'a Value, String> {
         .ok_or_else(|| format!("nothing at `{path}`"))
 }
 
+/// Characters left as they are in a URL component: RFC 3986's unreserved set.
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Percent-encodes every byte of `s` outside the unreserved set, so that the
+/// result is one path segment or query value (`/`, `?`, `&`, `#`, `=` and
+/// spaces included).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if unreserved(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Renders a URL template: every `{{ ... }}` value is percent-encoded (so
+/// input such as `x&admin=1#frag` or `../../admin` stays one component),
+/// except values marked `| safe`, which are inserted as written.
+pub fn render_url(source: &str, context: &Value) -> Result<String, TargetError> {
+    let mut env = super::prompt::environment();
+    env.set_formatter(|out, state, value| {
+        if value.is_safe() {
+            return minijinja::escape_formatter(out, state, value);
+        }
+        let text = value.to_string();
+        let text = if value.is_none() || value.is_undefined() {
+            String::new()
+        } else {
+            text
+        };
+        out.write_str(&urlencode(&text))?;
+        Ok(())
+    });
+    env.render_str(source, minijinja::value::Serde(context))
+        .map_err(|e| TargetError(format!("cannot render the url: {e}")))
+}
+
 /// Calls an `http` target.
 pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output, TargetError> {
     let context = template_context(ctx);
-    let url = render(&params.url, &context, "the url")?;
+    let url = render_url(&params.url, &context)?;
     let client = ctx.env.providers.http_client();
     let mut req = match params.method.to_ascii_uppercase().as_str() {
         "POST" => client.post(&url),
@@ -95,37 +156,56 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
         }
     };
     for (name, value) in &params.headers {
-        let value = match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
-            Some(var) => std::env::var(var).map_err(|_| {
-                TargetError(format!(
-                    "header `{name}` reads ${{{var}}}, which is not set"
-                ))
-            })?,
-            None => value.clone(),
-        };
+        // Not a template: a case's input must never choose which variable is read.
+        let value = secrets::expand_vars(value, |var| ctx.env.providers.env_var(var))
+        .map_err(|var| {
+            TargetError(format!(
+                "header `{name}` reads ${{{var}}}, which is not set (hint: export {var} before the run)"
+            ))
+        })?;
         req = req.header(name.as_str(), value);
     }
     if let Some(body) = &params.body {
         req = req.json(&render_value(body, &context)?);
     }
     let resp = req
-        .timeout(Duration::from_secs_f64(params.timeout_s.max(0.001)))
+        .timeout(
+            Duration::try_from_secs_f64(params.timeout_s.clamp(0.001, super::MAX_TIMEOUT_S))
+                .unwrap_or(Duration::from_secs(60)),
+        )
         .send()
         .await
-        .map_err(|e| TargetError(format!("{url}: {e}")))?;
+        .map_err(|e| TargetError(format!("{url}: {}", error_chain(&e))))?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
+    let limit = if status.is_success() {
+        params.max_output_bytes.max(1)
+    } else {
+        MAX_ERROR_BYTES
+    };
+    let body = read_response(resp, limit, !status.is_success())
         .await
-        .map_err(|e| TargetError(format!("{url}: reading the answer: {e}")))?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+        .map_err(|e| TargetError(format!("{url}: reading the answer: {}", error_chain(&e))))?;
     if !status.is_success() {
+        let shown = crate::provider::openai::snippet(&body.head);
+        let note = if body.is_truncated() {
+            format!(" [error body: {}]", body.note())
+        } else {
+            String::new()
+        };
         return Err(TargetError(format!(
-            "{url} answered HTTP {}: {}",
-            status.as_u16(),
-            text.trim()
+            "{url} answered HTTP {}: {shown}{note}",
+            status.as_u16()
         )));
     }
+    if body.is_truncated() {
+        return Err(TargetError(format!(
+            "{url} answered more than the {} bytes kept (`max_output_bytes`): {}; it starts: {}",
+            limit,
+            body.note(),
+            crate::provider::openai::snippet(&body.head)
+        )));
+    }
+    let text = String::from_utf8_lossy(&body.head).into_owned();
     let Some(path) = &params.output else {
         let json = serde_json::from_str(&text).ok();
         return Ok(Output {
@@ -134,9 +214,18 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
             ..Output::default()
         });
     };
-    let body: Value = serde_json::from_str(&text)
-        .map_err(|e| TargetError(format!("{url} did not answer JSON ({e}): {}", text.trim())))?;
-    let found = json_path(&body, path).map_err(|e| TargetError(format!("{url}: {e} in {body}")))?;
+    let body: Value = serde_json::from_str(&text).map_err(|e| {
+        TargetError(format!(
+            "{url} did not answer JSON ({e}): {}",
+            crate::provider::openai::snippet(text.as_bytes())
+        ))
+    })?;
+    let found = json_path(&body, path).map_err(|e| {
+        TargetError(format!(
+            "{url}: {e} in {}",
+            crate::provider::openai::snippet(body.to_string().as_bytes())
+        ))
+    })?;
     Ok(match found {
         Value::String(s) => Output::text(s.clone()),
         other => Output {
@@ -147,10 +236,39 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
     })
 }
 
+/// An error with its causes (`connection reset by peer` is several levels down).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        src = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn url_values_are_one_component_unless_safe() {
+        let ctx = json!({"input": "x&admin=1#frag", "up": "../../admin", "base": "http://h:1"});
+        assert_eq!(
+            render_url("{{ base | safe }}/ask/{{ up }}?q={{ input }}", &ctx).ok(),
+            Some("http://h:1/ask/..%2F..%2Fadmin?q=x%26admin%3D1%23frag".into())
+        );
+        assert_eq!(
+            render_url("/q?a={{ input | urlencode }}", &ctx).ok(),
+            Some("/q?a=x%26admin%3D1%23frag".into())
+        );
+        assert_eq!(urlencode("é ~"), "%C3%A9%20~");
+    }
 
     #[test]
     fn follows_json_paths() {

@@ -23,6 +23,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use crate::diag::{Seg, SpecError, hint};
+use crate::provider::secrets;
 use crate::registry::{Input, RustTarget};
 use crate::services::Services;
 use crate::verdict::Output;
@@ -77,8 +78,16 @@ impl TargetSpec {
                         })?;
                         Ok(TargetSpec::Prompt(p))
                     }
-                    "command" => Ok(TargetSpec::Command(typed("command", v)?)),
-                    "http" => Ok(TargetSpec::Http(typed("http", v)?)),
+                    "command" => {
+                        let c: command::CommandTarget = typed("command", v)?;
+                        check_timeout("command", c.timeout_s)?;
+                        Ok(TargetSpec::Command(c))
+                    }
+                    "http" => {
+                        let h: http::HttpTarget = typed("http", v)?;
+                        check_timeout("http", h.timeout_s)?;
+                        Ok(TargetSpec::Http(h))
+                    }
                     other => Err(SpecError::at_key(
                         other,
                         format!("unknown target kind `{other}`"),
@@ -98,6 +107,23 @@ impl TargetSpec {
             )),
         }
     }
+}
+
+/// The longest `timeout_s` a target may set: one day.
+pub const MAX_TIMEOUT_S: f64 = 86_400.0;
+
+/// A target's `timeout_s` must be a number of seconds above 0, at most a day.
+fn check_timeout(kind: &str, t: f64) -> Result<(), SpecError> {
+    if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S {
+        return Ok(());
+    }
+    Err(SpecError::new(
+        vec![Seg::Key(kind.into()), Seg::Key("timeout_s".into())],
+        format!("`timeout_s: {t}` is not a time tribunal can wait"),
+        Some(format!(
+            "give seconds above 0 and at most {MAX_TIMEOUT_S} (one day)"
+        )),
+    ))
 }
 
 /// Everything a target call may use.
@@ -139,12 +165,22 @@ pub async fn call(
         other => other,
     };
     let started = Instant::now();
-    let mut output = match spec {
-        TargetSpec::Rust(name) | TargetSpec::Named(name) => call_rust(name, ctx).await?,
-        TargetSpec::Prompt(p) => prompt::call(p, ctx).await?,
-        TargetSpec::Command(c) => command::call(c, ctx).await?,
-        TargetSpec::Http(h) => http::call(h, ctx).await?,
+    let result = match spec {
+        TargetSpec::Rust(name) | TargetSpec::Named(name) => call_rust(name, ctx).await,
+        TargetSpec::Prompt(p) => prompt::call(p, ctx).await,
+        TargetSpec::Command(c) => command::call(c, ctx).await,
+        TargetSpec::Http(h) => http::call(h, ctx).await,
     };
+    // No known secret (an API key, a header value from the environment)
+    // leaves a target, whether a program printed it or a server echoed it.
+    let mut output = result.map_err(|e| TargetError(secrets::redact(&e.0)))?;
+    let text = secrets::redact(&output.text);
+    if text != output.text {
+        output.text = text;
+    }
+    if let Some(j) = &mut output.json {
+        secrets::redact_json(j);
+    }
     if output.latency_ms.is_none() {
         output.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     }

@@ -8,9 +8,14 @@
 //!     system: "You answer support questions for {{ vars.shop }}."   # optional
 //!     template: "Customer: {{ input }}"  # inline, or:
 //!     # file: support.j2                 # under evals/prompts/ (or the suite folder)
-//!     schema: {type: object}             # optional: JSON output, parsed
+//!     schema: {type: object}             # optional: JSON output, parsed and validated
 //!     temperature: 0                     # optional: temperature, max_tokens, seed
+//!     allow_truncated: false             # true: accept an answer cut off at max_tokens
 //! ```
+//!
+//! An answer cut off at the token limit is an error unless `allow_truncated`
+//! is set; with `schema:` an answer that is not JSON or does not match the
+//! schema is an error showing the answer.
 //!
 //! Templates see `input`, `vars` (and each variable at top level), `expected`,
 //! `suite`, `case_id` and `variant`.
@@ -51,6 +56,10 @@ pub struct PromptTarget {
     /// Sampling seed.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Accept an answer cut off at the token limit (`finish_reason: length`,
+    /// `stop_reason: max_tokens`) instead of making it an error.
+    #[serde(default)]
+    pub allow_truncated: bool,
 }
 
 impl PromptTarget {
@@ -79,10 +88,25 @@ pub(crate) fn template_context(ctx: &TargetContext<'_>) -> Value {
     Value::Object(m)
 }
 
-/// Renders a minijinja template; `what` names it in errors.
-pub(crate) fn render(source: &str, context: &Value, what: &str) -> Result<String, TargetError> {
+/// The template environment of targets: strict undefined variables and the
+/// `urlencode` filter (percent-encodes a value as one URL component).
+pub(crate) fn environment() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_filter("urlencode", |v: minijinja::Value| {
+        let text = if v.is_none() || v.is_undefined() {
+            String::new()
+        } else {
+            v.to_string()
+        };
+        minijinja::Value::from_safe_string(super::http::urlencode(&text))
+    });
+    env
+}
+
+/// Renders a minijinja template; `what` names it in errors.
+pub(crate) fn render(source: &str, context: &Value, what: &str) -> Result<String, TargetError> {
+    let env = environment();
     env.render_str(source, minijinja::value::Serde(context))
         .map_err(|e| TargetError(format!("cannot render {what}: {e}")))
 }
@@ -159,18 +183,40 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         .chat(&params.provider, &request, &site)
         .await
         .map_err(|e| TargetError(e.to_string()))?;
-    let json = if params.schema.is_some() {
-        match r.json.clone() {
-            Some(j) => Some(j),
-            None => Some(serde_json::from_str(r.text.trim()).map_err(|e| {
-                TargetError(format!(
-                    "`{}` was asked for JSON but answered text that is not JSON ({e}): {}",
-                    params.provider, r.text
-                ))
-            })?),
+    let shown = || crate::provider::openai::snippet(r.text.as_bytes());
+    if !params.allow_truncated
+        && let Some(note) = r.truncation_note()
+    {
+        return Err(TargetError(format!(
+            "the answer of `{}` is cut off: {note} (hint: raise `max_tokens`, or set `allow_truncated: true` to accept cut-off answers); answer: {}",
+            params.provider,
+            shown()
+        )));
+    }
+    let json = match &params.schema {
+        Some(schema) => {
+            let json = match r.json.clone() {
+                Some(j) => j,
+                None => serde_json::from_str(r.text.trim()).map_err(|e| {
+                    TargetError(format!(
+                        "`{}` was asked for JSON but answered text that is not JSON ({e}): {}",
+                        params.provider,
+                        shown()
+                    ))
+                })?,
+            };
+            // The server may have ignored the schema (a gateway that drops
+            // `response_format`): the answer is checked here, whatever was sent.
+            if let Some(why) = crate::provider::structured::schema_mismatch(schema, &json) {
+                return Err(TargetError(format!(
+                    "the answer of `{}` does not match the target's `schema`: {why}; answer: {}",
+                    params.provider,
+                    shown()
+                )));
+            }
+            Some(json)
         }
-    } else {
-        None
+        None => None,
     };
     Ok(Output {
         text: json

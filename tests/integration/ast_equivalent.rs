@@ -8,11 +8,11 @@ use proptest::prelude::*;
 use rstest::rstest;
 use serde_json::{Value, json};
 use tribunal::check::ast::audience::{self, Limits, Names, canonicalize, decide, parse};
-use tribunal::check::ast::bench::{mutate, random_audience, rewrite};
 use tribunal::check::ast::json::{JsonOptions, equivalent as json_equivalent};
 use tribunal::check::ast::rng::Rng;
 use tribunal::check::ast::sql::{Schema, SqlOptions, equivalent as sql_equivalent};
 use tribunal::check::ast::{Dialect, Equivalence, Method, OnUnknown, load_schema, to_result};
+use tribunal::cli::bench_ast::{mutate, random_audience, rewrite};
 use tribunal::verdict::Outcome;
 
 fn count(op: &str, n: i64) -> Value {
@@ -708,7 +708,7 @@ fn spider_inequivalent_pairs_are_mostly_refuted() {
 #[test]
 fn pairs_lines_resolve_schemas_relative_to_the_pairs_file() {
     use tribunal::check::ast::Options;
-    use tribunal::check::ast::cli::{Pair, SchemaCache, check_pair, verdict_json};
+    use tribunal::cli::equiv::{Pair, SchemaCache, check_pair, verdict_json};
     let base = Path::new("tests/data");
     let lines = [
         r#"{"id": 1, "dialect": "sql", "schema": "spider-schema/tables.subset.json#concert_singer",

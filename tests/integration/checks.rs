@@ -3,11 +3,14 @@
 //! results inspected (outcome and reason), each kind with a passing and a
 //! failing case. Also `not:`, `when:`, weights and thresholds.
 
-use crate::common;
+use std::sync::Arc;
 
 use rstest::rstest;
+use tribunal::provider::{BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError};
 use tribunal::verdict::{CheckResult, Outcome, Output};
 use tribunal::{CheckInput, Harness, Input, Verdict};
+
+use crate::common::{TestProject, indent};
 
 use Outcome::{Error, Fail, Pass, Skipped};
 
@@ -49,9 +52,8 @@ fn harness() -> Harness {
 
 /// Runs one case (`body`: its keys after `id`, unindented) and returns its verdict.
 fn verdict_of(body: &str) -> Verdict {
-    let suite = format!("suite: x\ncases:\n  - id: c\n{}\n", common::indent(body, 4));
-    let p = common::project(&[("evals/x.yaml", &suite)]);
-    let out = common::run(harness(), p.path());
+    let suite = format!("suite: x\ncases:\n  - id: c\n{}\n", indent(body, 4));
+    let out = TestProject::with(&[("evals/x.yaml", &suite)]).run(harness());
     assert!(
         out.load_errors.is_empty(),
         "the suite must load:\n{}\n{suite}",
@@ -770,8 +772,7 @@ fn similarity_reports_its_score_in_the_decision() {
 #[test]
 fn defaults_checks_run_first_and_defaults_threshold_applies() {
     let suite = "suite: x\ndefaults:\n  threshold: 0.5\n  checks: [{rust: polite}]\ncases:\n  - id: c\n    output: Refunds take 30 days.\n    checks: [{contains: refund}, {contains: days}]\n";
-    let p = common::project(&[("evals/x.yaml", suite)]);
-    let out = common::run(harness(), p.path());
+    let out = TestProject::with(&[("evals/x.yaml", suite)]).run(harness());
     assert!(out.load_errors.is_empty(), "{:?}", out.load_errors);
     let v = &out.records[0].verdict;
     let got: Vec<(&str, Outcome)> = v
@@ -789,7 +790,7 @@ fn defaults_checks_run_first_and_defaults_threshold_applies() {
 }
 
 #[test]
-fn cost_adds_up_earlier_check_costs() {
+fn every_cost_check_sees_the_targets_cost() {
     // Without judges, the cost is the target's: a second `cost` check sees the
     // same total as the first.
     let v = verdict_of(
@@ -798,4 +799,45 @@ fn cost_adds_up_earlier_check_costs() {
     let got: Vec<Outcome> = v.checks.iter().map(|c| c.outcome).collect();
     assert_eq!(got, [Pass, Fail], "{}", shown(&v.checks));
     assert_eq!(v.cost_usd, Some(0.002));
+}
+
+/// A judge that passes everything and bills a fixed price per call.
+struct BillingJudge(f64);
+
+impl Provider for BillingJudge {
+    fn name(&self) -> &str {
+        "billing-judge"
+    }
+    fn chat<'a>(
+        &'a self,
+        _request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
+        let cost = self.0;
+        Box::pin(async move {
+            Ok(ChatResponse {
+                text: r#"{"critique": "fine", "pass": true}"#.into(),
+                cost_usd: Some(cost),
+                ..Default::default()
+            })
+        })
+    }
+}
+
+#[test]
+fn cost_adds_up_the_target_and_the_judges_before_it() {
+    // The target costs $0.002 and the judge $0.0005 per call. A `cost` check
+    // before the judge sees $0.002; one after it sees $0.0025, so the same
+    // bound passes before the judge and fails after it.
+    let suite = "suite: x\ncases:\n  - id: c\n    target: priced\n    input: x\n    checks:\n      - cost: {max_usd: 0.0022}\n        name: before\n      - judge: {criteria: Says it is done., provider: judge}\n      - cost: {max_usd: 0.0022}\n        name: after\n      - cost: {max_usd: 0.0025}\n        name: after-wide\n";
+    let out = TestProject::with(&[("evals/x.yaml", suite)])
+        .run(harness().provider("judge", Arc::new(BillingJudge(0.0005))));
+    assert!(out.load_errors.is_empty(), "{:?}", out.load_errors);
+    let v = &out.records[0].verdict;
+    insta::assert_snapshot!(shown(&v.checks), @r"
+    before [pass]: $0.002000 (max $0.0022)
+    judge Says it is done. [pass]: the judge said pass
+    after [fail]: $0.002500 (max $0.0022)
+    after-wide [pass]: $0.002500 (max $0.0025)
+    ");
+    assert_eq!(v.checks[1].cost_usd, Some(0.0005));
 }

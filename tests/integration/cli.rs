@@ -1,40 +1,15 @@
 //! The `tribunal` binary on temporary projects: exit status and what it
 //! prints, as a user or a CI log sees them.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use crate::common::{TestProject, Tribunal, repo_root};
 
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-    dir
-}
-
-fn tribunal(root: &Path, ci: bool, extra_env: &[(&str, &str)], args: &[&str]) -> (Output, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tribunal"));
-    cmd.arg("test")
-        .arg("--root")
-        .arg(root)
-        .args(["--", "--test-threads", "1"])
-        .args(args)
-        .env_remove("INSTA_UPDATE")
-        .env_remove("INSTA_FORCE_PASS")
-        .env_remove("TRIBUNAL_SUITES")
-        .env("CI", if ci { "true" } else { "false" });
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run tribunal");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, text)
+/// `tribunal test` on the project, one test thread (so the output order is
+/// fixed), with `args` for libtest.
+fn test(p: &TestProject, args: &[&str]) -> Tribunal {
+    let mut all = vec!["test", "--root", p.path().to_str().expect("utf8"), "--"];
+    all.extend_from_slice(&["--test-threads", "1"]);
+    all.extend_from_slice(args);
+    p.tribunal(&all)
 }
 
 const SUITE: &str = r#"
@@ -51,45 +26,31 @@ cases:
         name: polite
 "#;
 
-fn accept(root: &Path) {
-    let dir = root.join("evals/snapshots");
-    for e in std::fs::read_dir(&dir).expect("snapshots").flatten() {
-        let p = e.path();
-        if let Some(s) = p.to_str().and_then(|s| s.strip_suffix(".new")) {
-            std::fs::rename(&p, s).expect("accept");
-        }
-    }
-}
-
 #[test]
 fn passing_suite_with_a_known_failure_exits_zero() {
-    let p = project(&[("evals/faq.yaml", SUITE)]);
-    let (first, text) = tribunal(p.path(), false, &[], &[]);
-    assert!(!first.status.success(), "new snapshots fail: {text}");
-    assert!(
-        text.contains("wrote evals/snapshots/faq__refund.snap.new"),
-        "{text}"
-    );
-    accept(p.path());
-    let (second, text) = tribunal(p.path(), false, &[], &[]);
-    assert!(second.status.success(), "{text}");
-    assert!(text.contains("test faq::refund ... ok"), "{text}");
-    assert!(text.contains("1 known failure, 1 pass"), "{text}");
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let first = test(&p, &[]).output();
+    assert_eq!(first.code, Some(101), "new snapshots fail: {first:?}");
+    insta::assert_snapshot!("first_run_writes_new_snapshots", first.snapshot());
+    assert!(p.exists("evals/snapshots/faq__refund.snap.new"));
+    p.accept_snapshots();
+    let second = test(&p, &[]).output();
+    assert!(second.success(), "{second:?}");
+    insta::assert_snapshot!("accepted_run_with_a_known_failure", second.snapshot());
 }
 
 #[test]
 fn a_regression_fails_with_a_readable_diff() {
-    let p = project(&[("evals/faq.yaml", SUITE)]);
-    tribunal(p.path(), false, &[("INSTA_UPDATE", "always")], &[]);
-    let changed = SUITE.replace("within 30 days", "within 14 days");
-    std::fs::write(p.path().join("evals/faq.yaml"), changed).expect("write");
-    let (out, text) = tribunal(p.path(), false, &[], &[]);
-    assert_eq!(out.status.code(), Some(101), "{text}");
-    assert!(text.contains("REGRESSION: the verdict changed"), "{text}");
-    assert!(text.contains("- outcome: pass"), "{text}");
-    assert!(text.contains("+ outcome: fail"), "{text}");
-    assert!(text.contains("case: evals/faq.yaml:4:5"), "{text}");
-    assert!(text.contains("missing \"30 days\""), "{text}");
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let accepted = test(&p, &[]).env("INSTA_UPDATE", "always").output();
+    assert!(p.exists("evals/snapshots/faq__refund.snap"), "{accepted:?}");
+    p.write(
+        "evals/faq.yaml",
+        SUITE.replace("within 30 days", "within 14 days"),
+    );
+    let out = test(&p, &[]).output();
+    assert_eq!(out.code, Some(101), "{out:?}");
+    insta::assert_snapshot!(out.snapshot());
 }
 
 #[test]
@@ -98,97 +59,246 @@ fn must_pass_failure_fails_the_build() {
         "        name: polite\n",
         "        name: polite\n    gate: must_pass\n",
     );
-    let p = project(&[("evals/faq.yaml", &suite)]);
-    tribunal(p.path(), false, &[("INSTA_UPDATE", "always")], &[]);
-    let (out, text) = tribunal(p.path(), false, &[], &[]);
-    assert!(!out.status.success(), "{text}");
-    assert!(
-        text.contains("must_pass: the case is gated `must_pass`"),
-        "{text}"
-    );
+    let p = TestProject::with(&[("evals/faq.yaml", &suite)]);
+    test(&p, &[]).env("INSTA_UPDATE", "always").output();
+    assert!(p.exists("evals/snapshots/faq__tone.snap"));
+    let out = test(&p, &[]).output();
+    assert_eq!(out.code, Some(101), "{out:?}");
+    insta::assert_snapshot!(out.snapshot());
 }
 
 #[test]
 fn missing_snapshot_in_ci_fails_and_says_how_to_create_it() {
-    let p = project(&[("evals/faq.yaml", SUITE)]);
-    let (out, text) = tribunal(p.path(), true, &[], &[]);
-    assert!(!out.status.success(), "{text}");
-    assert!(
-        text.contains("no accepted snapshot at evals/snapshots/faq__refund.snap"),
-        "{text}"
-    );
-    assert!(text.contains("cargo insta review"), "{text}");
-    assert!(!p.path().join("evals/snapshots").exists(), "CI wrote files");
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let out = test(&p, &[]).ci(true).output();
+    assert_eq!(out.code, Some(101), "{out:?}");
+    insta::assert_snapshot!(out.snapshot());
+    assert!(!p.exists("evals/snapshots"), "CI wrote files");
 }
 
 #[test]
 fn broken_yaml_fails_alone_with_file_line_col() {
     let broken =
         "suite: broken\ncases:\n  - id: x\n    output: hi\n    checks:\n      - contians: hi\n";
-    let p = project(&[("evals/faq.yaml", SUITE), ("evals/broken.yaml", broken)]);
-    tribunal(p.path(), false, &[("INSTA_UPDATE", "always")], &["faq::"]);
-    let (out, text) = tribunal(p.path(), false, &[], &[]);
-    assert!(!out.status.success(), "{text}");
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE), ("evals/broken.yaml", broken)]);
+    test(&p, &["faq::"]).env("INSTA_UPDATE", "always").output();
+    let out = test(&p, &[]).output();
+    assert_eq!(out.code, Some(101), "{out:?}");
+    // The whole error line, exactly, and no follow-on errors (such as "has
+    // no checks"): the snapshot holds the complete output.
     assert!(
-        text.contains(
-            "evals/broken.yaml:6:9: unknown check kind `contians` (hint: did you mean `contains`?)"
+        out.stdout.contains(
+            "evals/broken.yaml:6:9: unknown check kind `contians` (hint: did you mean `contains`?)\n"
         ),
-        "{text}"
+        "{out:?}"
     );
-    assert!(
-        !text.contains("has no checks"),
-        "no follow-on errors: {text}"
-    );
-    assert!(text.contains("test broken      ... FAILED"), "{text}");
-    assert!(text.contains("test faq::refund ... ok"), "{text}");
-    assert!(text.contains("test faq::tone   ... ok"), "{text}");
+    insta::assert_snapshot!(out.snapshot());
 }
 
 #[test]
 fn filters_and_list() {
-    let p = project(&[("evals/faq.yaml", SUITE)]);
-    let (out, text) = tribunal(p.path(), false, &[], &["--list"]);
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("faq::refund: test"), "{text}");
-    assert!(text.contains("faq::tone: test"), "{text}");
-    assert!(!p.path().join("evals/snapshots").exists());
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let list = test(&p, &["--list"]).output();
+    assert!(list.success(), "{list:?}");
+    insta::assert_snapshot!("list", list.snapshot());
+    assert!(!p.exists("evals/snapshots"), "--list writes nothing");
 
-    let (_, text) = tribunal(
-        p.path(),
-        false,
-        &[("INSTA_UPDATE", "always")],
-        &["--exact", "faq::tone"],
-    );
-    assert!(
-        text.contains("1 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out"),
-        "{text}"
-    );
-    assert!(p.path().join("evals/snapshots/faq__tone.snap").exists());
-    assert!(!p.path().join("evals/snapshots/faq__refund.snap").exists());
+    let exact = test(&p, &["--exact", "faq::tone"])
+        .env("INSTA_UPDATE", "always")
+        .output();
+    insta::assert_snapshot!("exact", exact.snapshot());
+    assert!(p.exists("evals/snapshots/faq__tone.snap"));
+    assert!(!p.exists("evals/snapshots/faq__refund.snap"));
 }
 
 #[test]
 fn an_empty_eval_folder_is_an_error() {
-    let p = project(&[("evals/.keep", "")]);
-    let (out, text) = tribunal(p.path(), false, &[], &[]);
-    assert!(!out.status.success(), "{text}");
-    assert!(text.contains("no eval suites found"), "{text}");
+    let p = TestProject::with(&[("evals/.keep", "")]);
+    let out = test(&p, &[]).output();
+    assert!(!out.success(), "{out:?}");
+    insta::assert_snapshot!(out.snapshot());
 }
 
 #[test]
 fn the_shipped_alignment_example_replays_offline_and_meets_its_gate() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tribunal"))
-        .args(["align", "--suite", "assistant", "--root"])
-        .arg(env!("CARGO_MANIFEST_DIR"))
-        .env("CI", "true")
-        .env_remove("TRIBUNAL_MODE")
-        .env_remove("OPENAI_API_KEY")
+    let repo = repo_root();
+    let root = repo.to_str().expect("utf8");
+    let p = TestProject::new();
+    let out = p
+        .tribunal(&["align", "--suite", "assistant", "--root", root])
+        .ci(true)
         .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-        .output()
-        .expect("run tribunal align");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("labelled outputs judged: 3"), "{text}");
-    assert!(text.contains("human fail          0           1"), "{text}");
+        .output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!(crate::common::normalize(&out.snapshot(), Some(&repo)));
+}
+
+const SHOP: &str = r#"
+suite: shop
+cases:
+  - id: refund
+    tags: [feature:refunds]
+    output: "Refunds are accepted within 30 days."
+    checks:
+      - contains: 30 days
+  - id: tone
+    tags: [feature:tone]
+    output: "Whatever."
+    checks:
+      - icontains: please
+        name: polite
+  - id: speed
+    output: "Fast."
+    checks:
+      - latency_ms: {max: 100}
+"#;
+
+/// A project whose first run is accepted and whose second run has a
+/// regression (`refund`), a known failure (`tone`) and an error (`speed`);
+/// `base.json` holds the first run's results.
+fn shop_after_a_regression() -> TestProject {
+    let p = TestProject::with(&[("evals/shop.yaml", SHOP)]);
+    let first = test(&p, &[]).env("INSTA_UPDATE", "always").output();
+    assert_eq!(
+        first.code,
+        Some(101),
+        "the error fails the build: {first:?}"
+    );
+    p.write("base.json", p.read("target/tribunal/last.json"));
+    p.write(
+        "evals/shop.yaml",
+        SHOP.replace("within 30 days", "within 14 days"),
+    );
+    let second = test(&p, &[]).output();
+    assert_eq!(second.code, Some(101), "{second:?}");
+    p
+}
+
+#[test]
+fn a_run_writes_its_markdown_and_junit_reports() {
+    let p = shop_after_a_regression();
+    assert_eq!(
+        p.files_under("target/tribunal")
+            .iter()
+            .filter(|f| !f.starts_with("target/tribunal/runs/"))
+            .collect::<Vec<_>>(),
+        [
+            "target/tribunal/history.db",
+            "target/tribunal/junit.xml",
+            "target/tribunal/last.json",
+            "target/tribunal/report.html",
+            "target/tribunal/summary.md",
+        ]
+    );
+    insta::assert_snapshot!(
+        "summary_md",
+        p.normalize(&p.read("target/tribunal/summary.md"))
+    );
+    insta::assert_snapshot!(
+        "junit_xml",
+        p.normalize(&p.read("target/tribunal/junit.xml"))
+    );
+}
+
+#[test]
+fn report_renders_the_last_run_as_terminal_and_markdown() {
+    let p = shop_after_a_regression();
+    let terminal = p.tribunal(&["report"]).output();
+    assert!(terminal.success(), "{terminal:?}");
+    insta::assert_snapshot!("report_terminal", terminal.snapshot());
+    let markdown = p.tribunal(&["report", "--format", "markdown"]).output();
+    assert!(markdown.success(), "{markdown:?}");
+    // The same Markdown the run wrote to summary.md.
+    assert_eq!(
+        markdown.stdout.trim_end(),
+        p.read("target/tribunal/summary.md").trim_end()
+    );
+}
+
+#[test]
+fn compare_shows_the_flipped_trial_and_a_gate_can_fail() {
+    let p = shop_after_a_regression();
+    let out = p.tribunal(&["compare", "base.json", "last"]).output();
+    assert!(out.success(), "no gate, no failure: {out:?}");
+    insta::assert_snapshot!("compare", out.snapshot());
+    let gated = p
+        .tribunal(&["compare", "base.json", "last", "--min-pass-rate", "0.5"])
+        .output();
+    assert_eq!(gated.code, Some(1), "{gated:?}");
+    insta::assert_snapshot!("compare_gated", gated.snapshot());
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_place() {
+    let broken = "suite: broken\ncases:\n  - id: a\n    output: x\n    chekcs:\n      - contains: x\n  - id: a\n    output: y\n    checks:\n      - contians: y\n";
+    let p = TestProject::with(&[("evals/shop.yaml", SHOP), ("evals/broken.yaml", broken)]);
+    let out = p.tribunal(&["validate"]).output();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    insta::assert_snapshot!("validate_broken", out.snapshot());
+    std::fs::remove_file(p.join("evals/broken.yaml")).expect("remove");
+    let out = p.tribunal(&["validate"]).output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("validate_clean", out.snapshot());
+    assert!(
+        !p.exists("target"),
+        "validate runs nothing and writes nothing"
+    );
+}
+
+#[rstest::rstest]
+#[case::json_order_matters("json_order_matters", &["--dialect", "json", r#"{"a": [1, 2]}"#, r#"{"a": [2, 1]}"#])]
+#[case::json_ignore_order("json_ignore_order", &["--dialect", "json", "--ignore-order", r#"{"a": [1, 2]}"#, r#"{"a": [2, 1]}"#])]
+#[case::sql_same_filter("sql_same_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE 1 < b"])]
+#[case::sql_different_filter("sql_different_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE b >= 1"])]
+fn equiv_prints_the_verdict_and_why(#[case] name: &str, #[case] args: &[&str]) {
+    let p = TestProject::new();
+    let mut all = vec!["equiv"];
+    all.extend_from_slice(args);
+    let out = p.tribunal(&all).output();
+    insta::assert_snapshot!(format!("equiv_{name}"), out.snapshot());
+}
+
+#[test]
+fn invalid_settings_stop_the_run_before_any_trial_and_are_named() {
+    // These values used to be replaced by defaults without a word.
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let env = [
+        ("TRIBUNAL_TRIAL_TIMEOUT", "abc"),
+        ("TRIBUNAL_CONCURRENCY", "x"),
+        ("INSTA_UPDATE", "bogus"),
+    ];
+    let mut run = p.tribunal(&["test", "--root", &p.root_arg(), "--", "--test-threads", "1"]);
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    let out = run.output();
+    assert_eq!(out.code, Some(2));
+    insta::assert_snapshot!(out.stderr, @r"
+    tribunal: configuration: TRIBUNAL_TRIAL_TIMEOUT=`abc` is not a number of seconds (hint: use a positive number of seconds up to 86400, such as `600` or `2.5`)
+    TRIBUNAL_CONCURRENCY=`x` is not a number of trials (hint: use a whole number from 1 to 4096, such as `8`)
+    INSTA_UPDATE=`bogus` is not an update mode (hint: use auto, new, always, unseen, no or force, as insta does)
+    ");
+    assert!(!p.path().join("evals/snapshots").exists());
+}
+
+#[test]
+fn validate_reports_every_problem_of_tribunal_yaml() {
+    let p = TestProject::with(&[
+        ("evals/faq.yaml", SUITE),
+        (
+            "tribunal.yaml",
+            "provders:\n  judge: {kind: openai}\nretry: {max_atempts: 2}\n",
+        ),
+    ]);
+    let out = p.tribunal(&["validate", "--root", &p.root_arg()]).output();
+    assert_eq!(out.code, Some(1));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        out.stderr,
+        out.stdout
+    ), @r"
+    tribunal.yaml:1:1: unknown section `provders` in tribunal.yaml (hint: did you mean `providers`?)
+    tribunal.yaml:3:9: unknown key `max_atempts` in retry (hint: did you mean `max_attempts`?)
+    1 suite file(s), 2 case(s), 0 with problems; 2 configuration problem(s)
+    ");
 }

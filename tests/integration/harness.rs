@@ -1,32 +1,19 @@
 //! The harness end to end on temporary projects: loading, selection,
 //! snapshots, statuses, and bad input that fails only its own trials.
 
-use std::path::Path;
-
-use libtest_mimic::Arguments;
 use rstest::rstest;
 use tribunal::snapshot::Settings;
 use tribunal::verdict::Status;
-use tribunal::{Harness, Input};
+use tribunal::{Harness, Input, RunOutcome};
 
-fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-    dir
-}
+use crate::common::TestProject;
 
 fn echo(input: &Input) -> Result<String, String> {
     Ok(format!("echo: {}", input.text()))
 }
 
-fn harness(root: &Path, settings: Settings) -> Harness {
+fn harness() -> Harness {
     Harness::new()
-        .root(root)
-        .snapshot_settings(settings)
         .target("echo", echo)
         .async_target("shout", |input: Input| async move {
             Ok::<_, String>(input.text().to_uppercase())
@@ -39,38 +26,20 @@ fn harness(root: &Path, settings: Settings) -> Harness {
         })
 }
 
-fn args(extra: &[&str]) -> Arguments {
-    let mut all = vec!["evals", "--quiet", "--test-threads", "2"];
+/// Runs the test harness over `p` with `settings` and libtest's `extra`
+/// arguments, two test threads, quietly.
+fn evaluate(p: &TestProject, settings: Settings, extra: &[&str]) -> RunOutcome {
+    let mut all = vec!["--quiet", "--test-threads", "2"];
     all.extend_from_slice(extra);
-    Arguments::from_iter(all)
+    p.run_with(harness(), settings, &all)
 }
 
 fn local() -> Settings {
     Settings::from_vars(None, None, false)
 }
 
-fn accept_all(root: &Path) {
-    for entry in walk(&root.join("evals")) {
-        let name = entry.to_string_lossy().into_owned();
-        if let Some(target) = name.strip_suffix(".new") {
-            std::fs::rename(&entry, target).expect("accept");
-        }
-    }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
+fn always() -> Settings {
+    Settings::from_vars(Some("always"), None, false)
 }
 
 fn status_of(outcome: &tribunal::RunOutcome, trial: &str) -> Status {
@@ -110,23 +79,15 @@ cases:
 
 #[test]
 fn first_run_is_new_then_accepted_snapshots_pass() {
-    let p = project(&[("evals/good.yaml", GOOD)]);
-    let first = harness(p.path(), local()).run_quietly(&args(&[]));
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
+    let first = evaluate(&p, local(), &[]);
     assert_ne!(first.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&first, "good::hello"), Status::New);
-    assert!(
-        p.path()
-            .join("evals/snapshots/good__hello.snap.new")
-            .exists()
-    );
-    assert!(
-        !p.path()
-            .join("evals/snapshots/good__later.snap.new")
-            .exists()
-    );
+    assert!(p.exists("evals/snapshots/good__hello.snap.new"));
+    assert!(!p.exists("evals/snapshots/good__later.snap.new"));
 
-    accept_all(p.path());
-    let second = harness(p.path(), local()).run_quietly(&args(&[]));
+    p.accept_snapshots();
+    let second = evaluate(&p, local(), &[]);
     assert_eq!(second.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&second, "good::hello"), Status::Pass);
     assert_eq!(status_of(&second, "good::loud"), Status::Pass);
@@ -141,59 +102,53 @@ fn first_run_is_new_then_accepted_snapshots_pass() {
 
 #[test]
 fn a_changed_verdict_is_a_regression_with_a_diff() {
-    let p = project(&[("evals/good.yaml", GOOD)]);
-    harness(p.path(), local()).run_quietly(&args(&[]));
-    accept_all(p.path());
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
+    evaluate(&p, local(), &[]);
+    p.accept_snapshots();
     // The system under test changes: `hello` no longer passes.
     let changed = GOOD.replace("- contains: hello", "- contains: goodbye");
-    std::fs::write(p.path().join("evals/good.yaml"), changed).expect("write");
-    let run = harness(p.path(), local()).run_quietly(&args(&[]));
+    p.write("evals/good.yaml", changed);
+    let run = evaluate(&p, local(), &[]);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&run, "good::hello"), Status::Regression);
-    let pending = std::fs::read_to_string(p.path().join("evals/snapshots/good__hello.snap.new"))
-        .expect("pending snapshot written for review");
-    assert!(pending.contains("outcome: fail"), "{pending}");
-    assert!(pending.contains("assertion_line: 6"), "{pending}");
+    // The pending snapshot, as `cargo insta review` shows it: the failing
+    // verdict, pointing at the case's line (`assertion_line: 6`).
+    let pending = p.read("evals/snapshots/good__hello.snap.new");
+    insta::assert_snapshot!(p.normalize(&pending));
     // Other trials are unaffected.
     assert_eq!(status_of(&run, "good::loud"), Status::Pass);
 }
 
 #[test]
 fn an_improvement_awaits_review() {
-    let p = project(&[("evals/good.yaml", GOOD)]);
-    harness(p.path(), local()).run_quietly(&args(&[]));
-    accept_all(p.path());
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
+    evaluate(&p, local(), &[]);
+    p.accept_snapshots();
     let fixed = GOOD.replace("- contains: bye", "- contains: hi");
-    std::fs::write(p.path().join("evals/good.yaml"), fixed).expect("write");
-    let run = harness(p.path(), local()).run_quietly(&args(&[]));
+    p.write("evals/good.yaml", fixed);
+    let run = evaluate(&p, local(), &[]);
     assert_eq!(status_of(&run, "good::known-bad"), Status::Improvement);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
 }
 
 #[test]
 fn ci_never_writes_and_fails_missing_snapshots() {
-    let p = project(&[("evals/good.yaml", GOOD)]);
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
     let ci = Settings::from_vars(None, None, true);
-    let run = harness(p.path(), ci).run_quietly(&args(&[]));
+    let run = evaluate(&p, ci, &[]);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(status_of(&run, "good::hello"), Status::New);
-    assert!(
-        !p.path().join("evals/snapshots").exists(),
-        "CI must not write snapshots"
-    );
+    assert!(!p.exists("evals/snapshots"), "CI must not write snapshots");
 }
 
 #[test]
 fn a_broken_file_fails_alone_with_its_location() {
     let broken = "suite: broken\ncases:\n  - id: a\n    input: x\n    target: echo\n    chekcs:\n      - contains: x\n";
-    let p = project(&[("evals/good.yaml", GOOD), ("evals/broken.yaml", broken)]);
-    let run =
-        harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
+    let p = TestProject::with(&[("evals/good.yaml", GOOD), ("evals/broken.yaml", broken)]);
+    let run = evaluate(&p, always(), &[]);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(run.load_errors.len(), 1);
-    let err = &run.load_errors[0];
-    assert!(err.contains("evals/broken.yaml:6:5"), "{err}");
-    assert!(err.contains("did you mean `checks`"), "{err}");
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0]));
     // Every other suite still ran.
     assert_eq!(status_of(&run, "good::hello"), Status::Pass);
 }
@@ -204,9 +159,8 @@ fn a_broken_file_fails_alone_with_its_location() {
 #[case::skip(&["--skip", "good::"], &[])]
 #[case::ignored(&["--ignored"], &["good::later"])]
 fn filters_select_what_is_evaluated(#[case] extra: &[&str], #[case] expected: &[&str]) {
-    let p = project(&[("evals/good.yaml", GOOD)]);
-    let run = harness(p.path(), Settings::from_vars(Some("no"), Some("1"), false))
-        .run_quietly(&args(extra));
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
+    let run = evaluate(&p, crate::common::quiet_settings(), extra);
     let mut got: Vec<&str> = run
         .records
         .iter()
@@ -218,26 +172,21 @@ fn filters_select_what_is_evaluated(#[case] extra: &[&str], #[case] expected: &[
 
 #[test]
 fn list_evaluates_nothing() {
-    let p = project(&[("evals/good.yaml", GOOD)]);
-    let run = harness(p.path(), local()).run_quietly(&args(&["--list"]));
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
+    let run = evaluate(&p, local(), &["--list"]);
     assert!(run.records.is_empty());
-    assert!(!p.path().join("evals/snapshots").exists());
+    assert!(!p.exists("evals/snapshots"));
 }
 
 #[test]
 fn a_panicking_target_is_an_error_verdict() {
     let suite = "suite: s\ncases:\n  - id: c\n    target: crash\n    input: x\n    checks: [{contains: x}]\n";
-    let p = project(&[("evals/s.yaml", suite)]);
-    let run =
-        harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
+    let p = TestProject::with(&[("evals/s.yaml", suite)]);
+    let run = evaluate(&p, always(), &[]);
     assert_eq!(status_of(&run, "s::c"), Status::Error);
     let v = &run.records[0].verdict;
-    assert!(
-        v.error.as_deref().unwrap_or("").contains("fell over"),
-        "{:?}",
-        v.error
-    );
-    assert!(!p.path().join("evals/snapshots/s__c.snap").exists());
+    insta::assert_snapshot!(v.error.as_deref().expect("an error verdict has its error"), @"target `crash` panicked: the system under test fell over");
+    assert!(!p.exists("evals/snapshots/s__c.snap"));
 }
 
 #[test]
@@ -255,47 +204,42 @@ cases:
     input: hi
     checks: [{contains: hi}]
 "#;
-    let p = project(&[("evals/v.yaml", suite)]);
-    let run =
-        harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
+    let p = TestProject::with(&[("evals/v.yaml", suite)]);
+    let run = evaluate(&p, always(), &[]);
     assert_eq!(status_of(&run, "v::c::short"), Status::Pass);
     assert_eq!(status_of(&run, "v::c::long"), Status::Pass);
-    assert!(p.path().join("evals/snapshots/v__c__short.snap").exists());
-    assert!(p.path().join("evals/snapshots/v__c__long.snap").exists());
+    assert!(p.exists("evals/snapshots/v__c__short.snap"));
+    assert!(p.exists("evals/snapshots/v__c__long.snap"));
 }
 
 #[test]
 fn an_empty_eval_folder_is_an_error() {
-    let p = project(&[("evals/README.md", "nothing here")]);
-    let run = harness(p.path(), local()).run_quietly(&args(&[]));
+    let p = TestProject::with(&[("evals/README.md", "nothing here")]);
+    let run = evaluate(&p, local(), &[]);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
-    assert!(
-        run.load_errors[0].contains("no eval suites found"),
-        "{:?}",
-        run.load_errors
-    );
+    assert_eq!(run.load_errors.len(), 1, "{:?}", run.load_errors);
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0]), @"no eval suites found in [ROOT]/evals (looked for *.yaml and *.yml, skipping snapshots/ and prompts/); an empty suite is an error, not a pass (hint: add a suite file such as [ROOT]/evals/example.yaml, see docs/format.md)");
 }
 
 #[test]
 fn a_glob_that_matches_nothing_is_an_error() {
-    let p = project(&[("evals/good.yaml", GOOD)]);
-    let run = harness(p.path(), local())
-        .suites("evals/**/nothing-*.yaml")
-        .run_quietly(&args(&[]));
-    assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
-    assert!(
-        run.load_errors[0].contains("matches no YAML file"),
-        "{:?}",
-        run.load_errors
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
+    let run = p.run_with(
+        harness().suites("evals/**/nothing-*.yaml"),
+        local(),
+        &["--quiet"],
     );
+    assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
+    assert_eq!(run.load_errors.len(), 1, "{:?}", run.load_errors);
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0]), @"the suite pattern `evals/**/nothing-*.yaml` matches no YAML file under [ROOT]/evals (an empty selection is an error, not a pass; hint: patterns are relative to the project root, such as `evals/**/*.yaml`)");
 }
 
 #[test]
 fn must_pass_fails_even_when_accepted() {
     let suite = "suite: m\ncases:\n  - id: c\n    target: echo\n    input: x\n    gate: must_pass\n    checks: [{contains: nope}]\n";
-    let p = project(&[("evals/m.yaml", suite)]);
-    harness(p.path(), Settings::from_vars(Some("always"), None, false)).run_quietly(&args(&[]));
-    let run = harness(p.path(), local()).run_quietly(&args(&[]));
+    let p = TestProject::with(&[("evals/m.yaml", suite)]);
+    evaluate(&p, always(), &[]);
+    let run = evaluate(&p, local(), &[]);
     assert_eq!(status_of(&run, "m::c"), Status::MustPassFailure);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
 }
@@ -303,8 +247,8 @@ fn must_pass_fails_even_when_accepted() {
 #[test]
 fn a_failing_check_points_at_its_yaml_line() {
     let suite = "suite: s\ncases:\n  - id: c\n    target: echo\n    input: hi\n    checks:\n      - contains: hi\n      - contains: bye\n      - regex: '\\d'\n";
-    let p = project(&[("evals/s.yaml", suite)]);
-    let run = harness(p.path(), local()).run_quietly(&args(&[]));
+    let p = TestProject::with(&[("evals/s.yaml", suite)]);
+    let run = evaluate(&p, local(), &[]);
     let v = &run.records[0].verdict;
     let at: Vec<String> = v
         .checks

@@ -1,12 +1,12 @@
-//! The YAML loader's error reporting: every broken snippet is reported at
-//! the exact `file:line:col` with a message and a hint, every problem of a
-//! file is reported (not only the first), valid files load with the right
-//! cases and variants, and no input at all makes the loader panic.
+//! The YAML loader's error reporting: every broken file under `tests/ui/`
+//! is reported exactly as its `.stderr` says (`file:line:col`, message,
+//! hint), every problem of a file is reported (not only the first), valid
+//! files load with the right cases and variants, and no input at all makes
+//! the loader panic.
 
 use std::path::Path;
 
 use proptest::prelude::*;
-use rstest::rstest;
 use tribunal::case::{KnownNames, LoadError, Suite, SuiteErrors, load_str};
 
 const FILE: &str = "evals/x.yaml";
@@ -41,562 +41,6 @@ fn render(errors: &[LoadError]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// One broken file → exactly one error, at `line:col`, whose message contains
-/// `message` and whose hint contains `hint` (`None`: no hint).
-#[rstest]
-// Unknown keys, with a did-you-mean, at every level.
-#[case::unknown_suite_key(
-    "sutie: s\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    1,
-    1,
-    "unknown key `sutie` in suite",
-    Some("did you mean `suite`?")
-)]
-#[case::unknown_defaults_key(
-    "defaults:\n  treshold: 0.5\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    2,
-    3,
-    "unknown key `treshold` in defaults",
-    Some("did you mean `threshold`?")
-)]
-#[case::unknown_case_key(
-    "cases:\n  - id: a\n    output: x\n    chekcs: [contains: x]\n",
-    4,
-    5,
-    "unknown key `chekcs` in case",
-    Some("did you mean `checks`?")
-)]
-#[case::unknown_check_option(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - equals: x\n        trm: true\n",
-    6,
-    9,
-    "unknown key `trm` in a `equals` check",
-    Some("did you mean `trim`?")
-)]
-#[case::unknown_check_common_key(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n        wieght: 2\n",
-    6,
-    9,
-    "unknown key `wieght` in a `contains` check",
-    Some("did you mean `weight`?")
-)]
-#[case::unknown_variant_key(
-    "variants:\n  - id: v1\n    var: {tone: formal}\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    3,
-    5,
-    "unknown key `var` in variant",
-    Some("did you mean `vars`?")
-)]
-#[case::unknown_option_in_kind_params(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - word_count: {min: 1, mx: 3}\n",
-    5,
-    30,
-    "unknown key `mx` in `word_count` check",
-    Some("did you mean `max`?")
-)]
-// Wrong types.
-#[case::tags_string_not_list(
-    "cases:\n  - id: a\n    output: x\n    tags: feature:x\n    checks: [contains: x]\n",
-    4,
-    11,
-    "`tags` must be a list, found string \"feature:x\"",
-    Some("`tags: [a, b]`")
-)]
-#[case::cases_not_a_list(
-    "suite: s\ncases: nope\n",
-    2,
-    8,
-    "`cases` must be a list, found string \"nope\"",
-    Some("`cases: [a, b]`")
-)]
-#[case::checks_a_map(
-    "cases:\n  - id: a\n    output: x\n    checks: {contains: x}\n",
-    4,
-    13,
-    "`checks` must be a list, found map",
-    Some("one `- item` per line")
-)]
-#[case::threshold_a_string(
-    "cases:\n  - id: a\n    output: x\n    threshold: high\n    checks: [contains: x]\n",
-    4,
-    16,
-    "`threshold` must be a number, found string \"high\"",
-    Some("`threshold: 0.75`")
-)]
-#[case::file_not_a_mapping(
-    "- id: a\n- id: b\n",
-    1,
-    1,
-    "a suite file must be a mapping",
-    Some("cases:")
-)]
-#[case::missing_id(
-    "cases:\n  - output: x\n    checks: [contains: x]\n",
-    2,
-    5,
-    "case is missing required key `id`",
-    Some("add `id`")
-)]
-#[case::missing_cases(
-    "suite: s\n",
-    1,
-    1,
-    "suite is missing required key `cases`",
-    Some("add `cases`")
-)]
-#[case::bad_gate(
-    "cases:\n  - id: a\n    output: x\n    gate: mustpass\n    checks: [contains: x]\n",
-    4,
-    11,
-    "unknown value `mustpass`",
-    Some("did you mean `must_pass`?")
-)]
-// Checks.
-#[case::unknown_check_kind(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contain: x\n",
-    5,
-    9,
-    "unknown check kind `contain`",
-    Some("did you mean `contains`?")
-)]
-#[case::unknown_bare_check_kind(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - isjson\n",
-    5,
-    9,
-    "unknown check kind `isjson`",
-    Some("did you mean `is_json`?")
-)]
-#[case::two_kinds_in_one_check(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n        regex: y\n",
-    6,
-    9,
-    "a check has exactly one kind",
-    Some("split them")
-)]
-#[case::unknown_rust_check(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - rust: polit\n",
-    5,
-    15,
-    "unknown Rust check `polit`",
-    Some("did you mean `polite`?")
-)]
-#[case::invalid_regex(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - regex: '(unclosed'\n",
-    5,
-    16,
-    "invalid regex \"(unclosed\"",
-    Some("single quotes")
-)]
-#[case::invalid_matches_regex(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - json_path: {path: $.a, matches: '[z-a]'}\n",
-    5,
-    41,
-    "invalid regex \"[z-a]\"",
-    None
-)]
-#[case::invalid_json_path(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - json_path: a.b\n",
-    5,
-    20,
-    "invalid JSON path \"a.b\"",
-    None
-)]
-#[case::invalid_json_schema(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - is_json: {schema: {type: 12}}\n",
-    5,
-    27,
-    "invalid JSON Schema",
-    Some("json-schema.org")
-)]
-#[case::unknown_is_json_key(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - is_json: {shema: {type: object}}\n",
-    5,
-    19,
-    "unknown key `shema` in an `is_json` check",
-    Some("{schema: {...}}")
-)]
-#[case::similarity_out_of_range(
-    "cases:\n  - id: a\n    output: x\n    expected: x\n    checks:\n      - similarity: 1.5\n",
-    6,
-    21,
-    "threshold 1.5 is outside 0..=1",
-    Some("similarity: 0.8")
-)]
-#[case::word_count_min_over_max(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - word_count: {min: 5, max: 2}\n",
-    5,
-    21,
-    "`min` (5) is greater than `max` (2)",
-    None
-)]
-#[case::word_count_no_bounds(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - word_count: {}\n",
-    5,
-    21,
-    "`word_count` needs `min`, `max` or both",
-    Some("min: 5")
-)]
-#[case::contains_any_not_list(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains_any: refund\n",
-    5,
-    23,
-    "`contains_any` takes a non-empty list of strings",
-    Some("contains_any: [")
-)]
-#[case::trim_is_not_an_option_of_contains_all(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains_all: [x]\n        trim: true\n",
-    6,
-    9,
-    "unknown key `trim` in a `contains_all` check",
-    Some("`ignore_case`")
-)]
-#[case::broken_default_check_is_reported_once(
-    "defaults:\n  checks: [contain: x]\ncases:\n  - id: a\n    output: x\n  - id: b\n    output: y\n",
-    2,
-    12,
-    "unknown check kind `contain`",
-    Some("did you mean `contains`?")
-)]
-#[case::negative_weight(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n        weight: -1\n",
-    6,
-    17,
-    "`weight` must be a number >= 0",
-    None
-)]
-#[case::not_a_string(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n        not: yes please\n",
-    6,
-    14,
-    "`not` must be true or false",
-    None
-)]
-#[case::bad_when_word(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n      - contains: y\n        when: sometimes\n",
-    7,
-    15,
-    "`when` must be `passed`, `failed`",
-    None
-)]
-#[case::bad_when_map(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n      - contains: y\n        when: {pased: [a]}\n",
-    7,
-    15,
-    "`when` must be `passed`, `failed`",
-    None
-)]
-#[case::latency_negative(
-    "cases:\n  - id: a\n    output: x\n    checks:\n      - latency_ms: -5\n",
-    5,
-    21,
-    "`latency_ms` takes a number >= 0",
-    Some("latency_ms: 2000")
-)]
-// Case-level rules.
-#[case::threshold_above_one(
-    "cases:\n  - id: a\n    output: x\n    threshold: 1.5\n    checks: [contains: x]\n",
-    4,
-    16,
-    "threshold 1.5 is outside 0..=1",
-    Some("weighted share")
-)]
-#[case::defaults_threshold_negative(
-    "defaults:\n  threshold: -0.5\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    2,
-    14,
-    "threshold -0.5 is outside 0..=1",
-    Some("weighted share")
-)]
-#[case::no_checks(
-    "cases:\n  - id: a\n    output: x\n",
-    2,
-    5,
-    "case `a` has no checks",
-    Some("defaults: {checks: [...]}")
-)]
-#[case::empty_checks(
-    "cases:\n  - id: a\n    output: x\n    checks: []\n",
-    2,
-    5,
-    "case `a` has no checks",
-    Some("would always pass")
-)]
-#[case::output_and_target(
-    "cases:\n  - id: a\n    output: x\n    target: bot\n    checks: [contains: x]\n",
-    3,
-    5,
-    "either a fixed `output` or a `target`, not both",
-    Some("remove `output`")
-)]
-#[case::neither_output_nor_target(
-    "cases:\n  - id: a\n    input: hi\n    checks: [contains: x]\n",
-    2,
-    5,
-    "case `a` has no target and no fixed output",
-    Some("defaults: {target: <name>}")
-)]
-#[case::unknown_target(
-    "cases:\n  - id: a\n    target: bto\n    checks: [contains: x]\n",
-    3,
-    13,
-    "unknown target `bto`",
-    Some("did you mean `bot`?")
-)]
-#[case::unknown_default_target(
-    "defaults:\n  target: robot\ncases:\n  - id: a\n    checks: [contains: x]\n",
-    2,
-    11,
-    "unknown target `robot`",
-    Some("expected one of `bot`")
-)]
-#[case::unknown_target_suggests_named_target(
-    "targets:\n  helper: {rust: bot}\ncases:\n  - id: a\n    target: helpr\n    checks: [contains: x]\n",
-    5,
-    13,
-    "unknown target `helpr`",
-    Some("did you mean `helper`?")
-)]
-#[case::unknown_target_kind(
-    "cases:\n  - id: a\n    target: {rsut: bot}\n    checks: [contains: x]\n",
-    3,
-    14,
-    "unknown target kind `rsut`",
-    Some("did you mean `rust`?")
-)]
-#[case::unknown_variant_in_case(
-    "variants:\n  - id: formal\n  - id: casual\ncases:\n  - id: a\n    output: x\n    variants: [formal, casul]\n    checks: [contains: x]\n",
-    7,
-    24,
-    "unknown variant `casul`",
-    Some("did you mean `casual`?")
-)]
-#[case::variant_in_suite_without_variants(
-    "cases:\n  - id: a\n    output: x\n    variants: [formal]\n    checks: [contains: x]\n",
-    4,
-    16,
-    "unknown variant `formal`",
-    Some("the suite declares no variants")
-)]
-#[case::bad_skip_bool(
-    "cases:\n  - id: a\n    output: x\n    skip: true\n    checks: [contains: x]\n",
-    4,
-    11,
-    "`skip` takes the reason the case is skipped",
-    Some("skip: \"")
-)]
-#[case::bad_skip_empty(
-    "cases:\n  - id: a\n    output: x\n    skip: '  '\n    checks: [contains: x]\n",
-    4,
-    11,
-    "`skip` takes the reason the case is skipped",
-    Some("skip: \"")
-)]
-#[case::invalid_case_id(
-    "cases:\n  - id: 'a b'\n    output: x\n    checks: [contains: x]\n",
-    2,
-    9,
-    "invalid case id `a b`",
-    Some("letters, digits")
-)]
-#[case::invalid_suite_name(
-    "suite: my suite\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    1,
-    8,
-    "invalid suite name `my suite`",
-    Some("letters, digits")
-)]
-#[case::duplicate_variant_id(
-    "variants:\n  - id: v\n  - id: v\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    3,
-    9,
-    "duplicate variant id `v`",
-    None
-)]
-#[case::variants_and_matrix(
-    "variants:\n  - id: v\nmatrix:\n  tone: [a, b]\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    3,
-    1,
-    "`variants:` or `matrix:`, not both",
-    Some("matrix axes")
-)]
-#[case::empty_matrix_axis(
-    "matrix:\n  tone: []\ncases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
-    2,
-    9,
-    "matrix axis `tone` must be a non-empty list",
-    Some("model: [")
-)]
-#[case::empty_cases(
-    "suite: s\ncases: []\n",
-    2,
-    1,
-    "the suite has no cases",
-    Some("add at least one case")
-)]
-// YAML itself.
-#[case::duplicate_yaml_key(
-    "cases:\n  - id: a\n    output: x\n    checks: [contains: x]\n    output: y\n",
-    5,
-    5,
-    "duplicate mapping key: output",
-    None
-)]
-#[case::tab_indentation(
-    "suite: s\ncases:\n  - id: a\n\toutput: x\n",
-    4,
-    1,
-    "invalid YAML: while scanning a plain scalar, found a tab",
-    Some("indent with spaces")
-)]
-#[case::unclosed_double_quote(
-    "suite: s\ncases:\n  - id: a\n    output: \"unclosed\n    checks: [contains: x]\n",
-    4,
-    13,
-    "invalid YAML",
-    None
-)]
-#[case::tab_before_a_sequence_item(
-    "suite: s\ncases:\n\t- id: a\n",
-    3,
-    1,
-    "invalid YAML",
-    Some("indent with spaces")
-)]
-#[case::tab_after_a_key(
-    "suite: s\ncases:\n  - id:\ta\n    output: x\n    checks:\n\t\t- contains: x\n",
-    6,
-    1,
-    "invalid YAML",
-    Some("indent with spaces")
-)]
-#[case::unclosed_flow_sequence(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks: [contains: x\n",
-    5,
-    13,
-    "invalid YAML: unclosed bracket '['",
-    None
-)]
-// What checks would find only while running is found at load, at its place.
-#[case::when_names_an_unknown_check(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n      - contains: y\n        when: {passed: [contains x]}\n",
-    8,
-    25,
-    "`when` names `contains x`, which is not an earlier check of this case (earlier checks: `contains \"x\"`)",
-    Some("did you mean `contains \"x\"`?")
-)]
-#[case::when_names_a_later_check(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - contains: x\n        when: {failed: later}\n      - contains: y\n        name: later\n",
-    7,
-    24,
-    "`when` names `later`, which is not an earlier check of this case (earlier checks: none)",
-    Some("`when:` can only name checks above it")
-)]
-#[case::judge_scale_upside_down(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: score, scale: [5, 1]}\n",
-    6,
-    37,
-    "`scale: [5, 1]`: the first number must be below the second",
-    Some("[lowest, highest]")
-)]
-#[case::judge_min_score_off_the_scale(
-    "suite: s\njudge: {scale: [1, 5]}\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: score, min_score: 7}\n",
-    7,
-    41,
-    "`min_score: 7` is outside the scale 1–5",
-    Some("passing score")
-)]
-#[case::judge_zero_votes(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {votes: 0}\n",
-    6,
-    24,
-    "`votes` must be at least 1",
-    Some("one sample per judge")
-)]
-#[case::judge_too_many_votes(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {votes: 65}\n",
-    6,
-    24,
-    "65 judge samples per check (votes × panel) is over the limit of 64",
-    Some("fewer votes")
-)]
-#[case::judge_template_and_template_file(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {template: t, template_file: t.j2}\n",
-    6,
-    45,
-    "give `template` or `template_file`, not both",
-    Some("remove one of them")
-)]
-#[case::judge_template_file_missing(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {template_file: missing.j2}\n",
-    6,
-    32,
-    "cannot read judge template evals/missing.j2",
-    Some("relative to the suite file")
-)]
-#[case::judge_baseline_two_sources(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: pairwise, baseline: {variant: v1, output: y}}\n",
-    6,
-    43,
-    "`baseline` takes exactly one of `variant`, `output` or `file`",
-    Some("one source")
-)]
-#[case::judge_baseline_file_missing(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - judge: {mode: pairwise, baseline: {file: gone.txt}}\n",
-    6,
-    50,
-    "cannot read the baseline output evals/gone.txt",
-    Some("relative to the suite file")
-)]
-#[case::ast_unknown_sql_dialect(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - ast_equivalent: {dialect: sql, sql_dialect: cobol}\n",
-    6,
-    53,
-    "unknown `sql_dialect` `cobol`",
-    Some("docs/audience-ast.md")
-)]
-#[case::ast_schema_file_missing(
-    "suite: s\ncases:\n  - id: a\n    output: x\n    checks:\n      - ast_equivalent: {dialect: sql, schema: nope.sql}\n",
-    6,
-    48,
-    "nope.sql",
-    Some("inline DDL")
-)]
-fn one_error_at_its_place(
-    #[case] text: &str,
-    #[case] line: u32,
-    #[case] col: u32,
-    #[case] message: &str,
-    #[case] hint: Option<&str>,
-) {
-    let errs = errors(text);
-    let shown = render(&errs);
-    assert_eq!(errs.len(), 1, "expected one error, got:\n{shown}");
-    let e = &errs[0];
-    assert_eq!(
-        (e.location.line, e.location.col),
-        (line, col),
-        "wrong position:\n{shown}\n--- in ---\n{text}"
-    );
-    assert!(
-        e.message.contains(message),
-        "message {:?} lacks {message:?}",
-        e.message
-    );
-    match hint {
-        Some(h) => assert!(
-            e.hint.as_deref().is_some_and(|x| x.contains(h)),
-            "hint {:?} lacks {h:?}",
-            e.hint
-        ),
-        None => assert_eq!(e.hint, None, "no hint expected"),
-    }
-    // The rendered form starts with the clickable location.
-    assert!(
-        shown.starts_with(&format!("{FILE}:{line}:{col}: ")),
-        "{shown}"
-    );
 }
 
 #[test]
@@ -924,5 +368,171 @@ fn misspelled_keys_at_every_level_are_all_reported_in_one_run() {
             "evals/x.yaml:9:5: unknown key `chekcs` in case (hint: did you mean `checks`?)",
             "evals/x.yaml:11:9: unknown check kind `contain` (hint: did you mean `contains`?)",
         ],
+    );
+}
+
+/// Broken suites as files: every `tests/ui/*.yaml` is loaded (with the Rust
+/// target `bot` and the Rust check `polite` registered) and what the loader
+/// reports must equal its `tests/ui/*.stderr` byte for byte.
+///
+/// To add a case, write the YAML file and run
+/// `TRIBUNAL_BLESS=1 cargo test --test integration loader::broken_suites` to write its
+/// `.stderr`; read the result before committing it. Blessing is refused
+/// under `CI=true`, where nothing in the tree is written.
+#[test]
+fn broken_suites_report_exactly_their_stderr() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let bless = std::env::var("TRIBUNAL_BLESS").is_ok_and(|v| v == "1");
+    // The same rule as tribunal's own CI detection.
+    let ci = ["CI", "TF_BUILD"].iter().any(|k| {
+        std::env::var(k).is_ok_and(|v| {
+            let v = v.trim();
+            !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false")
+        })
+    });
+    assert!(
+        !(bless && ci),
+        "TRIBUNAL_BLESS=1 is refused under CI: nothing in the tree is written in CI"
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/ui exists")
+        .map(|e| e.expect("readable entry").path())
+        .collect();
+    files.sort();
+    let yamls: Vec<_> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    assert!(
+        yamls.len() >= 60,
+        "tests/ui lost its cases: {}",
+        yamls.len()
+    );
+    let mut failures = Vec::new();
+    for stray in files.iter().filter(|p| {
+        p.extension().is_some_and(|x| x == "stderr") && !p.with_extension("yaml").exists()
+    }) {
+        failures.push(format!("{} has no .yaml beside it", stray.display()));
+    }
+    for yaml in yamls {
+        let name = yaml.file_name().expect("file name").to_string_lossy();
+        let display = format!("tests/ui/{name}");
+        let actual = match tribunal::case::load_file(yaml, &display, Some(&known())) {
+            Ok(suite) => format!(
+                "{display} loaded with {} case(s), but every file in tests/ui must be broken\n",
+                suite.cases.len()
+            ),
+            Err(e) => format!("{e}\n"),
+        };
+        let stderr = yaml.with_extension("stderr");
+        let expected = std::fs::read_to_string(&stderr).unwrap_or_default();
+        if actual == expected {
+            continue;
+        }
+        if bless {
+            std::fs::write(&stderr, &actual).expect("write .stderr");
+            continue;
+        }
+        let diff = similar::TextDiff::from_lines(&expected, &actual)
+            .unified_diff()
+            .header("expected", "actual")
+            .to_string();
+        failures.push(format!("{display}:\n{diff}"));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} broken suite(s) report something else than their .stderr (TRIBUNAL_BLESS=1 rewrites them):\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// A suite that lists more variants than a suite may run is refused whole,
+/// before any trial is built.
+#[test]
+fn a_suite_may_list_at_most_max_variants() {
+    let mut text = String::from("suite: s\nvariants:\n");
+    for i in 0..=tribunal::case::MAX_VARIANTS {
+        text.push_str(&format!("  - id: v{i}\n"));
+    }
+    text.push_str("cases:\n  - id: a\n    output: x\n    checks: [contains: x]\n");
+    assert_eq!(
+        render(&errors(&text)),
+        "evals/x.yaml:2:1: the suite lists 1001 variants, more than the 1000 a suite may run (hint: split the suite into several files)"
+    );
+}
+
+/// Cases × variants is bounded per file: a small matrix over many cases
+/// cannot expand into millions of trials.
+#[test]
+fn a_suite_may_expand_to_at_most_max_trials() {
+    let mut text = String::from(
+        "suite: s\nmatrix:\n  a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  b: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n  c: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\ndefaults:\n  checks: [contains: x]\ncases:\n",
+    );
+    for i in 0..101 {
+        text.push_str(&format!("  - {{id: c{i}, output: x}}\n"));
+    }
+    assert_eq!(
+        render(&errors(&text)),
+        "evals/x.yaml:8:1: the suite expands to 101000 trials (101 cases under 1000 variants), more than the 100000 one file may hold (hint: split the suite into several files)"
+    );
+    // 100 cases are within the limit.
+    let within: String = text
+        .lines()
+        .take(8 + 100)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(load(&within).expect("loads").cases.len(), 100);
+}
+
+/// A suite file larger than the limit is refused without reading it all.
+#[test]
+fn a_suite_file_is_at_most_max_file_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.yaml");
+    let mut text = String::from("suite: big\ncases: []\n#");
+    text.push_str(&"x".repeat(usize::try_from(tribunal::case::MAX_FILE_BYTES).expect("fits")));
+    std::fs::write(&path, text).expect("write");
+    let err = tribunal::case::load_file(&path, "evals/big.yaml", None).expect_err("too large");
+    assert_eq!(
+        err.to_string(),
+        "evals/big.yaml:1:1: the file is larger than 16 MiB (hint: split the suite into several files)"
+    );
+}
+
+/// A named pipe called `x.yaml` under `evals/` is an error of its own file
+/// (opening it would wait for a writer forever); the other files load.
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_a_suite_is_an_error_not_a_hang() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let evals = root.path().join("evals");
+    std::fs::create_dir(&evals).expect("evals");
+    std::fs::write(
+        evals.join("good.yaml"),
+        "cases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
+    )
+    .expect("write");
+    let status = std::process::Command::new("mkfifo")
+        .arg(evals.join("x.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    let root_path = root.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let files = tribunal::case::discover(&root_path.join("evals")).expect("found");
+        let _ = tx.send(tribunal::case::load_files(&root_path, &files, None));
+    });
+    let loaded = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("loading a FIFO must not block");
+    assert_eq!(loaded.suites.len(), 1);
+    let broken: Vec<String> = loaded.broken.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        broken,
+        [
+            "evals/x.yaml:1:1: not a regular file (a named pipe) (hint: suite files must be plain files; remove it or rename it so it does not end in .yaml)"
+        ]
     );
 }

@@ -450,7 +450,7 @@ async fn prune_lists_only_cassettes_no_run_used() {
     let dir = tempfile::tempdir().expect("tmp");
     let root = dir.path();
     assert!(
-        tribunal::provider::cli::unused(root).is_err(),
+        tribunal::cli::providers::unused(root).is_err(),
         "no usage logs yet"
     );
     let cfg = config(&format!("{}/v1", server.url()), "openai", "");
@@ -468,11 +468,98 @@ async fn prune_lists_only_cassettes_no_run_used() {
     p.chat("p", &ask("kept"), &site("a"))
         .await
         .expect("recorded");
-    let stale = root.join("fixtures/cassettes/support/gone/0123456789abcdef0123.yaml");
+    let kept = p.used_keys().pop().expect("recorded");
+    let stale = root
+        .join("fixtures/cassettes/support/gone")
+        .join(kept.file_name().expect("name"));
     std::fs::create_dir_all(stale.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&stale, "key: x\n").expect("write");
-    let unused = tribunal::provider::cli::unused(root).expect("logs exist");
+    std::fs::copy(&kept, &stale).expect("copy");
+    // Not cassettes by their content: never candidates.
+    std::fs::write(
+        root.join("fixtures/cassettes/support/notes.yaml"),
+        "key: x\n",
+    )
+    .expect("write");
+    let unused = tribunal::cli::providers::unused(root).expect("logs exist");
     assert_eq!(unused, vec![stale]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_with_the_project_root_as_cassette_folder_removes_only_cassettes() {
+    use tribunal::cli::providers::{CassetteAction, Command, run};
+    let server = MockServer::start(false, |_, _| MockReply::openai("x", 1, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    let yaml = format!(
+        "cassettes: {{dir: .}}\nproviders:\n  p:\n    kind: openai\n    model: m-1\n    base_url: {}/v1\n",
+        server.url()
+    );
+    std::fs::write(root.join("tribunal.yaml"), &yaml).expect("write");
+    std::fs::create_dir_all(root.join("evals")).expect("mkdir");
+    let suite = "suite: support\ncases:\n  - id: a\n    input: x\n    checks: [{contains: x}]\n";
+    std::fs::write(root.join("evals/support.yaml"), suite).expect("write");
+    let cfg = ProjectConfig::parse(&yaml, "tribunal.yaml").expect("cfg");
+    let p = Providers::with_options(
+        root,
+        Options {
+            mode: Mode::Record,
+            config: cfg,
+            env: BTreeMap::new(),
+            inherit_env: false,
+            usage_dir: Some(tribunal::provider::usage_dir(root)),
+        },
+    )
+    .expect("providers");
+    p.chat("p", &ask("kept"), &site("a"))
+        .await
+        .expect("recorded");
+    p.chat("p", &ask("stale"), &site("b"))
+        .await
+        .expect("recorded");
+    let stale = p
+        .used_keys()
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("/b/"))
+        .expect("stale file");
+    // Only the first case's cassette is named by a usage log.
+    std::fs::remove_dir_all(tribunal::provider::usage_dir(root)).expect("clear logs");
+    let again = Providers::with_options(
+        root,
+        Options {
+            mode: Mode::Replay,
+            config: ProjectConfig::parse(&yaml, "tribunal.yaml").expect("cfg"),
+            env: BTreeMap::new(),
+            inherit_env: false,
+            usage_dir: Some(tribunal::provider::usage_dir(root)),
+        },
+    )
+    .expect("providers");
+    again
+        .chat("p", &ask("kept"), &site("a"))
+        .await
+        .expect("replayed");
+    // A temporary file of a killed writer (pid 999999999 runs nowhere).
+    let leftover = root.join("support/a/.0123abcd.yaml.999999999.0.tmp");
+    std::fs::write(&leftover, "key: half").expect("write");
+    let code = run(Command::Cassettes {
+        action: CassetteAction::Prune {
+            root: root.to_path_buf(),
+            yes: true,
+        },
+    });
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    assert!(!stale.exists(), "the unused cassette is removed");
+    assert!(!leftover.exists(), "the leftover is removed");
+    assert!(
+        root.join("tribunal.yaml").exists(),
+        "tribunal.yaml is not a cassette"
+    );
+    assert!(
+        root.join("evals/support.yaml").exists(),
+        "a suite is not a cassette"
+    );
+    assert_eq!(again.used_keys().len(), 1);
+    assert!(again.used_keys()[0].exists(), "the used cassette stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -491,7 +578,6 @@ async fn cassette_files_are_readable_block_yaml() {
         .expect("recorded");
     let file = p.used_keys().pop().expect("file");
     let text = std::fs::read_to_string(&file).expect("read");
-    println!("{text}");
     assert!(text.starts_with("key: "), "{text}");
     for needle in [
         "spec: p\n",
@@ -566,7 +652,7 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
         }
     })
     .expect("server");
-    let args = tribunal::provider::cli::BenchArgs {
+    let args = tribunal::cli::providers::BenchArgs {
         cases: 3,
         concurrency: 2,
         latency_ms: 0,
@@ -575,7 +661,7 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
         model: "gateway-model".into(),
         api_key: Some(KEY.into()),
     };
-    let report = tribunal::provider::cli::bench(&args).expect("bench runs");
+    let report = tribunal::cli::providers::bench(&args).expect("bench runs");
     let models: Vec<Value> = server
         .requests()
         .iter()
@@ -587,4 +673,466 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
     let text = report.render();
     assert!(text.contains(" wall_over_ideal=n/a "), "{text}");
     assert!(!text.contains("SECRET"), "{text}");
+}
+
+/// A provider block `p` with `provider_lines` (indented 4) and a retry policy.
+fn config_with(base: &str, kind: &str, provider_lines: &str, retry: &str) -> ProjectConfig {
+    let text = format!(
+        "providers:\n  p:\n    kind: {kind}\n    model: m-1\n    base_url: {base}\n{provider_lines}retry: {retry}\n"
+    );
+    ProjectConfig::parse(&text, "test").expect("config parses")
+}
+
+#[rstest::rstest]
+#[case::seconds_1e30("retry-after", "1e30")]
+#[case::seconds_u64_overflow("retry-after", "10000000000000000000")]
+#[case::milliseconds("retry-after-ms", "1e300")]
+#[case::year_9999("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_retry_after_ends_the_call_instead_of_panicking(
+    #[case] header: &'static str,
+    #[case] value: &'static str,
+) {
+    let server = MockServer::start(true, move |_, _| {
+        MockReply::openai_error(429, "Rate limit reached", "requests").with_header(header, value)
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 3, budget_s: 5, timeout_s: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let t = Instant::now();
+    let err = p
+        .chat("p", &ask("x"), &site("c"))
+        .await
+        .expect_err("must give up");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let text = err.to_string();
+    assert!(
+        text.contains("Rate limit reached") && text.contains("would pass the 5s budget"),
+        "{text}"
+    );
+    assert_eq!(server.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_past_the_budget_fails_later_calls_at_once_with_the_reason() {
+    let server = MockServer::start(true, |_, i| {
+        if i == 0 {
+            MockReply::openai_error(429, "Rate limit reached for gpt-x", "requests")
+                .with_header("retry-after", "3600")
+        } else {
+            MockReply::openai("ok", 1, 1)
+        }
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 3, budget_s: 5, timeout_s: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    p.chat("p", &ask("first"), &site("a"))
+        .await
+        .expect_err("the first call gives up: 3600 s is past its budget");
+    let t = Instant::now();
+    let later = tokio::time::timeout(
+        Duration::from_secs(4),
+        p.chat("p", &ask("second"), &site("b")),
+    )
+    .await
+    .expect("a later call must not wait for the pause")
+    .expect_err("paused past its budget");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert!(matches!(later, ProviderError::Paused { .. }), "{later:?}");
+    let text = later.to_string();
+    assert!(
+        text.contains("HTTP 429: Rate limit reached for gpt-x") && text.contains("not sent"),
+        "{text}"
+    );
+    assert_eq!(
+        server.count(),
+        1,
+        "the paused call never reached the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_never_outlives_its_budget() {
+    // budget 6 s / timeout 4 s, scaled down by 5: two attempts would take 1.6 s.
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai("late", 1, 1).after(Duration::from_secs(5))
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 6, initial_backoff_ms: 10, max_backoff_ms: 10, budget_s: 1.2, timeout_s: 0.8}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let t = Instant::now();
+    let err = p
+        .chat("p", &ask("x"), &site("c"))
+        .await
+        .expect_err("times out");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(1150) && took < Duration::from_millis(1450),
+        "took {took:?} for a 1.2 s budget"
+    );
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert_eq!(server.count(), 2, "the second attempt gets only the rest");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai("ok", 1, 1).after(Duration::from_millis(150))
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    concurrency: 1\n",
+        "{max_attempts: 1, timeout_s: 5}",
+    );
+    let p = providers(dir.path(), Mode::Record, cfg, true);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..4 {
+        let p = p.clone();
+        set.spawn(async move { p.chat("p", &ask(&format!("q{i}")), &site("c")).await });
+    }
+    let t = Instant::now();
+    let mut latencies = Vec::new();
+    while let Some(r) = set.join_next().await {
+        latencies.push(r.expect("join").expect("call").latency_ms);
+    }
+    assert!(
+        t.elapsed() >= Duration::from_millis(600),
+        "the calls queued"
+    );
+    for l in &latencies {
+        assert!(
+            (140.0..400.0).contains(l),
+            "latency {l} ms in {latencies:?}"
+        );
+    }
+    for f in p.used_keys() {
+        let text = std::fs::read_to_string(&f).expect("read");
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("latency_ms:"))
+            .expect("latency recorded");
+        let ms: f64 = line
+            .split(':')
+            .nth(1)
+            .expect("value")
+            .trim()
+            .parse()
+            .expect("number");
+        assert!(ms < 400.0, "{} records {ms} ms", f.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_values_substitute_variables_inside_and_unset_ones_are_named() {
+    let server = MockServer::start(true, |_, _| MockReply::openai("ok", 1, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = format!("{}/v1", server.url());
+    let cfg = config_with(
+        &base,
+        "openai",
+        "    headers: {X-Gateway: \"Bearer ${GATEWAY_TOKEN} team=${TEAM}\"}\n",
+        "{max_attempts: 1}",
+    );
+    let mut env = BTreeMap::from([
+        ("GATEWAY_TOKEN".to_string(), "gw-SECRET-token".to_string()),
+        ("TEAM".to_string(), "evals".to_string()),
+    ]);
+    let opts = |env: BTreeMap<String, String>, cfg| Options {
+        mode: Mode::Live,
+        config: cfg,
+        env,
+        inherit_env: false,
+        usage_dir: None,
+    };
+    let p = Providers::with_options(dir.path(), opts(env.clone(), cfg.clone())).expect("p");
+    p.chat("p", &ask("x"), &site("c")).await.expect("call");
+    assert_eq!(
+        server.requests()[0].header("x-gateway"),
+        Some("Bearer gw-SECRET-token team=evals")
+    );
+    env.remove("TEAM");
+    let p = Providers::with_options(dir.path(), opts(env, cfg)).expect("p");
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("unset");
+    insta::assert_snapshot!(err.to_string(), @"header `X-Gateway` of provider `p` reads ${TEAM}, which is not set (hint: set TEAM, or write the value without `${...}`)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_echoed_by_the_server_is_redacted_everywhere() {
+    let server = MockServer::start(true, |r, i| {
+        let auth = r.header("authorization").unwrap_or("").to_string();
+        let gw = r.header("x-gateway").unwrap_or("").to_string();
+        if i == 0 {
+            MockReply::openai_error(401, &format!("Incorrect API key provided: {auth}"), "auth")
+        } else {
+            MockReply::openai(&format!("you sent {auth} and {gw}"), 1, 1)
+        }
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = providers(
+        dir.path(),
+        Mode::Record,
+        config(&format!("{}/v1", server.url()), "openai", ""),
+        true,
+    );
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("401");
+    insta::assert_snapshot!(err.to_string(), @"p answered HTTP 401: Incorrect API key provided: Bearer [redacted OPENAI_API_KEY]");
+    let r = p.chat("p", &ask("x"), &site("c")).await.expect("answer");
+    assert_eq!(
+        r.text,
+        "you sent Bearer [redacted OPENAI_API_KEY] and [redacted GATEWAY_TOKEN]"
+    );
+    for f in all_files(dir.path()) {
+        let text = std::fs::read_to_string(&f).expect("read");
+        assert!(!text.contains("SECRET"), "{} leaks:\n{text}", f.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_says_when_the_key_variable_is_unset() {
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai_error(401, "Missing bearer token", "auth")
+    })
+    .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    api_key_env: GATEWAY_KEY\n",
+        "{max_attempts: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, false);
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("401");
+    insta::assert_snapshot!(err.to_string(), @"p answered HTTP 401: Missing bearer token (hint: GATEWAY_KEY is not set, so no key was sent; set it to the provider's key)");
+    assert_eq!(server.requests()[0].header("authorization"), None);
+}
+
+/// llama.cpp's server: 500 with a validation message for `json_schema`,
+/// answers `json_object` requests.
+fn llama_cpp(r: &tribunal::provider::mock::MockRequest, _: u64) -> MockReply {
+    let body = r.json();
+    match body["response_format"]["type"].as_str() {
+        Some("json_schema") => MockReply::json(
+            500,
+            &serde_json::json!({"error": {"code": 500, "message": "1 validation error for ResponseFormat\ntype\n  Input should be 'text' or 'json_object'", "type": "server_error"}}),
+        ),
+        _ => MockReply::openai(r#"{"score": 4}"#, 5, 3),
+    }
+}
+
+fn scored() -> ChatRequest {
+    ChatRequest {
+        response_format: Some(tribunal::provider::ResponseFormat::JsonSchema {
+            name: "verdict".into(),
+            schema: serde_json::json!({"type": "object", "properties": {"score": {"type": "integer"}}, "required": ["score"]}),
+        }),
+        ..ask("Score it.")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structured_output_falls_back_to_json_object_and_records_the_mode() {
+    let server = MockServer::start(true, llama_cpp).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "",
+        "{max_attempts: 6, initial_backoff_ms: 200}",
+    );
+    let p = providers(dir.path(), Mode::Record, cfg.clone(), true);
+    let t = Instant::now();
+    let r = p.chat("p", &scored(), &site("c")).await.expect("fallback");
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "no retries of the 500"
+    );
+    assert_eq!(r.json, Some(serde_json::json!({"score": 4})));
+    assert_eq!(r.structured_output.as_deref(), Some("json_object"));
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].json()["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("\"required\":[\"score\"]"),
+        "the schema is in the prompt: {}",
+        sent[1].json()
+    );
+    // Later calls go straight to the mode that worked.
+    p.chat("p", &ask("other").clone(), &site("d"))
+        .await
+        .expect("plain");
+    let again = ChatRequest {
+        sample: 1,
+        ..scored()
+    };
+    p.chat("p", &again, &site("c")).await.expect("second");
+    assert_eq!(server.count(), 4);
+    let file = p.used_keys().into_iter().next().expect("recorded");
+    let text = std::fs::read_to_string(file).expect("read");
+    assert!(text.contains("structured_output: json_object"), "{text}");
+    let replay = providers(dir.path(), Mode::Replay, cfg, false);
+    let back = replay
+        .chat("p", &scored(), &site("c"))
+        .await
+        .expect("replay");
+    assert_eq!(back.json, r.json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_json_object_answer_that_misses_the_schema_is_an_error() {
+    let server = MockServer::start(true, |_, _| MockReply::openai(r#"{"grade": "A"}"#, 1, 1))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    structured_output: json_object\n",
+        "{max_attempts: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let err = p
+        .chat("p", &scored(), &site("c"))
+        .await
+        .expect_err("mismatch");
+    assert_eq!(
+        server.requests()[0].json()["response_format"]["type"],
+        "json_object"
+    );
+    insta::assert_snapshot!(err.to_string(), @r#"p: malformed response: the answer does not match the schema (json_object mode): "score" is a required property; answer: {"grade": "A"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_reset_keeps_its_cause() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.set_zero_linger();
+            drop(s);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("http://{addr}/v1"),
+        "openai",
+        "",
+        "{max_attempts: 1}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("reset");
+    let text = err.to_string();
+    assert!(text.contains("reset by peer"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_error_body_is_bounded_and_says_so() {
+    let big = "x".repeat(3 << 20);
+    let server = MockServer::start(true, move |_, _| MockReply::raw(400, &big)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = providers(
+        dir.path(),
+        Mode::Live,
+        config(&format!("{}/v1", server.url()), "openai", ""),
+        true,
+    );
+    let err = p.chat("p", &ask("x"), &site("c")).await.expect_err("400");
+    let text = err.to_string();
+    assert!(text.len() < 1000, "{} bytes", text.len());
+    assert!(
+        text.contains("[error body: kept the first 65536 of"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_names_what_changed_and_keyless_servers_need_no_key() {
+    let server = MockServer::start(true, |_, _| MockReply::openai("ok", 1, 1)).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = format!("{}/v1", server.url());
+    let cfg = config_with(&base, "openai", "", "{max_attempts: 1}");
+    let p = providers(dir.path(), Mode::Record, cfg, false);
+    p.chat("p", &ask("Where is my parcel?"), &site("parcel"))
+        .await
+        .expect("recorded");
+    drop(server);
+    // The prompt changed and the local server is down.
+    let down = config_with("http://127.0.0.1:1/v1", "openai", "", "{max_attempts: 1}");
+    let auto = providers(dir.path(), Mode::Auto, down.clone(), false);
+    let err = auto
+        .chat("p", &ask("Where is my parcel now?"), &site("parcel"))
+        .await
+        .expect_err("down");
+    let text = err.to_string();
+    assert!(text.contains("no recorded answer"), "{text}");
+    assert!(
+        text.contains("differs from the one in") && text.contains("in `messages[1].content`"),
+        "{text}"
+    );
+    assert!(text.contains("connection failed"), "{text}");
+    let replay = providers(dir.path(), Mode::Replay, down, false);
+    let err = replay
+        .chat("p", &ask("Where is my parcel now?"), &site("parcel"))
+        .await
+        .expect_err("miss");
+    let text = err.to_string();
+    assert!(text.contains("in `messages[1].content`"), "{text}");
+    assert!(
+        !text.contains("OPENAI_API_KEY"),
+        "a local server needs no key: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_validation_answer_is_not_retried_when_the_mode_is_forced() {
+    let server = MockServer::start(true, llama_cpp).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    structured_output: json_schema\n",
+        "{max_attempts: 6, initial_backoff_ms: 200}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let err = p
+        .chat("p", &scored(), &site("c"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, ProviderError::Rejected { status: 500, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("Input should be 'text' or 'json_object'"),
+        "{err}"
+    );
+    assert_eq!(server.count(), 1, "a validation answer is not retried");
 }

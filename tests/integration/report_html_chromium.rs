@@ -6,20 +6,43 @@ use std::process::Command;
 
 use tribunal::report::{html, sample};
 
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("TRIBUNAL_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.is_file(),
-        "{} not found: install it with .ci/install-tools (apt-get install -y chromium)",
-        path.display()
-    );
-    path
+use crate::common::{TestProject, tool_available};
+
+/// The Chromium binary: `TRIBUNAL_CHROMIUM`, else `chromium` on the `PATH`,
+/// else `/usr/bin/chromium` (where `.ci/install-tools` puts it). `None`, with
+/// the install hint, when there is none (see [`tool_available`]).
+fn chromium() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("TRIBUNAL_CHROMIUM") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => std::env::var_os("PATH")
+            .map(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join("chromium"))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .chain([PathBuf::from("/usr/bin/chromium")])
+            .collect(),
+    };
+    match candidates.iter().find(|p| p.is_file()) {
+        Some(p) => Some(p.clone()),
+        None => {
+            let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+            tool_available(
+                "chromium",
+                Some(format!(
+                    "is not installed (looked at {})",
+                    looked.join(", ")
+                )),
+            );
+            None
+        }
+    }
 }
 
-fn headless(profile: &Path, extra: &[String]) -> std::process::Output {
-    Command::new(chromium())
+fn headless(chromium: &Path, profile: &Path, extra: &[String]) -> std::process::Output {
+    Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -39,7 +62,10 @@ fn headless(profile: &Path, extra: &[String]) -> std::process::Output {
 
 #[test]
 fn html_report_renders_in_headless_chromium() {
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let tmp = TestProject::new();
     let run = sample::run(300, 0.75, 11);
     let page = tmp.path().join("report.html");
     std::fs::write(&page, html::render(&run, &[])).expect("write report");
@@ -47,6 +73,7 @@ fn html_report_renders_in_headless_chromium() {
 
     let shot = tmp.path().join("shot.png");
     let out = headless(
+        &chromium,
         &tmp.path().join("profile-1"),
         &[
             format!("--screenshot={}", shot.display()),
@@ -72,7 +99,11 @@ fn html_report_renders_in_headless_chromium() {
         png.len()
     );
 
-    let out = headless(&tmp.path().join("profile-2"), &["--dump-dom".into(), url]);
+    let out = headless(
+        &chromium,
+        &tmp.path().join("profile-2"),
+        &["--dump-dom".into(), url],
+    );
     assert!(
         out.status.success(),
         "{}",

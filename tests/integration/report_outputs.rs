@@ -3,19 +3,13 @@
 
 use std::path::Path;
 
-use clap::Parser;
-use tribunal::report::cli::{Command, execute};
 use tribunal::report::history::History;
 use tribunal::report::{
-    EXIT_EVAL_FAILURE, EXIT_PASS, HistoryError, ReportError, RunResults, Settings, after_run_with,
-    sample,
+    EXIT_EVAL_FAILURE, EXIT_PASS, EXIT_TOOL_ERROR, HistoryError, RunResults, Settings,
+    after_run_with, sample,
 };
 
-#[derive(Parser)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Command,
-}
+use crate::common::{CliOutput, TestProject};
 
 fn settings(root: &Path) -> Settings {
     Settings {
@@ -27,19 +21,21 @@ fn settings(root: &Path) -> Settings {
     }
 }
 
-/// Runs a subcommand with settings from a fresh environment rooted at `root`.
-fn cli(args: &[&str]) -> (Result<u8, ReportError>, String) {
-    let mut full = vec!["tribunal"];
-    full.extend_from_slice(args);
-    let parsed = Cli::try_parse_from(full).expect("arguments parse");
-    let mut out = Vec::new();
-    let code = execute(parsed.cmd, &mut out);
-    (code, String::from_utf8_lossy(&out).into_owned())
+/// Runs `tribunal ARGS --root ROOT` in the project.
+fn cli(p: &TestProject, args: &[&str]) -> CliOutput {
+    let root = p.root_arg();
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--root", &root]);
+    p.tribunal(&all).output()
+}
+
+fn code(c: u8) -> Option<i32> {
+    Some(i32::from(c))
 }
 
 #[test]
 fn after_run_writes_every_output_and_the_history() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestProject::new();
     let s = settings(dir.path());
     let mut last = None;
     for seed in 1..=4 {
@@ -56,15 +52,19 @@ fn after_run_writes_every_output_and_the_history() {
         std::fs::read_to_string(&a.results_json).expect("results")
     );
     let junit = std::fs::read_to_string(&files.junit).expect("junit");
-    assert!(junit.contains("<testsuites name=\"tribunal\" tests=\"60\""));
+    assert_eq!(junit, tribunal::report::junit::render(&loaded));
     let html = std::fs::read_to_string(&files.html).expect("html");
     assert!(html.contains("Pass rate (blue) and mean score (orange) over the last 3 runs"));
     let md = std::fs::read_to_string(&files.markdown).expect("markdown");
-    let step = std::fs::read_to_string(dir.path().join("step-summary.md")).expect("step summary");
+    assert_eq!(md, tribunal::report::markdown::run_summary(&loaded));
+    // Each run appends its Markdown to the step summary.
+    let step = dir.read("step-summary.md");
     assert_eq!(step.matches("tribunal evals: 60 trials").count(), 4);
     assert!(step.ends_with(&format!("{md}\n")));
-    assert!(a.summary.contains("tribunal run sample-4"));
-    assert!(a.summary.contains("reports: "));
+    insta::assert_snapshot!(
+        "after_run_summary",
+        crate::common::replace_root(&a.summary, dir.path())
+    );
     // Retention keeps 3 runs.
     let h = History::open(a.history.as_deref().expect("history path")).expect("open");
     let ids: Vec<String> = h
@@ -78,7 +78,7 @@ fn after_run_writes_every_output_and_the_history() {
 
 #[test]
 fn a_corrupt_history_is_reported_and_every_file_is_still_written() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestProject::new();
     let s = settings(dir.path());
     let db = s.history.clone().expect("history");
     std::fs::create_dir_all(db.parent().expect("parent")).expect("mkdir");
@@ -99,7 +99,7 @@ fn a_corrupt_history_is_reported_and_every_file_is_still_written() {
 
 #[test]
 fn report_merges_partitions_and_gates() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestProject::new();
     let full = sample::run(40, 0.75, 9);
     let (left, right) = full.records.split_at(17);
     let mut a = full.clone();
@@ -108,55 +108,44 @@ fn report_merges_partitions_and_gates() {
     let mut b = full.clone();
     b.records = right.to_vec();
     b.run_id = "part-2".into();
-    let pa = dir.path().join("a.json");
-    let pb = dir.path().join("b.json");
-    std::fs::write(&pa, a.to_json()).expect("write");
-    std::fs::write(&pb, b.to_json()).expect("write");
-    let out = dir.path().join("merged");
-    let root = dir.path().to_string_lossy().into_owned();
-    let (code, text) = cli(&[
-        "report",
-        "--merge",
-        pa.to_str().expect("utf8"),
-        pb.to_str().expect("utf8"),
-        "--format",
-        "terminal",
-        "--format",
-        "matrix",
-        "--out",
-        out.to_str().expect("utf8"),
-        "--root",
-        &root,
-        "--min-pass-rate",
-        "0.99",
-    ]);
-    assert_eq!(code.expect("runs"), EXIT_EVAL_FAILURE, "{text}");
-    assert!(text.contains("40 trials"), "{text}");
-    assert!(text.contains("### Variants"), "{text}");
-    assert!(text.contains("✗ pass rate"), "{text}");
-    let merged = RunResults::load(&out.join("results.json")).expect("merged results");
+    dir.write("a.json", a.to_json());
+    dir.write("b.json", b.to_json());
+    let out = cli(
+        &dir,
+        &[
+            "report",
+            "--merge",
+            "a.json",
+            "b.json",
+            "--format",
+            "terminal",
+            "--format",
+            "matrix",
+            "--out",
+            "merged",
+            "--min-pass-rate",
+            "0.99",
+        ],
+    );
+    assert_eq!(out.code, code(EXIT_EVAL_FAILURE), "{out:?}");
+    // The terminal summary of the 40 merged trials, the variant matrix and
+    // the failed gate.
+    insta::assert_snapshot!("merged_terminal_and_matrix", out.snapshot_exact());
+    let merged = RunResults::load(&dir.join("merged/results.json")).expect("merged results");
     assert_eq!(merged.records.len(), 40);
     let mut want = full.records.clone();
     want.sort_by(|x, y| x.verdict.trial.cmp(&y.verdict.trial));
     assert_eq!(merged.records, want);
-    assert!(out.join("junit.xml").is_file() && out.join("report.html").is_file());
-    // Overlapping partitions are an error (exit code 2 through `run`).
-    let (code, _) = cli(&[
-        "report",
-        "--merge",
-        pa.to_str().expect("utf8"),
-        pa.to_str().expect("utf8"),
-        "--root",
-        &root,
-    ]);
-    assert!(
-        matches!(code, Err(ReportError::Config(m)) if m.contains("more than one results file"))
-    );
+    assert!(dir.join("merged/junit.xml").is_file() && dir.join("merged/report.html").is_file());
+    // Overlapping partitions are a tool error.
+    let out = cli(&dir, &["report", "--merge", "a.json", "a.json"]);
+    assert_eq!(out.code, code(EXIT_TOOL_ERROR), "{out:?}");
+    insta::assert_snapshot!("overlapping_partitions", out.snapshot_exact());
 }
 
 #[test]
 fn compare_files_history_ids_and_git_refs() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestProject::new();
     let root = dir.path();
     let git = |args: &[&str]| {
         let ok = std::process::Command::new("git")
@@ -178,102 +167,88 @@ fn compare_files_history_ids_and_git_refs() {
     git(&["init", "-q", "-b", "main"]);
     git(&["commit", "-q", "--allow-empty", "-m", "base"]);
     let base_commit = git(&["rev-parse", "HEAD"]);
-    let s = Settings::from_env(root).expect("settings");
+    let s = settings(root);
     let mut base = sample::run(80, 0.95, 1);
     if let Some(g) = base.git.as_mut() {
-        g.commit = base_commit;
+        g.commit = base_commit.clone();
     }
     let head = sample::run(80, 0.5, 2);
     let mut h = History::open(s.history.as_deref().expect("history")).expect("open");
     h.store(&base).expect("store base");
     h.store(&head).expect("store head");
-    let root_s = root.to_string_lossy().into_owned();
     // git ref for base, run id for head.
-    let (code, text) = cli(&[
-        "compare",
-        "HEAD",
-        "sample-2",
-        "--root",
-        &root_s,
-        "--max-significant-regressions",
-        "0",
-    ]);
-    assert_eq!(code.expect("compare"), EXIT_EVAL_FAILURE, "{text}");
-    assert!(
-        text.contains("## ❌ tribunal compare: `sample-1`"),
-        "{text}"
+    let out = cli(
+        &dir,
+        &[
+            "compare",
+            "HEAD",
+            "sample-2",
+            "--max-significant-regressions",
+            "0",
+        ],
     );
-    assert!(text.contains("significant regressions"), "{text}");
-    assert!(text.contains("Flipped trials"), "{text}");
+    assert_eq!(out.code, code(EXIT_EVAL_FAILURE), "{out:?}");
+    // The base's commit is the repository's (it changes with the clock).
+    insta::assert_snapshot!(
+        "compare_ref_and_run_id",
+        out.snapshot_exact().replace(&base_commit[..12], "[COMMIT]")
+    );
     // Same run on both sides: nothing flips and the gate passes.
-    let file = root.join("head.json");
-    std::fs::write(&file, head.to_json()).expect("write");
-    let (code, text) = cli(&[
-        "compare",
-        "sample-2",
-        file.to_str().expect("utf8"),
-        "--root",
-        &root_s,
-        "--format",
-        "json",
-        "--max-significant-regressions",
-        "0",
-    ]);
-    assert_eq!(code.expect("compare"), EXIT_PASS, "{text}");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("json output");
+    dir.write("head.json", head.to_json());
+    let out = cli(
+        &dir,
+        &[
+            "compare",
+            "sample-2",
+            "head.json",
+            "--format",
+            "json",
+            "--max-significant-regressions",
+            "0",
+        ],
+    );
+    assert_eq!(out.code, code(EXIT_PASS), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json output");
     assert_eq!(v["comparison"]["flipped"].as_array().map(Vec::len), Some(0));
     assert_eq!(v["comparison"]["overall"]["mcnemar"]["p_value"], 1.0);
     // Unknown references are tool errors that say what was tried.
-    let (code, _) = cli(&["compare", "no-such-run", "sample-2", "--root", &root_s]);
-    match code {
-        Err(e @ ReportError::UnknownRun { .. }) => {
-            let m = e.to_string();
-            assert!(m.contains("not a git ref") && m.contains("hint"), "{m}");
-        }
-        other => panic!("expected UnknownRun, got {other:?}"),
-    }
+    let out = cli(&dir, &["compare", "no-such-run", "sample-2"]);
+    assert_eq!(out.code, code(EXIT_TOOL_ERROR), "{out:?}");
+    insta::assert_snapshot!("compare_unknown_run", out.snapshot_exact());
     // History listing.
-    let (code, text) = cli(&["history", "--root", &root_s]);
-    assert_eq!(code.expect("history"), EXIT_PASS);
-    assert!(
-        text.contains("| `sample-1` |") && text.contains("| `sample-2` |"),
-        "{text}"
+    let out = cli(&dir, &["history"]);
+    assert_eq!(out.code, code(EXIT_PASS), "{out:?}");
+    insta::assert_snapshot!(
+        "history_list",
+        out.snapshot_exact().replace(&base_commit[..12], "[COMMIT]")
     );
 }
 
 #[test]
 fn the_projects_gates_file_applies_without_flags() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
-    std::fs::create_dir_all(root.join("evals")).expect("mkdir");
-    std::fs::write(root.join("evals/gates.yaml"), "min_pass_rate: 0.99\n").expect("write");
-    let file = root.join("run.json");
-    std::fs::write(&file, sample::run(30, 0.7, 4).to_json()).expect("write");
-    let root_s = root.to_string_lossy().into_owned();
-    let f = file.to_str().expect("utf8");
-    let (code, text) = cli(&["report", "--merge", f, "--root", &root_s]);
-    assert_eq!(code.expect("report"), EXIT_EVAL_FAILURE, "{text}");
-    assert!(text.contains("✗ pass rate"), "{text}");
+    let dir = TestProject::new()
+        .file("evals/gates.yaml", "min_pass_rate: 0.99\n")
+        .file("run.json", &sample::run(30, 0.7, 4).to_json());
+    let out = cli(&dir, &["report", "--merge", "run.json"]);
+    assert_eq!(out.code, code(EXIT_EVAL_FAILURE), "{out:?}");
+    insta::assert_snapshot!("gates_file", out.snapshot_exact());
     // A flag overrides the file.
-    let (code, text) = cli(&[
-        "report",
-        "--merge",
-        f,
-        "--root",
-        &root_s,
-        "--min-pass-rate",
-        "0.1",
-    ]);
-    assert_eq!(code.expect("report"), EXIT_PASS, "{text}");
+    let out = cli(
+        &dir,
+        &["report", "--merge", "run.json", "--min-pass-rate", "0.1"],
+    );
+    assert_eq!(out.code, code(EXIT_PASS), "{out:?}");
+    assert!(out.stdout.contains("✓ pass rate"), "{out:?}");
     // A broken gates file is a tool error.
-    std::fs::write(root.join("evals/gates.yaml"), "min_pass_rate: [\n").expect("write");
-    let (code, _) = cli(&["report", "--merge", f, "--root", &root_s]);
-    assert!(matches!(code, Err(ReportError::Config(_))), "{code:?}");
+    dir.write("evals/gates.yaml", "min_pass_rate: [\n");
+    let out = cli(&dir, &["report", "--merge", "run.json"]);
+    assert_eq!(out.code, code(EXIT_TOOL_ERROR), "{out:?}");
+    insta::assert_snapshot!("broken_gates_file", out.snapshot_exact());
 }
 
 #[test]
 fn under_nextest_each_process_writes_only_its_results_and_they_merge() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestProject::new();
     let mut s = settings(dir.path());
     s.nextest_run = Some("0a1b-run".into());
     let full = sample::run(6, 0.5, 3);
@@ -287,28 +262,35 @@ fn under_nextest_each_process_writes_only_its_results_and_they_merge() {
             a.results_json
                 .ends_with(format!("runs/0a1b-run/proc-{i}.json"))
         );
-        assert!(
-            a.summary.contains("tribunal report --merge"),
-            "{}",
-            a.summary
-        );
+        if i == 0 {
+            insta::assert_snapshot!(
+                "nextest_process_summary",
+                crate::common::replace_root(&a.summary, dir.path())
+            );
+        }
     }
-    assert!(!dir.path().join("target/tribunal/last.json").exists());
-    assert!(!dir.path().join("target/tribunal/history.db").exists());
-    let parts: Vec<String> = std::fs::read_dir(dir.path().join("target/tribunal/runs/0a1b-run"))
-        .expect("list")
-        .map(|e| e.expect("entry").path().to_string_lossy().into_owned())
-        .collect();
+    assert!(!dir.exists("target/tribunal/last.json"));
+    assert!(!dir.exists("target/tribunal/history.db"));
+    let parts = dir.files_under("target/tribunal/runs/0a1b-run");
     assert_eq!(parts.len(), 6);
-    let mut args = vec!["report", "--format", "json", "--root"];
-    let root_s = dir.path().to_string_lossy().into_owned();
-    args.push(&root_s);
-    args.push("--merge");
+    let mut args = vec!["report", "--format", "json", "--merge"];
     args.extend(parts.iter().map(String::as_str));
-    let (code, text) = cli(&args);
-    assert_eq!(code.expect("merge"), EXIT_PASS);
-    let merged: RunResults = serde_json::from_str(&text).expect("merged JSON");
+    let out = cli(&dir, &args);
+    assert_eq!(out.code, code(EXIT_PASS), "{out:?}");
+    let merged: RunResults = serde_json::from_str(&out.stdout).expect("merged JSON");
     let mut want = full.records.clone();
     want.sort_by(|x, y| x.verdict.trial.cmp(&y.verdict.trial));
     assert_eq!(merged.records, want);
+}
+
+#[test]
+fn a_sample_run_renders_as_terminal_markdown_and_junit() {
+    // Every status, tags, variants, latency and cost, in each format
+    // `tribunal report` prints.
+    let dir = TestProject::new().file("run.json", &sample::run(16, 0.6, 5).to_json());
+    for format in ["terminal", "markdown", "junit", "matrix"] {
+        let out = cli(&dir, &["report", "--merge", "run.json", "--format", format]);
+        assert_eq!(out.code, code(EXIT_PASS), "{out:?}");
+        insta::assert_snapshot!(format!("sample_{format}"), out.snapshot_exact());
+    }
 }

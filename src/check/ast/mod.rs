@@ -19,8 +19,6 @@
 //! ```
 
 pub mod audience;
-pub mod bench;
-pub mod cli;
 pub mod equivalence;
 pub mod json;
 pub mod rng;
@@ -41,7 +39,7 @@ use crate::verdict::{CheckResult, Outcome};
 pub use equivalence::{Equivalence, Method};
 
 /// Which language the compared values are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dialect {
     /// JSON audience ASTs (`schemas/audience-ast.schema.json`).
@@ -270,8 +268,18 @@ impl AstParams {
         };
         if let Some(s) = &self.schema {
             o.schema = Some(
-                load_schema(s, self.db_id.as_deref(), suite_dir)
-                    .map_err(|e| ("schema", e.to_string()))?,
+                load_schema(s, self.db_id.as_deref(), suite_dir).map_err(|e| match e {
+                    // The path as written (relative to the suite file), not
+                    // where this machine keeps it.
+                    sql::SchemaError::Io { message, .. } => (
+                        "schema",
+                        format!(
+                            "cannot read schema file `{}`: {message}",
+                            s.rsplit_once('#').map_or(s.as_str(), |(f, _)| f)
+                        ),
+                    ),
+                    other => ("schema", other.to_string()),
+                })?,
             );
         }
         Ok(o)

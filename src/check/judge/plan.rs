@@ -145,7 +145,7 @@ impl Plan {
                 std::fs::read_to_string(&path).map_err(|e| {
                     at(
                         "template_file",
-                        format!("cannot read judge template {}: {e}", path.display()),
+                        format!("cannot read judge template `{f}`: {e}"),
                         Some("the path is relative to the suite file"),
                     )
                 })?
@@ -244,7 +244,7 @@ fn baseline(p: &JudgeParams, cx: &ParseCx<'_>) -> Result<BaselineSource, SpecErr
                         Seg::Key("baseline".into()),
                         Seg::Key("file".into()),
                     ],
-                    format!("cannot read the baseline output {}: {e}", path.display()),
+                    format!("cannot read the baseline output `{f}`: {e}"),
                     Some("the path is relative to the suite file".into()),
                 )
             });

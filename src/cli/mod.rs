@@ -1,0 +1,103 @@
+//! The `tribunal` command line: every clap type and the code behind each
+//! subcommand. `main.rs` parses and dispatches; the library's domain modules
+//! have no command-line types.
+
+pub mod bench_ast;
+pub mod equiv;
+pub mod labels;
+pub mod providers;
+pub mod report;
+pub mod run;
+pub mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// LLM evaluations as a `cargo test` regression suite.
+#[derive(Debug, Parser)]
+#[command(name = "tribunal", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the eval suites (`cargo test --test evals`) and print the summary.
+    Run(RunArgs),
+    /// Run the suites in this process, without a `tests/evals.rs`: for suites
+    /// whose targets are fixed outputs, commands, HTTP endpoints or prompts
+    /// (Rust targets need the project's own harness). Takes libtest's
+    /// arguments: a filter, `--exact`, `--list`, `--ignored`.
+    Test {
+        /// The project root (where evals/ is).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// libtest arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    #[command(flatten)]
+    Reports(Box<report::Command>),
+    #[command(flatten)]
+    Labels(labels::Command),
+    #[command(flatten)]
+    Providers(providers::Command),
+    #[command(flatten)]
+    Equivalence(equiv::Command),
+    /// Load every suite file and the configuration (`tribunal.yaml`, the
+    /// environment) and report every problem, without running anything.
+    Validate {
+        /// The project root.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Mode {
+    Replay,
+    Record,
+    Live,
+    Auto,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The project root (where Cargo.toml and evals/ are).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The eval test target (`[[test]] name = ...` with `harness = false`).
+    #[arg(long, default_value = "evals")]
+    pub test: String,
+    /// Model calls: replay cassettes, record new ones, call live, or replay
+    /// what is recorded and record the rest (default: replay in CI, else auto).
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Accept changed verdicts into the snapshots (`INSTA_UPDATE=always`).
+    /// Review them with `git diff` before committing.
+    #[arg(long)]
+    pub accept: bool,
+    /// Only run suites matching this glob (relative to the root).
+    #[arg(long)]
+    pub suites: Option<String>,
+    /// Arguments for the test binary (a filter, `--exact`, `--test-threads N`).
+    #[arg(last = true)]
+    pub test_args: Vec<String>,
+}
+
+/// Runs a parsed command line and returns the process exit code (see
+/// [`crate::exit`]).
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Cmd::Run(args) => run::run(args),
+        Cmd::Validate { root } => validate::run(&root),
+        Cmd::Reports(c) => report::run(*c),
+        Cmd::Labels(c) => labels::run(c),
+        Cmd::Providers(c) => providers::run(c),
+        Cmd::Equivalence(c) => equiv::run(c),
+        Cmd::Test { root, args } => run::test(root, args),
+    }
+}
