@@ -223,21 +223,12 @@ fn text_field(m: &Map<String, Value>, field: &'static str) -> Result<String, Par
     }
 }
 
-/// Whether the model stopped at its token limit (OpenAI `finish_reason:
-/// length`, Anthropic `stop_reason: max_tokens`).
-fn truncated(response: &ChatResponse) -> bool {
-    matches!(
-        response.finish_reason.as_deref(),
-        Some("length" | "max_tokens")
-    )
-}
-
 /// Parses a judge response for `mode` with the given score scale. An answer
 /// cut off at the token limit is never used, even when what arrived parses:
 /// its critique (or more) is missing.
 pub fn parse(mode: Mode, scale: (i64, i64), response: &ChatResponse) -> Result<Answer, ParseError> {
     let parsed = parse_fields(mode, scale, response);
-    if truncated(response) {
+    if response.truncated() {
         return Err(ParseError::Truncated {
             tokens: response.usage.output_tokens,
             detail: parsed.err().map(|e| match e {
