@@ -761,9 +761,16 @@ fn pairs_lines_resolve_schemas_relative_to_the_pairs_file() {
 // ---- the check, from its YAML value to its result ----
 
 fn parse_check(check: &Value) -> Result<tribunal::check::CheckSpec, tribunal::check::SpecError> {
+    parse_check_in(check, Path::new("tests/data"))
+}
+
+fn parse_check_in(
+    check: &Value,
+    suite_dir: &Path,
+) -> Result<tribunal::check::CheckSpec, tribunal::check::SpecError> {
     let span = tribunal::verdict::parse_span("evals/x.yaml:1:1");
     let judge = tribunal::check::judge::SuiteJudge::default();
-    let cx = tribunal::check::ParseCx::new(&span, Path::new("tests/data"), &judge);
+    let cx = tribunal::check::ParseCx::new(&span, suite_dir, &judge);
     tribunal::check::CheckSpec::parse(check, &cx)
 }
 
@@ -772,8 +779,19 @@ fn run_check(
     output: tribunal::verdict::Output,
     expected: Option<Value>,
 ) -> tribunal::verdict::CheckResult {
+    run_spec(
+        &parse_check(&check).expect("check parses"),
+        output,
+        expected,
+    )
+}
+
+fn run_spec(
+    spec: &tribunal::check::CheckSpec,
+    output: tribunal::verdict::Output,
+    expected: Option<Value>,
+) -> tribunal::verdict::CheckResult {
     use tribunal::check::{CheckCx, NoBaselines, TrialView};
-    let spec = parse_check(&check).expect("check parses");
     assert_eq!(spec.kind_name, "ast_equivalent");
     let services = tribunal::services::Services::default();
     let vars = serde_json::Map::new();
@@ -794,7 +812,7 @@ fn run_check(
         services: &services,
         baselines: &NoBaselines,
     };
-    block_on(tribunal::check::run_check(&spec, &cx))
+    block_on(tribunal::check::run_check(spec, &cx))
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -817,6 +835,32 @@ fn yaml_check_reports_the_seed_counterexample() {
     let ev = r.evidence.expect("evidence");
     assert_eq!(ev["method"], "exhaustive_critical_values");
     assert_eq!(ev["dialect"], "audience");
+}
+
+#[test]
+fn the_schema_is_read_and_parsed_once_at_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ddl = dir.path().join("shop.sql");
+    std::fs::write(
+        &ddl,
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL);",
+    )
+    .expect("write");
+    let spec = parse_check_in(
+        &json!({"ast_equivalent": {"dialect": "sql", "schema": "shop.sql"}}),
+        dir.path(),
+    )
+    .expect("check parses");
+    // Trials run on what was loaded: the file is not read again.
+    std::fs::remove_file(&ddl).expect("remove");
+    for _ in 0..2 {
+        let r = run_spec(
+            &spec,
+            tribunal::verdict::Output::text("SELECT count(*) FROM orders"),
+            Some(json!("SELECT COUNT(id) FROM orders")),
+        );
+        assert_eq!(r.outcome, Outcome::Pass, "{}", r.reason);
+    }
 }
 
 #[test]

@@ -267,8 +267,8 @@ impl AstParams {
             tolerance: self.tolerance.unwrap_or(0.0),
         };
         if let Some(s) = &self.schema {
-            o.schema = Some(
-                load_schema(s, self.db_id.as_deref(), suite_dir).map_err(|e| match e {
+            o.schema = Some(load_schema(s, self.db_id.as_deref(), suite_dir).map_err(
+                |e| match e {
                     // The path as written (relative to the suite file), not
                     // where this machine keeps it.
                     sql::SchemaError::Io { message, .. } => (
@@ -279,8 +279,8 @@ impl AstParams {
                         ),
                     ),
                     other => ("schema", other.to_string()),
-                })?,
-            );
+                },
+            )?);
         }
         Ok(o)
     }
