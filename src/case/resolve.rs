@@ -438,7 +438,8 @@ impl Loader<'_> {
         let checks_path = child(&base, "checks");
         let mut checks = Vec::new();
         for (i, c) in raw.checks.iter().enumerate() {
-            if let Some(spec) = self.check(&item(&checks_path, i), c, &checks) {
+            if let Some(spec) = self.check(&item(&checks_path, i), c, &checks, &raw.checks[i + 1..])
+            {
                 checks.push(spec);
             }
         }
@@ -736,16 +737,25 @@ impl Loader<'_> {
     }
 
     /// Parses and validates one check; `before` are the checks above it in
-    /// its case (suite defaults first), which its `when:` may name.
-    fn check(&mut self, path: &[Seg], value: &Value, before: &[CheckSpec]) -> Option<CheckSpec> {
+    /// its case (suite defaults first), which its `when:` may name, and
+    /// `after` the ones written below it.
+    fn check(
+        &mut self,
+        path: &[Seg],
+        value: &Value,
+        before: &[CheckSpec],
+        after: &[Value],
+    ) -> Option<CheckSpec> {
         let span = self.at(path, false);
         let earlier: Vec<String> = before.iter().map(|c| c.name.clone()).collect();
+        let later: Vec<String> = after.iter().filter_map(CheckSpec::display_name).collect();
         let cx = ParseCx {
             span: &span,
             suite_dir: &self.dir,
             judge: &self.judge,
             rust_checks: self.known.map(|k| k.checks.as_slice()),
             earlier: &earlier,
+            later: &later,
         };
         match CheckSpec::parse(value, &cx) {
             Ok(spec) => Some(spec),
@@ -852,7 +862,7 @@ impl Loader<'_> {
         let mut checks = defaults.checks.clone();
         let path = child(base, "checks");
         for (i, c) in rc.checks.iter().enumerate() {
-            if let Some(spec) = self.check(&item(&path, i), c, &checks) {
+            if let Some(spec) = self.check(&item(&path, i), c, &checks, &rc.checks[i + 1..]) {
                 checks.push(spec);
             }
         }

@@ -28,6 +28,9 @@ pub struct ParseCx<'a> {
     /// The display names of the checks before this one in its case (for
     /// `when:`).
     pub earlier: &'a [String],
+    /// The display names of the checks after it (a `when:` naming one of
+    /// them is told so).
+    pub later: &'a [String],
 }
 
 impl<'a> ParseCx<'a> {
@@ -41,6 +44,7 @@ impl<'a> ParseCx<'a> {
             judge,
             rust_checks: None,
             earlier: &[],
+            later: &[],
         }
     }
 }

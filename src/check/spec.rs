@@ -47,6 +47,30 @@ pub struct CheckSpec {
 }
 
 impl CheckSpec {
+    /// The display name a check's YAML value gives it (its `name`, or the
+    /// one derived from its kind), without validating the rest; `None` when
+    /// it has no recognizable kind.
+    pub fn display_name(value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => lookup(s).map(|(e, k)| (e.display)(k, &Value::Null)),
+            Value::Object(map) => {
+                if let Some(Value::String(n)) = map.get("name")
+                    && !n.trim().is_empty()
+                {
+                    return Some(n.clone());
+                }
+                let mut kinds = map.keys().filter_map(|k| lookup(k));
+                match (kinds.next(), kinds.next()) {
+                    (Some((entry, kind)), None) => {
+                        Some((entry.display)(kind, map.get(kind).unwrap_or(&Value::Null)))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// Parses and validates one check.
     pub fn parse(value: &Value, cx: &ParseCx<'_>) -> Result<CheckSpec, SpecError> {
         let (entry, kind_name, main, mut map) = match value {
@@ -134,7 +158,7 @@ impl CheckSpec {
         };
         let when = match map.remove("when") {
             None => None,
-            Some(v) => Some(parse_when(&v, cx.earlier)?),
+            Some(v) => Some(parse_when(&v, cx)?),
         };
         no_options(kind_name, &map, entry.options)?;
         let parsed = Parsed {
@@ -173,7 +197,8 @@ fn unknown_kind(word: &str, path: Vec<Seg>) -> SpecError {
     }
 }
 
-fn parse_when(v: &Value, earlier: &[String]) -> Result<When, SpecError> {
+fn parse_when(v: &Value, cx: &ParseCx<'_>) -> Result<When, SpecError> {
+    let earlier = cx.earlier;
     let bad = || {
         SpecError::new(
             vec![Seg::Key("when".into())],
@@ -197,6 +222,15 @@ fn parse_when(v: &Value, earlier: &[String]) -> Result<When, SpecError> {
                     path.push(Seg::Index(i));
                 }
                 let shown: Vec<String> = earlier.iter().map(|c| format!("`{c}`")).collect();
+                if cx.later.contains(name) {
+                    return Err(SpecError::new(
+                        path,
+                        format!("`when` names `{name}`, which comes after this check"),
+                        Some(format!(
+                            "a check can only depend on the checks above it: move this check below `{name}`"
+                        )),
+                    ));
+                }
                 let h = if earlier.is_empty() {
                     "this is the first check of the case: `when:` can only name checks above it"
                         .to_string()
