@@ -244,7 +244,7 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
             let _ = write!(
                 o,
                 "<p>at <code>{}</code> · snapshot <code>{}</code> · score {:.2} (threshold {:.2})</p>",
-                esc(&v.location.to_string()),
+                esc(&v.failure_location().to_string()),
                 esc(&r.snapshot),
                 v.score,
                 v.threshold

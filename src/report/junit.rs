@@ -98,7 +98,7 @@ pub fn render(run: &RunResults) -> String {
                 "{}\nstatus: {}\nat {}\nsnapshot {}\n{}",
                 v.trial,
                 status_name(r.status),
-                v.location,
+                v.failure_location(),
                 r.snapshot,
                 check_lines(r)
             );
