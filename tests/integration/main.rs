@@ -8,6 +8,7 @@ mod architecture;
 mod ast_equivalent;
 mod checks;
 mod cli;
+mod gates;
 mod harness;
 mod labels;
 mod loader;

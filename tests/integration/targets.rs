@@ -183,7 +183,7 @@ async fn command_failures_and_timeouts_are_errors_with_stderr() {
     )
     .await
     .expect_err("timeout");
-    insta::assert_snapshot!(err, @"`sleep` did not finish within 0.2s and was killed");
+    insta::assert_snapshot!(err, @"`sleep` did not finish within 0.2s; it and every process it started were killed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
