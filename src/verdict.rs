@@ -487,6 +487,15 @@ impl CheckResult {
     }
 }
 
+/// A trial's name: `suite::case` or `suite::case::variant`. It names libtest
+/// trials, verdicts and the trials a cassette miss is about.
+pub fn trial_name(suite: &str, case: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("{suite}::{case}::{v}"),
+        None => format!("{suite}::{case}"),
+    }
+}
+
 /// Reads a span back from its `file:line:col` text (text without a
 /// position is kept whole as the file, at line and column 0).
 pub fn parse_span(text: &str) -> Span {
