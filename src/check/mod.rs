@@ -22,6 +22,17 @@
 //! name) and [`Check`] (how it runs; [`Immediate`] for kinds that decide
 //! without waiting), and one line in `registry.rs`. The common keys and the
 //! ast→judge hand-over are combinators in `dispatch.rs`.
+//!
+//! Adding a kind: write `kinds/<kind>.rs` (see `kinds/cost.rs`: the struct,
+//! `impl Kind` with `NAMES`, `OPTIONS`, `parse` and, when the default does
+//! not fit, `display`; `impl Immediate` or `impl Check`), declare it in
+//! `kinds/mod.rs`, add its `entry::<...>()` line to the table in
+//! `registry.rs`, and document it in `docs/format.md`. Whatever the YAML
+//! alone determines (files it names, patterns, option conflicts) is checked
+//! in `parse`, so that it is a load error at the check's line; a check sees
+//! the trial only through [`CheckCx`] (the trial's data, the output, the
+//! results before it, [`Services`](crate::services::Services) and
+//! [`Baselines`]).
 
 pub mod ast;
 mod context;

@@ -9,7 +9,7 @@
 //! The judge never passes a case it could not decide: an unparseable answer,
 //! a missing or out-of-range field, a refusal or a provider failure is an
 //! `error` result with the raw answer in the reason and the evidence. Its
-//! configuration is validated when the suite loads ([`plan`]). See
+//! configuration is validated when the suite loads (`plan.rs`). See
 //! `docs/judges.md` for the YAML.
 
 mod ask;

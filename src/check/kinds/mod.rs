@@ -1,7 +1,6 @@
 //! The built-in check kinds, one module each. A kind implements
-//! [`Kind`](super::Kind) (how it is written and parsed) and
-//! [`Check`](super::Check) or [`Immediate`] (how it runs), and has one line
-//! in `check/registry.rs`. The judge and `ast_equivalent` kinds have folders
+//! [`Kind`] (how it is written and parsed) and [`Check`](super::Check) or
+//! [`Immediate`] (how it runs), and has one line in `check/registry.rs`. The judge and `ast_equivalent` kinds have folders
 //! of their own (`check/judge/`, `check/ast/`).
 
 pub mod affix;
