@@ -74,9 +74,37 @@ fn at(key: &str, message: impl Into<String>, hint: Option<&str>) -> SpecError {
     )
 }
 
+/// Whether the check's own parameters set `key` (else its value, if any,
+/// comes from the suite's `judge:` block).
+fn own(params: &JudgeParams, key: &str) -> bool {
+    match key {
+        "scale" => params.scale.is_some(),
+        "min_score" => params.min_score.is_some(),
+        "votes" => params.votes.is_some(),
+        "panel" => params.panel.is_some(),
+        "template" | "template_file" => params.template.is_some() || params.template_file.is_some(),
+        "baseline" => params.baseline.is_some(),
+        _ => true,
+    }
+}
+
 impl Plan {
-    /// Merges `params` with the suite's `judge:` block and validates the result.
+    /// Merges `params` with the suite's `judge:` block and validates the
+    /// result. A problem that comes from the suite's block says so (it is
+    /// reported at each judge check it reaches).
     pub fn resolve(params: &JudgeParams, cx: &ParseCx<'_>) -> Result<Plan, SpecError> {
+        Self::merged(params, cx).map_err(|mut e| {
+            if let Some(Seg::Key(key)) = e.path.get(1)
+                && !own(params, key)
+            {
+                e.message
+                    .push_str(" (set in the suite's `judge:` block, which this check inherits)");
+            }
+            e
+        })
+    }
+
+    fn merged(params: &JudgeParams, cx: &ParseCx<'_>) -> Result<Plan, SpecError> {
         let suite = cx.judge;
         let p = params.merged(&suite.defaults);
         let mode = p.mode.unwrap_or_default();
