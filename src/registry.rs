@@ -27,11 +27,7 @@ pub struct Input {
 impl Input {
     /// The input as text: the string itself, or the compact JSON of a map.
     pub fn text(&self) -> String {
-        match &self.value {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        }
+        crate::text::of_input(&self.value)
     }
 
     /// A variable (from the input map, the case, the variant or suite defaults).

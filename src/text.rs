@@ -1,7 +1,27 @@
-//! Shortening text for people and for files: one rule for excerpts (shown
-//! to reviewers) and one for bounds (what reports and the history keep).
+//! Text for people and for files: a JSON value as text, one rule for
+//! excerpts (shown to reviewers) and one for bounds (what reports and the
+//! history keep).
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+/// A JSON value as text: a string is itself (no quotes), anything else is
+/// its compact JSON (`null`, `3`, `{"a":1}`).
+pub fn of_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An input as text: as [`of_value`], but an input that is not given
+/// (`null`) is empty text.
+pub fn of_input(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        other => of_value(other),
+    }
+}
 
 /// At most `max` characters of `text`; when cut, followed by
 /// `… (N characters in all)`.
@@ -54,6 +74,17 @@ pub fn bounded(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_read_as_text() {
+        use serde_json::json;
+        assert_eq!(of_value(&json!("a \"b\"")), "a \"b\"");
+        assert_eq!(of_value(&json!({"a": [1, "x"]})), r#"{"a":[1,"x"]}"#);
+        assert_eq!(of_value(&json!(null)), "null");
+        assert_eq!(of_input(&json!(null)), "");
+        assert_eq!(of_input(&json!(2.5)), "2.5");
+        assert_eq!(of_input(&json!("q")), "q");
+    }
 
     #[test]
     fn excerpts_and_bounds_say_what_was_cut() {

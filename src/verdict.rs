@@ -228,10 +228,7 @@ impl Output {
     /// An output made of a JSON value; its text is the compact JSON (or the
     /// string itself when the value is a JSON string).
     pub fn json(value: serde_json::Value) -> Self {
-        let text = match &value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let text = crate::text::of_value(&value);
         Output {
             text,
             json: Some(value),

@@ -124,11 +124,7 @@ pub async fn walk(
                 continue;
             }
         }
-        let input_text = match &case.input {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        };
+        let input_text = crate::text::of_input(&case.input);
         let w = &mut out;
         (|| -> std::io::Result<()> {
             writeln!(w)?;

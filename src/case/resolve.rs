@@ -986,11 +986,8 @@ fn too_long(what: &str, id: &str) -> Option<(String, String)> {
 }
 
 fn variant_id_part(value: &Value) -> String {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    text.chars()
+    crate::text::of_value(value)
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
                 c

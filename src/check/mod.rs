@@ -44,8 +44,6 @@ mod spec;
 
 use std::fmt::Debug;
 
-use serde_json::Value;
-
 pub use context::{Baselines, CheckCx, NoBaselines, ParseCx, TrialView};
 pub use dispatch::{Fallback, run_check, run_checks};
 pub use registry::{Entry, KINDS, Kind, Parsed, REGISTRY};
@@ -80,11 +78,3 @@ impl<T: Immediate> Check for T {
     }
 }
 
-/// The text a reference-comparing check compares with: the `expected`
-/// string, or compact JSON for structured references.
-pub fn expected_text(expected: &Value) -> String {
-    match expected {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}

@@ -10,6 +10,7 @@ use super::context::ParseCx;
 use super::registry::{KINDS, Parsed, lookup};
 pub(crate) use crate::diag::main_error;
 use crate::diag::{Seg, Span, hint};
+use crate::text::{of_value, one_line};
 pub use crate::diag::{SpecError, typed};
 
 const COMMON: &[&str] = &["name", "weight", "not", "when"];
@@ -307,26 +308,13 @@ pub fn derive_name_with(kind: &str, main: &Value, keys: &[&str]) -> String {
             // For parameter maps, show the most telling field.
             for key in keys {
                 if let Some(v) = m.get(*key) {
-                    let text = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    return format!("{kind} {}", truncate(&text, 40));
+                    return format!("{kind} {}", one_line(&of_value(v), 40));
                 }
             }
             return kind.to_string();
         }
         other => other.to_string(),
     };
-    format!("{kind} {}", truncate(&shown, 48))
+    format!("{kind} {}", one_line(&shown, 48))
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max - 1).collect();
-        format!("{cut}…")
-    }
-}

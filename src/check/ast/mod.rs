@@ -374,7 +374,7 @@ fn run(params: &AstParams, opts: &Options, ctx: &CheckCx<'_>) -> CheckResult {
     };
     let (left, right) = match params.dialect {
         Dialect::Sql => (
-            Value::String(crate::check::expected_text(reference)),
+            Value::String(crate::text::of_value(reference)),
             Value::String(ctx.output.text.clone()),
         ),
         _ => {

@@ -30,8 +30,9 @@ pub use plan::MAX_CALLS;
 use plan::{BaselineSource, Plan};
 use prompt::{Example, Material};
 
-use crate::check::{Check, CheckCx, Kind, ParseCx, Parsed, SpecError, expected_text};
+use crate::check::{Check, CheckCx, Kind, ParseCx, Parsed, SpecError};
 use crate::provider::BoxFuture;
+use crate::text::{of_input, of_value};
 use crate::verdict::{CheckResult, Outcome};
 
 const KIND: &str = "judge";
@@ -100,11 +101,11 @@ async fn run(plan: &Plan, cx: &CheckCx<'_>) -> CheckResult {
 /// pairwise baseline itself.
 async fn material(plan: &Plan, cx: &CheckCx<'_>) -> Result<Option<Material>, String> {
     let expected = match plan.mode {
-        Mode::Reference => Some(expected_text(cx.trial.expected.ok_or_else(|| {
+        Mode::Reference => Some(of_value(cx.trial.expected.ok_or_else(|| {
             "`mode: reference` grades against the case's `expected`, and this case has none"
                 .to_string()
         })?)),
-        _ => cx.trial.expected.map(expected_text),
+        _ => cx.trial.expected.map(of_value),
     };
     let examples = match plan.few_shot {
         0 => Vec::new(),
@@ -129,7 +130,7 @@ async fn material(plan: &Plan, cx: &CheckCx<'_>) -> Result<Option<Material>, Str
         ),
     };
     Ok(Some(Material {
-        input: input_text(cx.trial.input),
+        input: of_input(cx.trial.input),
         output: cx.output.text.clone(),
         expected,
         other,
@@ -137,13 +138,6 @@ async fn material(plan: &Plan, cx: &CheckCx<'_>) -> Result<Option<Material>, Str
     }))
 }
 
-fn input_text(input: &Value) -> String {
-    match input {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
 
 /// Up to `n` labelled examples for the judge, never from the case being
 /// judged (leave-one-out), alternating pass and fail so that neither verdict

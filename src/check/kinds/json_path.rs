@@ -228,10 +228,7 @@ impl Immediate for JsonPath {
             );
         }
         if let Some(re) = &self.matches {
-            let text = match &value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            let text = crate::text::of_value(&value);
             let ok = re.is_match(&text);
             return CheckResult::from_bool(
                 "json_path",

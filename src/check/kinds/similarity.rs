@@ -3,7 +3,8 @@
 use serde_json::Value;
 
 use super::{CheckCx, Immediate, Kind, Parsed, SpecError, main_error};
-use crate::check::{ParseCx, expected_text};
+use crate::check::ParseCx;
+use crate::text::of_value;
 use crate::verdict::CheckResult;
 
 /// `similarity`: normalized Levenshtein similarity with a reference is at
@@ -55,7 +56,7 @@ impl Immediate for Similarity {
     fn check(&self, cx: &CheckCx<'_>) -> CheckResult {
         let reference = match (&self.value, cx.trial.expected) {
             (Some(v), _) => v.clone(),
-            (None, Some(e)) => expected_text(e),
+            (None, Some(e)) => of_value(e),
             (None, None) => {
                 return CheckResult::error(
                     "similarity",
