@@ -162,15 +162,6 @@ pub(crate) fn render(plan: &Plan, cx: &CheckCx<'_>, material: &Material) -> Resu
     prompt::render(plan.mode, &plan.template, &settings, material)
 }
 
-fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let cut: String = text.chars().take(max).collect();
-        format!("{cut}… ({} chars in all)", text.chars().count())
-    }
-}
-
 /// An error result for the first unusable sample, with every raw answer.
 pub(crate) fn unusable(
     cx: &CheckCx<'_>,
@@ -184,7 +175,7 @@ pub(crate) fn unusable(
     let reason = if raw.is_empty() {
         why
     } else {
-        format!("{why}; raw answer: {}", shorten(raw, 600))
+        format!("{why}; raw answer: {}", crate::text::excerpt(raw, 600))
     };
     let mut r = CheckResult::error(KIND, cx.name, reason).with_evidence(evidence);
     apply_spend(&mut r, spend);
