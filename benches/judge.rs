@@ -12,41 +12,30 @@ use tribunal::align::{AlignReport, Freshness, Item};
 use tribunal::check::judge::{JudgeCheck, SuiteJudge};
 use tribunal::check::{Check, CheckCx, ParseCx, TrialView};
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
-use tribunal::provider::{
-    BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers,
-};
+use tribunal::provider::{ChatRequest, ChatResponse, ProviderError, Providers};
 use tribunal::registry::Registry;
 use tribunal::run::RunEnv;
+use tribunal::testing::FnProvider;
 use tribunal::verdict::{Outcome, Output};
 
 /// Answers instantly, so the measurement is tribunal's own work.
-struct Instant0;
-
-impl Provider for Instant0 {
-    fn name(&self) -> &str {
-        "instant"
-    }
-    fn chat<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
-        let text = match &request.response_format {
-            Some(tribunal::provider::ResponseFormat::JsonSchema { name, .. })
-                if name == "judge_pairwise" =>
-            {
-                r#"{"reasoning": "A is clearer.", "winner": "tie"}"#
-            }
-            Some(tribunal::provider::ResponseFormat::JsonSchema { name, .. })
-                if name == "judge_score" =>
-            {
-                r#"{"reasoning": "Mostly right; one condition off.", "score": 4}"#
-            }
-            _ => {
-                r#"{"critique": "States the window and the next step; could be shorter.", "pass": true}"#
-            }
-        };
-        Box::pin(async move { Ok(ChatResponse::new(text)) })
-    }
+fn instant(request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    let text = match &request.response_format {
+        Some(tribunal::provider::ResponseFormat::JsonSchema { name, .. })
+            if name == "judge_pairwise" =>
+        {
+            r#"{"reasoning": "A is clearer.", "winner": "tie"}"#
+        }
+        Some(tribunal::provider::ResponseFormat::JsonSchema { name, .. })
+            if name == "judge_score" =>
+        {
+            r#"{"reasoning": "Mostly right; one condition off.", "score": 4}"#
+        }
+        _ => {
+            r#"{"critique": "States the window and the next step; could be shorter.", "pass": true}"#
+        }
+    };
+    Ok(ChatResponse::new(text))
 }
 
 fn label(i: usize) -> Label {
@@ -96,7 +85,7 @@ fn main() {
         .expect("save labels");
 
     let mut providers = Providers::default();
-    providers.insert("judge", Arc::new(Instant0));
+    providers.insert("judge", Arc::new(FnProvider::new("instant", instant)));
     let env = RunEnv::new(
         dir.path().to_path_buf(),
         Registry::default(),

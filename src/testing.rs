@@ -4,13 +4,17 @@
 //! (always built: `tribunal bench` uses it); synthetic runs are
 //! `report::sample`.
 
+use std::sync::Mutex;
+
 use crate::provider::{BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError};
 
 /// A [`Provider`] that answers every request with a function of it: for
-/// judges and prompt targets in tests, without a server.
+/// judges and prompt targets in tests, without a server. With
+/// [`FnProvider::recording`] it also keeps every request it was sent.
 pub struct FnProvider<F> {
     name: String,
     answer: F,
+    seen: Option<Mutex<Vec<ChatRequest>>>,
 }
 
 impl<F> FnProvider<F>
@@ -22,7 +26,23 @@ where
         FnProvider {
             name: name.into(),
             answer,
+            seen: None,
         }
+    }
+
+    /// The same provider, keeping a copy of every request it answers.
+    pub fn recording(mut self) -> Self {
+        self.seen = Some(Mutex::new(Vec::new()));
+        self
+    }
+
+    /// Every request answered so far, in order (none unless
+    /// [`FnProvider::recording`]).
+    pub fn requests(&self) -> Vec<ChatRequest> {
+        self.seen
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|s| s.clone()))
+            .unwrap_or_default()
     }
 }
 
@@ -39,6 +59,9 @@ where
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
         let answer = (self.answer)(request);
+        if let Some(Ok(mut seen)) = self.seen.as_ref().map(Mutex::lock) {
+            seen.push(request.clone());
+        }
         Box::pin(async move { answer })
     }
 }
@@ -56,5 +79,19 @@ mod tests {
         let req = ChatRequest::new("m", vec![Message::user("hello")]);
         assert_eq!(p.name(), "echo");
         assert_eq!(p.chat(&req).await.expect("answer").text, "hello");
+        assert!(p.requests().is_empty(), "not recording");
+    }
+
+    #[tokio::test]
+    async fn a_recording_provider_keeps_every_request_in_order() {
+        let p = FnProvider::new("echo", |_: &ChatRequest| Ok(ChatResponse::new("ok"))).recording();
+        for text in ["one", "two"] {
+            p.chat(&ChatRequest::new("m", vec![Message::user(text)]))
+                .await
+                .expect("answer");
+        }
+        let requests = p.requests();
+        let seen: Vec<_> = requests.iter().map(|r| r.last_user_text()).collect();
+        assert_eq!(seen, [Some("one"), Some("two")]);
     }
 }

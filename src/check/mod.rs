@@ -77,4 +77,3 @@ impl<T: Immediate> Check for T {
         Box::pin(std::future::ready(self.check(cx)))
     }
 }
-

@@ -10,8 +10,8 @@ use super::context::ParseCx;
 use super::registry::{KINDS, Parsed, lookup};
 pub(crate) use crate::diag::main_error;
 use crate::diag::{Seg, Span, hint};
-use crate::text::{of_value, one_line};
 pub use crate::diag::{SpecError, typed};
+use crate::text::{of_value, one_line};
 
 const COMMON: &[&str] = &["name", "weight", "not", "when"];
 
@@ -317,4 +317,3 @@ pub fn derive_name_with(kind: &str, main: &Value, keys: &[&str]) -> String {
     };
     format!("{kind} {}", one_line(&shown, 48))
 }
-

@@ -4,27 +4,20 @@
 
 use std::io::Cursor;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tribunal::align::walk::{WalkOptions, walk};
 use tribunal::align::{AlignOptions, Confusion, align_suite};
 use tribunal::case::{Suite, load_str};
 use tribunal::cli::labels::run_label;
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
-use tribunal::provider::{
-    BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers, Role,
-};
+use tribunal::provider::{ChatRequest, ChatResponse, Provider, ProviderError, Providers, Role};
 use tribunal::registry::Registry;
 use tribunal::run::{RunEnv, expand};
+use tribunal::testing::FnProvider;
 use tribunal::verdict::Outcome;
 
 use crate::common::TestProject;
-
-/// Passes an output when it mentions "30 days"; remembers every prompt.
-#[derive(Default)]
-struct PolicyJudge {
-    prompts: Mutex<Vec<String>>,
-}
 
 fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
     let Some(start) = text.find(open) else {
@@ -35,28 +28,25 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
     &rest[..end]
 }
 
-impl Provider for PolicyJudge {
-    fn name(&self) -> &str {
-        "policy-judge"
-    }
-    fn chat<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
-        let user = request
-            .messages
-            .iter()
-            .find(|m| m.role == Role::User)
-            .map(|m| m.content.clone())
-            .unwrap_or_default();
-        let output = between(&user, "<<BEGIN OUTPUT ", "<<END OUTPUT ");
+fn user_prompt(request: &ChatRequest) -> &str {
+    request
+        .messages
+        .iter()
+        .find(|m| m.role == Role::User)
+        .map_or("", |m| m.content.as_str())
+}
+
+type Answer = fn(&ChatRequest) -> Result<ChatResponse, ProviderError>;
+
+/// Passes an output when it mentions "30 days"; remembers every request.
+fn policy_judge() -> Arc<FnProvider<Answer>> {
+    let answer: Answer = |request| {
+        let output = between(user_prompt(request), "<<BEGIN OUTPUT ", "<<END OUTPUT ");
         let pass = output.contains("30 days");
-        if let Ok(mut p) = self.prompts.lock() {
-            p.push(user.clone());
-        }
         let text = format!(r#"{{"critique": "judge says {pass}", "pass": {pass}}}"#);
-        Box::pin(async move { Ok(ChatResponse::new(text)) })
-    }
+        Ok(ChatResponse::new(text))
+    };
+    Arc::new(FnProvider::new("policy-judge", answer).recording())
 }
 
 const SUITE: &str = r#"
@@ -124,7 +114,7 @@ fn label(case: &str, verdict: HumanVerdict, output: &str) -> Label {
     }
 }
 
-fn env(root: &Path, s: &Arc<Suite>, judge: Option<Arc<PolicyJudge>>) -> RunEnv {
+fn env(root: &Path, s: &Arc<Suite>, judge: Option<Arc<dyn Provider>>) -> RunEnv {
     let mut providers = Providers::default();
     if let Some(j) = judge {
         providers.insert("judge", j);
@@ -162,7 +152,7 @@ async fn align_computes_the_tables_flags_stale_labels_and_gates() {
         .save(&labels_path(dir.path(), "support", None))
         .expect("save");
 
-    let judge = Arc::new(PolicyJudge::default());
+    let judge = policy_judge();
     let env = env(dir.path(), &s, Some(judge.clone()));
     let report = align_suite(&env, &s, &labels, &AlignOptions::default())
         .await
@@ -201,9 +191,10 @@ async fn align_computes_the_tables_flags_stale_labels_and_gates() {
     insta::assert_snapshot!("align_report", dir.normalize(&report.render()));
 
     // Leave-one-out: every prompt shows other cases' critiques, never its own.
-    let prompts = judge.prompts.lock().expect("lock").clone();
+    let requests = judge.requests();
+    let prompts: Vec<&str> = requests.iter().map(user_prompt).collect();
     assert_eq!(prompts.len(), 4);
-    for p in &prompts {
+    for p in prompts {
         let input = between(p, "<<BEGIN INPUT ", "<<END INPUT ");
         let case = input.rsplit("Q-").next().unwrap_or("").trim();
         assert!(!case.is_empty(), "{p}");

@@ -138,7 +138,6 @@ async fn material(plan: &Plan, cx: &CheckCx<'_>) -> Result<Option<Material>, Str
     }))
 }
 
-
 /// Up to `n` labelled examples for the judge, never from the case being
 /// judged (leave-one-out), alternating pass and fail so that neither verdict
 /// dominates.
