@@ -135,6 +135,8 @@ pub mod report;
 #[doc(hidden)]
 pub mod rerun;
 #[doc(hidden)]
+pub mod rng;
+#[doc(hidden)]
 pub mod run;
 #[doc(hidden)]
 pub mod services;

@@ -11,8 +11,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::equiv::{BenchArgs, Pair, SchemaCache, check_pair, verdict_json};
-use crate::check::ast::rng::Rng;
 use crate::check::ast::{Dialect, Options};
+use crate::rng::Rng;
 
 /// Counts and timings of one dataset.
 #[derive(Debug, Default, Clone)]

@@ -5,6 +5,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::results::{GitInfo, RESULTS_SCHEMA, RunResults, rfc3339};
+use crate::rng::Rng;
 use crate::verdict::{CheckResult, Gate, Outcome, Output, Status, TrialRecord, Usage, Verdict};
 
 /// One trial record with the given name, outcome, status and measurements.
@@ -79,36 +80,11 @@ pub fn record(
     }
 }
 
-/// A tiny deterministic generator (SplitMix64), so samples need no crate.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// The next value in `[0, 1)`.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// A run of `n` trials over four suites and two variants, where each trial
 /// passes with probability `pass_rate`. Equal seeds give equal runs; two
 /// runs with the same `n` have the same trial names, so they pair.
 pub fn run(n: usize, pass_rate: f64, seed: u64) -> RunResults {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::from_state(seed);
     let suites = ["support", "sql", "summaries", "tools"];
     let personas = ["persona:new-user", "persona:admin"];
     let variants = ["gpt-small", "gpt-large"];
@@ -158,7 +134,7 @@ pub fn run(n: usize, pass_rate: f64, seed: u64) -> RunResults {
         duration_ms: 1000.0 + n as f64,
         git: Some(GitInfo {
             commit: {
-                let mut h = Rng::new(seed ^ 0x00C0_FFEE);
+                let mut h = Rng::from_state(seed ^ 0x00C0_FFEE);
                 format!(
                     "{:016x}{:016x}{:08x}",
                     h.next_u64(),

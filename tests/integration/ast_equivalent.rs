@@ -9,10 +9,10 @@ use rstest::rstest;
 use serde_json::{Value, json};
 use tribunal::check::ast::audience::{self, Limits, Names, canonicalize, decide, parse};
 use tribunal::check::ast::json::{JsonOptions, equivalent as json_equivalent};
-use tribunal::check::ast::rng::Rng;
 use tribunal::check::ast::sql::{Schema, SqlOptions, equivalent as sql_equivalent};
 use tribunal::check::ast::{Dialect, Equivalence, Method, OnUnknown, load_schema, to_result};
 use tribunal::cli::bench_ast::{mutate, random_audience, rewrite};
+use tribunal::rng::Rng;
 use tribunal::verdict::Outcome;
 
 fn count(op: &str, n: i64) -> Value {

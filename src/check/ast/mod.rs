@@ -21,7 +21,6 @@
 pub mod audience;
 pub mod equivalence;
 pub mod json;
-pub mod rng;
 pub mod sql;
 
 use std::path::Path;

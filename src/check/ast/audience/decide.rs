@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 
 use super::model::{Cond, Func, Lit, Op, Stream, Term, Ty, Window, num_json};
 use crate::check::ast::equivalence::{Equivalence, Method};
-use crate::check::ast::rng::Rng;
+use crate::rng::Rng;
 
 mod compile;
 

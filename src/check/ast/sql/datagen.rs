@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::schema::{ColType, Schema};
-use crate::check::ast::rng::Rng;
+use crate::rng::Rng;
 
 /// One SQL value.
 #[derive(Debug, Clone, PartialEq)]

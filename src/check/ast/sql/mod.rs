@@ -26,7 +26,7 @@ pub use datagen::{Db, Pools, SqlVal};
 pub use schema::{ColType, Schema, SchemaError};
 
 use super::equivalence::{Equivalence, Method};
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// Options of one SQL comparison.
 #[derive(Debug, Clone)]
