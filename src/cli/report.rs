@@ -445,19 +445,8 @@ fn git_commit(root: &Path, reference: &str) -> Option<String> {
     if reference.starts_with('-') {
         return None;
     }
-    let out = std::process::Command::new("git")
-        .args([
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{reference}^{{commit}}"),
-        ])
-        .current_dir(root)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let commit = format!("{reference}^{{commit}}");
+    crate::report::results::git(root, &["rev-parse", "--verify", "--quiet", &commit])
         .filter(|s| !s.is_empty())
 }
 

@@ -30,16 +30,7 @@ impl GitInfo {
     /// Reads the git state of `root` with the `git` command; `None` when
     /// `root` is not in a git repository or git is not installed.
     pub fn detect(root: &Path) -> Option<GitInfo> {
-        let git = |args: &[&str]| -> Option<String> {
-            let out = std::process::Command::new("git")
-                .args(args)
-                .current_dir(root)
-                .output()
-                .ok()?;
-            out.status
-                .success()
-                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        };
+        let git = |args: &[&str]| git(root, args);
         let commit = git(&["rev-parse", "HEAD"])?;
         let branch = git(&["symbolic-ref", "--quiet", "--short", "HEAD"])
             .filter(|b| !b.is_empty())
@@ -53,6 +44,19 @@ impl GitInfo {
             dirty,
         })
     }
+}
+
+/// The trimmed standard output of `git ARGS` run in `root`; `None` when git
+/// is not installed or fails.
+pub fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Everything one run produced.
