@@ -14,6 +14,19 @@ pub fn of_value(value: &Value) -> String {
     }
 }
 
+/// The kind of a JSON value as an error message names it: `null`,
+/// `a boolean`, `a number`, `a string`, `an array` or `an object`.
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// An input as text: as [`of_value`], but an input that is not given
 /// (`null`) is empty text.
 pub fn of_input(value: &Value) -> String {
@@ -84,6 +97,28 @@ mod tests {
         assert_eq!(of_input(&json!(null)), "");
         assert_eq!(of_input(&json!(2.5)), "2.5");
         assert_eq!(of_input(&json!("q")), "q");
+        let kinds: Vec<_> = [
+            json!(null),
+            json!(true),
+            json!(1),
+            json!(""),
+            json!([]),
+            json!({}),
+        ]
+        .iter()
+        .map(kind_of)
+        .collect();
+        assert_eq!(
+            kinds,
+            [
+                "null",
+                "a boolean",
+                "a number",
+                "a string",
+                "an array",
+                "an object"
+            ]
+        );
     }
 
     #[test]

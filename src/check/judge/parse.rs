@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::params::Mode;
 use crate::provider::ChatResponse;
+use crate::text::kind_of;
 
 /// Which output a pairwise judge preferred, in the order shown to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,17 +199,6 @@ fn strip_fence(text: &str) -> Option<&str> {
         return None;
     }
     Some(body.trim())
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn text_field(m: &Map<String, Value>, field: &'static str) -> Result<String, ParseError> {

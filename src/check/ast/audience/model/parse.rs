@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::*;
+use crate::text::kind_of;
 
 fn validator() -> Result<&'static jsonschema::Validator, AstError> {
     static V: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
@@ -43,20 +44,9 @@ fn obj<'a>(v: &'a Value, ptr: &str, what: &str) -> Result<&'a Map<String, Value>
     v.as_object().ok_or_else(|| {
         err(
             ptr,
-            format!("expected {what} (a JSON object), found {}", kind(v)),
+            format!("expected {what} (a JSON object), found {}", kind_of(v)),
         )
     })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn unknown_keys(m: &Map<String, Value>, allowed: &[&str], ptr: &str) -> Result<(), AstError> {
