@@ -5,7 +5,6 @@
 use serde_json::{Map, Value, json};
 
 use super::{ChatRequest, ChatResponse, ResponseFormat, Role, ToolCall, ToolChoice};
-use crate::verdict::Usage;
 
 /// The `anthropic-version` header value sent with every request.
 pub const VERSION: &str = "2023-06-01";
@@ -136,25 +135,16 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
             json = serde_json::from_str(text.trim()).ok();
         }
     }
-    let usage = v.get("usage").map(|u| Usage {
-        input_tokens: u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0),
-        output_tokens: u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0),
-    });
     Ok(ChatResponse {
         text,
         json,
-        usage: usage.unwrap_or_default(),
         tool_calls,
-        finish_reason: v
-            .get("stop_reason")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        model: v
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or(&req.model)
-            .to_string(),
-        ..ChatResponse::default()
+        ..ChatResponse::from_wire(
+            &v,
+            req,
+            ["input_tokens", "output_tokens"],
+            v.get("stop_reason"),
+        )
     })
 }
 

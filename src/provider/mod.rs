@@ -272,6 +272,41 @@ impl ChatResponse {
             ..ChatResponse::default()
         }
     }
+
+    /// What both wire formats answer alike, from a response body `v` to
+    /// `req`: `usage.{input,output}` token counts under the format's
+    /// `token_keys` (0 when missing), the finish reason (a string at
+    /// `finish_reason`, if any), and the model that answered (the requested
+    /// one when the server does not say). Text, JSON and tool calls are the
+    /// format's own.
+    pub(crate) fn from_wire(
+        v: &serde_json::Value,
+        req: &ChatRequest,
+        token_keys: [&str; 2],
+        finish_reason: Option<&serde_json::Value>,
+    ) -> Self {
+        let tokens = |key| {
+            v.get("usage")
+                .and_then(|u| u.get(key))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        ChatResponse {
+            usage: Usage {
+                input_tokens: tokens(token_keys[0]),
+                output_tokens: tokens(token_keys[1]),
+            },
+            finish_reason: finish_reason
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string),
+            model: v
+                .get("model")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(&req.model)
+                .to_string(),
+            ..ChatResponse::default()
+        }
+    }
 }
 
 /// Why a call failed.

@@ -4,7 +4,6 @@
 use serde_json::{Map, Value, json};
 
 use super::{ChatRequest, ChatResponse, ResponseFormat, Role, ToolCall, ToolChoice};
-use crate::verdict::Usage;
 
 /// The endpoint under a base URL (`https://api.openai.com/v1`).
 pub fn url(base: &str) -> String {
@@ -119,13 +118,6 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
             });
         }
     }
-    let usage = v.get("usage").map(|u| Usage {
-        input_tokens: u.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0),
-        output_tokens: u
-            .get("completion_tokens")
-            .and_then(Value::as_u64)
-            .unwrap_or(0),
-    });
     let json = if req.response_format.is_some() {
         serde_json::from_str(text.trim()).ok()
     } else {
@@ -134,18 +126,13 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
     Ok(ChatResponse {
         text,
         json,
-        usage: usage.unwrap_or_default(),
         tool_calls,
-        finish_reason: choice
-            .get("finish_reason")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        model: v
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or(&req.model)
-            .to_string(),
-        ..ChatResponse::default()
+        ..ChatResponse::from_wire(
+            &v,
+            req,
+            ["prompt_tokens", "completion_tokens"],
+            choice.get("finish_reason"),
+        )
     })
 }
 
