@@ -65,15 +65,8 @@ pub enum Command {
         /// Baseline variant of the variant matrix (default: first by name).
         #[arg(long, value_name = "VARIANT")]
         baseline: Option<String>,
-        /// Project root.
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
-        /// Gates file (default: `evals/gates.yaml` when it exists).
-        #[arg(long, value_name = "FILE")]
-        gates_file: Option<PathBuf>,
-        /// Gating thresholds (override the gates file).
         #[command(flatten)]
-        gates: GateArgs,
+        project: ProjectArgs,
     },
     /// Compare two runs: paired pass rates (McNemar), scores (Wilcoxon),
     /// latency and cost, flipped trials. BASE and HEAD are results JSON
@@ -89,16 +82,9 @@ pub enum Command {
         /// Also write the Markdown comparison to this file (for a PR comment).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Project root.
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
-        /// Gates file (default: `evals/gates.yaml` when it exists).
-        #[arg(long, value_name = "FILE")]
-        gates_file: Option<PathBuf>,
-        /// Gating thresholds (applied to HEAD and the comparison; override
-        /// the gates file).
+        // The gates apply to HEAD and the comparison.
         #[command(flatten)]
-        gates: GateArgs,
+        project: ProjectArgs,
     },
     /// List stored runs, or one trial's outcomes over runs.
     History {
@@ -140,12 +126,11 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             out: dir,
             store,
             baseline,
-            root,
-            gates_file,
-            gates,
+            project,
         } => {
-            let settings = Settings::from_env(&root)?;
-            let gates = resolve_gates(&root, gates_file.as_deref(), gates.into())?;
+            let root = &project.root;
+            let settings = Settings::from_env(root)?;
+            let gates = project.gates()?;
             let files = if files.is_empty() {
                 vec![settings.report_dir.join("last.json")]
             } else {
@@ -221,14 +206,13 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             head,
             format,
             out: file,
-            root,
-            gates_file,
-            gates,
+            project,
         } => {
-            let settings = Settings::from_env(&root)?;
-            let gates = resolve_gates(&root, gates_file.as_deref(), gates.into())?;
-            let base_run = resolve(&root, &settings, &base)?;
-            let head_run = resolve(&root, &settings, &head)?;
+            let root = &project.root;
+            let settings = Settings::from_env(root)?;
+            let gates = project.gates()?;
+            let base_run = resolve(root, &settings, &base)?;
+            let head_run = resolve(root, &settings, &head)?;
             let c = compare(&base_run, &head_run);
             let report = gates.check(&Summary::of(&head_run), Some(&c));
             let md = markdown::comparison(&c, (!gates.is_empty()).then_some(&report));
@@ -316,6 +300,32 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             }
             Ok(EXIT_PASS)
         }
+    }
+}
+
+/// The project and gate flags `tribunal report` and `tribunal compare`
+/// share.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct ProjectArgs {
+    /// Project root.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Gates file (default: `evals/gates.yaml` when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub gates_file: Option<PathBuf>,
+    /// Gating thresholds (override the gates file).
+    #[command(flatten)]
+    pub gates: GateArgs,
+}
+
+impl ProjectArgs {
+    /// The gates: the gates file's, overridden by the flags.
+    fn gates(&self) -> Result<Gates, ReportError> {
+        resolve_gates(
+            &self.root,
+            self.gates_file.as_deref(),
+            self.gates.clone().into(),
+        )
     }
 }
 
@@ -490,7 +500,10 @@ mod tests {
         };
         match *cmd {
             Command::Compare {
-                base, head, gates, ..
+                base,
+                head,
+                project: ProjectArgs { gates, .. },
+                ..
             } => {
                 assert_eq!((base.as_str(), head.as_str()), ("main", "last"));
                 assert_eq!(gates.min_pass_rate, Some(0.9));
@@ -514,9 +527,11 @@ mod tests {
             out: None,
             store: false,
             baseline: None,
-            root: dir.path().to_path_buf(),
-            gates_file: None,
-            gates: GateArgs::default(),
+            project: ProjectArgs {
+                root: dir.path().to_path_buf(),
+                gates_file: None,
+                gates: GateArgs::default(),
+            },
         });
         assert_eq!(code, ExitCode::from(EXIT_TOOL_ERROR));
     }
