@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::case::node::{self, Node, NodeValue};
 use crate::case::{LoadError, Location};
-use crate::diag::{Seg, explain_serde, hint, path_text, remove_at, serde_segments};
+use crate::diag::{Seg, explain_serde, hint, path_text};
 use crate::provider::cassette::Mode;
 use crate::provider::price::Price;
 use crate::provider::retry::RetryPolicy;
@@ -511,30 +511,17 @@ impl FileCx<'_> {
     /// dropped, so the rest of the section is still checked; any other
     /// error ends the section.
     fn typed<T: DeserializeOwned>(&mut self, base: &[Seg], value: Value) -> Option<T> {
-        let mut value = value;
-        // Each round removes one unknown key; a value has finitely many.
-        for _ in 0..64 {
-            match serde_path_to_error::deserialize::<_, T>(value.clone()) {
-                Ok(v) => return Some(v),
-                Err(err) => {
-                    let inner = serde_segments(err.path());
-                    let mut path = base.to_vec();
-                    path.extend(inner.iter().cloned());
-                    let section = match path.len().checked_sub(2).map(|i| &path[i]) {
-                        Some(Seg::Key(s)) => s.clone(),
-                        _ => FILE_NAME.to_string(),
-                    };
-                    let key = path_text(&path);
-                    let text = err.inner().to_string();
-                    let (message, hint, at_key) = explain_serde(&text, &section, Some(&key));
-                    self.push(&path, at_key, message, hint);
-                    if !(text.starts_with("unknown field") && remove_at(&mut value, &inner)) {
-                        return None;
-                    }
-                }
-            }
-        }
-        None
+        crate::diag::typed_dropping_unknown(value, |inner, text| {
+            let mut path = base.to_vec();
+            path.extend(inner.iter().cloned());
+            let section = match path.len().checked_sub(2).map(|i| &path[i]) {
+                Some(Seg::Key(s)) => s.clone(),
+                _ => FILE_NAME.to_string(),
+            };
+            let key = path_text(&path);
+            let (message, hint, at_key) = explain_serde(text, &section, Some(&key));
+            self.push(&path, at_key, message, hint);
+        })
     }
 }
 

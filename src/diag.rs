@@ -202,6 +202,31 @@ pub(crate) fn remove_at(value: &mut Value, path: &[Seg]) -> bool {
     }
 }
 
+/// Deserializes `value` into `T`, calling `report` with the key path
+/// (inside `value`) and serde's message of each error. An unknown key is
+/// dropped and the rest checked again, so every misspelled key of a file
+/// shows in one run; any other error ends here with `None`.
+pub(crate) fn typed_dropping_unknown<T: serde::de::DeserializeOwned>(
+    mut value: Value,
+    mut report: impl FnMut(&[Seg], &str),
+) -> Option<T> {
+    // Each round removes one unknown key; a value has finitely many.
+    for _ in 0..64 {
+        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(v) => return Some(v),
+            Err(err) => {
+                let inner = serde_segments(err.path());
+                let text = err.inner().to_string();
+                report(&inner, &text);
+                if !(text.starts_with("unknown field") && remove_at(&mut value, &inner)) {
+                    return None;
+                }
+            }
+        }
+    }
+    None
+}
+
 /// A serde path as tribunal's path segments.
 pub(crate) fn serde_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
     path.iter()

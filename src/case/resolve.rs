@@ -18,7 +18,7 @@ use super::yaml::{self, Node, NodeValue};
 use super::{Case, Suite, Variant};
 use crate::check::judge::SuiteJudge;
 use crate::check::{CheckSpec, ParseCx};
-use crate::diag::{self, Seg, SpecError, explain_serde, hint, remove_at, serde_segments};
+use crate::diag::{self, Seg, SpecError, explain_serde, hint};
 use crate::target::TargetSpec;
 
 /// Names that exist outside the file: registered Rust targets and checks.
@@ -323,32 +323,19 @@ impl Loader<'_> {
     /// that the rest of the value is still checked and every problem shows in
     /// one run; any other error stops here.
     fn typed<T: DeserializeOwned>(&mut self, base: &[Seg], value: Value, what: &str) -> Option<T> {
-        let mut value = value;
-        // Each round removes one unknown key; a value has finitely many.
-        for _ in 0..64 {
-            match serde_path_to_error::deserialize::<_, T>(value.clone()) {
-                Ok(v) => return Some(v),
-                Err(err) => {
-                    let inner = serde_segments(err.path());
-                    // An unknown key inside a nested section (`defaults:`) is
-                    // reported as being in that section, not in the whole suite.
-                    let section = match inner.len().checked_sub(2).map(|i| &inner[i]) {
-                        Some(Seg::Key(section)) => section.as_str(),
-                        _ => what,
-                    };
-                    let key = (!inner.is_empty()).then(|| diag::path_text(&inner));
-                    let mut path = base.to_vec();
-                    path.extend(inner.iter().cloned());
-                    let text = err.inner().to_string();
-                    let (message, hint, at_key) = explain_serde(&text, section, key.as_deref());
-                    self.push(&path, at_key, message, hint);
-                    if !(text.starts_with("unknown field") && remove_at(&mut value, &inner)) {
-                        return None;
-                    }
-                }
-            }
-        }
-        None
+        diag::typed_dropping_unknown(value, |inner, text| {
+            // An unknown key inside a nested section (`defaults:`) is
+            // reported as being in that section, not in the whole suite.
+            let section = match inner.len().checked_sub(2).map(|i| &inner[i]) {
+                Some(Seg::Key(section)) => section.as_str(),
+                _ => what,
+            };
+            let key = (!inner.is_empty()).then(|| diag::path_text(inner));
+            let mut path = base.to_vec();
+            path.extend(inner.iter().cloned());
+            let (message, hint, at_key) = explain_serde(text, section, key.as_deref());
+            self.push(&path, at_key, message, hint);
+        })
     }
 
     fn suite(&mut self, dir: &Path, fallback_name: &str) -> Option<Suite> {
