@@ -417,6 +417,25 @@ fn tool_gate(ci: bool, tool: &str, problem: Option<String>, out: &mut dyn std::i
     false
 }
 
+/// The address of a loopback server that reads each request and resets
+/// the connection (an RST, not a clean close) without answering.
+pub async fn resetting_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.set_zero_linger();
+            drop(s);
+        }
+    });
+    addr
+}
+
 #[test]
 fn a_present_tool_runs_its_test_everywhere() {
     let mut said = Vec::new();

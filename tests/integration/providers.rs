@@ -1015,19 +1015,7 @@ async fn a_forced_json_object_answer_that_misses_the_schema_is_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_reset_keeps_its_cause() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        while let Ok((mut s, _)) = listener.accept().await {
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf).await;
-            let _ = s.set_zero_linger();
-            drop(s);
-        }
-    });
+    let addr = crate::common::resetting_server().await;
     let dir = TestProject::new();
     let cfg = config_with(
         &format!("http://{addr}/v1"),

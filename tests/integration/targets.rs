@@ -606,19 +606,7 @@ fn the_provider_docs_examples_load() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_target_connection_reset_keeps_its_cause() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        while let Ok((mut s, _)) = listener.accept().await {
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf).await;
-            let _ = s.set_zero_linger();
-            drop(s);
-        }
-    });
+    let addr = crate::common::resetting_server().await;
     let dir = tempfile::tempdir().expect("tmp");
     let e = env_with(dir.path(), &[]);
     let err = run(
