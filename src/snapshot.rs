@@ -844,15 +844,4 @@ mod tests {
         assert_eq!(c.wrote.as_deref(), Some(path.as_path()));
         assert!(!pending_path(&path).exists(), "no .snap.new left behind");
     }
-
-    #[test]
-    fn ci_detection_matches_insta() {
-        assert!(is_ci(Some("true"), None));
-        assert!(is_ci(Some("1"), None));
-        assert!(!is_ci(Some("false"), None));
-        assert!(!is_ci(Some("0"), None));
-        assert!(!is_ci(Some(""), None));
-        assert!(is_ci(None, Some("True")));
-        assert!(!is_ci(None, None));
-    }
 }
