@@ -71,7 +71,11 @@ pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
     let v = &mut r.verdict;
     if let Some(out) = &mut v.output {
         cut(&mut out.text);
-        if out.json.as_ref().is_some_and(|j| j.to_string().len() > KEPT_BYTES) {
+        if out
+            .json
+            .as_ref()
+            .is_some_and(|j| j.to_string().len() > KEPT_BYTES)
+        {
             out.json = None;
         }
     }
@@ -167,11 +171,17 @@ impl RunResults {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// The short commit (12 characters), when known.
+    /// The short commit (12 characters), when known. Cut on a character
+    /// boundary: a results file edited by hand may hold any text there.
     pub fn short_commit(&self) -> Option<&str> {
-        self.git
-            .as_ref()
-            .map(|g| &g.commit[..g.commit.len().min(12)])
+        self.git.as_ref().map(|g| {
+            let end = g
+                .commit
+                .char_indices()
+                .nth(12)
+                .map_or(g.commit.len(), |(i, _)| i);
+            &g.commit[..end]
+        })
     }
 }
 
@@ -261,6 +271,15 @@ mod tests {
     }
 
     #[test]
+    fn a_short_commit_of_any_text_does_not_panic() {
+        let mut run = crate::report::sample::run(1, 1.0, 1);
+        if let Some(g) = &mut run.git {
+            g.commit = "ééééééééééééééé".into();
+        }
+        assert_eq!(run.short_commit(), Some("éééééééééééé"));
+    }
+
+    #[test]
     fn huge_texts_are_bounded_with_their_size_and_hash() {
         let mut r = crate::report::sample::record(
             "s::c",
@@ -284,7 +303,8 @@ mod tests {
         );
         let json = run.to_json();
         assert!(json.len() < 5 * KEPT_BYTES, "{} bytes kept", json.len());
-        assert!(json.contains("tribunal kept the first 65536 of 3000000 bytes; sha256 of the whole: "));
+        assert!(
+            json.contains("tribunal kept the first 65536 of 3000000 bytes; sha256 of the whole: ")
+        );
     }
 }
-
