@@ -339,7 +339,7 @@ impl ProjectFile {
                         line: e.line,
                         col: e.col,
                     },
-                    message: format!("invalid YAML: {}", e.message),
+                    message: e.message,
                     hint: e.hint,
                 }]);
             }
@@ -882,6 +882,12 @@ mod tests {
             let c = resolve(&[("INSTA_UPDATE", v)], None).expect(v);
             assert_eq!(c.snapshots.update, m, "{v}");
         }
+    }
+
+    #[test]
+    fn invalid_yaml_is_reported_once_in_the_loaders_words() {
+        let file = "providers:\n  judge: {kind: openai\nretry: {}\n";
+        insta::assert_snapshot!(errors(&[], Some(file)), @"tribunal.yaml:2:10: invalid YAML: unclosed brace '{' (still open at line 3) (hint: close the mapping with `}`, or write its entries as indented `key: value` lines)");
     }
 
     #[test]

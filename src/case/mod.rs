@@ -29,4 +29,4 @@ pub use resolve::{
     KnownNames, Loaded, MAX_FILE_BYTES, MAX_ID_CHARS, MAX_TRIALS, MAX_VARIANTS, load_file,
     load_files, load_str,
 };
-pub use yaml::{MAX_DEPTH, MAX_NODES};
+pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_TEXT_BYTES};

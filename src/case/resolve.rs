@@ -494,7 +494,8 @@ impl Loader<'_> {
             .iter()
             .map(|c| match (&c.only_variants, variants.len()) {
                 (_, 0) => 1,
-                (Some(only), _) => only.len(),
+                // As expansion counts: each suite variant the case names, once.
+                (Some(only), _) => variants.iter().filter(|v| only.contains(&v.id)).count(),
                 (None, n) => n,
             })
             .sum();

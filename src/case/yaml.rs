@@ -193,6 +193,10 @@ pub struct YamlError {
 /// bomb cannot exhaust memory.
 pub const MAX_NODES: usize = 250_000;
 
+/// Most bytes of text (all scalar values, counting every value an alias
+/// repeats) one file may hold: 64 MiB.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
 /// Deepest nesting of lists and mappings in one file.
 pub const MAX_DEPTH: usize = 64;
 
@@ -205,7 +209,11 @@ pub const MAX_DEPTH: usize = 64;
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let options = serde_saphyr::options! {
         strict_booleans: true,
-        budget: serde_saphyr::budget! { max_nodes: MAX_NODES, max_depth: MAX_DEPTH },
+        budget: serde_saphyr::budget! {
+            max_nodes: MAX_NODES,
+            max_depth: MAX_DEPTH,
+            max_total_scalar_bytes: MAX_TEXT_BYTES,
+        },
     };
     serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|err| explain(text, &err))
 }
@@ -284,6 +292,8 @@ fn explain(text: &str, err: &serde_saphyr::Error) -> YamlError {
         Some(
             "inside `{...}` or `[...]`, the characters `[ ] { } ,` end a plain value: quote a value that contains them, e.g. `path: \"$.a.b[0]\"`",
         )
+    } else if message.starts_with("misplaced bracket") {
+        Some("this `]` or `}` closes nothing: remove it, or quote the value it belongs to")
     } else if message.starts_with("unclosed quote") {
         Some(
             "end the text with the quote it starts with; inside single quotes write `'` as `''`, inside double quotes write `\"` as `\\\"`",
@@ -335,6 +345,10 @@ fn budget_breach(breach: &serde_saphyr::budget::BudgetBreach) -> (String, &'stat
         B::Depth { .. } => (
             format!("lists and mappings are nested more than {MAX_DEPTH} deep"),
             "flatten the structure: a suite file needs only a few levels",
+        ),
+        B::ScalarBytes { .. } => (
+            "the text in the file adds up to more than 64 MiB, counting every value an alias (`*name`) repeats".into(),
+            "split the suite into several files; if aliases repeat large anchors, write the values out",
         ),
         B::Aliases { .. } | B::Anchors { .. } => (
             "the file uses more aliases or anchors than a suite file may (50000)".into(),
@@ -416,7 +430,15 @@ fn unclosed_flow(text: &str, line: u32) -> Option<((u32, u32), char)> {
                     {
                         quote = Some(c)
                     }
-                    '[' | '{' => open.push(((n, u32::try_from(c_at + 1).ok()?), c)),
+                    // Outside brackets, `[` opens a list only where a value
+                    // starts (`a[0]` is plain text).
+                    '[' | '{'
+                        if !open.is_empty()
+                            || c_at == 0
+                            || matches!(prev, ' ' | '\t' | ':' | '-' | '?' | ',') =>
+                    {
+                        open.push(((n, u32::try_from(c_at + 1).ok()?), c))
+                    }
                     ']' | '}' => {
                         open.pop();
                     }
@@ -517,6 +539,32 @@ mod tests {
     fn a_second_document_is_found_among_multibyte_lines() {
         let e = parse("a: 1\néé: 2\n---\nb: 2\n").expect_err("two documents");
         assert_eq!((e.line, e.col), (3, 1), "{e:?}");
+    }
+
+    #[test]
+    fn a_bracket_inside_plain_text_is_not_taken_for_the_unclosed_one() {
+        let e = parse("a: what is x[0\nb: {c: d e: f}\n").expect_err("invalid");
+        assert_eq!((e.line, e.col), (2, 11), "{e:?}");
+    }
+
+    #[test]
+    fn aliases_of_a_long_text_are_bounded_in_bytes() {
+        let mut text = format!("a: &a {}\nb: [", "x".repeat(1 << 20));
+        text.push_str(&"*a, ".repeat(70));
+        text.push_str("*a]\n");
+        let e = parse(&text).expect_err("over 64 MiB");
+        assert!(
+            e.message
+                .starts_with("the text in the file adds up to more than 64 MiB"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_bracket_that_closes_nothing_has_a_hint() {
+        let e = parse("a: [b]]\n").expect_err("invalid");
+        assert_eq!(e.message, "invalid YAML: misplaced bracket");
+        assert!(e.hint.is_some_and(|h| h.contains("closes nothing")));
     }
 
     #[test]

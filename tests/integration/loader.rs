@@ -536,3 +536,166 @@ fn a_fifo_named_like_a_suite_is_an_error_not_a_hang() {
         ]
     );
 }
+
+/// Every ` ```yaml ` block under `docs/` is what it claims to be: ` ```yaml `
+/// a suite file that loads, ` ```yaml case ` one case's keys that load as a
+/// case (under a default check, with a fixed output unless it sets a
+/// target), ` ```yaml fragment ` valid YAML (docs/format.md, "Examples in
+/// these docs").
+#[test]
+fn docs_yaml_blocks_load() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut pages = Vec::new();
+    let mut stack = vec![docs.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("docs readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "md") {
+                pages.push(path);
+            }
+        }
+    }
+    pages.sort();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for page in &pages {
+        let shown = page
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(page)
+            .display()
+            .to_string();
+        let text = std::fs::read_to_string(page).expect("page readable");
+        for block in yaml_blocks(&text) {
+            checked += 1;
+            let at = format!("{shown}:{}", block.line);
+            if let Err(problem) = check_doc_block(&block) {
+                failures.push(format!("{at} (```yaml {}): {problem}", block.kind));
+            }
+        }
+    }
+    assert!(
+        checked >= 15,
+        "only {checked} yaml blocks found under docs/"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} yaml block(s) in docs/ do not load:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+struct DocBlock {
+    /// The line of the opening fence.
+    line: usize,
+    /// The words after `yaml` in the fence (`""`, `case`, `fragment`).
+    kind: String,
+    /// The block's text, with the fence's indentation removed.
+    text: String,
+}
+
+fn yaml_blocks(page: &str) -> Vec<DocBlock> {
+    // (fence indentation, the block when it is a yaml one)
+    let mut open: Option<(usize, Option<DocBlock>)> = None;
+    let mut blocks = Vec::new();
+    for (i, line) in page.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let fence = trimmed
+            .strip_prefix("```")
+            .filter(|info| !info.starts_with('`'));
+        match (&mut open, fence) {
+            (None, Some(info)) => {
+                let mut words = info.split_whitespace();
+                let block = (words.next() == Some("yaml")).then(|| DocBlock {
+                    line: i + 1,
+                    kind: words.collect::<Vec<_>>().join(" "),
+                    text: String::new(),
+                });
+                open = Some((indent, block));
+            }
+            (Some(_), Some(_)) => {
+                if let Some((_, Some(block))) = open.take() {
+                    blocks.push(block);
+                }
+            }
+            (Some((fence_indent, Some(block))), None) => {
+                block.text.push_str(&line[(*fence_indent).min(indent)..]);
+                block.text.push('\n');
+            }
+            _ => {}
+        }
+    }
+    blocks
+}
+
+fn check_doc_block(block: &DocBlock) -> Result<(), String> {
+    let rendered = |e: SuiteErrors| e.to_string();
+    match block.kind.as_str() {
+        "" => load_str(&block.text, "docs-example.yaml", Path::new("evals"), None)
+            .map(|_| ())
+            .map_err(rendered),
+        "case" => {
+            // A case needs checks and a target or output; the example shows
+            // some of its keys, the rest come from the defaults.
+            let mut suite = String::from(
+                "suite: example\ndefaults:\n  checks: [contains: example]\ncases:\n  - id: example\n",
+            );
+            let indent = block
+                .text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.len() - l.trim_start().len())
+                .min()
+                .unwrap_or(0);
+            let lines: Vec<&str> = block
+                .text
+                .lines()
+                .map(|l| l.get(indent..).unwrap_or(""))
+                .collect();
+            if !lines.iter().any(|l| l.starts_with("target:")) {
+                suite.push_str("    output: example\n");
+            }
+            for l in lines {
+                suite.push_str("    ");
+                suite.push_str(l);
+                suite.push('\n');
+            }
+            load_str(&suite, "docs-example.yaml", Path::new("evals"), None)
+                .map(|_| ())
+                .map_err(rendered)
+        }
+        "fragment" => tribunal::case::node::parse(&block.text)
+            .map(|_| ())
+            .map_err(|e| format!("{}:{}: {}", e.line, e.col, e.message)),
+        other => Err(format!(
+            "unknown kind `{other}`: write ```yaml, ```yaml case or ```yaml fragment"
+        )),
+    }
+}
+
+/// The inline `{…}` shapes in docs/format.md's tables are valid YAML flow
+/// mappings, so that copying one into a suite works.
+#[test]
+fn docs_inline_flow_mappings_are_valid_yaml() {
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/format.md"))
+            .expect("docs/format.md");
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (i, line) in page.lines().enumerate().filter(|(_, l)| l.starts_with('|')) {
+        for (j, span) in line.split('`').enumerate() {
+            if j % 2 == 1 && span.starts_with('{') && span.ends_with('}') {
+                checked += 1;
+                let yaml = format!("x: {}\n", span.replace("\\|", "|"));
+                if let Err(e) = tribunal::case::node::parse(&yaml) {
+                    failures.push(format!("docs/format.md:{}: `{span}`: {}", i + 1, e.message));
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} inline mappings found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
