@@ -22,7 +22,14 @@
 //! `cargo test refund`, `--exact`, `--list`, `--ignored`, `--test-threads`
 //! and `cargo nextest run` work as with any Rust test. The selected trials are
 //! evaluated concurrently on one tokio runtime before libtest prints them:
-//! model calls overlap instead of waiting for a test thread each.
+//! model calls overlap instead of waiting for a test thread each. Under
+//! nextest (one process per trial, `--exact NAME`) a process loads only the
+//! suite files of NAME's suite ([`crate::expand::files_for_suite`]). Under
+//! CI a filter that selects no trial is an error naming the filter.
+//!
+//! The run is four steps, each in its own module: configuration
+//! (`setup`), loading, expansion and evaluation (`orchestrate`), the
+//! libtest adapter (`libtest`), and records and reports (`reporting`).
 
 mod libtest;
 mod orchestrate;

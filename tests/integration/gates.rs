@@ -243,3 +243,56 @@ cases:
     );
     assert!(!text.contains("cargo test --test evals"), "{text}");
 }
+
+/// Under `--exact NAME` (nextest's one process per trial) only the files
+/// that can hold NAME's suite are loaded; anything unsure is loaded too.
+#[test]
+fn exact_loads_only_the_files_of_its_suite() {
+    let case = |suite: &str| {
+        format!("suite: {suite}\ncases:\n  - id: c\n    output: x\n    checks: [{{contains: x}}]\n")
+    };
+    let broken = "suite: other\ncases:\n  - id: c\n    checks: [{contians: x}]\n";
+    let p = project(&[
+        ("evals/a.yaml", &case("a")),
+        (
+            "evals/quoted.yaml",
+            "suite: \"a\"\ncases:\n  - id: d\n    output: x\n    checks: [{contains: x}]\n",
+        ),
+        ("evals/other.yaml", broken),
+    ]);
+    let run = |args: &[&str]| {
+        let mut all = vec!["evals", "--quiet"];
+        all.extend_from_slice(args);
+        tribunal::Harness::new()
+            .root(p.path())
+            .snapshot_settings(super::common::quiet_settings())
+            .run_quietly(&libtest_mimic::Arguments::from_iter(all))
+    };
+    let exact = run(&["--exact", "a::c"]);
+    let trials: Vec<&str> = exact
+        .records
+        .iter()
+        .map(|r| r.verdict.trial.as_str())
+        .collect();
+    assert_eq!(trials, ["a::c"]);
+    assert!(
+        exact.load_errors.is_empty(),
+        "other.yaml was not loaded: {:?}",
+        exact.load_errors
+    );
+    // The quoted `suite:` is unsure, so its file is loaded: its trial is found.
+    let quoted = run(&["--exact", "a::d"]);
+    let trials: Vec<&str> = quoted
+        .records
+        .iter()
+        .map(|r| r.verdict.trial.as_str())
+        .collect();
+    assert_eq!(trials, ["a::d"]);
+    // Without --exact every file loads, and the broken one is reported.
+    let all = run(&[]);
+    assert_eq!(all.load_errors.len(), 1, "{:?}", all.load_errors);
+    // The broken file's own trial, run alone, is still its load error.
+    let alone = run(&["--exact", "other"]);
+    assert_eq!(alone.load_errors.len(), 1);
+    assert_ne!(alone.exit_code, std::process::ExitCode::SUCCESS);
+}
