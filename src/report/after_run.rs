@@ -110,16 +110,8 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     let dir = &settings.report_dir;
     let json = run.to_json();
     if let Some(part) = &settings.nextest_run {
-        let safe: String = part
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        // A nextest run id is a UUID, kept as it is; anything else is escaped.
+        let safe = crate::fsutil::name_part(part);
         let folder = dir.join("runs").join(&safe);
         let results_json = folder.join(format!("{}.json", run.run_id));
         write(&results_json, &json)?;
