@@ -223,7 +223,9 @@ impl Harness {
         // Which trials libtest will run: evaluate exactly those, up front and
         // concurrently.
         let selected = plan.selected(&filter);
-        if let Some(message) = nothing_selected(&plan, &selected, &filter, config.settings.ci) {
+        if let Some(message) =
+            nothing_selected(&plan, &selected, &filter, config.settings.ci).filter(|_| !args.list)
+        {
             return setup_failed(message);
         }
         let results = Arc::new(evaluate_all(&env, &config, &selected));

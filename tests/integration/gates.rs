@@ -180,6 +180,12 @@ fn a_filter_that_selects_nothing_is_an_error_in_ci() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     insta::assert_snapshot!(text.trim(), @"tribunal: the filter `refnud` selects none of the 2 trials (in CI a run that selects nothing is an error, not a pass; hint: list the trial names with `--list`)");
     assert!(!p.path().join("target").exists(), "nothing written in CI");
+    // Listing selects nothing to run and is no error (nextest lists with
+    // `--list --ignored` in CI).
+    for list in [&["--list"][..], &["--list", "--ignored"][..]] {
+        let (out, text) = test_run(p.path(), &[("CI", "true")], list);
+        assert_eq!(out.status.code(), Some(0), "{list:?}: {text}");
+    }
     // Locally an empty selection stays libtest's (exit 0).
     let (out, _) = test_run(p.path(), &[], &["refnud"]);
     assert_eq!(out.status.code(), Some(0));
