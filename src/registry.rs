@@ -12,6 +12,7 @@ use crate::verdict::Output;
 
 /// What a Rust target receives for one trial.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The case input as written: a string or a map of variables.
     pub value: Value,
@@ -46,6 +47,7 @@ impl Input {
 
 /// What a registered Rust check receives.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct CheckInput<'a> {
     /// What the target returned.
     pub output: &'a Output,
@@ -162,5 +164,16 @@ impl Registry {
     /// The registered check names.
     pub fn check_names(&self) -> Vec<String> {
         self.checks.keys().cloned().collect()
+    }
+}
+
+/// The message of a panic payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
     }
 }

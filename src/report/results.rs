@@ -102,6 +102,7 @@ pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
 
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunResults {
     /// Format version ([`RESULTS_SCHEMA`]).
     pub schema: u32,
