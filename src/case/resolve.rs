@@ -63,6 +63,9 @@ pub const MAX_VARIANTS: usize = 1_000;
 /// Most trials (cases × their variants) one suite file may expand to.
 pub const MAX_TRIALS: usize = 100_000;
 
+/// Most problems reported for one file; the rest are counted.
+pub const MAX_ERRORS: usize = 100;
+
 /// Longest suite name, case id or variant id, in characters. A snapshot
 /// file is named `<suite>__<case>__<variant>.snap` and written through a
 /// hidden temporary file beside it, so three names of 64 stay well under the
@@ -242,8 +245,28 @@ pub fn load_str(
         .unwrap_or(fallback_name);
     match suite {
         Some(suite) if loader.errors.is_empty() => Ok(suite),
-        _ => Err(fail(name, loader.errors)),
+        _ => Err(fail(name, at_most_max_errors(loader.errors))),
     }
+}
+
+/// The first [`MAX_ERRORS`] problems of a file, and one line saying how many
+/// more there are, so that a generated file with a mistake in every case
+/// does not flood the terminal and every report.
+fn at_most_max_errors(mut errors: Vec<LoadError>) -> Vec<LoadError> {
+    if errors.len() <= MAX_ERRORS {
+        return errors;
+    }
+    let more = errors.len() - MAX_ERRORS;
+    let location = errors[MAX_ERRORS].location.clone();
+    errors.truncate(MAX_ERRORS);
+    errors.push(LoadError {
+        location,
+        message: format!(
+            "… and {more} more problems in this file (the first {MAX_ERRORS} are shown)"
+        ),
+        hint: Some("fix these first; the others show on the next run".into()),
+    });
+    errors
 }
 
 struct Loader<'a> {
