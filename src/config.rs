@@ -214,9 +214,12 @@ impl SnapshotSettings {
     }
 
     /// The mode that applies: `auto` is `no` in CI and `new` elsewhere.
+    ///
+    /// Under CI nothing in the tree is written (or deleted), whatever
+    /// `INSTA_UPDATE` says.
     pub fn effective(&self) -> UpdateMode {
         match self.update {
-            UpdateMode::Auto if self.ci => UpdateMode::No,
+            _ if self.ci => UpdateMode::No,
             UpdateMode::Auto => UpdateMode::New,
             other => other,
         }

@@ -71,3 +71,87 @@ mod tests {
         assert!(bodies.contains(&got), "file is a mix of writers");
     }
 }
+
+/// A suite, case or variant name as one part of a file or folder name
+/// (snapshots `<suite>__<case>[__<variant>].snap`, cassette folders
+/// `<suite>/<case>[@<variant>]`): the one sanitizer for both, so the two
+/// can never drift apart.
+///
+/// A *plain* name (letters, digits, `.`, `-`, `+`, and `_` only singly and
+/// inside the name; not starting with `.`) is kept as it is: every name the
+/// loader accepts today that was already unambiguous keeps its file name.
+/// Anything else is escaped with `~`, which no plain name contains: `_` as
+/// `~u`, a leading `.` as `~.`, any other character as `~<hex code>~`, and
+/// the empty name as `~`. So an escaped part never holds a bare `_`, and
+/// `__` between parts always separates them: different names (and
+/// different tuples of names) never make one file name.
+pub fn name_part(name: &str) -> String {
+    let plain = !name.is_empty()
+        && !name.starts_with(['.', '_'])
+        && !name.ends_with('_')
+        && !name.contains("__")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_'));
+    if plain {
+        return name.to_string();
+    }
+    if name.is_empty() {
+        return "~".into();
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for (i, c) in name.chars().enumerate() {
+        match c {
+            '_' => out.push_str("~u"),
+            '.' if i == 0 => out.push_str("~."),
+            c if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+') => out.push(c),
+            c => {
+                out.push('~');
+                out.push_str(&format!("{:x}", c as u32));
+                out.push('~');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::name_part;
+
+    #[test]
+    fn plain_names_are_kept_and_others_escaped() {
+        for plain in ["support", "refund-window", "gpt+v2", "a_b", "v1.2", "x-y"] {
+            assert_eq!(name_part(plain), plain);
+        }
+        assert_eq!(name_part("y__z"), "y~u~uz");
+        assert_eq!(name_part("_x"), "~ux");
+        assert_eq!(name_part("x_"), "x~u");
+        assert_eq!(name_part(".."), "~..");
+        assert_eq!(name_part("a b/c"), "a~20~b~2f~c");
+        assert_eq!(name_part(""), "~");
+    }
+
+    #[test]
+    fn joined_names_never_collide() {
+        let names = [
+            "x", "y", "z", "x__y", "y__z", "x_", "_y", "x_y", "_", "__", "", "~", "~u", "a b",
+            "a_b", ".x", "~.x",
+        ];
+        let mut seen = std::collections::HashMap::new();
+        for a in names {
+            for b in names {
+                for c in [None, Some("z"), Some("__"), Some("")] {
+                    let mut joined = format!("{}__{}", name_part(a), name_part(b));
+                    if let Some(c) = c {
+                        joined.push_str("__");
+                        joined.push_str(&name_part(c));
+                    }
+                    if let Some(before) = seen.insert(joined.clone(), (a, b, c)) {
+                        assert_eq!(before, (a, b, c), "{joined} is made twice");
+                    }
+                }
+            }
+        }
+    }
+}

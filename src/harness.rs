@@ -24,23 +24,30 @@
 //! evaluated concurrently on one tokio runtime before libtest prints them:
 //! model calls overlap instead of waiting for a test thread each.
 
-use std::collections::HashMap;
+mod libtest;
+mod orchestrate;
+mod reporting;
+mod setup;
+
 use std::fmt::Display;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use libtest_mimic::{Arguments, Failed};
+use libtest_mimic::Arguments;
 
-use crate::case::{KnownNames, Loaded, display_path, find_suites, load_files};
-use crate::config::Config;
+use crate::case::KnownNames;
+use crate::expand::{Filter, Trial};
 use crate::provider::{Provider, Providers};
 use crate::registry::{CheckInput, Input, IntoCheckOutcome, Registry};
-use crate::run::{RunEnv, Trial, error_verdict, evaluate, expand};
-use crate::snapshot::{self, Compared, Settings, SnapshotFile};
-use crate::verdict::{Output, TrialRecord, Verdict};
+use crate::rerun::Rerun;
+use crate::run::RunEnv;
+use crate::snapshot::Settings;
+use crate::verdict::{Output, TrialRecord};
+use orchestrate::{Plan, evaluate_all};
+use setup::RunConfig;
 
 /// Builds and runs the eval harness. See the [module docs](self).
 #[derive(Default)]
@@ -50,6 +57,7 @@ pub struct Harness {
     root: Option<PathBuf>,
     suites: Option<String>,
     settings: Option<Settings>,
+    rerun: Option<Rerun>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -63,6 +71,7 @@ impl std::fmt::Debug for Harness {
             .field("root", &self.root)
             .field("suites", &self.suites)
             .field("settings", &self.settings)
+            .field("rerun", &self.rerun)
             .finish()
     }
 }
@@ -136,6 +145,14 @@ impl Harness {
         self
     }
 
+    /// How the suite is being run, for the commands named in hints
+    /// (default: `cargo test --test <this test binary>`; `tribunal test`
+    /// sets [`Rerun::Tribunal`]).
+    pub fn rerun(mut self, rerun: Rerun) -> Self {
+        self.rerun = Some(rerun);
+        self
+    }
+
     /// Parses the test arguments from the command line, runs, and returns
     /// the exit code for `main`.
     pub fn main(self) -> ExitCode {
@@ -158,148 +175,58 @@ impl Harness {
     fn execute(self, args: &Arguments, print: bool) -> RunOutcome {
         let started = SystemTime::now();
         let clock = Instant::now();
-        let root = self.root.clone().unwrap_or_else(default_root);
-        let config = match Config::load(&root) {
+        let setup_failed = |message: String| {
+            if print {
+                eprintln!("tribunal: {message}");
+            }
+            RunOutcome::failed_setup(message)
+        };
+        let config = match RunConfig::resolve(self.root, self.suites, self.settings, self.rerun) {
             Ok(c) => c,
-            Err(e) => {
-                let message = format!("configuration: {e}");
-                if print {
-                    eprintln!("tribunal: {message}");
-                }
-                return RunOutcome::failed_setup(message);
-            }
+            Err(message) => return setup_failed(message),
         };
-        let settings = self.settings.unwrap_or(config.snapshots);
-        let pattern = config.suites.clone().or(self.suites.clone());
-        let files = match find_suites(&root, pattern.as_deref()) {
+        let files = match config.suite_files() {
             Ok(files) => files,
-            Err(message) => {
-                if print {
-                    eprintln!("tribunal: {message}");
-                }
-                return RunOutcome::failed_setup(message);
-            }
+            Err(message) => return setup_failed(message),
         };
-
+        let filter = Filter::new(args);
         let known = KnownNames {
             targets: self.registry.target_names(),
             checks: self.registry.check_names(),
         };
-        let Loaded { suites, broken } = load_files(&root, &files, Some(&known));
-        let mode = config.cassette_mode(settings.ci);
-        let mut providers = match Providers::configure(&root, mode, config.providers.clone()) {
-            Ok(p) => p,
-            Err(e) => {
-                let message = format!("provider configuration: {e}");
-                if print {
-                    eprintln!("tribunal: {message}");
-                }
-                return RunOutcome::failed_setup(message);
-            }
-        };
+        let plan = Plan::load(&config, &files, &known, &filter);
+        let mode = config.project.cassette_mode(config.settings.ci);
+        let mut providers =
+            match Providers::configure(&config.root, mode, config.project.providers.clone()) {
+                Ok(p) => p,
+                Err(e) => return setup_failed(format!("provider configuration: {e}")),
+            };
         for (spec, p) in self.providers {
             providers.insert(spec, p);
         }
-
-        let trials = expand(&suites);
+        providers.set_rerun(config.rerun.clone());
         let env = Arc::new(RunEnv::new(
-            root.clone(),
+            config.root.clone(),
             self.registry,
             providers,
-            settings.ci,
-            &trials,
+            config.settings.ci,
+            &plan.trials,
         ));
 
         // Which trials libtest will run: evaluate exactly those, up front and
         // concurrently.
-        let probe = |name: &str, ignored: bool| {
-            libtest_mimic::Trial::test(name, || Ok(())).with_ignored_flag(ignored)
-        };
-        let selected: Vec<Trial> = if args.list {
+        let selected = plan.selected(&filter);
+        if let Some(message) = nothing_selected(&plan, &selected, &filter, config.settings.ci) {
+            return setup_failed(message);
+        }
+        let results = Arc::new(evaluate_all(&env, &config, &selected));
+        let failed = libtest::run(args, &plan, &results, print);
+        let records = if args.list {
             Vec::new()
         } else {
-            trials
-                .iter()
-                .filter(|t| {
-                    let p = probe(&t.name(), t.case().skip.is_some());
-                    !args.is_filtered_out(&p) && !args.is_ignored(&p)
-                })
-                .cloned()
-                .collect()
+            reporting::records(&config.root, &plan, &results, &filter)
         };
-        let results = evaluate_all(&env, &root, &selected, &settings, &config);
-
-        let mut lib_trials: Vec<libtest_mimic::Trial> = Vec::new();
-        for e in &broken {
-            let message = format!(
-                "{}\n(this file's cases did not run; every other suite did)",
-                e
-            );
-            lib_trials.push(libtest_mimic::Trial::test(e.suite.clone(), move || {
-                Err(Failed::from(message))
-            }));
-        }
-        let results = Arc::new(results);
-        for t in &trials {
-            let name = t.name();
-            let skip = t.case().skip.clone();
-            let results = Arc::clone(&results);
-            let key = name.clone();
-            let trial = libtest_mimic::Trial::test(name, move || match results.get(&key) {
-                Some((_, c)) if c.fails => Err(Failed::from(
-                    c.message.clone().unwrap_or_else(|| "failed".into()),
-                )),
-                Some(_) => Ok(()),
-                None => Err(Failed::from(
-                    "tribunal did not evaluate this trial (it was not selected up front)",
-                )),
-            });
-            lib_trials.push(trial.with_ignored_flag(skip.is_some()));
-        }
-        let failed = if print {
-            libtest_mimic::run(args, lib_trials).has_failed()
-        } else {
-            let selected_broken = broken.iter().any(|e| {
-                let p = libtest_mimic::Trial::test(e.suite.clone(), || Ok(()));
-                !args.list && !args.is_filtered_out(&p)
-            });
-            selected_broken || results.values().any(|(_, c)| c.fails)
-        };
-
-        let mut records: Vec<TrialRecord> = Vec::new();
-        if !args.list {
-            for t in &trials {
-                if let Some((verdict, c)) = results.get(&t.name()) {
-                    records.push(TrialRecord {
-                        verdict: verdict.clone(),
-                        status: c.status,
-                        accepted: c.accepted.clone(),
-                        snapshot: display_path(&root, &snapshot_of(t)),
-                    });
-                }
-            }
-        }
-        if !args.list && (!records.is_empty() || !broken.is_empty()) {
-            let run =
-                crate::report::RunResults::new(&root, records.clone(), started, clock.elapsed());
-            let report_settings = crate::report::Settings::from_config(&config);
-            match crate::report::after_run_with(&run, &report_settings) {
-                Ok(after) if print => eprint!("{}", after.summary),
-                Ok(_) => {}
-                Err(e) => eprintln!("tribunal: reports were not written: {e}"),
-            }
-            if print && !broken.is_empty() {
-                eprintln!(
-                    "tribunal: {} suite file(s) could not be loaded and did not run: {}",
-                    broken.len(),
-                    broken
-                        .iter()
-                        .map(|b| b.file.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
+        reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)
@@ -307,9 +234,38 @@ impl Harness {
                 ExitCode::SUCCESS
             },
             records,
-            load_errors: broken.iter().map(ToString::to_string).collect(),
+            load_errors: plan.broken.iter().map(|b| b.message.clone()).collect(),
         }
     }
+}
+
+/// Under `CI`, a filter that selects nothing is an error naming the filter:
+/// a gate that ran no trial has not passed.
+fn nothing_selected(
+    plan: &Plan,
+    selected: &[Trial],
+    filter: &Filter<'_>,
+    ci: bool,
+) -> Option<String> {
+    if !ci || !filter.narrows() || !selected.is_empty() || !plan.selected_broken(filter).is_empty()
+    {
+        return None;
+    }
+    let skipped = plan
+        .trials
+        .iter()
+        .filter(|t| t.case().skip.is_some() && filter.selects(&t.name(), false))
+        .count();
+    Some(format!(
+        "the {} selects none of the {} trials{} (in CI a run that selects nothing is an error, not a pass; hint: list the trial names with `--list`)",
+        filter.describe(),
+        plan.trials.len() + plan.broken.len(),
+        if skipped > 0 {
+            format!(" ({skipped} matching case(s) are `skip:`ped)")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// What a harness run produced.
@@ -331,120 +287,4 @@ impl RunOutcome {
             load_errors: vec![message],
         }
     }
-}
-
-fn default_root() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn snapshot_of(t: &Trial) -> PathBuf {
-    snapshot::snapshot_path(
-        &t.suite.dir,
-        &t.suite.name,
-        &t.case().id,
-        t.variant().map(|v| v.id.as_str()),
-    )
-}
-
-type Results = HashMap<String, (Verdict, Compared)>;
-
-/// Evaluates the trials concurrently and compares each with its snapshot.
-fn evaluate_all(
-    env: &Arc<RunEnv>,
-    root: &Path,
-    trials: &[Trial],
-    settings: &Settings,
-    config: &Config,
-) -> Results {
-    let mut out = Results::new();
-    if trials.is_empty() {
-        return out;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            for t in trials {
-                let v = error_verdict(t, Some(format!("cannot start the async runtime: {e}")));
-                let c = compare(root, t, &v, settings);
-                out.insert(t.name(), (v, c));
-            }
-            return out;
-        }
-    };
-    let timeout = config.trial_timeout;
-    let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency));
-    let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
-        // A live progress line on a terminal; nothing in CI or in logs.
-        let progress = crate::provider::progress::Progress::start(
-            &env.providers,
-            trials.len() as u64,
-            settings.ci,
-        );
-        let mut set = tokio::task::JoinSet::new();
-        for (i, t) in trials.iter().enumerate() {
-            let env = Arc::clone(env);
-            let t = t.clone();
-            let limit = Arc::clone(&limit);
-            let progress = progress.clone();
-            set.spawn(async move {
-                let _permit = limit.acquire_owned().await.ok();
-                let v = match tokio::time::timeout(timeout, evaluate(&env, &t)).await {
-                    Ok(v) => v,
-                    Err(_) => error_verdict(
-                        &t,
-                        Some(format!(
-                            "timed out after {:.0}s (TRIBUNAL_TRIAL_TIMEOUT)",
-                            timeout.as_secs_f64()
-                        )),
-                    ),
-                };
-                progress.finish_one();
-                (i, v)
-            });
-        }
-        let mut got: Vec<Option<Verdict>> = vec![None; trials.len()];
-        while let Some(joined) = set.join_next().await {
-            if let Ok((i, v)) = joined {
-                got[i] = Some(v);
-            }
-        }
-        progress.stop();
-        trials
-            .iter()
-            .zip(got)
-            .map(|(t, v)| {
-                let v = v.unwrap_or_else(|| {
-                    error_verdict(
-                        t,
-                        Some("the evaluation panicked (see the output above)".into()),
-                    )
-                });
-                (t.clone(), v)
-            })
-            .collect()
-    });
-    for (t, v) in verdicts {
-        let c = compare(root, &t, &v, settings);
-        out.insert(t.name(), (v, c));
-    }
-    out
-}
-
-fn compare(root: &Path, t: &Trial, v: &Verdict, settings: &Settings) -> Compared {
-    let path = snapshot_of(t);
-    let display = display_path(root, &path);
-    let file = SnapshotFile {
-        path: &path,
-        display: &display,
-        source: &t.suite.file,
-        line: t.case().location.line,
-        description: t.case().description.as_deref(),
-    };
-    snapshot::compare(v, &file, settings)
 }

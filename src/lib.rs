@@ -18,15 +18,18 @@ pub mod config;
 pub mod datetime;
 pub mod diag;
 pub mod exit;
+pub mod expand;
 pub mod fsutil;
 pub mod harness;
 pub mod labels;
 pub mod provider;
 pub mod registry;
 pub mod report;
+pub mod rerun;
 pub mod run;
 pub mod snapshot;
 pub mod target;
+pub mod text;
 pub mod verdict;
 pub mod yaml_out;
 

@@ -5,83 +5,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::case::{Case, Suite, Variant};
 use crate::check::{CheckContext, run_checks};
+pub use crate::expand::{Trial, expand, trial_name};
 use crate::provider::Providers;
 use crate::registry::Registry;
 use crate::target::{self, TargetContext, TargetError};
 use crate::verdict::{Output, Usage, Verdict};
-
-/// One trial: a case of a suite, under a variant or none.
-#[derive(Debug, Clone)]
-pub struct Trial {
-    /// The suite.
-    pub suite: Arc<Suite>,
-    /// Index of the case in `suite.cases`.
-    pub case: usize,
-    /// Index of the variant in `suite.variants`, if any.
-    pub variant: Option<usize>,
-}
-
-impl Trial {
-    /// The case.
-    pub fn case(&self) -> &Case {
-        &self.suite.cases[self.case]
-    }
-
-    /// The variant.
-    pub fn variant(&self) -> Option<&Variant> {
-        self.variant.map(|v| &self.suite.variants[v])
-    }
-
-    /// `suite::case` or `suite::case::variant`.
-    pub fn name(&self) -> String {
-        trial_name(
-            &self.suite.name,
-            &self.case().id,
-            self.variant().map(|v| v.id.as_str()),
-        )
-    }
-
-    /// Variables: suite defaults and case, then the variant's.
-    pub fn vars(&self) -> Map<String, Value> {
-        let mut vars = self.case().vars.clone();
-        if let Some(v) = self.variant() {
-            vars.extend(v.vars.clone());
-        }
-        vars
-    }
-}
-
-/// `suite::case` or `suite::case::variant`.
-pub fn trial_name(suite: &str, case: &str, variant: Option<&str>) -> String {
-    match variant {
-        Some(v) => format!("{suite}::{case}::{v}"),
-        None => format!("{suite}::{case}"),
-    }
-}
-
-/// Every trial of a set of suites, in suite, case, variant order.
-pub fn expand(suites: &[Arc<Suite>]) -> Vec<Trial> {
-    let mut out = Vec::new();
-    for suite in suites {
-        for (ci, case) in suite.cases.iter().enumerate() {
-            for variant in suite.variants_of(case) {
-                let variant =
-                    variant.and_then(|v| suite.variants.iter().position(|x| x.id == v.id));
-                out.push(Trial {
-                    suite: Arc::clone(suite),
-                    case: ci,
-                    variant,
-                });
-            }
-        }
-    }
-    out
-}
 
 type OutputCell = Arc<OnceCell<Result<Output, TargetError>>>;
 
@@ -228,6 +160,7 @@ pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
             let (outcome, score) = Verdict::conclude(&checks, case.threshold);
             verdict.outcome = outcome;
             verdict.score = score;
+            verdict.error = Verdict::undecided(&checks);
             if let Some(u) = output.usage {
                 verdict.usage.add(u);
             }

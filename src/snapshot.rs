@@ -13,46 +13,38 @@
 //!
 //! | `INSTA_UPDATE` | missing or changed snapshot |
 //! |---|---|
-//! | `auto` (default) | `.snap.new` for review, or nothing in CI |
+//! | `auto` (default) | `.snap.new` for review |
 //! | `new` | `.snap.new` for review |
 //! | `always` | `.snap` overwritten (accepted) |
 //! | `unseen` | `.snap` for new snapshots, `.snap.new` for changed ones |
 //! | `no` | nothing written |
 //! | `force` | as `always`, and unchanged `.snap` files are rewritten too |
 //!
+//! Under CI (`CI=true`) nothing in the tree is written or deleted, whatever
+//! the mode: no `.snap`, no `.snap.new`, no clean-up of stale `.snap.new`.
 //! `INSTA_FORCE_PASS=1` reports mismatches without failing.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::{name_part, write_atomic};
+use crate::rerun::Rerun;
 use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
 use crate::yaml_out::to_yaml;
 
 pub use crate::config::{SnapshotSettings as Settings, UpdateMode, is_ci};
 
-/// The snapshot file of a trial.
+/// The snapshot file of a trial: `<suite>__<case>[__<variant>].snap`, each
+/// part through [`crate::fsutil::name_part`] (so no two trials share a file).
 pub fn snapshot_path(suite_dir: &Path, suite: &str, case: &str, variant: Option<&str>) -> PathBuf {
-    let mut name = format!("{}__{}", sanitize(suite), sanitize(case));
+    let mut name = format!("{}__{}", name_part(suite), name_part(case));
     if let Some(v) = variant {
         name.push_str("__");
-        name.push_str(&sanitize(v));
+        name.push_str(&name_part(v));
     }
     name.push_str(".snap");
     suite_dir.join("snapshots").join(name)
-}
-
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// What a trial's verdict came to against its accepted snapshot.
@@ -83,6 +75,8 @@ pub struct SnapshotFile<'a> {
     pub line: u32,
     /// The case description, if any.
     pub description: Option<&'a str>,
+    /// How the suite is being run (for the commands in messages).
+    pub rerun: &'a Rerun,
 }
 
 /// The text of a snapshot file for a verdict.
@@ -116,14 +110,23 @@ pub fn decision_text(decision: &Decision) -> String {
     }
 }
 
+/// How much of each evidence text a snapshot header shows.
 const EXCERPT: usize = 1500;
 
 fn excerpt(s: &str) -> String {
-    if s.chars().count() <= EXCERPT {
-        return s.to_string();
+    crate::text::excerpt(s, EXCERPT)
+}
+
+/// Structured evidence as YAML in the header (not a JSON string inside
+/// YAML), unless its JSON text is longer than an excerpt: then an excerpt
+/// of that text.
+fn evidence_value(ev: &Value) -> Value {
+    let text = ev.to_string();
+    if text.chars().count() <= EXCERPT {
+        ev.clone()
+    } else {
+        json!(excerpt(&text))
     }
-    let cut: String = s.chars().take(EXCERPT).collect();
-    format!("{cut}… ({} characters in all)", s.chars().count())
 }
 
 /// The non-gating evidence shown in review: output and per-check reasons.
@@ -148,7 +151,7 @@ fn evidence(verdict: &Verdict) -> Value {
                 m.insert("critique".into(), json!(excerpt(crit)));
             }
             if let Some(ev) = &c.evidence {
-                m.insert("evidence".into(), json!(excerpt(&ev.to_string())));
+                m.insert("evidence".into(), evidence_value(ev));
             }
             if !c.warnings.is_empty() {
                 m.insert("warnings".into(), json!(c.warnings));
@@ -238,8 +241,10 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 accepted: None,
                 fails: true,
                 message: Some(format!(
-                    "snapshot {} cannot be read: {e}\n  fix or delete it, then run `cargo test --test evals` and `cargo insta review`",
-                    file.display
+                    "snapshot {} cannot be read: {e}\n  fix or delete it, then run `{}` and {}",
+                    file.display,
+                    file.rerun.all(),
+                    file.rerun.review()
                 )),
                 wrote: None,
             };
@@ -259,11 +264,13 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 insta::TextSnapshotKind::File,
             ));
             if same {
-                remove_stale(&pending);
+                if !settings.ci {
+                    remove_stale(&pending);
+                }
                 // `force` rewrites the header (location, output, evidence);
                 // the decision is the same, so the status is unchanged.
                 let wrote = if mode == UpdateMode::Force {
-                    write_for(verdict, file, mode, false, &pending).0
+                    write_for(verdict, file, mode, false, &pending, settings.ci).0
                 } else {
                     None
                 };
@@ -281,7 +288,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 };
             }
             let status = classify(&old, &now);
-            let (wrote, note) = write_for(verdict, file, mode, false, &pending);
+            let (wrote, note) = write_for(verdict, file, mode, false, &pending, settings.ci);
             let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
             let status = if must_pass {
                 Status::MustPassFailure
@@ -309,7 +316,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
             }
         }
         None => {
-            let (wrote, note) = write_for(verdict, file, mode, true, &pending);
+            let (wrote, note) = write_for(verdict, file, mode, true, &pending, settings.ci);
             let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
             let status = if must_pass {
                 Status::MustPassFailure
@@ -360,15 +367,25 @@ fn write_for(
     mode: UpdateMode,
     is_new: bool,
     pending: &Path,
+    ci: bool,
 ) -> (Option<PathBuf>, String) {
     let (target, as_pending) = match mode {
         UpdateMode::Always | UpdateMode::Force => (file.path.to_path_buf(), false),
         UpdateMode::Unseen if is_new => (file.path.to_path_buf(), false),
         UpdateMode::New | UpdateMode::Unseen | UpdateMode::Auto => (pending.to_path_buf(), true),
         UpdateMode::No => {
+            let why = if ci {
+                "CI: nothing in the tree is written"
+            } else {
+                "INSTA_UPDATE=no"
+            };
             return (
                 None,
-                "  nothing was written (CI, or INSTA_UPDATE=no): run `cargo test --test evals` locally, review with `cargo insta review`, and commit the accepted .snap file\n".to_string(),
+                format!(
+                    "  nothing was written ({why}): run `{}` locally, {}, and commit the accepted .snap file\n",
+                    file.rerun.trial("", &verdict.trial),
+                    file.rerun.review()
+                ),
             );
         }
     };
@@ -377,14 +394,20 @@ fn write_for(
         Ok(()) if as_pending => (
             Some(target.clone()),
             format!(
-                "  wrote {}.new: review with `cargo insta review` (or `cargo insta accept`), then commit the .snap\n",
-                file.display
+                "  wrote {}.new: {}, then commit the .snap\n",
+                file.display,
+                file.rerun.review()
             ),
         ),
-        Ok(()) => (
-            Some(target),
-            format!("  accepted into {} (INSTA_UPDATE)\n", file.display),
-        ),
+        Ok(()) => {
+            // The verdict is accepted: a pending file left by an earlier
+            // run would offer to undo that.
+            remove_stale(pending);
+            (
+                Some(target),
+                format!("  accepted into {} (INSTA_UPDATE)\n", file.display),
+            )
+        }
         Err(e) => (
             None,
             format!("  could not write {}: {e}\n", target.display()),
@@ -418,7 +441,14 @@ fn indent(body: &str) -> String {
 
 /// A unified diff of two snapshot bodies (`-` accepted, `+` now).
 pub fn diff(old: &str, new: &str) -> String {
-    let d = similar::TextDiff::from_lines(old, new);
+    // insta reads an accepted body without its final newline; compare the
+    // lines, not the line endings, or the unchanged last line shows as
+    // removed and added.
+    let (old, new) = (
+        format!("{}\n", old.trim_end_matches('\n')),
+        format!("{}\n", new.trim_end_matches('\n')),
+    );
+    let d = similar::TextDiff::from_lines(&old, &new);
     let mut out = String::from("  --- accepted\n  +++ now\n");
     for change in d.iter_all_changes() {
         let sign = match change.tag() {
@@ -497,8 +527,11 @@ mod tests {
             source: "evals/support.yaml",
             line: 4,
             description: Some("asks for a refund"),
+            rerun: &CARGO,
         }
     }
+
+    static CARGO: std::sync::LazyLock<Rerun> = std::sync::LazyLock::new(Rerun::default);
 
     fn local() -> Settings {
         Settings::from_vars(None, None, false)
@@ -659,6 +692,20 @@ mod tests {
     }
 
     #[test]
+    fn header_evidence_is_yaml_not_an_escaped_json_string() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.snap");
+        let c = CheckResult::from_bool("ast_equivalent", "sql", true, "ok")
+            .with_evidence(serde_json::json!({"verdict": "equivalent", "proof": false}));
+        let text = render(&verdict(Outcome::Pass, vec![c]), &file(&path), false);
+        assert!(
+            text.contains("    evidence:\n      verdict: equivalent\n      proof: false\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\\\""), "{text}");
+    }
+
+    #[test]
     fn rendered_file_is_read_back_by_insta() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("a.snap");
@@ -675,6 +722,119 @@ mod tests {
         let (_, d) = read_accepted(&path).expect("read").expect("present");
         assert_eq!(d, v.decision());
         assert_eq!(d.checks[0].score, Some(0.76));
+    }
+
+    #[test]
+    fn snapshot_names_are_injective_across_suites() {
+        let dir = Path::new("evals");
+        let a = snapshot_path(dir, "x", "y__z", None);
+        let b = snapshot_path(dir, "x__y", "z", None);
+        assert_ne!(a, b);
+        assert!(a.ends_with("snapshots/x__y~u~uz.snap"), "{a:?}");
+        assert!(b.ends_with("snapshots/x~u~uy__z.snap"), "{b:?}");
+    }
+
+    #[test]
+    fn shipped_snapshots_keep_their_names() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = crate::case::discover(&root.join("evals")).expect("evals");
+        let loaded = crate::case::load_files(root, &files, None);
+        assert!(loaded.broken.is_empty());
+        let mut named: Vec<String> = crate::expand::expand(&loaded.suites)
+            .iter()
+            .filter(|t| t.case().skip.is_none())
+            .map(|t| {
+                let p = snapshot_path(
+                    &t.suite.dir,
+                    &t.suite.name,
+                    &t.case().id,
+                    t.variant().map(|v| v.id.as_str()),
+                );
+                p.file_name().expect("name").to_string_lossy().into_owned()
+            })
+            .collect();
+        named.sort();
+        let mut shipped: Vec<String> = std::fs::read_dir(root.join("evals/snapshots"))
+            .expect("snapshots")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".snap"))
+            .collect();
+        shipped.sort();
+        assert_eq!(named, shipped);
+    }
+
+    fn two_checks(first: bool) -> Verdict {
+        let outcome = if first { Outcome::Pass } else { Outcome::Fail };
+        verdict(
+            outcome,
+            vec![
+                CheckResult::from_bool("contains", "first", first, "r"),
+                CheckResult::from_bool("contains", "second", true, "r"),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_printed_diff_shows_only_real_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let always = Settings::from_vars(Some("always"), None, false);
+        compare(&two_checks(false), &file(&path), &always);
+        let c = compare(&two_checks(true), &file(&path), &local());
+        let msg = c.message.expect("message");
+        let changed: Vec<&str> = msg
+            .lines()
+            .filter(|l| l.starts_with("  - ") || l.starts_with("  + "))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                "  - outcome: fail",
+                "  + outcome: pass",
+                "  -   outcome: fail",
+                "  +   outcome: pass"
+            ],
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn ci_never_writes_or_deletes_in_the_tree() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let pending = pending_path(&path);
+        let always = Settings::from_vars(Some("always"), None, false);
+        compare(&two_checks(true), &file(&path), &always);
+        std::fs::write(&pending, "left by an earlier run").expect("pending");
+        let before = std::fs::read_to_string(&path).expect("snap");
+        for update in [None, Some("always"), Some("new"), Some("unseen")] {
+            let ci = Settings::from_vars(update, None, true);
+            // Unchanged: the stale pending file stays (a CI run deletes nothing).
+            let c = compare(&two_checks(true), &file(&path), &ci);
+            assert_eq!(c.status, Status::Pass);
+            assert!(pending.exists(), "{update:?} deleted the pending file");
+            // Changed: nothing is written, whatever INSTA_UPDATE says.
+            let c = compare(&two_checks(false), &file(&path), &ci);
+            assert!(c.fails && c.wrote.is_none(), "{update:?}");
+            assert_eq!(std::fs::read_to_string(&path).expect("snap"), before);
+            assert_eq!(
+                std::fs::read_to_string(&pending).expect("pending"),
+                "left by an earlier run"
+            );
+        }
+    }
+
+    #[test]
+    fn accepting_removes_the_pending_file_it_supersedes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        compare(&two_checks(true), &file(&path), &local());
+        assert!(pending_path(&path).exists());
+        let always = Settings::from_vars(Some("always"), None, false);
+        let c = compare(&two_checks(true), &file(&path), &always);
+        assert_eq!(c.wrote.as_deref(), Some(path.as_path()));
+        assert!(!pending_path(&path).exists(), "no .snap.new left behind");
     }
 
     #[test]

@@ -19,8 +19,9 @@ pub enum Outcome {
     /// answered something unparseable, a regex could not run. Always fails the
     /// build.
     Error,
-    /// The check did not run because its `when:` condition was not met.
-    /// Only used for checks, never for a whole case.
+    /// The check did not run because its `when:` condition was not met (or
+    /// it is a pairwise judge on the baseline trial). For a whole case: the
+    /// case is `skip:`ped and did not run.
     Skipped,
 }
 
@@ -334,10 +335,14 @@ impl Verdict {
     }
 
     /// Combines check results into an outcome: any `error` makes the case an
-    /// error; otherwise the weighted share of passing checks (skipped checks
+    /// error; so does a case that nothing decided ([`Verdict::undecided`]);
+    /// otherwise the weighted share of passing checks (skipped checks
     /// excluded) must reach `threshold`.
     pub fn conclude(checks: &[CheckResult], threshold: f64) -> (Outcome, f64) {
         if checks.iter().any(|c| c.outcome == Outcome::Error) {
+            return (Outcome::Error, 0.0);
+        }
+        if Verdict::undecided(checks).is_some() {
             return (Outcome::Error, 0.0);
         }
         let counted: Vec<&CheckResult> = checks
@@ -345,9 +350,6 @@ impl Verdict {
             .filter(|c| c.outcome != Outcome::Skipped)
             .collect();
         let total: f64 = counted.iter().map(|c| c.weight).sum();
-        if total <= 0.0 {
-            return (Outcome::Pass, 1.0);
-        }
         let passed: f64 = counted
             .iter()
             .filter(|c| c.outcome == Outcome::Pass)
@@ -363,6 +365,40 @@ impl Verdict {
             Outcome::Fail
         };
         (outcome, score)
+    }
+
+    /// Why a set of check results decided nothing, when it did not: no
+    /// checks, every check skipped (by `when:`, or as the pairwise
+    /// baseline), or every check that ran has weight 0. Such a case is an
+    /// error, never a pass, by the same rule as a case with no checks.
+    pub fn undecided(checks: &[CheckResult]) -> Option<String> {
+        if checks.is_empty() {
+            return Some("the case has no checks, so nothing decided it".into());
+        }
+        let ran: Vec<&CheckResult> = checks
+            .iter()
+            .filter(|c| c.outcome != Outcome::Skipped)
+            .collect();
+        if ran.is_empty() {
+            let why: Vec<String> = checks
+                .iter()
+                .map(|c| format!("`{}`: {}", c.name, c.reason))
+                .collect();
+            return Some(format!(
+                "every check was skipped, so nothing decided the case ({}) (hint: a case needs at least one check that runs; add one without `when:`)",
+                why.join("; ")
+            ));
+        }
+        if ran.iter().all(|c| c.weight <= 0.0) {
+            return Some(format!(
+                "every check that ran has weight 0, so nothing decided the case ({}) (hint: give at least one check a weight above 0)",
+                ran.iter()
+                    .map(|c| format!("`{}`", c.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        None
     }
 }
 
@@ -408,8 +444,17 @@ pub struct TrialRecord {
     /// The accepted decision, when there was a snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<Decision>,
-    /// The snapshot file, relative to the project root.
+    /// The snapshot file, relative to the project root (empty for a suite
+    /// file that could not be loaded).
     pub snapshot: String,
+    /// Why the case was skipped (`skip:` in YAML), for a skipped trial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// For an entry that stands for a suite file that could not be loaded
+    /// (or cases that could not be told apart): the file. Its verdict is an
+    /// `error` with every problem; it fails every report and gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_error: Option<String>,
 }
 
 impl CheckResult {

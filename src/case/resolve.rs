@@ -636,6 +636,33 @@ impl Loader<'_> {
                 );
                 continue;
             };
+            // Two values that make one id part would make two variants
+            // (and trials, and snapshots) with one name.
+            let mut parts: Vec<String> = Vec::new();
+            for (i, value) in values.iter().enumerate() {
+                let part = variant_id_part(value);
+                if let Some(first) = parts.iter().position(|p| *p == part) {
+                    {
+                        let first_at = self.at(
+                            &[
+                                Seg::Key("matrix".into()),
+                                Seg::Key(axis.clone()),
+                                Seg::Index(first),
+                            ],
+                            false,
+                        );
+                        self.push(
+                            &[Seg::Key("matrix".into()), Seg::Key(axis.clone()), Seg::Index(i)],
+                            false,
+                            format!(
+                                "matrix value {value} of axis `{axis}` makes the variant id `{part}`, as the value at {first_at} does (two variants with one name would share one result and one snapshot)"
+                            ),
+                            Some("variant ids keep letters, digits, `.`, `-` and `_` (anything else becomes `-`): make the values differ in those, or list the variants under `variants:` with their own ids".into()),
+                        );
+                    }
+                }
+                parts.push(part);
+            }
             let mut next = Vec::new();
             for (ids, vars) in &combos {
                 for value in values {

@@ -47,5 +47,11 @@ pub fn run(args: RunArgs) -> ExitCode {
 pub fn test(root: PathBuf, args: Vec<String>) -> ExitCode {
     let argv = std::iter::once("tribunal-test".to_string()).chain(args);
     let args = libtest_mimic::Arguments::from_iter(argv);
-    crate::Harness::new().root(root).run(&args).exit_code
+    crate::Harness::new()
+        .rerun(crate::rerun::Rerun::Tribunal {
+            root: root.display().to_string(),
+        })
+        .root(root)
+        .run(&args)
+        .exit_code
 }

@@ -119,23 +119,10 @@ pub fn key_of(canonical_request: &Value) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A file-name-safe form of a suite, case or variant name.
+/// A file-name-safe form of a suite, case or variant name: the same as the
+/// snapshot's part ([`crate::fsutil::name_part`]), so the two never drift.
 pub fn safe_name(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with('.') {
-        format!("_{out}")
-    } else {
-        out
-    }
+    crate::fsutil::name_part(s)
 }
 
 /// The file of a request: `<dir>/<suite>/<case>[@<variant>]/<key20>.yaml`.
@@ -418,7 +405,8 @@ mod tests {
 
     #[test]
     fn safe_names_stay_inside_the_folder() {
-        assert_eq!(safe_name("../x"), "_.._x");
-        assert_eq!(safe_name("a b/c"), "a_b_c");
+        assert_eq!(safe_name("../x"), "~..~2f~x");
+        assert_eq!(safe_name("a b/c"), "a~20~b~2f~c");
+        assert_eq!(safe_name("gpt+v2"), "gpt+v2");
     }
 }

@@ -114,6 +114,8 @@ struct Shared {
 pub struct Providers {
     fixed: BTreeMap<String, Arc<dyn Provider>>,
     shared: Arc<Shared>,
+    /// How the suite is run, for the record command in miss messages.
+    rerun: crate::rerun::Rerun,
 }
 
 impl std::fmt::Debug for Providers {
@@ -189,7 +191,14 @@ impl Providers {
                 usage_dir: options.usage_dir,
                 usage_file: Mutex::new(None),
             }),
+            rerun: crate::rerun::Rerun::default(),
         }
+    }
+
+    /// How the suite is being run: the command a cassette miss tells the
+    /// user to record with (default `cargo test --test evals`).
+    pub fn set_rerun(&mut self, rerun: crate::rerun::Rerun) {
+        self.rerun = rerun;
     }
 
     /// Registers a provider under a spec; calls to that spec go through the
@@ -557,12 +566,13 @@ impl Providers {
             .map(|c| format!("; {c}"))
             .unwrap_or_default();
         format!(
-            "no recorded answer for `{}` (model `{}`, sample {}) in trial `{trial}` ({why}): request {} whose last user message starts \"{last}\"; expected cassette {}{changed} (hint: record it{key_note} by running `TRIBUNAL_MODE=record cargo test --test evals -- '{trial}'`, then commit the file)",
+            "no recorded answer for `{}` (model `{}`, sample {}) in trial `{trial}` ({why}): request {} whose last user message starts \"{last}\"; expected cassette {}{changed} (hint: record it{key_note} by running `{}`, then commit the file)",
             ep.spec,
             req.model,
             req.sample,
             &key[..key.len().min(20)],
-            path.display()
+            path.display(),
+            self.rerun.trial("TRIBUNAL_MODE=record", &trial)
         )
     }
 

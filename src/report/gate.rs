@@ -181,6 +181,17 @@ impl Gates {
                 report.failures.push(line);
             }
         };
+        // A run in which suite files did not load measured only part of
+        // the suite: no gate can pass on it.
+        if !self.is_empty() && head.load_errors > 0 {
+            verdict(
+                false,
+                format!(
+                    "{} suite file(s) could not be loaded, so their cases did not run",
+                    head.load_errors
+                ),
+            );
+        }
         if let Some(min) = self.min_pass_rate {
             let rate = head.pass.rate.unwrap_or(0.0);
             verdict(

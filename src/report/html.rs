@@ -12,8 +12,7 @@ use std::fmt::Write as _;
 use super::compare::variant_matrix;
 use super::history::RunRow;
 use super::results::RunResults;
-use super::summary::{SECTIONS, Summary, fmt_ms, fmt_prop, latency_of, status_name};
-use crate::verdict::{Outcome, Status};
+use super::summary::{Summary, fmt_ms, fmt_prop, latency_of, status_name};
 
 /// Escapes text for HTML content and attributes.
 pub fn esc(text: &str) -> String {
@@ -53,6 +52,18 @@ details{margin:6px 0}summary{cursor:pointer}pre{white-space:pre-wrap;background:
 pub fn render(run: &RunResults, history: &[RunRow]) -> String {
     let s = Summary::of(run);
     let mut o = String::with_capacity(4096 + run.records.len() * 300);
+    page_header(&mut o, run);
+    summary_section(&mut o, &s);
+    tags_section(&mut o, &s);
+    variants_section(&mut o, run);
+    plots_section(&mut o, run, &s, history);
+    failures_section(&mut o, run);
+    trials_section(&mut o, run);
+    o
+}
+
+/// The document head, the style and the page header.
+fn page_header(o: &mut String, run: &RunResults) {
     let title = format!("tribunal report {}", run.run_id);
     let _ = write!(
         o,
@@ -81,7 +92,10 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         git,
         esc(&run.tribunal_version)
     );
-    // Summary.
+}
+
+/// `#summary`: the key numbers and the count per status.
+fn summary_section(o: &mut String, s: &Summary) {
     let _ = write!(
         o,
         "<section id=\"summary\"><h2>Summary</h2><div class=\"kpis\">"
@@ -94,19 +108,19 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
             esc(&value)
         );
     };
-    kpi(&mut o, "trials", s.total.to_string());
-    kpi(&mut o, "pass rate (95% CI)", fmt_prop(&s.pass));
-    kpi(&mut o, "failing the build", s.failing.to_string());
+    kpi(o, "trials", s.total.to_string());
+    kpi(o, "pass rate (95% CI)", fmt_prop(&s.pass));
+    kpi(o, "failing the build", s.failing.to_string());
     kpi(
-        &mut o,
+        o,
         "mean score",
         s.mean_score
             .map(|m| format!("{m:.3}"))
             .unwrap_or_else(|| "n/a".into()),
     );
-    kpi(&mut o, "cost", format!("${:.4}", s.cost_usd));
+    kpi(o, "cost", format!("${:.4}", s.cost_usd));
     kpi(
-        &mut o,
+        o,
         "latency p50 / p95",
         format!("{} / {}", fmt_ms(s.latency_p50), fmt_ms(s.latency_p95)),
     );
@@ -119,7 +133,10 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         );
     }
     let _ = writeln!(o, "</p></section>");
-    // Per tag.
+}
+
+/// `#by-tag`: pass rate and mean score per tag.
+fn tags_section(o: &mut String, s: &Summary) {
     let _ = write!(
         o,
         "<section id=\"by-tag\"><h2>By tag</h2><table><thead><tr><th>tag</th><th>passed</th><th>pass rate (95% CI)</th><th>mean score</th></tr></thead><tbody>"
@@ -139,7 +156,10 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         let _ = write!(o, "<tr><td colspan=\"4\">No tags in this run.</td></tr>");
     }
     let _ = writeln!(o, "</tbody></table></section>");
-    // Variants.
+}
+
+/// `#variants`: the variant matrix, when the run has several variants.
+fn variants_section(o: &mut String, run: &RunResults) {
     let rows = variant_matrix(run, None);
     if rows.len() > 1 {
         let _ = write!(
@@ -170,7 +190,10 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         }
         let _ = writeln!(o, "</tbody></table></section>");
     }
-    // Plots.
+}
+
+/// `#plots`: pass rate and mean score over runs, this run's latency, cost per run.
+fn plots_section(o: &mut String, run: &RunResults, s: &Summary, history: &[RunRow]) {
     let mut points: Vec<RunRow> = history.to_vec();
     if !points.iter().any(|p| p.id == run.run_id) {
         points.push(RunRow {
@@ -212,43 +235,47 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         bars(&points.iter().map(|p| p.cost_usd).collect::<Vec<_>>())
     );
     let _ = writeln!(o, "</div></section>");
-    // Failures.
+}
+
+/// `#failures`: every listed trial under its heading ([`super::sections`]),
+/// with its checks, reasons, critiques and output.
+fn failures_section(o: &mut String, run: &RunResults) {
     let _ = write!(o, "<section id=\"failures\"><h2>Failures and changes</h2>");
     let mut any = false;
-    for (status, title) in SECTIONS {
-        let items: Vec<_> = run
-            .records
-            .iter()
-            .filter(|r| r.status == status)
-            .filter(|r| status != Status::New || r.verdict.outcome != Outcome::Pass)
-            .collect();
-        if items.is_empty() {
-            continue;
-        }
+    for section in super::sections::sections(run) {
         any = true;
-        let _ = write!(o, "<h3>{} ({})</h3>", esc(title), items.len());
-        for r in items {
+        let _ = write!(
+            o,
+            "<h3>{} ({})</h3>",
+            esc(section.title),
+            section.records.len()
+        );
+        for r in section.records {
             let v = &r.verdict;
             let _ = write!(
                 o,
                 "<details class=\"trial\"{}><summary><span class=\"st st-{st}\">{}</span> <code>{}</code> — {}</summary>",
-                if status.fails_build() { " open" } else { "" },
+                if section.fails_build { " open" } else { "" },
                 status_name(r.status).replace('_', " "),
                 esc(&v.trial),
                 esc(&super::summary::trim(
                     &super::summary::failure_reason(r),
-                    160
+                    super::summary::WHOLE_REASON
                 )),
                 st = status_name(r.status)
             );
-            let _ = write!(
-                o,
-                "<p>at <code>{}</code> · snapshot <code>{}</code> · score {:.2} (threshold {:.2})</p>",
-                esc(&v.location),
-                esc(&r.snapshot),
-                v.score,
-                v.threshold
-            );
+            if r.snapshot.is_empty() {
+                let _ = write!(o, "<p>at <code>{}</code></p>", esc(&v.location));
+            } else {
+                let _ = write!(
+                    o,
+                    "<p>at <code>{}</code> · snapshot <code>{}</code> · score {:.2} (threshold {:.2})</p>",
+                    esc(&v.location),
+                    esc(&r.snapshot),
+                    v.score,
+                    v.threshold
+                );
+            }
             if let Some(e) = &v.error {
                 let _ = write!(o, "<pre class=\"error\">{}</pre>", esc(e));
             }
@@ -286,7 +313,10 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         let _ = write!(o, "<p>Every trial passes and matches its snapshot.</p>");
     }
     let _ = writeln!(o, "</section>");
-    // All trials.
+}
+
+/// `#trials`: every trial of the run.
+fn trials_section(o: &mut String, run: &RunResults) {
     let _ = write!(
         o,
         "<section id=\"trials\"><details><summary><h2 style=\"display:inline\">All trials ({})</h2></summary><table><thead><tr><th>trial</th><th>status</th><th>outcome</th><th>score</th><th>latency</th><th>cost</th><th>tags</th></tr></thead><tbody>",
@@ -311,7 +341,6 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
         o,
         "</tbody></table></details></section>\n</main></body></html>\n"
     );
-    o
 }
 
 const W: f64 = 360.0;

@@ -82,9 +82,11 @@ pub fn render(run: &RunResults) -> String {
         let _ = writeln!(out, "    </properties>");
         for r in records {
             let v = &r.verdict;
-            let name = match &v.variant {
-                Some(var) => format!("{}::{var}", v.case),
-                None => v.case.clone(),
+            let name = match (&v.variant, &r.load_error) {
+                // A suite file that did not load has no case: it is named by its file.
+                (_, Some(file)) => file.clone(),
+                (Some(var), None) => format!("{}::{var}", v.case),
+                (None, None) => v.case.clone(),
             };
             let _ = write!(
                 out,
@@ -95,11 +97,10 @@ pub fn render(run: &RunResults) -> String {
             );
             let reason = failure_reason(r);
             let detail = format!(
-                "{}\nstatus: {}\nat {}\nsnapshot {}\n{}",
+                "{}\nstatus: {}\n{}\n{}",
                 v.trial,
                 status_name(r.status),
-                v.location,
-                r.snapshot,
+                super::summary::where_to_look(r).replacen(" · ", "\n", 1),
                 check_lines(r)
             );
             if is_failure(r) {
@@ -119,7 +120,18 @@ pub fn render(run: &RunResults) -> String {
                     escape(&detail)
                 );
             } else if is_skipped(r) {
-                let _ = writeln!(out, ">\n      <skipped/>\n    </testcase>");
+                match &r.skip_reason {
+                    Some(why) => {
+                        let _ = writeln!(
+                            out,
+                            ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                            escape(why)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, ">\n      <skipped/>\n    </testcase>");
+                    }
+                }
             } else if r.status == Status::KnownFailure {
                 let _ = writeln!(
                     out,

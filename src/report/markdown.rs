@@ -7,8 +7,8 @@ use super::compare::{Comparison, Paired, VariantRow};
 use super::gate::GateReport;
 use super::results::RunResults;
 use super::stats::PMethod;
-use super::summary::{SECTIONS, Summary, failure_reason, fmt_ms, fmt_prop, status_name, trim};
-use crate::verdict::{Outcome, Status};
+use super::summary::{Summary, failure_reason, fmt_ms, fmt_prop, status_name, trim};
+use crate::verdict::Status;
 
 /// Escapes text for a Markdown table cell.
 pub fn cell(text: &str) -> String {
@@ -81,20 +81,13 @@ pub fn run_summary(run: &RunResults) -> String {
     for note in super::summary::length_bias_notes(run) {
         let _ = writeln!(out, "> {}\n", cell(&note));
     }
-    for (status, title) in SECTIONS {
-        let items: Vec<_> = run
-            .records
-            .iter()
-            .filter(|r| r.status == status)
-            .filter(|r| status != Status::New || r.verdict.outcome != Outcome::Pass)
-            .collect();
-        if items.is_empty() {
-            continue;
-        }
-        let open = if status.fails_build() { " open" } else { "" };
+    for section in super::sections::sections(run) {
+        let items = &section.records;
+        let open = if section.fails_build { " open" } else { "" };
         let _ = writeln!(
             out,
-            "<details{open}><summary><b>{title} ({})</b></summary>\n",
+            "<details{open}><summary><b>{} ({})</b></summary>\n",
+            section.title,
             items.len()
         );
         let _ = writeln!(out, "| trial | why | where |");
@@ -117,11 +110,9 @@ pub fn run_summary(run: &RunResults) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
-    if s.failing > 0 {
-        let _ = writeln!(
-            out,
-            "Review changed verdicts locally with `cargo test --test evals` then `cargo insta review`.\n"
-        );
+    let advice = super::summary::closing_advice(run, &s);
+    if advice != "No trial fails the build." {
+        let _ = writeln!(out, "{}\n", advice.replace('\n', "  \n"));
     }
     let variants = run
         .records

@@ -26,6 +26,7 @@ pub mod junit;
 pub mod markdown;
 pub mod results;
 pub mod sample;
+pub mod sections;
 pub mod stats;
 pub mod summary;
 

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::error::ReportError;
+use crate::rerun::Rerun;
 use crate::verdict::TrialRecord;
 
 /// Version of the results file format.
@@ -76,6 +77,14 @@ pub struct RunResults {
     pub label: Option<String>,
     /// Every trial.
     pub records: Vec<TrialRecord>,
+    /// How the suite was run, so reports name the command that re-runs
+    /// it (absent: `cargo test --test evals`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<Rerun>,
+    /// Snapshot mismatches were reported without failing the run
+    /// (`INSTA_FORCE_PASS`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_pass: bool,
 }
 
 impl RunResults {
@@ -97,6 +106,8 @@ impl RunResults {
             tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
             label: crate::config::run_label(),
             records,
+            rerun: None,
+            force_pass: false,
         }
     }
 

@@ -70,6 +70,8 @@ pub fn record(
         status,
         accepted: None,
         snapshot: format!("evals/snapshots/{suite}__{}.snap", case.replace("::", "__")),
+        skip_reason: None,
+        load_error: None,
     }
 }
 
@@ -166,5 +168,7 @@ pub fn run(n: usize, pass_rate: f64, seed: u64) -> RunResults {
         tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
         label: None,
         records,
+        rerun: None,
+        force_pass: false,
     }
 }

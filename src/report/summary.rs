@@ -13,13 +13,17 @@ use crate::verdict::{Outcome, Status, TrialRecord, Usage};
 /// Confidence level of every interval tribunal reports.
 pub const CONFIDENCE: f64 = 0.95;
 
+/// How much of a reason (a counterexample) is shown whole under a listed
+/// trial in the terminal and the HTML report.
+pub const WHOLE_REASON: usize = 600;
+
 /// How many entries a terminal section lists before "... and N more".
 const SECTION_LIMIT: usize = 8;
 
 /// Lines the failure sections of the terminal summary may use in all
 /// (section headers and "... and N more" lines are not counted), so the
 /// whole summary fits a screen; earlier sections (regressions) come first.
-const FAILURE_LINES: usize = 24;
+const FAILURE_LINES: usize = 22;
 
 /// Pass rate and mean score of a group of trials (a tag, a variant).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -41,6 +45,9 @@ pub struct Summary {
     pub by_status: BTreeMap<&'static str, usize>,
     /// Trials whose status fails the build.
     pub failing: usize,
+    /// Entries for suite files that could not be loaded (their cases did
+    /// not run; counted in `failing` too).
+    pub load_errors: usize,
     /// Overall pass rate (outcome `pass` among non-skipped trials).
     pub pass: Proportion,
     /// Mean verdict score over non-skipped trials.
@@ -125,6 +132,7 @@ impl Summary {
             total: records.len(),
             by_status,
             failing: records.iter().filter(|r| r.status.fails_build()).count(),
+            load_errors: records.iter().filter(|r| r.load_error.is_some()).count(),
             pass: overall.pass,
             mean_score: overall.mean_score,
             by_tag: tags.into_iter().map(|(t, rs)| group_row(t, rs)).collect(),
@@ -141,20 +149,12 @@ impl Summary {
     }
 }
 
-/// The sections of failures, in the order reviewers read them.
-pub const SECTIONS: [(Status, &str); 7] = [
-    (Status::Regression, "Regressions"),
-    (Status::MustPassFailure, "Must-pass failures"),
-    (Status::New, "New"),
-    (Status::Changed, "Changed verdicts"),
-    (Status::Error, "Errors"),
-    (Status::Improvement, "Improvements awaiting review"),
-    (Status::KnownFailure, "Known failures"),
-];
-
 /// The first thing that explains a non-passing trial: the case error, or
 /// the first failing/erroring check with its reason or critique.
 pub fn failure_reason(r: &TrialRecord) -> String {
+    if let Some(why) = &r.skip_reason {
+        return format!("skipped: {why}");
+    }
     if let Some(e) = &r.verdict.error {
         return e.clone();
     }
@@ -183,13 +183,7 @@ pub fn failure_reason(r: &TrialRecord) -> String {
 
 /// Trims text to one line of at most `max` characters.
 pub fn trim(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
+    crate::text::one_line(text, max)
 }
 
 /// Formats a proportion as `85.0% [78.1–90.0]`.
@@ -211,6 +205,16 @@ pub fn fmt_ms(ms: Option<f64>) -> String {
         None => "n/a".into(),
         Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
         Some(v) => format!("{v:.0} ms"),
+    }
+}
+
+/// Where to look for a listed trial: its case and its snapshot (a suite
+/// file that did not load has no snapshot).
+pub fn where_to_look(r: &TrialRecord) -> String {
+    if r.snapshot.is_empty() {
+        format!("at {}", r.verdict.location)
+    } else {
+        format!("at {} · snapshot {}", r.verdict.location, r.snapshot)
     }
 }
 
@@ -272,36 +276,35 @@ pub fn terminal_summary(run: &RunResults) -> String {
         let _ = writeln!(out, "  {note}");
     }
     let mut budget = FAILURE_LINES;
-    for (status, title) in SECTIONS {
-        let items: Vec<&TrialRecord> = run
-            .records
-            .iter()
-            .filter(|r| r.status == status)
-            .filter(|r| status != Status::New || r.verdict.outcome != Outcome::Pass)
-            .collect();
-        if items.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "\n{title} ({}):", items.len());
-        let detailed = status != Status::KnownFailure;
-        let per_item = if detailed { 2 } else { 1 };
+    for section in super::sections::sections(run) {
+        let items = &section.records;
+        let _ = writeln!(out, "\n{} ({}):", section.title, items.len());
         // Every section shows at least one trial; the budget decides the rest.
-        let shown = (budget / per_item).clamp(1, SECTION_LIMIT).min(items.len());
-        budget = budget.saturating_sub(shown * per_item);
-        for r in items.iter().take(shown) {
-            let mark = if status.fails_build() { "✗" } else { "·" };
-            let _ = writeln!(
-                out,
-                "  {mark} {} — {}",
-                r.verdict.trial,
-                trim(&failure_reason(r), 110)
-            );
-            if detailed {
-                let _ = writeln!(
-                    out,
-                    "      at {} · snapshot {}",
-                    r.verdict.location, r.snapshot
-                );
+        let mut shown = 0;
+        for r in items.iter().take(SECTION_LIMIT) {
+            let mark = if section.fails_build { "✗" } else { "·" };
+            let reason = failure_reason(r);
+            let head = trim(&reason, 110);
+            // A counterexample is cut where its database or profile starts;
+            // show it whole (bounded) under the cut line.
+            let whole = (section.detailed && head.chars().count() < reason.chars().count())
+                .then(|| trim(&reason, WHOLE_REASON));
+            let lines = 1 + usize::from(section.detailed) + usize::from(whole.is_some());
+            if shown > 0 && lines > budget {
+                break;
+            }
+            budget = budget.saturating_sub(lines);
+            shown += 1;
+            match whole {
+                Some(whole) => {
+                    let _ = writeln!(out, "  {mark} {}\n      {whole}", r.verdict.trial);
+                }
+                None => {
+                    let _ = writeln!(out, "  {mark} {} — {head}", r.verdict.trial);
+                }
+            }
+            if section.detailed {
+                let _ = writeln!(out, "      {}", where_to_look(r));
             }
         }
         if items.len() > shown {
@@ -319,16 +322,64 @@ pub fn terminal_summary(run: &RunResults) -> String {
             "\n{new_passing} new passing trials have no snapshot yet."
         );
     }
-    if s.failing > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} trials fail the build. Review changed verdicts with `cargo insta review`.",
-            s.failing
-        );
-    } else {
-        let _ = writeln!(out, "\nNo trial fails the build.");
-    }
+    let _ = writeln!(out, "\n{}", closing_advice(run, &s));
     out
+}
+
+/// The closing lines of a summary: what fails the build and what to do,
+/// true for the situation. Reviewing snapshots is suggested only when a
+/// verdict changed or is new; errors and must-pass failures are not fixed
+/// by review; under `INSTA_FORCE_PASS` snapshot changes do not fail.
+pub fn closing_advice(run: &RunResults, s: &Summary) -> String {
+    let count = |f: &dyn Fn(&TrialRecord) -> bool| run.records.iter().filter(|r| f(r)).count();
+    let reviewable = count(&|r| {
+        matches!(
+            r.status,
+            Status::Regression | Status::Changed | Status::Improvement | Status::New
+        )
+    });
+    let errors = count(&|r| r.status == Status::Error && r.load_error.is_none());
+    let must_pass = count(&|r| r.status == Status::MustPassFailure);
+    let failing = if run.force_pass {
+        errors + must_pass + s.load_errors
+    } else {
+        s.failing
+    };
+    let rerun = run.rerun.clone().unwrap_or_default();
+    let mut lines = Vec::new();
+    if failing == 0 {
+        lines.push("No trial fails the build.".to_string());
+    } else {
+        lines.push(format!("{failing} trials fail the build."));
+    }
+    if s.load_errors > 0 {
+        lines.push(format!(
+            "{} suite file(s) did not load: fix them (file:line:col above) and run `{}` again.",
+            s.load_errors,
+            rerun.all()
+        ));
+    }
+    if errors > 0 {
+        lines.push(format!(
+            "{errors} trial(s) could not be decided (errors are never snapshotted): fix the cause and run again."
+        ));
+    }
+    if must_pass > 0 {
+        lines.push(format!(
+            "{must_pass} must-pass case(s) fail: they fail until the case passes again (accepting the snapshot does not help)."
+        ));
+    }
+    if reviewable > 0 {
+        let review = rerun.review();
+        if run.force_pass {
+            lines.push(format!(
+                "{reviewable} changed or new verdict(s) do not fail the build under INSTA_FORCE_PASS=1; {review}."
+            ));
+        } else {
+            lines.push(format!("{reviewable} changed or new verdict(s): {review}."));
+        }
+    }
+    lines.join("\n")
 }
 
 /// Judges whose scores follow output length (seed 003's verbosity bias):
@@ -477,7 +528,7 @@ mod tests {
         let known = text.find("Known failures (1)").unwrap_or(0);
         assert!(reg < known, "{text}");
         assert!(
-            text.contains("✗ s::broke — judge helpfulness [fail]: The reply promises"),
+            text.contains("✗ s::broke\n      judge helpfulness [fail]: The reply promises a refund after 30 days, which the policy forbids; it should offer store credit instead.\n"),
             "{text}"
         );
         assert!(text.contains("at evals/s.yaml:"), "{text}");
@@ -518,5 +569,49 @@ mod tests {
     fn trim_cuts_on_characters_and_joins_lines() {
         assert_eq!(trim("a\n b  c", 10), "a b c");
         assert_eq!(trim("ééééé", 3), "éé…");
+    }
+
+    #[test]
+    fn closing_advice_is_true_for_the_situation() {
+        use crate::report::sample::record;
+        let rec = |t: &str, o: Outcome, st: Status| record(t, o, st, 0.0, &[], 1.0, 0.0);
+        let advice =
+            |records: Vec<TrialRecord>, force_pass: bool, rerun: Option<crate::rerun::Rerun>| {
+                let mut run = run_of(records);
+                run.force_pass = force_pass;
+                run.rerun = rerun;
+                closing_advice(&run, &Summary::of(&run))
+            };
+        // Errors and must-pass failures: nothing to review.
+        assert_eq!(
+            advice(
+                vec![
+                    rec("s::a", Outcome::Error, Status::Error),
+                    rec("s::b", Outcome::Fail, Status::MustPassFailure)
+                ],
+                false,
+                None
+            ),
+            "2 trials fail the build.\n1 trial(s) could not be decided (errors are never snapshotted): fix the cause and run again.\n1 must-pass case(s) fail: they fail until the case passes again (accepting the snapshot does not help)."
+        );
+        // INSTA_FORCE_PASS: changed verdicts do not fail the build.
+        assert_eq!(
+            advice(
+                vec![rec("s::a", Outcome::Fail, Status::Regression)],
+                true,
+                None
+            ),
+            "No trial fails the build.\n1 changed or new verdict(s) do not fail the build under INSTA_FORCE_PASS=1; review with `cargo insta review` (or `cargo insta accept`)."
+        );
+        // A project run by `tribunal test` is not told to use cargo.
+        let cli = crate::rerun::Rerun::Tribunal { root: ".".into() };
+        assert_eq!(
+            advice(
+                vec![rec("s::a", Outcome::Fail, Status::New)],
+                false,
+                Some(cli)
+            ),
+            "1 trials fail the build.\n1 changed or new verdict(s): accept after review with `INSTA_UPDATE=always tribunal test --root .` (the test output shows each diff; or rename the .snap.new over the .snap)."
+        );
     }
 }

@@ -7,6 +7,7 @@ mod common;
 mod ast_equivalent;
 mod checks;
 mod cli;
+mod gates;
 mod harness;
 mod labels;
 mod loader;

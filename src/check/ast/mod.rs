@@ -347,7 +347,21 @@ pub fn run(params: &AstParams, ctx: &CheckContext<'_>) -> CheckResult {
             .with_evidence(json!({"invalid": "output", "error": e.message}));
         }
     };
-    to_result(&verdict, params.dialect, params.on_unknown, ctx.name, start)
+    let mut result = to_result(&verdict, params.dialect, params.on_unknown, ctx.name, start);
+    // The check compares the expected value (left) with the output (right):
+    // its reason says so, as the audience dialect's does.
+    result.reason = in_case_words(&result.reason);
+    result
+}
+
+/// A SQL or JSON counterexample in a check's words: `expected`/`output`
+/// instead of `left`/`right` (which `tribunal equiv A B` keeps).
+fn in_case_words(reason: &str) -> String {
+    reason
+        .replace("the left query returns", "the expected query returns")
+        .replace("the right query returns", "the output returns")
+        .replace("the left value is", "the expected value is")
+        .replace("the right value is", "the output's value is")
 }
 
 /// Maps a verdict to a check result under the `on_unknown` policy.

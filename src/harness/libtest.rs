@@ -1,0 +1,45 @@
+//! The libtest side: every trial (and every broken file) becomes a
+//! libtest-mimic trial that reports the result evaluated up front.
+
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed};
+
+use super::orchestrate::{Plan, Results};
+use crate::expand::Filter;
+
+/// Hands the run to libtest (which prints a line per trial and the totals)
+/// when `print`; either way returns whether the run failed: a selected
+/// broken entry, or a selected trial whose comparison fails.
+pub(crate) fn run(args: &Arguments, plan: &Plan, results: &Arc<Results>, print: bool) -> bool {
+    let filter = Filter::new(args);
+    let failed =
+        !plan.selected_broken(&filter).is_empty() || results.values().any(|(_, c)| c.fails);
+    if !print {
+        return failed;
+    }
+    let mut trials: Vec<libtest_mimic::Trial> = Vec::new();
+    for b in &plan.broken {
+        let message = b.message.clone();
+        trials.push(libtest_mimic::Trial::test(b.name.clone(), move || {
+            Err(Failed::from(message))
+        }));
+    }
+    for t in &plan.trials {
+        let name = t.name();
+        let skip = t.case().skip.is_some();
+        let results = Arc::clone(results);
+        let key = name.clone();
+        let trial = libtest_mimic::Trial::test(name, move || match results.get(&key) {
+            Some((_, c)) if c.fails => Err(Failed::from(
+                c.message.clone().unwrap_or_else(|| "failed".into()),
+            )),
+            Some(_) => Ok(()),
+            None => Err(Failed::from(
+                "tribunal did not evaluate this trial (it was not selected up front)",
+            )),
+        });
+        trials.push(trial.with_ignored_flag(skip));
+    }
+    libtest_mimic::run(args, trials).has_failed() || failed
+}

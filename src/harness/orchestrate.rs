@@ -1,0 +1,229 @@
+//! The run itself: load the suite files (only the needed ones under
+//! `--exact`), expand them into trials, evaluate the selected trials
+//! concurrently, and compare each verdict with its snapshot.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::case::{KnownNames, Loaded, SuiteErrors, display_path, load_files};
+use crate::expand::{Duplicate, Filter, Trial, expand_unique, files_for_suite};
+use crate::run::{RunEnv, error_verdict, evaluate};
+use crate::snapshot::{self, Compared, SnapshotFile};
+use crate::verdict::Verdict;
+
+use super::setup::RunConfig;
+
+/// Something that should have been trials and could not be: a suite file
+/// that did not load, or cases whose trial names collide. It is a failing
+/// libtest trial of its own and a failing entry in every report.
+#[derive(Debug, Clone)]
+pub(crate) struct Broken {
+    /// The libtest trial name: the suite name for a file, the trial name
+    /// for a duplicate.
+    pub name: String,
+    /// The suite name.
+    pub suite: String,
+    /// The file, as displayed.
+    pub file: String,
+    /// Where the first problem is (`file:line:col`).
+    pub location: String,
+    /// Every problem, one per line.
+    pub message: String,
+}
+
+impl Broken {
+    fn file(e: &SuiteErrors) -> Broken {
+        Broken {
+            name: e.suite.clone(),
+            suite: e.suite.clone(),
+            file: e.file.to_string(),
+            location: e
+                .errors
+                .first()
+                .map(|l| l.location.to_string())
+                .unwrap_or_else(|| e.file.to_string()),
+            message: format!("{e}\n(this file's cases did not run; every other suite did)"),
+        }
+    }
+
+    fn duplicate(d: &Duplicate) -> Broken {
+        let error = d.error();
+        Broken {
+            name: d.name.clone(),
+            suite: d.suite.clone(),
+            file: error.location.file.to_string(),
+            location: error.location.to_string(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// The loaded run: suites, trials and what could not become trials.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub trials: Vec<Trial>,
+    pub broken: Vec<Broken>,
+}
+
+impl Plan {
+    /// Loads and expands. Under `--exact NAME` (nextest's one process per
+    /// trial) only the files that can hold NAME's suite are loaded; when
+    /// those do not produce NAME, every file is loaded after all, so the
+    /// fast path never changes what runs.
+    pub fn load(
+        config: &RunConfig,
+        files: &[PathBuf],
+        known: &KnownNames,
+        filter: &Filter<'_>,
+    ) -> Plan {
+        if let Some(suite) = filter.exact_suite() {
+            let few = files_for_suite(files, suite);
+            if few.len() < files.len() {
+                let plan = Plan::load_files(&config.root, &few, known);
+                let found = plan.trials.iter().any(|t| filter.selects(&t.name(), false))
+                    || plan.broken.iter().any(|b| filter.selects(&b.name, false));
+                if found {
+                    return plan;
+                }
+            }
+        }
+        Plan::load_files(&config.root, files, known)
+    }
+
+    fn load_files(root: &Path, files: &[PathBuf], known: &KnownNames) -> Plan {
+        let Loaded { suites, broken } = load_files(root, files, Some(known));
+        let expanded = expand_unique(&suites);
+        let mut all: Vec<Broken> = broken.iter().map(Broken::file).collect();
+        all.extend(expanded.duplicates.iter().map(Broken::duplicate));
+        Plan {
+            trials: expanded.trials,
+            broken: all,
+        }
+    }
+
+    /// The trials the filter selects, in order.
+    pub fn selected(&self, filter: &Filter<'_>) -> Vec<Trial> {
+        self.trials
+            .iter()
+            .filter(|t| filter.selects(&t.name(), t.case().skip.is_some()))
+            .cloned()
+            .collect()
+    }
+
+    /// The broken entries the filter selects.
+    pub fn selected_broken(&self, filter: &Filter<'_>) -> Vec<&Broken> {
+        self.broken
+            .iter()
+            .filter(|b| filter.selects(&b.name, false))
+            .collect()
+    }
+}
+
+/// The snapshot file of a trial.
+pub(crate) fn snapshot_of(t: &Trial) -> PathBuf {
+    snapshot::snapshot_path(
+        &t.suite.dir,
+        &t.suite.name,
+        &t.case().id,
+        t.variant().map(|v| v.id.as_str()),
+    )
+}
+
+/// Each evaluated trial's verdict and snapshot comparison, by trial name.
+pub(crate) type Results = HashMap<String, (Verdict, Compared)>;
+
+/// Evaluates the trials concurrently and compares each with its snapshot.
+pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Trial]) -> Results {
+    let settings = &config.settings;
+    let mut out = Results::new();
+    if trials.is_empty() {
+        return out;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            for t in trials {
+                let v = error_verdict(t, Some(format!("cannot start the async runtime: {e}")));
+                let c = compare(config, t, &v);
+                out.insert(t.name(), (v, c));
+            }
+            return out;
+        }
+    };
+    let timeout = config.timeout;
+    let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency));
+    let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
+        // A live progress line on a terminal; nothing in CI or in logs.
+        let progress = crate::provider::progress::Progress::start(
+            &env.providers,
+            trials.len() as u64,
+            settings.ci,
+        );
+        let mut set = tokio::task::JoinSet::new();
+        for (i, t) in trials.iter().enumerate() {
+            let env = Arc::clone(env);
+            let t = t.clone();
+            let limit = Arc::clone(&limit);
+            let progress = progress.clone();
+            set.spawn(async move {
+                let _permit = limit.acquire_owned().await.ok();
+                let v = match tokio::time::timeout(timeout, evaluate(&env, &t)).await {
+                    Ok(v) => v,
+                    Err(_) => error_verdict(
+                        &t,
+                        Some(format!(
+                            "timed out after {:.0}s (TRIBUNAL_TRIAL_TIMEOUT)",
+                            timeout.as_secs_f64()
+                        )),
+                    ),
+                };
+                progress.finish_one();
+                (i, v)
+            });
+        }
+        let mut got: Vec<Option<Verdict>> = vec![None; trials.len()];
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, v)) = joined {
+                got[i] = Some(v);
+            }
+        }
+        progress.stop();
+        trials
+            .iter()
+            .zip(got)
+            .map(|(t, v)| {
+                let v = v.unwrap_or_else(|| {
+                    error_verdict(
+                        t,
+                        Some("the evaluation panicked (see the output above)".into()),
+                    )
+                });
+                (t.clone(), v)
+            })
+            .collect()
+    });
+    for (t, v) in verdicts {
+        let c = compare(config, &t, &v);
+        out.insert(t.name(), (v, c));
+    }
+    out
+}
+
+fn compare(config: &RunConfig, t: &Trial, v: &Verdict) -> Compared {
+    let (root, settings) = (&config.root, &config.settings);
+    let path = snapshot_of(t);
+    let display = display_path(root, &path);
+    let file = SnapshotFile {
+        path: &path,
+        display: &display,
+        source: &t.suite.file,
+        line: t.case().location.line,
+        description: t.case().description.as_deref(),
+        rerun: &config.rerun,
+    };
+    snapshot::compare(v, &file, settings)
+}

@@ -1,0 +1,77 @@
+//! Shortening text for people and for files: one rule for excerpts (shown
+//! to reviewers) and one for bounds (what reports and the history keep).
+
+use sha2::{Digest, Sha256};
+
+/// At most `max` characters of `text`; when cut, followed by
+/// `… (N characters in all)`.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}… ({total} characters in all)")
+}
+
+/// `text` on one line (runs of whitespace become one space), at most `max`
+/// characters; when cut, the last one is `…`.
+pub fn one_line(text: &str, max: usize) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= max {
+        line
+    } else {
+        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The most of any one text (an output, an error body, a judge's answer)
+/// that results files, the history and the HTML report keep: 64 KiB.
+pub const KEPT_BYTES: usize = 64 * 1024;
+
+/// `text` when it fits in `limit` bytes; otherwise its first `limit` bytes
+/// (cut at a character boundary) followed by a note with the size and the
+/// SHA-256 of the whole, so a reader knows what is missing and can check a
+/// copy of the original.
+pub fn bounded(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let digest = Sha256::digest(text.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}\n… [tribunal kept the first {end} of {} bytes; sha256 of the whole: {hex}]",
+        &text[..end],
+        text.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_and_bounds_say_what_was_cut() {
+        assert_eq!(excerpt("héllo", 10), "héllo");
+        assert_eq!(excerpt("héllo", 2), "hé… (5 characters in all)");
+        assert_eq!(one_line("a\n  b\tc", 10), "a b c");
+        assert_eq!(one_line("abcdef", 4), "abc…");
+        assert_eq!(bounded("short", 10), "short");
+        let big = "é".repeat(10);
+        let b = bounded(&big, 5);
+        assert!(
+            b.starts_with("éé\n… [tribunal kept the first 4 of 20 bytes; sha256 of the whole: "),
+            "{b}"
+        );
+        let hex: String = Sha256::digest(big.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(b.ends_with(&format!("{hex}]")), "{b}");
+    }
+}
