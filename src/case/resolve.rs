@@ -18,6 +18,7 @@ use super::yaml::{self, Node, NodeValue};
 use super::{Case, Suite, Variant};
 use crate::check::CheckSpec;
 use crate::diag::{self, Seg, SpecError, explain_serde, hint, remove_at, serde_segments};
+use crate::fsutil::name_part;
 use crate::target::TargetSpec;
 
 /// Names that exist outside the file: registered Rust targets and checks.
@@ -66,10 +67,15 @@ pub const MAX_TRIALS: usize = 100_000;
 /// Most problems reported for one file; the rest are counted.
 pub const MAX_ERRORS: usize = 100;
 
-/// Longest suite name, case id or variant id, in characters. A snapshot
-/// file is named `<suite>__<case>__<variant>.snap` and written through a
-/// hidden temporary file beside it, so three names of 64 stay well under the
-/// 255-byte file-name limit of common filesystems.
+/// Longest snapshot file name (`<suite>__<case>[__<variant>].snap`, with
+/// each part escaped as file names are), in bytes: with `.new` and the
+/// hidden temporary name it is written through, it stays under the 255
+/// bytes of common filesystems.
+pub const MAX_FILE_NAME_BYTES: usize = 210;
+
+/// Longest suite name, case id or variant id, in characters: names are
+/// parts of trial names and file names (see [`MAX_FILE_NAME_BYTES`] for the
+/// whole snapshot file name, where escaping can make a name longer).
 pub const MAX_ID_CHARS: usize = 64;
 
 /// Loads one suite file. `display` is the path shown in messages
@@ -393,7 +399,10 @@ impl Loader<'_> {
         let variants = self.variants(&raw);
         let defaults = self.defaults(&raw.defaults, variants);
         let cases = self.cases(&raw.cases, &defaults, suite_misspelled);
-        self.trial_count(&cases, &defaults.variants);
+        // File names are measured once every name in them is valid.
+        if self.trial_count(&cases, &defaults.variants) && self.errors.is_empty() {
+            self.file_names(&name, &cases, &defaults.variants);
+        }
         self.suite_judge(raw.judge.as_ref());
         Some(Suite {
             name,
@@ -511,8 +520,9 @@ impl Loader<'_> {
         }
     }
 
-    /// The suite may expand to at most [`MAX_TRIALS`] trials.
-    fn trial_count(&mut self, cases: &[Case], variants: &[Variant]) {
+    /// The suite may expand to at most [`MAX_TRIALS`] trials; `false` when
+    /// it does not.
+    fn trial_count(&mut self, cases: &[Case], variants: &[Variant]) -> bool {
         let trials: usize = cases
             .iter()
             .map(|c| match (&c.only_variants, variants.len()) {
@@ -533,6 +543,53 @@ impl Loader<'_> {
                 ),
                 Some("split the suite into several files".into()),
             );
+            return false;
+        }
+        true
+    }
+
+    /// Every trial's snapshot file name fits [`MAX_FILE_NAME_BYTES`]; one
+    /// error per case, at its id.
+    fn file_names(&mut self, suite: &str, cases: &[Case], variants: &[Variant]) {
+        for (i, case) in cases.iter().enumerate() {
+            let runs: Vec<Option<&Variant>> = if variants.is_empty() {
+                vec![None]
+            } else {
+                variants
+                    .iter()
+                    .filter(|v| {
+                        case.only_variants
+                            .as_ref()
+                            .is_none_or(|only| only.contains(&v.id))
+                    })
+                    .map(Some)
+                    .collect()
+            };
+            let longest = runs
+                .iter()
+                .map(|v| {
+                    (
+                        snapshot_file_name(suite, &case.id, v.map(|v| v.id.as_str())).len(),
+                        *v,
+                    )
+                })
+                .max_by_key(|(n, _)| *n);
+            if let Some((n, variant)) = longest.filter(|(n, _)| *n > MAX_FILE_NAME_BYTES) {
+                let under = variant
+                    .map(|v| format!(" under variant `{}`", v.id))
+                    .unwrap_or_default();
+                let path = [
+                    Seg::Key("cases".into()),
+                    Seg::Index(i),
+                    Seg::Key("id".into()),
+                ];
+                self.push(
+                    &path,
+                    false,
+                    format!("the snapshot file name of case `{}`{under} would be {n} bytes, more than {MAX_FILE_NAME_BYTES}", case.id),
+                    Some("shorten the case id, the suite name or the variant id; in a name with `__`, each `_` takes two bytes in a file name".into()),
+                );
+            }
         }
     }
 
@@ -972,6 +1029,17 @@ fn merged_vars(
     vars
 }
 
+/// A trial's snapshot file name, as `snapshot::snapshot_path` makes it.
+fn snapshot_file_name(suite: &str, case: &str, variant: Option<&str>) -> String {
+    let mut name = format!("{}__{}", name_part(suite), name_part(case));
+    if let Some(v) = variant {
+        name.push_str("__");
+        name.push_str(&name_part(v));
+    }
+    name.push_str(".snap");
+    name
+}
+
 /// The error for a name longer than [`MAX_ID_CHARS`], if it is.
 fn too_long(what: &str, id: &str) -> Option<(String, String)> {
     let n = id.chars().count();
@@ -998,4 +1066,26 @@ fn variant_id_part(value: &Value) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loader_measures_the_snapshot_file_name_the_snapshot_module_writes() {
+        for (suite, case, variant) in [
+            ("s", "a", None),
+            ("support", "refund__window", Some("openai-gpt-4.1+v2")),
+            ("_x_", "a.b", Some("__")),
+        ] {
+            let path = crate::snapshot::snapshot_path(Path::new("evals"), suite, case, variant);
+            let written = path
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
+            assert_eq!(snapshot_file_name(suite, case, variant), written);
+        }
+    }
 }
