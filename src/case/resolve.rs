@@ -127,8 +127,8 @@ pub fn load_file(
 }
 
 /// Reads a suite file: regular files only (a FIFO or device would block or
-/// never end), at most [`MAX_FILE_BYTES`].
-fn read_suite_file(path: &Path) -> Result<Vec<u8>, (String, Option<String>)> {
+/// never end), at most [`MAX_FILE_BYTES`]. The error is (message, hint).
+pub fn read_suite_file(path: &Path) -> Result<Vec<u8>, (String, Option<String>)> {
     use std::io::Read;
     let cannot = |e: std::io::Error| (format!("cannot read file: {e}"), None);
     // Checked before opening: opening a FIFO for reading waits for a writer.
