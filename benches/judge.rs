@@ -45,12 +45,7 @@ impl Provider for Instant0 {
                 r#"{"critique": "States the window and the next step; could be shorter.", "pass": true}"#
             }
         };
-        Box::pin(async move {
-            Ok(ChatResponse {
-                text: text.into(),
-                ..Default::default()
-            })
-        })
+        Box::pin(async move { Ok(ChatResponse::new(text)) })
     }
 }
 

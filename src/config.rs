@@ -170,6 +170,7 @@ impl UpdateMode {
 
 /// Snapshot behaviour for a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SnapshotSettings {
     /// How missing and changed snapshots are written.
     pub update: UpdateMode,

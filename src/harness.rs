@@ -270,6 +270,7 @@ fn nothing_selected(
 
 /// What a harness run produced.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct RunOutcome {
     /// The process exit code (libtest's: 0 when every selected trial passed).
     pub exit_code: ExitCode,

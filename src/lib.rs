@@ -1,38 +1,163 @@
 //! tribunal: LLM evaluations as a `cargo test` regression suite.
 //!
-//! YAML eval cases under `evals/` become libtest trials; each case calls a
-//! target (the system under test), runs checks on what comes back, and its
-//! verdict is snapshotted in insta's format, so a changed verdict fails the
-//! build and is reviewed with `cargo insta review`.
+//! You write eval cases in YAML under `evals/`. Each case calls a *target*,
+//! the system under test (a Rust function you register, a prompt sent to a
+//! model, a command, an HTTP endpoint or a fixed output), and runs *checks*
+//! on what comes back: code assertions, AST/SQL equivalence and LLM judges.
+//! Every case is one libtest trial, and its verdict is snapshotted in insta's
+//! format: a changed verdict fails the build and is reviewed with
+//! `cargo insta review`. Model calls are recorded to cassettes under
+//! `fixtures/` and replayed in CI, with no key and no network.
 //!
-//! Data flows one way: [`case`] (load YAML, with spans) → [`run`] (expand
-//! trials, call the [`target`], run the [`check`]s) → [`verdict`] →
-//! [`snapshot`] → reports. [`Harness`] ties it together for `tests/evals.rs`.
-//! The file format is documented in `docs/format.md`.
+//! # Setting up
+//!
+//! The eval suite is a test target without libtest's harness:
+//!
+//! ```toml
+//! # Cargo.toml
+//! [dev-dependencies]
+//! tribunal = "0.1"
+//!
+//! [[test]]
+//! name = "evals"
+//! harness = false
+//! ```
+//!
+//! `tests/evals.rs` registers the Rust targets and checks the YAML names and
+//! hands over to [`Harness::main`]:
+//!
+//! ```no_run
+//! use tribunal::{CheckInput, Harness, Input};
+//!
+//! fn support_bot(input: &Input) -> Result<String, String> {
+//!     Ok(format!("Refunds are accepted within 30 days. ({})", input.text()))
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     Harness::new()
+//!         .target("support_bot", support_bot)
+//!         .check("no_pii", |c: &CheckInput<'_>| !c.output.text.contains('@'))
+//!         .main()
+//! }
+//! ```
+//!
+//! `cargo test --test evals` then runs every case; `cargo test refund`,
+//! `--exact`, `--list` and `cargo nextest run` work as for any test.
+//!
+//! # A complete run
+//!
+//! This example builds a project in a temporary folder, runs it without
+//! printing, and reads the outcome, the way a tool embedding tribunal does:
+//!
+//! ```
+//! use tribunal::{Arguments, Harness, Input, Outcome, SnapshotSettings, UpdateMode};
+//!
+//! let root = tempfile::tempdir()?;
+//! std::fs::create_dir_all(root.path().join("evals"))?;
+//! std::fs::write(
+//!     root.path().join("evals/support.yaml"),
+//!     "suite: support\n\
+//!      defaults: {target: support_bot}\n\
+//!      cases:\n  \
+//!        - id: refund\n    \
+//!          input: How long do I have for a refund?\n    \
+//!          checks: [{contains: 30 days}]\n",
+//! )?;
+//! std::fs::write(root.path().join("tribunal.yaml"), "reports: {history: 'off'}\n")?;
+//!
+//! let run = Harness::new()
+//!     .root(root.path())
+//!     .target("support_bot", |i: &Input| -> Result<String, String> {
+//!         Ok(format!("You have 30 days to ask: {}", i.text()))
+//!     })
+//!     // Write accepted snapshots directly, whatever the environment says.
+//!     .snapshot_settings(SnapshotSettings::new(UpdateMode::Always, false, false))
+//!     .run_quietly(&Arguments::default());
+//!
+//! assert_eq!(run.records.len(), 1);
+//! assert_eq!(run.records[0].verdict.outcome, Outcome::Pass);
+//! assert!(root.path().join("evals/snapshots/support__refund.snap").exists());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # What is where
+//!
+//! - The YAML format: `docs/format.md`; checks and judges: `docs/judges.md`;
+//!   providers, cassettes and `tribunal.yaml`: `docs/providers.md`; reports
+//!   and gates: `docs/reports.md`; every environment variable and
+//!   configuration key: `docs/configuration.md`; exit codes:
+//!   `docs/exit-codes.md` and [`exit`].
+//! - For `tests/evals.rs`: [`Harness`], [`Input`], [`CheckInput`], [`Output`],
+//!   and what a run returns: [`RunOutcome`], [`Verdict`], [`Outcome`].
+//! - For a custom model client: the [`Provider`] trait with [`ChatRequest`],
+//!   [`ChatResponse`], [`ProviderError`] and [`BoxFuture`], registered with
+//!   [`Harness::provider`].
+//! - Configuration resolved as the harness does: [`Config`],
+//!   [`SnapshotSettings`].
+//! - For tools over results files (`target/tribunal/last.json`): [`report`]
+//!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]).
+//!
+//! Modules not listed here are tribunal's internals: they are hidden from
+//! this documentation, used by the `tribunal` binary and tribunal's own
+//! tests, and may change in any release.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[doc(hidden)]
 pub mod case;
+#[doc(hidden)]
 pub mod check;
 #[doc(hidden)]
 pub mod cli;
+#[doc(hidden)]
 pub mod config;
+#[doc(hidden)]
 pub mod datetime;
+#[doc(hidden)]
 pub mod diag;
 pub mod exit;
+#[doc(hidden)]
 pub mod expand;
+#[doc(hidden)]
 pub mod fsutil;
+#[doc(hidden)]
 pub mod harness;
+#[doc(hidden)]
 pub mod labels;
+#[doc(hidden)]
 pub mod provider;
+#[doc(hidden)]
 pub mod registry;
 pub mod report;
+#[doc(hidden)]
 pub mod rerun;
+#[doc(hidden)]
 pub mod run;
+#[doc(hidden)]
 pub mod snapshot;
+#[doc(hidden)]
 pub mod target;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
+#[doc(hidden)]
 pub mod text;
+#[doc(hidden)]
 pub mod verdict;
-pub mod yaml_out;
+pub(crate) mod yaml_out;
 
+pub use config::{Config, ConfigError, ConfigErrors, Env, SnapshotSettings, UpdateMode};
 pub use harness::{Harness, RunOutcome};
-pub use registry::{CheckInput, Input};
-pub use verdict::{Outcome, Output, Verdict};
+pub use libtest_mimic::Arguments;
+pub use provider::{
+    BoxFuture, ChatRequest, ChatResponse, Message, Provider, ProviderError, ResponseFormat, Role,
+    Tool, ToolCall, ToolChoice,
+};
+pub use registry::{CheckInput, Input, IntoCheckOutcome};
+pub use verdict::{CheckResult, Outcome, Output, TrialRecord, Usage, Verdict};
+
+/// The README's Rust snippet, compiled as a doctest so it stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -12,6 +12,7 @@ use crate::verdict::Output;
 
 /// What a Rust target receives for one trial.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Input {
     /// The case input as written: a string or a map of variables.
     pub value: Value,
@@ -46,6 +47,7 @@ impl Input {
 
 /// What a registered Rust check receives.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct CheckInput<'a> {
     /// What the target returned.
     pub output: &'a Output,

@@ -160,6 +160,7 @@ impl CheckResult {
 
 /// What the system under test returned for one case.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Output {
     /// The output as text (for JSON outputs, the compact JSON text).
     pub text: String,
@@ -181,6 +182,30 @@ pub struct Output {
 }
 
 impl Output {
+    /// The same output, with the time the target took (`latency_ms` checks).
+    pub fn with_latency_ms(mut self, ms: f64) -> Self {
+        self.latency_ms = Some(ms);
+        self
+    }
+
+    /// The same output, with what the target call cost (`cost` checks).
+    pub fn with_cost_usd(mut self, usd: f64) -> Self {
+        self.cost_usd = Some(usd);
+        self
+    }
+
+    /// The same output, with the tokens the target spent.
+    pub fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = Some(usage);
+        self
+    }
+
+    /// The same output, with the model that produced it.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
     /// An output made of text only.
     pub fn text(text: impl Into<String>) -> Self {
         Output {
@@ -245,6 +270,7 @@ pub enum Gate {
 
 /// Everything a case run concluded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Verdict {
     /// The suite name.
     pub suite: String,
@@ -436,6 +462,7 @@ impl Status {
 /// One trial of a run as reports see it: the verdict, how it compares with
 /// the accepted snapshot, and where to look.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrialRecord {
     /// The verdict.
     pub verdict: Verdict,

@@ -1,7 +1,7 @@
 //! `tribunal bench-ast`: verdict counts, throughput and time per pair over
 //! the third-party datasets (SQL) and seeded generated pairs (audience).
 //!
-//! Every pair goes through [`cli::check_pair`], the same path as
+//! Every pair goes through [`check_pair`](super::equiv::check_pair), the same path as
 //! `tribunal equiv --pairs`.
 
 use std::path::Path;

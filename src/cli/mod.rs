@@ -19,10 +19,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "tribunal", version, about, long_about = None)]
 pub struct Cli {
+    /// The subcommand.
     #[command(subcommand)]
     pub command: Cmd,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Run the eval suites (`cargo test --test evals`) and print the summary.
@@ -39,12 +41,16 @@ pub enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// `report`, `compare`, `history`, `trend`, `flaky`.
     #[command(flatten)]
     Reports(Box<report::Command>),
+    /// `label`, `align`.
     #[command(flatten)]
     Labels(labels::Command),
+    /// `cassettes`, `bench`.
     #[command(flatten)]
     Providers(providers::Command),
+    /// `equiv`, `bench-ast`.
     #[command(flatten)]
     Equivalence(equiv::Command),
     /// Load every suite file and the configuration (`tribunal.yaml`, the
@@ -56,14 +62,20 @@ pub enum Cmd {
     },
 }
 
+/// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Mode {
+    /// Answer from cassettes only.
     Replay,
+    /// Call the providers and record every answer.
     Record,
+    /// Call the providers, record nothing.
     Live,
+    /// Replay what is recorded, record the rest.
     Auto,
 }
 
+/// Arguments of `tribunal run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The project root (where Cargo.toml and evals/ are).

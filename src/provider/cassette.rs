@@ -248,7 +248,10 @@ pub fn changed_parts(case_dir: &Path, request: &Value) -> Option<String> {
     let mut best: Option<(usize, PathBuf, Vec<String>)> = None;
     for e in rd.flatten().take(200) {
         let p = e.path();
-        if p.extension().is_none_or(|x| x != "yaml") {
+        let small = e
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.len() <= MAX_CASSETTE_BYTES);
+        if !small || p.extension().is_none_or(|x| x != "yaml") {
             continue;
         }
         let Some(entry) = std::fs::read_to_string(&p)

@@ -128,6 +128,10 @@ impl MockReply {
     }
 }
 
+/// The largest request head or body the mock server reads (64 MiB); it
+/// closes the connection on a larger one.
+const MAX_MOCK_BYTES: usize = 64 << 20;
+
 type Handler = Arc<dyn Fn(&MockRequest, u64) -> MockReply + Send + Sync>;
 
 /// A running mock server; it stops when dropped.
@@ -250,6 +254,9 @@ async fn connection(
             if let Some(i) = find(&buf, b"\r\n\r\n") {
                 break i;
             }
+            if buf.len() > MAX_MOCK_BYTES {
+                return;
+            }
             let mut chunk = [0u8; 8192];
             match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
@@ -270,6 +277,10 @@ async fn connection(
             .find(|(n, _)| n == "content-length")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(0);
+        // A test server still bounds what it buffers.
+        if head_end > MAX_MOCK_BYTES || len > MAX_MOCK_BYTES {
+            return;
+        }
         let body_start = head_end + 4;
         while buf.len() < body_start + len {
             let mut chunk = [0u8; 8192];

@@ -8,7 +8,10 @@
 //! `transport` (HTTP, timeouts and the retry loop), [`retry`] (error
 //! classification, back-off with jitter, `Retry-After`), [`limits`] (global and
 //! per-provider in-flight limits, adaptive back-off on 429, counters),
-//! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`), [`price`]
+//! [`cassette`] (record/replay files), [`config`] (`tribunal.yaml`),
+//! [`structured`] (how JSON output is asked for, and the fallbacks),
+//! [`capped`] (bounded reading of answers and outputs), [`secrets`] (known
+//! secret values and their redaction), [`price`]
 //! (cost from usage), [`mock`] (a loopback server speaking both wire formats,
 //! for tests and the benchmark) and [`progress`] (a live progress line on
 //! terminals). The `cassettes` and `bench` commands are in `cli/providers.rs`.
@@ -144,6 +147,7 @@ pub struct ToolCall {
 
 /// A provider-independent chat request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub struct ChatRequest {
     /// The model name as the provider knows it (`gpt-4.1-mini`).
     pub model: String,
@@ -177,6 +181,15 @@ pub struct ChatRequest {
 }
 
 impl ChatRequest {
+    /// A request for `model` with these messages and nothing else set.
+    pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            messages,
+            ..ChatRequest::default()
+        }
+    }
+
     /// The text of the last user message (for messages and progress lines).
     pub fn last_user_text(&self) -> Option<&str> {
         self.messages
@@ -189,6 +202,7 @@ impl ChatRequest {
 
 /// A provider-independent chat response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub struct ChatResponse {
     /// The message text (for tool-use structured output, the tool input as JSON text).
     pub text: String,
@@ -223,22 +237,40 @@ pub struct ChatResponse {
 }
 
 impl ChatResponse {
-    /// True when the model stopped because it reached its token limit
-    /// (OpenAI `finish_reason: length`, Anthropic `stop_reason: max_tokens`):
-    /// the text is cut off.
+    /// True when the answer is incomplete: the model stopped at its token
+    /// limit (OpenAI `finish_reason: length`, Anthropic `stop_reason:
+    /// max_tokens`) or the provider's filter cut content out (OpenAI
+    /// `content_filter`, Anthropic `refusal`).
     pub fn truncated(&self) -> bool {
-        matches!(self.finish_reason.as_deref(), Some("length" | "max_tokens"))
+        matches!(
+            self.finish_reason.as_deref(),
+            Some("length" | "max_tokens" | "content_filter" | "refusal")
+        )
     }
 
-    /// Why the answer is cut off, for error messages, when it is.
+    /// Why the answer is incomplete, for error messages, when it is.
     pub fn truncation_note(&self) -> Option<String> {
-        self.truncated().then(|| {
-            format!(
-                "the model stopped at its token limit (finish reason `{}`, {} output tokens), so the answer is cut off",
-                self.finish_reason.as_deref().unwrap_or_default(),
+        let reason = self.finish_reason.as_deref().unwrap_or_default();
+        self.truncated().then(|| match reason {
+            "length" | "max_tokens" => format!(
+                "the model stopped at its token limit (finish reason `{reason}`, {} output tokens), so the answer is cut off",
                 self.usage.output_tokens
-            )
+            ),
+            _ => format!(
+                "the provider's filter stopped the answer (finish reason `{reason}`), so it is incomplete"
+            ),
         })
+    }
+}
+
+impl ChatResponse {
+    /// An answer made of text only (usage, model and the rest unset); set
+    /// the other fields on the value as needed.
+    pub fn new(text: impl Into<String>) -> Self {
+        ChatResponse {
+            text: text.into(),
+            ..ChatResponse::default()
+        }
     }
 }
 

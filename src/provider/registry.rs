@@ -359,7 +359,7 @@ impl Providers {
         }
         let mut headers = Vec::new();
         for (name, value) in block.map(|b| &b.headers).into_iter().flatten() {
-            let value = secrets::expand_vars(value, |var| self.env(var)).map_err(|var| {
+            let value = secrets::expand_vars(name, value, |var| self.env(var)).map_err(|var| {
                 ProviderError::Config(format!(
                     "header `{name}` of provider `{spec}` reads ${{{var}}}, which is not set (hint: set {var}, or write the value without `${{...}}`)"
                 ))
@@ -654,9 +654,9 @@ fn register_secrets(options: &Options) {
         .collect();
     for block in options.config.providers.values() {
         names.extend(block.api_key_env.clone());
-        for value in block.headers.values() {
+        for (name, value) in &block.headers {
             // Registers what it substitutes; unset variables are reported later.
-            let _ = secrets::expand_vars(value, lookup);
+            let _ = secrets::expand_vars(name, value, lookup);
         }
     }
     for name in names {

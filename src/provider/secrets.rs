@@ -1,8 +1,10 @@
 //! Known secret values and their redaction.
 //!
-//! Every API key and every header value read from the environment (a
-//! provider's key, `${NAME}` in provider or `http` target headers) is
-//! registered here when it is read. [`redact`] replaces each registered value
+//! Every API key, and every header value read from the environment that is a
+//! secret by its name (see [`is_secret_name`]: `Authorization`, `X-Api-Key`,
+//! `${BOT_TOKEN}`, ...), is registered here when it is read; a plain
+//! `X-Team: ${TEAM}` is not, so that the team's name is not redacted from
+//! every answer. [`redact`] replaces each registered value
 //! with `[redacted NAME]`; the provider layer and the targets apply it to
 //! every server message, error body, answer and cassette before it leaves
 //! them, so a server that echoes the key never puts it into a report, the
@@ -62,11 +64,36 @@ pub fn redact_json(v: &mut serde_json::Value) {
     }
 }
 
-/// Substitutes every `${NAME}` in `value` (NAME: letters, digits and `_`,
-/// not starting with a digit) with `lookup(NAME)`, registering each
-/// substituted value as a secret. Anything else, `$x` and a lone `${` included,
-/// stays as written. `Err(NAME)` names the first variable `lookup` does not know.
-pub fn expand_vars(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+/// Whether a header or variable name says its value is a secret: it
+/// contains `auth`, `key`, `token`, `secret`, `pass`, `cookie`, `session` or
+/// `credential` (any case).
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "auth",
+        "key",
+        "token",
+        "secret",
+        "pass",
+        "cookie",
+        "session",
+        "credential",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// Substitutes every `${NAME}` in the value of header `header` (NAME:
+/// letters, digits and `_`, not starting with a digit) with `lookup(NAME)`,
+/// registering each substituted value as a secret when the header or the
+/// variable has a secret's name ([`is_secret_name`]). Anything else, `$x` and
+/// a lone `${` included, stays as written. `Err(NAME)` names the first
+/// variable `lookup` does not know.
+pub fn expand_vars(
+    header: &str,
+    value: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(start) = rest.find("${") {
@@ -81,7 +108,9 @@ pub fn expand_vars(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Resu
             Some(end) if name_ok(&after[..end]) => {
                 let name = &after[..end];
                 let v = lookup(name).ok_or_else(|| name.to_string())?;
-                register(name, &v);
+                if is_secret_name(header) || is_secret_name(name) {
+                    register(name, &v);
+                }
                 out.push_str(&v);
                 rest = &after[end + 1..];
             }
@@ -103,19 +132,34 @@ mod tests {
     fn expands_variables_inside_values() {
         let lookup = |n: &str| (n == "BOT_TOKEN").then(|| "tok-123456".to_string());
         assert_eq!(
-            expand_vars("Bearer ${BOT_TOKEN}", lookup),
+            expand_vars("X-Bot", "Bearer ${BOT_TOKEN}", lookup),
             Ok("Bearer tok-123456".into())
         );
         assert_eq!(
-            expand_vars("${BOT_TOKEN}/${BOT_TOKEN}", lookup),
+            expand_vars("X-Bot", "${BOT_TOKEN}/${BOT_TOKEN}", lookup),
             Ok("tok-123456/tok-123456".into())
         );
         assert_eq!(
-            expand_vars("a ${ b} $x ${", lookup),
+            expand_vars("X-Bot", "a ${ b} $x ${", lookup),
             Ok("a ${ b} $x ${".into())
         );
-        assert_eq!(expand_vars("x ${NOPE} y", lookup), Err("NOPE".into()));
+        assert_eq!(
+            expand_vars("X-Bot", "x ${NOPE} y", lookup),
+            Err("NOPE".into())
+        );
         assert_eq!(redact("tok-123456"), "[redacted BOT_TOKEN]");
+        let team = |_: &str| Some("support-team".to_string());
+        assert_eq!(
+            expand_vars("X-Team", "${TEAM}", team),
+            Ok("support-team".into())
+        );
+        assert_eq!(
+            redact("support-team"),
+            "support-team",
+            "not a secret by name"
+        );
+        assert!(expand_vars("Authorization", "${TEAM}", team).is_ok());
+        assert_eq!(redact("support-team"), "[redacted TEAM]");
     }
 
     #[test]

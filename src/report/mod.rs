@@ -18,16 +18,27 @@
 //! (relative to the root) when set. See `docs/reports.md`.
 
 pub mod compare;
+#[doc(hidden)]
 pub mod error;
+#[doc(hidden)]
 pub mod gate;
+#[doc(hidden)]
 pub mod history;
+#[doc(hidden)]
 pub mod html;
+#[doc(hidden)]
 pub mod junit;
+#[doc(hidden)]
 pub mod markdown;
+#[doc(hidden)]
 pub mod results;
+/// Synthetic runs for tests and benchmarks (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
 pub mod sample;
 pub mod sections;
 pub mod stats;
+#[doc(hidden)]
 pub mod summary;
 
 use std::path::{Path, PathBuf};

@@ -57,6 +57,7 @@ impl GitInfo {
 
 /// Everything one run produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunResults {
     /// Format version ([`RESULTS_SCHEMA`]).
     pub schema: u32,

@@ -18,8 +18,9 @@
 //! `..%2Fa`); write `{{ base | safe }}` to insert a value as it is. The
 //! `urlencode` filter does the same encoding in any template. Header values
 //! are not templates; every `${NAME}` inside them is read from the
-//! environment (an unset NAME is an error naming it), and those values are
-//! secrets, redacted from every message and output.
+//! environment (an unset NAME is an error naming it); when the header or
+//! the variable has a secret's name (`Authorization`, `${BOT_TOKEN}`, see
+//! [`secrets::is_secret_name`]) the value is redacted from every message and output.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -157,7 +158,7 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
     };
     for (name, value) in &params.headers {
         // Not a template: a case's input must never choose which variable is read.
-        let value = secrets::expand_vars(value, |var| ctx.env.providers.env_var(var))
+        let value = secrets::expand_vars(name, value, |var| ctx.env.providers.env_var(var))
         .map_err(|var| {
             TargetError(format!(
                 "header `{name}` reads ${{{var}}}, which is not set (hint: export {var} before the run)"

@@ -73,6 +73,9 @@ impl PromptTarget {
     }
 }
 
+/// The largest prompt template file read (4 MiB).
+pub const MAX_TEMPLATE_BYTES: u64 = 4 << 20;
+
 /// The values templates see.
 pub(crate) fn template_context(ctx: &TargetContext<'_>) -> Value {
     let mut m: Map<String, Value> = ctx.vars.clone();
@@ -143,6 +146,14 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         (Some(t), _) => t.clone(),
         (None, Some(f)) => {
             let path = resolve_file(f, ctx.suite_dir, &ctx.env.root)?;
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            if size > MAX_TEMPLATE_BYTES {
+                return Err(TargetError(format!(
+                    "prompt file {} is {size} bytes, more than the {} MiB a template may have",
+                    path.display(),
+                    MAX_TEMPLATE_BYTES >> 20
+                )));
+            }
             std::fs::read_to_string(&path)
                 .map_err(|e| TargetError(format!("cannot read {}: {e}", path.display())))?
         }
@@ -188,7 +199,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         && let Some(note) = r.truncation_note()
     {
         return Err(TargetError(format!(
-            "the answer of `{}` is cut off: {note} (hint: raise `max_tokens`, or set `allow_truncated: true` to accept cut-off answers); answer: {}",
+            "the answer of `{}` is incomplete: {note} (hint: raise `max_tokens` if it hit the token limit, or set `allow_truncated: true` to accept incomplete answers); answer: {}",
             params.provider,
             shown()
         )));

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use rstest::rstest;
-use tribunal::provider::{BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError};
+use tribunal::provider::{ChatRequest, ChatResponse, Provider};
+use tribunal::testing::FnProvider;
 use tribunal::verdict::{CheckResult, Outcome, Output};
 use tribunal::{CheckInput, Harness, Input, Verdict};
 
@@ -19,19 +20,13 @@ use Outcome::{Error, Fail, Pass, Skipped};
 fn harness() -> Harness {
     Harness::new()
         .target("slow", |_: &Input| -> Result<Output, String> {
-            Ok(Output {
-                latency_ms: Some(250.0),
-                ..Output::text("done")
-            })
+            Ok(Output::text("done").with_latency_ms(250.0))
         })
         .target("fast", |input: &Input| -> Result<String, String> {
             Ok(format!("fast: {}", input.text()))
         })
         .target("priced", |_: &Input| -> Result<Output, String> {
-            Ok(Output {
-                cost_usd: Some(0.002),
-                ..Output::text("done")
-            })
+            Ok(Output::text("done").with_cost_usd(0.002))
         })
         .check("polite", |c: &CheckInput<'_>| {
             c.output.text.to_lowercase().contains("please")
@@ -812,25 +807,12 @@ fn every_cost_check_sees_the_targets_cost() {
 }
 
 /// A judge that passes everything and bills a fixed price per call.
-struct BillingJudge(f64);
-
-impl Provider for BillingJudge {
-    fn name(&self) -> &str {
-        "billing-judge"
-    }
-    fn chat<'a>(
-        &'a self,
-        _request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
-        let cost = self.0;
-        Box::pin(async move {
-            Ok(ChatResponse {
-                text: r#"{"critique": "fine", "pass": true}"#.into(),
-                cost_usd: Some(cost),
-                ..Default::default()
-            })
-        })
-    }
+fn billing_judge(cost: f64) -> Arc<dyn Provider> {
+    Arc::new(FnProvider::new("billing-judge", move |_: &ChatRequest| {
+        let mut answer = ChatResponse::new(r#"{"critique": "fine", "pass": true}"#);
+        answer.cost_usd = Some(cost);
+        Ok(answer)
+    }))
 }
 
 #[test]
@@ -840,7 +822,7 @@ fn cost_adds_up_the_target_and_the_judges_before_it() {
     // bound passes before the judge and fails after it.
     let suite = "suite: x\ncases:\n  - id: c\n    target: priced\n    input: x\n    checks:\n      - cost: {max_usd: 0.0022}\n        name: before\n      - judge: {criteria: Says it is done., provider: judge}\n      - cost: {max_usd: 0.0022}\n        name: after\n      - cost: {max_usd: 0.0025}\n        name: after-wide\n";
     let out = TestProject::with(&[("evals/x.yaml", suite)])
-        .run(harness().provider("judge", Arc::new(BillingJudge(0.0005))));
+        .run(harness().provider("judge", billing_judge(0.0005)));
     assert!(out.load_errors.is_empty(), "{:?}", out.load_errors);
     let v = &out.records[0].verdict;
     insta::assert_snapshot!(shown(&v.checks), @r"

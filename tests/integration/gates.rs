@@ -3,62 +3,22 @@
 //! nothing decided. Each is run the way a user runs it (`tribunal test
 //! --root`) and its reports are snapshotted.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use crate::common::{CliOutput, TestProject};
 
-use super::common::project;
-
-fn tribunal(root: &Path, env: &[(&str, &str)], args: &[&str]) -> (Output, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tribunal"));
-    cmd.args(args)
-        .current_dir(root)
-        .env_remove("INSTA_UPDATE")
-        .env_remove("INSTA_FORCE_PASS")
-        .env_remove("TRIBUNAL_SUITES")
-        .env_remove("NEXTEST_RUN_ID")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("TRIBUNAL_REPORT_DIR")
-        .env("CI", "false");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run tribunal");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out, text)
-}
-
-fn test_run(root: &Path, env: &[(&str, &str)], filter: &[&str]) -> (Output, String) {
-    let root_s = root.to_string_lossy().into_owned();
-    let mut args = vec!["test", "--root", &root_s, "--", "--test-threads", "1"];
+/// `tribunal test --root ROOT -- --test-threads 1 FILTER` in the project.
+fn test_run(p: &TestProject, env: &[(&str, &str)], filter: &[&str]) -> CliOutput {
+    let root = p.root_arg();
+    let mut args = vec!["test", "--root", &root, "--", "--test-threads", "1"];
     args.extend_from_slice(filter);
-    tribunal(root, env, &args)
+    tribunal(p, env, &args)
 }
 
-/// Run ids, times and durations vary from run to run.
-fn normalize(text: &str) -> String {
-    let rules = [
-        (r"\d{8}T\d{6}Z-[0-9a-f]+", "[run-id]"),
-        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z?", "[time]"),
-        (r#"time="[0-9.]+""#, r#"time="[t]""#),
-        (r"\d+(\.\d+)? (ms|s)\b", "[ms]"),
-        (r"/[^ `']*/\.tmp[A-Za-z0-9]+", "[root]"),
-    ];
-    let mut out = text.to_string();
-    for (re, with) in rules {
-        out = regex::Regex::new(re)
-            .expect("static regex")
-            .replace_all(&out, with)
-            .into_owned();
+fn tribunal(p: &TestProject, env: &[(&str, &str)], args: &[&str]) -> CliOutput {
+    let mut cmd = p.tribunal(args);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
     }
-    out
-}
-
-fn read(root: &Path, path: &str) -> String {
-    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    cmd.output()
 }
 
 const GOOD: &str = "suite: good
@@ -84,19 +44,19 @@ cases:
 
 #[test]
 fn a_broken_file_and_a_skipped_case_are_in_every_report_and_fail_the_gates() {
-    let p = project(&[("evals/good.yaml", GOOD), ("evals/broken.yaml", BROKEN)]);
-    let (out, _) = test_run(p.path(), &[("INSTA_UPDATE", "always")], &[]);
-    assert_eq!(out.status.code(), Some(101), "tribunal test fails");
+    let p = TestProject::with(&[("evals/good.yaml", GOOD), ("evals/broken.yaml", BROKEN)]);
+    let out = test_run(&p, &[("INSTA_UPDATE", "always")], &[]);
+    assert_eq!(out.code, Some(101), "tribunal test fails");
     insta::assert_snapshot!(
         "broken_summary_md",
-        normalize(&read(p.path(), "target/tribunal/summary.md"))
+        p.normalize(&p.read("target/tribunal/summary.md"))
     );
     insta::assert_snapshot!(
         "broken_junit",
-        normalize(&read(p.path(), "target/tribunal/junit.xml"))
+        p.normalize(&p.read("target/tribunal/junit.xml"))
     );
     let last: serde_json::Value =
-        serde_json::from_str(&read(p.path(), "target/tribunal/last.json")).expect("json");
+        serde_json::from_str(&p.read("target/tribunal/last.json")).expect("json");
     let entries: Vec<(String, String, String)> = last["records"]
         .as_array()
         .expect("records")
@@ -125,7 +85,7 @@ fn a_broken_file_and_a_skipped_case_are_in_every_report_and_fail_the_gates() {
             ),
         ]
     );
-    let html = read(p.path(), "target/tribunal/report.html");
+    let html = p.read("target/tribunal/report.html");
     assert!(
         html.contains("Suite files that did not load (1)")
             && html.contains("skipped: waits for the new model"),
@@ -135,8 +95,9 @@ fn a_broken_file_and_a_skipped_case_are_in_every_report_and_fail_the_gates() {
     for gate in [&["--fail-on-status"][..], &["--min-pass-rate", "0"][..]] {
         let mut args = vec!["report", "--root", "."];
         args.extend_from_slice(gate);
-        let (out, text) = tribunal(p.path(), &[], &args);
-        assert_eq!(out.status.code(), Some(1), "{gate:?} fails: {text}");
+        let out = tribunal(&p, &[], &args);
+        let text = out.text();
+        assert_eq!(out.code, Some(1), "{gate:?} fails: {text}");
         assert!(
             text.contains("1 suite file(s) could not be loaded"),
             "{gate:?}: {text}"
@@ -146,43 +107,42 @@ fn a_broken_file_and_a_skipped_case_are_in_every_report_and_fail_the_gates() {
 
 #[test]
 fn every_file_broken_is_a_failing_report_not_a_green_one() {
-    let p = project(&[("evals/broken.yaml", BROKEN)]);
-    let (out, _) = test_run(p.path(), &[], &[]);
-    assert_eq!(out.status.code(), Some(101));
-    let md = read(p.path(), "target/tribunal/summary.md");
+    let p = TestProject::with(&[("evals/broken.yaml", BROKEN)]);
+    let out = test_run(&p, &[], &[]);
+    assert_eq!(out.code, Some(101));
+    let md = p.read("target/tribunal/summary.md");
     assert!(md.starts_with("## ❌ tribunal evals: 1 trials"), "{md}");
-    let (out, text) = tribunal(
-        p.path(),
-        &[],
-        &["report", "--root", ".", "--fail-on-status"],
-    );
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let out = tribunal(&p, &[], &["report", "--root", ".", "--fail-on-status"]);
+    let text = out.text();
+    assert_eq!(out.code, Some(1), "{text}");
 }
 
 #[test]
 fn one_trial_name_in_two_files_is_a_load_error_not_a_shared_result() {
     let a = "suite: s\ncases:\n  - id: same\n    output: yes\n    gate: must_pass\n    checks:\n      - contains: yes\n";
     let b = "suite: s\ncases:\n  - id: same\n    output: no\n    gate: must_pass\n    checks:\n      - contains: yes\n";
-    let p = project(&[("evals/a.yaml", a), ("evals/b.yaml", b)]);
-    let (out, text) = test_run(p.path(), &[("INSTA_UPDATE", "always")], &[]);
-    assert_eq!(out.status.code(), Some(101), "{text}");
+    let p = TestProject::with(&[("evals/a.yaml", a), ("evals/b.yaml", b)]);
+    let out = test_run(&p, &[("INSTA_UPDATE", "always")], &[]);
+    let text = out.text();
+    assert_eq!(out.code, Some(101), "{text}");
     assert!(
         text.contains("evals/a.yaml:3:5: duplicate trial name `s::same`: defined at evals/a.yaml:3:5 and at evals/b.yaml:3:5"),
         "{text}"
     );
-    assert!(!p.path().join("evals/snapshots/s__same.snap").exists());
+    assert!(!p.exists("evals/snapshots/s__same.snap"));
 }
 
 #[test]
 fn a_filter_that_selects_nothing_is_an_error_in_ci() {
-    let p = project(&[("evals/good.yaml", GOOD)]);
-    let (out, text) = test_run(p.path(), &[("CI", "true")], &["refnud"]);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    let p = TestProject::with(&[("evals/good.yaml", GOOD)]);
+    let out = test_run(&p, &[("CI", "true")], &["refnud"]);
+    let text = out.text();
+    assert_eq!(out.code, Some(2), "{text}");
     insta::assert_snapshot!(text.trim(), @"tribunal: the filter `refnud` selects none of the 2 trials (in CI a run that selects nothing is an error, not a pass; hint: list the trial names with `--list`)");
-    assert!(!p.path().join("target").exists(), "nothing written in CI");
+    assert!(!p.exists("target"), "nothing written in CI");
     // Locally an empty selection stays libtest's (exit 0).
-    let (out, _) = test_run(p.path(), &[], &["refnud"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = test_run(&p, &[], &["refnud"]);
+    assert_eq!(out.code, Some(0));
 }
 
 #[test]
@@ -202,12 +162,13 @@ cases:
       - contains: y
         when: failed
 ";
-    let p = project(&[("evals/s.yaml", suite)]);
-    let (out, text) = test_run(p.path(), &[("INSTA_UPDATE", "always")], &[]);
-    assert_eq!(out.status.code(), Some(101), "{text}");
+    let p = TestProject::with(&[("evals/s.yaml", suite)]);
+    let out = test_run(&p, &[("INSTA_UPDATE", "always")], &[]);
+    let text = out.text();
+    assert_eq!(out.code, Some(101), "{text}");
     assert!(text.contains("every check that ran has weight 0"), "{text}");
     let last: serde_json::Value =
-        serde_json::from_str(&read(p.path(), "target/tribunal/last.json")).expect("json");
+        serde_json::from_str(&p.read("target/tribunal/last.json")).expect("json");
     let outcomes: Vec<&str> = last["records"]
         .as_array()
         .expect("records")
@@ -231,9 +192,10 @@ cases:
     checks:
       - contains: parcel
 ";
-    let p = project(&[("evals/s.yaml", suite)]);
-    let (out, text) = test_run(p.path(), &[("CI", "true")], &[]);
-    assert_eq!(out.status.code(), Some(101), "{text}");
+    let p = TestProject::with(&[("evals/s.yaml", suite)]);
+    let out = test_run(&p, &[("CI", "true")], &[]);
+    let text = out.text();
+    assert_eq!(out.code, Some(101), "{text}");
     let root = p.path().display().to_string();
     assert!(
         text.contains(&format!(

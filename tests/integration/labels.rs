@@ -55,12 +55,7 @@ impl Provider for PolicyJudge {
             p.push(user.clone());
         }
         let text = format!(r#"{{"critique": "judge says {pass}", "pass": {pass}}}"#);
-        Box::pin(async move {
-            Ok(ChatResponse {
-                text,
-                ..Default::default()
-            })
-        })
+        Box::pin(async move { Ok(ChatResponse::new(text)) })
     }
 }
 

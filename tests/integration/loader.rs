@@ -9,6 +9,8 @@ use std::path::Path;
 use proptest::prelude::*;
 use tribunal::case::{KnownNames, LoadError, Suite, SuiteErrors, load_str};
 
+use crate::common::TestProject;
+
 const FILE: &str = "evals/x.yaml";
 
 fn known() -> KnownNames {
@@ -488,7 +490,7 @@ fn a_suite_may_expand_to_at_most_max_trials() {
 /// A suite file larger than the limit is refused without reading it all.
 #[test]
 fn a_suite_file_is_at_most_max_file_bytes() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = TestProject::new();
     let path = dir.path().join("big.yaml");
     let mut text = String::from("suite: big\ncases: []\n#");
     text.push_str(&"x".repeat(usize::try_from(tribunal::case::MAX_FILE_BYTES).expect("fits")));
@@ -505,7 +507,7 @@ fn a_suite_file_is_at_most_max_file_bytes() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_named_like_a_suite_is_an_error_not_a_hang() {
-    let root = tempfile::tempdir().expect("temp dir");
+    let root = TestProject::new();
     let evals = root.path().join("evals");
     std::fs::create_dir(&evals).expect("evals");
     std::fs::write(

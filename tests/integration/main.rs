@@ -16,3 +16,25 @@ mod report_html_chromium;
 mod report_outputs;
 mod report_workflows;
 mod targets;
+
+/// Every integration test lives in this binary: a new `tests/*.rs` file
+/// would be one more crate to compile and link on every `cargo test`. Add a
+/// module here instead (`tests/evals.rs` is the product's own harness).
+#[test]
+fn the_integration_tests_are_one_binary() {
+    let tests = common::repo_root().join("tests");
+    let mut top_level: Vec<String> = std::fs::read_dir(&tests)
+        .expect("tests/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs") || p.join("main.rs").is_file())
+        .map(|p| {
+            p.strip_prefix(&tests)
+                .expect("under tests/")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    top_level.sort();
+    assert_eq!(top_level, ["evals.rs", "integration"]);
+}

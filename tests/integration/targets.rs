@@ -230,7 +230,7 @@ fn gone(pid: u32) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_timeout_kills_what_the_program_started() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
         &e,
@@ -255,7 +255,7 @@ async fn a_command_timeout_kills_what_the_program_started() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_that_exits_while_a_background_child_holds_stdout_is_not_timed_out() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let t = std::time::Instant::now();
     let out = run(
@@ -276,7 +276,7 @@ async fn a_program_that_exits_while_a_background_child_holds_stdout_is_not_timed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_stdout_is_bounded_and_an_error_that_says_so() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
         &e,
@@ -304,11 +304,15 @@ async fn a_huge_stdout_is_bounded_and_an_error_that_says_so() {
 }
 
 fn openai_cut_off(text: &str) -> MockReply {
+    openai_stopped(text, "length")
+}
+
+fn openai_stopped(text: &str, reason: &str) -> MockReply {
     MockReply::json(
         200,
         &json!({
             "id": "c", "object": "chat.completion", "created": 0, "model": "bot-1",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": reason}],
             "usage": {"prompt_tokens": 9, "completion_tokens": 16, "total_tokens": 25}
         }),
     )
@@ -318,7 +322,7 @@ fn openai_cut_off(text: &str) -> MockReply {
 async fn a_cut_off_prompt_answer_is_an_error_unless_allowed() {
     let server = MockServer::start(true, |_, _| openai_cut_off("Refunds take five business da"))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
     let err = run(
         &live,
@@ -328,7 +332,7 @@ async fn a_cut_off_prompt_answer_is_an_error_unless_allowed() {
     )
     .await
     .expect_err("cut off");
-    insta::assert_snapshot!(err, @"the answer of `bot` is cut off: the model stopped at its token limit (finish reason `length`, 16 output tokens), so the answer is cut off (hint: raise `max_tokens`, or set `allow_truncated: true` to accept cut-off answers); answer: Refunds take five business da");
+    insta::assert_snapshot!(err, @"the answer of `bot` is incomplete: the model stopped at its token limit (finish reason `length`, 16 output tokens), so the answer is cut off (hint: raise `max_tokens` if it hit the token limit, or set `allow_truncated: true` to accept incomplete answers); answer: Refunds take five business da");
     let out = run(
         &live,
         json!({"prompt": {"provider": "bot", "template": "{{ input }}", "max_tokens": 16, "allow_truncated": true}}),
@@ -351,7 +355,7 @@ async fn an_anthropic_max_tokens_stop_is_a_cut_off_answer() {
         )
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = ProjectConfig::parse(
         &format!(
             "providers:\n  claude:\n    kind: anthropic\n    model: c-1\n    base_url: {}\n",
@@ -395,7 +399,7 @@ async fn an_anthropic_max_tokens_stop_is_a_cut_off_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_answer_is_validated_even_when_the_gateway_ignored_the_schema() {
     let server = MockServer::start(true, |_, _| MockReply::openai("4", 3, 1)).expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
     let err = run(
         &live,
@@ -443,7 +447,7 @@ async fn http_headers_read_variables_inside_values_and_secrets_never_come_back()
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[("BOT_TOKEN", "bot-SECRET-42")]);
     let target = |path: &str| json!({"http": {"url": format!("{}{path}", server.url()), "headers": {"Authorization": "Bearer ${BOT_TOKEN}"}, "output": "$.answer"}});
     let out = run(&e, target("/ask"), json!("q"), dir.path())
@@ -472,7 +476,7 @@ async fn http_headers_read_variables_inside_values_and_secrets_never_come_back()
 async fn http_urls_encode_the_input_by_default() {
     let server = MockServer::start(true, |r, _| MockReply::json(200, &json!({"path": r.path})))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[]);
     let url = format!(
         "{}/ask/{{{{ input }}}}?q={{{{ input }}}}&shop={{{{ shop | urlencode }}}}",
@@ -500,7 +504,7 @@ async fn http_answers_are_bounded() {
         }
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[]);
     let err = run(
         &e,
@@ -551,4 +555,99 @@ fn target_timeouts_must_be_waitable() {
         );
     }
     assert!(TargetSpec::parse(&json!({"command": {"program": "true", "timeout_s": 0.5}})).is_ok());
+}
+
+#[tokio::test]
+async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("huge.j2"), "x".repeat((4 << 20) + 1)).expect("write");
+    let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
+    let err = run(
+        &e,
+        json!({"prompt": {"provider": "bot", "file": "huge.j2"}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("too big");
+    assert!(
+        err.ends_with("is 4194305 bytes, more than the 4 MiB a template may have"),
+        "{err}"
+    );
+}
+
+/// Every YAML block of docs/providers.md is what it claims: the
+/// `tribunal.yaml` example loads as provider configuration, and every
+/// `target:` example parses as a target.
+#[test]
+fn the_provider_docs_examples_load() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/providers.md"))
+        .expect("docs/providers.md");
+    // Fences are "```yaml", "```yaml case" or "```yaml fragment".
+    let blocks: Vec<&str> = doc
+        .split("```yaml")
+        .skip(1)
+        .filter_map(|b| b.split_once('\n'))
+        .filter_map(|(_, b)| b.split("\n```").next())
+        .collect();
+    let mut targets = 0;
+    for block in &blocks {
+        if let Some(body) = block.strip_prefix("target:\n") {
+            let v: Value = serde_saphyr::from_str(body).expect("valid YAML");
+            TargetSpec::parse(&v).unwrap_or_else(|e| panic!("{e:?} in\n{block}"));
+            targets += 1;
+        } else {
+            ProjectConfig::parse(block, "docs/providers.md")
+                .unwrap_or_else(|e| panic!("{e} in\n{block}"));
+        }
+    }
+    assert_eq!((blocks.len(), targets), (4, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_target_connection_reset_keeps_its_cause() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.set_zero_linger();
+            drop(s);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env_with(dir.path(), &[]);
+    let err = run(
+        &e,
+        json!({"http": {"url": format!("http://{addr}/ask")}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("reset");
+    assert!(err.contains("Connection reset by peer"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_content_filtered_prompt_answer_is_an_error() {
+    let server = MockServer::start(true, |_, _| openai_stopped("Refunds", "content_filter"))
+        .expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
+    let err = run(
+        &live,
+        json!({"prompt": {"provider": "bot", "template": "{{ input }}"}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("filtered");
+    assert!(
+        err.contains("the provider's filter stopped the answer (finish reason `content_filter`)"),
+        "{err}"
+    );
 }
