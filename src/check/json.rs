@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::spec::main_error;
 use super::text::json_equal;
 use super::{CheckContext, SpecError};
-use crate::case::node::Seg;
+use crate::diag::Seg;
 use crate::verdict::CheckResult;
 
 /// `is_json`: the output parses as JSON, and matches a schema when one is given.

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::spec::main_error;
 use super::{CheckContext, SpecError};
-use crate::case::hint;
+use crate::diag::hint;
 use crate::registry::CheckInput;
 use crate::verdict::CheckResult;
 

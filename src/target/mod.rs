@@ -22,9 +22,9 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use crate::case::hint;
-use crate::case::node::Seg;
 use crate::check::SpecError;
+use crate::diag::Seg;
+use crate::diag::hint;
 use crate::provider::secrets;
 use crate::registry::{Input, RustTarget};
 use crate::run::RunEnv;
