@@ -5,7 +5,7 @@
 //! cases. Loading keeps every case's `file:line:col` so that any later error
 //! or report can point back at it. See `docs/format.md` for the format.
 //!
-//! The stages: [`discover`] finds the files, `yaml.rs` parses one into a
+//! The stages: [`discover`](fn@discover) finds the files, `yaml.rs` parses one into a
 //! tree of positioned nodes, `raw.rs` is the shape serde reads, and
 //! `resolve.rs` validates it into the [`model`](Suite).
 

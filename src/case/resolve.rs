@@ -41,7 +41,7 @@ pub struct Loaded {
     pub broken: Vec<SuiteErrors>,
 }
 
-/// Loads suite files (from [`discover`](super::discover)); a broken file never stops the others.
+/// Loads suite files (from [`discover`](fn@super::discover)); a broken file never stops the others.
 pub fn load_files(root: &Path, files: &[PathBuf], known: Option<&KnownNames>) -> Loaded {
     let mut loaded = Loaded::default();
     for path in files {
