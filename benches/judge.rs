@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
-use tribunal::check::CheckContext;
-use tribunal::check::judge::{JudgeParams, run};
-use tribunal::labels::align::{AlignReport, Freshness, Item};
+use tribunal::align::{AlignReport, Freshness, Item};
+use tribunal::check::judge::{JudgeCheck, SuiteJudge};
+use tribunal::check::{Check, CheckCx, ParseCx, TrialView};
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
 use tribunal::provider::{
     BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers,
@@ -112,24 +112,31 @@ fn main() {
     let expected = json!("No: the window is 30 days.");
     let vars = Map::new();
     let suite_dir = PathBuf::from(dir.path());
+    let suite_judge = SuiteJudge::default();
+    let span = tribunal::verdict::parse_span("evals/bench.yaml:1:1");
+    // Each measurement loads the check (as the loader does once per suite)
+    // and runs it once.
     let check = |params: Value| {
-        let params: JudgeParams = serde_json::from_value(params).expect("params");
-        let ctx = CheckContext {
+        let cx = ParseCx::new(&span, &suite_dir, &suite_judge);
+        let judge = JudgeCheck::from_value(&params, &cx).expect("params");
+        let cx = CheckCx {
             name: "judge",
+            trial: TrialView {
+                suite: "bench",
+                case_id: "case-99999",
+                variant: None,
+                input: &input,
+                expected: Some(&expected),
+                vars: &vars,
+                tags: &[],
+                suite_dir: &suite_dir,
+            },
             output: &output,
-            input: &input,
-            expected: Some(&expected),
-            vars: &vars,
-            suite: "bench",
-            case_id: "case-99999",
-            tags: &[],
-            variant: None,
             prior: &[],
-            suite_dir: &suite_dir,
-            judge_defaults: None,
-            env: &env,
+            services: &env.services,
+            baselines: &env,
         };
-        let r = rt.block_on(run(&params, &ctx));
+        let r = rt.block_on(judge.run(&cx));
         assert!(matches!(r.outcome, Outcome::Pass), "{r:?}");
     };
     println!("judged output: {} chars", output.text.chars().count());

@@ -62,13 +62,7 @@ impl Trial {
     }
 }
 
-/// `suite::case` or `suite::case::variant`.
-pub fn trial_name(suite: &str, case: &str, variant: Option<&str>) -> String {
-    match variant {
-        Some(v) => format!("{suite}::{case}::{v}"),
-        None => format!("{suite}::{case}"),
-    }
-}
+pub use crate::verdict::trial_name;
 
 /// Every trial of a set of suites, in suite, case, variant order. Names are
 /// not checked for uniqueness; the harness uses [`expand_unique`].

@@ -105,6 +105,8 @@
 #![warn(missing_docs)]
 
 #[doc(hidden)]
+pub mod align;
+#[doc(hidden)]
 pub mod case;
 #[doc(hidden)]
 pub mod check;
@@ -134,6 +136,8 @@ pub mod report;
 pub mod rerun;
 #[doc(hidden)]
 pub mod run;
+#[doc(hidden)]
+pub mod services;
 #[doc(hidden)]
 pub mod snapshot;
 #[doc(hidden)]

@@ -5,29 +5,25 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
-use crate::check::{CheckContext, run_checks};
+use crate::check::{Baselines, CheckCx, TrialView, run_checks};
 pub use crate::expand::{Trial, expand, trial_name};
-use crate::provider::Providers;
+use crate::provider::{BoxFuture, Providers};
 use crate::registry::Registry;
+use crate::services::Services;
 use crate::target::{self, TargetContext, TargetError};
 use crate::verdict::{Output, Usage, Verdict};
 
 type OutputCell = Arc<OnceCell<Result<Output, TargetError>>>;
 
-/// What a run shares across all trials.
+/// What a run shares across all trials: the [`Services`] targets and checks
+/// use, and the output cache (each target is called at most once per run).
 #[derive(Debug, Default)]
 pub struct RunEnv {
-    /// The project root (where `Cargo.toml` and `evals/` are).
-    pub root: PathBuf,
-    /// Model providers (wrapped by the cassette layer).
-    pub providers: Providers,
-    /// Registered Rust targets and checks.
-    pub registry: Registry,
-    /// True when running in CI (`CI` set and not `0`/`false`).
-    pub ci: bool,
+    /// Root, providers, registered functions, CI flag.
+    pub services: Services,
     /// Every trial of the run by name (selected or not), so that one trial can
     /// ask for another's output.
     trials: HashMap<String, Trial>,
@@ -44,10 +40,7 @@ impl RunEnv {
         trials: &[Trial],
     ) -> Self {
         RunEnv {
-            root,
-            providers,
-            registry,
-            ci,
+            services: Services::new(root, registry, providers, ci),
             trials: trials.iter().map(|t| (t.name(), t.clone())).collect(),
             outputs: Mutex::new(HashMap::new()),
         }
@@ -79,6 +72,45 @@ impl RunEnv {
     }
 }
 
+impl Baselines for RunEnv {
+    fn output_of<'a>(
+        &'a self,
+        suite: &'a str,
+        case_id: &'a str,
+        variant: &'a str,
+    ) -> BoxFuture<'a, Option<Output>> {
+        Box::pin(RunEnv::output_of(self, suite, case_id, Some(variant)))
+    }
+}
+
+/// The check context of a trial whose target returned `output`: no check
+/// name and no prior results yet (the dispatcher sets them per check).
+pub fn check_cx<'a>(
+    env: &'a RunEnv,
+    trial: &'a Trial,
+    vars: &'a Map<String, Value>,
+    output: &'a Output,
+) -> CheckCx<'a> {
+    let case = trial.case();
+    CheckCx {
+        name: "",
+        trial: TrialView {
+            suite: &trial.suite.name,
+            case_id: &case.id,
+            variant: trial.variant().map(|v| v.id.as_str()),
+            input: &case.input,
+            expected: case.expected.as_ref(),
+            vars,
+            tags: &case.tags,
+            suite_dir: &trial.suite.dir,
+        },
+        output,
+        prior: &[],
+        services: &env.services,
+        baselines: env,
+    }
+}
+
 async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError> {
     let case = trial.case();
     if let Some(fixed) = &case.output {
@@ -101,7 +133,7 @@ async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError>
         case_id: &case.id,
         variant: trial.variant().map(|v| v.id.as_str()),
         suite_dir: &trial.suite.dir,
-        env,
+        env: &env.services,
     };
     target::call(spec, &trial.suite.targets, &ctx).await
 }
@@ -123,7 +155,7 @@ pub fn error_verdict(trial: &Trial, error: Option<String>) -> Verdict {
         checks: Vec::new(),
         output: None,
         error,
-        location: case.location.to_string(),
+        location: case.location.clone(),
         usage: Usage::default(),
         cost_usd: None,
         duration_ms: 0.0,
@@ -141,21 +173,7 @@ pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
         }
         Ok(output) => {
             let vars = trial.vars();
-            let base = CheckContext {
-                name: "",
-                output: &output,
-                input: &case.input,
-                expected: case.expected.as_ref(),
-                vars: &vars,
-                suite: &trial.suite.name,
-                case_id: &case.id,
-                tags: &case.tags,
-                variant: trial.variant().map(|v| v.id.as_str()),
-                prior: &[],
-                suite_dir: &trial.suite.dir,
-                judge_defaults: trial.suite.judge.as_ref(),
-                env,
-            };
+            let base = check_cx(env, trial, &vars, &output);
             let checks = run_checks(&case.checks, &base).await;
             let (outcome, score) = Verdict::conclude(&checks, case.threshold);
             verdict.outcome = outcome;

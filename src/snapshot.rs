@@ -89,7 +89,7 @@ pub fn render(verdict: &Verdict, file: &SnapshotFile<'_>, pending: bool) -> Stri
     }
     let description = match file.description {
         Some(d) => format!("{} ({})", d.trim(), verdict.location),
-        None => verdict.location.clone(),
+        None => verdict.location.to_string(),
     };
     header.insert("description".into(), json!(description));
     header.insert("expression".into(), json!(verdict.trial));
@@ -219,7 +219,10 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                     .checks
                     .iter()
                     .find(|c| c.outcome == Outcome::Error)
-                    .map(|c| format!("check `{}`: {}", c.name, c.reason))
+                    .map(|c| match &c.location {
+                        Some(l) => format!("check `{}` (at {l}): {}", c.name, c.reason),
+                        None => format!("check `{}`: {}", c.name, c.reason),
+                    })
             })
             .unwrap_or_else(|| "unknown error".into());
         return Compared {
@@ -469,7 +472,12 @@ fn failing_reasons(verdict: &Verdict) -> String {
     let mut out = String::new();
     for c in &verdict.checks {
         if matches!(c.outcome, Outcome::Fail | Outcome::Error) {
-            out.push_str(&format!("  {} `{}`: {}\n", c.outcome, c.name, c.reason));
+            let at = c
+                .location
+                .as_ref()
+                .map(|l| format!(" (at {l})"))
+                .unwrap_or_default();
+            out.push_str(&format!("  {} `{}`{at}: {}\n", c.outcome, c.name, c.reason));
             if let Some(crit) = &c.critique {
                 out.push_str(&format!("    critique: {}\n", excerpt(crit)));
             }
@@ -513,7 +521,7 @@ mod tests {
             checks,
             output: Some(Output::text("We refund within 30 days.\nThanks!")),
             error: None,
-            location: "evals/support.yaml:4:5".into(),
+            location: crate::verdict::parse_span("evals/support.yaml:4:5"),
             usage: Usage::default(),
             cost_usd: None,
             duration_ms: 1.0,

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::diag::Span;
+
 /// The outcome of a check or of a whole case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -101,6 +103,14 @@ pub struct CheckResult {
     /// Cost in US dollars spent by this check (judges).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// Where the check is written (`file:line:col` of its list item). Not
+    /// part of the decision: moving a check does not change a snapshot.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "span_text::option"
+    )]
+    pub location: Option<Span>,
 }
 
 impl CheckResult {
@@ -119,6 +129,7 @@ impl CheckResult {
             warnings: Vec::new(),
             usage: None,
             cost_usd: None,
+            location: None,
         }
     }
 
@@ -302,8 +313,10 @@ pub struct Verdict {
     /// crashed, the case could not be prepared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// `file:line:col` of the case in its YAML file.
-    pub location: String,
+    /// Where the case is written in its YAML file (rendered and stored as
+    /// `file:line:col`).
+    #[serde(with = "span_text")]
+    pub location: Span,
     /// Total tokens (target and judges).
     #[serde(default)]
     pub usage: Usage,
@@ -342,6 +355,16 @@ pub struct CheckDecision {
 }
 
 impl Verdict {
+    /// Where to look first: the YAML line of the first check that failed or
+    /// erred, else the case's own.
+    pub fn failure_location(&self) -> &Span {
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+            .find_map(|c| c.location.as_ref())
+            .unwrap_or(&self.location)
+    }
+
     /// The decision that the snapshot records and gates on.
     pub fn decision(&self) -> Decision {
         Decision {
@@ -488,5 +511,77 @@ impl CheckResult {
     /// A passing result with a reason.
     pub fn pass_with(kind: &str, name: &str, reason: impl Into<String>) -> Self {
         Self::new(kind, name, Outcome::Pass, reason)
+    }
+}
+
+/// A trial's name: `suite::case` or `suite::case::variant`. It names libtest
+/// trials, verdicts and the trials a cassette miss is about.
+pub fn trial_name(suite: &str, case: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("{suite}::{case}::{v}"),
+        None => format!("{suite}::{case}"),
+    }
+}
+
+/// Reads a span back from its `file:line:col` text (text without a
+/// position is kept whole as the file, at line and column 0).
+pub fn parse_span(text: &str) -> Span {
+    span_text::parse(text)
+}
+
+/// A [`Span`] as its `file:line:col` text in results files, so that reports
+/// and history read the same text whether written before or after spans.
+mod span_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Span;
+
+    pub fn serialize<S: Serializer>(span: &Span, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(span)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(parse(&text))
+    }
+
+    /// `file:line:col`; text without a position keeps it whole as the file
+    /// (line and column 0), so no results file fails to read over it.
+    pub fn parse(text: &str) -> Span {
+        let mut parts = text.rsplitn(3, ':');
+        let (col, line, file) = (parts.next(), parts.next(), parts.next());
+        match (
+            file,
+            line.and_then(|l| l.parse().ok()),
+            col.and_then(|c| c.parse().ok()),
+        ) {
+            (Some(file), Some(line), Some(col)) => Span {
+                file: file.into(),
+                line,
+                col,
+            },
+            _ => Span {
+                file: text.into(),
+                line: 0,
+                col: 0,
+            },
+        }
+    }
+
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use super::Span;
+
+        pub fn serialize<S: Serializer>(span: &Option<Span>, s: S) -> Result<S::Ok, S::Error> {
+            match span {
+                Some(span) => s.collect_str(span),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Span>, D::Error> {
+            Ok(Option::<String>::deserialize(d)?.map(|t| super::parse(&t)))
+        }
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::Location;
 use crate::check::CheckSpec;
+use crate::check::judge::SuiteJudge;
 use crate::target::TargetSpec;
 use crate::verdict::Gate;
 
@@ -26,8 +27,9 @@ pub struct Suite {
     pub variants: Vec<Variant>,
     /// The cases, in file order.
     pub cases: Vec<Case>,
-    /// The suite-level `judge:` block, for judge checks.
-    pub judge: Option<Value>,
+    /// The suite-level `judge:` block, parsed once (its defaults are merged
+    /// into each judge check at load; `tribunal align` reads its settings).
+    pub judge: SuiteJudge,
     /// Named targets declared under `targets:`.
     pub targets: Vec<(String, TargetSpec)>,
 }

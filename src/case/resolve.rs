@@ -16,7 +16,8 @@ use super::error::{LoadError, Location, SuiteErrors};
 use super::raw::{RawCase, RawDefaults, RawSuite, RawVariant};
 use super::yaml::{self, Node, NodeValue};
 use super::{Case, Suite, Variant};
-use crate::check::CheckSpec;
+use crate::check::judge::SuiteJudge;
+use crate::check::{CheckSpec, ParseCx};
 use crate::diag::{self, Seg, SpecError, explain_serde, hint, remove_at, serde_segments};
 use crate::fsutil::name_part;
 use crate::target::TargetSpec;
@@ -242,6 +243,8 @@ pub fn load_str(
         root: &root,
         known,
         target_names: Vec::new(),
+        judge: SuiteJudge::default(),
+        dir: dir.to_path_buf(),
         errors: Vec::new(),
     };
     let suite = loader.suite(dir, &fallback_name);
@@ -282,6 +285,11 @@ struct Loader<'a> {
     known: Option<&'a KnownNames>,
     /// The names declared under the suite's `targets:`.
     target_names: Vec<String>,
+    /// The suite's `judge:` block, parsed before any check (judge checks
+    /// merge it in at load).
+    judge: SuiteJudge,
+    /// The suite file's folder.
+    dir: PathBuf,
     errors: Vec<LoadError>,
 }
 
@@ -395,6 +403,7 @@ impl Loader<'_> {
                 Some("add at least one case under `cases:`".into()),
             );
         }
+        self.judge = self.suite_judge(raw.judge.as_ref());
         let targets = self.named_targets(&raw.targets);
         let variants = self.variants(&raw);
         let defaults = self.defaults(&raw.defaults, variants);
@@ -403,7 +412,6 @@ impl Loader<'_> {
         if self.trial_count(&cases, &defaults.variants) && self.errors.is_empty() {
             self.file_names(&name, &cases, &defaults.variants);
         }
-        self.suite_judge(raw.judge.as_ref());
         Some(Suite {
             name,
             description: raw.description,
@@ -411,7 +419,7 @@ impl Loader<'_> {
             dir: dir.to_path_buf(),
             variants: defaults.variants,
             cases,
-            judge: raw.judge,
+            judge: std::mem::take(&mut self.judge),
             targets,
         })
     }
@@ -460,12 +468,13 @@ impl Loader<'_> {
             .as_ref()
             .and_then(|t| self.target(&child(&base, "target"), t));
         let checks_path = child(&base, "checks");
-        let checks = raw
-            .checks
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| self.check(&item(&checks_path, i), c))
-            .collect();
+        let mut checks = Vec::new();
+        for (i, c) in raw.checks.iter().enumerate() {
+            if let Some(spec) = self.check(&item(&checks_path, i), c, &checks, &raw.checks[i + 1..])
+            {
+                checks.push(spec);
+            }
+        }
         if let Some(t) = raw.threshold {
             self.threshold(&child(&base, "threshold"), t);
         }
@@ -593,15 +602,16 @@ impl Loader<'_> {
         }
     }
 
-    fn suite_judge(&mut self, judge: Option<&Value>) {
-        if let Err(message) = crate::check::judge::SuiteJudge::parse(judge) {
+    fn suite_judge(&mut self, judge: Option<&Value>) -> SuiteJudge {
+        SuiteJudge::parse(judge).unwrap_or_else(|message| {
             self.push(
                 &[Seg::Key("judge".into())],
                 true,
                 message,
                 Some("see docs/judges.md for the suite-level `judge:` keys".into()),
             );
-        }
+            SuiteJudge::default()
+        })
     }
 
     fn threshold(&mut self, path: &[Seg], t: f64) {
@@ -834,15 +844,29 @@ impl Loader<'_> {
         Some(spec)
     }
 
-    fn check(&mut self, path: &[Seg], value: &Value) -> Option<CheckSpec> {
-        let (line, col) = self.root.locate(path, false);
-        let rust_checks = self.known.map(|k| k.checks.as_slice());
-        match CheckSpec::parse(value, rust_checks) {
-            Ok(mut spec) => {
-                spec.line = line;
-                spec.col = col;
-                Some(spec)
-            }
+    /// Parses and validates one check; `before` are the checks above it in
+    /// its case (suite defaults first), which its `when:` may name, and
+    /// `after` the ones written below it.
+    fn check(
+        &mut self,
+        path: &[Seg],
+        value: &Value,
+        before: &[CheckSpec],
+        after: &[Value],
+    ) -> Option<CheckSpec> {
+        let span = self.at(path, false);
+        let earlier: Vec<String> = before.iter().map(|c| c.name.clone()).collect();
+        let later: Vec<String> = after.iter().filter_map(CheckSpec::display_name).collect();
+        let cx = ParseCx {
+            span: &span,
+            suite_dir: &self.dir,
+            judge: &self.judge,
+            rust_checks: self.known.map(|k| k.checks.as_slice()),
+            earlier: &earlier,
+            later: &later,
+        };
+        match CheckSpec::parse(value, &cx) {
+            Ok(spec) => Some(spec),
             Err(e) => {
                 self.spec_error(path, e);
                 None
@@ -946,7 +970,7 @@ impl Loader<'_> {
         let mut checks = defaults.checks.clone();
         let path = child(base, "checks");
         for (i, c) in rc.checks.iter().enumerate() {
-            if let Some(spec) = self.check(&item(&path, i), c) {
+            if let Some(spec) = self.check(&item(&path, i), c, &checks, &rc.checks[i + 1..]) {
                 checks.push(spec);
             }
         }

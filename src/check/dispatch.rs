@@ -1,81 +1,55 @@
-//! Running a case's checks in order: `when:` conditions, negation, weights.
+//! Running a case's checks in order, and the combinators every kind shares:
+//! `when:` conditions, `not:` negation, `weight:`, and [`Fallback`] (a second
+//! check that decides when the first could not, as `ast_equivalent` hands an
+//! `unknown` to a judge).
 
-use super::spec::{CheckKind, CheckSpec, When};
-use super::{CheckContext, ast, judge};
+use serde_json::Value;
+
+use super::Check;
+use super::context::CheckCx;
+use super::spec::{CheckSpec, When};
+use crate::provider::BoxFuture;
 use crate::verdict::{CheckResult, Outcome};
 
-/// Runs the checks in order and returns one result per check.
-pub async fn run_checks(specs: &[CheckSpec], base: &CheckContext<'_>) -> Vec<CheckResult> {
+/// Runs the checks in order and returns one result per check. `base` is the
+/// context of the trial; its `name` and `prior` are set per check.
+pub async fn run_checks(specs: &[CheckSpec], base: &CheckCx<'_>) -> Vec<CheckResult> {
     let mut results: Vec<CheckResult> = Vec::with_capacity(specs.len());
     for spec in specs {
-        let ctx = CheckContext {
-            name: &spec.name,
-            prior: &results,
-            ..*base
-        };
         let result = match condition(spec, &results) {
-            Err(reason) => CheckResult::error(spec.kind_name, &spec.name, reason),
-            Ok(Some(reason)) => {
-                CheckResult::new(spec.kind_name, &spec.name, Outcome::Skipped, reason)
+            Err(reason) => located(spec, CheckResult::error(spec.kind_name, &spec.name, reason)),
+            Ok(Some(reason)) => located(
+                spec,
+                CheckResult::new(spec.kind_name, &spec.name, Outcome::Skipped, reason),
+            ),
+            Ok(None) => {
+                let cx = CheckCx {
+                    prior: &results,
+                    ..*base
+                };
+                run_check(spec, &cx).await
             }
-            Ok(None) => finish(spec, run_one(spec, &ctx).await),
         };
         results.push(result);
     }
     results
 }
 
-async fn run_one(spec: &CheckSpec, ctx: &CheckContext<'_>) -> CheckResult {
-    match &spec.kind {
-        CheckKind::Equals(c) => c.run(ctx),
-        CheckKind::Contains(c) => c.run(ctx),
-        CheckKind::Affix(c) => c.run(ctx),
-        CheckKind::Regex(c) => c.run(ctx),
-        CheckKind::Count(c) => c.run(ctx),
-        CheckKind::Similarity(c) => c.run(ctx),
-        CheckKind::IsJson(c) => c.run(ctx),
-        CheckKind::JsonPath(c) => c.run(ctx),
-        CheckKind::Latency(c) => c.run(ctx),
-        CheckKind::Cost(c) => c.run(ctx),
-        CheckKind::Rust(c) => c.run(ctx),
-        CheckKind::Ast(p, fallback) => {
-            let result = ast::run(p, ctx);
-            let fallback = fallback.as_deref().cloned().or_else(|| {
-                (p.on_unknown == ast::OnUnknown::Fallback).then(judge::JudgeParams::default)
-            });
-            match &fallback {
-                Some(judge_params) if result.label.as_deref() == Some("unknown") => {
-                    // Equivalence could not be decided: the judge decides, and
-                    // says so; the AST evidence stays attached.
-                    let mut judged = judge::run(judge_params, ctx).await;
-                    let mut evidence = serde_json::Map::new();
-                    evidence.insert("ast".into(), result.evidence.clone().unwrap_or_default());
-                    if let Some(j) = judged.evidence.take() {
-                        evidence.insert("judge".into(), j);
-                    }
-                    judged.evidence = Some(serde_json::Value::Object(evidence));
-                    judged.reason = format!(
-                        "equivalence unknown ({}); judged instead: {}",
-                        result.reason, judged.reason
-                    );
-                    judged.label = Some(format!(
-                        "unknown→judge:{}",
-                        judged.label.as_deref().unwrap_or(judged.outcome.as_str())
-                    ));
-                    judged
-                }
-                _ => result,
-            }
-        }
-        CheckKind::Judge(p) => judge::run(p, ctx).await,
-    }
+/// Runs one check with its negation and weight (not its `when:`, which
+/// depends on the checks before it: see [`run_checks`]).
+pub async fn run_check(spec: &CheckSpec, base: &CheckCx<'_>) -> CheckResult {
+    let cx = CheckCx {
+        name: &spec.name,
+        ..*base
+    };
+    let result = spec.check.run(&cx).await;
+    finish(spec, result)
 }
 
-/// Applies weight and negation. Errors and skips are never negated.
+/// Applies weight and negation, and records where the check is written.
+/// Errors and skips are never negated.
 fn finish(spec: &CheckSpec, mut result: CheckResult) -> CheckResult {
     result.weight = spec.weight;
-    result.kind = spec.kind_name.to_string();
-    result.name = spec.name.clone();
     if spec.negate {
         result.outcome = match result.outcome {
             Outcome::Pass => Outcome::Fail,
@@ -86,10 +60,18 @@ fn finish(spec: &CheckSpec, mut result: CheckResult) -> CheckResult {
             result.reason = format!("(negated) {}", result.reason);
         }
     }
+    located(spec, result)
+}
+
+fn located(spec: &CheckSpec, mut result: CheckResult) -> CheckResult {
+    result.kind = spec.kind_name.to_string();
+    result.name = spec.name.clone();
+    result.location = Some(spec.span.clone());
     result
 }
 
-/// `Ok(None)`: run. `Ok(Some(reason))`: skip. `Err`: the condition is invalid.
+/// `Ok(None)`: run. `Ok(Some(reason))`: skip. `Err`: the condition is invalid
+/// (names are validated at load; this guards checks built in code).
 fn condition(spec: &CheckSpec, prior: &[CheckResult]) -> Result<Option<String>, String> {
     let Some(when) = &spec.when else {
         return Ok(None);
@@ -134,4 +116,55 @@ fn condition(spec: &CheckSpec, prior: &[CheckResult]) -> Result<Option<String>, 
     } else {
         Some(format!("skipped: {why}"))
     })
+}
+
+/// A check that hands over to another when its result carries an undecided
+/// label: the second check decides, the first one's evidence stays attached
+/// under `first_key`, and the label records `<label>→<then_key>:<verdict>`.
+#[derive(Debug)]
+pub struct Fallback<A, B> {
+    /// The check that runs first.
+    pub first: A,
+    /// The check that decides when the first is undecided.
+    pub then: B,
+    /// The label of an undecided first result (`unknown`).
+    pub undecided: &'static str,
+    /// How the first check's undecided result reads (`equivalence unknown`).
+    pub what: &'static str,
+    /// Evidence key of the first check (`ast`).
+    pub first_key: &'static str,
+    /// Evidence and label key of the second check (`judge`).
+    pub then_key: &'static str,
+}
+
+impl<A: Check, B: Check> Check for Fallback<A, B> {
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, CheckResult> {
+        Box::pin(async move {
+            let result = self.first.run(cx).await;
+            if result.label.as_deref() != Some(self.undecided) {
+                return result;
+            }
+            let mut judged = self.then.run(cx).await;
+            let mut evidence = serde_json::Map::new();
+            evidence.insert(
+                self.first_key.into(),
+                result.evidence.clone().unwrap_or_default(),
+            );
+            if let Some(j) = judged.evidence.take() {
+                evidence.insert(self.then_key.into(), j);
+            }
+            judged.evidence = Some(Value::Object(evidence));
+            judged.reason = format!(
+                "{} ({}); judged instead: {}",
+                self.what, result.reason, judged.reason
+            );
+            judged.label = Some(format!(
+                "{}→{}:{}",
+                self.undecided,
+                self.then_key,
+                judged.label.as_deref().unwrap_or(judged.outcome.as_str())
+            ));
+            judged
+        })
+    }
 }

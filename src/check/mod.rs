@@ -1,4 +1,4 @@
-//! Checks: what is verified on a target's output. One module per kind.
+//! Checks: what is verified on a target's output.
 //!
 //! In YAML a check is a mapping with exactly one kind key (its main value)
 //! plus the common keys `name`, `weight`, `not` and `when`, and the kind's
@@ -16,54 +16,68 @@
 //!   - judge: {criteria: "Polite and accurate"}
 //!     when: passed                 # only when every earlier check passed
 //! ```
+//!
+//! Each kind is one module (`kinds/`, or the `judge/` and `ast/` folders)
+//! implementing [`Kind`] (its YAML names, options, parsing at load, display
+//! name) and [`Check`] (how it runs; [`Immediate`] for kinds that decide
+//! without waiting), and one line in `registry.rs`. The common keys and the
+//! ast→judge hand-over are combinators in `dispatch.rs`.
+//!
+//! Adding a kind: write `kinds/<kind>.rs` (see `kinds/cost.rs`: the struct,
+//! `impl Kind` with `NAMES`, `OPTIONS`, `parse` and, when the default does
+//! not fit, `display`; `impl Immediate` or `impl Check`), declare it in
+//! `kinds/mod.rs`, add its `entry::<...>()` line to the table in
+//! `registry.rs`, and document it in `docs/format.md`. Whatever the YAML
+//! alone determines (files it names, patterns, option conflicts) is checked
+//! in `parse`, so that it is a load error at the check's line; a check sees
+//! the trial only through [`CheckCx`] (the trial's data, the output, the
+//! results before it, [`Services`](crate::services::Services) and
+//! [`Baselines`]).
 
 pub mod ast;
+mod context;
 mod dispatch;
-pub mod json;
 pub mod judge;
-pub mod perf;
-pub mod rust;
+pub mod kinds;
+mod registry;
 mod spec;
-pub mod text;
 
-use std::path::Path;
+use std::fmt::Debug;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-pub use dispatch::run_checks;
-pub use spec::{CheckKind, CheckSpec, KINDS, SpecError, When, typed};
+pub use context::{Baselines, CheckCx, NoBaselines, ParseCx, TrialView};
+pub use dispatch::{Fallback, run_check, run_checks};
+pub use registry::{Entry, KINDS, Kind, Parsed, REGISTRY};
+pub use spec::{CheckSpec, SpecError, When, derive_name, derive_name_with, typed};
 
-use crate::run::RunEnv;
-use crate::verdict::{CheckResult, Output};
+use crate::provider::BoxFuture;
+use crate::verdict::CheckResult;
 
-/// Everything a check may look at.
-pub struct CheckContext<'a> {
-    /// The display name of this check (YAML `name`, or derived).
-    pub name: &'a str,
-    /// What the target returned.
-    pub output: &'a Output,
-    /// The case input (a string or a map of variables).
-    pub input: &'a Value,
-    /// The case's reference output, if any.
-    pub expected: Option<&'a Value>,
-    /// Variables: suite defaults, variant and case, merged.
-    pub vars: &'a Map<String, Value>,
-    /// The suite name.
-    pub suite: &'a str,
-    /// The case id.
-    pub case_id: &'a str,
-    /// The case tags.
-    pub tags: &'a [String],
-    /// The variant id, when the case runs under several.
-    pub variant: Option<&'a str>,
-    /// Results of the checks before this one (for `when:` cascades).
-    pub prior: &'a [CheckResult],
-    /// The folder of the suite file (relative paths in checks resolve here).
-    pub suite_dir: &'a Path,
-    /// The suite-level `judge:` block, if any.
-    pub judge_defaults: Option<&'a Value>,
-    /// The run: providers, registered functions, mode.
-    pub env: &'a RunEnv,
+/// The JSON path subset shared with the `http` target's `output:`.
+pub mod json {
+    pub use super::kinds::json_path::{PathStep, parse_path, select};
+}
+
+/// A parsed check, run on one trial's output. Sync and async kinds share this
+/// one interface: a kind that decides without waiting implements
+/// [`Immediate`] instead and gets this for free.
+pub trait Check: Debug + Send + Sync {
+    /// Runs the check. Whatever it cannot decide is an `error` result, never
+    /// a pass.
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, CheckResult>;
+}
+
+/// A check that decides at once, without I/O.
+pub trait Immediate: Debug + Send + Sync {
+    /// Decides the check.
+    fn check(&self, cx: &CheckCx<'_>) -> CheckResult;
+}
+
+impl<T: Immediate> Check for T {
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, CheckResult> {
+        Box::pin(std::future::ready(self.check(cx)))
+    }
 }
 
 /// The text a reference-comparing check compares with: the `expected`

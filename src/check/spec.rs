@@ -1,67 +1,18 @@
-//! Parsing a check from its YAML value.
+//! Parsing one check from its YAML value: the kind key, the common keys
+//! (`name`, `weight`, `not`, `when`) and the kind's own options.
+
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{ast, json, judge, perf, rust, text};
+use super::Check;
+use super::context::ParseCx;
+use super::registry::{KINDS, Parsed, lookup};
 pub(crate) use crate::diag::main_error;
-use crate::diag::{Seg, hint};
+use crate::diag::{Seg, Span, hint};
 pub use crate::diag::{SpecError, typed};
 
-/// Every check kind, as written in YAML.
-pub const KINDS: &[&str] = &[
-    "equals",
-    "contains",
-    "icontains",
-    "contains_any",
-    "contains_all",
-    "starts_with",
-    "ends_with",
-    "regex",
-    "is_json",
-    "json_path",
-    "word_count",
-    "char_count",
-    "similarity",
-    "latency_ms",
-    "cost",
-    "rust",
-    "ast_equivalent",
-    "judge",
-];
-
 const COMMON: &[&str] = &["name", "weight", "not", "when"];
-
-/// A check kind with its parameters.
-#[derive(Debug, Clone)]
-pub enum CheckKind {
-    /// `equals`
-    Equals(text::Equals),
-    /// `contains`, `icontains`, `contains_any`, `contains_all`
-    Contains(text::Contains),
-    /// `starts_with`, `ends_with`
-    Affix(text::Affix),
-    /// `regex`
-    Regex(text::RegexCheck),
-    /// `word_count`, `char_count`
-    Count(text::Count),
-    /// `similarity`
-    Similarity(text::Similarity),
-    /// `is_json`
-    IsJson(json::IsJson),
-    /// `json_path`
-    JsonPath(json::JsonPath),
-    /// `latency_ms`
-    Latency(perf::Latency),
-    /// `cost`
-    Cost(perf::Cost),
-    /// `rust`
-    Rust(rust::RustCheck),
-    /// `ast_equivalent`, with the judge that decides when equivalence is
-    /// `unknown` (its `fallback:` option)
-    Ast(ast::AstParams, Option<Box<judge::JudgeParams>>),
-    /// `judge`
-    Judge(judge::JudgeParams),
-}
 
 /// When a check runs, depending on the checks before it.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,8 +32,8 @@ pub enum When {
 pub struct CheckSpec {
     /// The kind key as written (`icontains`, `judge`, ...).
     pub kind_name: &'static str,
-    /// The kind and its parameters.
-    pub kind: CheckKind,
+    /// The parsed check.
+    pub check: Arc<dyn Check>,
     /// Display name: the YAML `name`, or derived from the kind and its value.
     pub name: String,
     /// Weight in the case threshold.
@@ -91,29 +42,52 @@ pub struct CheckSpec {
     pub negate: bool,
     /// Run only when earlier checks passed or failed.
     pub when: Option<When>,
-    /// Line of the check in its file.
-    pub line: u32,
-    /// Column of the check in its file.
-    pub col: u32,
+    /// Where the check is written.
+    pub span: Span,
 }
 
 impl CheckSpec {
-    /// Parses one check. `rust_checks` lists the registered Rust check names,
-    /// when known, so that a misspelled one is reported at load time.
-    pub fn parse(value: &Value, rust_checks: Option<&[String]>) -> Result<CheckSpec, SpecError> {
-        let (kind_name, main, mut map) = match value {
+    /// The display name a check's YAML value gives it (its `name`, or the
+    /// one derived from its kind), without validating the rest; `None` when
+    /// it has no recognizable kind.
+    pub fn display_name(value: &Value) -> Option<String> {
+        match value {
+            Value::String(s) => lookup(s).map(|(e, k)| (e.display)(k, &Value::Null)),
+            Value::Object(map) => {
+                if let Some(Value::String(n)) = map.get("name")
+                    && !n.trim().is_empty()
+                {
+                    return Some(n.clone());
+                }
+                let mut kinds = map.keys().filter_map(|k| lookup(k));
+                match (kinds.next(), kinds.next()) {
+                    (Some((entry, kind)), None) => {
+                        Some((entry.display)(kind, map.get(kind).unwrap_or(&Value::Null)))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Parses and validates one check.
+    pub fn parse(value: &Value, cx: &ParseCx<'_>) -> Result<CheckSpec, SpecError> {
+        let (entry, kind_name, main, mut map) = match value {
             Value::String(s) => {
-                let kind = lookup_kind(s).ok_or_else(|| unknown_kind(s, vec![]))?;
-                (kind, Value::Null, Map::new())
+                let (entry, kind) = lookup(s).ok_or_else(|| unknown_kind(s, vec![]))?;
+                (entry, kind, Value::Null, Map::new())
             }
             Value::Object(map) => {
-                let kinds: Vec<&String> = map.keys().filter(|k| lookup_kind(k).is_some()).collect();
+                let kinds: Vec<&String> = map.keys().filter(|k| lookup(k).is_some()).collect();
                 match kinds.as_slice() {
                     [one] => {
-                        let kind = lookup_kind(one).unwrap_or("equals");
+                        let Some((entry, kind)) = lookup(one) else {
+                            return Err(unknown_kind(one, vec![]));
+                        };
                         let mut rest = map.clone();
                         let main = rest.remove(kind).unwrap_or(Value::Null);
-                        (kind, main, rest)
+                        (entry, kind, main, rest)
                     }
                     [] => {
                         let other = map.keys().find(|k| !COMMON.contains(&k.as_str()));
@@ -122,7 +96,7 @@ impl CheckSpec {
                             None => SpecError::new(
                                 vec![],
                                 "check has no kind",
-                                Some(format!("add one of {}", list(KINDS))),
+                                Some(format!("add one of {}", list(&KINDS))),
                             ),
                         });
                     }
@@ -184,19 +158,24 @@ impl CheckSpec {
         };
         let when = match map.remove("when") {
             None => None,
-            Some(v) => Some(parse_when(&v)?),
+            Some(v) => Some(parse_when(&v, cx)?),
         };
-        let kind = parse_kind(kind_name, &main, &map, rust_checks)?;
-        let name = name.unwrap_or_else(|| derive_name(kind_name, &main));
+        no_options(kind_name, &map, entry.options)?;
+        let parsed = Parsed {
+            kind: kind_name,
+            main: &main,
+            options: &map,
+        };
+        let check = (entry.parse)(&parsed, cx)?;
+        let name = name.unwrap_or_else(|| (entry.display)(kind_name, &main));
         Ok(CheckSpec {
             kind_name,
-            kind,
+            check: Arc::from(check),
             name,
             weight,
             negate,
             when,
-            line: 0,
-            col: 0,
+            span: cx.span.clone(),
         })
     }
 }
@@ -209,10 +188,6 @@ fn list(items: &[&str]) -> String {
         .join(", ")
 }
 
-fn lookup_kind(name: &str) -> Option<&'static str> {
-    KINDS.iter().copied().find(|k| *k == name)
-}
-
 fn unknown_kind(word: &str, path: Vec<Seg>) -> SpecError {
     SpecError {
         path,
@@ -222,7 +197,8 @@ fn unknown_kind(word: &str, path: Vec<Seg>) -> SpecError {
     }
 }
 
-fn parse_when(v: &Value) -> Result<When, SpecError> {
+fn parse_when(v: &Value, cx: &ParseCx<'_>) -> Result<When, SpecError> {
+    let earlier = cx.earlier;
     let bad = || {
         SpecError::new(
             vec![Seg::Key("when".into())],
@@ -230,22 +206,59 @@ fn parse_when(v: &Value) -> Result<When, SpecError> {
             None,
         )
     };
-    let names = |v: &Value| -> Result<Vec<String>, SpecError> {
-        match v {
-            Value::String(s) => Ok(vec![s.clone()]),
+    let names = |key: &str, v: &Value| -> Result<Vec<String>, SpecError> {
+        let names: Vec<String> = match v {
+            Value::String(s) => vec![s.clone()],
             Value::Array(items) => items
                 .iter()
                 .map(|i| i.as_str().map(str::to_string).ok_or_else(bad))
-                .collect(),
-            _ => Err(bad()),
+                .collect::<Result<_, _>>()?,
+            _ => return Err(bad()),
+        };
+        for (i, name) in names.iter().enumerate() {
+            if !earlier.contains(name) {
+                let mut path = vec![Seg::Key("when".into()), Seg::Key(key.into())];
+                if matches!(v, Value::Array(_)) {
+                    path.push(Seg::Index(i));
+                }
+                let shown: Vec<String> = earlier.iter().map(|c| format!("`{c}`")).collect();
+                if cx.later.contains(name) {
+                    return Err(SpecError::new(
+                        path,
+                        format!("`when` names `{name}`, which comes after this check"),
+                        Some(format!(
+                            "a check can only depend on the checks above it: move this check below `{name}`"
+                        )),
+                    ));
+                }
+                let h = if earlier.is_empty() {
+                    "this is the first check of the case: `when:` can only name checks above it"
+                        .to_string()
+                } else {
+                    hint(name, earlier.iter().map(String::as_str))
+                };
+                return Err(SpecError::new(
+                    path,
+                    format!(
+                        "`when` names `{name}`, which is not an earlier check of this case (earlier checks: {})",
+                        if shown.is_empty() {
+                            "none".to_string()
+                        } else {
+                            shown.join(", ")
+                        }
+                    ),
+                    Some(h),
+                ));
+            }
         }
+        Ok(names)
     };
     match v {
         Value::String(s) if s == "passed" => Ok(When::Passed),
         Value::String(s) if s == "failed" => Ok(When::Failed),
         Value::Object(m) if m.len() == 1 => match m.iter().next() {
-            Some((k, v)) if k == "passed" => Ok(When::NamedPassed(names(v)?)),
-            Some((k, v)) if k == "failed" => Ok(When::NamedFailed(names(v)?)),
+            Some((k, v)) if k == "passed" => Ok(When::NamedPassed(names(k, v)?)),
+            Some((k, v)) if k == "failed" => Ok(When::NamedFailed(names(k, v)?)),
             _ => Err(bad()),
         },
         _ => Err(bad()),
@@ -267,90 +280,18 @@ fn no_options(kind: &str, options: &Map<String, Value>, allowed: &[&str]) -> Res
     Ok(())
 }
 
-fn parse_kind(
-    kind: &'static str,
-    main: &Value,
-    options: &Map<String, Value>,
-    rust_checks: Option<&[String]>,
-) -> Result<CheckKind, SpecError> {
-    let allowed: &[&str] = match kind {
-        "equals" | "starts_with" | "ends_with" => &["ignore_case", "trim"],
-        "contains_any" | "contains_all" => &["ignore_case"],
-        "rust" => &["args"],
-        "ast_equivalent" => &["fallback"],
-        _ => &[],
-    };
-    no_options(kind, options, allowed)?;
-    let flag = |key: &str, default: bool| -> Result<bool, SpecError> {
-        match options.get(key) {
-            None => Ok(default),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(SpecError::new(
-                vec![Seg::Key(key.into())],
-                format!("`{key}` must be true or false"),
-                None,
-            )),
-        }
-    };
-    Ok(match kind {
-        "equals" => CheckKind::Equals(text::Equals::parse(
-            main,
-            flag("ignore_case", false)?,
-            flag("trim", true)?,
-        )?),
-        "contains" | "icontains" | "contains_any" | "contains_all" => CheckKind::Contains(
-            text::Contains::parse(kind, main, flag("ignore_case", false)?)?,
-        ),
-        "starts_with" | "ends_with" => CheckKind::Affix(text::Affix::parse(
-            kind,
-            main,
-            flag("ignore_case", false)?,
-            flag("trim", true)?,
-        )?),
-        "regex" => CheckKind::Regex(text::RegexCheck::parse(main)?),
-        "word_count" | "char_count" => CheckKind::Count(text::Count::parse(kind, main)?),
-        "similarity" => CheckKind::Similarity(text::Similarity::parse(main)?),
-        "is_json" => CheckKind::IsJson(json::IsJson::parse(main)?),
-        "json_path" => CheckKind::JsonPath(json::JsonPath::parse(main)?),
-        "latency_ms" => CheckKind::Latency(perf::Latency::parse(main)?),
-        "cost" => CheckKind::Cost(perf::Cost::parse(main)?),
-        "rust" => CheckKind::Rust(rust::RustCheck::parse(
-            main,
-            options.get("args"),
-            rust_checks,
-        )?),
-        "ast_equivalent" => {
-            let fallback = match options.get("fallback") {
-                None => None,
-                Some(v) => Some(Box::new(judge_params(v).map_err(|mut e| {
-                    e.path.insert(0, Seg::Key("fallback".into()));
-                    e
-                })?)),
-            };
-            CheckKind::Ast(
-                typed("ast_equivalent", main, "`ast_equivalent` check")?,
-                fallback,
-            )
-        }
-        "judge" => CheckKind::Judge(judge_params(main)?),
-        other => return Err(unknown_kind(other, vec![])),
-    })
+/// A short display name: the kind and its main value. For a parameter map,
+/// `keys` are tried in order and the first present one is shown.
+pub fn derive_name(kind: &str, main: &Value) -> String {
+    derive_name_with(
+        kind,
+        main,
+        &["path", "dialect", "mode", "criteria", "max", "value"],
+    )
 }
 
-/// A judge's parameters: a map, a bare `judge` (defaults), or criteria text.
-fn judge_params(main: &Value) -> Result<judge::JudgeParams, SpecError> {
-    match main {
-        Value::Null | Value::Bool(true) => Ok(judge::JudgeParams::default()),
-        Value::String(s) => Ok(judge::JudgeParams {
-            criteria: Some(s.clone()),
-            ..Default::default()
-        }),
-        other => typed("judge", other, "`judge` check"),
-    }
-}
-
-/// A short display name: the kind and its main value.
-fn derive_name(kind: &str, main: &Value) -> String {
+/// [`derive_name`] with the kind's own list of telling keys.
+pub fn derive_name_with(kind: &str, main: &Value, keys: &[&str]) -> String {
     let shown = match main {
         Value::Null | Value::Bool(true) => return kind.to_string(),
         Value::String(s) => format!("\"{s}\""),
@@ -364,8 +305,8 @@ fn derive_name(kind: &str, main: &Value) -> String {
         }
         Value::Object(m) => {
             // For parameter maps, show the most telling field.
-            for key in ["path", "dialect", "mode", "criteria", "max", "value"] {
-                if let Some(v) = m.get(key) {
+            for key in keys {
+                if let Some(v) = m.get(*key) {
                     let text = match v {
                         Value::String(s) => s.clone(),
                         other => other.to_string(),

@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::align::walk::{WalkOptions, walk};
+use crate::align::{AlignOptions, align_suite};
 use crate::case::{Suite, discover, load_files};
-use crate::check::judge::SuiteJudge;
-use crate::labels::align::{AlignOptions, align_suite};
-use crate::labels::walk::{WalkOptions, walk};
 use crate::labels::{LabelFile, labels_path};
 use crate::provider::Providers;
 use crate::registry::Registry;
@@ -177,8 +176,7 @@ pub fn run_align(
     let mut reports = Vec::new();
     let mut ok = true;
     for s in suites.iter().filter(|s| suite.is_none_or(|n| n == s.name)) {
-        let settings =
-            SuiteJudge::parse(s.judge.as_ref()).map_err(|e| format!("suite `{}`: {e}", s.name))?;
+        let settings = &s.judge;
         let path = labels_path(root, &s.name, settings.labels.as_deref());
         let Some(labels) = LabelFile::load(&path).map_err(|e| e.to_string())? else {
             if suite.is_some() {
@@ -218,8 +216,7 @@ pub fn run_label(
         let names: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
         return Err(format!("no suite `{suite}` (suites: {})", names.join(", ")));
     };
-    let settings =
-        SuiteJudge::parse(s.judge.as_ref()).map_err(|e| format!("suite `{suite}`: {e}"))?;
+    let settings = &s.judge;
     let path = labels_path(root, suite, settings.labels.as_deref());
     let env = env_for(root, &suites)?;
     let rt = runtime()?;

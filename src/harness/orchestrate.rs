@@ -26,8 +26,8 @@ pub(crate) struct Broken {
     pub suite: String,
     /// The file, as displayed.
     pub file: String,
-    /// Where the first problem is (`file:line:col`).
-    pub location: String,
+    /// Where the first problem is.
+    pub location: crate::diag::Span,
     /// Every problem, one per line.
     pub message: String,
 }
@@ -38,11 +38,14 @@ impl Broken {
             name: e.suite.clone(),
             suite: e.suite.clone(),
             file: e.file.to_string(),
-            location: e
-                .errors
-                .first()
-                .map(|l| l.location.to_string())
-                .unwrap_or_else(|| e.file.to_string()),
+            location: e.errors.first().map_or_else(
+                || crate::diag::Span {
+                    file: e.file.clone(),
+                    line: 1,
+                    col: 1,
+                },
+                |l| l.location.clone(),
+            ),
             message: format!("{e}\n(this file's cases did not run; every other suite did)"),
         }
     }
@@ -53,7 +56,7 @@ impl Broken {
             name: d.name.clone(),
             suite: d.suite.clone(),
             file: error.location.file.to_string(),
-            location: error.location.to_string(),
+            location: error.location.clone(),
             message: error.to_string(),
         }
     }
@@ -159,7 +162,7 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
     let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
         // A live progress line on a terminal; nothing in CI or in logs.
         let progress = crate::provider::progress::Progress::start(
-            &env.providers,
+            &env.services.providers,
             trials.len() as u64,
             settings.ci,
         );

@@ -26,9 +26,6 @@
 //! check, so that the terminal labeller and other tools can share them and
 //! diffs stay small.
 
-pub mod align;
-pub mod walk;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};

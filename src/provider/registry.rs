@@ -500,7 +500,11 @@ impl Providers {
                     return Err(ProviderError::CassetteMiss(format!(
                         "no recorded answer for `{}` in trial `{}` (expected cassette {}){changed}; recording it failed: {e}",
                         ep.spec,
-                        crate::run::trial_name(&site.suite, &site.case_id, site.variant.as_deref()),
+                        crate::verdict::trial_name(
+                            &site.suite,
+                            &site.case_id,
+                            site.variant.as_deref()
+                        ),
                         path.display()
                     )));
                 }
@@ -539,7 +543,7 @@ impl Providers {
         mode: Mode,
         canonical: &Value,
     ) -> String {
-        let trial = crate::run::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
+        let trial = crate::verdict::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
         let last: String = req
             .last_user_text()
             .unwrap_or("")

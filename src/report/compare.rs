@@ -206,7 +206,7 @@ pub fn compare(base: &RunResults, head: &RunResults) -> Comparison {
             head: h.verdict.outcome,
             base_score: b.verdict.score,
             head_score: h.verdict.score,
-            location: h.verdict.location.clone(),
+            location: h.verdict.location.to_string(),
         })
         .collect();
     flipped.sort_by_key(|f| !f.is_regression());

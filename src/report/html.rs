@@ -265,12 +265,16 @@ fn failures_section(o: &mut String, run: &RunResults) {
                 st = status_name(r.status)
             );
             if r.snapshot.is_empty() {
-                let _ = write!(o, "<p>at <code>{}</code></p>", esc(&v.location));
+                let _ = write!(
+                    o,
+                    "<p>at <code>{}</code></p>",
+                    esc(&v.failure_location().to_string())
+                );
             } else {
                 let _ = write!(
                     o,
                     "<p>at <code>{}</code> · snapshot <code>{}</code> · score {:.2} (threshold {:.2})</p>",
-                    esc(&v.location),
+                    esc(&v.failure_location().to_string()),
                     esc(&r.snapshot),
                     v.score,
                     v.threshold

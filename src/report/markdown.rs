@@ -98,7 +98,7 @@ pub fn run_summary(run: &RunResults) -> String {
                 "| `{}` | {} | `{}` |",
                 cell(&r.verdict.trial),
                 cell(&trim(&failure_reason(r), 200)),
-                cell(&r.verdict.location)
+                cell(&r.verdict.failure_location().to_string())
             );
         }
         if items.len() > 50 {

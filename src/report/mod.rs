@@ -17,6 +17,7 @@
 //! The output folder is `<root>/target/tribunal`, or `TRIBUNAL_REPORT_DIR`
 //! (relative to the root) when set. See `docs/reports.md`.
 
+pub mod bias;
 pub mod compare;
 #[doc(hidden)]
 pub mod error;

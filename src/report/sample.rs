@@ -59,7 +59,11 @@ pub fn record(
                 ..Output::default()
             }),
             error: None,
-            location: format!("evals/{suite}.yaml:{}:3", 4 + case.len()),
+            location: crate::verdict::Span {
+                file: format!("evals/{suite}.yaml").into(),
+                line: 4 + case.len() as u32,
+                col: 3,
+            },
             usage: Usage {
                 input_tokens: 120,
                 output_tokens: 80,

@@ -208,13 +208,15 @@ pub fn fmt_ms(ms: Option<f64>) -> String {
     }
 }
 
-/// Where to look for a listed trial: its case and its snapshot (a suite
-/// file that did not load has no snapshot).
+/// Where to look for a listed trial: its first failing check (else its
+/// case) and its snapshot (a suite file that did not load has no snapshot).
 pub fn where_to_look(r: &TrialRecord) -> String {
+    // The first failing or erroring check's line, else the case's.
+    let at = r.verdict.failure_location();
     if r.snapshot.is_empty() {
-        format!("at {}", r.verdict.location)
+        format!("at {at}")
     } else {
-        format!("at {} · snapshot {}", r.verdict.location, r.snapshot)
+        format!("at {at} · snapshot {}", r.snapshot)
     }
 }
 
@@ -387,7 +389,7 @@ pub fn closing_advice(run: &RunResults, s: &Summary) -> String {
 pub fn length_bias_notes(run: &RunResults) -> Vec<String> {
     let verdicts: Vec<crate::verdict::Verdict> =
         run.records.iter().map(|r| r.verdict.clone()).collect();
-    crate::check::judge::bias::length_bias(&verdicts)
+    super::bias::length_bias(&verdicts)
         .into_iter()
         .filter_map(|b| {
             let r = b.correlation?;

@@ -22,12 +22,10 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use crate::check::SpecError;
-use crate::diag::Seg;
-use crate::diag::hint;
+use crate::diag::{Seg, SpecError, hint};
 use crate::provider::secrets;
 use crate::registry::{Input, RustTarget};
-use crate::run::RunEnv;
+use crate::services::Services;
 use crate::verdict::Output;
 
 /// Every target kind, as written in YAML.
@@ -50,7 +48,7 @@ pub enum TargetSpec {
 
 /// Deserializes a kind's parameters, the error pointing inside them.
 fn typed<T: serde::de::DeserializeOwned>(kind: &str, value: &Value) -> Result<T, SpecError> {
-    crate::check::typed(kind, value, &format!("a `{kind}` target"))
+    crate::diag::typed(kind, value, &format!("a `{kind}` target"))
 }
 
 impl TargetSpec {
@@ -144,8 +142,8 @@ pub struct TargetContext<'a> {
     pub variant: Option<&'a str>,
     /// The folder of the suite file (relative paths resolve here).
     pub suite_dir: &'a Path,
-    /// The run: providers, registered functions, mode.
-    pub env: &'a RunEnv,
+    /// What a target may use: providers, registered functions, the root.
+    pub env: &'a Services,
 }
 
 /// Why a target call failed: the verdict becomes `error` with this text.
@@ -214,7 +212,7 @@ async fn call_rust(name: &str, ctx: &TargetContext<'_>) -> Result<Output, Target
             let payload = join.into_panic();
             Err(TargetError(format!(
                 "target `{name}` panicked: {}",
-                crate::check::rust::panic_text(&*payload)
+                crate::registry::panic_text(&*payload)
             )))
         }
         Err(join) => Err(TargetError(format!(

@@ -767,40 +767,66 @@ fn pairs_lines_resolve_schemas_relative_to_the_pairs_file() {
 
 // ---- the check, from its YAML value to its result ----
 
+fn parse_check(check: &Value) -> Result<tribunal::check::CheckSpec, tribunal::check::SpecError> {
+    parse_check_in(check, Path::new("tests/data"))
+}
+
+fn parse_check_in(
+    check: &Value,
+    suite_dir: &Path,
+) -> Result<tribunal::check::CheckSpec, tribunal::check::SpecError> {
+    let span = tribunal::verdict::parse_span("evals/x.yaml:1:1");
+    let judge = tribunal::check::judge::SuiteJudge::default();
+    let cx = tribunal::check::ParseCx::new(&span, suite_dir, &judge);
+    tribunal::check::CheckSpec::parse(check, &cx)
+}
+
 fn run_check(
     check: Value,
     output: tribunal::verdict::Output,
     expected: Option<Value>,
 ) -> tribunal::verdict::CheckResult {
-    use tribunal::check::{CheckContext, CheckKind, CheckSpec};
-    let spec = CheckSpec::parse(&check, None).expect("check parses");
-    let CheckKind::Ast(params, _) = &spec.kind else {
-        panic!("not an ast_equivalent check")
-    };
-    let env = tribunal::run::RunEnv::new(
-        std::path::PathBuf::from("."),
-        tribunal::registry::Registry::default(),
-        tribunal::provider::Providers::default(),
-        false,
-        &[],
-    );
+    run_spec(
+        &parse_check(&check).expect("check parses"),
+        output,
+        expected,
+    )
+}
+
+fn run_spec(
+    spec: &tribunal::check::CheckSpec,
+    output: tribunal::verdict::Output,
+    expected: Option<Value>,
+) -> tribunal::verdict::CheckResult {
+    use tribunal::check::{CheckCx, NoBaselines, TrialView};
+    assert_eq!(spec.kind_name, "ast_equivalent");
+    let services = tribunal::services::Services::default();
     let vars = serde_json::Map::new();
-    let ctx = CheckContext {
-        name: &spec.name,
+    let cx = CheckCx {
+        name: "",
+        trial: TrialView {
+            suite: "audience",
+            case_id: "case",
+            variant: None,
+            input: &Value::Null,
+            expected: expected.as_ref(),
+            vars: &vars,
+            tags: &[],
+            suite_dir: Path::new("tests/data"),
+        },
         output: &output,
-        input: &Value::Null,
-        expected: expected.as_ref(),
-        vars: &vars,
-        suite: "audience",
-        case_id: "case",
-        tags: &[],
-        variant: None,
         prior: &[],
-        suite_dir: Path::new("tests/data"),
-        judge_defaults: None,
-        env: &env,
+        services: &services,
+        baselines: &NoBaselines,
     };
-    tribunal::check::ast::run(params, &ctx)
+    block_on(tribunal::check::run_check(spec, &cx))
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
 }
 
 #[test]
@@ -816,6 +842,32 @@ fn yaml_check_reports_the_seed_counterexample() {
     let ev = r.evidence.expect("evidence");
     assert_eq!(ev["method"], "exhaustive_critical_values");
     assert_eq!(ev["dialect"], "audience");
+}
+
+#[test]
+fn the_schema_is_read_and_parsed_once_at_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ddl = dir.path().join("shop.sql");
+    std::fs::write(
+        &ddl,
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL);",
+    )
+    .expect("write");
+    let spec = parse_check_in(
+        &json!({"ast_equivalent": {"dialect": "sql", "schema": "shop.sql"}}),
+        dir.path(),
+    )
+    .expect("check parses");
+    // Trials run on what was loaded: the file is not read again.
+    std::fs::remove_file(&ddl).expect("remove");
+    for _ in 0..2 {
+        let r = run_spec(
+            &spec,
+            tribunal::verdict::Output::text("SELECT count(*) FROM orders"),
+            Some(json!("SELECT COUNT(id) FROM orders")),
+        );
+        assert_eq!(r.outcome, Outcome::Pass, "{}", r.reason);
+    }
 }
 
 #[test]
@@ -867,15 +919,10 @@ fn yaml_check_invalid_output_fails_and_invalid_reference_errors() {
 
 #[test]
 fn yaml_unknown_keys_are_rejected_at_load() {
-    let e = tribunal::check::CheckSpec::parse(
-        &json!({"ast_equivalent": {"dialect": "audience", "on_unknwn": "warn"}}),
-        None,
-    )
-    .expect_err("unknown key");
+    let e = parse_check(&json!({"ast_equivalent": {"dialect": "audience", "on_unknwn": "warn"}}))
+        .expect_err("unknown key");
     assert!(e.message.contains("on_unknwn"), "{e:?}");
-    let e =
-        tribunal::check::CheckSpec::parse(&json!({"ast_equivalent": {"dialect": "cobol"}}), None)
-            .expect_err("bad dialect");
+    let e = parse_check(&json!({"ast_equivalent": {"dialect": "cobol"}})).expect_err("bad dialect");
     assert!(e.message.contains("cobol"), "{e:?}");
 }
 

@@ -246,3 +246,33 @@ fn must_pass_fails_even_when_accepted() {
     assert_eq!(status_of(&run, "m::c"), Status::MustPassFailure);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
 }
+
+#[test]
+fn a_failing_check_points_at_its_yaml_line() {
+    let suite = "suite: s\ncases:\n  - id: c\n    target: echo\n    input: hi\n    checks:\n      - contains: hi\n      - contains: bye\n      - regex: '\\d'\n";
+    let p = TestProject::with(&[("evals/s.yaml", suite)]);
+    let run = evaluate(&p, local(), &[]);
+    let v = &run.records[0].verdict;
+    let at: Vec<String> = v
+        .checks
+        .iter()
+        .map(|c| format!("{} {}", c.outcome, c.location.as_ref().expect("located")))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "pass evals/s.yaml:7:9",
+            "fail evals/s.yaml:8:9",
+            "fail evals/s.yaml:9:9"
+        ]
+    );
+    // Reports point at the first failing check, not only at the case.
+    assert_eq!(v.location.to_string(), "evals/s.yaml:3:5");
+    assert_eq!(v.failure_location().to_string(), "evals/s.yaml:8:9");
+    // Results files keep the same `file:line:col` text.
+    let json = serde_json::to_value(v).expect("json");
+    assert_eq!(json["location"], "evals/s.yaml:3:5");
+    assert_eq!(json["checks"][1]["location"], "evals/s.yaml:8:9");
+    let back: tribunal::Verdict = serde_json::from_value(json).expect("reads back");
+    assert_eq!(&back, v);
+}

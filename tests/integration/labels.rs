@@ -6,10 +6,10 @@ use std::io::Cursor;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use tribunal::align::walk::{WalkOptions, walk};
+use tribunal::align::{AlignOptions, Confusion, align_suite};
 use tribunal::case::{Suite, load_str};
 use tribunal::cli::labels::run_label;
-use tribunal::labels::align::{AlignOptions, Confusion, align_suite};
-use tribunal::labels::walk::{WalkOptions, walk};
 use tribunal::labels::{HumanVerdict, Label, LabelFile, labels_path, output_hash};
 use tribunal::provider::{
     BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers, Role,
@@ -386,7 +386,6 @@ fn example_projects_load() {
             .filter(|c| c.kind_name == "judge")
             .count();
         assert_eq!(judges, s.cases.len(), "every case has a judge");
-        tribunal::check::judge::SuiteJudge::parse(s.judge.as_ref()).expect("judge block");
         let labels = LabelFile::load(&labels_path(&dir, suite_name, None)).expect("labels");
         let labels = labels.map(|l| l.labels).unwrap_or_default();
         assert_eq!(labels.len(), labelled);

@@ -198,8 +198,8 @@ fn a_valid_file_loads_with_defaults_merged() {
     assert_eq!(refund.checks[2].weight, 2.0);
     assert!(refund.checks[3].negate);
     assert!(refund.checks[4].when.is_some());
-    assert_eq!((refund.checks[1].line, refund.checks[1].col), (26, 9));
-    assert_eq!((refund.checks[0].line, refund.checks[0].col), (9, 7));
+    assert_eq!(refund.checks[1].span.to_string(), "evals/x.yaml:26:9");
+    assert_eq!(refund.checks[0].span.to_string(), "evals/x.yaml:9:7");
     assert_eq!(refund.threshold, 0.5);
     assert_eq!(refund.gate, tribunal::verdict::Gate::MustPass);
     assert_eq!(refund.vars["tone"], "plain");

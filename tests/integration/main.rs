@@ -4,6 +4,7 @@
 
 mod common;
 
+mod architecture;
 mod ast_equivalent;
 mod checks;
 mod cli;

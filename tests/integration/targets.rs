@@ -51,7 +51,7 @@ async fn run(env: &RunEnv, target: Value, input: Value, dir: &Path) -> Result<Ou
         case_id: "refund",
         variant: None,
         suite_dir: dir,
-        env,
+        env: &env.services,
     };
     call(&spec, &[], &ctx).await.map_err(|e| e.0)
 }

@@ -30,7 +30,10 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::check::CheckContext;
+use crate::check::judge::{JudgeCheck, JudgeParams};
+use crate::check::{Check, CheckCx, Fallback, Immediate, Kind, ParseCx, Parsed, SpecError};
+use crate::diag::Seg;
+use crate::provider::BoxFuture;
 use crate::verdict::{CheckResult, Outcome};
 
 pub use equivalence::{Equivalence, Method};
@@ -231,8 +234,10 @@ pub fn load_schema(
 }
 
 impl AstParams {
-    /// The comparison options these parameters describe.
-    pub fn options(&self, suite_dir: &Path) -> Result<Options, String> {
+    /// The comparison options these parameters describe, with the schema
+    /// loaded and parsed. Errors name the option at fault (`sql_dialect`,
+    /// `schema`) and what is wrong.
+    pub fn options(&self, suite_dir: &Path) -> Result<Options, (&'static str, String)> {
         let mut o = Options::default();
         if let Some(b) = self.budget_ms {
             o.sql.budget_ms = b;
@@ -247,8 +252,11 @@ impl AstParams {
         }
         if let Some(d) = &self.sql_dialect {
             if sqlparser::dialect::dialect_from_str(d).is_none() {
-                return Err(format!(
-                    "unknown `sql_dialect` `{d}`; use generic, sqlite, mysql, postgresql, mssql, bigquery, snowflake, duckdb, ansi, ..."
+                return Err((
+                    "sql_dialect",
+                    format!(
+                        "unknown `sql_dialect` `{d}`; use generic, sqlite, mysql, postgresql, mssql, bigquery, snowflake, duckdb, ansi, ..."
+                    ),
                 ));
             }
             o.sql.dialect = d.clone();
@@ -259,8 +267,20 @@ impl AstParams {
             tolerance: self.tolerance.unwrap_or(0.0),
         };
         if let Some(s) = &self.schema {
-            o.schema =
-                Some(load_schema(s, self.db_id.as_deref(), suite_dir).map_err(|e| e.to_string())?);
+            o.schema = Some(load_schema(s, self.db_id.as_deref(), suite_dir).map_err(
+                |e| match e {
+                    // The path as written (relative to the suite file), not
+                    // where this machine keeps it.
+                    sql::SchemaError::Io { message, .. } => (
+                        "schema",
+                        format!(
+                            "cannot read schema file `{}`: {message}",
+                            s.rsplit_once('#').map_or(s.as_str(), |(f, _)| f)
+                        ),
+                    ),
+                    other => ("schema", other.to_string()),
+                },
+            )?);
         }
         Ok(o)
     }
@@ -268,19 +288,89 @@ impl AstParams {
 
 const KIND: &str = "ast_equivalent";
 
-/// Runs an `ast_equivalent` check on the case output.
-pub fn run(params: &AstParams, ctx: &CheckContext<'_>) -> CheckResult {
+/// The `ast_equivalent` check kind: the comparison, handed to a judge when it
+/// is `unknown` and a fallback is asked for.
+#[derive(Debug)]
+pub struct AstCheck {
+    check: Box<dyn Check>,
+}
+
+/// One comparison, its options (and schema) resolved at load.
+#[derive(Debug)]
+pub struct Ast {
+    /// The parameters as written.
+    pub params: AstParams,
+    /// The options they describe, the schema loaded and parsed once.
+    pub options: Options,
+}
+
+impl Kind for AstCheck {
+    const NAMES: &'static [&'static str] = &["ast_equivalent"];
+    const OPTIONS: &'static [&'static str] = &["fallback"];
+
+    fn parse(p: &Parsed<'_>, cx: &ParseCx<'_>) -> Result<Self, SpecError> {
+        let params: AstParams = crate::check::typed(KIND, p.main, "`ast_equivalent` check")?;
+        let options = params.options(cx.suite_dir).map_err(|(key, message)| {
+            SpecError::new(
+                vec![Seg::Key(KIND.into()), Seg::Key(key.into())],
+                message,
+                Some(match key {
+                    "schema" => "give inline DDL (`CREATE TABLE ...`), a DDL file or `tables.json#db_id`, relative to the suite file".into(),
+                    _ => "see docs/audience-ast.md for the options of `ast_equivalent`".into(),
+                }),
+            )
+        })?;
+        let fallback = match p.options.get("fallback") {
+            Some(v) => Some(JudgeCheck::from_value(v, cx).map_err(|mut e| {
+                e.path.insert(0, Seg::Key("fallback".into()));
+                e
+            })?),
+            None if params.on_unknown == OnUnknown::Fallback => Some(
+                JudgeCheck::resolve(&JudgeParams::default(), cx).map_err(|mut e| {
+                    e.path = vec![Seg::Key(KIND.into()), Seg::Key("on_unknown".into())];
+                    e.message = format!("`on_unknown: fallback` asks for a judge: {}", e.message);
+                    e
+                })?,
+            ),
+            None => None,
+        };
+        let ast = Ast { params, options };
+        let check: Box<dyn Check> = match fallback {
+            None => Box::new(ast),
+            Some(judge) => Box::new(Fallback {
+                first: ast,
+                then: judge,
+                undecided: "unknown",
+                what: "equivalence unknown",
+                first_key: "ast",
+                then_key: "judge",
+            }),
+        };
+        Ok(AstCheck { check })
+    }
+}
+
+impl Check for AstCheck {
+    fn run<'a>(&'a self, cx: &'a CheckCx<'a>) -> BoxFuture<'a, CheckResult> {
+        self.check.run(cx)
+    }
+}
+
+impl Immediate for Ast {
+    fn check(&self, ctx: &CheckCx<'_>) -> CheckResult {
+        run(&self.params, &self.options, ctx)
+    }
+}
+
+/// Runs an `ast_equivalent` comparison on the case output.
+fn run(params: &AstParams, opts: &Options, ctx: &CheckCx<'_>) -> CheckResult {
     let start = Instant::now();
-    let Some(reference) = params.reference.as_ref().or(ctx.expected) else {
+    let Some(reference) = params.reference.as_ref().or(ctx.trial.expected) else {
         return CheckResult::error(
             KIND,
             ctx.name,
             "no reference: give the case an `expected` value or the check a `reference`",
         );
-    };
-    let opts = match params.options(ctx.suite_dir) {
-        Ok(o) => o,
-        Err(e) => return CheckResult::error(KIND, ctx.name, e),
     };
     let (left, right) = match params.dialect {
         Dialect::Sql => (
@@ -321,7 +411,7 @@ pub fn run(params: &AstParams, ctx: &CheckContext<'_>) -> CheckResult {
         left: "the expected audience".into(),
         right: "the output".into(),
     };
-    let verdict = match compare(params.dialect, &left, &right, &opts, &names) {
+    let verdict = match compare(params.dialect, &left, &right, opts, &names) {
         Ok(v) => v,
         Err(e) if e.side == "left" => {
             return CheckResult::error(

@@ -1,14 +1,18 @@
 //! Strict parsing of judge answers.
 //!
 //! The judge must answer with one JSON object (possibly inside a single
-//! fenced code block) carrying exactly the fields its mode asks for. A
-//! missing field, a field of the wrong type, a score outside the scale, text
-//! that is not JSON, or a refusal is a [`ParseError`]: the check becomes an
-//! `error`, never a pass.
+//! fenced code block) carrying exactly the fields its mode asks for, each
+//! once. A missing or repeated field, a field of the wrong type, a score
+//! outside the scale, text that is not JSON, an answer cut off at the token
+//! limit, a call of some other tool, or a refusal is a [`ParseError`]: the
+//! check becomes an `error`, never a pass.
 
+use std::collections::HashSet;
+use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::params::Mode;
@@ -70,6 +74,30 @@ pub enum ParseError {
     /// The answer is empty.
     #[error("the judge's answer is empty")]
     Empty,
+    /// The model stopped at its token limit: the answer is cut off.
+    #[error(
+        "the judge's answer was cut off at its token limit ({tokens} output tokens); raise `max_tokens`{}",
+        detail.as_ref().map(|d| format!(" (what arrived does not parse: {d})")).unwrap_or_default()
+    )]
+    Truncated {
+        /// Output tokens the answer used.
+        tokens: u64,
+        /// Why what arrived does not parse, when it does not.
+        detail: Option<String>,
+    },
+    /// The answer holds no text, only a call of a tool (not the verdict).
+    #[error(
+        "the judge answered with a call of the tool `{name}` ({arguments}) instead of a verdict"
+    )]
+    ToolCall {
+        /// The tool it called.
+        name: String,
+        /// The call's arguments, as compact JSON.
+        arguments: String,
+    },
+    /// A field appears more than once (JSON parsers would keep only one).
+    #[error("the judge's answer has the field `{0}` more than once")]
+    DuplicateKey(String),
     /// The answer is not a JSON object.
     #[error("the judge's answer is not a JSON object: {0}")]
     NotJson(String),
@@ -119,14 +147,23 @@ fn object_of(response: &ChatResponse) -> Result<Map<String, Value>, ParseError> 
             return Err(ParseError::Refusal);
         }
     }
+    let text = response.text.trim();
+    let body = strip_fence(text).unwrap_or(text);
+    if let Some(key) = duplicate_key(body) {
+        return Err(ParseError::DuplicateKey(key));
+    }
     let value = match &response.json {
         Some(v) => v.clone(),
         None => {
-            let text = response.text.trim();
             if text.is_empty() {
-                return Err(ParseError::Empty);
+                return Err(match response.tool_calls.first() {
+                    Some(call) => ParseError::ToolCall {
+                        name: call.name.clone(),
+                        arguments: call.arguments.to_string(),
+                    },
+                    None => ParseError::Empty,
+                });
             }
-            let body = strip_fence(text).unwrap_or(text);
             match serde_json::from_str::<Value>(body) {
                 Ok(v) => v,
                 Err(e) => {
@@ -186,8 +223,28 @@ fn text_field(m: &Map<String, Value>, field: &'static str) -> Result<String, Par
     }
 }
 
-/// Parses a judge response for `mode` with the given score scale.
+/// Parses a judge response for `mode` with the given score scale. An answer
+/// cut off at the token limit is never used, even when what arrived parses:
+/// its critique (or more) is missing.
 pub fn parse(mode: Mode, scale: (i64, i64), response: &ChatResponse) -> Result<Answer, ParseError> {
+    let parsed = parse_fields(mode, scale, response);
+    if response.truncated() {
+        return Err(ParseError::Truncated {
+            tokens: response.usage.output_tokens,
+            detail: parsed.err().map(|e| match e {
+                ParseError::NotJson(d) => d,
+                other => other.to_string(),
+            }),
+        });
+    }
+    parsed
+}
+
+fn parse_fields(
+    mode: Mode,
+    scale: (i64, i64),
+    response: &ChatResponse,
+) -> Result<Answer, ParseError> {
     let m = object_of(response)?;
     match mode {
         Mode::PassFail => {
@@ -254,5 +311,67 @@ pub fn parse(mode: Mode, scale: (i64, i64), response: &ChatResponse) -> Result<A
             };
             Ok(Answer::Pairwise { winner, reasoning })
         }
+    }
+}
+
+/// The first key that appears twice in one object of the JSON `text`, at
+/// any depth; `None` when there is none or `text` is not JSON.
+fn duplicate_key(text: &str) -> Option<String> {
+    let err = serde_json::from_str::<Unique>(text).err()?;
+    let message = err.to_string();
+    let rest = message.strip_prefix(DUPLICATE)?;
+    rest.split_once('\u{0}').map(|(key, _)| key.to_string())
+}
+
+const DUPLICATE: &str = "duplicate key \u{0}";
+
+/// Any JSON value whose objects name each key once.
+struct Unique;
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        while seq.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format!("{DUPLICATE}{key}\u{0}")));
+            }
+            map.next_value::<Unique>()?;
+        }
+        Ok(Unique)
     }
 }

@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value, json};
 
 use super::*;
+use crate::check::{CheckCx, TrialView};
 use crate::labels::{HumanVerdict, Label, LabelFile, output_hash};
-use crate::provider::{BoxFuture, ChatResponse, Provider, ProviderError, Providers};
+use crate::provider::{
+    BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, Providers, ResponseFormat,
+};
 use crate::registry::Registry;
 use crate::run::RunEnv;
 use crate::verdict::Output;
@@ -98,24 +101,45 @@ impl Fixture {
         }
     }
 
+    /// The judge check as loaded from `params` under a suite `judge:` block.
+    fn load(&self, params: Value, defaults: Option<Value>) -> Result<JudgeCheck, SpecError> {
+        let suite =
+            SuiteJudge::parse(defaults.as_ref()).map_err(|e| SpecError::new(vec![], e, None))?;
+        let span = crate::verdict::parse_span("evals/support.yaml:1:1");
+        let cx = ParseCx::new(&span, &self.dir, &suite);
+        JudgeCheck::from_value(&params, &cx)
+    }
+
+    /// The load error of `params`, as the loader would report it.
+    fn load_error(&self, params: Value, defaults: Option<Value>) -> String {
+        match self.load(params.clone(), defaults) {
+            Ok(_) => panic!("{params} loads"),
+            Err(e) => format!("{} (hint: {})", e.message, e.hint.unwrap_or_default()),
+        }
+    }
+
     async fn judge(&self, params: Value, defaults: Option<Value>) -> CheckResult {
-        let params: JudgeParams = serde_json::from_value(params).expect("params");
-        let ctx = CheckContext {
+        let check = self
+            .load(params.clone(), defaults)
+            .unwrap_or_else(|e| panic!("{params}: {e:?}"));
+        let cx = CheckCx {
             name: "judge",
+            trial: TrialView {
+                suite: "support",
+                case_id: &self.case_id,
+                variant: self.variant.as_deref(),
+                input: &self.input,
+                expected: self.expected.as_ref(),
+                vars: &self.vars,
+                tags: &self.tags,
+                suite_dir: &self.dir,
+            },
             output: &self.output,
-            input: &self.input,
-            expected: self.expected.as_ref(),
-            vars: &self.vars,
-            suite: "support",
-            case_id: &self.case_id,
-            tags: &self.tags,
-            variant: self.variant.as_deref(),
             prior: &[],
-            suite_dir: &self.dir,
-            judge_defaults: defaults.as_ref(),
-            env: &self.env,
+            services: &self.env.services,
+            baselines: &self.env,
         };
-        run(&params, &ctx).await
+        check.run(&cx).await
     }
 }
 
@@ -193,6 +217,98 @@ async fn unusable_pass_fail_answers_are_errors_with_the_raw_answer(
     }
     let ev = r.evidence.expect("evidence");
     assert_eq!(ev["votes"][0]["raw"], json!(answer));
+}
+
+#[tokio::test]
+async fn duplicate_keys_in_an_answer_are_an_error_showing_the_answer() {
+    let answer = r#"{"critique": "Wrong window.", "pass": false, "pass": true}"#;
+    let p = Scripted::new(move |_| text(answer));
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(
+        r.reason
+            .starts_with("the judge's answer has the field `pass` more than once"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains(answer), "raw answer shown: {}", r.reason);
+    // Nested objects are held to the same rule.
+    let nested = r#"{"critique": "ok", "pass": true, "extra": {"a": 1, "a": 2}}"#;
+    let p = Scripted::new(move |_| text(nested));
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(
+        r.reason.contains("field `a` more than once"),
+        "{}",
+        r.reason
+    );
+}
+
+#[rstest::rstest]
+#[case::openai("length")]
+#[case::anthropic("max_tokens")]
+#[tokio::test]
+async fn a_truncated_answer_says_it_was_cut_off(#[case] finish: &str) {
+    let finish = finish.to_string();
+    let p = Scripted::new(move |_| ChatResponse {
+        text: r#"{"critique": "The answer explains the thirty-day"#.into(),
+        finish_reason: Some(finish.clone()),
+        usage: crate::verdict::Usage {
+            input_tokens: 300,
+            output_tokens: 16,
+        },
+        model: "judge-model".into(),
+        ..Default::default()
+    });
+    let mut params = pf();
+    params["max_tokens"] = json!(16);
+    let r = Fixture::new(p, "whatever").judge(params, None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(
+        r.reason.starts_with(
+            "the judge's answer was cut off at its token limit (16 output tokens); raise `max_tokens`"
+        ),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("thirty-day"),
+        "raw answer shown: {}",
+        r.reason
+    );
+    // Even an answer that happens to parse is not trusted when cut off.
+    let p = Scripted::new(|_| ChatResponse {
+        text: r#"{"critique": "ok", "pass": true}"#.into(),
+        finish_reason: Some("length".into()),
+        ..Default::default()
+    });
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(r.reason.contains("cut off"), "{}", r.reason);
+}
+
+#[tokio::test]
+async fn an_answer_that_is_only_another_tool_call_says_what_was_received() {
+    let p = Scripted::new(|_| ChatResponse {
+        text: String::new(),
+        tool_calls: vec![crate::provider::ToolCall {
+            id: "call_1".into(),
+            name: "lookup_order".into(),
+            arguments: json!({"order": 42}),
+        }],
+        finish_reason: Some("tool_calls".into()),
+        ..Default::default()
+    });
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(!r.reason.contains("is empty"), "{}", r.reason);
+    assert!(
+        r.reason.starts_with(
+            r#"the judge answered with a call of the tool `lookup_order` ({"order":42}) instead of a verdict"#
+        ),
+        "{}",
+        r.reason
+    );
 }
 
 #[tokio::test]
@@ -449,11 +565,13 @@ async fn pairwise_position_bias_is_reported_as_inconsistent() {
 async fn pairwise_needs_a_baseline_and_skips_the_baseline_variant() {
     let p = fair_pairwise();
     let mut f = Fixture::new(p, "x");
-    let r = f
-        .judge(json!({"mode": "pairwise", "provider": "judge"}), None)
-        .await;
-    assert_eq!(r.outcome, Outcome::Error);
-    assert!(r.reason.contains("baseline"), "{}", r.reason);
+    let e = f.load_error(json!({"mode": "pairwise", "provider": "judge"}), None);
+    assert!(e.contains("needs a `baseline:`"), "{e}");
+    let e = f.load_error(
+        json!({"mode": "pairwise", "provider": "judge", "baseline": {"variant": "v1", "output": "x"}}),
+        None,
+    );
+    assert!(e.contains("exactly one of"), "{e}");
     f.variant = Some("v1".into());
     let params = json!({"mode": "pairwise", "provider": "judge", "baseline": {"variant": "v1"}});
     let r = f.judge(params.clone(), None).await;
@@ -604,14 +722,17 @@ async fn suite_defaults_and_template_override() {
     assert!(user(&p.requests()[1]).contains("Check criteria."));
 }
 
-#[tokio::test]
-async fn configuration_errors_are_error_results() {
+#[test]
+fn configuration_errors_are_load_errors() {
     let p = Scripted::new(|_| text(r#"{"critique": "ok", "pass": true}"#));
     let f = Fixture::new(p.clone(), "x");
     for (params, defaults, why) in [
-        (json!({}), None, "no judge provider"),
-        (json!({"provider": "nope"}), None, "unknown provider"),
         (json!({"provider": "judge", "votes": 0}), None, "at least 1"),
+        (
+            json!({"provider": "judge", "votes": 40, "panel": ["judge", "judge"]}),
+            None,
+            "over the limit of 64",
+        ),
         (
             json!({"provider": "judge", "mode": "score", "scale": [5, 1]}),
             None,
@@ -623,26 +744,74 @@ async fn configuration_errors_are_error_results() {
             "outside the scale",
         ),
         (
-            json!({"provider": "judge", "template": "{{ nope }}"}),
+            json!({"provider": "judge", "template": "x", "template_file": "t.j2"}),
             None,
-            "judge template",
+            "not both",
+        ),
+        (
+            json!({"provider": "judge", "template_file": "missing.j2"}),
+            None,
+            "cannot read judge template",
+        ),
+        (
+            json!({"provider": "judge", "mode": "pairwise", "baseline": {"file": "missing.txt"}}),
+            None,
+            "cannot read the baseline output",
         ),
         (
             json!({"provider": "judge"}),
             Some(json!({"colour": 1})),
             "colour",
         ),
+    ] {
+        let e = f.load_error(params.clone(), defaults);
+        assert!(e.contains(why), "{params}: {e}");
+    }
+    assert!(p.requests().is_empty());
+}
+
+#[tokio::test]
+async fn run_time_problems_are_error_results() {
+    let p = Scripted::new(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::new(p.clone(), "x");
+    for (params, why) in [
+        (json!({}), "no judge provider"),
+        (json!({"provider": "nope"}), "unknown provider"),
+        (
+            json!({"provider": "judge", "template": "{{ nope }}"}),
+            "judge template",
+        ),
         (
             json!({"provider": "judge", "few_shot": 2}),
-            None,
             "does not exist",
         ),
+        (
+            json!({"provider": "judge", "mode": "reference"}),
+            "this case has none",
+        ),
     ] {
-        let r = f.judge(params.clone(), defaults).await;
+        let r = f.judge(params.clone(), None).await;
         assert_eq!(r.outcome, Outcome::Error, "{params}: {r:?}");
         assert!(r.reason.contains(why), "{params}: {}", r.reason);
     }
     assert!(p.requests().is_empty());
+}
+
+#[test]
+fn template_file_is_read_once_at_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("t.j2"), "FROM FILE {{ output }}").expect("write");
+    let p = Scripted::new(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::rooted(p.clone(), "x", dir.path().to_path_buf());
+    let check = f
+        .load(json!({"provider": "judge", "template_file": "t.j2"}), None)
+        .expect("loads");
+    std::fs::remove_file(dir.path().join("t.j2")).expect("remove");
+    assert!(
+        check.plan.template.starts_with("FROM FILE"),
+        "{:?}",
+        check.plan.template
+    );
 }
 
 #[test]

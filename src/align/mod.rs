@@ -1,5 +1,8 @@
-//! Judge–human alignment: run the judges over labelled outputs and measure
-//! how often they agree with the expert.
+//! Working with human labels: the labelling walk ([`walk`], `tribunal
+//! label`) and judge–human alignment (`tribunal align`): run the judges over
+//! labelled outputs and measure how often they agree with the expert. Both
+//! run targets and checks, so they sit above the evaluation; the label-file
+//! model they read and write is [`crate::labels`], which checks read too.
 //!
 //! "Positive" is `pass`. The confusion matrix has the human verdict in rows
 //! and the judge's in columns. Reported: accuracy (agreement), Cohen's κ,
@@ -17,11 +20,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{HumanVerdict, LabelFile};
+pub mod walk;
+
 use crate::case::Suite;
-use crate::check::judge::{self, SuiteJudge};
-use crate::check::{CheckContext, CheckKind};
-use crate::run::{RunEnv, Trial};
+use crate::check::run_check;
+use crate::labels::{HumanVerdict, LabelFile};
+use crate::run::{RunEnv, Trial, check_cx};
 use crate::verdict::{Outcome, Output};
 
 /// A 2×2 confusion matrix, `pass` positive, human in rows.
@@ -400,11 +404,9 @@ pub async fn align_suite(
     labels: &LabelFile,
     options: &AlignOptions,
 ) -> Result<AlignReport, String> {
-    let suite_judge = SuiteJudge::parse(suite.judge.as_ref())
-        .map_err(|e| format!("suite `{}`: {e}", suite.name))?;
     let mut report = AlignReport {
         suite: suite.name.clone(),
-        min_agreement: options.min_agreement.or(suite_judge.min_agreement),
+        min_agreement: options.min_agreement.or(suite.judge.min_agreement),
         ..AlignReport::default()
     };
     for label in &labels.labels {
@@ -461,37 +463,18 @@ pub async fn align_suite(
         }
         let output = current.unwrap_or_else(|| Output::text(label.output.clone()));
         let vars = trial.vars();
+        let base = check_cx(env, &trial, &vars, &output);
         for spec in &case.checks {
-            let CheckKind::Judge(params) = &spec.kind else {
+            if spec.kind_name != "judge" {
                 continue;
-            };
+            }
             let wanted = options.check.as_deref().or(label.check.as_deref());
             if wanted.is_some_and(|w| w != spec.name) {
                 continue;
             }
-            let ctx = CheckContext {
-                name: &spec.name,
-                output: &output,
-                input: &case.input,
-                expected: case.expected.as_ref(),
-                vars: &vars,
-                suite: &suite.name,
-                case_id: &case.id,
-                tags: &case.tags,
-                variant: trial.variant().map(|v| v.id.as_str()),
-                prior: &[],
-                suite_dir: &suite.dir,
-                judge_defaults: suite.judge.as_ref(),
-                env,
-            };
-            let mut result = judge::run(params, &ctx).await;
-            if spec.negate {
-                result.outcome = match result.outcome {
-                    Outcome::Pass => Outcome::Fail,
-                    Outcome::Fail => Outcome::Pass,
-                    other => other,
-                };
-            }
+            // The judge runs as in a trial (negation applied), without its
+            // `when:` (there are no earlier results to condition on).
+            let result = run_check(spec, &base).await;
             let judge_critique = result
                 .critique
                 .clone()

@@ -10,8 +10,8 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{HumanVerdict, Label, LabelError, LabelFile, output_hash, today};
 use crate::case::Suite;
+use crate::labels::{HumanVerdict, Label, LabelError, LabelFile, output_hash, today};
 use crate::run::{RunEnv, expand};
 
 /// How to walk.

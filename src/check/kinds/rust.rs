@@ -4,8 +4,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde_json::Value;
 
-use super::spec::main_error;
-use super::{CheckContext, SpecError};
+use super::{CheckCx, Immediate, Kind, Parsed, SpecError, main_error};
+use crate::check::ParseCx;
 use crate::diag::hint;
 use crate::registry::CheckInput;
 use crate::verdict::CheckResult;
@@ -19,12 +19,12 @@ pub struct RustCheck {
     pub args: Value,
 }
 
-impl RustCheck {
-    pub(crate) fn parse(
-        main: &Value,
-        args: Option<&Value>,
-        known: Option<&[String]>,
-    ) -> Result<Self, SpecError> {
+impl Kind for RustCheck {
+    const NAMES: &'static [&'static str] = &["rust"];
+    const OPTIONS: &'static [&'static str] = &["args"];
+
+    fn parse(p: &Parsed<'_>, cx: &ParseCx<'_>) -> Result<Self, SpecError> {
+        let (main, args, known) = (p.main, p.options.get("args"), cx.rust_checks);
         let Value::String(function) = main else {
             return Err(main_error(
                 "rust",
@@ -53,44 +53,39 @@ impl RustCheck {
             args: args.cloned().unwrap_or(Value::Null),
         })
     }
+}
 
-    /// Runs the check. A panic in the function is an `error` result.
-    pub fn run(&self, ctx: &CheckContext<'_>) -> CheckResult {
-        let Some(f) = ctx.env.registry.checks.get(&self.function) else {
+impl Immediate for RustCheck {
+    /// A panic in the function is an `error` result.
+    fn check(&self, cx: &CheckCx<'_>) -> CheckResult {
+        let Some(f) = cx.services.registry.checks.get(&self.function) else {
             return CheckResult::error(
                 "rust",
-                ctx.name,
+                cx.name,
                 format!("no Rust check named `{}` is registered", self.function),
             );
         };
         let input = CheckInput {
-            output: ctx.output,
-            input: ctx.input,
-            expected: ctx.expected,
+            output: cx.output,
+            input: cx.trial.input,
+            expected: cx.trial.expected,
             args: &self.args,
-            vars: ctx.vars,
+            vars: cx.trial.vars,
         };
         match catch_unwind(AssertUnwindSafe(|| f(&input))) {
             Ok(Ok(())) => {
-                CheckResult::pass_with("rust", ctx.name, format!("{} passed", self.function))
+                CheckResult::pass_with("rust", cx.name, format!("{} passed", self.function))
             }
-            Ok(Err(reason)) => CheckResult::from_bool("rust", ctx.name, false, reason),
+            Ok(Err(reason)) => CheckResult::from_bool("rust", cx.name, false, reason),
             Err(panic) => CheckResult::error(
                 "rust",
-                ctx.name,
-                format!("{} panicked: {}", self.function, panic_text(&*panic)),
+                cx.name,
+                format!(
+                    "{} panicked: {}",
+                    self.function,
+                    crate::registry::panic_text(&*panic)
+                ),
             ),
         }
-    }
-}
-
-/// The message of a panic payload.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
     }
 }

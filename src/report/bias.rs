@@ -107,7 +107,7 @@ mod tests {
             ],
             output: Some(Output::text(text)),
             error: None,
-            location: "f:1:1".into(),
+            location: crate::verdict::parse_span("f:1:1"),
             usage: Default::default(),
             cost_usd: None,
             duration_ms: 0.0,

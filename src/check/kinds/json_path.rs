@@ -1,101 +1,12 @@
-//! JSON assertions: `is_json` (optionally against a JSON Schema) and `json_path`.
-
-use std::sync::Arc;
+//! `json_path`: the value at a JSONPath exists, equals a value, or matches a regex.
 
 use serde_json::Value;
 
-use super::spec::main_error;
-use super::text::json_equal;
-use super::{CheckContext, SpecError};
+use super::equals::json_equal;
+use super::{CheckCx, Immediate, Kind, Parsed, SpecError};
+use crate::check::ParseCx;
 use crate::diag::Seg;
 use crate::verdict::CheckResult;
-
-/// `is_json`: the output parses as JSON, and matches a schema when one is given.
-#[derive(Debug, Clone)]
-pub struct IsJson {
-    /// The compiled schema, if any.
-    pub schema: Option<Arc<jsonschema::Validator>>,
-}
-
-impl IsJson {
-    pub(crate) fn parse(main: &Value) -> Result<Self, SpecError> {
-        let schema = match main {
-            Value::Null | Value::Bool(true) => None,
-            Value::Object(m) if m.len() == 1 && m.contains_key("schema") => Some(&m["schema"]),
-            Value::Object(m) => {
-                let key = m
-                    .keys()
-                    .find(|k| k.as_str() != "schema")
-                    .cloned()
-                    .unwrap_or_default();
-                return Err(SpecError {
-                    path: vec![Seg::Key("is_json".into()), Seg::Key(key.clone())],
-                    at_key: true,
-                    message: format!("unknown key `{key}` in an `is_json` check"),
-                    hint: Some("`is_json` takes `true` or `{schema: {...}}`".into()),
-                });
-            }
-            _ => {
-                return Err(main_error(
-                    "is_json",
-                    "`is_json` takes `true` or `{schema: {...}}`",
-                    None,
-                ));
-            }
-        };
-        let schema = match schema {
-            None => None,
-            Some(s) => {
-                let validator = jsonschema::validator_for(s).map_err(|e| SpecError {
-                    path: vec![Seg::Key("is_json".into()), Seg::Key("schema".into())],
-                    at_key: false,
-                    message: format!("invalid JSON Schema: {e}"),
-                    hint: Some("see https://json-schema.org/understanding-json-schema".into()),
-                })?;
-                Some(Arc::new(validator))
-            }
-        };
-        Ok(IsJson { schema })
-    }
-
-    /// Runs the check.
-    pub fn run(&self, ctx: &CheckContext<'_>) -> CheckResult {
-        let value = match ctx.output.as_json() {
-            Ok(v) => v,
-            Err(e) => {
-                return CheckResult::from_bool(
-                    "is_json",
-                    ctx.name,
-                    false,
-                    format!("output is not JSON: {e}"),
-                );
-            }
-        };
-        match &self.schema {
-            None => CheckResult::pass_with("is_json", ctx.name, "output is valid JSON"),
-            Some(schema) => {
-                let problems: Vec<String> = schema
-                    .iter_errors(&value)
-                    .take(5)
-                    .map(|e| {
-                        let at = e.instance_path().to_string();
-                        format!("{}: {e}", if at.is_empty() { "/".to_string() } else { at })
-                    })
-                    .collect();
-                if problems.is_empty() {
-                    CheckResult::pass_with("is_json", ctx.name, "output matches the schema")
-                } else {
-                    CheckResult::from_bool(
-                        "is_json",
-                        ctx.name,
-                        false,
-                        format!("schema violations: {}", problems.join("; ")),
-                    )
-                }
-            }
-        }
-    }
-}
 
 /// One step of a JSON path.
 #[derive(Debug, Clone, PartialEq)]
@@ -208,8 +119,11 @@ pub struct JsonPath {
     pub matches: Option<regex::Regex>,
 }
 
-impl JsonPath {
-    pub(crate) fn parse(main: &Value) -> Result<Self, SpecError> {
+impl Kind for JsonPath {
+    const NAMES: &'static [&'static str] = &["json_path"];
+
+    fn parse(p: &Parsed<'_>, _: &ParseCx<'_>) -> Result<Self, SpecError> {
+        let main = p.main;
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Params {
@@ -225,7 +139,7 @@ impl JsonPath {
                 equals: None,
                 matches: None,
             },
-            other => super::spec::typed::<Params>("json_path", other, "`json_path` check")?,
+            other => crate::check::typed::<Params>("json_path", other, "`json_path` check")?,
         };
         let at = |key: &str| vec![Seg::Key("json_path".into()), Seg::Key(key.into())];
         let steps = parse_path(&p.path).map_err(|e| {
@@ -266,15 +180,16 @@ impl JsonPath {
             matches,
         })
     }
+}
 
-    /// Runs the check.
-    pub fn run(&self, ctx: &CheckContext<'_>) -> CheckResult {
-        let root = match ctx.output.as_json() {
+impl Immediate for JsonPath {
+    fn check(&self, cx: &CheckCx<'_>) -> CheckResult {
+        let root = match cx.output.as_json() {
             Ok(v) => v,
             Err(e) => {
                 return CheckResult::from_bool(
                     "json_path",
-                    ctx.name,
+                    cx.name,
                     false,
                     format!("output is not JSON: {e}"),
                 );
@@ -285,7 +200,7 @@ impl JsonPath {
         if found.is_empty() {
             return CheckResult::from_bool(
                 "json_path",
-                ctx.name,
+                cx.name,
                 false,
                 format!("nothing at {}", self.path),
             );
@@ -299,7 +214,7 @@ impl JsonPath {
             let ok = json_equal(&value, want);
             return CheckResult::from_bool(
                 "json_path",
-                ctx.name,
+                cx.name,
                 ok,
                 format!(
                     "{} is {value}{}",
@@ -320,7 +235,7 @@ impl JsonPath {
             let ok = re.is_match(&text);
             return CheckResult::from_bool(
                 "json_path",
-                ctx.name,
+                cx.name,
                 ok,
                 format!(
                     "{} is {value}{}",
@@ -335,7 +250,7 @@ impl JsonPath {
         }
         CheckResult::pass_with(
             "json_path",
-            ctx.name,
+            cx.name,
             format!("{} exists: {value}", self.path),
         )
     }
