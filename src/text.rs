@@ -36,6 +36,15 @@ pub fn of_input(value: &Value) -> String {
     }
 }
 
+/// `n` and the noun for it: `1 trial`, `2 trials` (the plural adds `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// At most `max` characters of `text`; when cut, followed by
 /// `… (N characters in all)`.
 pub fn excerpt(text: &str, max: usize) -> String {

@@ -559,7 +559,7 @@ fn target_timeouts_must_be_waitable() {
 
 #[tokio::test]
 async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     std::fs::write(dir.path().join("huge.j2"), "x".repeat((4 << 20) + 1)).expect("write");
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
@@ -607,7 +607,7 @@ fn the_provider_docs_examples_load() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_target_connection_reset_keeps_its_cause() {
     let addr = crate::common::resetting_server().await;
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[]);
     let err = run(
         &e,
@@ -624,7 +624,7 @@ async fn an_http_target_connection_reset_keeps_its_cause() {
 async fn a_content_filtered_prompt_answer_is_an_error() {
     let server = MockServer::start(true, |_, _| openai_stopped("Refunds", "content_filter"))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
     let err = run(
         &live,
