@@ -210,40 +210,18 @@ impl Immediate for JsonPath {
         } else {
             found[0].clone()
         };
+        // `PATH is VALUE`, and on failure what was wanted instead.
+        let compared = |ok: bool, wanted: String| {
+            let why = if ok { String::new() } else { wanted };
+            let reason = format!("{} is {value}{why}", self.path);
+            CheckResult::from_bool("json_path", cx.name, ok, reason)
+        };
         if let Some(want) = &self.equals {
-            let ok = json_equal(&value, want);
-            return CheckResult::from_bool(
-                "json_path",
-                cx.name,
-                ok,
-                format!(
-                    "{} is {value}{}",
-                    self.path,
-                    if ok {
-                        String::new()
-                    } else {
-                        format!(", expected {want}")
-                    }
-                ),
-            );
+            return compared(json_equal(&value, want), format!(", expected {want}"));
         }
         if let Some(re) = &self.matches {
-            let text = crate::text::of_value(&value);
-            let ok = re.is_match(&text);
-            return CheckResult::from_bool(
-                "json_path",
-                cx.name,
-                ok,
-                format!(
-                    "{} is {value}{}",
-                    self.path,
-                    if ok {
-                        String::new()
-                    } else {
-                        format!(", which does not match /{}/", re.as_str())
-                    }
-                ),
-            );
+            let ok = re.is_match(&crate::text::of_value(&value));
+            return compared(ok, format!(", which does not match /{}/", re.as_str()));
         }
         CheckResult::pass_with(
             "json_path",
