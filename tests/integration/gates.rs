@@ -111,7 +111,7 @@ fn every_file_broken_is_a_failing_report_not_a_green_one() {
     let out = test_run(&p, &[], &[]);
     assert_eq!(out.code, Some(101));
     let md = p.read("target/tribunal/summary.md");
-    assert!(md.starts_with("## ❌ tribunal evals: 1 trials"), "{md}");
+    assert!(md.starts_with("## ❌ tribunal evals: 1 trial"), "{md}");
     let out = tribunal(&p, &[], &["report", "--root", ".", "--fail-on-status"]);
     let text = out.text();
     assert_eq!(out.code, Some(1), "{text}");
