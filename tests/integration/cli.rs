@@ -302,3 +302,22 @@ fn validate_reports_every_problem_of_tribunal_yaml() {
     1 suite file(s), 2 case(s), 0 with problems; 2 configuration problem(s)
     ");
 }
+
+#[test]
+fn validate_reports_trial_names_shared_across_files() {
+    let case = |check: &str| {
+        format!("suite: s\ncases:\n  - id: c\n    output: hi\n    checks: [contains: {check}]\n")
+    };
+    let p = TestProject::with(&[
+        ("evals/a.yaml", &case("nope")),
+        ("evals/b.yaml", &case("hi")),
+    ]);
+    let out = p.tribunal(&["validate", "--root", &p.root_arg()]).output();
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 1
+    --- stdout
+    2 suite file(s), 2 case(s), 1 with problems; 0 configuration problem(s)
+    --- stderr
+    evals/a.yaml:3:5: duplicate trial name `s::c`: defined at evals/a.yaml:3:5 and at evals/b.yaml:3:5 (two trials with one name would share one result and one snapshot, so neither runs) (hint: give one of the suites another `suite:` name, or rename one of the cases)
+    ");
+}
