@@ -321,3 +321,31 @@ fn validate_reports_trial_names_shared_across_files() {
     evals/a.yaml:3:5: duplicate trial name `s::c`: defined at evals/a.yaml:3:5 and at evals/b.yaml:3:5 (two trials with one name would share one result and one snapshot, so neither runs) (hint: give one of the suites another `suite:` name, or rename one of the cases)
     ");
 }
+
+#[test]
+fn validate_refuses_a_tribunal_yaml_that_is_not_a_regular_file() {
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let status = std::process::Command::new("mkfifo")
+        .arg(p.join("tribunal.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    // Opening a named pipe for reading blocks until a writer comes: the
+    // check must not open it. A watchdog turns a hang into a failure.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root = p.root_arg();
+    let cmd = p.tribunal(&["validate", "--root", &root]);
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.output());
+    });
+    let out = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("validate must not block on a named pipe");
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 1
+    --- stdout
+    1 suite file(s), 2 case(s), 0 with problems; 1 configuration problem(s)
+    --- stderr
+    cannot read [ROOT]/tribunal.yaml: not a regular file (tribunal.yaml must be a plain file)
+    ");
+}
