@@ -349,3 +349,37 @@ fn validate_refuses_a_tribunal_yaml_that_is_not_a_regular_file() {
     cannot read [ROOT]/tribunal.yaml: not a regular file (tribunal.yaml must be a plain file)
     ");
 }
+
+#[test]
+fn the_gates_file_under_evals_is_not_a_suite() {
+    let p = TestProject::with(&[
+        ("evals/faq.yaml", SUITE),
+        (
+            "evals/gates.yaml",
+            "min_pass_rate: 0.9\nfail_on_status: true\n",
+        ),
+    ]);
+    let out = p.tribunal(&["validate", "--root", &p.root_arg()]).output();
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 0
+    --- stdout
+    1 suite file(s), 2 case(s), 0 with problems; 0 configuration problem(s)
+    --- stderr
+    ");
+    let run = p
+        .tribunal(&["test", "--root", &p.root_arg()])
+        .env("INSTA_UPDATE", "always")
+        .output();
+    assert!(run.success(), "{}", run.text());
+    // The run's known failure passes the build, but the gates file's
+    // 90% minimum (read by `tribunal report`) does not.
+    let report = p.tribunal(&["report", "--root", &p.root_arg()]).output();
+    assert_eq!(report.code, Some(1), "{}", report.text());
+    assert!(
+        report
+            .stdout
+            .contains("✗ pass rate 50.0% [9.5–90.5] ≥ 90.0%"),
+        "{}",
+        report.text()
+    );
+}
