@@ -383,3 +383,36 @@ fn the_gates_file_under_evals_is_not_a_suite() {
         report.text()
     );
 }
+
+#[test]
+fn files_a_check_names_must_be_regular_files() {
+    let p = TestProject::with(&[(
+        "evals/named.yaml",
+        "suite: named\ncases:\n  - id: judged\n    output: hi\n    checks: [{judge: {criteria: good, template_file: pipe.j2, provider: openai:m}}]\n  - id: baseline\n    output: hi\n    checks: [{judge: {mode: pairwise, criteria: better, baseline: {file: pipe.j2}, provider: openai:m}}]\n  - id: sql\n    output: SELECT 1\n    expected: SELECT 1\n    checks: [{ast_equivalent: {dialect: sql, schema: pipe.j2}}]\n",
+    )]);
+    let status = std::process::Command::new("mkfifo")
+        .arg(p.join("evals/pipe.j2"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    // Opening a named pipe for reading blocks until a writer comes; a
+    // watchdog turns a hang into a failure.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root = p.root_arg();
+    let cmd = p.tribunal(&["validate", "--root", &root]);
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.output());
+    });
+    let out = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("validate must not block on a named pipe");
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 1
+    --- stdout
+    1 suite file(s), 0 case(s), 1 with problems; 0 configuration problem(s)
+    --- stderr
+    evals/named.yaml:5:54: cannot read judge template `pipe.j2`: not a regular file (hint: the path is relative to the suite file)
+    evals/named.yaml:8:74: cannot read the baseline output `pipe.j2`: not a regular file (hint: the path is relative to the suite file)
+    evals/named.yaml:12:54: cannot read schema file `pipe.j2`: not a regular file (hint: give inline DDL (`CREATE TABLE ...`), a DDL file or `tables.json#db_id`, relative to the suite file)
+    ");
+}
