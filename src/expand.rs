@@ -275,13 +275,17 @@ pub fn suite_hint(text: &str, stem: &str) -> SuiteHint {
 pub fn files_for_suite(files: &[PathBuf], suite: &str) -> Vec<PathBuf> {
     files
         .iter()
-        .filter(|path| match std::fs::read_to_string(path) {
-            Ok(text) => match suite_hint(&text, &stem_of(path)) {
-                SuiteHint::Named(n) => n == suite,
-                SuiteHint::Unsure => true,
+        // Read as the loader reads (regular files only, bounded): a FIFO
+        // named like a suite must not block the fast path.
+        .filter(
+            |path| match crate::case::read_suite_file(path).map(String::from_utf8) {
+                Ok(Ok(text)) => match suite_hint(&text, &stem_of(path)) {
+                    SuiteHint::Named(n) => n == suite,
+                    SuiteHint::Unsure => true,
+                },
+                _ => true,
             },
-            Err(_) => true,
-        })
+        )
         .cloned()
         .collect()
 }
@@ -296,6 +300,29 @@ fn stem_of(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A FIFO named like a suite is kept (its load error is its trial) and
+    /// never opened for reading, which would wait for a writer.
+    #[cfg(unix)]
+    #[test]
+    fn the_fast_path_does_not_block_on_a_fifo() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("x.yaml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let files = vec![fifo.clone()];
+        std::thread::spawn(move || {
+            let _ = tx.send(files_for_suite(&files, "other"));
+        });
+        let kept = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("files_for_suite must not block on a FIFO");
+        assert_eq!(kept, vec![fifo]);
+    }
     use crate::case::load_str;
     use rstest::rstest;
 

@@ -22,7 +22,14 @@
 //! `cargo test refund`, `--exact`, `--list`, `--ignored`, `--test-threads`
 //! and `cargo nextest run` work as with any Rust test. The selected trials are
 //! evaluated concurrently on one tokio runtime before libtest prints them:
-//! model calls overlap instead of waiting for a test thread each.
+//! model calls overlap instead of waiting for a test thread each. Under
+//! nextest (one process per trial, `--exact NAME`) a process loads only the
+//! suite files of NAME's suite ([`crate::expand::files_for_suite`]). Under
+//! CI a filter that selects no trial is an error naming the filter.
+//!
+//! The run is four steps, each in its own module: configuration
+//! (`setup`), loading, expansion and evaluation (`orchestrate`), the
+//! libtest adapter (`libtest`), and records and reports (`reporting`).
 
 mod libtest;
 mod orchestrate;
@@ -216,7 +223,9 @@ impl Harness {
         // Which trials libtest will run: evaluate exactly those, up front and
         // concurrently.
         let selected = plan.selected(&filter);
-        if let Some(message) = nothing_selected(&plan, &selected, &filter, config.settings.ci) {
+        if let Some(message) =
+            nothing_selected(&plan, &selected, &filter, config.settings.ci).filter(|_| !args.list)
+        {
             return setup_failed(message);
         }
         let results = Arc::new(evaluate_all(&env, &config, &selected));

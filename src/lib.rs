@@ -159,7 +159,9 @@ pub use provider::{
     Tool, ToolCall, ToolChoice,
 };
 pub use registry::{CheckInput, Input, IntoCheckOutcome};
-pub use verdict::{CheckResult, Outcome, Output, TrialRecord, Usage, Verdict};
+pub use verdict::{
+    CheckResult, Decision, Gate, Outcome, Output, Status, TrialRecord, Usage, Verdict,
+};
 
 /// The README's Rust snippet, compiled as a doctest so it stays true.
 #[doc = include_str!("../README.md")]

@@ -3,6 +3,15 @@
 
 use sha2::{Digest, Sha256};
 
+/// `n` and the noun for it: `1 trial`, `2 trials` (the plural adds `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// At most `max` characters of `text`; when cut, followed by
 /// `… (N characters in all)`.
 pub fn excerpt(text: &str, max: usize) -> String {

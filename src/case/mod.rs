@@ -5,7 +5,7 @@
 //! cases. Loading keeps every case's `file:line:col` so that any later error
 //! or report can point back at it. See `docs/format.md` for the format.
 //!
-//! The stages: [`discover`] finds the files, `yaml.rs` parses one into a
+//! The stages: [`discover`](fn@discover) finds the files, `yaml.rs` parses one into a
 //! tree of positioned nodes, `raw.rs` is the shape serde reads, and
 //! `resolve.rs` validates it into the [`model`](Suite).
 
@@ -26,7 +26,7 @@ pub use discover::{discover, display_path, find_suites};
 pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
 pub use model::{Case, Suite, Variant};
 pub use resolve::{
-    KnownNames, Loaded, MAX_FILE_BYTES, MAX_ID_CHARS, MAX_TRIALS, MAX_VARIANTS, load_file,
-    load_files, load_str,
+    KnownNames, Loaded, MAX_ERRORS, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MAX_ID_CHARS, MAX_TRIALS,
+    MAX_VARIANTS, load_file, load_files, load_str, read_suite_file,
 };
 pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_TEXT_BYTES};

@@ -19,6 +19,7 @@ use super::{Case, Suite, Variant};
 use crate::check::judge::SuiteJudge;
 use crate::check::{CheckSpec, ParseCx};
 use crate::diag::{self, Seg, SpecError, explain_serde, hint, remove_at, serde_segments};
+use crate::fsutil::name_part;
 use crate::target::TargetSpec;
 
 /// Names that exist outside the file: registered Rust targets and checks.
@@ -41,7 +42,7 @@ pub struct Loaded {
     pub broken: Vec<SuiteErrors>,
 }
 
-/// Loads suite files (from [`discover`](super::discover)); a broken file never stops the others.
+/// Loads suite files (from [`discover`](fn@super::discover)); a broken file never stops the others.
 pub fn load_files(root: &Path, files: &[PathBuf], known: Option<&KnownNames>) -> Loaded {
     let mut loaded = Loaded::default();
     for path in files {
@@ -64,10 +65,18 @@ pub const MAX_VARIANTS: usize = 1_000;
 /// Most trials (cases × their variants) one suite file may expand to.
 pub const MAX_TRIALS: usize = 100_000;
 
-/// Longest suite name, case id or variant id, in characters. A snapshot
-/// file is named `<suite>__<case>__<variant>.snap` and written through a
-/// hidden temporary file beside it, so three names of 64 stay well under the
-/// 255-byte file-name limit of common filesystems.
+/// Most problems reported for one file; the rest are counted.
+pub const MAX_ERRORS: usize = 100;
+
+/// Longest snapshot file name (`<suite>__<case>[__<variant>].snap`, with
+/// each part escaped as file names are), in bytes: with `.new` and the
+/// hidden temporary name it is written through, it stays under the 255
+/// bytes of common filesystems.
+pub const MAX_FILE_NAME_BYTES: usize = 210;
+
+/// Longest suite name, case id or variant id, in characters: names are
+/// parts of trial names and file names (see [`MAX_FILE_NAME_BYTES`] for the
+/// whole snapshot file name, where escaping can make a name longer).
 pub const MAX_ID_CHARS: usize = 64;
 
 /// Loads one suite file. `display` is the path shown in messages
@@ -119,8 +128,8 @@ pub fn load_file(
 }
 
 /// Reads a suite file: regular files only (a FIFO or device would block or
-/// never end), at most [`MAX_FILE_BYTES`].
-fn read_suite_file(path: &Path) -> Result<Vec<u8>, (String, Option<String>)> {
+/// never end), at most [`MAX_FILE_BYTES`]. The error is (message, hint).
+pub fn read_suite_file(path: &Path) -> Result<Vec<u8>, (String, Option<String>)> {
     use std::io::Read;
     let cannot = |e: std::io::Error| (format!("cannot read file: {e}"), None);
     // Checked before opening: opening a FIFO for reading waits for a writer.
@@ -245,8 +254,28 @@ pub fn load_str(
         .unwrap_or(fallback_name);
     match suite {
         Some(suite) if loader.errors.is_empty() => Ok(suite),
-        _ => Err(fail(name, loader.errors)),
+        _ => Err(fail(name, at_most_max_errors(loader.errors))),
     }
+}
+
+/// The first [`MAX_ERRORS`] problems of a file, and one line saying how many
+/// more there are, so that a generated file with a mistake in every case
+/// does not flood the terminal and every report.
+fn at_most_max_errors(mut errors: Vec<LoadError>) -> Vec<LoadError> {
+    if errors.len() <= MAX_ERRORS {
+        return errors;
+    }
+    let more = errors.len() - MAX_ERRORS;
+    let location = errors[MAX_ERRORS].location.clone();
+    errors.truncate(MAX_ERRORS);
+    errors.push(LoadError {
+        location,
+        message: format!(
+            "… and {more} more problems in this file (the first {MAX_ERRORS} are shown)"
+        ),
+        hint: Some("fix these first; the others show on the next run".into()),
+    });
+    errors
 }
 
 struct Loader<'a> {
@@ -379,7 +408,10 @@ impl Loader<'_> {
         let variants = self.variants(&raw);
         let defaults = self.defaults(&raw.defaults, variants);
         let cases = self.cases(&raw.cases, &defaults, suite_misspelled);
-        self.trial_count(&cases, &defaults.variants);
+        // File names are measured once every name in them is valid.
+        if self.trial_count(&cases, &defaults.variants) && self.errors.is_empty() {
+            self.file_names(&name, &cases, &defaults.variants);
+        }
         Some(Suite {
             name,
             description: raw.description,
@@ -497,8 +529,9 @@ impl Loader<'_> {
         }
     }
 
-    /// The suite may expand to at most [`MAX_TRIALS`] trials.
-    fn trial_count(&mut self, cases: &[Case], variants: &[Variant]) {
+    /// The suite may expand to at most [`MAX_TRIALS`] trials; `false` when
+    /// it does not.
+    fn trial_count(&mut self, cases: &[Case], variants: &[Variant]) -> bool {
         let trials: usize = cases
             .iter()
             .map(|c| match (&c.only_variants, variants.len()) {
@@ -519,6 +552,53 @@ impl Loader<'_> {
                 ),
                 Some("split the suite into several files".into()),
             );
+            return false;
+        }
+        true
+    }
+
+    /// Every trial's snapshot file name fits [`MAX_FILE_NAME_BYTES`]; one
+    /// error per case, at its id.
+    fn file_names(&mut self, suite: &str, cases: &[Case], variants: &[Variant]) {
+        for (i, case) in cases.iter().enumerate() {
+            let runs: Vec<Option<&Variant>> = if variants.is_empty() {
+                vec![None]
+            } else {
+                variants
+                    .iter()
+                    .filter(|v| {
+                        case.only_variants
+                            .as_ref()
+                            .is_none_or(|only| only.contains(&v.id))
+                    })
+                    .map(Some)
+                    .collect()
+            };
+            let longest = runs
+                .iter()
+                .map(|v| {
+                    (
+                        snapshot_file_name(suite, &case.id, v.map(|v| v.id.as_str())).len(),
+                        *v,
+                    )
+                })
+                .max_by_key(|(n, _)| *n);
+            if let Some((n, variant)) = longest.filter(|(n, _)| *n > MAX_FILE_NAME_BYTES) {
+                let under = variant
+                    .map(|v| format!(" under variant `{}`", v.id))
+                    .unwrap_or_default();
+                let path = [
+                    Seg::Key("cases".into()),
+                    Seg::Index(i),
+                    Seg::Key("id".into()),
+                ];
+                self.push(
+                    &path,
+                    false,
+                    format!("the snapshot file name of case `{}`{under} would be {n} bytes, more than {MAX_FILE_NAME_BYTES}", case.id),
+                    Some("shorten the case id, the suite name or the variant id; in a name with `__`, each `_` takes two bytes in a file name".into()),
+                );
+            }
         }
     }
 
@@ -973,6 +1053,17 @@ fn merged_vars(
     vars
 }
 
+/// A trial's snapshot file name, as `snapshot::snapshot_path` makes it.
+fn snapshot_file_name(suite: &str, case: &str, variant: Option<&str>) -> String {
+    let mut name = format!("{}__{}", name_part(suite), name_part(case));
+    if let Some(v) = variant {
+        name.push_str("__");
+        name.push_str(&name_part(v));
+    }
+    name.push_str(".snap");
+    name
+}
+
 /// The error for a name longer than [`MAX_ID_CHARS`], if it is.
 fn too_long(what: &str, id: &str) -> Option<(String, String)> {
     let n = id.chars().count();
@@ -999,4 +1090,26 @@ fn variant_id_part(value: &Value) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loader_measures_the_snapshot_file_name_the_snapshot_module_writes() {
+        for (suite, case, variant) in [
+            ("s", "a", None),
+            ("support", "refund__window", Some("openai-gpt-4.1+v2")),
+            ("_x_", "a.b", Some("__")),
+        ] {
+            let path = crate::snapshot::snapshot_path(Path::new("evals"), suite, case, variant);
+            let written = path
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
+            assert_eq!(snapshot_file_name(suite, case, variant), written);
+        }
+    }
 }

@@ -237,29 +237,39 @@ pub struct ChatResponse {
 }
 
 impl ChatResponse {
-    /// True when the answer is incomplete: the model stopped at its token
-    /// limit (OpenAI `finish_reason: length`, Anthropic `stop_reason:
-    /// max_tokens`) or the provider's filter cut content out (OpenAI
-    /// `content_filter`, Anthropic `refusal`).
+    /// True when the model stopped because it reached its token limit
+    /// (OpenAI `finish_reason: length`, Anthropic `stop_reason: max_tokens`):
+    /// the text is cut off.
     pub fn truncated(&self) -> bool {
+        matches!(self.finish_reason.as_deref(), Some("length" | "max_tokens"))
+    }
+
+    /// True when the provider's filter stopped the answer (OpenAI
+    /// `finish_reason: content_filter`, Anthropic `stop_reason: refusal`):
+    /// content is missing.
+    pub fn filtered(&self) -> bool {
         matches!(
             self.finish_reason.as_deref(),
-            Some("length" | "max_tokens" | "content_filter" | "refusal")
+            Some("content_filter" | "refusal")
         )
     }
 
-    /// Why the answer is incomplete, for error messages, when it is.
+    /// Why the answer is incomplete (cut off or filtered), for error
+    /// messages, when it is.
     pub fn truncation_note(&self) -> Option<String> {
         let reason = self.finish_reason.as_deref().unwrap_or_default();
-        self.truncated().then(|| match reason {
-            "length" | "max_tokens" => format!(
+        if self.truncated() {
+            Some(format!(
                 "the model stopped at its token limit (finish reason `{reason}`, {} output tokens), so the answer is cut off",
                 self.usage.output_tokens
-            ),
-            _ => format!(
+            ))
+        } else if self.filtered() {
+            Some(format!(
                 "the provider's filter stopped the answer (finish reason `{reason}`), so it is incomplete"
-            ),
-        })
+            ))
+        } else {
+            None
+        }
     }
 }
 
@@ -345,4 +355,30 @@ pub trait Provider: Send + Sync {
         &'a self,
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_off_and_filtered_answers_are_told_apart() {
+        let with = |r: &str| ChatResponse {
+            finish_reason: Some(r.into()),
+            ..ChatResponse::new("x")
+        };
+        for r in ["length", "max_tokens"] {
+            assert!(with(r).truncated() && !with(r).filtered(), "{r}");
+        }
+        // A judge reads these as a refusal, not as a token limit.
+        for r in ["content_filter", "refusal"] {
+            assert!(!with(r).truncated() && with(r).filtered(), "{r}");
+            assert!(
+                with(r)
+                    .truncation_note()
+                    .is_some_and(|n| n.contains("filter"))
+            );
+        }
+        assert_eq!(with("stop").truncation_note(), None);
+    }
 }

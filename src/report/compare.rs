@@ -237,7 +237,8 @@ pub fn compare(base: &RunResults, head: &RunResults) -> Comparison {
             .collect(),
         latency_ms: Spread::of(&bl, &hl),
         cost_usd: Spread::of(&bc, &hc),
-        total_cost_usd: (bc.iter().sum(), hc.iter().sum()),
+        // An empty f64 sum is -0.0, which would print as `$-0.0000`.
+        total_cost_usd: (bc.iter().sum::<f64>() + 0.0, hc.iter().sum::<f64>() + 0.0),
         flipped,
         only_in_base,
         only_in_head,

@@ -215,7 +215,11 @@ impl Gates {
         if self.fail_on_status {
             verdict(
                 head.failing == 0,
-                format!("{} trials fail the build", head.failing),
+                format!(
+                    "{} {} the build",
+                    crate::text::count(head.failing, "trial"),
+                    if head.failing == 1 { "fails" } else { "fail" }
+                ),
             );
         }
         if let Some(max) = self.max_significant_regressions {

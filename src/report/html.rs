@@ -76,7 +76,7 @@ fn page_header(o: &mut String, run: &RunResults) {
         .map(|g| {
             format!(
                 " · commit {}{}",
-                esc(&g.commit[..g.commit.len().min(12)]),
+                esc(run.short_commit().unwrap_or_default()),
                 g.branch
                     .as_ref()
                     .map(|b| format!(" on {}", esc(b)))
@@ -303,7 +303,7 @@ fn failures_section(o: &mut String, run: &RunResults) {
             }
             let _ = write!(o, "</table>");
             if let Some(out) = &v.output {
-                let text: String = out.text.chars().take(2000).collect();
+                let text = crate::text::excerpt(&out.text, 2000);
                 let _ = write!(
                     o,
                     "<details><summary>output</summary><pre>{}</pre></details>",

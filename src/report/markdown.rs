@@ -34,7 +34,11 @@ pub fn run_summary(run: &RunResults) -> String {
     let s = Summary::of(run);
     let mut out = String::new();
     let icon = if s.failing == 0 { "✅" } else { "❌" };
-    let _ = writeln!(out, "## {icon} tribunal evals: {} trials\n", s.total);
+    let _ = writeln!(
+        out,
+        "## {icon} tribunal evals: {}\n",
+        crate::text::count(s.total, "trial")
+    );
     let commit = run
         .short_commit()
         .map(|c| format!(" · commit `{c}`"))

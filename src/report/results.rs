@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ReportError;
 use crate::rerun::Rerun;
+use crate::text::{KEPT_BYTES, bounded};
 use crate::verdict::TrialRecord;
 
 /// Version of the results file format.
@@ -53,6 +54,50 @@ impl GitInfo {
             dirty,
         })
     }
+}
+
+/// A record with every text it carries (output, error, reasons,
+/// critiques, judge answers and other evidence) bounded to
+/// [`KEPT_BYTES`] each: what results files, the history and the HTML
+/// report keep. A cut text ends with its full size and SHA-256
+/// ([`crate::text::bounded`]); structured output or evidence too large to
+/// keep is replaced by its bounded JSON text.
+pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
+    let cut = |s: &mut String| {
+        if s.len() > KEPT_BYTES {
+            *s = bounded(s, KEPT_BYTES);
+        }
+    };
+    let v = &mut r.verdict;
+    if let Some(out) = &mut v.output {
+        cut(&mut out.text);
+        if out
+            .json
+            .as_ref()
+            .is_some_and(|j| j.to_string().len() > KEPT_BYTES)
+        {
+            out.json = None;
+        }
+    }
+    if let Some(e) = &mut v.error {
+        cut(e);
+    }
+    for c in &mut v.checks {
+        cut(&mut c.reason);
+        if let Some(cr) = &mut c.critique {
+            cut(cr);
+        }
+        for w in &mut c.warnings {
+            cut(w);
+        }
+        if let Some(ev) = &mut c.evidence {
+            let text = ev.to_string();
+            if text.len() > KEPT_BYTES {
+                *ev = serde_json::Value::String(bounded(&text, KEPT_BYTES));
+            }
+        }
+    }
+    r
 }
 
 /// Everything one run produced.
@@ -106,7 +151,7 @@ impl RunResults {
             git: GitInfo::detect(root),
             tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
             label: crate::config::run_label(),
-            records,
+            records: records.into_iter().map(bound_record).collect(),
             rerun: None,
             force_pass: false,
         }
@@ -127,11 +172,17 @@ impl RunResults {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// The short commit (12 characters), when known.
+    /// The short commit (12 characters), when known. Cut on a character
+    /// boundary: a results file edited by hand may hold any text there.
     pub fn short_commit(&self) -> Option<&str> {
-        self.git
-            .as_ref()
-            .map(|g| &g.commit[..g.commit.len().min(12)])
+        self.git.as_ref().map(|g| {
+            let end = g
+                .commit
+                .char_indices()
+                .nth(12)
+                .map_or(g.commit.len(), |(i, _)| i);
+            &g.commit[..end]
+        })
     }
 }
 
@@ -218,5 +269,43 @@ mod tests {
         let b = new_run_id(t + Duration::from_nanos(1));
         assert!(a.starts_with("20261124T093045Z-"), "{a}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_short_commit_of_any_text_does_not_panic() {
+        let mut run = crate::report::sample::run(1, 1.0, 1);
+        if let Some(g) = &mut run.git {
+            g.commit = "ééééééééééééééé".into();
+        }
+        assert_eq!(run.short_commit(), Some("éééééééééééé"));
+    }
+
+    #[test]
+    fn huge_texts_are_bounded_with_their_size_and_hash() {
+        let mut r = crate::report::sample::record(
+            "s::c",
+            crate::verdict::Outcome::Fail,
+            crate::verdict::Status::Regression,
+            0.0,
+            &[],
+            1.0,
+            0.0,
+        );
+        let big = "x".repeat(3_000_000);
+        r.verdict.output = Some(crate::verdict::Output::text(big.clone()));
+        r.verdict.error = Some(big.clone());
+        r.verdict.checks[0].critique = Some(big.clone());
+        r.verdict.checks[0].evidence = Some(serde_json::json!({"answer": big}));
+        let run = RunResults::new(
+            Path::new("/nonexistent"),
+            vec![r],
+            SystemTime::now(),
+            Duration::ZERO,
+        );
+        let json = run.to_json();
+        assert!(json.len() < 5 * KEPT_BYTES, "{} bytes kept", json.len());
+        assert!(
+            json.contains("tribunal kept the first 65536 of 3000000 bytes; sha256 of the whole: ")
+        );
     }
 }

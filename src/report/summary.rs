@@ -233,10 +233,10 @@ pub fn terminal_summary(run: &RunResults) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "tribunal run {}{} · {} trials in {}",
+        "tribunal run {}{} · {} in {}",
         run.run_id,
         commit,
-        s.total,
+        crate::text::count(s.total, "trial"),
         fmt_ms(Some(run.duration_ms))
     );
     let counts: Vec<String> = s
@@ -352,7 +352,9 @@ pub fn closing_advice(run: &RunResults, s: &Summary) -> String {
     if failing == 0 {
         lines.push("No trial fails the build.".to_string());
     } else {
-        lines.push(format!("{failing} trials fail the build."));
+        let trials = crate::text::count(failing, "trial");
+        let verb = if failing == 1 { "fails" } else { "fail" };
+        lines.push(format!("{trials} {verb} the build."));
     }
     if s.load_errors > 0 {
         lines.push(format!(
@@ -539,7 +541,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("pass rate 33.3%"), "{text}");
-        assert!(text.contains("1 trials fail the build"), "{text}");
+        assert!(text.contains("1 trial fails the build"), "{text}");
     }
 
     #[test]
@@ -613,7 +615,7 @@ mod tests {
                 false,
                 Some(cli)
             ),
-            "1 trials fail the build.\n1 changed or new verdict(s): accept after review with `INSTA_UPDATE=always tribunal test --root .` (the test output shows each diff; or rename the .snap.new over the .snap)."
+            "1 trial fails the build.\n1 changed or new verdict(s): accept after review with `INSTA_UPDATE=always tribunal test --root .` (the test output shows each diff; or rename the .snap.new over the .snap)."
         );
     }
 }

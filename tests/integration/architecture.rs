@@ -12,6 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::common::TestProject;
+
 /// Edges known to close a cycle, each `(from, to, why)`: none today. An
 /// entry whose edge no longer exists fails the test, so the list only
 /// shrinks; adding one needs a written reason.
@@ -183,16 +185,11 @@ fn the_module_import_graph_has_no_cycles() {
 
 #[test]
 fn the_graph_sees_grouped_and_super_paths() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestProject::new()
+        .file("a/mod.rs", "use super::b::X;\n")
+        .file("b.rs", "use crate::{c::Y, a};\n// crate::d in a comment\n")
+        .file("c.rs", "fn f() { crate::a::g() }\n");
     let src = dir.path();
-    std::fs::create_dir_all(src.join("a")).expect("mkdir");
-    std::fs::write(src.join("a/mod.rs"), "use super::b::X;\n").expect("write");
-    std::fs::write(
-        src.join("b.rs"),
-        "use crate::{c::Y, a};\n// crate::d in a comment\n",
-    )
-    .expect("write");
-    std::fs::write(src.join("c.rs"), "fn f() { crate::a::g() }\n").expect("write");
     std::fs::write(
         src.join("d.rs"),
         "#[cfg(test)]\nmod tests {\n    use crate::a;\n}\n",

@@ -15,6 +15,8 @@ use tribunal::check::ast::{Dialect, Equivalence, Method, OnUnknown, load_schema,
 use tribunal::cli::bench_ast::{mutate, random_audience, rewrite};
 use tribunal::verdict::Outcome;
 
+use crate::common::TestProject;
+
 fn count(op: &str, n: i64) -> Value {
     json!({"cmp": op, "value": n, "term": {"count": {"event": "Order Completed"}}})
 }
@@ -846,7 +848,7 @@ fn yaml_check_reports_the_seed_counterexample() {
 
 #[test]
 fn the_schema_is_read_and_parsed_once_at_load() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = TestProject::new();
     let ddl = dir.path().join("shop.sql");
     std::fs::write(
         &ddl,

@@ -143,12 +143,6 @@ impl TestProject {
     }
 }
 
-/// A project holding the given files: [`TestProject::with`], under the name
-/// the tests used before the builder.
-pub fn project(files: &[(&str, &str)]) -> TestProject {
-    TestProject::with(files)
-}
-
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {

@@ -111,7 +111,7 @@ fn every_file_broken_is_a_failing_report_not_a_green_one() {
     let out = test_run(&p, &[], &[]);
     assert_eq!(out.code, Some(101));
     let md = p.read("target/tribunal/summary.md");
-    assert!(md.starts_with("## ❌ tribunal evals: 1 trials"), "{md}");
+    assert!(md.starts_with("## ❌ tribunal evals: 1 trial"), "{md}");
     let out = tribunal(&p, &[], &["report", "--root", ".", "--fail-on-status"]);
     let text = out.text();
     assert_eq!(out.code, Some(1), "{text}");
@@ -140,6 +140,12 @@ fn a_filter_that_selects_nothing_is_an_error_in_ci() {
     assert_eq!(out.code, Some(2), "{text}");
     insta::assert_snapshot!(text.trim(), @"tribunal: the filter `refnud` selects none of the 2 trials (in CI a run that selects nothing is an error, not a pass; hint: list the trial names with `--list`)");
     assert!(!p.exists("target"), "nothing written in CI");
+    // Listing selects nothing to run and is no error (nextest lists with
+    // `--list --ignored` in CI).
+    for list in [&["--list"][..], &["--list", "--ignored"][..]] {
+        let out = test_run(&p, &[("CI", "true")], list);
+        assert_eq!(out.code, Some(0), "{list:?}: {}", out.text());
+    }
     // Locally an empty selection stays libtest's (exit 0).
     let out = test_run(&p, &[], &["refnud"]);
     assert_eq!(out.code, Some(0));
@@ -204,4 +210,53 @@ cases:
         "{text}"
     );
     assert!(!text.contains("cargo test --test evals"), "{text}");
+}
+
+/// Under `--exact NAME` (nextest's one process per trial) only the files
+/// that can hold NAME's suite are loaded; anything unsure is loaded too.
+#[test]
+fn exact_loads_only_the_files_of_its_suite() {
+    let a = "suite: a\ncases:\n  - id: c\n    output: x\n    checks: [{contains: x}]\n";
+    let quoted = "suite: \"a\"\ncases:\n  - id: d\n    output: x\n    checks: [{contains: x}]\n";
+    let broken = "suite: other\ncases:\n  - id: c\n    checks: [{contians: x}]\n";
+    let p = TestProject::with(&[
+        ("evals/a.yaml", a),
+        ("evals/quoted.yaml", quoted),
+        ("evals/other.yaml", broken),
+    ]);
+    let run = |args: &[&str]| {
+        let mut all = vec!["evals", "--quiet"];
+        all.extend_from_slice(args);
+        tribunal::Harness::new()
+            .root(p.path())
+            .snapshot_settings(super::common::quiet_settings())
+            .run_quietly(&libtest_mimic::Arguments::from_iter(all))
+    };
+    let exact = run(&["--exact", "a::c"]);
+    let trials: Vec<&str> = exact
+        .records
+        .iter()
+        .map(|r| r.verdict.trial.as_str())
+        .collect();
+    assert_eq!(trials, ["a::c"]);
+    assert!(
+        exact.load_errors.is_empty(),
+        "other.yaml was not loaded: {:?}",
+        exact.load_errors
+    );
+    // The quoted `suite:` is unsure, so its file is loaded: its trial is found.
+    let quoted = run(&["--exact", "a::d"]);
+    let trials: Vec<&str> = quoted
+        .records
+        .iter()
+        .map(|r| r.verdict.trial.as_str())
+        .collect();
+    assert_eq!(trials, ["a::d"]);
+    // Without --exact every file loads, and the broken one is reported.
+    let all = run(&[]);
+    assert_eq!(all.load_errors.len(), 1, "{:?}", all.load_errors);
+    // The broken file's own trial, run alone, is still its load error.
+    let alone = run(&["--exact", "other"]);
+    assert_eq!(alone.load_errors.len(), 1);
+    assert_ne!(alone.exit_code, std::process::ExitCode::SUCCESS);
 }

@@ -701,3 +701,23 @@ fn docs_inline_flow_mappings_are_valid_yaml() {
     assert!(checked >= 10, "only {checked} inline mappings found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A file with a problem in every one of 150 cases reports the first 100
+/// and counts the rest.
+#[test]
+fn at_most_max_errors_are_reported_per_file() {
+    let mut text = String::from("defaults:\n  checks: [contains: x]\ncases:\n");
+    for i in 0..150 {
+        text.push_str(&format!("  - {{id: 'bad id {i}', output: x}}\n"));
+    }
+    let errs = errors(&text);
+    assert_eq!(errs.len(), tribunal::case::MAX_ERRORS + 1);
+    assert_eq!(
+        errs[99].to_string(),
+        "evals/x.yaml:103:10: invalid case id `bad id 99` (hint: ids name trials and snapshot files: use letters, digits, `_`, `-` and `.`, starting with a letter or digit)"
+    );
+    assert_eq!(
+        errs[100].to_string(),
+        "evals/x.yaml:104:10: … and 50 more problems in this file (the first 100 are shown) (hint: fix these first; the others show on the next run)"
+    );
+}

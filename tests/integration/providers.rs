@@ -1183,7 +1183,7 @@ async fn structured_output_falls_back_to_a_forced_tool_call_when_no_response_for
         )
     })
     .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let cfg = config_with(
         &format!("{}/v1", server.url()),
         "openai",

@@ -559,7 +559,7 @@ fn target_timeouts_must_be_waitable() {
 
 #[tokio::test]
 async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     std::fs::write(dir.path().join("huge.j2"), "x".repeat((4 << 20) + 1)).expect("write");
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
@@ -619,7 +619,7 @@ async fn an_http_target_connection_reset_keeps_its_cause() {
             drop(s);
         }
     });
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let e = env_with(dir.path(), &[]);
     let err = run(
         &e,
@@ -636,7 +636,7 @@ async fn an_http_target_connection_reset_keeps_its_cause() {
 async fn a_content_filtered_prompt_answer_is_an_error() {
     let server = MockServer::start(true, |_, _| openai_stopped("Refunds", "content_filter"))
         .expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = TestProject::new();
     let live = env(dir.path(), Mode::Live, &format!("{}/v1", server.url()));
     let err = run(
         &live,

@@ -287,6 +287,23 @@ async fn a_truncated_answer_says_it_was_cut_off(#[case] finish: &str) {
     assert!(r.reason.contains("cut off"), "{}", r.reason);
 }
 
+#[rstest::rstest]
+#[case::openai("content_filter")]
+#[case::anthropic("refusal")]
+#[tokio::test]
+async fn a_filtered_answer_is_a_refusal_not_a_cut_off(#[case] finish: &str) {
+    let finish = finish.to_string();
+    let p = Scripted::new(move |_| ChatResponse {
+        text: r#"{"critique": "ok", "pass": true}"#.into(),
+        finish_reason: Some(finish.clone()),
+        ..Default::default()
+    });
+    let r = Fixture::new(p, "whatever").judge(pf(), None).await;
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(r.reason.contains("refused"), "{}", r.reason);
+    assert!(!r.reason.contains("cut off"), "{}", r.reason);
+}
+
 #[tokio::test]
 async fn an_answer_that_is_only_another_tool_call_says_what_was_received() {
     let p = Scripted::new(|_| ChatResponse {
