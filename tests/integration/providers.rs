@@ -836,12 +836,13 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
         "{max_attempts: 1, timeout_s: 5}",
     );
     let p = providers(dir.path(), Mode::Record, cfg, true);
+    // Timed from before the spawns: a spawned call may start at once.
+    let t = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for i in 0..8 {
         let p = p.clone();
         set.spawn(async move { p.chat("p", &ask(&format!("q{i}")), &site("c")).await });
     }
-    let t = Instant::now();
     let mut latencies = Vec::new();
     while let Some(r) = set.join_next().await {
         latencies.push(r.expect("join").expect("call").latency_ms);
