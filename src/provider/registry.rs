@@ -280,7 +280,10 @@ impl Providers {
         }
         let ep = Arc::new(self.resolve(spec)?);
         if let Ok(mut eps) = self.shared.endpoints.lock() {
-            eps.insert(spec.to_string(), Arc::clone(&ep));
+            // Concurrent first calls may each have resolved the endpoint:
+            // the first one stored wins, so every caller shares one limiter
+            // (two would let twice the per-provider limit into flight).
+            return Ok(Arc::clone(eps.entry(spec.to_string()).or_insert(ep)));
         }
         Ok(ep)
     }

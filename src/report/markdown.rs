@@ -33,10 +33,15 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 pub fn run_summary(run: &RunResults) -> String {
     let s = Summary::of(run);
     let mut out = String::new();
-    let icon = if s.failing == 0 { "✅" } else { "❌" };
+    let icon = if super::summary::failing_the_build(run, &s) == 0 {
+        "✅"
+    } else {
+        "❌"
+    };
     let _ = writeln!(
         out,
-        "## {icon} tribunal evals: {}\n",
+        "## {icon} tribunal evals: {}
+",
         crate::text::count(s.total, "trial")
     );
     let commit = run
@@ -317,6 +322,28 @@ mod tests {
         assert!(md.contains("<details><summary><b>Known failures ("), "{md}");
         assert!(md.contains("cargo insta review"));
         assert!(md.contains("### Variants"), "{md}");
+    }
+
+    #[test]
+    fn force_pass_headline_follows_what_fails_the_build() {
+        let mut run = sample::run(0, 1.0, 1);
+        run.records.push(sample::record(
+            "s::c",
+            crate::verdict::Outcome::Fail,
+            Status::Regression,
+            0.0,
+            &[],
+            1.0,
+            0.0,
+        ));
+        assert!(run_summary(&run).starts_with("## ❌"));
+        run.force_pass = true;
+        let md = run_summary(&run);
+        assert!(md.starts_with("## ✅"), "{md}");
+        assert!(
+            md.contains("do not fail the build under INSTA_FORCE_PASS=1"),
+            "{md}"
+        );
     }
 
     #[test]

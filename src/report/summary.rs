@@ -328,6 +328,20 @@ pub fn terminal_summary(run: &RunResults) -> String {
     out
 }
 
+/// How many trials fail the build: every status that fails it, except that
+/// under `INSTA_FORCE_PASS` only errors, must-pass failures and suite files
+/// that did not load do (snapshot changes are reported, not failing).
+pub fn failing_the_build(run: &RunResults, s: &Summary) -> usize {
+    if run.force_pass {
+        run.records
+            .iter()
+            .filter(|r| matches!(r.status, Status::Error | Status::MustPassFailure))
+            .count()
+    } else {
+        s.failing
+    }
+}
+
 /// The closing lines of a summary: what fails the build and what to do,
 /// true for the situation. Reviewing snapshots is suggested only when a
 /// verdict changed or is new; errors and must-pass failures are not fixed
@@ -342,11 +356,7 @@ pub fn closing_advice(run: &RunResults, s: &Summary) -> String {
     });
     let errors = count(&|r| r.status == Status::Error && r.load_error.is_none());
     let must_pass = count(&|r| r.status == Status::MustPassFailure);
-    let failing = if run.force_pass {
-        errors + must_pass + s.load_errors
-    } else {
-        s.failing
-    };
+    let failing = failing_the_build(run, s);
     let rerun = run.rerun.clone().unwrap_or_default();
     let mut lines = Vec::new();
     if failing == 0 {
