@@ -48,6 +48,9 @@ pub const MAX_CONCURRENCY: usize = 4096;
 /// The project configuration file, at the project root.
 pub const FILE_NAME: &str = "tribunal.yaml";
 
+/// Largest `tribunal.yaml` read (1 MiB); a larger file is an error.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// Where variables come from: the process environment, or a fixed set (for
 /// tests and tools that must not depend on the caller's environment).
 #[derive(Debug, Clone, Default)]
@@ -364,7 +367,29 @@ impl ProjectFile {
     /// configuration.
     pub fn load(root: &Path) -> Result<ProjectFile, ConfigErrors> {
         let path = root.join(FILE_NAME);
-        match std::fs::read_to_string(&path) {
+        let read = || -> std::io::Result<String> {
+            use std::io::Read;
+            // Checked before opening: opening a FIFO for reading waits for a
+            // writer, and a device never ends.
+            let meta = std::fs::metadata(&path)?;
+            if !meta.is_file() {
+                return Err(std::io::Error::other(
+                    "not a regular file (tribunal.yaml must be a plain file)",
+                ));
+            }
+            let mut text = String::new();
+            std::fs::File::open(&path)?
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_string(&mut text)?;
+            if text.len() as u64 > MAX_FILE_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "the file is larger than {} MiB",
+                    MAX_FILE_BYTES >> 20
+                )));
+            }
+            Ok(text)
+        };
+        match read() {
             Ok(text) => ProjectFile::parse(&text, &crate::case::display_path(root, &path))
                 .map_err(|errs| ConfigErrors(errs.into_iter().map(ConfigError::File).collect())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProjectFile::default()),

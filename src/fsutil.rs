@@ -1,10 +1,38 @@
-//! Atomic file writes: a crash never leaves a torn file behind.
+//! Atomic file writes (a crash never leaves a torn file behind) and bounded
+//! reads of the files a suite names.
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Largest file a check names (a judge template, a baseline output, an SQL
+/// schema) that is read: 16 MiB.
+pub const MAX_NAMED_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a UTF-8 text file that a suite names: regular files only (checked
+/// before opening: opening a named pipe blocks until a writer comes, and a
+/// device never ends), at most `max` bytes; anything else is an error.
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let too_large = || std::io::Error::other(format!("larger than {} MiB", max >> 20));
+    if meta.len() > max {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(text)
+}
 
 /// Writes `contents` to `path` atomically: into a temporary file in the same
 /// folder (so the rename stays on one file system), flushed to disk, then

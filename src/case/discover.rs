@@ -5,14 +5,25 @@ use std::path::{Path, PathBuf};
 
 use super::DiscoverError;
 
-/// Finds the suite files under `dir`: `*.yaml` and `*.yml`, recursively,
-/// skipping `snapshots/` and `prompts/` folders and hidden entries. Sorted.
+/// The gates file `tribunal report` reads from the top of `evals/`
+/// (docs/reports.md): never a suite.
+pub const GATES_FILE: &str = "gates.yaml";
+
+/// Finds the suite files under the suites folder `dir` (`evals/`): `*.yaml`
+/// and `*.yml`, recursively, skipping `snapshots/` and `prompts/` folders,
+/// hidden entries and the gates file at the top ([`GATES_FILE`]). Sorted.
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
+    discover_except(dir, &dir.join(GATES_FILE))
+}
+
+/// [`discover`] under any folder, leaving out the file `except`.
+fn discover_except(dir: &Path, except: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
     let mut found = Vec::new();
     walk(dir, &mut found).map_err(|source| DiscoverError::Folder {
         path: dir.display().to_string(),
         source,
     })?;
+    found.retain(|p| p != except);
     if found.is_empty() {
         return Err(DiscoverError::Empty {
             path: dir.display().to_string(),
@@ -58,7 +69,8 @@ pub fn find_suites(root: &Path, pattern: Option<&str>) -> Result<Vec<PathBuf>, S
     };
     let base = glob_base(pattern);
     let re = glob_regex(pattern)?;
-    let all = discover(&root.join(&base)).map_err(|e| e.to_string())?;
+    let gates = root.join("evals").join(GATES_FILE);
+    let all = discover_except(&root.join(&base), &gates).map_err(|e| e.to_string())?;
     let found: Vec<PathBuf> = all
         .into_iter()
         .filter(|p| re.is_match(&display_path(root, p)))

@@ -32,8 +32,12 @@ pub fn check(root: &Path) -> Report {
         Ok(files) => {
             let loaded = crate::case::load_files(root, &files, None);
             problems.extend(loaded.broken.iter().map(ToString::to_string));
+            // Trial names shared across files (or by variants that sanitize
+            // alike) are load errors of the run, so they are problems here too.
+            let duplicates = crate::expand::expand_unique(&loaded.suites).duplicates;
+            problems.extend(duplicates.iter().map(|d| d.error().to_string()));
             let cases: usize = loaded.suites.iter().map(|s| s.cases.len()).sum();
-            (files.len(), cases, loaded.broken.len())
+            (files.len(), cases, loaded.broken.len() + duplicates.len())
         }
         Err(e) => {
             problems.push(e.to_string());

@@ -171,6 +171,12 @@ impl HttpProvider {
             let queued = Instant::now();
             let permit = self.limiter.slot().await;
             deadline = deadline.checked_add(queued.elapsed()).unwrap_or(deadline);
+            // A 429 may have paused the provider while this call waited for
+            // its slot: it is not sent, but waits for (or fails on) the pause.
+            if self.limiter.pause().is_some() {
+                drop(permit);
+                continue;
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 drop(permit);

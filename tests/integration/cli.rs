@@ -302,3 +302,117 @@ fn validate_reports_every_problem_of_tribunal_yaml() {
     1 suite file(s), 2 case(s), 0 with problems; 2 configuration problem(s)
     ");
 }
+
+#[test]
+fn validate_reports_trial_names_shared_across_files() {
+    let case = |check: &str| {
+        format!("suite: s\ncases:\n  - id: c\n    output: hi\n    checks: [contains: {check}]\n")
+    };
+    let p = TestProject::with(&[
+        ("evals/a.yaml", &case("nope")),
+        ("evals/b.yaml", &case("hi")),
+    ]);
+    let out = p.tribunal(&["validate", "--root", &p.root_arg()]).output();
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 1
+    --- stdout
+    2 suite file(s), 2 case(s), 1 with problems; 0 configuration problem(s)
+    --- stderr
+    evals/a.yaml:3:5: duplicate trial name `s::c`: defined at evals/a.yaml:3:5 and at evals/b.yaml:3:5 (two trials with one name would share one result and one snapshot, so neither runs) (hint: give one of the suites another `suite:` name, or rename one of the cases)
+    ");
+}
+
+#[test]
+fn validate_refuses_a_tribunal_yaml_that_is_not_a_regular_file() {
+    let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
+    let status = std::process::Command::new("mkfifo")
+        .arg(p.join("tribunal.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    // Opening a named pipe for reading blocks until a writer comes: the
+    // check must not open it. A watchdog turns a hang into a failure.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root = p.root_arg();
+    let cmd = p.tribunal(&["validate", "--root", &root]);
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.output());
+    });
+    let out = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("validate must not block on a named pipe");
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 1
+    --- stdout
+    1 suite file(s), 2 case(s), 0 with problems; 1 configuration problem(s)
+    --- stderr
+    cannot read [ROOT]/tribunal.yaml: not a regular file (tribunal.yaml must be a plain file)
+    ");
+}
+
+#[test]
+fn the_gates_file_under_evals_is_not_a_suite() {
+    let p = TestProject::with(&[
+        ("evals/faq.yaml", SUITE),
+        (
+            "evals/gates.yaml",
+            "min_pass_rate: 0.9\nfail_on_status: true\n",
+        ),
+    ]);
+    let out = p.tribunal(&["validate", "--root", &p.root_arg()]).output();
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 0
+    --- stdout
+    1 suite file(s), 2 case(s), 0 with problems; 0 configuration problem(s)
+    --- stderr
+    ");
+    let run = p
+        .tribunal(&["test", "--root", &p.root_arg()])
+        .env("INSTA_UPDATE", "always")
+        .output();
+    assert!(run.success(), "{}", run.text());
+    // The run's known failure passes the build, but the gates file's
+    // 90% minimum (read by `tribunal report`) does not.
+    let report = p.tribunal(&["report", "--root", &p.root_arg()]).output();
+    assert_eq!(report.code, Some(1), "{}", report.text());
+    assert!(
+        report
+            .stdout
+            .contains("✗ pass rate 50.0% [9.5–90.5] ≥ 90.0%"),
+        "{}",
+        report.text()
+    );
+}
+
+#[test]
+fn files_a_check_names_must_be_regular_files() {
+    let p = TestProject::with(&[(
+        "evals/named.yaml",
+        "suite: named\ncases:\n  - id: judged\n    output: hi\n    checks: [{judge: {criteria: good, template_file: pipe.j2, provider: openai:m}}]\n  - id: baseline\n    output: hi\n    checks: [{judge: {mode: pairwise, criteria: better, baseline: {file: pipe.j2}, provider: openai:m}}]\n  - id: sql\n    output: SELECT 1\n    expected: SELECT 1\n    checks: [{ast_equivalent: {dialect: sql, schema: pipe.j2}}]\n",
+    )]);
+    let status = std::process::Command::new("mkfifo")
+        .arg(p.join("evals/pipe.j2"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    // Opening a named pipe for reading blocks until a writer comes; a
+    // watchdog turns a hang into a failure.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root = p.root_arg();
+    let cmd = p.tribunal(&["validate", "--root", &root]);
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.output());
+    });
+    let out = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("validate must not block on a named pipe");
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 1
+    --- stdout
+    1 suite file(s), 0 case(s), 1 with problems; 0 configuration problem(s)
+    --- stderr
+    evals/named.yaml:5:54: cannot read judge template `pipe.j2`: not a regular file (hint: the path is relative to the suite file)
+    evals/named.yaml:8:74: cannot read the baseline output `pipe.j2`: not a regular file (hint: the path is relative to the suite file)
+    evals/named.yaml:12:54: cannot read schema file `pipe.j2`: not a regular file (hint: give inline DDL (`CREATE TABLE ...`), a DDL file or `tables.json#db_id`, relative to the suite file)
+    ");
+}

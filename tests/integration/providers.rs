@@ -763,6 +763,44 @@ async fn a_pause_past_the_budget_fails_later_calls_at_once_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_queued_for_a_slot_when_a_long_pause_starts_are_not_sent() {
+    // One call in flight at a time: the second and third wait for the slot
+    // while the first gets the 429 that pauses the provider for an hour.
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai_error(429, "Rate limit reached for gpt-x", "requests")
+            .with_header("retry-after", "3600")
+            .after(Duration::from_millis(300))
+    })
+    .expect("server");
+    let dir = TestProject::new();
+    let cfg = config_with(
+        &format!("{}/v1", server.url()),
+        "openai",
+        "    concurrency: 1\n",
+        "{max_attempts: 3, budget_s: 5, timeout_s: 2}",
+    );
+    let p = providers(dir.path(), Mode::Live, cfg, true);
+    let asks = [ask("first"), ask("second"), ask("third")];
+    let sites = [site("a"), site("b"), site("c")];
+    let (a, b, c) = tokio::join!(
+        p.chat("p", &asks[0], &sites[0]),
+        p.chat("p", &asks[1], &sites[1]),
+        p.chat("p", &asks[2], &sites[2]),
+    );
+    let errors = [a, b, c].map(|r| r.expect_err("every call fails"));
+    let paused = errors
+        .iter()
+        .filter(|e| matches!(e, ProviderError::Paused { .. }))
+        .count();
+    assert_eq!(
+        server.count(),
+        1,
+        "only the first call reached the server: {errors:?}"
+    );
+    assert_eq!(paused, 2, "{errors:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_never_outlives_its_budget() {
     // budget 6 s / timeout 4 s, scaled down by 5: two attempts would take 1.6 s.
     let server = MockServer::start(true, |_, _| {
@@ -805,12 +843,13 @@ async fn recorded_latency_leaves_out_the_wait_for_a_concurrency_slot() {
         "{max_attempts: 1, timeout_s: 5}",
     );
     let p = providers(dir.path(), Mode::Record, cfg, true);
+    // Timed from before the spawns: a spawned call may start at once.
+    let t = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for i in 0..8 {
         let p = p.clone();
         set.spawn(async move { p.chat("p", &ask(&format!("q{i}")), &site("c")).await });
     }
-    let t = Instant::now();
     let mut latencies = Vec::new();
     while let Some(r) = set.join_next().await {
         latencies.push(r.expect("join").expect("call").latency_ms);

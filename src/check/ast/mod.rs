@@ -214,10 +214,13 @@ pub fn load_schema(
         None => (spec, None),
     };
     let path = base.join(file);
-    let text = std::fs::read_to_string(&path).map_err(|e| sql::SchemaError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+    let text =
+        crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES).map_err(|e| {
+            sql::SchemaError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })?;
     if file.ends_with(".json") {
         let v: Value =
             serde_json::from_str(&text).map_err(|e| sql::SchemaError::Spider(e.to_string()))?;

@@ -170,13 +170,15 @@ impl Plan {
             (Some(t), None) => t.clone(),
             (None, Some(f)) => {
                 let path = cx.suite_dir.join(f);
-                std::fs::read_to_string(&path).map_err(|e| {
-                    at(
-                        "template_file",
-                        format!("cannot read judge template `{f}`: {e}"),
-                        Some("the path is relative to the suite file"),
-                    )
-                })?
+                crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES).map_err(
+                    |e| {
+                        at(
+                            "template_file",
+                            format!("cannot read judge template `{f}`: {e}"),
+                            Some("the path is relative to the suite file"),
+                        )
+                    },
+                )?
             }
             (None, None) => prompt::builtin_template(mode),
         };
@@ -263,7 +265,7 @@ fn baseline(p: &JudgeParams, cx: &ParseCx<'_>) -> Result<BaselineSource, SpecErr
     }
     if let Some(f) = &b.file {
         let path = cx.suite_dir.join(f);
-        return std::fs::read_to_string(&path)
+        return crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES)
             .map(BaselineSource::Text)
             .map_err(|e| {
                 SpecError::new(
