@@ -138,7 +138,7 @@ pub fn unused(root: &Path) -> Result<Vec<PathBuf>, String> {
     }
     if !any {
         return Err(format!(
-            "no usage logs under {} (hint: run the whole suite first, e.g. `cargo test --test evals`, then prune)",
+            "no usage logs under {} (hint: run the whole suite first (`cargo test --test evals` with a Rust harness, `tribunal test --root .` without one), then prune)",
             logs.display()
         ));
     }
