@@ -243,7 +243,7 @@ impl Harness {
                 ExitCode::SUCCESS
             },
             records,
-            load_errors: plan.broken.iter().map(|b| b.message.clone()).collect(),
+            load_errors: plan.broken.iter().map(LoadFailure::from).collect(),
         }
     }
 }
@@ -285,8 +285,65 @@ pub struct RunOutcome {
     pub exit_code: ExitCode,
     /// Every evaluated trial with its status.
     pub records: Vec<TrialRecord>,
-    /// Suite files that could not be loaded, with their errors.
-    pub load_errors: Vec<String>,
+    /// What could not become a trial: suite files that failed to load,
+    /// trial names used twice, or a setup problem that stopped the run.
+    pub load_errors: Vec<LoadFailure>,
+}
+
+/// Something that could not become a trial, with where it is. Its
+/// `Display` is the whole message, as the terminal shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadFailure {
+    /// What kind of failure this is.
+    pub kind: LoadFailureKind,
+    /// The trial name it stands for in reports: the suite name for a broken
+    /// file, the trial name for a duplicate; empty for a setup problem.
+    pub name: String,
+    /// The file, as displayed; empty for a setup problem.
+    pub file: String,
+    /// The 1-based line of the first problem (0 for a setup problem).
+    pub line: u32,
+    /// The 1-based column of the first problem (0 for a setup problem).
+    pub col: u32,
+    /// Every problem, one per line, with positions and hints.
+    pub message: String,
+}
+
+/// The kinds of [`LoadFailure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadFailureKind {
+    /// A suite file that failed to load (its cases did not run).
+    File,
+    /// A trial name used by two cases.
+    Duplicate,
+    /// A problem that stopped the run before any trial (configuration,
+    /// no suite found).
+    Setup,
+}
+
+impl std::fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<&orchestrate::Broken> for LoadFailure {
+    fn from(b: &orchestrate::Broken) -> LoadFailure {
+        LoadFailure {
+            kind: if b.duplicate {
+                LoadFailureKind::Duplicate
+            } else {
+                LoadFailureKind::File
+            },
+            name: b.name.clone(),
+            file: b.file.clone(),
+            line: b.location.line,
+            col: b.location.col,
+            message: b.message.clone(),
+        }
+    }
 }
 
 impl RunOutcome {
@@ -294,7 +351,14 @@ impl RunOutcome {
         RunOutcome {
             exit_code: crate::exit::code(crate::exit::TOOL_ERROR),
             records: Vec::new(),
-            load_errors: vec![message],
+            load_errors: vec![LoadFailure {
+                kind: LoadFailureKind::Setup,
+                name: String::new(),
+                file: String::new(),
+                line: 0,
+                col: 0,
+                message,
+            }],
         }
     }
 }

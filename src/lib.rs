@@ -154,7 +154,7 @@ pub mod verdict;
 pub(crate) mod yaml_out;
 
 pub use config::{Config, ConfigError, ConfigErrors, Env, SnapshotSettings, UpdateMode};
-pub use harness::{Harness, RunOutcome};
+pub use harness::{Harness, LoadFailure, LoadFailureKind, RunOutcome};
 pub use libtest_mimic::Arguments;
 pub use provider::{
     BoxFuture, ChatRequest, ChatResponse, Message, Provider, ProviderError, ResponseFormat, Role,

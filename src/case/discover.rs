@@ -11,7 +11,7 @@ pub const GATES_FILE: &str = "gates.yaml";
 
 /// Finds the suite files under the suites folder `dir` (`evals/`): `*.yaml`
 /// and `*.yml`, recursively, skipping `snapshots/` and `prompts/` folders,
-/// hidden entries and the gates file at the top ([`GATES_FILE`]). Sorted.
+/// hidden entries and the gates file at the top (`evals/gates.yaml`). Sorted.
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
     discover_except(dir, &dir.join(GATES_FILE))
 }

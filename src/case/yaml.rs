@@ -243,7 +243,7 @@ fn explain(text: &str, err: &serde_saphyr::Error) -> YamlError {
             return at(
                 line,
                 col,
-                "a suite file holds one YAML document, and a second one starts here".into(),
+                "tribunal reads one YAML document per file, and a second one starts here".into(),
                 "remove the `---` line, or move the second document into a file of its own",
             );
         }

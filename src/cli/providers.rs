@@ -64,7 +64,9 @@ pub struct BenchArgs {
     /// Calls in flight at most.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Server latency per call, in milliseconds.
+    /// Server latency per call, in milliseconds (the stand-in server's; with
+    /// `--base-url` the latency is the external server's own and no ideal
+    /// time is computed).
     #[arg(long, default_value_t = 50)]
     pub latency_ms: u64,
     /// Also time a warm replay of the same calls from cassettes.
@@ -138,7 +140,7 @@ pub fn unused(root: &Path) -> Result<Vec<PathBuf>, String> {
     }
     if !any {
         return Err(format!(
-            "no usage logs under {} (hint: run the whole suite first, e.g. `cargo test --test evals`, then prune)",
+            "no usage logs under {} (hint: run the whole suite first (`cargo test --test evals` with a Rust harness, `tribunal test --root .` without one), then prune)",
             logs.display()
         ));
     }
@@ -415,7 +417,13 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         (None, None)
     };
     let _ = std::fs::remove_dir_all(&tmp);
-    let ideal_s = args.cases.div_ceil(args.concurrency.max(1)) as f64 * latency.as_secs_f64();
+    // An external server's latency is not known, so neither is the ideal
+    // time: its wall/ideal would compare with a number it never had.
+    let ideal_s = if args.base_url.is_some() {
+        0.0
+    } else {
+        args.cases.div_ceil(args.concurrency.max(1)) as f64 * latency.as_secs_f64()
+    };
     Ok(BenchReport {
         cases: args.cases,
         concurrency: args.concurrency,

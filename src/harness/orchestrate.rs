@@ -30,6 +30,8 @@ pub(crate) struct Broken {
     pub location: crate::diag::Span,
     /// Every problem, one per line.
     pub message: String,
+    /// A trial name used twice, rather than a file that failed to load.
+    pub duplicate: bool,
 }
 
 impl Broken {
@@ -47,6 +49,7 @@ impl Broken {
                 |l| l.location.clone(),
             ),
             message: format!("{e}\n(this file's cases did not run; every other suite did)"),
+            duplicate: false,
         }
     }
 
@@ -58,6 +61,7 @@ impl Broken {
             file: error.location.file.to_string(),
             location: error.location.clone(),
             message: error.to_string(),
+            duplicate: true,
         }
     }
 }

@@ -114,6 +114,9 @@ impl Label {
     }
 }
 
+/// The largest label file tribunal reads: 64 MiB.
+pub const MAX_LABEL_FILE_BYTES: u64 = 64 << 20;
+
 /// A suite's label file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -165,9 +168,11 @@ impl LabelFile {
         }
     }
 
-    /// Reads a label file; `Ok(None)` when it does not exist.
+    /// Reads a label file (a regular file of at most
+    /// [`MAX_LABEL_FILE_BYTES`]); `Ok(None)` when it does not exist.
     pub fn load(path: &Path) -> Result<Option<LabelFile>, LabelError> {
-        let text = match std::fs::read_to_string(path) {
+        // Regular files only (a FIFO would block the read), and bounded.
+        let text = match crate::fsutil::read_regular(path, MAX_LABEL_FILE_BYTES) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
@@ -303,6 +308,19 @@ pub use crate::datetime::{civil_date, today};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_file_that_is_not_a_regular_file_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("support.yaml");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(status.success(), "mkfifo failed");
+        let err = LabelFile::load(&path).expect_err("a FIFO is refused");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
 
     fn label(case: &str, output: &str) -> Label {
         Label {

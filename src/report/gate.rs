@@ -8,6 +8,9 @@
 
 use serde::Serialize;
 
+use crate::case::{LoadError, Location};
+use crate::diag::{Seg, explain_serde, path_text, remove_at, serde_segments};
+
 use super::compare::Comparison;
 use super::summary::{Summary, fmt_prop};
 
@@ -70,25 +73,96 @@ pub struct GatesFile {
 }
 
 impl GatesFile {
-    /// Reads a gates file; rates must be in `[0, 1]`.
+    /// Reads a gates file (a regular file of at most 1 MiB); rates must be
+    /// in `[0, 1]`. Every problem is reported with its `file:line:col`.
     pub fn load(path: &std::path::Path) -> Result<GatesFile, super::ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|e| super::ReportError::read(path, e))?;
-        let file: GatesFile = serde_saphyr::from_str(&text)
-            .map_err(|e| super::ReportError::Config(format!("{}: {e}", path.display())))?;
-        let rates = file
-            .min_pass_rate
-            .iter()
-            .chain(file.min_tag_pass_rate.values())
-            .chain(file.alpha.iter());
-        for r in rates {
-            if !(0.0..=1.0).contains(r) {
-                return Err(super::ReportError::Config(format!(
-                    "{}: rate {r} is outside [0, 1]",
-                    path.display()
-                )));
+        let text = crate::fsutil::read_regular(path, 1 << 20)
+            .map_err(|e| super::ReportError::read(path, e))?;
+        let display = path.display().to_string();
+        Self::parse(&text, &display).map_err(|errors| {
+            super::ReportError::Config(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })
+    }
+
+    /// Parses the text of a gates file; `display` names it in errors.
+    pub fn parse(text: &str, display: &str) -> Result<GatesFile, Vec<LoadError>> {
+        let file: std::sync::Arc<str> = display.into();
+        let at = |(line, col): (u32, u32), message: String, hint: Option<String>| LoadError {
+            location: Location {
+                file: file.clone(),
+                line,
+                col,
+            },
+            message,
+            hint,
+        };
+        let root = crate::case::node::parse(text)
+            .map_err(|e| vec![at((e.line, e.col), e.message, e.hint)])?;
+        let mut value = root.to_json();
+        if value.is_null() {
+            return Ok(GatesFile::default());
+        }
+        let mut errors = Vec::new();
+        // Each round reports and removes one unknown key, so that every
+        // misspelled key is reported in one run.
+        let mut parsed = None;
+        for _ in 0..64 {
+            match serde_path_to_error::deserialize::<_, GatesFile>(value.clone()) {
+                Ok(v) => {
+                    parsed = Some(v);
+                    break;
+                }
+                Err(err) => {
+                    let path = serde_segments(err.path());
+                    let key = path_text(&path);
+                    let text = err.inner().to_string();
+                    let (message, hint, at_key) = explain_serde(&text, "gates file", Some(&key));
+                    errors.push(at(root.locate(&path, at_key), message, hint));
+                    if !(text.starts_with("unknown field") && remove_at(&mut value, &path)) {
+                        break;
+                    }
+                }
             }
         }
-        Ok(file)
+        let Some(parsed) = parsed else {
+            return Err(errors);
+        };
+        let rates = [
+            ("min_pass_rate", parsed.min_pass_rate),
+            ("alpha", parsed.alpha),
+        ]
+        .into_iter()
+        .filter_map(|(k, r)| r.map(|r| (vec![Seg::Key(k.to_string())], r)))
+        .chain(parsed.min_tag_pass_rate.iter().map(|(tag, r)| {
+            (
+                vec![
+                    Seg::Key("min_tag_pass_rate".to_string()),
+                    Seg::Key(tag.clone()),
+                ],
+                *r,
+            )
+        }));
+        for (path, r) in rates {
+            if !(0.0..=1.0).contains(&r) {
+                errors.push(at(
+                    root.locate(&path, false),
+                    format!("rate {r} is outside [0, 1]"),
+                    Some("write a fraction such as 0.9 for 90%".to_string()),
+                ));
+            }
+        }
+        if errors.is_empty() {
+            Ok(parsed)
+        } else {
+            errors.sort_by_key(|e| (e.location.line, e.location.col));
+            Err(errors)
+        }
     }
 }
 

@@ -163,7 +163,9 @@ impl RunResults {
 
     /// Reads a results file.
     pub fn load(path: &Path) -> Result<RunResults, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ReportError::read(path, e))?;
+        // Regular files only (a FIFO would block), at most 1 GiB.
+        let text =
+            crate::fsutil::read_regular(path, 1 << 30).map_err(|e| ReportError::read(path, e))?;
         serde_json::from_str(&text).map_err(|source| ReportError::Json {
             path: path.to_path_buf(),
             source,

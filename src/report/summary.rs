@@ -213,7 +213,10 @@ pub fn fmt_ms(ms: Option<f64>) -> String {
 pub fn where_to_look(r: &TrialRecord) -> String {
     // The first failing or erroring check's line, else the case's.
     let at = r.verdict.failure_location();
-    if r.snapshot.is_empty() {
+    // Errors are never snapshotted: name the snapshot only when one was
+    // accepted before, or the reader looks for a file that does not exist.
+    let unwritten = r.status == crate::verdict::Status::Error && r.accepted.is_none();
+    if r.snapshot.is_empty() || unwritten {
         format!("at {at}")
     } else {
         format!("at {at} · snapshot {}", r.snapshot)

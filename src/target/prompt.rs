@@ -122,6 +122,17 @@ pub fn resolve_file(file: &str, suite_dir: &Path, root: &Path) -> Result<PathBuf
         root.join("evals").join("prompts").join(file),
         root.join(file),
     ];
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    // Something by that name that is not a regular file (a FIFO, a folder,
+    // a device) is refused, and said so: "not found" would mislead.
+    if let Some(other) = candidates.iter().find(|p| p.exists()) {
+        return Err(TargetError(format!(
+            "prompt file {} is not a regular file (hint: a template must be a plain file; a FIFO, device or folder is never read)",
+            other.display()
+        )));
+    }
     candidates
         .iter()
         .find(|p| p.is_file())

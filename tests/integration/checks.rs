@@ -52,7 +52,11 @@ fn verdict_of(body: &str) -> Verdict {
     assert!(
         out.load_errors.is_empty(),
         "the suite must load:\n{}\n{suite}",
-        out.load_errors.join("\n")
+        out.load_errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert_eq!(out.records.len(), 1, "one trial");
     out.records[0].verdict.clone()

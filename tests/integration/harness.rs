@@ -151,7 +151,18 @@ fn a_broken_file_fails_alone_with_its_location() {
     let run = evaluate(&p, always(), &[]);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(run.load_errors.len(), 1);
-    insta::assert_snapshot!(p.normalize(&run.load_errors[0]));
+    let failure = &run.load_errors[0];
+    assert_eq!(failure.kind, tribunal::LoadFailureKind::File);
+    assert_eq!(
+        (
+            failure.name.as_str(),
+            failure.file.as_str(),
+            failure.line,
+            failure.col
+        ),
+        ("broken", "evals/broken.yaml", 6, 5)
+    );
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0].message));
     // Every other suite still ran.
     assert_eq!(status_of(&run, "good::hello"), Status::Pass);
 }
@@ -221,7 +232,8 @@ fn an_empty_eval_folder_is_an_error() {
     let run = evaluate(&p, local(), &[]);
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(run.load_errors.len(), 1, "{:?}", run.load_errors);
-    insta::assert_snapshot!(p.normalize(&run.load_errors[0]), @"no eval suites found in [ROOT]/evals (looked for *.yaml and *.yml, skipping snapshots/ and prompts/); an empty suite is an error, not a pass (hint: add a suite file such as [ROOT]/evals/example.yaml, see docs/format.md)");
+    assert_eq!(run.load_errors[0].kind, tribunal::LoadFailureKind::Setup);
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0].message), @"no eval suites found in [ROOT]/evals (looked for *.yaml and *.yml, skipping snapshots/ and prompts/); an empty suite is an error, not a pass (hint: add a suite file such as [ROOT]/evals/example.yaml, see docs/format.md)");
 }
 
 #[test]
@@ -234,7 +246,7 @@ fn a_glob_that_matches_nothing_is_an_error() {
     );
     assert_ne!(run.exit_code, std::process::ExitCode::SUCCESS);
     assert_eq!(run.load_errors.len(), 1, "{:?}", run.load_errors);
-    insta::assert_snapshot!(p.normalize(&run.load_errors[0]), @"the suite pattern `evals/**/nothing-*.yaml` matches no YAML file under [ROOT]/evals (an empty selection is an error, not a pass; hint: patterns are relative to the project root, such as `evals/**/*.yaml`)");
+    insta::assert_snapshot!(p.normalize(&run.load_errors[0].message), @"the suite pattern `evals/**/nothing-*.yaml` matches no YAML file under [ROOT]/evals (an empty selection is an error, not a pass; hint: patterns are relative to the project root, such as `evals/**/*.yaml`)");
 }
 
 #[test]

@@ -672,6 +672,13 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
     let text = report.render();
     assert!(text.contains(" wall_over_ideal=n/a "), "{text}");
     assert!(!text.contains("SECRET"), "{text}");
+    // An external server's latency is unknown whatever --latency-ms says.
+    let args = tribunal::cli::providers::BenchArgs {
+        latency_ms: 50,
+        ..args
+    };
+    let report = tribunal::cli::providers::bench(&args).expect("bench runs");
+    assert_eq!(report.wall_over_ideal(), None, "{}", report.render());
 }
 
 /// A provider block `p` with `provider_lines` (indented 4) and a retry policy.

@@ -247,6 +247,37 @@ fn the_projects_gates_file_applies_without_flags() {
 }
 
 #[test]
+fn a_gates_file_reports_every_problem_at_its_place() {
+    let dir = TestProject::new()
+        .file(
+            "evals/gates.yaml",
+            "min_pass_rat: 0.9\nmin_tag_pass_rate:\n  feature:refunds: 1.5\nfail_on_stat: true\n",
+        )
+        .file("run.json", &sample::run(30, 0.7, 4).to_json());
+    let out = cli(&dir, &["report", "--merge", "run.json"]);
+    assert_eq!(out.code, code(EXIT_TOOL_ERROR), "{out:?}");
+    insta::assert_snapshot!(out.snapshot_exact(), @r"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: [ROOT]/evals/gates.yaml:1:1: unknown key `min_pass_rat` in gates file (hint: did you mean `min_pass_rate`?)
+    [ROOT]/evals/gates.yaml:3:20: rate 1.5 is outside [0, 1] (hint: write a fraction such as 0.9 for 90%)
+    [ROOT]/evals/gates.yaml:4:1: unknown key `fail_on_stat` in gates file (hint: did you mean `fail_on_status`?)
+    ");
+    dir.write("evals/gates.yaml", "min_pass_rate: 0.9\n---\nalpha: 0.05\n");
+    let out = cli(&dir, &["report", "--merge", "run.json"]);
+    assert_eq!(out.code, code(EXIT_TOOL_ERROR), "{out:?}");
+    insta::assert_snapshot!(out.snapshot_exact(), @r"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: [ROOT]/evals/gates.yaml:2:1: tribunal reads one YAML document per file, and a second one starts here (hint: remove the `---` line, or move the second document into a file of its own)
+    ");
+}
+
+#[test]
 fn under_nextest_each_process_writes_only_its_results_and_they_merge() {
     let dir = TestProject::new();
     let mut s = settings(dir.path());

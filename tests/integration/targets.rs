@@ -576,6 +576,26 @@ async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
     );
 }
 
+#[tokio::test]
+async fn a_prompt_file_that_is_not_a_regular_file_is_named_as_such() {
+    let dir = TestProject::new();
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe.j2"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+    let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
+    let err = run(
+        &e,
+        json!({"prompt": {"provider": "bot", "file": "pipe.j2"}}),
+        json!("q"),
+        dir.path(),
+    )
+    .await
+    .expect_err("a FIFO is refused");
+    insta::assert_snapshot!(dir.normalize(&err), @"prompt file [ROOT]/pipe.j2 is not a regular file (hint: a template must be a plain file; a FIFO, device or folder is never read)");
+}
+
 /// Every YAML block of docs/providers.md is what it claims: the
 /// `tribunal.yaml` example loads as provider configuration, and every
 /// `target:` example parses as a target.
