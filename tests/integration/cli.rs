@@ -325,22 +325,14 @@ fn validate_reports_trial_names_shared_across_files() {
 #[test]
 fn validate_refuses_a_tribunal_yaml_that_is_not_a_regular_file() {
     let p = TestProject::with(&[("evals/faq.yaml", SUITE)]);
-    let status = std::process::Command::new("mkfifo")
-        .arg(p.join("tribunal.yaml"))
-        .status()
-        .expect("mkfifo runs");
-    assert!(status.success(), "mkfifo failed");
+    crate::common::make_fifo(&p.join("tribunal.yaml"));
     // Opening a named pipe for reading blocks until a writer comes: the
     // check must not open it. A watchdog turns a hang into a failure.
-    let (tx, rx) = std::sync::mpsc::channel();
     let root = p.root_arg();
-    let cmd = p.tribunal(&["validate", "--root", &root]);
-    std::thread::spawn(move || {
-        let _ = tx.send(cmd.output());
-    });
-    let out = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("validate must not block on a named pipe");
+    let out = crate::common::output_within_30s(
+        p.tribunal(&["validate", "--root", &root]),
+        "validate must not block on a named pipe",
+    );
     insta::assert_snapshot!(out.snapshot(), @r"
     exit: 1
     --- stdout
@@ -390,22 +382,14 @@ fn files_a_check_names_must_be_regular_files() {
         "evals/named.yaml",
         "suite: named\ncases:\n  - id: judged\n    output: hi\n    checks: [{judge: {criteria: good, template_file: pipe.j2, provider: openai:m}}]\n  - id: baseline\n    output: hi\n    checks: [{judge: {mode: pairwise, criteria: better, baseline: {file: pipe.j2}, provider: openai:m}}]\n  - id: sql\n    output: SELECT 1\n    expected: SELECT 1\n    checks: [{ast_equivalent: {dialect: sql, schema: pipe.j2}}]\n",
     )]);
-    let status = std::process::Command::new("mkfifo")
-        .arg(p.join("evals/pipe.j2"))
-        .status()
-        .expect("mkfifo runs");
-    assert!(status.success(), "mkfifo failed");
+    crate::common::make_fifo(&p.join("evals/pipe.j2"));
     // Opening a named pipe for reading blocks until a writer comes; a
     // watchdog turns a hang into a failure.
-    let (tx, rx) = std::sync::mpsc::channel();
     let root = p.root_arg();
-    let cmd = p.tribunal(&["validate", "--root", &root]);
-    std::thread::spawn(move || {
-        let _ = tx.send(cmd.output());
-    });
-    let out = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("validate must not block on a named pipe");
+    let out = crate::common::output_within_30s(
+        p.tribunal(&["validate", "--root", &root]),
+        "validate must not block on a named pipe",
+    );
     insta::assert_snapshot!(out.snapshot(), @r"
     exit: 1
     --- stdout

@@ -480,3 +480,24 @@ fn normalize_replaces_the_root_and_what_changes_between_runs() {
     commit [COMMIT] · 30 days · 3 suites
     "#);
 }
+
+/// Makes a named pipe at `path` (opening one for reading blocks until a
+/// writer comes: what the FIFO tests need).
+pub fn make_fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo failed");
+}
+
+/// Runs `cmd` with a watchdog of 30 s, so that a command that blocks (on a
+/// named pipe, say) fails the test instead of hanging it.
+pub fn output_within_30s(cmd: Tribunal, what: &str) -> CliOutput {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(cmd.output());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("{what}"))
+}

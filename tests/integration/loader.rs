@@ -515,11 +515,7 @@ fn a_fifo_named_like_a_suite_is_an_error_not_a_hang() {
         "cases:\n  - id: a\n    output: x\n    checks: [contains: x]\n",
     )
     .expect("write");
-    let status = std::process::Command::new("mkfifo")
-        .arg(evals.join("x.yaml"))
-        .status()
-        .expect("mkfifo runs");
-    assert!(status.success(), "mkfifo failed");
+    crate::common::make_fifo(&evals.join("x.yaml"));
     let root_path = root.path().to_path_buf();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

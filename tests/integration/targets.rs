@@ -579,11 +579,7 @@ async fn a_prompt_file_over_the_template_limit_is_refused_before_any_call() {
 #[tokio::test]
 async fn a_prompt_file_that_is_not_a_regular_file_is_named_as_such() {
     let dir = TestProject::new();
-    let status = std::process::Command::new("mkfifo")
-        .arg(dir.path().join("pipe.j2"))
-        .status()
-        .expect("mkfifo runs");
-    assert!(status.success(), "mkfifo failed");
+    crate::common::make_fifo(&dir.path().join("pipe.j2"));
     let e = env(dir.path(), Mode::Replay, "http://127.0.0.1:1/v1");
     let err = run(
         &e,
