@@ -368,26 +368,25 @@ impl ProjectFile {
     pub fn load(root: &Path) -> Result<ProjectFile, ConfigErrors> {
         let path = root.join(FILE_NAME);
         let read = || -> std::io::Result<String> {
-            use std::io::Read;
-            // Checked before opening: opening a FIFO for reading waits for a
-            // writer, and a device never ends.
-            let meta = std::fs::metadata(&path)?;
-            if !meta.is_file() {
-                return Err(std::io::Error::other(
-                    "not a regular file (tribunal.yaml must be a plain file)",
-                ));
-            }
-            let mut text = String::new();
-            std::fs::File::open(&path)?
-                .take(MAX_FILE_BYTES + 1)
-                .read_to_string(&mut text)?;
-            if text.len() as u64 > MAX_FILE_BYTES {
-                return Err(std::io::Error::other(format!(
-                    "the file is larger than {} MiB",
-                    MAX_FILE_BYTES >> 20
-                )));
-            }
-            Ok(text)
+            use crate::fsutil::ReadError;
+            crate::fsutil::read_regular_bytes(&path, MAX_FILE_BYTES)
+                .map_err(|e| match e {
+                    ReadError::Io(e) => e,
+                    ReadError::NotRegular(_) => std::io::Error::other(
+                        "not a regular file (tribunal.yaml must be a plain file)",
+                    ),
+                    ReadError::TooLarge(max) => {
+                        std::io::Error::other(format!("the file is larger than {} MiB", max >> 20))
+                    }
+                })
+                .and_then(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "stream did not contain valid UTF-8",
+                        )
+                    })
+                })
         };
         match read() {
             Ok(text) => ProjectFile::parse(&text, &crate::case::display_path(root, &path))

@@ -11,27 +11,86 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// schema) that is read: 16 MiB.
 pub const MAX_NAMED_FILE_BYTES: u64 = 16 << 20;
 
-/// Reads a UTF-8 text file that a suite names: regular files only (checked
+/// Why a bounded read of a regular file failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The file could not be opened or read (including "not found").
+    Io(std::io::Error),
+    /// Something that is not a regular file: what it is ("a named pipe").
+    NotRegular(&'static str),
+    /// Larger than the limit, in bytes.
+    TooLarge(u64),
+}
+
+impl From<ReadError> for std::io::Error {
+    fn from(e: ReadError) -> std::io::Error {
+        match e {
+            ReadError::Io(e) => e,
+            ReadError::NotRegular(_) => std::io::Error::other("not a regular file"),
+            ReadError::TooLarge(max) => {
+                std::io::Error::other(format!("larger than {} MiB", max >> 20))
+            }
+        }
+    }
+}
+
+/// Reads a file that tribunal is pointed at: regular files only (checked
 /// before opening: opening a named pipe blocks until a writer comes, and a
-/// device never ends), at most `max` bytes; anything else is an error.
-pub fn read_regular(path: &Path, max: u64) -> std::io::Result<String> {
+/// device never ends), at most `max` bytes.
+pub fn read_regular_bytes(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
-    let meta = std::fs::metadata(path)?;
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
     if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+        return Err(ReadError::NotRegular(file_kind(&meta)));
     }
-    let too_large = || std::io::Error::other(format!("larger than {} MiB", max >> 20));
     if meta.len() > max {
-        return Err(too_large());
+        return Err(ReadError::TooLarge(max));
     }
-    let mut text = String::new();
-    std::fs::File::open(path)?
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(ReadError::Io)?
         .take(max + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > max {
-        return Err(too_large());
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadError::TooLarge(max));
     }
-    Ok(text)
+    Ok(bytes)
+}
+
+/// [`read_regular_bytes`] for UTF-8 text, with its failures as I/O errors
+/// ("not a regular file", "larger than N MiB").
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<String> {
+    let bytes = read_regular_bytes(path, max)?;
+    String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
+/// What a file that is not a regular one is, in words.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a plain file"
+    }
 }
 
 /// Writes `contents` to `path` atomically: into a temporary file in the same

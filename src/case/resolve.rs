@@ -130,59 +130,18 @@ pub fn load_file(
 /// Reads a suite file: regular files only (a FIFO or device would block or
 /// never end), at most [`MAX_FILE_BYTES`]. The error is (message, hint).
 pub fn read_suite_file(path: &Path) -> Result<Vec<u8>, (String, Option<String>)> {
-    use std::io::Read;
-    let cannot = |e: std::io::Error| (format!("cannot read file: {e}"), None);
-    // Checked before opening: opening a FIFO for reading waits for a writer.
-    let meta = std::fs::metadata(path).map_err(cannot)?;
-    if !meta.is_file() {
-        return Err((
-            format!("not a regular file ({})", file_kind(&meta)),
+    use crate::fsutil::ReadError;
+    crate::fsutil::read_regular_bytes(path, MAX_FILE_BYTES).map_err(|e| match e {
+        ReadError::Io(e) => (format!("cannot read file: {e}"), None),
+        ReadError::NotRegular(kind) => (
+            format!("not a regular file ({kind})"),
             Some("suite files must be plain files; remove it or rename it so it does not end in .yaml".into()),
-        ));
-    }
-    let too_large = || {
-        (
-            format!(
-                "the file is larger than {} MiB",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
+        ),
+        ReadError::TooLarge(max) => (
+            format!("the file is larger than {} MiB", max / (1024 * 1024)),
             Some("split the suite into several files".into()),
-        )
-    };
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_large());
-    }
-    Ok(bytes)
-}
-
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a named pipe";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    if meta.is_dir() {
-        "a folder"
-    } else {
-        "not a plain file"
-    }
+        ),
+    })
 }
 
 /// The 1-based line and column (in characters) of byte `offset`.
