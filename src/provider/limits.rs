@@ -158,10 +158,29 @@ impl Limiter {
         Ok(())
     }
 
-    /// Waits for any pause and rate-limit slot, then for both limits.
-    pub async fn acquire(&self) -> Permit {
-        let _ = self.wait_pause(None).await;
-        self.slot().await
+    /// Waits for any pause, then for a slot (rate limit and both limits).
+    /// A pause that began while this call queued for its slot is waited for
+    /// again, so that no call is sent into a pause. A pause lasting past
+    /// `deadline` (pushed back by the time queued so far) is returned at
+    /// once. Returns the permit and the time spent in tribunal's own queue,
+    /// pauses not included; an error carries that time too.
+    pub async fn acquire(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<(Permit, Duration), (Pause, Duration)> {
+        let mut queued = Duration::ZERO;
+        loop {
+            let until = deadline.map(|d| d.checked_add(queued).unwrap_or(d));
+            if let Err(pause) = self.wait_pause(until).await {
+                return Err((pause, queued));
+            }
+            let started = Instant::now();
+            let permit = self.slot().await;
+            queued += started.elapsed();
+            if self.pause().is_none() {
+                return Ok((permit, queued));
+            }
+        }
     }
 
     /// Waits for the rate-limit slot and both limits (tribunal's own queue),
@@ -270,7 +289,7 @@ mod tests {
         ));
         let held: Vec<Permit> = futures_join(&l, 5).await;
         assert_eq!(stats.snapshot().in_flight, 5);
-        let more = tokio::time::timeout(Duration::from_millis(30), l.acquire()).await;
+        let more = tokio::time::timeout(Duration::from_millis(30), l.acquire(None)).await;
         assert!(more.is_err(), "a sixth call must wait");
         l.on_rate_limited(Some(Duration::ZERO), "HTTP 429");
         assert_eq!(l.current(), 4);
@@ -286,7 +305,7 @@ mod tests {
     async fn futures_join(l: &Arc<Limiter>, n: usize) -> Vec<Permit> {
         let mut out = Vec::new();
         for _ in 0..n {
-            out.push(l.acquire().await);
+            out.push(l.acquire(None).await.expect("no pause").0);
         }
         out
     }

@@ -483,7 +483,8 @@ impl Providers {
         }
         let answer = match &ep.limiter {
             Some(l) => {
-                let _permit = l.acquire().await;
+                // No deadline: a pause is waited for, so this never fails.
+                let _permit = l.acquire(None).await;
                 ep.provider.chat(&req).await
             }
             None => ep.provider.chat(&req).await,

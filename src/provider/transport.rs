@@ -159,24 +159,22 @@ impl HttpProvider {
         let mut last = String::new();
         let mut attempt = 0;
         loop {
-            if let Err(pause) = self.limiter.wait_pause(Some(deadline)).await {
-                let now = Instant::now();
-                return Err(ProviderError::Paused {
-                    provider: self.label.clone(),
-                    wait_s: pause.until.saturating_duration_since(now).as_secs_f64(),
-                    remaining_s: deadline.saturating_duration_since(now).as_secs_f64(),
-                    reason: self.redacted(&pause.reason),
-                });
-            }
-            let queued = Instant::now();
-            let permit = self.limiter.slot().await;
-            deadline = deadline.checked_add(queued.elapsed()).unwrap_or(deadline);
-            // A 429 may have paused the provider while this call waited for
-            // its slot: it is not sent, but waits for (or fails on) the pause.
-            if self.limiter.pause().is_some() {
-                drop(permit);
-                continue;
-            }
+            let permit = match self.limiter.acquire(Some(deadline)).await {
+                Ok((permit, queued)) => {
+                    deadline = deadline.checked_add(queued).unwrap_or(deadline);
+                    permit
+                }
+                Err((pause, queued)) => {
+                    let deadline = deadline.checked_add(queued).unwrap_or(deadline);
+                    let now = Instant::now();
+                    return Err(ProviderError::Paused {
+                        provider: self.label.clone(),
+                        wait_s: pause.until.saturating_duration_since(now).as_secs_f64(),
+                        remaining_s: deadline.saturating_duration_since(now).as_secs_f64(),
+                        reason: self.redacted(&pause.reason),
+                    });
+                }
+            };
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 drop(permit);
