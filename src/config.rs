@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::case::node::{self, Node, NodeValue};
+use crate::case::yaml::{self, Node, NodeValue};
 use crate::case::{LoadError, Location};
 use crate::diag::{Seg, explain_serde, hint, path_text};
 use crate::provider::cassette::Mode;
@@ -334,7 +334,7 @@ impl ProjectFile {
         if text.trim().is_empty() {
             return Ok(ProjectFile::default());
         }
-        let root = match node::parse(text) {
+        let root = match yaml::parse(text) {
             Ok(root) => root,
             Err(e) => {
                 return Err(vec![LoadError {

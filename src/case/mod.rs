@@ -14,12 +14,7 @@ mod error;
 mod model;
 mod raw;
 mod resolve;
-mod yaml;
-
-/// The spanned YAML tree (the old name of [`yaml`](self)).
-pub mod node {
-    pub use super::yaml::*;
-}
+pub mod yaml;
 
 pub use crate::diag::{did_you_mean, hint};
 pub use discover::{discover, display_path, find_suites};

@@ -52,19 +52,6 @@ impl Mode {
             Mode::Auto => "auto",
         }
     }
-
-    /// `TRIBUNAL_MODE` if set (an invalid value is an error naming it), else
-    /// `replay` in CI and `auto` elsewhere.
-    pub fn resolve(var: Option<&str>, ci: bool) -> Result<Mode, ProviderError> {
-        match var.map(str::trim).filter(|v| !v.is_empty()) {
-            Some(v) => Mode::parse(v).ok_or_else(|| {
-                ProviderError::Config(format!(
-                    "TRIBUNAL_MODE=`{v}` is not a mode (hint: use replay, record, live or auto)"
-                ))
-            }),
-            None => Ok(if ci { Mode::Replay } else { Mode::Auto }),
-        }
-    }
 }
 
 /// One recorded exchange, as written to disk.
@@ -387,15 +374,6 @@ mod tests {
         };
         assert_ne!(k1, key_of(&canonical_request("openai", &b, &e1)));
         assert_ne!(k1, key_of(&canonical_request("anthropic", &a, &e1)));
-    }
-
-    #[test]
-    fn modes_resolve_from_env_and_ci() {
-        assert_eq!(Mode::resolve(None, true).ok(), Some(Mode::Replay));
-        assert_eq!(Mode::resolve(None, false).ok(), Some(Mode::Auto));
-        assert_eq!(Mode::resolve(Some("RECORD"), true).ok(), Some(Mode::Record));
-        let e = Mode::resolve(Some("replya"), false).expect_err("invalid");
-        assert!(e.to_string().contains("replya"));
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl Limiter {
 
     /// Waits for the pause in effect, unless it lasts past `deadline`: then
     /// returns it at once, so that the caller can fail with the server's reason.
-    pub async fn wait_pause(&self, deadline: Option<Instant>) -> Result<(), Pause> {
+    async fn wait_pause(&self, deadline: Option<Instant>) -> Result<(), Pause> {
         while let Some(p) = self.pause() {
             if deadline.is_some_and(|d| p.until > d) {
                 return Err(p);
@@ -185,7 +185,7 @@ impl Limiter {
 
     /// Waits for the rate-limit slot and both limits (tribunal's own queue),
     /// ignoring any pause.
-    pub async fn slot(&self) -> Permit {
+    async fn slot(&self) -> Permit {
         if let Some(spacing) = self.spacing {
             let slot = match self.next_slot.lock() {
                 Ok(mut next) => {

@@ -102,7 +102,7 @@ impl GatesFile {
             message,
             hint,
         };
-        let root = crate::case::node::parse(text)
+        let root = crate::case::yaml::parse(text)
             .map_err(|e| vec![at((e.line, e.col), e.message, e.hint)])?;
         let mut value = root.to_json();
         if value.is_null() {

@@ -258,7 +258,7 @@ fn failures_section(o: &mut String, run: &RunResults) {
                 if section.fails_build { " open" } else { "" },
                 status_name(r.status).replace('_', " "),
                 esc(&v.trial),
-                esc(&super::summary::trim(
+                esc(&crate::text::one_line(
                     &super::summary::failure_reason(r),
                     super::summary::WHOLE_REASON
                 )),

@@ -108,7 +108,7 @@ pub fn render(run: &RunResults) -> String {
                     out,
                     ">\n      <failure message=\"{}: {}\" type=\"{}\">{}</failure>\n    </testcase>",
                     status_name(r.status),
-                    escape(&super::summary::trim(&reason, 300)),
+                    escape(&crate::text::one_line(&reason, 300)),
                     status_name(r.status),
                     escape(&detail)
                 );
@@ -116,7 +116,7 @@ pub fn render(run: &RunResults) -> String {
                 let _ = writeln!(
                     out,
                     ">\n      <error message=\"{}\" type=\"error\">{}</error>\n    </testcase>",
-                    escape(&super::summary::trim(&reason, 300)),
+                    escape(&crate::text::one_line(&reason, 300)),
                     escape(&detail)
                 );
             } else if is_skipped(r) {

@@ -7,7 +7,7 @@ use super::compare::{Comparison, Paired, VariantRow};
 use super::gate::GateReport;
 use super::results::RunResults;
 use super::stats::PMethod;
-use super::summary::{Summary, failure_reason, fmt_ms, fmt_prop, status_name, trim};
+use super::summary::{Summary, failure_reason, fmt_ms, fmt_prop, status_name};
 use crate::verdict::Status;
 
 /// Escapes text for a Markdown table cell.
@@ -106,7 +106,7 @@ pub fn run_summary(run: &RunResults) -> String {
                 out,
                 "| `{}` | {} | `{}` |",
                 cell(&r.verdict.trial),
-                cell(&trim(&failure_reason(r), 200)),
+                cell(&crate::text::one_line(&failure_reason(r), 200)),
                 cell(&r.verdict.failure_location().to_string())
             );
         }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::results::RunResults;
 use super::stats::{Proportion, percentile};
+use crate::text::one_line;
 use crate::verdict::{Outcome, Status, TrialRecord, Usage};
 
 /// Confidence level of every interval tribunal reports.
@@ -181,11 +182,6 @@ pub fn failure_reason(r: &TrialRecord) -> String {
     }
 }
 
-/// Trims text to one line of at most `max` characters.
-pub fn trim(text: &str, max: usize) -> String {
-    crate::text::one_line(text, max)
-}
-
 /// Formats a proportion as `85.0% [78.1–90.0]`.
 pub fn fmt_prop(p: &Proportion) -> String {
     match p.rate {
@@ -289,11 +285,11 @@ pub fn terminal_summary(run: &RunResults) -> String {
         for r in items.iter().take(SECTION_LIMIT) {
             let mark = if section.fails_build { "✗" } else { "·" };
             let reason = failure_reason(r);
-            let head = trim(&reason, 110);
+            let head = one_line(&reason, 110);
             // A counterexample is cut where its database or profile starts;
             // show it whole (bounded) under the cut line.
             let whole = (section.detailed && head.chars().count() < reason.chars().count())
-                .then(|| trim(&reason, WHOLE_REASON));
+                .then(|| one_line(&reason, WHOLE_REASON));
             let lines = 1 + usize::from(section.detailed) + usize::from(whole.is_some());
             if shown > 0 && lines > budget {
                 break;
@@ -584,8 +580,8 @@ mod tests {
 
     #[test]
     fn trim_cuts_on_characters_and_joins_lines() {
-        assert_eq!(trim("a\n b  c", 10), "a b c");
-        assert_eq!(trim("ééééé", 3), "éé…");
+        assert_eq!(one_line("a\n b  c", 10), "a b c");
+        assert_eq!(one_line("ééééé", 3), "éé…");
     }
 
     #[test]

@@ -665,7 +665,7 @@ fn check_doc_block(block: &DocBlock) -> Result<(), String> {
                 .map(|_| ())
                 .map_err(rendered)
         }
-        "fragment" => tribunal::case::node::parse(&block.text)
+        "fragment" => tribunal::case::yaml::parse(&block.text)
             .map(|_| ())
             .map_err(|e| format!("{}:{}: {}", e.line, e.col, e.message)),
         other => Err(format!(
@@ -688,7 +688,7 @@ fn docs_inline_flow_mappings_are_valid_yaml() {
             if j % 2 == 1 && span.starts_with('{') && span.ends_with('}') {
                 checked += 1;
                 let yaml = format!("x: {}\n", span.replace("\\|", "|"));
-                if let Err(e) = tribunal::case::node::parse(&yaml) {
+                if let Err(e) = tribunal::case::yaml::parse(&yaml) {
                     failures.push(format!("docs/format.md:{}: `{span}`: {}", i + 1, e.message));
                 }
             }
