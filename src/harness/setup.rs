@@ -15,7 +15,7 @@ use crate::snapshot::Settings;
 pub(crate) struct RunConfig {
     pub root: PathBuf,
     pub settings: Settings,
-    /// The suite glob (`TRIBUNAL_SUITES`/`tribunal.yaml`, else the builder's), if any.
+    /// The suite glob (`TRIBUNAL_SUITES`, else the builder's), if any.
     pub pattern: Option<String>,
     pub timeout: Duration,
     pub concurrency: usize,

@@ -254,18 +254,7 @@ impl Providers {
     }
 
     fn env(&self, name: &str) -> Option<String> {
-        self.shared
-            .env
-            .get(name)
-            .cloned()
-            .or_else(|| {
-                if self.shared.inherit_env {
-                    std::env::var(name).ok()
-                } else {
-                    None
-                }
-            })
-            .filter(|v| !v.is_empty())
+        lookup_env(&self.shared.env, self.shared.inherit_env, name)
     }
 
     fn endpoint(&self, spec: &str) -> Result<Arc<Endpoint>, ProviderError> {
@@ -639,23 +628,21 @@ fn redact_response(r: &mut ChatResponse) {
     }
 }
 
+/// A variable from the given set, then (when `inherit`) from the process
+/// environment; empty counts as unset.
+fn lookup_env(env: &BTreeMap<String, String>, inherit: bool, name: &str) -> Option<String> {
+    env.get(name)
+        .cloned()
+        .or_else(|| inherit.then(|| std::env::var(name).ok()).flatten())
+        .filter(|v| !v.is_empty())
+}
+
 /// Registers every key and header variable the configuration can read, so
 /// that they are redacted even from output of calls that never resolve a
 /// provider (a `command` target printing its inherited environment).
 fn register_secrets(options: &Options) {
-    let lookup = |name: &str| {
-        options
-            .env
-            .get(name)
-            .cloned()
-            .or_else(|| {
-                options
-                    .inherit_env
-                    .then(|| std::env::var(name).ok())
-                    .flatten()
-            })
-            .filter(|v| !v.is_empty())
-    };
+    let lookup = |name: &str| lookup_env(&options.env, options.inherit_env, name);
+
     let mut names: Vec<String> = [ProviderKind::Openai, ProviderKind::Anthropic]
         .iter()
         .map(|k| k.key_env().to_string())
