@@ -159,6 +159,19 @@ mod tests {
     }
 }
 
+/// A trial's snapshot file name: `<suite>__<case>[__<variant>].snap`, each
+/// part through [`name_part`] (so no two trials share a file). The loader
+/// measures it and the snapshot stage writes it.
+pub fn snapshot_file_name(suite: &str, case: &str, variant: Option<&str>) -> String {
+    let mut name = format!("{}__{}", name_part(suite), name_part(case));
+    if let Some(v) = variant {
+        name.push_str("__");
+        name.push_str(&name_part(v));
+    }
+    name.push_str(".snap");
+    name
+}
+
 /// A suite, case or variant name as one part of a file or folder name
 /// (snapshots `<suite>__<case>[__<variant>].snap`, cassette folders
 /// `<suite>/<case>[@<variant>]`): the one sanitizer for both, so the two

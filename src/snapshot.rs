@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::fsutil::{name_part, write_atomic};
+use crate::fsutil::{snapshot_file_name, write_atomic};
 use crate::rerun::Rerun;
 use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
 use crate::yaml_out::to_yaml;
@@ -38,13 +38,9 @@ pub use crate::config::{SnapshotSettings as Settings, UpdateMode, is_ci};
 /// The snapshot file of a trial: `<suite>__<case>[__<variant>].snap`, each
 /// part through [`crate::fsutil::name_part`] (so no two trials share a file).
 pub fn snapshot_path(suite_dir: &Path, suite: &str, case: &str, variant: Option<&str>) -> PathBuf {
-    let mut name = format!("{}__{}", name_part(suite), name_part(case));
-    if let Some(v) = variant {
-        name.push_str("__");
-        name.push_str(&name_part(v));
-    }
-    name.push_str(".snap");
-    suite_dir.join("snapshots").join(name)
+    suite_dir
+        .join("snapshots")
+        .join(snapshot_file_name(suite, case, variant))
 }
 
 /// What a trial's verdict came to against its accepted snapshot.

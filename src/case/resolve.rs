@@ -19,7 +19,7 @@ use super::{Case, Suite, Variant};
 use crate::check::judge::SuiteJudge;
 use crate::check::{CheckSpec, ParseCx};
 use crate::diag::{self, Seg, SpecError, explain_serde, hint};
-use crate::fsutil::name_part;
+use crate::fsutil::snapshot_file_name;
 use crate::target::TargetSpec;
 
 /// Names that exist outside the file: registered Rust targets and checks.
@@ -997,17 +997,6 @@ fn merged_vars(
         }
     }
     vars
-}
-
-/// A trial's snapshot file name, as `snapshot::snapshot_path` makes it.
-fn snapshot_file_name(suite: &str, case: &str, variant: Option<&str>) -> String {
-    let mut name = format!("{}__{}", name_part(suite), name_part(case));
-    if let Some(v) = variant {
-        name.push_str("__");
-        name.push_str(&name_part(v));
-    }
-    name.push_str(".snap");
-    name
 }
 
 /// The error for a name longer than [`MAX_ID_CHARS`], if it is.
