@@ -289,11 +289,7 @@ impl Gates {
         if self.fail_on_status {
             verdict(
                 head.failing == 0,
-                format!(
-                    "{} {} the build",
-                    crate::text::count(head.failing, "trial"),
-                    if head.failing == 1 { "fails" } else { "fail" }
-                ),
+                super::summary::fail_the_build(head.failing),
             );
         }
         if let Some(max) = self.max_significant_regressions {

@@ -182,6 +182,12 @@ pub fn failure_reason(r: &TrialRecord) -> String {
     }
 }
 
+/// `1 trial fails the build`, `3 trials fail the build`.
+pub fn fail_the_build(n: usize) -> String {
+    let verb = if n == 1 { "fails" } else { "fail" };
+    format!("{} {verb} the build", crate::text::count(n, "trial"))
+}
+
 /// Formats a proportion as `85.0% [78.1–90.0]`.
 pub fn fmt_prop(p: &Proportion) -> String {
     match p.rate {
@@ -361,9 +367,7 @@ pub fn closing_advice(run: &RunResults, s: &Summary) -> String {
     if failing == 0 {
         lines.push("No trial fails the build.".to_string());
     } else {
-        let trials = crate::text::count(failing, "trial");
-        let verb = if failing == 1 { "fails" } else { "fail" };
-        lines.push(format!("{trials} {verb} the build."));
+        lines.push(format!("{}.", fail_the_build(failing)));
     }
     if s.load_errors > 0 {
         lines.push(format!(
