@@ -81,7 +81,10 @@ fn a_broken_cassette_names_the_record_command_of_each_way() {
     // that unpacked it wrongly): the one-line form of the corrupt-cassette
     // error, with the same hint.
     std::fs::create_dir_all(p.join(&path)).expect("mkdir");
-    insta::assert_snapshot!("broken_cassette_under_tribunal_test", hints(&tribunal_test(&p)));
+    insta::assert_snapshot!(
+        "broken_cassette_under_tribunal_test",
+        hints(&tribunal_test(&p))
+    );
     insta::assert_snapshot!(
         "broken_cassette_under_cargo_test",
         harness_error(
