@@ -12,7 +12,7 @@ mod gates;
 mod harness;
 mod labels;
 mod loader;
-mod one_build;
+mod packaging;
 mod providers;
 mod report_html_chromium;
 mod report_outputs;
