@@ -141,13 +141,6 @@ fn release_archives_are_named_as_binstall_looks_for_them() {
     }
 }
 
-/// README's two commands share one build: `cargo run -- run` (the binary,
-/// no dev-dependencies) and `cargo test` (dev-dependencies too, and the
-/// `cargo test --test evals` that `tribunal run` starts) must compile every
-/// shared crate with the same features, or cargo builds most of the tree a
-/// second time (resolver 2 applies a dev-dependency's features to the test
-/// build only). See the comment above `getrandom` in Cargo.toml.
-
 /// Every package of the resolved tree with its features, for the given
 /// dependency kinds (`cargo tree -e KINDS`): `name vX.Y.Z` → the feature
 /// lists it is built with (two for a crate built for the compiler side too).
@@ -178,6 +171,12 @@ fn tree(kinds: &str) -> BTreeMap<String, BTreeSet<String>> {
     map
 }
 
+/// README's two commands share one build: `cargo run -- run` (the binary,
+/// no dev-dependencies) and `cargo test` (dev-dependencies too, and the
+/// `cargo test --test evals` that `tribunal run` starts) must compile every
+/// shared crate with the same features, or cargo builds most of the tree a
+/// second time (resolver 2 applies a dev-dependency's features to the test
+/// build only). See the comment above `getrandom` in Cargo.toml.
 #[test]
 fn the_binary_and_the_tests_build_shared_crates_with_the_same_features() {
     let binary = tree("normal,build");
