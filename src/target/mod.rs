@@ -14,8 +14,11 @@
 //! Each non-Rust kind lives in its own module: [`prompt`], [`command`], [`http`].
 
 pub mod command;
+pub mod conversation;
 pub mod http;
 pub mod prompt;
+pub mod shapes;
+pub mod tools;
 
 use std::path::Path;
 use std::time::Instant;
@@ -73,8 +76,9 @@ impl TargetSpec {
                     },
                     "prompt" => {
                         let p: prompt::PromptTarget = typed("prompt", v)?;
-                        p.validate().map_err(|m| {
-                            SpecError::new(vec![Seg::Key("prompt".into())], m, None)
+                        p.validate().map_err(|mut e| {
+                            e.path.insert(0, Seg::Key("prompt".into()));
+                            e
                         })?;
                         Ok(TargetSpec::Prompt(p))
                     }
