@@ -273,6 +273,32 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_compatible_servers_answer_for_tool_calls() {
+        let req = ChatRequest::default();
+        // Arguments as an object, as empty text, content as parts.
+        let body = br#"{"choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"Checking "},{"type":"text","text":"now."}],"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":{"x":1}}},{"id":"b","type":"function","function":{"name":"g","arguments":""}}]},"finish_reason":"stop"}]}"#;
+        let r = parse(body, &req).expect("parses");
+        assert_eq!(r.text, "Checking now.");
+        assert_eq!(
+            r.tool_calls,
+            vec![
+                ToolCall::new("f", json!({"x": 1})).with_id("a"),
+                ToolCall::new("g", json!({})).with_id("b"),
+            ]
+        );
+        assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+        // The legacy single `function_call`.
+        let legacy = br#"{"choices":[{"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{\"x\":2}"}},"finish_reason":"function_call"}]}"#;
+        let r = parse(legacy, &req).expect("parses");
+        assert_eq!(r.tool_calls, vec![ToolCall::new("f", json!({"x": 2}))]);
+        // Arguments that are not JSON: an error showing them.
+        let broken = br#"{"choices":[{"message":{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":"}}]}}]}"#;
+        let e = parse(broken, &req).expect_err("not JSON");
+        assert!(e.starts_with("tool call `f` arguments are not JSON"), "{e}");
+        assert!(e.ends_with(r#"{"x":"#), "{e}");
+    }
+
+    #[test]
     fn reads_tool_calls_usage_and_json() {
         let req = ChatRequest {
             response_format: Some(ResponseFormat::JsonObject),
