@@ -357,9 +357,9 @@ fn source(v: &Value, base: &[Seg]) -> Result<ToolSource, SpecError> {
     })?;
     match spec {
         TargetSpec::Named(n) => Ok(ToolSource::Target(TargetSpec::Rust(n))),
-        TargetSpec::Prompt(_) => Err(at(
+        TargetSpec::Prompt(_) | TargetSpec::Pipeline(_) => Err(at(
             base.to_vec(),
-            "a tool cannot be a `prompt` target",
+            "a tool cannot be a `prompt` or `pipeline` target",
             Some("map it to a registered Rust function, a `command`, an `http` endpoint, `fixed` or `match`".into()),
         )),
         other => Ok(ToolSource::Target(other)),
@@ -454,9 +454,9 @@ async fn run_target(
         }
         TargetSpec::Command(c) => super::command::call(c, &sub).await,
         TargetSpec::Http(h) => super::http::call(h, &sub).await,
-        TargetSpec::Prompt(_) => {
+        TargetSpec::Prompt(_) | TargetSpec::Pipeline(_) => {
             return Err(TargetError(format!(
-                "tool `{tool}` is a prompt target, which a tool cannot be"
+                "tool `{tool}` is a prompt or pipeline target, which a tool cannot be"
             )));
         }
     };
