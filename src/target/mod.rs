@@ -220,6 +220,7 @@ pub async fn call(
     if let Some(j) = &mut output.json {
         secrets::redact_json(j);
     }
+    shapes::redact(&mut output);
     if output.latency_ms.is_none() {
         output.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     }

@@ -130,6 +130,35 @@ fn message(v: &Value, at: &str) -> Result<Message, String> {
     Ok(m)
 }
 
+/// Redacts every known secret from the structured parts of an output: its
+/// tool calls' arguments, its conversation and its steps (text and JSON are
+/// redacted by the caller).
+pub fn redact(out: &mut Output) {
+    fn calls(list: &mut [ToolCall]) {
+        for c in list {
+            crate::provider::secrets::redact_json(&mut c.arguments);
+        }
+    }
+    calls(&mut out.tool_calls);
+    for m in &mut out.conversation {
+        let text = crate::provider::secrets::redact(&m.content);
+        if text != m.content {
+            m.content = text;
+        }
+        calls(&mut m.tool_calls);
+    }
+    for s in &mut out.steps {
+        let text = crate::provider::secrets::redact(&s.output.text);
+        if text != s.output.text {
+            s.output.text = text;
+        }
+        if let Some(j) = &mut s.output.json {
+            crate::provider::secrets::redact_json(j);
+        }
+        redact(&mut s.output);
+    }
+}
+
 /// Fills `out`'s tool calls and conversation from `body` at these paths;
 /// `who` names the target in errors (its URL or program).
 pub fn fill(

@@ -21,6 +21,16 @@ use crate::common::TestProject;
 /// Providers `bot` (OpenAI wire), `claude` (Anthropic wire) and `sim` (the
 /// simulated user, OpenAI wire) on one server.
 fn env(root: &Path, mode: Mode, base: &str, registry: Registry) -> RunEnv {
+    env_with(root, mode, base, registry, &[])
+}
+
+fn env_with(
+    root: &Path,
+    mode: Mode,
+    base: &str,
+    registry: Registry,
+    vars: &[(&str, &str)],
+) -> RunEnv {
     let cfg = ProjectConfig::parse(
         &format!(
             "providers:\n  bot:\n    kind: openai\n    model: bot-1\n    base_url: {base}/v1\n  sim:\n    kind: openai\n    model: sim-1\n    base_url: {base}/v1\n  claude:\n    kind: anthropic\n    model: claude-1\n    base_url: {base}\nretry: {{max_attempts: 1}}\n"
@@ -33,7 +43,10 @@ fn env(root: &Path, mode: Mode, base: &str, registry: Registry) -> RunEnv {
         Options {
             mode,
             config: cfg,
-            env: BTreeMap::new(),
+            env: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
             inherit_env: false,
             usage_dir: None,
         },
@@ -824,4 +837,49 @@ fn tool_loops_and_turns_record_once_then_replay_in_ci_without_a_server() {
         .collect();
     assert!(before.len() > 5, "{before:?}");
     assert_eq!(before, after, "CI wrote or deleted files in the tree");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_an_agent_echoes_into_its_calls_and_messages_are_redacted() {
+    let server = MockServer::start(true, |r, _| {
+        let auth = r.header("authorization").unwrap_or("").to_string();
+        MockReply::json(
+            200,
+            &json!({
+                "answer": "ok",
+                "calls": [{"name": "login", "arguments": {"token": auth}}],
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": format!("I used {auth}")},
+                ],
+            }),
+        )
+    })
+    .expect("server");
+    let dir = TestProject::new();
+    let env = env_with(
+        dir.path(),
+        Mode::Live,
+        &server.url(),
+        Registry::default(),
+        &[("BOT_TOKEN", "bot-SECRET-42")],
+    );
+    let out = run(
+        &env,
+        json!({"http": {"url": format!("{}/agent", server.url()), "headers": {"Authorization": "Bearer ${BOT_TOKEN}"}, "output": "$.answer", "tool_calls": "$.calls", "conversation": "$.messages"}}),
+        json!("hi"),
+        dir.path(),
+    )
+    .await
+    .expect("output");
+    let shown = shown(&out);
+    assert!(!shown.contains("SECRET"), "{shown}");
+    assert_eq!(
+        out.tool_calls[0].arguments,
+        json!({"token": "Bearer [redacted BOT_TOKEN]"})
+    );
+    assert_eq!(
+        out.conversation[1].content,
+        "I used Bearer [redacted BOT_TOKEN]"
+    );
 }
