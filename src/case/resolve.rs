@@ -1096,7 +1096,7 @@ impl Loader<'_> {
             return;
         };
         for (tool, name) in p.tool_functions() {
-            if !known.targets.iter().any(|t| *t == name) {
+            if !known.targets.contains(&name) {
                 let h = if known.targets.is_empty() {
                     format!("register it in tests/evals.rs with `.target(\"{name}\", f)`")
                 } else {

@@ -257,7 +257,7 @@ pub enum ToolSource {
     },
     /// A target called with the arguments as its input (a registered Rust
     /// function, a command or an HTTP endpoint).
-    Target(TargetSpec),
+    Target(Box<TargetSpec>),
 }
 
 /// `tools_from:`, each entry checked against the defined tools.
@@ -356,13 +356,13 @@ fn source(v: &Value, base: &[Seg]) -> Result<ToolSource, SpecError> {
         e
     })?;
     match spec {
-        TargetSpec::Named(n) => Ok(ToolSource::Target(TargetSpec::Rust(n))),
+        TargetSpec::Named(n) => Ok(ToolSource::Target(Box::new(TargetSpec::Rust(n)))),
         TargetSpec::Prompt(_) | TargetSpec::Pipeline(_) => Err(at(
             base.to_vec(),
             "a tool cannot be a `prompt` or `pipeline` target",
             Some("map it to a registered Rust function, a `command`, an `http` endpoint, `fixed` or `match`".into()),
         )),
-        other => Ok(ToolSource::Target(other)),
+        other => Ok(ToolSource::Target(Box::new(other))),
     }
 }
 
@@ -372,7 +372,10 @@ pub fn rust_names(sources: &[(String, ToolSource)]) -> Vec<(String, String)> {
     sources
         .iter()
         .filter_map(|(tool, s)| match s {
-            ToolSource::Target(TargetSpec::Rust(n)) => Some((tool.clone(), n.clone())),
+            ToolSource::Target(t) => match t.as_ref() {
+                TargetSpec::Rust(n) => Some((tool.clone(), n.clone())),
+                _ => None,
+            },
             _ => None,
         })
         .collect()
