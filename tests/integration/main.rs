@@ -4,6 +4,7 @@
 
 mod common;
 
+mod agents_targets;
 mod architecture;
 mod ast_equivalent;
 mod checks;
