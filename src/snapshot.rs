@@ -130,6 +130,7 @@ fn evidence(verdict: &Verdict) -> Value {
     let mut info = Map::new();
     if let Some(out) = &verdict.output {
         info.insert("output".into(), json!(excerpt(&out.text)));
+        structure(&mut info, out);
     }
     if let Some(err) = &verdict.error {
         info.insert("error".into(), json!(excerpt(err)));
@@ -159,6 +160,48 @@ fn evidence(verdict: &Verdict) -> Value {
         info.insert("checks".into(), Value::Array(checks));
     }
     Value::Object(info)
+}
+
+/// The tool calls, conversation and steps of an output, readably (left out
+/// when the output has none, so a text output's header is as it always was).
+fn structure(info: &mut Map<String, Value>, out: &crate::verdict::Output) {
+    if !out.tool_calls.is_empty() {
+        let calls: Vec<Value> = out
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json!(format!("#{i} {}", c.summary(200))))
+            .collect();
+        info.insert("tool_calls".into(), Value::Array(calls));
+    }
+    if !out.conversation.is_empty() {
+        info.insert(
+            "conversation".into(),
+            json!(excerpt(&crate::chat::transcript(&out.conversation))),
+        );
+    }
+    if !out.steps.is_empty() {
+        let steps: Vec<Value> = out
+            .steps
+            .iter()
+            .map(|s| {
+                let mut m = Map::new();
+                m.insert("step".into(), json!(s.name));
+                m.insert(
+                    "output".into(),
+                    json!(crate::text::excerpt(&s.output.text, 300)),
+                );
+                if !s.output.tool_calls.is_empty() {
+                    m.insert(
+                        "tool_calls".into(),
+                        json!(crate::chat::ToolCall::sequence(&s.output.tool_calls)),
+                    );
+                }
+                Value::Object(m)
+            })
+            .collect();
+        info.insert("steps".into(), Value::Array(steps));
+    }
 }
 
 /// Reads the accepted decision from a `.snap` file.
@@ -463,7 +506,8 @@ pub fn diff(old: &str, new: &str) -> String {
     out
 }
 
-/// The reasons (and critiques) of the checks that did not pass.
+/// The reasons (and critiques) of the checks that did not pass, and the
+/// tool calls the output made (when it made any).
 fn failing_reasons(verdict: &Verdict) -> String {
     let mut out = String::new();
     for c in &verdict.checks {
@@ -478,6 +522,15 @@ fn failing_reasons(verdict: &Verdict) -> String {
                 out.push_str(&format!("    critique: {}\n", excerpt(crit)));
             }
         }
+    }
+    if let Some(o) = &verdict.output
+        && !o.tool_calls.is_empty()
+        && verdict.outcome != Outcome::Pass
+    {
+        out.push_str(&format!(
+            "  tool calls: {}\n",
+            crate::chat::ToolCall::sequence(&o.tool_calls)
+        ));
     }
     out
 }

@@ -74,14 +74,7 @@ pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
     };
     let v = &mut r.verdict;
     if let Some(out) = &mut v.output {
-        cut(&mut out.text);
-        if out
-            .json
-            .as_ref()
-            .is_some_and(|j| j.to_string().len() > KEPT_BYTES)
-        {
-            out.json = None;
-        }
+        bound_output(out);
     }
     if let Some(e) = &mut v.error {
         cut(e);
@@ -102,6 +95,42 @@ pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
         }
     }
     r
+}
+
+/// An output's texts bounded as [`bound_record`] says: its text, its JSON,
+/// each tool call's arguments, each message and each step.
+fn bound_output(out: &mut crate::verdict::Output) {
+    let cut = |s: &mut String| {
+        if s.len() > KEPT_BYTES {
+            *s = bounded(s, KEPT_BYTES);
+        }
+    };
+    let cut_json = |v: &mut serde_json::Value| {
+        let text = v.to_string();
+        if text.len() > KEPT_BYTES {
+            *v = serde_json::Value::String(bounded(&text, KEPT_BYTES));
+        }
+    };
+    cut(&mut out.text);
+    if out
+        .json
+        .as_ref()
+        .is_some_and(|j| j.to_string().len() > KEPT_BYTES)
+    {
+        out.json = None;
+    }
+    for c in &mut out.tool_calls {
+        cut_json(&mut c.arguments);
+    }
+    for m in &mut out.conversation {
+        cut(&mut m.content);
+        for c in &mut m.tool_calls {
+            cut_json(&mut c.arguments);
+        }
+    }
+    for s in &mut out.steps {
+        bound_output(&mut s.output);
+    }
 }
 
 /// Everything one run produced.

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod agents_checks;
 mod architecture;
 mod ast_equivalent;
 mod checks;
