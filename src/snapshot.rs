@@ -175,10 +175,10 @@ fn structure(info: &mut Map<String, Value>, out: &crate::verdict::Output) {
         info.insert("tool_calls".into(), Value::Array(calls));
     }
     if !out.conversation.is_empty() {
-        info.insert(
-            "conversation".into(),
-            json!(excerpt(&crate::chat::transcript(&out.conversation))),
-        );
+        // One YAML item per transcript line, so that it reads as it prints.
+        let text = excerpt(&crate::chat::transcript(&out.conversation));
+        let lines: Vec<Value> = text.lines().map(|l| json!(l)).collect();
+        info.insert("conversation".into(), Value::Array(lines));
     }
     if !out.steps.is_empty() {
         let steps: Vec<Value> = out

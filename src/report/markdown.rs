@@ -106,9 +106,9 @@ pub fn run_summary(run: &RunResults) -> String {
                 out,
                 "| `{}` | {} | `{}` |",
                 cell(&r.verdict.trial),
-                cell(&crate::text::one_line(
-                    &with_calls(r, failure_reason(r)),
-                    240
+                cell(&with_calls(
+                    r,
+                    crate::text::one_line(&failure_reason(r), 200)
                 )),
                 cell(&r.verdict.failure_location().to_string())
             );
@@ -306,9 +306,9 @@ pub fn matrix(rows: &[VariantRow]) -> String {
 fn with_calls(r: &crate::verdict::TrialRecord, reason: String) -> String {
     match r.verdict.output.as_ref().map(|o| &o.tool_calls) {
         Some(calls) if !calls.is_empty() => {
-            let names: Vec<&str> = calls.iter().take(20).map(|c| c.name.as_str()).collect();
-            let more = if calls.len() > 20 { " → …" } else { "" };
-            format!("{reason} · tool calls: {}{more}", names.join(" → "))
+            let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
+            let names = crate::text::one_line(&names.join(" → "), 120);
+            format!("{reason} · tool calls: {names}")
         }
         _ => reason,
     }

@@ -384,3 +384,77 @@ fn the_conversation_mode_judges_the_whole_conversation_and_parses_strictly() {
     let vs = verdicts(cases, harness().provider("judge", loose));
     insta::assert_snapshot!("conversation_mode_strict", shown(&vs[..1]));
 }
+
+/// A run of the refund agent with one failing check, its snapshot accepted.
+fn refund_project() -> (TestProject, tribunal::RunOutcome) {
+    let suite = "suite: x\ncases:\n  - id: refund\n    target: agent\n    input: refund\n    checks:\n      - tool_called: get_order\n      - tool_sequence: {calls: [get_order, search_orders], mode: exact}\n";
+    let p = TestProject::with(&[("evals/x.yaml", suite)]);
+    let settings = tribunal::SnapshotSettings::new(tribunal::UpdateMode::Always, false, false);
+    let out = p.run_with(harness(), settings, &["--quiet"]);
+    assert!(out.load_errors.is_empty(), "{:?}", out.load_errors);
+    (p, out)
+}
+
+#[test]
+fn a_snapshot_header_shows_the_tool_calls_conversation_and_steps() {
+    let (p, out) = refund_project();
+    assert_eq!(
+        out.records[0].verdict.outcome,
+        tribunal::verdict::Outcome::Fail
+    );
+    let snap = p.read("evals/snapshots/x__refund.snap");
+    insta::assert_snapshot!("snapshot_header", snap);
+}
+
+#[test]
+fn a_changed_verdict_message_lists_the_tool_calls() {
+    let (p, out) = refund_project();
+    // The accepted snapshot records two checks; a verdict whose first check
+    // now fails and whose second is gone is a change, and its message (what
+    // the terminal shows) lists the failing reasons, then the calls.
+    let mut now = out.records[0].verdict.clone();
+    now.checks.truncate(1);
+    now.checks[0].outcome = tribunal::verdict::Outcome::Fail;
+    let path = p.join("evals/snapshots/x__refund.snap");
+    let rerun = tribunal::rerun::Rerun::default();
+    let file = tribunal::snapshot::SnapshotFile {
+        path: &path,
+        display: "evals/snapshots/x__refund.snap",
+        source: "evals/x.yaml",
+        line: 3,
+        description: None,
+        rerun: &rerun,
+    };
+    let settings = tribunal::SnapshotSettings::new(tribunal::UpdateMode::No, false, true);
+    let compared = tribunal::snapshot::compare(&now, &file, &settings);
+    insta::assert_snapshot!(
+        "changed_verdict_message",
+        compared.message.expect("a changed verdict has a message")
+    );
+}
+
+#[test]
+fn reports_show_the_tool_calls_of_listed_trials() {
+    let (_p, out) = refund_project();
+    let mut run = tribunal::report::sample::run(0, 1.0, 1);
+    run.records = out.records.clone();
+    for r in &mut run.records {
+        r.verdict.duration_ms = 5.0;
+    }
+    let md = tribunal::report::markdown::run_summary(&run);
+    let listed: String = md
+        .lines()
+        .filter(|l| l.starts_with("| `x::refund`"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("markdown_row", listed);
+    let html = tribunal::report::html::render(&run, &[]);
+    let start = html
+        .find("<details class=\"tool-calls\">")
+        .expect("a tool-calls block");
+    let end = html[start..]
+        .find("</details><details class=\"steps\">")
+        .expect("the steps after")
+        + start;
+    insta::assert_snapshot!("html_tool_calls_and_conversation", &html[start..end]);
+}
