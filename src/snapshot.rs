@@ -764,7 +764,8 @@ mod tests {
         // A tool call is shown, and so is the conversation around it.
         let mut called = structured.clone();
         if let Some(o) = called.output.as_mut() {
-            o.tool_calls.push(ToolCall::new("refund", serde_json::json!({"id": 7})));
+            o.tool_calls
+                .push(ToolCall::new("refund", serde_json::json!({"id": 7})));
             o.conversation.insert(
                 2,
                 Message::assistant_calls("", vec![o.tool_calls[0].clone()]),
