@@ -396,7 +396,7 @@ fn refund_project() -> (TestProject, tribunal::RunOutcome) {
 }
 
 #[test]
-fn a_snapshot_header_shows_the_tool_calls_conversation_and_steps() {
+fn a_snapshot_header_shows_the_tool_calls_and_the_conversation() {
     let (p, out) = refund_project();
     assert_eq!(
         out.records[0].verdict.outcome,
