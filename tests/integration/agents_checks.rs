@@ -458,3 +458,110 @@ fn reports_show_the_tool_calls_of_listed_trials() {
         + start;
     insta::assert_snapshot!("html_tool_calls_and_conversation", &html[start..end]);
 }
+
+/// A conversation judge against a loopback server speaking the OpenAI wire
+/// format: recorded once, then replayed with the server unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_judge_is_recorded_and_replayed() {
+    use std::collections::BTreeMap;
+    use tribunal::check::judge::SuiteJudge;
+    use tribunal::check::{CheckSpec, ParseCx};
+    use tribunal::provider::mock::{MockReply, MockServer};
+    use tribunal::provider::{Mode, Options, ProjectConfig, Providers};
+
+    let server = MockServer::start(true, |_, _| {
+        MockReply::openai(
+            r#"{"critique": "Checked the order, then refunded.", "pass": true}"#,
+            40,
+            9,
+        )
+    })
+    .expect("server");
+    let dir = TestProject::new();
+    let env = |mode: Mode, base: &str| {
+        let cfg = ProjectConfig::parse(
+            &format!("providers:\n  grader:\n    kind: openai\n    model: grader-1\n    base_url: {base}\nretry: {{max_attempts: 1}}\n"),
+            "test",
+        )
+        .expect("config");
+        let providers = Providers::with_options(
+            dir.path(),
+            Options {
+                mode,
+                config: cfg,
+                env: BTreeMap::new(),
+                inherit_env: false,
+                usage_dir: None,
+            },
+        )
+        .expect("providers");
+        tribunal::run::RunEnv::new(
+            dir.path().to_path_buf(),
+            tribunal::registry::Registry::default(),
+            providers,
+            false,
+            &[],
+        )
+    };
+    let span = tribunal::verdict::parse_span("evals/x.yaml:5:7");
+    let judge = SuiteJudge::default();
+    let spec = CheckSpec::parse(
+        &json!({"judge": {"mode": "conversation", "provider": "grader", "criteria": "Resolved the issue."}}),
+        &ParseCx::new(&span, &dir.join("evals"), &judge),
+    )
+    .expect("the check parses");
+    let suite_dir = dir.join("evals");
+    let live = env(Mode::Record, &format!("{}/v1", server.url()));
+    let recorded = decide(&spec, &live, &suite_dir).await;
+    assert_eq!(
+        recorded,
+        "[pass] the judge said pass / Checked the order, then refunded."
+    );
+    assert_eq!(server.count(), 1);
+    let sent = server.requests()[0].json();
+    let prompt = sent["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(prompt.contains("[tool refund] {\"ok\":true}"), "{prompt}");
+
+    let offline = env(Mode::Replay, "http://127.0.0.1:1/v1");
+    assert_eq!(decide(&spec, &offline, &suite_dir).await, recorded);
+    assert_eq!(server.count(), 1, "the replay made no call");
+}
+
+/// Runs `spec` on the refund agent's output and shows the result.
+async fn decide(
+    spec: &tribunal::check::CheckSpec,
+    env: &tribunal::run::RunEnv,
+    suite_dir: &std::path::Path,
+) -> String {
+    use tribunal::check::{CheckCx, NoBaselines, TrialView, run_check};
+    let output = refund_run();
+    let vars = serde_json::Map::new();
+    let input = json!("refund");
+    let cx = CheckCx {
+        name: "",
+        trial: TrialView {
+            suite: "x",
+            case_id: "refund",
+            variant: None,
+            input: &input,
+            expected: None,
+            vars: &vars,
+            tags: &[],
+            suite_dir,
+        },
+        output: &output,
+        prior: &[],
+        services: &env.services,
+        baselines: &NoBaselines,
+    };
+    let r = run_check(spec, &cx).await;
+    format!(
+        "[{}] {} / {}",
+        r.outcome,
+        r.reason,
+        r.critique.unwrap_or_default()
+    )
+}
