@@ -166,10 +166,12 @@ pub const TRANSCRIPT_EXCERPT: usize = 2000;
 /// ```
 ///
 /// An assistant message's tool calls follow its text, one `→` line each;
-/// each text is cut to [`TRANSCRIPT_EXCERPT`] characters.
+/// each text is cut to [`TRANSCRIPT_EXCERPT`] characters, and a conversation
+/// longer than [`TRANSCRIPT_MESSAGES`] messages shows its first ones and
+/// says how many more there are.
 pub fn transcript(messages: &[Message]) -> String {
     let mut out = String::new();
-    for m in messages {
+    for m in messages.iter().take(TRANSCRIPT_MESSAGES) {
         let who = match (m.role, &m.name) {
             (Role::Tool, Some(name)) => format!("tool {name}"),
             (role, _) => role.as_str().to_string(),
@@ -195,8 +197,17 @@ pub fn transcript(messages: &[Message]) -> String {
             out.push_str(&format!("  {l}\n"));
         }
     }
+    if messages.len() > TRANSCRIPT_MESSAGES {
+        out.push_str(&format!(
+            "[… {} more messages]\n",
+            messages.len() - TRANSCRIPT_MESSAGES
+        ));
+    }
     out
 }
+
+/// How many messages a transcript shows.
+pub const TRANSCRIPT_MESSAGES: usize = 200;
 
 impl ToolCall {
     /// Calls in order on one line, each as [`ToolCall::summary`] with its

@@ -280,6 +280,10 @@ fn any_check_runs_on_an_addressed_part_of_the_output() {
       output: tool_calls[*].name
     - equals: stop
       output: finish_reason
+    - equals: {id: 7}
+      output: conversation[2].tool_calls[1].arguments
+    - equals: get_order
+      output: conversation[4].name
     - equals: round 2
       step: model#2
     - equals: x
