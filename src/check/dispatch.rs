@@ -476,3 +476,78 @@ impl<A: Check, B: Check> Check for Fallback<A, B> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::chat::ToolCall;
+    use crate::verdict::Step;
+
+    fn path(output: Option<&str>, step: Option<&str>) -> Result<OutputPath, String> {
+        OutputPath::parse(output, step).map_err(|(m, _)| m)
+    }
+
+    #[test]
+    fn paths_are_checked_against_the_shape_of_an_output() {
+        for ok in [
+            "text",
+            "json.a[0]",
+            "tool_calls",
+            "tool_calls[-1].arguments.order.id",
+            "tool_calls[*].name",
+            "conversation[0].tool_calls[0].arguments",
+            "steps.plan.tool_calls[0].name",
+            "$.finish_reason",
+        ] {
+            assert!(path(Some(ok), None).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            path(Some("text.x"), None).unwrap_err(),
+            "`output: text.x`: `text` is text: nothing can follow it"
+        );
+        assert_eq!(
+            path(Some("steps"), None).unwrap_err(),
+            "`output: steps`: `steps` needs a step: `steps.NAME` or `steps[0]`"
+        );
+        assert_eq!(
+            path(Some("tool_calls[0].name.x"), None).unwrap_err(),
+            "`output: tool_calls[0].name.x`: `name` is text: nothing can follow it"
+        );
+        assert_eq!(
+            path(Some("conversation[0].text"), None).unwrap_err(),
+            "`output: conversation[0].text`: an item of `conversation` has no `text` (it has `role`, `content`, `tool_calls`, `tool_call_id`, `name`)"
+        );
+        assert_eq!(
+            path(None, Some("plan")).map(|p| p.text).unwrap(),
+            "steps.plan"
+        );
+        assert_eq!(
+            path(Some("tool_calls[0]"), Some("plan"))
+                .map(|p| p.text)
+                .unwrap(),
+            "steps.plan.tool_calls[0]"
+        );
+    }
+
+    #[test]
+    fn a_step_path_resolves_inside_the_step() {
+        let out = Output::text("final").with_step(Step::new(
+            "plan",
+            Output::text("p").with_tool_call(ToolCall::new("search", json!({"q": "x"}))),
+        ));
+        let p = path(Some("tool_calls[0].arguments.q"), Some("plan")).unwrap();
+        assert_eq!(p.resolve(&out).unwrap().text, "x");
+        let missing = path(Some("tool_calls[1]"), Some("plan")).unwrap();
+        assert_eq!(
+            missing.resolve(&out).unwrap_err(),
+            "`output: steps.plan.tool_calls[1]` finds nothing: nothing at `steps.plan.tool_calls[1]`: `steps.plan.tool_calls` has 1 item"
+        );
+        let none = path(Some("finish_reason"), Some("plan")).unwrap();
+        assert_eq!(
+            none.resolve(&out).unwrap_err(),
+            "`output: steps.plan.finish_reason` finds nothing: the output of `steps.plan` has no finish reason"
+        );
+    }
+}

@@ -200,3 +200,33 @@ fn no_call_after_final(kind: &str, cx: &CheckCx<'_>) -> CheckResult {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_display_name_shows_the_bound_in_both_spellings() {
+        assert_eq!(
+            Trajectory::display("max_steps", &json!(4)),
+            "max_steps <= 4"
+        );
+        assert_eq!(
+            Trajectory::display("max_tool_calls", &json!({"max": 2})),
+            "max_tool_calls <= 2"
+        );
+        assert_eq!(
+            Trajectory::display("no_call_after_final", &Value::Null),
+            "no_call_after_final"
+        );
+    }
+
+    #[test]
+    fn a_limit_is_a_whole_number() {
+        assert_eq!(limit("max_steps", &json!({"max": 3})).ok(), Some(3));
+        assert!(limit("max_steps", &json!(2.5)).is_err());
+        assert!(limit("max_steps", &json!(-1)).is_err());
+    }
+}
