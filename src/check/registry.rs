@@ -101,6 +101,10 @@ pub static REGISTRY: &[Entry] = &[
     entry::<kinds::rust::RustCheck>(),
     entry::<ast::AstCheck>(),
     entry::<judge::JudgeCheck>(),
+    entry::<kinds::tool_called::ToolCalled>(),
+    entry::<kinds::tool_sequence::ToolSequence>(),
+    entry::<kinds::tool_args::ToolArgs>(),
+    entry::<kinds::trajectory::Trajectory>(),
 ];
 
 /// Every check kind name, as written in YAML, in table order.

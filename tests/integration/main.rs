@@ -5,6 +5,7 @@
 mod common;
 
 mod agents_targets;
+mod agents_checks;
 mod architecture;
 mod ast_equivalent;
 mod checks;
