@@ -1,5 +1,5 @@
 //! Records the cassettes of `evals/assistant.yaml`, `evals/audience.yaml`
-//! and `evals/question_loop.yaml` from scripted stand-in models, for a
+//! `evals/question_loop.yaml` and `evals/agent.yaml` from scripted stand-in models, for a
 //! repository without API keys.
 //!
 //! ```sh
@@ -202,6 +202,24 @@ fn agent(body: &Value) -> MockReply {
 }
 
 fn judge(prompt: &str, wants_score: bool) -> Value {
+    if prompt.contains("<<BEGIN CONVERSATION ") {
+        // A conversation judge: the assistant resolved the issue when it
+        // looked the order up or asked for it before refunding, and ended
+        // with an answer rather than a promise it did not keep.
+        let conversation = between(prompt, "CONVERSATION");
+        let refunded_blind = conversation.contains("start_refund({\"order_id\":0");
+        let asked = conversation.contains("Which order");
+        return json!({
+            "critique": if refunded_blind {
+                "The user asked to cancel a subscription; the assistant started a refund for an order that does not exist instead of handing over to a colleague, and then blamed an error on its side.".to_string()
+            } else if asked {
+                "The assistant asked which order was meant, started the refund for the order the user named, and confirmed it with the refund id.".to_string()
+            } else {
+                "The assistant used the tools to answer the user's question and reported what they returned.".to_string()
+            },
+            "pass": !refunded_blind,
+        });
+    }
     let output = judged(prompt);
     let lower = output.to_lowercase();
     if prompt.contains("<<BEGIN REFERENCE ") {
@@ -280,7 +298,7 @@ fn main() -> std::process::ExitCode {
         if std::env::var_os("TRIBUNAL_SUITES").is_none() {
             std::env::set_var(
                 "TRIBUNAL_SUITES",
-                "evals/{assistant,audience,question_loop}.yaml",
+                "evals/{assistant,audience,question_loop,agent}.yaml",
             );
         }
         std::env::set_var("INSTA_UPDATE", "always");
@@ -290,6 +308,8 @@ fn main() -> std::process::ExitCode {
     tribunal::Harness::new()
         .root(root)
         .target("audience_builder", sut::audience_builder)
+        .target("get_order", sut::get_order)
+        .target("start_refund", sut::start_refund)
         .run(&args)
         .exit_code
 }
