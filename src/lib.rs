@@ -111,6 +111,8 @@ pub mod case;
 #[doc(hidden)]
 pub mod check;
 #[doc(hidden)]
+pub mod ci;
+#[doc(hidden)]
 pub mod cli;
 #[doc(hidden)]
 pub mod config;

@@ -7,6 +7,7 @@ mod common;
 mod architecture;
 mod ast_equivalent;
 mod checks;
+mod ci_github;
 mod cli;
 mod gates;
 mod harness;
