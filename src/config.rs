@@ -834,22 +834,22 @@ impl GithubEnv {
             }
             ok
         });
-        let url = |name: &'static str, default: &str, errors: &mut Vec<ConfigError>| {
-            match env.get(name) {
-                Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
-                    v.trim_end_matches('/').to_string()
-                }
-                Some(v) => {
-                    errors.push(var_error(
-                        name,
-                        v,
-                        "a URL",
-                        "use an http:// or https:// URL, as GitHub Actions sets it",
-                    ));
-                    default.to_string()
-                }
-                None => default.to_string(),
+        let url = |name: &'static str, default: &str, errors: &mut Vec<ConfigError>| match env
+            .get(name)
+        {
+            Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
+                v.trim_end_matches('/').to_string()
             }
+            Some(v) => {
+                errors.push(var_error(
+                    name,
+                    v,
+                    "a URL",
+                    "use an http:// or https:// URL, as GitHub Actions sets it",
+                ));
+                default.to_string()
+            }
+            None => default.to_string(),
         };
         let api_url = url("GITHUB_API_URL", DEFAULT_GITHUB_API_URL, &mut errors);
         let server_url = url("GITHUB_SERVER_URL", DEFAULT_GITHUB_SERVER_URL, &mut errors);

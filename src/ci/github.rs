@@ -308,8 +308,8 @@ impl Review {
             .iter()
             .map(|r| {
                 let at = r.verdict.failure_location();
-                let force_passed = head.force_pass
-                    && !matches!(r.status, Status::Error | Status::MustPassFailure);
+                let force_passed =
+                    head.force_pass && !matches!(r.status, Status::Error | Status::MustPassFailure);
                 let title = match &r.load_error {
                     Some(_) => "tribunal: suite file did not load".to_string(),
                     None => format!(
@@ -390,10 +390,7 @@ impl Review {
         let s = Summary::of(&self.head);
         vec![
             ("trials", s.total.to_string()),
-            (
-                "failing",
-                failing_the_build(&self.head, &s).to_string(),
-            ),
+            ("failing", failing_the_build(&self.head, &s).to_string()),
             (
                 "pass-rate",
                 s.pass.rate.map(|r| format!("{r:.4}")).unwrap_or_default(),
@@ -549,7 +546,11 @@ impl PathMap {
     pub fn map(&self, file: &str) -> String {
         let path = Path::new(file);
         let mapped = if path.is_absolute() {
-            match self.workspace.as_ref().and_then(|w| path.strip_prefix(w).ok()) {
+            match self
+                .workspace
+                .as_ref()
+                .and_then(|w| path.strip_prefix(w).ok())
+            {
                 Some(rel) => rel.to_path_buf(),
                 None => match self.root.as_ref().and_then(|r| path.strip_prefix(r).ok()) {
                     Some(rel) => self.prefixed(rel),
@@ -636,7 +637,10 @@ mod tests {
         assert_eq!(pull_request(&comment).map(|p| p.number), Some(9));
         let issue = serde_json::json!({"issue": {"number": 9}});
         assert_eq!(pull_request(&issue), None);
-        assert_eq!(pull_request(&serde_json::json!({"ref": "refs/heads/main"})), None);
+        assert_eq!(
+            pull_request(&serde_json::json!({"ref": "refs/heads/main"})),
+            None
+        );
     }
 
     #[test]
@@ -647,10 +651,7 @@ mod tests {
         let map = PathMap::new(&root, Some(ws.path()));
         assert_eq!(map.map("evals/a.yaml"), "sub/project/evals/a.yaml");
         let abs = root.canonicalize().expect("canon").join("evals/b.yaml");
-        assert_eq!(
-            map.map(&abs.to_string_lossy()),
-            "sub/project/evals/b.yaml"
-        );
+        assert_eq!(map.map(&abs.to_string_lossy()), "sub/project/evals/b.yaml");
         let plain = PathMap::new(&root, None);
         assert_eq!(plain.map("evals/a.yaml"), "evals/a.yaml");
     }

@@ -60,7 +60,9 @@ pub enum ApiError {
         message: String,
     },
     /// 429, or 403 with the rate limit spent.
-    #[error("{what}: rate limited by GitHub ({status} {message}){when} (hint: re-run the job later)")]
+    #[error(
+        "{what}: rate limited by GitHub ({status} {message}){when} (hint: re-run the job later)"
+    )]
     RateLimited {
         /// The call.
         what: String,
@@ -313,9 +315,7 @@ impl Api {
                     if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
                         return Err(ApiError::Answer {
                             what: what.to_string(),
-                            message: format!(
-                                "the answer is larger than {MAX_ANSWER_BYTES} bytes"
-                            ),
+                            message: format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
                         });
                     }
                     bytes.extend_from_slice(&chunk);
@@ -413,7 +413,11 @@ fn same_origin(url: &str, base: &str) -> bool {
     let origin = |u: &str| -> Option<String> {
         let (scheme, rest) = u.split_once("://")?;
         let host = rest.split('/').next()?;
-        Some(format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+        Some(format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        ))
     };
     matches!((origin(url), origin(base)), (Some(a), Some(b)) if a == b)
 }
@@ -439,9 +443,18 @@ mod tests {
             "https://api.github.com/repos/a/b?page=2",
             "https://api.github.com"
         ));
-        assert!(!same_origin("https://evil.example/x", "https://api.github.com"));
-        assert!(!same_origin("http://api.github.com/x", "https://api.github.com"));
-        assert!(same_origin("http://127.0.0.1:9/x", "http://127.0.0.1:9/api/v3"));
+        assert!(!same_origin(
+            "https://evil.example/x",
+            "https://api.github.com"
+        ));
+        assert!(!same_origin(
+            "http://api.github.com/x",
+            "https://api.github.com"
+        ));
+        assert!(same_origin(
+            "http://127.0.0.1:9/x",
+            "http://127.0.0.1:9/api/v3"
+        ));
     }
 
     #[test]

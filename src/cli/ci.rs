@@ -307,11 +307,11 @@ fn load(args: &ReviewArgs, gh: &GithubEnv) -> Result<Review, String> {
     let head = RunResults::load(&results).map_err(|e| e.to_string())?;
     let (base, missing) = match &args.base {
         None => (None, "no base results were given".to_string()),
-        Some(f) if !Path::new(f).exists() => (
-            None,
-            format!("no base results at {}", f.display()),
+        Some(f) if !Path::new(f).exists() => (None, format!("no base results at {}", f.display())),
+        Some(f) => (
+            Some(RunResults::load(f).map_err(|e| e.to_string())?),
+            String::new(),
         ),
-        Some(f) => (Some(RunResults::load(f).map_err(|e| e.to_string())?), String::new()),
     };
     let gates = args.project.gates().map_err(|e| e.to_string())?;
     Ok(Review::new(

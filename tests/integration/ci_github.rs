@@ -123,7 +123,11 @@ fn event_name(event: &Value) -> &'static str {
 }
 
 fn pr_event(fork: bool) -> Value {
-    let head = if fork { "someone/shop" } else { "octo-org/shop" };
+    let head = if fork {
+        "someone/shop"
+    } else {
+        "octo-org/shop"
+    };
     json!({
         "action": "synchronize",
         "number": 7,
@@ -434,7 +438,11 @@ fn serve(
                     ("201 Created", String::new(), comment(id, &text))
                 }
                 ("PATCH", p) if p.starts_with("/repos/octo-org/shop/issues/comments/") => {
-                    let id: u64 = p.rsplit('/').next().and_then(|i| i.parse().ok()).unwrap_or(0);
+                    let id: u64 = p
+                        .rsplit('/')
+                        .next()
+                        .and_then(|i| i.parse().ok())
+                        .unwrap_or(0);
                     let text = body
                         .as_ref()
                         .and_then(|b| b["body"].as_str())
@@ -445,10 +453,18 @@ fn serve(
                             c.1 = text.clone();
                             ("200 OK", String::new(), comment(id, &text))
                         }
-                        None => ("404 Not Found", String::new(), json!({"message": "Not Found"})),
+                        None => (
+                            "404 Not Found",
+                            String::new(),
+                            json!({"message": "Not Found"}),
+                        ),
                     }
                 }
-                _ => ("404 Not Found", String::new(), json!({"message": "Not Found"})),
+                _ => (
+                    "404 Not Found",
+                    String::new(),
+                    json!({"message": "Not Found"}),
+                ),
             }
         }
     };
@@ -469,7 +485,11 @@ fn the_comment_is_created_once_then_edited_in_place() {
     // written, is the fourth, on the second page.
     let gh = FakeGithub::start(
         2,
-        &["LGTM", "please rebase", "<!-- another-bot -->\nCoverage 81%"],
+        &[
+            "LGTM",
+            "please rebase",
+            "<!-- another-bot -->\nCoverage 81%",
+        ],
         Answer::Normally,
     );
     let vars = actions_env(&ws, &pr_event(false), Some(&gh.url));
@@ -567,7 +587,11 @@ fn a_missing_token_or_a_bad_repository_is_named() {
 /// Attributes each element may carry, and which of them it must.
 const SCHEMA: &[(&str, &[&str], &[&str])] = &[
     // (element, required, optional)
-    ("testsuites", &["tests", "failures", "errors"], &["name", "time", "disabled"]),
+    (
+        "testsuites",
+        &["tests", "failures", "errors"],
+        &["name", "time", "disabled"],
+    ),
     (
         "testsuite",
         &["name", "tests", "failures", "errors", "skipped", "time"],
@@ -659,7 +683,10 @@ fn junit_violations(xml: &str) -> Vec<String> {
             }
         }
         if name == "testsuite" {
-            let cases: Vec<_> = node.children().filter(|c| c.has_tag_name("testcase")).collect();
+            let cases: Vec<_> = node
+                .children()
+                .filter(|c| c.has_tag_name("testcase"))
+                .collect();
             let with = |k: &str| {
                 cases
                     .iter()
@@ -686,7 +713,9 @@ fn junit_violations(xml: &str) -> Vec<String> {
             .filter_map(|c| c.attribute(attr)?.parse::<u64>().ok())
             .sum();
         if root.attribute(attr) != Some(sum.to_string().as_str()) {
-            out.push(format!("<testsuites>: `{attr}` is not the sum of its suites ({sum})"));
+            out.push(format!(
+                "<testsuites>: `{attr}` is not the sum of its suites ({sum})"
+            ));
         }
     }
     out
@@ -739,7 +768,10 @@ fn the_junit_schema_check_rejects_what_the_schema_does() {
         good.replace(r#" line="3""#, ""),
         good.replace(r#"line="3""#, r#"line="0""#),
         good.replace(r#" type="regression""#, ""),
-        good.replace(r#"failures="1" errors="0" skipped"#, r#"failures="0" errors="0" skipped"#),
+        good.replace(
+            r#"failures="1" errors="0" skipped"#,
+            r#"failures="0" errors="0" skipped"#,
+        ),
         good.replace("<failure", "<skipped/><failure"),
         good.replace("<testcase ", "<testcase colour=\"red\" "),
         good.replace(r#"<testsuites tests="1""#, r#"<testsuites tests="2""#),

@@ -125,20 +125,37 @@ fn run_scripts(workflow: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Splits one shell command line into words (single and double quotes, no
-/// expansion), up to the first operator (`|`, `||`, `&&`, `;`, `>`, `>>`).
+/// Splits one shell command line into words (single and double quotes, a
+/// `$(…)` command substitution kept as one word, no expansion), up to the
+/// first operator (`|`, `||`, `&&`, `;`, `>`, `>>`, `2>`).
 fn words(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
     let mut quote: Option<char> = None;
+    let mut depth = 0usize;
     for c in line.chars() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), c) => word.push(c),
+            (None, '(') if word.ends_with('$') || depth > 0 => {
+                depth += 1;
+                word.push(c);
+            }
+            (None, ')') if depth > 0 => {
+                depth -= 1;
+                word.push(c);
+            }
+            (None, c) if depth > 0 => word.push(c),
             (None, '\'' | '"') => {
                 quote = Some(c);
                 in_word = true;
+            }
+            (None, '>') if word.chars().all(|d| d.is_ascii_digit()) => {
+                // `2>/dev/null`: the digits are the redirected descriptor.
+                word.clear();
+                in_word = false;
+                break;
             }
             (None, '|' | '&' | ';' | '>') => break,
             (None, c) if c.is_whitespace() => {
@@ -194,25 +211,29 @@ fn tribunal_invocations() -> Vec<(String, Vec<String>)> {
             let arrays = arrays(&script);
             let joined = script.replace("\\\n", " ");
             for line in joined.lines() {
-                let args: Vec<String> = if let Some((_, args)) = line.split_once("--bin tribunal -- ") {
-                    words(args)
-                } else {
-                    let all = words(line);
-                    let mut rest = all
-                        .into_iter()
-                        .skip_while(|w| w.contains('=') && !w.starts_with('-'))
-                        .peekable();
-                    if rest.peek().map(String::as_str) != Some("tribunal") {
-                        continue;
-                    }
-                    rest.skip(1).collect()
-                };
+                let args: Vec<String> =
+                    if let Some((_, args)) = line.split_once("--bin tribunal -- ") {
+                        words(args)
+                    } else {
+                        let all = words(line);
+                        let mut rest = all
+                            .into_iter()
+                            .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                            .peekable();
+                        if rest.peek().map(String::as_str) != Some("tribunal") {
+                            continue;
+                        }
+                        rest.skip(1).collect()
+                    };
                 let mut expanded = Vec::new();
                 for w in args {
                     match w.strip_prefix("${").and_then(|w| w.strip_suffix("[@]}")) {
                         // An array filled otherwise (`read -a`, `mapfile`): one plausible word.
                         Some(name) => expanded.extend(
-                            arrays.get(name).cloned().unwrap_or_else(|| vec!["1".into()]),
+                            arrays
+                                .get(name)
+                                .cloned()
+                                .unwrap_or_else(|| vec!["1".into()]),
                         ),
                         None => expanded.push(plausible(w)),
                     }
@@ -229,6 +250,14 @@ fn tribunal_invocations() -> Vec<(String, Vec<String>)> {
 /// 2) and then prints the subcommand's help instead of running it.
 fn accepted(args: &[String]) -> Result<(), String> {
     let p = TestProject::new();
+    if args == ["--version"] {
+        let out = p.tribunal(&["--version"]).output();
+        return if out.success() && out.stdout.starts_with("tribunal ") {
+            Ok(())
+        } else {
+            Err(out.text())
+        };
+    }
     let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
     // Arguments after `--` go to the test binary; `--help` goes before them.
     let at = all.iter().position(|a| *a == "--").unwrap_or(all.len());
@@ -279,7 +308,10 @@ fn the_pr_workflow_needs_no_secrets() {
         "the PR workflow must not need secrets"
     );
     let action = std::fs::read_to_string(workflow_path(ACTION)).expect("read");
-    assert!(!action.contains("secrets."), "the action must not need secrets");
+    assert!(
+        !action.contains("secrets."),
+        "the action must not need secrets"
+    );
     // The evals job is the action, in its default mode: replay.
     let doc = yaml("evals-pr.yml");
     let step = doc["jobs"]["evals"]["steps"]
@@ -313,7 +345,11 @@ fn the_live_workflow_records_on_a_schedule_through_the_reusable_workflow() {
     );
     assert_eq!(doc["jobs"]["live"]["secrets"], "inherit");
     let live = yaml("tribunal-live.yml");
-    assert!(live["on"]["workflow_call"]["inputs"].is_object(), "{}", live["on"]);
+    assert!(
+        live["on"]["workflow_call"]["inputs"].is_object(),
+        "{}",
+        live["on"]
+    );
     let steps = live["jobs"]["record"]["steps"].as_array().expect("steps");
     let record = steps
         .iter()
@@ -404,9 +440,19 @@ fn action_problems(text: &str) -> Vec<String> {
         Err(e) => return vec![format!("not YAML: {e}")],
     };
     let known = [
-        "name", "author", "description", "inputs", "outputs", "runs", "branding",
+        "name",
+        "author",
+        "description",
+        "inputs",
+        "outputs",
+        "runs",
+        "branding",
     ];
-    for key in doc.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_else(Vec::new) {
+    for key in doc
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_else(Vec::new)
+    {
         if !known.contains(&key.as_str()) {
             problems.push(format!("unknown top-level key `{key}`"));
         }
@@ -417,7 +463,10 @@ fn action_problems(text: &str) -> Vec<String> {
         }
     }
     if doc["runs"]["using"] != "composite" {
-        problems.push(format!("runs.using is {}, not composite", doc["runs"]["using"]));
+        problems.push(format!(
+            "runs.using is {}, not composite",
+            doc["runs"]["using"]
+        ));
     }
     let declared: Vec<String> = doc["inputs"]
         .as_object()
@@ -428,7 +477,9 @@ fn action_problems(text: &str) -> Vec<String> {
             problems.push(format!("input `{name}` has no description"));
         }
         if !input["default"].is_string() && input["required"] != true {
-            problems.push(format!("input `{name}` has neither a string default nor `required: true`"));
+            problems.push(format!(
+                "input `{name}` has neither a string default nor `required: true`"
+            ));
         }
     }
     let used = inputs_used(text);
@@ -451,15 +502,24 @@ fn action_problems(text: &str) -> Vec<String> {
         .filter_map(|s| s["id"].as_str().map(String::from))
         .collect();
     for (i, step) in steps.iter().enumerate() {
-        let name = step["name"].as_str().map_or_else(|| i.to_string(), String::from);
+        let name = step["name"]
+            .as_str()
+            .map_or_else(|| i.to_string(), String::from);
         match (step["run"].is_string(), step["uses"].as_str()) {
             (true, None) if !step["shell"].is_string() => {
                 problems.push(format!("step `{name}` runs a script without `shell`"));
             }
             (true, Some(_)) => problems.push(format!("step `{name}` has both run and uses")),
             (false, None) => problems.push(format!("step `{name}` has neither run nor uses")),
-            (false, Some(u)) if !u.starts_with("./") && !regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+$").expect("regex").is_match(u) => {
-                problems.push(format!("step `{name}` uses `{u}`, not pinned to a major version"));
+            (false, Some(u))
+                if !u.starts_with("./")
+                    && !regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+$")
+                        .expect("regex")
+                        .is_match(u) =>
+            {
+                problems.push(format!(
+                    "step `{name}` uses `{u}`, not pinned to a major version"
+                ));
             }
             _ => {}
         }
@@ -469,11 +529,15 @@ fn action_problems(text: &str) -> Vec<String> {
             problems.push(format!("output `{name}` has no description"));
         }
         let value = output["value"].as_str().unwrap_or_default();
-        let re = regex::Regex::new(r"^\$\{\{ steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+) \}\}$")
-            .expect("regex");
+        let re =
+            regex::Regex::new(r"^\$\{\{ steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+) \}\}$")
+                .expect("regex");
         match re.captures(value) {
             Some(c) if ids.contains(&c[1].to_string()) => {}
-            Some(c) => problems.push(format!("output `{name}` reads step `{}`, which has no such id", &c[1])),
+            Some(c) => problems.push(format!(
+                "output `{name}` reads step `{}`, which has no such id",
+                &c[1]
+            )),
             None => problems.push(format!("output `{name}` is not a step output: {value:?}")),
         }
     }
@@ -499,8 +563,14 @@ fn the_action_has_the_structure_github_requires() {
     // The control: the check finds what is wrong.
     let broken = text
         .replace("  comment-key:\n", "  comment-keys:\n")
-        .replace("value: ${{ steps.report.outputs.gate }}", "value: ${{ steps.reprot.outputs.gate }}")
-        .replace("    - name: Check the inputs\n      shell: bash\n", "    - name: Check the inputs\n");
+        .replace(
+            "value: ${{ steps.report.outputs.gate }}",
+            "value: ${{ steps.reprot.outputs.gate }}",
+        )
+        .replace(
+            "    - name: Check the inputs\n      shell: bash\n",
+            "    - name: Check the inputs\n",
+        );
     insta::assert_snapshot!(action_problems(&broken).join("\n"));
 }
 
@@ -547,4 +617,107 @@ fn the_actions_steps_pass_actionlint() {
         return;
     };
     assert_eq!(code, 0, "actionlint findings:\n{text}");
+}
+
+/// The code blocks of `docs/ci.md`: `(fence info, first line, text)`.
+fn ci_doc_blocks() -> Vec<(String, usize, String)> {
+    let text = std::fs::read_to_string(repo_root().join("docs/ci.md")).expect("docs/ci.md");
+    let mut out = Vec::new();
+    let mut open: Option<(String, usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        match (&mut open, line.strip_prefix("```")) {
+            (None, Some(info)) => open = Some((info.trim().to_string(), i + 2, String::new())),
+            (Some(_), Some(_)) => out.extend(open.take()),
+            (Some((_, _, body)), None) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// Every string inside a YAML value (the scripts of a workflow or of a
+/// GitLab pipeline).
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+/// The `tribunal` command lines of a script, joined across `\` line ends.
+fn tribunal_lines(script: &str) -> Vec<Vec<String>> {
+    script
+        .replace("\\\n", " ")
+        .lines()
+        .filter_map(|line| {
+            let line = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches("run: ");
+            let mut rest = words(line)
+                .into_iter()
+                .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                .peekable();
+            (rest.peek().map(String::as_str) == Some("tribunal"))
+                .then(|| rest.skip(1).map(plausible).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn the_ci_docs_workflows_pass_actionlint_and_their_commands_parse() {
+    let blocks = ci_doc_blocks();
+    let p = TestProject::new();
+    let mut workflows = Vec::new();
+    let mut commands = Vec::new();
+    for (info, line, body) in &blocks {
+        if info.starts_with("yaml") {
+            let doc: Value = serde_saphyr::from_str(body)
+                .unwrap_or_else(|e| panic!("docs/ci.md:{line}: not YAML: {e}"));
+            // A GitHub workflow has `on:` and `jobs:`; GitLab's has neither.
+            if doc.get("jobs").is_some() && doc.get("on").is_some() {
+                let file = format!("ci-doc-{line}.yml");
+                workflows.push(p.join(&file));
+                p.write(&file, body);
+            }
+            let mut texts = Vec::new();
+            strings(&doc, &mut texts);
+            for t in texts {
+                commands.extend(tribunal_lines(&t).into_iter().map(|c| (*line, c)));
+            }
+        } else if info == "sh" {
+            commands.extend(tribunal_lines(body).into_iter().map(|c| (*line, c)));
+        }
+    }
+    assert_eq!(
+        workflows.len(),
+        2,
+        "the action's and the live workflow's examples"
+    );
+    let shown: Vec<String> = commands
+        .iter()
+        .map(|(line, args)| format!("docs/ci.md:{line}: tribunal {}", args.join(" ")))
+        .collect();
+    insta::assert_snapshot!(shown.join("\n"));
+    for (line, args) in &commands {
+        if let Err(e) = accepted(args) {
+            panic!(
+                "docs/ci.md:{line}: `tribunal {}` is rejected:\n{e}",
+                args.join(" ")
+            );
+        }
+    }
+    let refs: Vec<&Path> = workflows.iter().map(PathBuf::as_path).collect();
+    let Some((code, text)) = actionlint(&refs) else {
+        return;
+    };
+    assert_eq!(
+        code, 0,
+        "actionlint findings in docs/ci.md's workflows:\n{text}"
+    );
 }
