@@ -261,6 +261,10 @@ enum Answer {
     Normally,
     Unauthorized,
     Forbidden,
+    /// 403 with the rate limit spent, as GitHub answers it.
+    RateLimited,
+    /// A first page whose `Link` points at another host.
+    ForeignLink,
 }
 
 /// A loopback stand-in for GitHub's issue-comments API: lists comments
@@ -395,6 +399,16 @@ fn serve(
             "401 Unauthorized",
             String::new(),
             json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}),
+        ),
+        Answer::RateLimited => (
+            "403 Forbidden",
+            "x-ratelimit-limit: 1000\r\nx-ratelimit-remaining: 0\r\nx-ratelimit-reset: 1900000000\r\n".to_string(),
+            json!({"message": "API rate limit exceeded for installation ID 1.", "status": "403"}),
+        ),
+        Answer::ForeignLink => (
+            "200 OK",
+            "Link: <https://elsewhere.example/repos/octo-org/shop/issues/7/comments?page=2>; rel=\"next\"\r\n".to_string(),
+            json!([]),
         ),
         Answer::Forbidden if method != "GET" => (
             "403 Forbidden",
@@ -552,6 +566,25 @@ fn a_forks_read_only_token_is_a_warning_and_other_refusals_are_errors() {
     insta::assert_snapshot!(
         "comment_forbidden",
         format!("{}\n{}", out.snapshot(), refused.snapshot()).replace(&gh.url, "[API]")
+    );
+}
+
+#[test]
+fn a_spent_rate_limit_and_a_link_to_another_host_are_clear_errors() {
+    let ws = reviewed_checkout();
+    let limited = FakeGithub::start(100, &[], Answer::RateLimited);
+    let vars = actions_env(&ws, &pr_event(false), Some(&limited.url));
+    let out = ci(&ws, &vars, "comment", &[]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    let foreign = FakeGithub::start(100, &[], Answer::ForeignLink);
+    let vars = actions_env(&ws, &pr_event(false), Some(&foreign.url));
+    let refused = ci(&ws, &vars, "comment", &[]);
+    assert_eq!(refused.code, Some(2), "{refused:?}");
+    // The token went to the API only: one call each, nothing to the other host.
+    assert_eq!(foreign.calls.lock().expect("calls").len(), 1);
+    insta::assert_snapshot!(
+        "comment_rate_limited_and_foreign_link",
+        format!("{}\n{}", out.snapshot(), refused.snapshot())
     );
 }
 

@@ -448,11 +448,11 @@ fn action_problems(text: &str) -> Vec<String> {
         "runs",
         "branding",
     ];
-    for key in doc
+    let keys: Vec<String> = doc
         .as_object()
         .map(|o| o.keys().cloned().collect())
-        .unwrap_or_else(Vec::new)
-    {
+        .unwrap_or_default();
+    for key in keys {
         if !known.contains(&key.as_str()) {
             problems.push(format!("unknown top-level key `{key}`"));
         }
@@ -501,6 +501,7 @@ fn action_problems(text: &str) -> Vec<String> {
         .iter()
         .filter_map(|s| s["id"].as_str().map(String::from))
         .collect();
+    let pinned = regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+$").expect("regex");
     for (i, step) in steps.iter().enumerate() {
         let name = step["name"]
             .as_str()
@@ -511,12 +512,7 @@ fn action_problems(text: &str) -> Vec<String> {
             }
             (true, Some(_)) => problems.push(format!("step `{name}` has both run and uses")),
             (false, None) => problems.push(format!("step `{name}` has neither run nor uses")),
-            (false, Some(u))
-                if !u.starts_with("./")
-                    && !regex::Regex::new(r"^[\w.-]+/[\w.-]+@v\d+$")
-                        .expect("regex")
-                        .is_match(u) =>
-            {
+            (false, Some(u)) if !u.starts_with("./") && !pinned.is_match(u) => {
                 problems.push(format!(
                     "step `{name}` uses `{u}`, not pinned to a major version"
                 ));
@@ -524,14 +520,13 @@ fn action_problems(text: &str) -> Vec<String> {
             _ => {}
         }
     }
+    let re = regex::Regex::new(r"^\$\{\{ steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+) \}\}$")
+        .expect("regex");
     for (name, output) in doc["outputs"].as_object().into_iter().flatten() {
         if !output["description"].is_string() {
             problems.push(format!("output `{name}` has no description"));
         }
         let value = output["value"].as_str().unwrap_or_default();
-        let re =
-            regex::Regex::new(r"^\$\{\{ steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+) \}\}$")
-                .expect("regex");
         match re.captures(value) {
             Some(c) if ids.contains(&c[1].to_string()) => {}
             Some(c) => problems.push(format!(
