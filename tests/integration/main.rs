@@ -13,6 +13,7 @@ mod gates;
 mod harness;
 mod labels;
 mod loader;
+mod pipeline;
 mod providers;
 mod report_html_chromium;
 mod report_outputs;
