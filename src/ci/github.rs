@@ -139,27 +139,21 @@ pub struct Review {
 }
 
 impl Review {
-    /// The review of `head` against `base` (`None`: no base results, for
-    /// the reason `missing`). `base_name` names the base in notes (`main`).
-    /// Without a base, `gates.max_significant_regressions` fails the gate
-    /// when `require_base`, and is otherwise not checked, with a note.
+    /// The review of `head` against `base`; `without_base` says why there
+    /// is none (see [`no_base_note`]). Without a base,
+    /// `gates.max_significant_regressions` fails the gate when
+    /// `require_base`, and is otherwise not checked, with a note.
     pub fn new(
         head: RunResults,
         base: Option<RunResults>,
         mut gates: Gates,
         require_base: bool,
-        base_name: Option<&str>,
-        missing: &str,
+        without_base: String,
     ) -> Review {
         let comparison = base.as_ref().map(|b| compare(b, &head));
         let mut notes = Vec::new();
         if base.is_none() {
-            let of = base_name
-                .map(|b| format!(" of the base branch `{b}`"))
-                .unwrap_or_default();
-            notes.push(format!(
-                "No results{of} to compare with ({missing}); once this branch is merged, its run is the base."
-            ));
+            notes.push(without_base);
             if let Some(max) = gates.max_significant_regressions
                 && !require_base
             {
@@ -407,6 +401,26 @@ impl Review {
                 if self.passed() { "pass" } else { "fail" }.to_string(),
             ),
         ]
+    }
+}
+
+/// Why a review has no base, as its note says it: on a pull request, that
+/// the base branch (`base_name`, `main`) has no results (`missing`: where
+/// they were looked for); on another event (`push`), that its results are
+/// what pull requests compare with.
+pub fn no_base_note(event: Option<&str>, base_name: Option<&str>, missing: &str) -> String {
+    match event {
+        Some(e) if !e.starts_with("pull_request") => format!(
+            "Nothing to compare with on a `{e}` run; its results are the base that pull requests compare with."
+        ),
+        _ => {
+            let of = base_name
+                .map(|b| format!(" of the base branch `{b}`"))
+                .unwrap_or_default();
+            format!(
+                "No results{of} to compare with ({missing}); once this branch is merged, its run is the base."
+            )
+        }
     }
 }
 

@@ -314,12 +314,6 @@ fn load(args: &ReviewArgs, gh: &GithubEnv) -> Result<Review, String> {
         ),
     };
     let gates = args.project.gates().map_err(|e| e.to_string())?;
-    Ok(Review::new(
-        head,
-        base,
-        gates,
-        args.require_base,
-        gh.base_ref.as_deref(),
-        &missing,
-    ))
+    let note = github::no_base_note(gh.event_name.as_deref(), gh.base_ref.as_deref(), &missing);
+    Ok(Review::new(head, base, gates, args.require_base, note))
 }

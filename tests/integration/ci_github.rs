@@ -598,6 +598,19 @@ fn outside_a_pull_request_no_comment_is_written() {
     assert!(out.success(), "{out:?}");
     insta::assert_snapshot!("comment_on_push", out.snapshot());
     assert_eq!(gh.transcript(), "", "no call to GitHub");
+    // A push has no base by design: its note says what its results are for.
+    let gate = ci(
+        &ws,
+        &vars,
+        "gate",
+        &[
+            "--base",
+            "missing.json",
+            "--max-significant-regressions",
+            "0",
+        ],
+    );
+    insta::assert_snapshot!("gate_on_push", gate.snapshot());
 }
 
 #[test]
