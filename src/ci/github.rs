@@ -247,10 +247,12 @@ impl Review {
             (None, Some(commit)) => format!("{commit}, no base to compare with"),
             (None, None) => "no base to compare with".to_string(),
         };
-        let gate = if self.passed() {
-            "gates pass"
-        } else {
+        let gate = if !self.passed() {
             "gates fail"
+        } else if self.gates.is_empty() {
+            "no gate set"
+        } else {
+            "gates pass"
         };
         let _ = writeln!(
             out,

@@ -540,6 +540,29 @@ fn the_comment_is_created_once_then_edited_in_place() {
 }
 
 #[test]
+fn without_base_results_the_comment_says_so_and_leaves_the_gate_unchecked() {
+    let ws = reviewed_checkout();
+    let gh = FakeGithub::start(100, &[], Answer::Normally);
+    let vars = actions_env(&ws, &pr_event(false), Some(&gh.url));
+    let args = [
+        "--base",
+        "expired.json",
+        "--max-significant-regressions",
+        "0",
+    ];
+    let out = ci(&ws, &vars, "comment", &args);
+    assert!(out.success(), "{out:?}");
+    let comments = gh.comments();
+    assert_eq!(comments.len(), 1);
+    let head: Vec<&str> = comments[0]
+        .1
+        .lines()
+        .take_while(|l| !l.starts_with("<details>"))
+        .collect();
+    insta::assert_snapshot!("comment_without_a_base", ws.normalize(&head.join("\n")));
+}
+
+#[test]
 fn a_rejected_token_is_a_clear_error_that_never_shows_the_token() {
     let ws = reviewed_checkout();
     let gh = FakeGithub::start(100, &[], Answer::Unauthorized);
