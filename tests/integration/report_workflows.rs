@@ -13,10 +13,11 @@ use serde_json::Value;
 
 use crate::common::{TestProject, repo_root, tool_available};
 
-const WORKFLOWS: [&str; 4] = [
+const WORKFLOWS: [&str; 5] = [
     "ci.yml",
     "evals-pr.yml",
     "evals-live.yml",
+    "release.yml",
     "tribunal-live.yml",
 ];
 
