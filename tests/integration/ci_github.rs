@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::{Value, json};
 
@@ -62,8 +63,28 @@ fn suite_run(ws: &TestProject, accept: bool) -> CliOutput {
 /// `refund` and `greet` passing; the head run (`proj/target/tribunal/
 /// last.json`) has `refund` regressed, `greet` failing but accepted as a
 /// known failure, `tone` a known failure, `speed` an error and a suite file
-/// that does not load.
+/// that does not load. Each test gets its own copy of one such checkout
+/// (three suite runs, made once).
 fn reviewed_checkout() -> TestProject {
+    static TEMPLATE: LazyLock<TestProject> = LazyLock::new(make_reviewed_checkout);
+    let copy = TestProject::new();
+    copy_tree(TEMPLATE.path(), copy.path());
+    copy
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn make_reviewed_checkout() -> TestProject {
     let ws = TestProject::with(&[("proj/evals/shop.yaml", SHOP)]);
     let base = suite_run(&ws, true);
     assert_eq!(base.code, Some(101), "the error fails the build: {base:?}");
