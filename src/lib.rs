@@ -189,6 +189,8 @@ pub mod chat;
 #[doc(hidden)]
 pub mod check;
 #[doc(hidden)]
+pub mod ci;
+#[doc(hidden)]
 pub mod cli;
 #[doc(hidden)]
 pub mod config;

@@ -3,6 +3,7 @@
 //! have no command-line types.
 
 pub mod bench_ast;
+pub mod ci;
 pub mod equiv;
 pub mod labels;
 pub mod providers;
@@ -53,6 +54,9 @@ pub enum Cmd {
     /// `equiv`, `bench-ast`.
     #[command(flatten)]
     Equivalence(equiv::Command),
+    /// `ci github summary|annotate|comment|gate`: a run reported to CI.
+    #[command(subcommand)]
+    Ci(ci::Command),
     /// Load every suite file and the configuration (`tribunal.yaml`, the
     /// environment) and report every problem, without running anything.
     Validate {
@@ -111,5 +115,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Providers(c) => providers::run(c),
         Cmd::Equivalence(c) => equiv::run(c),
         Cmd::Test { root, args } => run::test(root, args),
+        Cmd::Ci(c) => ci::run(c),
     }
 }

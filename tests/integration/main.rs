@@ -9,6 +9,7 @@ mod agents_checks;
 mod architecture;
 mod ast_equivalent;
 mod checks;
+mod ci_github;
 mod cli;
 mod gates;
 mod harness;
