@@ -10,6 +10,7 @@ mod checks;
 mod cli;
 mod gates;
 mod harness;
+mod init;
 mod labels;
 mod loader;
 mod providers;
