@@ -21,25 +21,25 @@ use crate::common::{TestProject, quiet_settings, repo_root, tool_available};
 /// A manifest as people write them: comments everywhere, odd spacing,
 /// inline tables, a dev-dependency table that already exists, another test
 /// target, and no newline at the end.
-const MANIFEST: &str = "# The demo crate.\n\
-[package]\n\
-name    = \"demo\"   # its name\n\
-version = \"0.3.0\"\n\
-edition=\"2021\"\n\
-\n\
-[dependencies]\n\
-serde = {version=\"1\",features=[\"derive\"]}  # keep this comment\n\
-\n\
-[dev-dependencies]\n\
-  # indented comment\n\
-  tempfile   =   \"3\"\n\
-\n\
-[[test]]\n\
-name = \"api\"\n\
-path = \"tests/api.rs\"\n\
-\n\
-[profile.dev]\n\
-opt-level = 1 # fast enough";
+const MANIFEST: &str = r#"# The demo crate.
+[package]
+name    = "demo"   # its name
+version = "0.3.0"
+edition="2021"
+
+[dependencies]
+serde = {version="1",features=["derive"]}  # keep this comment
+
+[dev-dependencies]
+  # indented comment
+  tempfile   =   "3"
+
+[[test]]
+name = "api"
+path = "tests/api.rs"
+
+[profile.dev]
+opt-level = 1 # fast enough"#;
 
 /// Every file under the project, sorted, with `/` separators.
 fn tree(p: &TestProject) -> String {
@@ -164,7 +164,7 @@ fn one_existing_file_is_enough_to_refuse() {
     --- stdout
 
     --- stderr
-    error: nothing written: this already exists in .:
+    error: nothing written: this already exists in this folder:
       evals/example.yaml
     (hint: tribunal init never overwrites; move it away, or add tribunal by hand as docs/init.md shows)
     ");
@@ -182,7 +182,7 @@ fn a_folder_with_files_but_no_cargo_toml_is_refused_with_the_two_ways_out() {
     --- stdout
 
     --- stderr
-    error: . has no Cargo.toml and is not empty (hint: run `tribunal init` in your crate's folder for a `cargo test` harness, or `tribunal init --no-rust .` for suites run with `tribunal test`)
+    error: this folder has no Cargo.toml and is not empty (hint: run `tribunal init` in your crate's folder for a `cargo test` harness, or `tribunal init --no-rust` for suites run with `tribunal test`)
     ");
     assert_eq!(tree(&p), "notes.txt");
 }
@@ -247,7 +247,18 @@ fn init_without_rust_makes_a_project_that_tribunal_test_passes_offline() {
         .output();
     assert!(run.success(), "{run:?}");
     insta::assert_snapshot!("init_without_rust_first_test_run", run.snapshot());
-    assert_eq!(tree(&p), written, "a CI run writes nothing into the tree");
+    // Reports go under target/, which the scaffolded .gitignore ignores.
+    let tracked = |t: String| {
+        t.lines()
+            .filter(|l| !l.starts_with("evals-project/target/"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        tracked(tree(&p)),
+        written,
+        "a CI run writes nothing outside target/"
+    );
 
     // And outside CI, where a difference would be written as `.snap.new`.
     let local = p
