@@ -16,7 +16,7 @@ use std::process::Command;
 
 use tribunal::{Arguments, Harness, Input, Outcome};
 
-use crate::common::{TestProject, quiet_settings, repo_root, tool_available};
+use crate::common::{TestProject, repo_root, tool_available};
 
 /// A manifest as people write them: comments everywhere, odd spacing,
 /// inline tables, a dev-dependency table that already exists, another test
