@@ -56,6 +56,8 @@ pub struct Args {
     pub no_rust: bool,
 }
 
+/// The largest `Cargo.toml` or `.gitignore` read (4 MiB).
+const MAX_READ_BYTES: u64 = 4 << 20;
 /// The suite file of the example.
 const SUITE_FILE: &str = "evals/example.yaml";
 /// The prompt case's provider, as the example suites name it.
@@ -121,7 +123,9 @@ pub enum InitError {
     #[error("{0}")]
     Io(String),
     /// The example could not be evaluated (a bug in tribunal).
-    #[error("cannot prepare the example suite: {0} (hint: this is a bug in tribunal; please report it)")]
+    #[error(
+        "cannot prepare the example suite: {0} (hint: this is a bug in tribunal; please report it)"
+    )]
     Example(String),
 }
 
@@ -181,8 +185,10 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
     let mut existing = Vec::new();
     let manifest = match form {
         Form::Rust => {
-            let text = std::fs::read_to_string(&manifest_path)
-                .map_err(|e| InitError::Io(format!("cannot read {}: {e}", manifest_path.display())))?;
+            let text =
+                crate::fsutil::read_regular(&manifest_path, MAX_READ_BYTES).map_err(|e| {
+                    InitError::Io(format!("cannot read {}: {e}", manifest_path.display()))
+                })?;
             match edit_manifest(&text, &crate_version())? {
                 Edited::Done(new, note) => Some((text, new, note)),
                 Edited::HasEvalsTest => {
@@ -210,7 +216,7 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
     }
 
     let gitignore_path = dir.join(".gitignore");
-    let old_ignore = match std::fs::read_to_string(&gitignore_path) {
+    let old_ignore = match crate::fsutil::read_regular(&gitignore_path, MAX_READ_BYTES) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
@@ -395,13 +401,9 @@ fn evals_test() -> Table {
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |l| l.chars().count())
-        + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
 }
 
@@ -532,7 +534,12 @@ impl Drop for Scratch {
 /// the cassette files, as the harness writes and reads them.
 fn example_outputs(form: Form, suite_text: &str) -> Result<Vec<NewFile>, InitError> {
     let fail = |e: String| InitError::Example(e);
-    let scratch = Scratch::new().map_err(|e| fail(format!("cannot create a scratch folder: {e}")))?;
+    let scratch = Scratch::new().map_err(|e| {
+        InitError::Io(format!(
+            "cannot create a scratch folder under {}: {e} (hint: set TMPDIR to a writable folder)",
+            std::env::temp_dir().display()
+        ))
+    })?;
     let root = scratch.0.as_path();
     let mut registry = Registry::default();
     if form == Form::Rust {
@@ -688,7 +695,10 @@ pub fn describe(dir: &Path, done: &Done) -> String {
         format!("  cd {}\n", dir.display())
     };
     let (run, record) = match done.form {
-        Form::Rust => ("cargo test --test evals", "TRIBUNAL_MODE=record cargo test --test evals"),
+        Form::Rust => (
+            "cargo test --test evals",
+            "TRIBUNAL_MODE=record cargo test --test evals",
+        ),
         Form::NoRust => ("tribunal test", "TRIBUNAL_MODE=record tribunal test"),
     };
     s.push_str(&format!(

@@ -344,10 +344,7 @@ fn the_rust_form_passes_under_the_harness_its_template_registers() {
     );
     std::fs::write(
         p.join("tribunal.yaml"),
-        format!(
-            "{}\nreports: {{history: 'off'}}\n",
-            p.read("tribunal.yaml")
-        ),
+        format!("{}\nreports: {{history: 'off'}}\n", p.read("tribunal.yaml")),
     )
     .expect("write");
     let settings = tribunal::SnapshotSettings::new(tribunal::UpdateMode::No, false, true);
@@ -378,7 +375,10 @@ fn the_rust_form_passes_under_the_harness_its_template_registers() {
     );
     let prompt = &run.records[1].verdict;
     assert!(
-        prompt.output.as_ref().is_some_and(|o| o.text == tribunal::cli::init::STANDIN),
+        prompt
+            .output
+            .as_ref()
+            .is_some_and(|o| o.text == tribunal::cli::init::STANDIN),
         "{prompt:?}"
     );
 }
@@ -420,7 +420,10 @@ fn both_scaffolded_workflows_pass_actionlint() {
         rust.join(".github/workflows/evals.yml"),
         plain.join(".github/workflows/evals.yml"),
     ];
-    insta::assert_snapshot!("init_workflow_rust", rust.read(".github/workflows/evals.yml"));
+    insta::assert_snapshot!(
+        "init_workflow_rust",
+        rust.read(".github/workflows/evals.yml")
+    );
     let diff = similar::TextDiff::from_lines(
         &rust.read(".github/workflows/evals.yml"),
         &plain.read(".github/workflows/evals.yml"),
@@ -432,4 +435,28 @@ fn both_scaffolded_workflows_pass_actionlint() {
         return;
     };
     assert_eq!(code, 0, "actionlint findings:\n{text}");
+}
+
+/// `.gitignore` gets only the lines it lacks (`/target` is `target/`), after
+/// a blank line, and nothing when it has them all.
+#[test]
+fn gitignore_lines_are_appended_once() {
+    use tribunal::cli::init::gitignore;
+    let (text, added) = gitignore(Some("/target\n*.snap.new"));
+    assert_eq!(added, ["*.pending-snap", ".*.tmp"]);
+    insta::assert_snapshot!(text, @r"
+    /target
+    *.snap.new
+
+    # tribunal: reports and run history go under target/tribunal/; pending
+    # snapshots and leftovers of interrupted writes are never committed.
+    *.pending-snap
+    .*.tmp
+    ");
+    let (again, none) = gitignore(Some(&text));
+    assert!(none.is_empty(), "{none:?}");
+    assert_eq!(again, text);
+    let (fresh, all) = gitignore(None);
+    assert_eq!(all, ["target/", "*.snap.new", "*.pending-snap", ".*.tmp"]);
+    assert!(fresh.starts_with("# tribunal:"), "{fresh}");
 }
