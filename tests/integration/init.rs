@@ -314,9 +314,10 @@ fn the_shipped_cassette_is_a_real_cassette_of_the_prompt_case() {
         .trim_matches('"')
         .to_string();
     assert!(full.starts_with(&key));
-    let entry = tribunal::provider::cassette::read(&path, &full)
-        .expect("readable")
-        .expect("present");
+    let entry =
+        tribunal::provider::cassette::read(&path, &full, "TRIBUNAL_MODE=record tribunal test")
+            .expect("readable")
+            .expect("present");
     assert_eq!(entry.spec, "openai:gpt-4.1-mini");
     assert_eq!(entry.response.text, tribunal::cli::init::STANDIN);
     assert_eq!(entry.request["model"], "gpt-4.1-mini");
