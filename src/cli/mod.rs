@@ -5,6 +5,7 @@
 pub mod bench_ast;
 pub mod ci;
 pub mod equiv;
+pub mod init;
 pub mod labels;
 pub mod providers;
 pub mod report;
@@ -64,6 +65,10 @@ pub enum Cmd {
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
+    /// Scaffold a tribunal project: an example suite with its snapshots and
+    /// cassette, `tribunal.yaml`, a CI workflow, and in a crate
+    /// `tests/evals.rs` with its `Cargo.toml` entries. Never overwrites.
+    Init(init::Args),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -116,5 +121,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Equivalence(c) => equiv::run(c),
         Cmd::Test { root, args } => run::test(root, args),
         Cmd::Ci(c) => ci::run(c),
+        Cmd::Init(args) => init::run(args),
     }
 }

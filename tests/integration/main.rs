@@ -13,6 +13,7 @@ mod ci_github;
 mod cli;
 mod gates;
 mod harness;
+mod init;
 mod labels;
 mod loader;
 mod packaging;
