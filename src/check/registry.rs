@@ -101,6 +101,7 @@ pub static REGISTRY: &[Entry] = &[
     entry::<kinds::rust::RustCheck>(),
     entry::<ast::AstCheck>(),
     entry::<judge::JudgeCheck>(),
+    entry::<kinds::skip::Skip>(),
 ];
 
 /// Every check kind name, as written in YAML, in table order.

@@ -4,6 +4,7 @@
 
 pub mod bench_ast;
 pub mod equiv;
+pub mod import;
 pub mod labels;
 pub mod providers;
 pub mod report;
@@ -60,6 +61,9 @@ pub enum Cmd {
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
+    /// Convert another tool's eval configuration into tribunal suites.
+    #[command(subcommand)]
+    Import(import::Command),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -111,5 +115,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Providers(c) => providers::run(c),
         Cmd::Equivalence(c) => equiv::run(c),
         Cmd::Test { root, args } => run::test(root, args),
+        Cmd::Import(c) => import::run(c),
     }
 }

@@ -10,6 +10,7 @@ mod checks;
 mod cli;
 mod gates;
 mod harness;
+mod import_promptfoo;
 mod labels;
 mod loader;
 mod providers;

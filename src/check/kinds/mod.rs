@@ -14,6 +14,7 @@ pub mod latency;
 pub mod regex;
 pub mod rust;
 pub mod similarity;
+pub mod skip;
 
 use serde_json::Value;
 
