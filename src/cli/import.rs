@@ -42,7 +42,12 @@ pub fn run(cmd: Command) -> ExitCode {
     }
 }
 
-fn promptfoo(config: &std::path::Path, out: &std::path::Path, suite: Option<&str>, force: bool) -> ExitCode {
+fn promptfoo(
+    config: &std::path::Path,
+    out: &std::path::Path,
+    suite: Option<&str>,
+    force: bool,
+) -> ExitCode {
     let conversion = match import::promptfoo::convert(config, suite) {
         Ok(c) => c,
         Err(e) => {
@@ -58,8 +63,14 @@ fn promptfoo(config: &std::path::Path, out: &std::path::Path, suite: Option<&str
         }
     };
     for (kind, title) in [
-        (NoteKind::NotMapped, "not mapped (kept as `skip` checks, or left out):"),
-        (NoteKind::Changed, "mapped with a different meaning (read before trusting the verdicts):"),
+        (
+            NoteKind::NotMapped,
+            "not mapped (kept as `skip` checks, or left out):",
+        ),
+        (
+            NoteKind::Changed,
+            "mapped with a different meaning (read before trusting the verdicts):",
+        ),
     ] {
         let notes: Vec<_> = conversion.notes.iter().filter(|n| n.kind == kind).collect();
         if notes.is_empty() {
@@ -77,8 +88,14 @@ fn promptfoo(config: &std::path::Path, out: &std::path::Path, suite: Option<&str
     let root = out.display();
     println!("next:");
     println!("  tribunal validate --root {root}");
-    println!("  TRIBUNAL_MODE=record tribunal test --root {root}   # calls the models once and records cassettes (needs the API keys)");
-    println!("  INSTA_UPDATE=always tribunal test --root {root}    # accepts the first verdicts as snapshots: review them, then commit evals/ and fixtures/");
-    println!("  CI=true tribunal test --root {root}                # what CI runs: replays the cassettes, compares the snapshots");
+    println!(
+        "  TRIBUNAL_MODE=record tribunal test --root {root}   # calls the models once and records cassettes (needs the API keys)"
+    );
+    println!(
+        "  INSTA_UPDATE=always tribunal test --root {root}    # accepts the first verdicts as snapshots: review them, then commit evals/ and fixtures/"
+    );
+    println!(
+        "  CI=true tribunal test --root {root}                # what CI runs: replays the cassettes, compares the snapshots"
+    );
     ExitCode::SUCCESS
 }

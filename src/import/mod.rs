@@ -100,7 +100,11 @@ pub struct Conversion {
 /// Writes a conversion under `out`. Without `force`, nothing is written when
 /// any of the files exists: the error lists them all. Every file is written
 /// atomically. Returns the written paths.
-pub fn write(conversion: &Conversion, out: &Path, force: bool) -> Result<Vec<PathBuf>, ImportError> {
+pub fn write(
+    conversion: &Conversion,
+    out: &Path,
+    force: bool,
+) -> Result<Vec<PathBuf>, ImportError> {
     let paths: Vec<PathBuf> = conversion
         .files
         .iter()

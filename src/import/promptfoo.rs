@@ -34,7 +34,13 @@ pub const MAX_TOTAL_BYTES: u64 = 64 << 20;
 pub const MAX_CASES: usize = 100_000;
 
 /// Top-level keys of a promptfoo configuration that tribunal reads.
-const READ_KEYS: &[&str] = &["description", "prompts", "providers", "tests", "defaultTest"];
+const READ_KEYS: &[&str] = &[
+    "description",
+    "prompts",
+    "providers",
+    "tests",
+    "defaultTest",
+];
 /// Top-level keys that only steer promptfoo's own runner or its web viewer:
 /// nothing to carry over, nothing said.
 const RUNNER_KEYS: &[&str] = &[
@@ -421,7 +427,12 @@ impl Cx {
     }
 
     /// Reads a file the configuration names (bounded, regular files only).
-    fn read(&mut self, path: &Path, shown: &Arc<str>, at: Option<&Loc>) -> Result<String, ImportError> {
+    fn read(
+        &mut self,
+        path: &Path,
+        shown: &Arc<str>,
+        at: Option<&Loc>,
+    ) -> Result<String, ImportError> {
         let fail = |message: String, hint: Option<String>| match at {
             Some(loc) => ImportError::at(loc, message, hint),
             None => ImportError {
@@ -459,13 +470,21 @@ impl Cx {
         }
         String::from_utf8(bytes).map_err(|e| {
             fail(
-                format!("{shown} is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "{shown} is not UTF-8 text (byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
                 Some("save it as UTF-8".into()),
             )
         })
     }
 
-    fn read_yaml(&mut self, path: &Path, shown: &Arc<str>, at: Option<&Loc>) -> Result<Node, ImportError> {
+    fn read_yaml(
+        &mut self,
+        path: &Path,
+        shown: &Arc<str>,
+        at: Option<&Loc>,
+    ) -> Result<Node, ImportError> {
         let text = self.read(path, shown, at)?;
         if !self.files.contains(shown) {
             self.files.push(Arc::clone(shown));
@@ -479,12 +498,20 @@ impl Cx {
 
     // -----------------------------------------------------------------------
 
-    fn run(&mut self, root: &Node, file: &Arc<str>, suite: &str) -> Result<Conversion, ImportError> {
+    fn run(
+        &mut self,
+        root: &Node,
+        file: &Arc<str>,
+        suite: &str,
+    ) -> Result<Conversion, ImportError> {
         let NodeValue::Map(entries) = &root.value else {
             let loc = self.loc(file, root);
             return Err(ImportError::at(
                 &loc,
-                format!("a promptfoo configuration is a mapping, found {}", kind_of(root)),
+                format!(
+                    "a promptfoo configuration is a mapping, found {}",
+                    kind_of(root)
+                ),
                 Some("it starts with keys such as `prompts:`, `providers:` and `tests:`".into()),
             ));
         };
@@ -532,7 +559,10 @@ impl Cx {
                 return Err(ImportError::at(
                     &loc,
                     "the configuration has no `tests`",
-                    Some("add `tests:` (a list of `vars` and `assert`) or `tests: file://tests.csv`".into()),
+                    Some(
+                        "add `tests:` (a list of `vars` and `assert`) or `tests: file://tests.csv`"
+                            .into(),
+                    ),
                 ));
             }
         };
@@ -567,9 +597,15 @@ impl Cx {
         let defaults_node = default_test.as_ref();
         let mut cases: Vec<Value> = Vec::new();
         let mut case_ids = HashSet::new();
-        let needs_target = tests.iter().any(|t| get(&t.node, "providerOutput").is_none());
+        let needs_target = tests
+            .iter()
+            .any(|t| get(&t.node, "providerOutput").is_none());
         if needs_target && (prompts.is_empty() || providers.is_empty()) {
-            let key = if prompts.is_empty() { "prompts" } else { "providers" };
+            let key = if prompts.is_empty() {
+                "prompts"
+            } else {
+                "providers"
+            };
             let at = get(root, key).unwrap_or(root);
             let loc = self.loc(file, at);
             let left_out: Vec<String> = self
@@ -598,13 +634,23 @@ impl Cx {
         }
         let test_count = tests.len();
         for (i, t) in tests.iter().enumerate() {
-            let made = self.case(i, t, defaults_node, &variants, &prompts, &providers, &mut case_ids)?;
+            let made = self.case(
+                i,
+                t,
+                defaults_node,
+                &variants,
+                &prompts,
+                &providers,
+                &mut case_ids,
+            )?;
             if cases.len() + made.len() > MAX_CASES {
                 let loc = self.loc(&t.file, &t.node);
                 return Err(ImportError::at(
                     &loc,
                     format!("the tests expand to more than {MAX_CASES} cases"),
-                    Some("list-valued vars expand into every combination: shorten the lists".into()),
+                    Some(
+                        "list-valued vars expand into every combination: shorten the lists".into(),
+                    ),
                 ));
             }
             cases.extend(made);
@@ -645,7 +691,10 @@ impl Cx {
             let v = &variants[0];
             defaults.insert(
                 "target".into(),
-                prompt_target(&prompts[v.prompt], &self.providers[v.provider_index(&providers, &self.providers)].name),
+                prompt_target(
+                    &prompts[v.prompt],
+                    &self.providers[v.provider_index(&providers, &self.providers)].name,
+                ),
             );
         }
         if let Some(d) = &default_test {
@@ -788,7 +837,10 @@ impl Cx {
             _ => {
                 return Err(ImportError::at(
                     &loc,
-                    format!("a provider is an id or a mapping with `id`, found {}", kind_of(n)),
+                    format!(
+                        "a provider is an id or a mapping with `id`, found {}",
+                        kind_of(n)
+                    ),
                     Some("write `- openai:gpt-4.1-mini`".into()),
                 ));
             }
@@ -824,7 +876,10 @@ impl Cx {
             ),
             ["openrouter", m, rest @ ..] => (
                 "openai",
-                std::iter::once(*m).chain(rest.iter().copied()).collect::<Vec<_>>().join(":"),
+                std::iter::once(*m)
+                    .chain(rest.iter().copied())
+                    .collect::<Vec<_>>()
+                    .join(":"),
                 Some("https://openrouter.ai/api/v1"),
                 Some("OPENROUTER_API_KEY"),
             ),
@@ -868,7 +923,10 @@ impl Cx {
             self.note(
                 loc,
                 NoteKind::NotMapped,
-                format!("provider `config` is {}, not a mapping: not carried over", kind_of(c)),
+                format!(
+                    "provider `config` is {}, not a mapping: not carried over",
+                    kind_of(c)
+                ),
                 None,
             );
             return;
@@ -997,7 +1055,10 @@ impl Cx {
             _ => {
                 return Err(ImportError::at(
                     &loc,
-                    format!("a prompt is text, a `file://` path or a mapping, found {}", kind_of(n)),
+                    format!(
+                        "a prompt is text, a `file://` path or a mapping, found {}",
+                        kind_of(n)
+                    ),
                     None,
                 ));
             }
@@ -1041,7 +1102,11 @@ impl Cx {
                 let parts: Vec<String> = split_prompts(&content);
                 let many = parts.len() > 1;
                 for (i, p) in parts.into_iter().enumerate() {
-                    let id = if many { format!("{stem}-{}", i + 1) } else { stem.clone() };
+                    let id = if many {
+                        format!("{stem}-{}", i + 1)
+                    } else {
+                        stem.clone()
+                    };
                     bodies.push((id, p));
                 }
             }
@@ -1082,9 +1147,7 @@ impl Cx {
         let messages: Option<Vec<(String, String)>> = if trimmed.starts_with('[') {
             serde_json::from_str::<Value>(trimmed)
                 .ok()
-                .or_else(|| {
-                    yaml::parse(trimmed).ok().map(|n| n.to_json())
-                })
+                .or_else(|| yaml::parse(trimmed).ok().map(|n| n.to_json()))
                 .and_then(|v| {
                     v.as_array().map(|items| {
                         items
@@ -1159,7 +1222,12 @@ impl Cx {
         Ok(out)
     }
 
-    fn test_item(&mut self, n: &Node, file: &Arc<str>, out: &mut Vec<TestIn>) -> Result<(), ImportError> {
+    fn test_item(
+        &mut self,
+        n: &Node,
+        file: &Arc<str>,
+        out: &mut Vec<TestIn>,
+    ) -> Result<(), ImportError> {
         match &n.value {
             NodeValue::Map(_) => {
                 out.push(TestIn {
@@ -1250,7 +1318,10 @@ impl Cx {
                 let loc = self.loc(file, n);
                 Err(ImportError::at(
                     &loc,
-                    format!("a test is a mapping or a `file://` path, found {}", kind_of(n)),
+                    format!(
+                        "a test is a mapping or a `file://` path, found {}",
+                        kind_of(n)
+                    ),
                     None,
                 ))
             }
@@ -1282,7 +1353,11 @@ impl Cx {
             }
             self.options_notes(options, file, &["provider"]);
         }
-        self.unknown_test_keys(&n, file, &["vars", "assert", "threshold", "options", "metadata"]);
+        self.unknown_test_keys(
+            &n,
+            file,
+            &["vars", "assert", "threshold", "options", "metadata"],
+        );
         if let Some(v) = get(&n, "vars") {
             d.vars = self.vars_map(v, file)?;
         }
@@ -1329,7 +1404,9 @@ impl Cx {
                 }
                 let loc = self.loc(file, k);
                 let hint = match key.as_str() {
-                    "transform" | "postprocess" => "tribunal checks the output as the target returns it: do the transformation in a Rust target, or a `json_path` check for JSON",
+                    "transform" | "postprocess" => {
+                        "tribunal checks the output as the target returns it: do the transformation in a Rust target, or a `json_path` check for JSON"
+                    }
                     "prefix" | "suffix" => "put the text in the prompt template",
                     "rubricPrompt" => "a judge's prompt is its `template:` (docs/judges.md)",
                     _ => "see docs/migrate-from-promptfoo.md",
@@ -1396,13 +1473,18 @@ impl Cx {
                 ),
                 _ => val.to_json(),
             };
-            if matches!(key.as_str(), "expected" | "vars" | "suite" | "case_id" | "variant") {
+            if matches!(
+                key.as_str(),
+                "expected" | "vars" | "suite" | "case_id" | "variant"
+            ) {
                 let loc = self.loc(file, k);
                 self.note(
                     loc,
                     NoteKind::Changed,
                     format!("var `{key}` is shadowed in templates by tribunal's own `{key}`"),
-                    Some(&format!("write `{{{{ vars.{key} }}}}` in the prompt instead of `{{{{ {key} }}}}`")),
+                    Some(&format!(
+                        "write `{{{{ vars.{key} }}}}` in the prompt instead of `{{{{ {key} }}}}`"
+                    )),
                 );
             }
             out.insert(key, value);
@@ -1455,8 +1537,13 @@ impl Cx {
             let loc = self.loc(file, n);
             return Err(ImportError::at(
                 &loc,
-                format!("the list-valued vars of this test expand to {} cases", combos.len()),
-                Some(format!("at most {MAX_CASES} cases are imported: shorten the lists")),
+                format!(
+                    "the list-valued vars of this test expand to {} cases",
+                    combos.len()
+                ),
+                Some(format!(
+                    "at most {MAX_CASES} cases are imported: shorten the lists"
+                )),
             ));
         }
         let asserts: Vec<Node> = match get(n, "assert") {
@@ -1522,8 +1609,9 @@ impl Cx {
                 m.insert("threshold".into(), num(t.clamp(0.0, 1.0)));
             }
             let all_skip = !checks.is_empty() && checks.iter().all(|c| c.get("skip").is_some());
-            let defaults_decide = defaults.is_some_and(|d| !d.checks.iter().all(|c| c.get("skip").is_some()));
-            if checks.is_empty() && !defaults.is_some_and(|d| !d.checks.is_empty()) {
+            let defaults_decide =
+                defaults.is_some_and(|d| !d.checks.iter().all(|c| c.get("skip").is_some()));
+            if checks.is_empty() && defaults.is_none_or(|d| d.checks.is_empty()) {
                 let loc = self.loc(file, n);
                 self.note(
                     loc,
@@ -1586,13 +1674,18 @@ impl Cx {
                 let qnames = &self.providers[q].aliases;
                 let p = &prompts[v.prompt];
                 let pnames: Vec<String> = p.label.iter().cloned().chain([p.id.clone()]).collect();
-                pf.as_ref().is_none_or(|list| list.iter().any(|pat| matches(pat, qnames)))
-                    && rf.as_ref().is_none_or(|list| list.iter().any(|pat| matches(pat, &pnames)))
+                pf.as_ref()
+                    .is_none_or(|list| list.iter().any(|pat| matches(pat, qnames)))
+                    && rf
+                        .as_ref()
+                        .is_none_or(|list| list.iter().any(|pat| matches(pat, &pnames)))
             })
             .map(|v| v.id.clone())
             .collect();
         if kept.is_empty() {
-            let at = get(n, "providers").or_else(|| get(n, "prompts")).unwrap_or(n);
+            let at = get(n, "providers")
+                .or_else(|| get(n, "prompts"))
+                .unwrap_or(n);
             let loc = self.loc(file, at);
             self.note(
                 loc,
@@ -1641,7 +1734,13 @@ impl Cx {
             Some(v) => match self.value(v, file, vars, defaults, &base) {
                 Ok(v) => Some(v),
                 Err(reason) => {
-                    return self.skip(loc, &ty, original, reason, "write the value out in the assertion");
+                    return self.skip(
+                        loc,
+                        &ty,
+                        original,
+                        reason,
+                        "write the value out in the assertion",
+                    );
                 }
             },
         };
@@ -1771,7 +1870,9 @@ impl Cx {
             "word-count" => {
                 let bounds = match &value {
                     Some(Value::Number(n)) => Some(json!({"min": n, "max": n})),
-                    Some(Value::Object(m)) if m.keys().all(|k| k == "min" || k == "max") && !m.is_empty() => {
+                    Some(Value::Object(m))
+                        if m.keys().all(|k| k == "min" || k == "max") && !m.is_empty() =>
+                    {
                         Some(Value::Object(m.clone()))
                     }
                     _ => None,
@@ -1789,7 +1890,13 @@ impl Cx {
                     check.insert("latency_ms".into(), num(ms));
                 }
                 _ => {
-                    return self.skip(loc, &ty, original, "`latency` needs a `threshold` in milliseconds".into(), "add `threshold: 3000`");
+                    return self.skip(
+                        loc,
+                        &ty,
+                        original,
+                        "`latency` needs a `threshold` in milliseconds".into(),
+                        "add `threshold: 3000`",
+                    );
                 }
             },
             "cost" => match threshold {
@@ -1798,7 +1905,13 @@ impl Cx {
                     check.insert("cost".into(), json!({"max_usd": num(usd)}));
                 }
                 _ => {
-                    return self.skip(loc, &ty, original, "`cost` needs a `threshold` in US dollars".into(), "add `threshold: 0.01`");
+                    return self.skip(
+                        loc,
+                        &ty,
+                        original,
+                        "`cost` needs a `threshold` in US dollars".into(),
+                        "add `threshold: 0.01`",
+                    );
                 }
             },
             "similar" | "similar:cosine" => {
@@ -1813,7 +1926,10 @@ impl Cx {
                 };
                 let t = threshold.unwrap_or(0.75);
                 threshold_used = true;
-                check.insert("similarity".into(), json!({"value": reference, "threshold": num(t)}));
+                check.insert(
+                    "similarity".into(),
+                    json!({"value": reference, "threshold": num(t)}),
+                );
                 self.note(
                     loc.clone(),
                     NoteKind::Changed,
@@ -1867,7 +1983,13 @@ impl Cx {
                     Some(p) => match self.grader_of(p, file) {
                         Ok(p) => p,
                         Err(e) => {
-                            return self.skip(loc, &ty, original, format!("its grader cannot be imported: {}", e.message), "name a provider tribunal can call");
+                            return self.skip(
+                                loc,
+                                &ty,
+                                original,
+                                format!("its grader cannot be imported: {}", e.message),
+                                "name a provider tribunal can call",
+                            );
                         }
                     },
                     None => None,
@@ -1896,7 +2018,9 @@ impl Cx {
             check.insert("weight".into(), num(w.max(0.0)));
         }
         if threshold.is_some() && !threshold_used {
-            let tl = get(n, "threshold").map(|t| self.loc(file, t)).unwrap_or(loc);
+            let tl = get(n, "threshold")
+                .map(|t| self.loc(file, t))
+                .unwrap_or(loc);
             self.note(
                 tl,
                 NoteKind::Changed,
@@ -1924,7 +2048,9 @@ impl Cx {
                 }
                 let loc = self.loc(file, v);
                 let (path, shown) = self.reference(rest);
-                let content = self.read(&path, &shown, Some(&loc)).map_err(|e| e.message)?;
+                let content = self
+                    .read(&path, &shown, Some(&loc))
+                    .map_err(|e| e.message)?;
                 let ext = path
                     .extension()
                     .map(|e| e.to_string_lossy().to_lowercase())
@@ -1943,7 +2069,9 @@ impl Cx {
                 return crate::target::prompt::environment()
                     .render_str(s, minijinja::value::Serde(&Value::Object(ctx)))
                     .map(Value::String)
-                    .map_err(|e| format!("its value {s:?} does not render with the test's vars: {e}"));
+                    .map_err(|e| {
+                        format!("its value {s:?} does not render with the test's vars: {e}")
+                    });
             }
         }
         Ok(v.to_json())
@@ -2365,7 +2493,10 @@ fn csv_tests(text: &str, shown: &Arc<str>, cx: &mut Cx) -> Result<Vec<Node>, Imp
                 }
             } else if name == "__description" {
                 if !cell.text.is_empty() {
-                    entries.push((key("description"), str_node(&cell.text, cell.line, cell.col)));
+                    entries.push((
+                        key("description"),
+                        str_node(&cell.text, cell.line, cell.col),
+                    ));
                 }
             } else if name == "__threshold" {
                 if let Ok(t) = cell.text.trim().parse::<f64>() {
@@ -2393,7 +2524,10 @@ fn csv_tests(text: &str, shown: &Arc<str>, cx: &mut Cx) -> Result<Vec<Node>, Imp
         if let Some(m) = metric {
             for a in &mut asserts {
                 if let NodeValue::Map(e) = &mut a.value {
-                    e.push((str_node("metric", a.line, a.col), str_node(&m, a.line, a.col)));
+                    e.push((
+                        str_node("metric", a.line, a.col),
+                        str_node(&m, a.line, a.col),
+                    ));
                 }
             }
         }
@@ -2402,12 +2536,21 @@ fn csv_tests(text: &str, shown: &Arc<str>, cx: &mut Cx) -> Result<Vec<Node>, Imp
             line: first.line,
             col: first.col,
         };
-        entries.push((str_node("vars", first.line, first.col), at(NodeValue::Map(vars))));
+        entries.push((
+            str_node("vars", first.line, first.col),
+            at(NodeValue::Map(vars)),
+        ));
         if !asserts.is_empty() {
-            entries.push((str_node("assert", first.line, first.col), at(NodeValue::Seq(asserts))));
+            entries.push((
+                str_node("assert", first.line, first.col),
+                at(NodeValue::Seq(asserts)),
+            ));
         }
         if !metadata.is_empty() {
-            entries.push((str_node("metadata", first.line, first.col), at(NodeValue::Map(metadata))));
+            entries.push((
+                str_node("metadata", first.line, first.col),
+                at(NodeValue::Map(metadata)),
+            ));
         }
         tests.push(at(NodeValue::Map(entries)));
     }
@@ -2434,7 +2577,9 @@ fn expected_cell(cell: &Cell) -> Option<Node> {
     };
     // `similar(0.8)`, `levenshtein(5)`: the threshold in parentheses.
     let (name, threshold) = match head.split_once('(') {
-        Some((n, tail)) if tail.ends_with(')') => (n.trim(), tail[..tail.len() - 1].trim().parse::<f64>().ok()),
+        Some((n, tail)) if tail.ends_with(')') => {
+            (n.trim(), tail[..tail.len() - 1].trim().parse::<f64>().ok())
+        }
         _ => (head, None),
     };
     let ty = match name {
@@ -2513,12 +2658,23 @@ mod tests {
 
     #[test]
     fn csv_quoted_fields_keep_commas_quotes_and_newlines_with_their_positions() {
-        let rows = parse_csv("a,b\n\"x, y\",\"say \"\"hi\"\"\nthere\"\r\n\nz,\n", &shown()).expect("parses");
+        let rows = parse_csv(
+            "a,b\n\"x, y\",\"say \"\"hi\"\"\nthere\"\r\n\nz,\n",
+            &shown(),
+        )
+        .expect("parses");
         let texts: Vec<Vec<&str>> = rows
             .iter()
             .map(|r| r.iter().map(|c| c.text.as_str()).collect())
             .collect();
-        assert_eq!(texts, vec![vec!["a", "b"], vec!["x, y", "say \"hi\"\nthere"], vec!["z", ""]]);
+        assert_eq!(
+            texts,
+            vec![
+                vec!["a", "b"],
+                vec!["x, y", "say \"hi\"\nthere"],
+                vec!["z", ""]
+            ]
+        );
         assert_eq!((rows[1][1].line, rows[1][1].col), (2, 8));
         assert_eq!((rows[2][0].line, rows[2][0].col), (5, 1));
     }
@@ -2526,7 +2682,10 @@ mod tests {
     #[test]
     fn an_unclosed_csv_quote_is_reported_where_it_opens() {
         let e = parse_csv("a\n\"open\n", &shown()).expect_err("unclosed");
-        assert_eq!(e.to_string(), "t.csv:2:1: this quoted CSV field is never closed (hint: close it with `\"`; write a quote inside a quoted field as `\"\"`)");
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2:1: this quoted CSV field is never closed (hint: close it with `\"`; write a quote inside a quoted field as `\"\"`)"
+        );
     }
 
     #[test]
@@ -2539,17 +2698,35 @@ mod tests {
             })
             .map(|n| n.to_json())
         };
-        assert_eq!(read("Paris"), Some(json!({"type": "equals", "value": "Paris"})));
-        assert_eq!(read("not-icontains: sorry"), Some(json!({"type": "not-icontains", "value": "sorry"})));
-        assert_eq!(read("grade: is polite"), Some(json!({"type": "llm-rubric", "value": "is polite"})));
-        assert_eq!(read("fn: output.length < 5"), Some(json!({"type": "javascript", "value": "output.length < 5"})));
+        assert_eq!(
+            read("Paris"),
+            Some(json!({"type": "equals", "value": "Paris"}))
+        );
+        assert_eq!(
+            read("not-icontains: sorry"),
+            Some(json!({"type": "not-icontains", "value": "sorry"}))
+        );
+        assert_eq!(
+            read("grade: is polite"),
+            Some(json!({"type": "llm-rubric", "value": "is polite"}))
+        );
+        assert_eq!(
+            read("fn: output.length < 5"),
+            Some(json!({"type": "javascript", "value": "output.length < 5"}))
+        );
         assert_eq!(
             read("similar(0.8): hello there"),
             Some(json!({"type": "similar", "value": "hello there", "threshold": 0.8}))
         );
-        assert_eq!(read("contains-any: a, b"), Some(json!({"type": "contains-any", "value": ["a", "b"]})));
+        assert_eq!(
+            read("contains-any: a, b"),
+            Some(json!({"type": "contains-any", "value": ["a", "b"]}))
+        );
         assert_eq!(read("is-json"), Some(json!({"type": "is-json"})));
-        assert_eq!(read("Time: 10:30"), Some(json!({"type": "equals", "value": "Time: 10:30"})));
+        assert_eq!(
+            read("Time: 10:30"),
+            Some(json!({"type": "equals", "value": "Time: 10:30"}))
+        );
         assert_eq!(read("  "), None);
     }
 

@@ -218,7 +218,10 @@ fn written(p: &TestProject, dir: &str) -> String {
 /// `tribunal validate` on the imported project passes, and what it says.
 fn validates(p: &TestProject, root: &str) -> String {
     let v = p.tribunal(&["validate", "--root", root]).output();
-    assert!(v.success(), "the imported project does not validate:\n{v:?}");
+    assert!(
+        v.success(),
+        "the imported project does not validate:\n{v:?}"
+    );
     v.stdout.trim().to_string()
 }
 
@@ -239,7 +242,16 @@ fn default_test_and_csv_tests_become_defaults_and_cases() {
         ("pf/prompts/translate.json", TRANSLATE_JSON),
         ("pf/tests.csv", TESTS_CSV),
     ]);
-    let out = import(&p, &["pf/promptfooconfig.yaml", "--out", "out", "--suite", "translate"]);
+    let out = import(
+        &p,
+        &[
+            "pf/promptfooconfig.yaml",
+            "--out",
+            "out",
+            "--suite",
+            "translate",
+        ],
+    );
     assert!(out.success(), "{out:?}");
     insta::assert_snapshot!("csv_report", out.snapshot_exact());
     let files = written(&p, "out");
@@ -285,18 +297,42 @@ fn existing_files_are_listed_and_kept_unless_forced() {
 #[test]
 fn a_broken_config_is_an_error_at_its_place_with_a_hint() {
     let p = TestProject::with(&[
-        ("bad_yaml.yaml", "prompts:\n  - \"Say {{x}}\"\ntests: [\n  {vars: {x: 1}\n"),
-        ("typo.yaml", "prompts: [hi]\nproviders: [openai:gpt-4.1-mini]\npromts: [x]\ntests: []\n"),
-        ("csv.yaml", "prompts: [hi]\nproviders: [openai:gpt-4.1-mini]\ntests: file://broken.csv\n"),
+        (
+            "bad_yaml.yaml",
+            "prompts:\n  - \"Say {{x}}\"\ntests: [\n  {vars: {x: 1}\n",
+        ),
+        (
+            "typo.yaml",
+            "prompts: [hi]\nproviders: [openai:gpt-4.1-mini]\npromts: [x]\ntests: []\n",
+        ),
+        (
+            "csv.yaml",
+            "prompts: [hi]\nproviders: [openai:gpt-4.1-mini]\ntests: file://broken.csv\n",
+        ),
         ("broken.csv", "question,__expected\n\"unclosed,equals: x\n"),
-        ("missing.yaml", "prompts: [file://nowhere.txt]\nproviders: [openai:gpt-4.1-mini]\ntests: [{vars: {}}]\n"),
-        ("providers.yaml", "prompts: [hi]\nproviders: [bedrock:anthropic.claude-v2]\ntests: [{assert: [{type: equals, value: hi}]}]\n"),
+        (
+            "missing.yaml",
+            "prompts: [file://nowhere.txt]\nproviders: [openai:gpt-4.1-mini]\ntests: [{vars: {}}]\n",
+        ),
+        (
+            "providers.yaml",
+            "prompts: [hi]\nproviders: [bedrock:anthropic.claude-v2]\ntests: [{assert: [{type: equals, value: hi}]}]\n",
+        ),
     ]);
     let mut all = Vec::new();
-    for f in ["bad_yaml.yaml", "typo.yaml", "csv.yaml", "missing.yaml", "providers.yaml"] {
+    for f in [
+        "bad_yaml.yaml",
+        "typo.yaml",
+        "csv.yaml",
+        "missing.yaml",
+        "providers.yaml",
+    ] {
         let out = import(&p, &[f, "--out", "out"]);
         assert_eq!(out.code, Some(2), "{out:?}");
-        all.push(format!("$ tribunal import promptfoo {f}\n{}", out.stderr.trim_end()));
+        all.push(format!(
+            "$ tribunal import promptfoo {f}\n{}",
+            out.stderr.trim_end()
+        ));
     }
     assert!(!p.exists("out"), "a failed import wrote files");
     insta::assert_snapshot!("broken_configs", all.join("\n"));
@@ -353,4 +389,49 @@ fn an_imported_suite_runs_against_a_loopback_model() {
         "loopback_skipped_check_in_the_verdict",
         p.read("evals/snapshots/promptfoo__test-2__prompt-1_gpt-4.1-mini.snap")
     );
+}
+
+/// The fenced block of `kind` (`yaml fragment`, `yaml`) that comes `nth`
+/// after `heading` in `text`.
+fn block_after(text: &str, heading: &str, kind: &str, nth: usize) -> String {
+    let from = text.find(heading).expect("heading");
+    let fence = format!("```{kind}\n");
+    let mut rest = &text[from..];
+    let mut found = None;
+    for _ in 0..=nth {
+        let start = rest.find(&fence).expect("block") + fence.len();
+        let end = start + rest[start..].find("```").expect("closed");
+        found = Some(rest[start..end].to_string());
+        rest = &rest[end + 3..];
+    }
+    found.expect("block")
+}
+
+#[test]
+fn the_worked_example_in_the_migration_guide_is_what_the_import_writes() {
+    let doc =
+        std::fs::read_to_string(crate::common::repo_root().join("docs/migrate-from-promptfoo.md"))
+            .expect("docs/migrate-from-promptfoo.md");
+    let config = block_after(&doc, "## A worked example", "yaml fragment", 0);
+    let suite = block_after(&doc, "## A worked example", "yaml", 0);
+    let providers = block_after(&doc, "## A worked example", "yaml fragment", 1);
+    let p = TestProject::with(&[("promptfooconfig.yaml", &config)]);
+    let out = import(&p, &["promptfooconfig.yaml"]);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(
+        p.read("evals/promptfoo.yaml"),
+        suite,
+        "the guide's suite is stale"
+    );
+    assert_eq!(
+        p.read("tribunal.yaml"),
+        providers,
+        "the guide's tribunal.yaml is stale"
+    );
+    let shown = block_after(&doc, "## A worked example", "text", 0);
+    let printed = format!(
+        "$ tribunal import promptfoo promptfooconfig.yaml\n{}{}",
+        out.stderr, out.stdout
+    );
+    assert_eq!(printed, shown, "the guide's terminal output is stale");
 }

@@ -41,7 +41,9 @@ impl Kind for Skip {
             _ => Err(main_error(
                 "skip",
                 "`skip` takes the reason the check is not run, as text",
-                Some("write e.g. `skip: \"needs a JavaScript runtime; port it to a `rust` check\"`"),
+                Some(
+                    "write e.g. `skip: \"needs a JavaScript runtime; port it to a `rust` check\"`",
+                ),
             )),
         }
     }
