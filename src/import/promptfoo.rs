@@ -434,7 +434,7 @@ impl Cx {
         at: Option<&Loc>,
     ) -> Result<String, ImportError> {
         let fail = |message: String, hint: Option<String>| match at {
-            Some(loc) => ImportError::at(loc, message, hint),
+            Some(loc) => ImportError::at(loc, format!("{shown} {message}"), hint),
             None => ImportError {
                 place: shown.to_string(),
                 message,
@@ -445,15 +445,15 @@ impl Cx {
             use crate::fsutil::ReadError;
             match e {
                 ReadError::Io(e) => fail(
-                    format!("cannot read {shown}: {e}"),
+                    format!("cannot be read: {e}"),
                     Some("paths after `file://` are relative to the promptfoo configuration's folder".into()),
                 ),
                 ReadError::NotRegular(what) => fail(
-                    format!("{shown} is {what}, not a regular file"),
+                    format!("is {what}, not a regular file"),
                     Some("point at a plain file".into()),
                 ),
                 ReadError::TooLarge(max) => fail(
-                    format!("{shown} is larger than {} MiB", max >> 20),
+                    format!("is larger than {} MiB", max >> 20),
                     Some("split it into several files".into()),
                 ),
             }
@@ -462,7 +462,7 @@ impl Cx {
         if self.read > MAX_TOTAL_BYTES {
             return Err(fail(
                 format!(
-                    "the files of this import add up to more than {} MiB",
+                    "brings the files of this import to more than {} MiB",
                     MAX_TOTAL_BYTES >> 20
                 ),
                 Some("import the configuration in parts".into()),
@@ -470,10 +470,7 @@ impl Cx {
         }
         String::from_utf8(bytes).map_err(|e| {
             fail(
-                format!(
-                    "{shown} is not UTF-8 text (byte {})",
-                    e.utf8_error().valid_up_to()
-                ),
+                format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
                 Some("save it as UTF-8".into()),
             )
         })

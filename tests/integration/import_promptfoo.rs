@@ -435,3 +435,37 @@ fn the_worked_example_in_the_migration_guide_is_what_the_import_writes() {
     );
     assert_eq!(printed, shown, "the guide's terminal output is stale");
 }
+
+#[test]
+fn a_case_decided_by_skip_checks_alone_is_an_error_never_a_pass() {
+    let p = TestProject::with(&[(
+        "evals/s.yaml",
+        "suite: s\ncases:\n  - id: only-skips\n    output: hello\n    checks:\n      - skip: needs JavaScript\n        original: {type: javascript, value: \"output.length < 9\"}\n",
+    )]);
+    let run = p
+        .tribunal(&["test", "--root", ".", "--", "--quiet"])
+        .env("TRIBUNAL_HISTORY", "off")
+        .env("INSTA_UPDATE", "no")
+        .output();
+    assert_eq!(run.code, Some(101), "{run:?}");
+    insta::assert_snapshot!("only_skip_checks_run", run.snapshot());
+    let bad = TestProject::with(&[(
+        "evals/s.yaml",
+        "suite: s\ncases:\n  - id: a\n    output: hello\n    checks:\n      - skip: \"\"\n      - contains: hello\n        skip: oops\n",
+    )]);
+    let v = bad.tribunal(&["validate", "--root", "."]).output();
+    insta::assert_snapshot!("skip_check_load_errors", v.snapshot_exact());
+}
+
+#[test]
+fn an_oversized_config_is_refused_before_it_is_parsed() {
+    let p = TestProject::new();
+    let mut big = String::from("prompts: [hi]\nproviders: [openai:gpt-4.1-mini]\ntests:\n");
+    while big.len() <= 16 << 20 {
+        big.push_str("  - vars: {q: \"0123456789012345678901234567890123456789\"}\n");
+    }
+    p.write("promptfooconfig.yaml", &big);
+    let out = import(&p, &["promptfooconfig.yaml"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!("oversized_config", out.stderr.trim_end());
+}

@@ -41,9 +41,7 @@ impl Kind for Skip {
             _ => Err(main_error(
                 "skip",
                 "`skip` takes the reason the check is not run, as text",
-                Some(
-                    "write e.g. `skip: \"needs a JavaScript runtime; port it to a `rust` check\"`",
-                ),
+                Some("write e.g. `skip: \"needs JavaScript: port it to a rust check\"`"),
             )),
         }
     }
