@@ -1,14 +1,17 @@
-//! Records the cassettes of `evals/assistant.yaml` and `evals/audience.yaml`
-//! from scripted stand-in models, for a repository without API keys.
+//! Records the cassettes of `evals/assistant.yaml`, `evals/audience.yaml`
+//! and `evals/question_loop.yaml` from scripted stand-in models, for a
+//! repository without API keys.
 //!
 //! ```sh
 //! cargo run --example record_standin
 //! ```
 //!
-//! It starts an OpenAI-compatible server on 127.0.0.1 that plays two models:
-//! `tribunal-standin-assistant` answers customers from a script, and
+//! It starts an OpenAI-compatible server on 127.0.0.1 that plays three
+//! models: `tribunal-standin-assistant` answers customers from a script,
 //! `tribunal-standin-judge` answers judge prompts with the JSON a judge
-//! returns. Then it runs the suite in `record` mode against it, so that the
+//! returns, and `tribunal-standin-question-writer` writes the request a
+//! marketer would type for an audience AST. `TRIBUNAL_SUITES` (a glob)
+//! records only some suites. Then it runs the suite in `record` mode against it, so that the
 //! cassettes under `fixtures/cassettes/assistant/` (and the snapshots) hold
 //! exactly what a recording against a real provider would, minus the model.
 
@@ -87,6 +90,22 @@ fn names(ast: &str) -> Vec<String> {
     out
 }
 
+/// The request a marketer would type for an audience AST (the JSON after
+/// `Audience definition:`), as a question writer model would write it.
+fn question(prompt: &str) -> &'static str {
+    let ast = prompt.trim_start_matches("Audience definition:").trim();
+    let ast: Value = serde_json::from_str(ast).unwrap_or(Value::Null);
+    if ast["not"]["term"]["trait"] == "plan" && ast["not"]["value"] == "free" {
+        "Users whose plan is not free"
+    } else if ast["term"]["trait"] == "plan" && ast["value"] == "pro" {
+        "Users whose plan is pro"
+    } else if ast["term"]["count"]["event"] == "Order Completed" && ast["cmp"] == ">=" {
+        "Customers who have purchased at least once"
+    } else {
+        "All users"
+    }
+}
+
 fn judge(prompt: &str, wants_score: bool) -> Value {
     let output = judged(prompt);
     let lower = output.to_lowercase();
@@ -137,6 +156,8 @@ fn main() -> std::process::ExitCode {
             let wants_score = body["response_format"].to_string().contains("\"score\"")
                 || body["messages"].to_string().contains("\"score\"");
             judge(&prompt, wants_score).to_string()
+        } else if body["model"] == "tribunal-standin-question-writer" {
+            question(&prompt).to_string()
         } else {
             let question = prompt.trim_start_matches("Customer: ");
             assistant(question).to_string()
@@ -158,7 +179,12 @@ fn main() -> std::process::ExitCode {
         std::env::set_var("OPENAI_BASE_URL", format!("{}/v1", server.url()));
         std::env::set_var("OPENAI_API_KEY", "stand-in-no-key");
         std::env::set_var("TRIBUNAL_MODE", "record");
-        std::env::set_var("TRIBUNAL_SUITES", "evals/{assistant,audience}.yaml");
+        if std::env::var_os("TRIBUNAL_SUITES").is_none() {
+            std::env::set_var(
+                "TRIBUNAL_SUITES",
+                "evals/{assistant,audience,question_loop}.yaml",
+            );
+        }
         std::env::set_var("INSTA_UPDATE", "always");
     }
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -109,6 +109,8 @@ pub mod align;
 #[doc(hidden)]
 pub mod case;
 #[doc(hidden)]
+pub mod chat;
+#[doc(hidden)]
 pub mod check;
 #[doc(hidden)]
 pub mod cli;
@@ -164,7 +166,7 @@ pub use provider::{
 };
 pub use registry::{CheckInput, Input, IntoCheckOutcome};
 pub use verdict::{
-    CheckResult, Decision, Gate, Outcome, Output, Status, TrialRecord, Usage, Verdict,
+    CheckResult, Decision, Gate, Outcome, Output, Status, Step, TrialRecord, Usage, Verdict,
 };
 
 /// The README's Rust snippet, compiled as a doctest so it stays true.

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::chat::{Message, ToolCall};
 pub use crate::diag::Span;
 
 /// The outcome of a check or of a whole case.
@@ -190,6 +191,46 @@ pub struct Output {
     /// The model that produced the output, when the target is a model call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The tool calls the target made (or its model asked for), in order:
+    /// every call of every step of a tool loop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The conversation that produced the output: the messages sent and
+    /// received, tool results included, in order (empty for single-shot
+    /// targets that report none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversation: Vec<Message>,
+    /// Why the model stopped (`stop`, `length`, `tool_calls`, `tool_use`, …),
+    /// when the target is a model call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// The steps of a multi-step target, in order: each model call of a tool
+    /// loop or each named step of a pipeline, with its own output, usage and
+    /// latency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+}
+
+/// One step of a multi-step target (a model call of a tool loop, a step of a
+/// pipeline): its name and what it returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Step {
+    /// The step's name (a pipeline step's name, or `model#1`, `tool:NAME#2`
+    /// for the rounds of a tool loop).
+    pub name: String,
+    /// What the step returned.
+    pub output: Output,
+}
+
+impl Step {
+    /// A step named `name` that returned `output`.
+    pub fn new(name: impl Into<String>, output: Output) -> Self {
+        Step {
+            name: name.into(),
+            output,
+        }
+    }
 }
 
 impl Output {
@@ -214,6 +255,30 @@ impl Output {
     /// The same output, with the model that produced it.
     pub fn with_model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
+        self
+    }
+
+    /// The same output, with a tool call appended to its calls.
+    pub fn with_tool_call(mut self, call: ToolCall) -> Self {
+        self.tool_calls.push(call);
+        self
+    }
+
+    /// The same output, with the conversation that produced it.
+    pub fn with_conversation(mut self, messages: Vec<Message>) -> Self {
+        self.conversation = messages;
+        self
+    }
+
+    /// The same output, with why the model stopped.
+    pub fn with_finish_reason(mut self, reason: impl Into<String>) -> Self {
+        self.finish_reason = Some(reason.into());
+        self
+    }
+
+    /// The same output, with a step appended.
+    pub fn with_step(mut self, step: Step) -> Self {
+        self.steps.push(step);
         self
     }
 

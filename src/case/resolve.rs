@@ -769,10 +769,16 @@ impl Loader<'_> {
                 return None;
             }
         };
-        if let (TargetSpec::Named(name), Some(known)) = (&spec, self.known)
-            && !known.targets.iter().any(|t| t == name)
-            && !self.target_names.iter().any(|t| t == name)
-        {
+        let Some(known) = self.known else {
+            return Some(spec);
+        };
+        let mut unknown = false;
+        for (inner, name) in spec.names() {
+            if known.targets.iter().any(|t| t == name)
+                || self.target_names.iter().any(|t| t == name)
+            {
+                continue;
+            }
             let candidates: Vec<&str> = known
                 .targets
                 .iter()
@@ -784,10 +790,12 @@ impl Loader<'_> {
             } else {
                 hint(name, candidates.iter().copied())
             };
-            self.push(path, false, format!("unknown target `{name}`"), Some(hint));
-            return None;
+            let mut at = path.to_vec();
+            at.extend(inner);
+            self.push(&at, false, format!("unknown target `{name}`"), Some(hint));
+            unknown = true;
         }
-        Some(spec)
+        (!unknown).then_some(spec)
     }
 
     /// Parses and validates one check; `before` are the checks above it in

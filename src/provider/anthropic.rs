@@ -17,6 +17,53 @@ pub fn url(base: &str) -> String {
     format!("{}/v1/messages", base.trim_end_matches('/'))
 }
 
+/// The non-system messages on the wire. An assistant message's tool calls
+/// become `tool_use` blocks after its text; tool results become
+/// `tool_result` blocks of a user message, consecutive results (answers to
+/// parallel calls) in one message, as the Messages API requires.
+fn messages(all: &[super::Message]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for m in all.iter().filter(|m| m.role != Role::System) {
+        match m.role {
+            Role::Assistant if !m.tool_calls.is_empty() => {
+                let mut blocks = Vec::new();
+                if !m.content.is_empty() {
+                    blocks.push(json!({"type": "text", "text": m.content}));
+                }
+                for c in &m.tool_calls {
+                    blocks.push(
+                        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}),
+                    );
+                }
+                out.push(json!({"role": "assistant", "content": blocks}));
+            }
+            Role::Tool => {
+                let block = json!({
+                    "type": "tool_result",
+                    "tool_use_id": m.tool_call_id.clone().unwrap_or_default(),
+                    "content": m.content,
+                });
+                let merged = out.last_mut().is_some_and(|last| {
+                    let joinable = last["role"] == "user"
+                        && last["content"]
+                            .as_array()
+                            .is_some_and(|b| b.iter().all(|b| b["type"] == "tool_result"));
+                    if joinable && let Some(blocks) = last["content"].as_array_mut() {
+                        blocks.push(block.clone());
+                    }
+                    joinable
+                });
+                if !merged {
+                    out.push(json!({"role": "user", "content": [block]}));
+                }
+            }
+            Role::Assistant => out.push(json!({"role": "assistant", "content": m.content})),
+            Role::User | Role::System => out.push(json!({"role": "user", "content": m.content})),
+        }
+    }
+    out
+}
+
 /// The JSON body for a request; `extra` keys are added as is.
 pub fn body(req: &ChatRequest, extra: &Map<String, Value>) -> Value {
     let system: Vec<&str> = req
@@ -25,19 +72,7 @@ pub fn body(req: &ChatRequest, extra: &Map<String, Value>) -> Value {
         .filter(|m| m.role == Role::System)
         .map(|m| m.content.as_str())
         .collect();
-    let messages: Vec<Value> = req
-        .messages
-        .iter()
-        .filter(|m| m.role != Role::System)
-        .map(|m| {
-            let role = if m.role == Role::Assistant {
-                "assistant"
-            } else {
-                "user"
-            };
-            json!({"role": role, "content": m.content})
-        })
-        .collect();
+    let messages = messages(&req.messages);
     let mut b = Map::new();
     b.insert("model".into(), json!(req.model));
     b.insert("max_tokens".into(), json!(req.max_tokens.unwrap_or(1024)));
@@ -168,6 +203,40 @@ pub fn error_message(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::provider::Message;
+
+    #[test]
+    fn tool_calls_and_parallel_results_take_the_messages_api_shape() {
+        let call = |id: &str, n: i64| ToolCall::new("get_order", json!({"id": n})).with_id(id);
+        let req = ChatRequest::new(
+            "claude-sonnet-4",
+            vec![
+                Message::system("you are a support agent"),
+                Message::user("where are orders 1 and 2?"),
+                Message::assistant_calls("Looking.", vec![call("tu_1", 1), call("tu_2", 2)]),
+                Message::tool_result("tu_1", "get_order", "shipped"),
+                Message::tool_result("tu_2", "get_order", "packing"),
+                Message::assistant("Order 1 shipped; order 2 is being packed."),
+            ],
+        );
+        let b = body(&req, &Map::new());
+        assert_eq!(b["system"], json!("you are a support agent"));
+        assert_eq!(
+            b["messages"],
+            json!([
+                {"role": "user", "content": "where are orders 1 and 2?"},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": "Looking."},
+                    {"type": "tool_use", "id": "tu_1", "name": "get_order", "input": {"id": 1}},
+                    {"type": "tool_use", "id": "tu_2", "name": "get_order", "input": {"id": 2}},
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "tu_1", "content": "shipped"},
+                    {"type": "tool_result", "tool_use_id": "tu_2", "content": "packing"},
+                ]},
+                {"role": "assistant", "content": "Order 1 shipped; order 2 is being packed."},
+            ])
+        );
+    }
 
     #[test]
     fn system_goes_to_its_field_and_schema_to_a_forced_tool() {

@@ -39,6 +39,7 @@ pub mod secrets;
 pub mod structured;
 mod transport;
 
+pub use crate::chat::{Message, Role, ToolCall};
 pub use cassette::Mode;
 pub use config::{NamedProvider, ProjectConfig, ProviderKind};
 pub use limits::{Stats, StatsSnapshot};
@@ -46,51 +47,6 @@ pub use registry::{CallSite, Options, Providers, usage_dir};
 
 /// A boxed future, as returned by [`Provider::chat`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Who said a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// System instructions.
-    System,
-    /// The user.
-    User,
-    /// The model.
-    Assistant,
-}
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Message {
-    /// Who said it.
-    pub role: Role,
-    /// What was said.
-    pub content: String,
-}
-
-impl Message {
-    /// A system message.
-    pub fn system(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::System,
-            content: content.into(),
-        }
-    }
-    /// A user message.
-    pub fn user(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::User,
-            content: content.into(),
-        }
-    }
-    /// An assistant message.
-    pub fn assistant(content: impl Into<String>) -> Self {
-        Message {
-            role: Role::Assistant,
-            content: content.into(),
-        }
-    }
-}
 
 /// Structured-output request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,18 +87,6 @@ pub enum ToolChoice {
     Required,
     /// The model must call this tool.
     Tool(String),
-}
-
-/// A tool call the model made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolCall {
-    /// The provider's id of the call.
-    #[serde(default)]
-    pub id: String,
-    /// The function name.
-    pub name: String,
-    /// The arguments (parsed from the provider's JSON text).
-    pub arguments: serde_json::Value,
 }
 
 /// A provider-independent chat request.

@@ -10,20 +10,37 @@ pub fn url(base: &str) -> String {
     format!("{}/chat/completions", base.trim_end_matches('/'))
 }
 
+/// One message on the wire: an assistant message's tool calls as
+/// `tool_calls` (arguments as JSON text), a tool result as `role: tool`
+/// with its `tool_call_id`.
+fn message(m: &super::Message) -> Value {
+    let mut v = json!({"role": m.role.as_str(), "content": m.content});
+    if m.role == Role::Assistant && !m.tool_calls.is_empty() {
+        if m.content.is_empty() {
+            v["content"] = Value::Null;
+        }
+        let calls: Vec<Value> = m
+            .tool_calls
+            .iter()
+            .map(|c| {
+                json!({
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments.to_string()},
+                })
+            })
+            .collect();
+        v["tool_calls"] = Value::Array(calls);
+    }
+    if m.role == Role::Tool {
+        v["tool_call_id"] = json!(m.tool_call_id.clone().unwrap_or_default());
+    }
+    v
+}
+
 /// The JSON body for a request; `extra` keys are added as is.
 pub fn body(req: &ChatRequest, extra: &Map<String, Value>) -> Value {
-    let messages: Vec<Value> = req
-        .messages
-        .iter()
-        .map(|m| {
-            let role = match m.role {
-                Role::System => "system",
-                Role::User => "user",
-                Role::Assistant => "assistant",
-            };
-            json!({"role": role, "content": m.content})
-        })
-        .collect();
+    let messages: Vec<Value> = req.messages.iter().map(message).collect();
     let mut b = Map::new();
     b.insert("model".into(), json!(req.model));
     b.insert("messages".into(), Value::Array(messages));
@@ -165,6 +182,31 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tool_calls_and_results_take_the_chat_completions_shape() {
+        let call = ToolCall::new("get_order", json!({"id": 7})).with_id("call_1");
+        let req = ChatRequest::new(
+            "gpt-4.1-mini",
+            vec![
+                crate::provider::Message::user("where is order 7?"),
+                crate::provider::Message::assistant_calls("", vec![call]),
+                crate::provider::Message::tool_result("call_1", "get_order", "shipped"),
+            ],
+        );
+        let b = body(&req, &Map::new());
+        assert_eq!(
+            b["messages"],
+            json!([
+                {"role": "user", "content": "where is order 7?"},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "get_order", "arguments": "{\"id\":7}"}},
+                ]},
+                {"role": "tool", "content": "shipped", "tool_call_id": "call_1"},
+            ])
+        );
+    }
     use crate::provider::{Message, Tool};
 
     #[test]

@@ -9,12 +9,15 @@
 //! target: {prompt: {provider: openai:gpt-4.1-mini, template: "Q: {{ input }}"}}
 //! target: {command: {program: ./bot, args: ["{{ input }}"]}}
 //! target: {http: {url: "http://127.0.0.1:8080/ask", body: {q: "{{ input }}"}, output: "$.answer"}}
+//! target: {pipeline: [{name: question, target: writer}, {name: answer, target: bot}]}
 //! ```
 //!
-//! Each non-Rust kind lives in its own module: [`prompt`], [`command`], [`http`].
+//! Each non-Rust kind lives in its own module: [`prompt`], [`command`],
+//! [`http`], [`pipeline`].
 
 pub mod command;
 pub mod http;
+pub mod pipeline;
 pub mod prompt;
 
 use std::path::Path;
@@ -29,7 +32,7 @@ use crate::services::Services;
 use crate::verdict::Output;
 
 /// Every target kind, as written in YAML.
-pub const KINDS: &[&str] = &["rust", "prompt", "command", "http"];
+pub const KINDS: &[&str] = &["rust", "prompt", "command", "http", "pipeline"];
 
 /// A target, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +47,8 @@ pub enum TargetSpec {
     Command(command::CommandTarget),
     /// `http: {...}`: an HTTP endpoint.
     Http(http::HttpTarget),
+    /// `pipeline: [...]`: named steps, each feeding the next.
+    Pipeline(pipeline::PipelineTarget),
 }
 
 /// Deserializes a kind's parameters, the error pointing inside them.
@@ -88,6 +93,7 @@ impl TargetSpec {
                         check_timeout("http", h.timeout_s)?;
                         Ok(TargetSpec::Http(h))
                     }
+                    "pipeline" => Ok(TargetSpec::Pipeline(pipeline::PipelineTarget::parse(v)?)),
                     other => Err(SpecError::at_key(
                         other,
                         format!("unknown target kind `{other}`"),
@@ -105,6 +111,34 @@ impl TargetSpec {
                 "a target is a registered function name or a mapping such as `{rust: name}`",
                 None,
             )),
+        }
+    }
+}
+
+impl TargetSpec {
+    /// The bare names this target refers to (itself, or its pipeline's
+    /// steps), each with its path from the target's value: the loader
+    /// checks each names a registered function or a suite target.
+    pub fn names(&self) -> Vec<(Vec<Seg>, &str)> {
+        match self {
+            TargetSpec::Named(name) => vec![(vec![], name.as_str())],
+            TargetSpec::Pipeline(p) => p
+                .steps
+                .iter()
+                .enumerate()
+                .filter_map(|(i, step)| match &step.target {
+                    TargetSpec::Named(name) => Some((
+                        vec![
+                            Seg::Key("pipeline".into()),
+                            Seg::Index(i),
+                            Seg::Key("target".into()),
+                        ],
+                        name.as_str(),
+                    )),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
         }
     }
 }
@@ -170,6 +204,7 @@ pub async fn call(
         TargetSpec::Prompt(p) => prompt::call(p, ctx).await,
         TargetSpec::Command(c) => command::call(c, ctx).await,
         TargetSpec::Http(h) => http::call(h, ctx).await,
+        TargetSpec::Pipeline(p) => pipeline::call(p, named, ctx).await,
     };
     // No known secret (an API key, a header value from the environment)
     // leaves a target, whether a program printed it or a server echoed it.

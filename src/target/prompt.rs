@@ -253,5 +253,9 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         } else {
             r.model
         }),
+        // A model that answers with tool calls: the calls are the output's,
+        // not dropped (the text may be empty).
+        tool_calls: r.tool_calls,
+        ..Output::default()
     })
 }

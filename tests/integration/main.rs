@@ -13,6 +13,7 @@ mod harness;
 mod import_promptfoo;
 mod labels;
 mod loader;
+mod pipeline;
 mod providers;
 mod report_html_chromium;
 mod report_outputs;

@@ -617,7 +617,7 @@ fn the_provider_docs_examples_load() {
                 .unwrap_or_else(|e| panic!("{e} in\n{block}"));
         }
     }
-    assert_eq!((blocks.len(), targets), (4, 3));
+    assert_eq!((blocks.len(), targets), (5, 4));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
