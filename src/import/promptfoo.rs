@@ -1563,6 +1563,16 @@ impl Cx {
             } else {
                 unique(&base_id, ids)
             };
+            self.missing_vars(
+                n,
+                file,
+                &id,
+                combo,
+                &default_vars,
+                variants,
+                prompts,
+                only.as_deref(),
+            );
             let mut case = CaseCx {
                 judge_provider: judge_provider.clone(),
                 ..CaseCx::default()
@@ -1641,6 +1651,66 @@ impl Cx {
             out.push(Value::Object(m));
         }
         Ok(out)
+    }
+
+    /// Notes every variable a case's prompts use that neither the test nor
+    /// `defaultTest` sets: promptfoo renders it empty, tribunal's templates
+    /// fail on it.
+    #[allow(clippy::too_many_arguments)]
+    fn missing_vars(
+        &mut self,
+        n: &Node,
+        file: &Arc<str>,
+        id: &str,
+        vars: &Map<String, Value>,
+        defaults: &Map<String, Value>,
+        variants: &[VariantOut],
+        prompts: &[Prompt],
+        only: Option<&[String]>,
+    ) {
+        if get(n, "providerOutput").is_some() {
+            return;
+        }
+        let builtin = ["vars", "suite", "case_id", "variant"];
+        let env = crate::target::prompt::environment();
+        for (pi, p) in prompts.iter().enumerate() {
+            let used_here = only.is_none_or(|ids| {
+                variants
+                    .iter()
+                    .any(|v| v.prompt == pi && ids.contains(&v.id))
+            });
+            if !used_here {
+                continue;
+            }
+            let mut used: Vec<String> = [Some(&p.template), p.system.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|t| env.template_from_str(t).ok())
+                .flat_map(|t| t.undeclared_variables(false))
+                .filter(|v| {
+                    !vars.contains_key(v)
+                        && !defaults.contains_key(v)
+                        && !builtin.contains(&v.as_str())
+                })
+                .collect();
+            used.sort();
+            used.dedup();
+            if used.is_empty() {
+                continue;
+            }
+            let names: Vec<String> = used.iter().map(|v| format!("`{v}`")).collect();
+            let loc = self.loc(file, n);
+            self.note(
+                loc,
+                NoteKind::Changed,
+                format!(
+                    "prompt `{}` uses {}, which test `{id}` does not set: promptfoo renders it empty, tribunal's trial is an error",
+                    p.id,
+                    names.join(", ")
+                ),
+                Some("set it in the case's `vars`, or in `defaults: {vars: ...}` for every case"),
+            );
+        }
     }
 
     /// The variant ids a test's `providers:` / `prompts:` filters keep

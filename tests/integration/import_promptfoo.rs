@@ -469,3 +469,45 @@ fn an_oversized_config_is_refused_before_it_is_parsed() {
     assert_eq!(out.code, Some(2), "{out:?}");
     insta::assert_snapshot!("oversized_config", out.stderr.trim_end());
 }
+
+#[test]
+fn filters_list_vars_and_missing_vars_are_carried_over_or_reported() {
+    let config = r#"prompts:
+  - raw: "Summarize for {{audience}}: {{text}}"
+    label: summary
+  - raw: "TL;DR {{text}}"
+    label: tldr
+providers:
+  - id: openai:gpt-4.1-mini
+    label: mini
+  - ollama:chat:llama3.2
+tests:
+  - description: Short texts
+    vars:
+      text: [The sky is blue., Water is wet.]
+      audience: kids
+    assert:
+      - type: word-count
+        value: {max: 30}
+  - description: Only on the mini model
+    providers: [mini]
+    vars:
+      text: Long text
+    assert:
+      - type: contains
+        value: text
+  - description: Fixed output
+    providerOutput: "A fixed answer"
+    assert:
+      - type: icontains
+        value: fixed
+    metadata:
+      area: summaries
+"#;
+    let p = TestProject::with(&[("promptfooconfig.yaml", config)]);
+    let out = import(&p, &["promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("filters_report", out.snapshot_exact());
+    insta::assert_snapshot!("filters_files", written(&p, "out"));
+    insta::assert_snapshot!("filters_validate", validates(&p, "out"));
+}
