@@ -206,6 +206,8 @@ pub mod fsutil;
 #[doc(hidden)]
 pub mod harness;
 #[doc(hidden)]
+pub mod import;
+#[doc(hidden)]
 pub mod labels;
 #[doc(hidden)]
 pub mod provider;

@@ -6,6 +6,7 @@ pub mod bench_ast;
 pub mod ci;
 pub mod equiv;
 pub mod init;
+pub mod import;
 pub mod labels;
 pub mod providers;
 pub mod report;
@@ -69,6 +70,9 @@ pub enum Cmd {
     /// cassette, `tribunal.yaml`, a CI workflow, and in a crate
     /// `tests/evals.rs` with its `Cargo.toml` entries. Never overwrites.
     Init(init::Args),
+    /// Convert another tool's eval configuration into tribunal suites.
+    #[command(subcommand)]
+    Import(import::Command),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -122,5 +126,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Test { root, args } => run::test(root, args),
         Cmd::Ci(c) => ci::run(c),
         Cmd::Init(args) => init::run(args),
+        Cmd::Import(c) => import::run(c),
     }
 }

@@ -14,6 +14,7 @@ mod cli;
 mod gates;
 mod harness;
 mod init;
+mod import_promptfoo;
 mod labels;
 mod loader;
 mod packaging;

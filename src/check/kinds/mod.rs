@@ -18,6 +18,7 @@ pub mod tool_args;
 pub mod tool_called;
 pub mod tool_sequence;
 pub mod trajectory;
+pub mod skip;
 
 use serde_json::Value;
 
