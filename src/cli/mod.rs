@@ -5,8 +5,8 @@
 pub mod bench_ast;
 pub mod ci;
 pub mod equiv;
-pub mod init;
 pub mod import;
+pub mod init;
 pub mod labels;
 pub mod providers;
 pub mod report;

@@ -4,8 +4,8 @@
 
 mod common;
 
-mod agents_targets;
 mod agents_checks;
+mod agents_targets;
 mod architecture;
 mod ast_equivalent;
 mod checks;
@@ -13,8 +13,8 @@ mod ci_github;
 mod cli;
 mod gates;
 mod harness;
-mod init;
 mod import_promptfoo;
+mod init;
 mod labels;
 mod loader;
 mod packaging;

@@ -102,9 +102,12 @@ pub fn get_order(input: &Input) -> Result<Value, String> {
 
 /// Tool of the support agent: starts a refund (`{"order_id": N, "reason": …}`).
 pub fn start_refund(input: &Input) -> Result<Value, String> {
-    let id = input.value["order_id"]
-        .as_i64()
-        .ok_or_else(|| format!("start_refund needs an integer `order_id`, got {}", input.value))?;
+    let id = input.value["order_id"].as_i64().ok_or_else(|| {
+        format!(
+            "start_refund needs an integer `order_id`, got {}",
+            input.value
+        )
+    })?;
     if id <= 0 {
         return Err(format!("no order {id}"));
     }

@@ -14,11 +14,11 @@ pub mod latency;
 pub mod regex;
 pub mod rust;
 pub mod similarity;
+pub mod skip;
 pub mod tool_args;
 pub mod tool_called;
 pub mod tool_sequence;
 pub mod trajectory;
-pub mod skip;
 
 use serde_json::Value;
 
