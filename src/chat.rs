@@ -42,8 +42,16 @@ pub struct ToolCall {
     pub id: String,
     /// The function name.
     pub name: String,
-    /// The arguments (parsed from the provider's JSON text).
+    /// The arguments (parsed from the provider's JSON text). When the model
+    /// sent text that is not JSON, that text as a JSON string, and
+    /// [`ToolCall::invalid_arguments`] says why it does not parse.
     pub arguments: serde_json::Value,
+    /// Set when the model's arguments text is not JSON: the parse error.
+    /// [`ToolCall::arguments`] then holds the raw text as a string. Such a
+    /// call is model behaviour to evaluate (`tool_args` fails it; the tool
+    /// loop answers it with an error instead of running the tool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_arguments: Option<String>,
 }
 
 impl ToolCall {
@@ -53,6 +61,29 @@ impl ToolCall {
             id: String::new(),
             name: name.into(),
             arguments,
+            invalid_arguments: None,
+        }
+    }
+
+    /// A call whose arguments text `raw` is not JSON (`error` says why):
+    /// the text is kept as a string in [`ToolCall::arguments`].
+    pub fn with_invalid_arguments(
+        name: impl Into<String>,
+        raw: impl Into<String>,
+        error: impl Into<String>,
+    ) -> Self {
+        ToolCall {
+            invalid_arguments: Some(error.into()),
+            ..ToolCall::new(name, serde_json::Value::String(raw.into()))
+        }
+    }
+
+    /// The arguments as text for the wire: the raw text when it is not
+    /// JSON, else the compact JSON.
+    pub fn arguments_text(&self) -> String {
+        match (&self.invalid_arguments, &self.arguments) {
+            (Some(_), serde_json::Value::String(raw)) => raw.clone(),
+            (_, v) => v.to_string(),
         }
     }
 
@@ -192,7 +223,14 @@ impl ToolCall {
     /// The call on one line: `get_order({"id":7})`, its arguments as compact
     /// JSON cut to `max` characters.
     pub fn summary(&self, max: usize) -> String {
-        format!("{}({})", self.name, clip(&self.arguments.to_string(), max))
+        match &self.invalid_arguments {
+            Some(_) => format!(
+                "{}(<not JSON> {})",
+                self.name,
+                clip(&self.arguments_text(), max)
+            ),
+            None => format!("{}({})", self.name, clip(&self.arguments_text(), max)),
+        }
     }
 }
 

@@ -31,8 +31,15 @@ fn messages(all: &[super::Message]) -> Vec<Value> {
                     blocks.push(json!({"type": "text", "text": m.content}));
                 }
                 for c in &m.tool_calls {
+                    // The API takes only an object as `input`: a call whose
+                    // arguments were not JSON goes back with none (its tool
+                    // result says what was wrong).
+                    let input = match &c.invalid_arguments {
+                        Some(_) => json!({}),
+                        None => c.arguments.clone(),
+                    };
                     blocks.push(
-                        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}),
+                        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}),
                     );
                 }
                 out.push(json!({"role": "assistant", "content": blocks}));
@@ -142,19 +149,16 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
     for block in content {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => text.push_str(block.get("text").and_then(Value::as_str).unwrap_or("")),
-            Some("tool_use") => tool_calls.push(ToolCall {
-                id: block
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                name: block
+            Some("tool_use") => {
+                let name = block
                     .get("name")
                     .and_then(Value::as_str)
-                    .ok_or("tool_use block without name")?
-                    .to_string(),
-                arguments: block.get("input").cloned().unwrap_or(Value::Null),
-            }),
+                    .ok_or("tool_use block without name")?;
+                let call = tool_use_call(name, block.get("input"));
+                tool_calls.push(call.with_id(
+                    block.get("id").and_then(Value::as_str).unwrap_or_default(),
+                ));
+            }
             _ => {}
         }
     }
@@ -167,8 +171,8 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
     if let Some(name) = structured {
         if let Some(pos) = tool_calls.iter().position(|c| c.name == name) {
             let call = tool_calls.remove(pos);
-            text = call.arguments.to_string();
-            json = Some(call.arguments);
+            text = call.arguments_text();
+            json = call.invalid_arguments.is_none().then_some(call.arguments);
         } else {
             json = serde_json::from_str(text.trim()).ok();
         }
@@ -184,6 +188,24 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
             v.get("stop_reason"),
         )
     })
+}
+
+/// A `tool_use` block's call. The Messages API sends `input` as an object;
+/// a compatible proxy may send it as JSON text (the accumulated
+/// `partial_json` of a stream), which is parsed, and text that is not JSON
+/// (a stream cut mid-arguments) is kept as the model's malformed arguments
+/// ([`ToolCall::invalid_arguments`]) for checks to judge. No `input` is no
+/// arguments (`{}`).
+fn tool_use_call(name: &str, input: Option<&Value>) -> ToolCall {
+    match input {
+        None | Some(Value::Null) => ToolCall::new(name, json!({})),
+        Some(Value::String(s)) if s.trim().is_empty() => ToolCall::new(name, json!({})),
+        Some(Value::String(s)) => match serde_json::from_str(s) {
+            Ok(v) => ToolCall::new(name, v),
+            Err(e) => ToolCall::with_invalid_arguments(name, s.clone(), e.to_string()),
+        },
+        Some(v) => ToolCall::new(name, v.clone()),
+    }
 }
 
 /// The server's message from an error body

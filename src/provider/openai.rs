@@ -26,7 +26,7 @@ fn message(m: &super::Message) -> Value {
                 json!({
                     "id": c.id,
                     "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments.to_string()},
+                    "function": {"name": c.name, "arguments": c.arguments_text()},
                 })
             })
             .collect();
@@ -162,28 +162,25 @@ fn content_text(content: Option<&Value>) -> Result<String, String> {
 /// One `function` of a tool call: its name and arguments. The arguments
 /// are JSON text (as OpenAI sends them), or already an object (as some
 /// compatible servers send them); empty text means no arguments (`{}`).
+/// Text that is not JSON is what the model wrote, so it is kept (as a
+/// string, with [`ToolCall::invalid_arguments`] saying why it does not
+/// parse) for checks to judge, not turned into a transport error.
 fn function_call(f: &Value, id: Option<&Value>) -> Result<ToolCall, String> {
     let name = f
         .get("name")
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| format!("tool call without a name: {f}"))?;
-    let arguments = match f.get("arguments") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::String(s)) if s.trim().is_empty() => json!({}),
-        Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
-            format!(
-                "tool call `{name}` arguments are not JSON ({e}): {}",
-                snippet(s.as_bytes())
-            )
-        })?,
-        Some(other) => other.clone(),
+    let call = match f.get("arguments") {
+        None | Some(Value::Null) => ToolCall::new(name, json!({})),
+        Some(Value::String(s)) if s.trim().is_empty() => ToolCall::new(name, json!({})),
+        Some(Value::String(s)) => match serde_json::from_str(s) {
+            Ok(v) => ToolCall::new(name, v),
+            Err(e) => ToolCall::with_invalid_arguments(name, s.clone(), e.to_string()),
+        },
+        Some(other) => ToolCall::new(name, other.clone()),
     };
-    Ok(ToolCall {
-        id: id.and_then(Value::as_str).unwrap_or_default().to_string(),
-        name: name.to_string(),
-        arguments,
-    })
+    Ok(call.with_id(id.and_then(Value::as_str).unwrap_or_default()))
 }
 
 /// The server's message from an error body (`{"error": {"message": ...}}`),

@@ -417,7 +417,12 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
                 )));
             };
             let started = std::time::Instant::now();
-            let answered = tools::answer(&c.name, source, c, ctx).await?;
+            // Arguments that are not JSON are the model's mistake: it is
+            // told, as a failed tool would tell it, and the tool is not run.
+            let answered = match &c.invalid_arguments {
+                Some(why) => Err(format!("the arguments are not valid JSON: {why}")),
+                None => tools::answer(&c.name, source, c, ctx).await?,
+            };
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             latency += ms;
             let (message, step) = match answered {

@@ -883,3 +883,120 @@ async fn secrets_an_agent_echoes_into_its_calls_and_messages_are_redacted() {
         "I used Bearer [redacted BOT_TOKEN]"
     );
 }
+
+/// The calls a test server answers when the model first sends arguments
+/// that are not JSON, then (told so) a final answer.
+async fn broken_arguments_round_trip(
+    provider: &str,
+    first: MockReply,
+    last: MockReply,
+) -> (String, String, String) {
+    let replies = std::sync::Mutex::new(vec![last, first]);
+    let server = MockServer::start(true, move |_, _| {
+        replies.lock().expect("lock").pop().expect("two replies")
+    })
+    .expect("server");
+    let dir = TestProject::new();
+    let recording = env(dir.path(), Mode::Record, &server.url(), order_registry());
+    let recorded = run(
+        &recording,
+        loop_target(provider),
+        json!("Where is order 7?"),
+        dir.path(),
+    )
+    .await
+    .expect("a malformed call is the model's answer, not an error");
+    assert_eq!(server.count(), 2);
+    let sent = bodies(&server);
+    let base = server.url();
+    drop(server);
+    // Replayed with no server: the call and its raw text come from the cassette.
+    let replaying = env(dir.path(), Mode::Replay, &base, order_registry());
+    let replayed = run(
+        &replaying,
+        loop_target(provider),
+        json!("Where is order 7?"),
+        dir.path(),
+    )
+    .await
+    .expect("replayed");
+    assert_eq!(shown(&replayed), shown(&recorded));
+    let cassette = dir
+        .files_under("")
+        .into_iter()
+        .filter(|f| f.ends_with(".json") || f.ends_with(".yaml"))
+        .map(|f| dir.read(&f))
+        .find(|t| t.contains("invalid_arguments"))
+        .expect("a cassette holds the malformed call");
+    assert!(cassette.contains(r#"{\"order_id\": 7,"#), "{cassette}");
+    (shown(&recorded), sent, recorded.tool_calls[0].summary(60))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_arguments_that_are_not_json_are_kept_and_the_model_is_told() {
+    let (output, sent, summary) = broken_arguments_round_trip(
+        "bot",
+        openai_message(
+            json!({"role": "assistant", "content": null, "tool_calls": [openai_call("call_1", "get_order", "{\"order_id\": 7,")]}),
+            "tool_calls",
+        ),
+        openai_message(
+            json!({"role": "assistant", "content": "Sorry, which order?"}),
+            "stop",
+        ),
+    )
+    .await;
+    assert_eq!(summary, r#"get_order(<not JSON> {"order_id": 7,)"#);
+    insta::assert_snapshot!("openai_broken_arguments_output", output);
+    // The raw text went back as the call's arguments; the tool result is
+    // the error, and `lookup_order` was never run.
+    insta::assert_snapshot!("openai_broken_arguments_requests", sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_input_sent_as_text_that_is_not_json_is_kept_and_the_model_is_told() {
+    // A proxy that passes a streamed `partial_json` through as text, cut
+    // mid-arguments.
+    let (output, sent, _) = broken_arguments_round_trip(
+        "claude",
+        anthropic_content(
+            json!([
+                {"type": "text", "text": "Looking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_order", "input": "{\"order_id\": 7,"},
+            ]),
+            "tool_use",
+        ),
+        anthropic_content(
+            json!([{"type": "text", "text": "Sorry, which order?"}]),
+            "end_turn",
+        ),
+    )
+    .await;
+    insta::assert_snapshot!("anthropic_broken_arguments_output", output);
+    // The call went back with an empty `input` (the API takes only an
+    // object), its result an error saying what was wrong.
+    insta::assert_snapshot!("anthropic_broken_arguments_requests", sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_input_sent_as_json_text_is_parsed() {
+    let server = MockServer::start(true, |_, _| {
+        anthropic_content(
+            json!([{"type": "tool_use", "id": "toolu_1", "name": "get_order", "input": "{\"id\": 7}"}]),
+            "tool_use",
+        )
+    })
+    .expect("server");
+    let dir = TestProject::new();
+    let env = env(dir.path(), Mode::Live, &server.url(), Registry::default());
+    let out = run(
+        &env,
+        json!({"prompt": {"provider": "claude", "tools": tools()}}),
+        json!("Where is order 7?"),
+        dir.path(),
+    )
+    .await
+    .expect("output");
+    assert_eq!(out.tool_calls[0].arguments, json!({"id": 7}));
+    assert_eq!(out.tool_calls[0].invalid_arguments, None);
+}

@@ -287,6 +287,7 @@ async fn an_answer_that_is_only_another_tool_call_says_what_was_received() {
             id: "call_1".into(),
             name: "lookup_order".into(),
             arguments: json!({"order": 42}),
+            invalid_arguments: None,
         }],
         finish_reason: Some("tool_calls".into()),
         ..Default::default()
