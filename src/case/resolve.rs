@@ -203,6 +203,7 @@ pub fn load_str(
         root: &root,
         known,
         target_names: Vec::new(),
+        named_pipelines: Vec::new(),
         judge: SuiteJudge::default(),
         dir: dir.to_path_buf(),
         errors: Vec::new(),
@@ -245,6 +246,8 @@ struct Loader<'a> {
     known: Option<&'a KnownNames>,
     /// The names declared under the suite's `targets:`.
     target_names: Vec<String>,
+    /// The step names of each pipeline declared under `targets:`.
+    named_pipelines: Vec<(String, Vec<String>)>,
     /// The suite's `judge:` block, parsed before any check (judge checks
     /// merge it in at load).
     judge: SuiteJudge,
@@ -404,6 +407,15 @@ impl Loader<'_> {
             }
         }
         self.target_names = named.iter().map(|(n, _)| n.clone()).collect();
+        self.named_pipelines = named
+            .iter()
+            .filter_map(|(n, spec)| match spec {
+                TargetSpec::Pipeline(p) => {
+                    Some((n.clone(), p.steps.iter().map(|s| s.name.clone()).collect()))
+                }
+                _ => None,
+            })
+            .collect();
         named
     }
 
@@ -854,6 +866,7 @@ impl Loader<'_> {
         if let Some(TargetSpec::Prompt(p)) = &target {
             self.tool_functions(&child(base, "target"), p);
         }
+        self.check_steps(base, &rc, target.as_ref(), defaults);
         if self.errors.len() > errors_before {
             return None;
         }
@@ -877,6 +890,118 @@ impl Loader<'_> {
             only_variants: rc.variants,
             script,
         })
+    }
+
+    /// The step names of a target when it is a pipeline (written in place
+    /// or named under `targets:`); `None` for any other target, whose
+    /// output's steps (a Rust target's, a tool loop's) are known only when
+    /// it runs.
+    fn pipeline_steps(&self, target: &TargetSpec) -> Option<Vec<String>> {
+        match target {
+            TargetSpec::Pipeline(p) => Some(p.steps.iter().map(|s| s.name.clone()).collect()),
+            TargetSpec::Named(n) => self
+                .named_pipelines
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, steps)| steps.clone()),
+            _ => None,
+        }
+    }
+
+    /// Checks that address a step (`step: NAME`, `output: steps.NAME…`) of
+    /// a case whose target is a pipeline name one of its steps. Under
+    /// variants with their own targets, every target that applies must be a
+    /// pipeline, and the step must be in one of them.
+    fn check_steps(
+        &mut self,
+        base: &[Seg],
+        rc: &RawCase,
+        target: Option<&TargetSpec>,
+        defaults: &Defaults,
+    ) {
+        let variant_targets: Vec<&TargetSpec> = defaults
+            .variants
+            .iter()
+            .filter_map(|v| v.target.as_ref())
+            .collect();
+        let mut applying: Vec<&TargetSpec> = variant_targets.clone();
+        if variant_targets.len() < defaults.variants.len() || defaults.variants.is_empty() {
+            applying.extend(target);
+        }
+        let mut names: Vec<String> = Vec::new();
+        for t in &applying {
+            match self.pipeline_steps(t) {
+                Some(steps) => {
+                    for s in steps {
+                        if !names.contains(&s) {
+                            names.push(s);
+                        }
+                    }
+                }
+                None => return,
+            }
+        }
+        if applying.is_empty() {
+            return;
+        }
+        let defaults_path = child(&[Seg::Key("defaults".into())], "checks");
+        let written = defaults
+            .raw
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (item(&defaults_path, i), c))
+            .chain(
+                rc.checks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (item(&child(base, "checks"), i), c)),
+            );
+        let mut problems = Vec::new();
+        let from_defaults = defaults.raw.checks.len();
+        for (i, (path, check)) in written.enumerate() {
+            let text = |k: &str| check.get(k).and_then(Value::as_str);
+            let Ok(address) = crate::check::OutputPath::parse(text("output"), text("step")) else {
+                continue;
+            };
+            let Some(step) = address.step_name() else {
+                continue;
+            };
+            if names.iter().any(|n| n == step) {
+                continue;
+            }
+            let key = if text("step").is_some() { "step" } else { "output" };
+            let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            let hint = match diag::did_you_mean(step, names.iter().map(String::as_str)) {
+                Some(best) => format!("did you mean `{best}`? the pipeline's steps are {}", list.join(", ")),
+                None => format!("the pipeline's steps are {}", list.join(", ")),
+            };
+            problems.push((
+                child(&path, key),
+                format!(
+                    "`{key}: {}` names the step `{step}`, which {} does not have",
+                    text(key).unwrap_or_default(),
+                    if i < from_defaults {
+                        format!("the pipeline of case `{}` (a default check applies to every case)", rc.id)
+                    } else {
+                        "the case's pipeline".to_string()
+                    }
+                ),
+                hint,
+            ));
+        }
+        for (path, message, hint) in problems {
+            let location = self.at(&path, false);
+            // A default check is the same mistake for every case: said once.
+            if self
+                .errors
+                .iter()
+                .any(|e| e.location == location && e.message.starts_with(&message[..message.find(" which ").unwrap_or(message.len())]))
+            {
+                continue;
+            }
+            self.push(&path, false, message, Some(hint));
+        }
     }
 
     /// A list `input:` of messages: each a `{role, content}` mapping with a

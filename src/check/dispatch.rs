@@ -128,6 +128,15 @@ impl OutputPath {
         Ok(OutputPath { text, steps })
     }
 
+    /// The step the path reads (`step: NAME`, `output: steps.NAME…`), for
+    /// the loader to check against a pipeline's step names.
+    pub fn step_name(&self) -> Option<&str> {
+        match self.steps.as_slice() {
+            [PathStep::Key(root), PathStep::Key(name), ..] if root == "steps" => Some(name),
+            _ => None,
+        }
+    }
+
     /// The addressed part of `out`, as an output of its own (a step's whole
     /// output; a JSON value, whose text is a string itself or compact JSON).
     pub fn resolve(&self, out: &Output) -> Result<Output, String> {

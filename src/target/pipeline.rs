@@ -15,7 +15,10 @@
 //! `vars`, `expected`, …) plus `steps.NAME.text` / `steps.NAME.json` for each
 //! step before it and `previous` (the step just before, as `{text, json}`).
 //! Without `input`, a step gets the previous step's output: its JSON when it
-//! has JSON, else its text; the first step gets the case input.
+//! has JSON, else its text; the first step gets the case input. The step's
+//! target sees `steps` and `previous` too (as variables: a prompt template,
+//! a command's `args`, an HTTP body can read `{{ steps.question.text }}`).
+//! A `steps.NAME` that is not a step before it is an error at load.
 //!
 //! The pipeline's output is its last step's output, with every step kept in
 //! [`Output::steps`](crate::verdict::Output::steps) (checks can address one
@@ -145,6 +148,11 @@ impl PipelineTarget {
                         None,
                     )
                 })?;
+                let earlier: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+                if let Some((message, hint)) = unknown_step_reference(template, &raw.name, &earlier, items)
+                {
+                    return Err(SpecError::new(step_path(&["input"]), message, Some(hint)));
+                }
             }
             steps.push(PipelineStep {
                 name: raw.name,
@@ -167,6 +175,51 @@ fn check_template(source: &str) -> Result<(), String> {
     env.template_from_str(source)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// The first `steps.NAME` a step's `input` template reads that is not a
+/// step before it (`earlier`): the message and the hint (a likely typo, or
+/// that the step named runs later or is this one). `items` are all the
+/// steps as written.
+fn unknown_step_reference(
+    source: &str,
+    this: &str,
+    earlier: &[&str],
+    items: &[Value],
+) -> Option<(String, String)> {
+    let env = super::prompt::environment();
+    let template = env.template_from_str(source).ok()?;
+    let mut names: Vec<String> = template
+        .undeclared_variables(true)
+        .into_iter()
+        .filter_map(|v| {
+            let mut parts = v.split('.');
+            (parts.next() == Some("steps"))
+                .then(|| parts.next().map(str::to_string))
+                .flatten()
+        })
+        .collect();
+    names.sort();
+    let name = names.into_iter().find(|n| !earlier.contains(&n.as_str()))?;
+    let all: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i.get("name").and_then(Value::as_str))
+        .collect();
+    let message = format!("the step's `input` reads `steps.{name}`, which is not a step before `{this}`");
+    let hint = if name == this {
+        "a step cannot read its own output; use `steps.NAME` of a step before it, or `previous`".to_string()
+    } else if all.contains(&name.as_str()) {
+        format!("`{name}` runs after `{this}`; a step's input sees only the steps before it")
+    } else if earlier.is_empty() {
+        "the first step has no steps before it; it reads the case's `input`".to_string()
+    } else {
+        let list: Vec<String> = earlier.iter().map(|n| format!("`{n}`")).collect();
+        match crate::diag::did_you_mean(&name, earlier.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`? the steps before it are {}", list.join(", ")),
+            None => format!("the steps before it are {}", list.join(", ")),
+        }
+    };
+    Some((message, hint))
 }
 
 /// A step's output as templates see it: `{text, json}`.
@@ -210,8 +263,18 @@ pub async fn call(
                 .unwrap_or_else(|| Value::String(prev.output.text.clone())),
             (None, None) => ctx.input.clone(),
         };
+        // The step's own target sees the steps before it too: its
+        // templates (a prompt, a command's `args`, an HTTP body) read
+        // `steps.NAME.text` and `previous` like the `input` template does.
+        let mut step_vars = ctx.vars.clone();
+        step_vars.insert("steps".into(), Value::Object(seen_steps.clone()));
+        step_vars.insert(
+            "previous".into(),
+            done.last().map_or(Value::Null, |s| seen(&s.output)),
+        );
         let step_ctx = TargetContext {
             input: &input,
+            vars: &step_vars,
             ..*ctx
         };
         // A step is any target but a pipeline (refused at load), so this

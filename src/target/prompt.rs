@@ -211,7 +211,16 @@ pub(crate) fn environment() -> minijinja::Environment<'static> {
 pub(crate) fn render(source: &str, context: &Value, what: &str) -> Result<String, TargetError> {
     let env = environment();
     env.render_str(source, minijinja::value::Serde(context))
-        .map_err(|e| TargetError(format!("cannot render {what}: {e}")))
+        .map_err(|e| {
+            let outside_pipeline = context.get("steps").is_none()
+                && (source.contains("steps") || source.contains("previous"));
+            let hint = if e.kind() == minijinja::ErrorKind::UndefinedError && outside_pipeline {
+                " (hint: `steps` and `previous` exist only in the templates of a `pipeline` step's target and its `input`; make this target a step of a pipeline, or use `input`)"
+            } else {
+                ""
+            };
+            TargetError(format!("cannot render {what}: {e}{hint}"))
+        })
 }
 
 /// Where a template file is looked for: the suite folder, `evals/prompts/`,

@@ -192,3 +192,79 @@ fn a_failing_step_is_an_error_that_names_it() {
         )
     );
 }
+
+/// Every step's own target sees the steps before it: a prompt template and
+/// a command's `args` read `steps.NAME.text` and `previous`.
+const STEP_TEMPLATES: &str = r#"
+suite: step_templates
+cases:
+  - id: chained
+    input: the pro plan
+    expected: {cmp: "=", value: pro, term: {trait: plan}}
+    target:
+      pipeline:
+        - name: question
+          target:
+            prompt:
+              provider: question-writer
+              template: "Write the request for: {{ expected | tojson }}"
+        - name: review
+          target:
+            prompt:
+              provider: question-writer
+              template: "Review {{ steps.question.text }} (\"pro\"), after {{ previous.text }}"
+        - name: shout
+          target:
+            command:
+              program: echo
+              args: ["first={{ steps.question.text }}", "last={{ previous.text }}"]
+    checks:
+      - equals: "first=Users whose plan is pro last=Users whose plan is pro"
+  - id: outside
+    input: hi
+    target:
+      prompt:
+        provider: question-writer
+        template: "Answer {{ steps.question.text }}"
+    checks:
+      - contains: hi
+"#;
+
+#[test]
+fn a_steps_own_target_templates_see_the_steps_before_it() {
+    let p = TestProject::with(&[("evals/step_templates.yaml", STEP_TEMPLATES)]);
+    let outcome = p.run(harness());
+    let verdict = |case: &str| {
+        &outcome
+            .records
+            .iter()
+            .find(|r| r.verdict.case == case)
+            .unwrap_or_else(|| panic!("no record for {case}"))
+            .verdict
+    };
+    let chained = verdict("chained");
+    assert_eq!(chained.outcome, Outcome::Pass, "{chained:?}");
+    let steps: Vec<(&str, &str)> = chained
+        .output
+        .as_ref()
+        .expect("output")
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.output.text.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("question", "Users whose plan is pro"),
+            ("review", "Users whose plan is pro"),
+            (
+                "shout",
+                "first=Users whose plan is pro last=Users whose plan is pro"
+            ),
+        ]
+    );
+    // Outside a pipeline there are no steps, and the error says so.
+    let outside = verdict("outside");
+    assert_eq!(outside.outcome, Outcome::Error);
+    insta::assert_snapshot!(outside.error.as_deref().unwrap_or_default());
+}
