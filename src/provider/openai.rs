@@ -288,11 +288,18 @@ mod tests {
         let legacy = br#"{"choices":[{"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{\"x\":2}"}},"finish_reason":"function_call"}]}"#;
         let r = parse(legacy, &req).expect("parses");
         assert_eq!(r.tool_calls, vec![ToolCall::new("f", json!({"x": 2}))]);
-        // Arguments that are not JSON: an error showing them.
+        // Arguments that are not JSON: the model's call, kept with its text
+        // and why it does not parse; sent back as that same text.
         let broken = br#"{"choices":[{"message":{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":"}}]}}]}"#;
-        let e = parse(broken, &req).expect_err("not JSON");
-        assert!(e.starts_with("tool call `f` arguments are not JSON"), "{e}");
-        assert!(e.ends_with(r#"{"x":"#), "{e}");
+        let r = parse(broken, &req).expect("a malformed call is an answer");
+        let call = &r.tool_calls[0];
+        assert_eq!(call.arguments, json!(r#"{"x":"#));
+        assert_eq!(
+            call.invalid_arguments.as_deref(),
+            Some("EOF while parsing a value at line 1 column 5")
+        );
+        assert_eq!(call.arguments_text(), r#"{"x":"#);
+        assert_eq!(call.summary(40), r#"f(<not JSON> {"x":)"#);
     }
 
     #[test]
