@@ -970,10 +970,17 @@ impl Loader<'_> {
             if names.iter().any(|n| n == step) {
                 continue;
             }
-            let key = if text("step").is_some() { "step" } else { "output" };
+            let key = if text("step").is_some() {
+                "step"
+            } else {
+                "output"
+            };
             let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
             let hint = match diag::did_you_mean(step, names.iter().map(String::as_str)) {
-                Some(best) => format!("did you mean `{best}`? the pipeline's steps are {}", list.join(", ")),
+                Some(best) => format!(
+                    "did you mean `{best}`? the pipeline's steps are {}",
+                    list.join(", ")
+                ),
                 None => format!("the pipeline's steps are {}", list.join(", ")),
             };
             problems.push((
@@ -982,7 +989,10 @@ impl Loader<'_> {
                     "`{key}: {}` names the step `{step}`, which {} does not have",
                     text(key).unwrap_or_default(),
                     if i < from_defaults {
-                        format!("the pipeline of case `{}` (a default check applies to every case)", rc.id)
+                        format!(
+                            "the pipeline of case `{}` (a default check applies to every case)",
+                            rc.id
+                        )
                     } else {
                         "the case's pipeline".to_string()
                     }
@@ -993,11 +1003,11 @@ impl Loader<'_> {
         for (path, message, hint) in problems {
             let location = self.at(&path, false);
             // A default check is the same mistake for every case: said once.
-            if self
-                .errors
-                .iter()
-                .any(|e| e.location == location && e.message.starts_with(&message[..message.find(" which ").unwrap_or(message.len())]))
-            {
+            if self.errors.iter().any(|e| {
+                e.location == location
+                    && e.message
+                        .starts_with(&message[..message.find(" which ").unwrap_or(message.len())])
+            }) {
                 continue;
             }
             self.push(&path, false, message, Some(hint));

@@ -155,9 +155,9 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
                     .and_then(Value::as_str)
                     .ok_or("tool_use block without name")?;
                 let call = tool_use_call(name, block.get("input"));
-                tool_calls.push(call.with_id(
-                    block.get("id").and_then(Value::as_str).unwrap_or_default(),
-                ));
+                tool_calls.push(
+                    call.with_id(block.get("id").and_then(Value::as_str).unwrap_or_default()),
+                );
             }
             _ => {}
         }

@@ -149,7 +149,8 @@ impl PipelineTarget {
                     )
                 })?;
                 let earlier: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-                if let Some((message, hint)) = unknown_step_reference(template, &raw.name, &earlier, items)
+                if let Some((message, hint)) =
+                    unknown_step_reference(template, &raw.name, &earlier, items)
                 {
                     return Err(SpecError::new(step_path(&["input"]), message, Some(hint)));
                 }
@@ -205,9 +206,11 @@ fn unknown_step_reference(
         .iter()
         .filter_map(|i| i.get("name").and_then(Value::as_str))
         .collect();
-    let message = format!("the step's `input` reads `steps.{name}`, which is not a step before `{this}`");
+    let message =
+        format!("the step's `input` reads `steps.{name}`, which is not a step before `{this}`");
     let hint = if name == this {
-        "a step cannot read its own output; use `steps.NAME` of a step before it, or `previous`".to_string()
+        "a step cannot read its own output; use `steps.NAME` of a step before it, or `previous`"
+            .to_string()
     } else if all.contains(&name.as_str()) {
         format!("`{name}` runs after `{this}`; a step's input sees only the steps before it")
     } else if earlier.is_empty() {
@@ -215,7 +218,10 @@ fn unknown_step_reference(
     } else {
         let list: Vec<String> = earlier.iter().map(|n| format!("`{n}`")).collect();
         match crate::diag::did_you_mean(&name, earlier.iter().copied()) {
-            Some(best) => format!("did you mean `{best}`? the steps before it are {}", list.join(", ")),
+            Some(best) => format!(
+                "did you mean `{best}`? the steps before it are {}",
+                list.join(", ")
+            ),
             None => format!("the steps before it are {}", list.join(", ")),
         }
     };
