@@ -203,7 +203,7 @@ pub fn load_str(
         root: &root,
         known,
         target_names: Vec::new(),
-        named_pipelines: Vec::new(),
+        named: Vec::new(),
         judge: SuiteJudge::default(),
         dir: dir.to_path_buf(),
         errors: Vec::new(),
@@ -246,8 +246,8 @@ struct Loader<'a> {
     known: Option<&'a KnownNames>,
     /// The names declared under the suite's `targets:`.
     target_names: Vec<String>,
-    /// The step names of each pipeline declared under `targets:`.
-    named_pipelines: Vec<(String, Vec<String>)>,
+    /// The targets declared under `targets:`, parsed.
+    named: Vec<(String, TargetSpec)>,
     /// The suite's `judge:` block, parsed before any check (judge checks
     /// merge it in at load).
     judge: SuiteJudge,
@@ -407,15 +407,7 @@ impl Loader<'_> {
             }
         }
         self.target_names = named.iter().map(|(n, _)| n.clone()).collect();
-        self.named_pipelines = named
-            .iter()
-            .filter_map(|(n, spec)| match spec {
-                TargetSpec::Pipeline(p) => {
-                    Some((n.clone(), p.steps.iter().map(|s| s.name.clone()).collect()))
-                }
-                _ => None,
-            })
-            .collect();
+        self.named = named.clone();
         named
     }
 
@@ -427,10 +419,21 @@ impl Loader<'_> {
             .as_ref()
             .and_then(|t| self.target(&child(&base, "target"), t));
         let checks_path = child(&base, "checks");
+        let tools = target.as_ref().map(|t| self.target_tools(t)).unwrap_or_default();
         let mut checks = Vec::new();
         for (i, c) in raw.checks.iter().enumerate() {
-            if let Some(spec) = self.check(&item(&checks_path, i), c, &checks, &raw.checks[i + 1..])
-            {
+            if tools.is_empty() && is_tool_args(c) {
+                // Its schemas may come from each case's own target: parsed,
+                // and reported, with the cases.
+                continue;
+            }
+            if let Some(spec) = self.check(
+                &item(&checks_path, i),
+                c,
+                &checks,
+                &raw.checks[i + 1..],
+                &tools,
+            ) {
                 checks.push(spec);
             }
         }
@@ -814,13 +817,32 @@ impl Loader<'_> {
     /// Parses and validates one check; `before` are the checks above it in
     /// its case (suite defaults first), which its `when:` may name, and
     /// `after` the ones written below it.
+    /// `tools` are the case target's tools (see [`Loader::target_tools`]).
     fn check(
         &mut self,
         path: &[Seg],
         value: &Value,
         before: &[CheckSpec],
         after: &[Value],
+        tools: &[(String, Value)],
     ) -> Option<CheckSpec> {
+        match self.parse_check(path, value, before, after, tools) {
+            Ok(spec) => Some(spec),
+            Err(e) => {
+                self.spec_error(path, e);
+                None
+            }
+        }
+    }
+
+    fn parse_check(
+        &self,
+        path: &[Seg],
+        value: &Value,
+        before: &[CheckSpec],
+        after: &[Value],
+        tools: &[(String, Value)],
+    ) -> Result<CheckSpec, SpecError> {
         let span = self.at(path, false);
         let earlier: Vec<String> = before.iter().map(|c| c.name.clone()).collect();
         let later: Vec<String> = after.iter().filter_map(CheckSpec::display_name).collect();
@@ -831,14 +853,9 @@ impl Loader<'_> {
             rust_checks: self.known.map(|k| k.checks.as_slice()),
             earlier: &earlier,
             later: &later,
+            target_tools: tools,
         };
-        match CheckSpec::parse(value, &cx) {
-            Ok(spec) => Some(spec),
-            Err(e) => {
-                self.spec_error(path, e);
-                None
-            }
-        }
+        CheckSpec::parse(value, &cx)
     }
 
     /// One case, with the suite's defaults merged in; `None` when anything
@@ -852,7 +869,7 @@ impl Loader<'_> {
     ) -> Option<Case> {
         let errors_before = self.errors.len();
         let target = self.case_target(base, &rc, misspelled, defaults);
-        let checks = self.case_checks(base, &rc, misspelled, defaults);
+        let checks = self.case_checks(base, &rc, misspelled, defaults, target.as_ref());
         let threshold = rc.threshold.or(defaults.raw.threshold).unwrap_or(1.0);
         if let Some(t) = rc.threshold {
             self.threshold(&child(base, "threshold"), t);
@@ -899,13 +916,53 @@ impl Loader<'_> {
     fn pipeline_steps(&self, target: &TargetSpec) -> Option<Vec<String>> {
         match target {
             TargetSpec::Pipeline(p) => Some(p.steps.iter().map(|s| s.name.clone()).collect()),
-            TargetSpec::Named(n) => self
-                .named_pipelines
-                .iter()
-                .find(|(name, _)| name == n)
-                .map(|(_, steps)| steps.clone()),
+            TargetSpec::Named(n) => match self.named.iter().find(|(name, _)| name == n) {
+                Some((_, TargetSpec::Pipeline(p))) => {
+                    Some(p.steps.iter().map(|s| s.name.clone()).collect())
+                }
+                _ => None,
+            },
             _ => None,
         }
+    }
+
+    /// The tools a target offers the model (`tools:` of a `prompt` target,
+    /// written in place or named under `targets:`, or of a pipeline's
+    /// prompt steps), each with the JSON Schema of its arguments. Tools
+    /// defined twice keep their first schema.
+    fn target_tools(&self, target: &TargetSpec) -> Vec<(String, Value)> {
+        let mut out: Vec<(String, Value)> = Vec::new();
+        let mut add = |spec: &TargetSpec| {
+            if let TargetSpec::Prompt(p) = spec
+                && let Ok(tools) = crate::target::tools::definitions(&p.tools)
+            {
+                for t in tools {
+                    if !out.iter().any(|(n, _)| *n == t.name) {
+                        out.push((t.name, t.parameters));
+                    }
+                }
+            }
+        };
+        let named = |spec: &TargetSpec| match spec {
+            TargetSpec::Named(n) => self
+                .named
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, s)| s.clone()),
+            other => Some(other.clone()),
+        };
+        match named(target) {
+            Some(TargetSpec::Pipeline(p)) => {
+                for step in &p.steps {
+                    if let Some(spec) = named(&step.target) {
+                        add(&spec);
+                    }
+                }
+            }
+            Some(spec) => add(&spec),
+            None => {}
+        }
+        out
     }
 
     /// Checks that address a step (`step: NAME`, `output: steps.NAME…`) of
@@ -1305,11 +1362,49 @@ impl Loader<'_> {
         rc: &RawCase,
         misspelled: bool,
         defaults: &Defaults,
+        target: Option<&TargetSpec>,
     ) -> Vec<CheckSpec> {
+        let tools = target.map(|t| self.target_tools(t)).unwrap_or_default();
         let mut checks = defaults.checks.clone();
+        let default_tools = defaults
+            .target
+            .as_ref()
+            .map(|t| self.target_tools(t))
+            .unwrap_or_default();
+        let deferred = default_tools.is_empty() && defaults.raw.checks.iter().any(is_tool_args);
+        if deferred || (rc.target.is_some() && tools != default_tools) {
+            // The default checks read the tools of the case's own target
+            // (`tool_args` without `schemas:`). Other errors were reported
+            // once, with the suite's target; a `tool_args` one is reported
+            // here, once.
+            let defaults_path = child(&[Seg::Key("defaults".into())], "checks");
+            checks.clear();
+            for (i, c) in defaults.raw.checks.iter().enumerate() {
+                let after = &defaults.raw.checks[i + 1..];
+                let path = item(&defaults_path, i);
+                match self.parse_check(&path, c, &checks, after, &tools) {
+                    Ok(spec) => checks.push(spec),
+                    Err(e) if is_tool_args(c) => {
+                        let mut at = path.clone();
+                        at.extend(e.path.iter().cloned());
+                        let location = self.at(&at, e.at_key);
+                        if !self
+                            .errors
+                            .iter()
+                            .any(|x| x.location == location && x.message == e.message)
+                        {
+                            self.spec_error(&path, e);
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
         let path = child(base, "checks");
         for (i, c) in rc.checks.iter().enumerate() {
-            if let Some(spec) = self.check(&item(&path, i), c, &checks, &rc.checks[i + 1..]) {
+            if let Some(spec) =
+                self.check(&item(&path, i), c, &checks, &rc.checks[i + 1..], &tools)
+            {
                 checks.push(spec);
             }
         }
@@ -1365,6 +1460,11 @@ impl Loader<'_> {
 }
 
 /// The suite's default tags, then the case's own that are new.
+/// Whether a check as written is a `tool_args` check.
+fn is_tool_args(check: &Value) -> bool {
+    check.get("tool_args").is_some()
+}
+
 fn merged_tags(defaults: &[String], own: Vec<String>) -> Vec<String> {
     let mut tags = defaults.to_vec();
     for t in own {

@@ -31,6 +31,10 @@ pub struct ParseCx<'a> {
     /// The display names of the checks after it (a `when:` naming one of
     /// them is told so).
     pub later: &'a [String],
+    /// The tools the case's target offers the model (`tools:` of a
+    /// `prompt` target), each with the JSON Schema of its arguments:
+    /// `tool_args` validates against them when it gives no `schemas:`.
+    pub target_tools: &'a [(String, Value)],
 }
 
 impl<'a> ParseCx<'a> {
@@ -45,6 +49,7 @@ impl<'a> ParseCx<'a> {
             rust_checks: None,
             earlier: &[],
             later: &[],
+            target_tools: &[],
         }
     }
 }
