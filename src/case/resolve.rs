@@ -419,7 +419,10 @@ impl Loader<'_> {
             .as_ref()
             .and_then(|t| self.target(&child(&base, "target"), t));
         let checks_path = child(&base, "checks");
-        let tools = target.as_ref().map(|t| self.target_tools(t)).unwrap_or_default();
+        let tools = target
+            .as_ref()
+            .map(|t| self.target_tools(t))
+            .unwrap_or_default();
         let mut checks = Vec::new();
         for (i, c) in raw.checks.iter().enumerate() {
             if tools.is_empty() && is_tool_args(c) {
@@ -1402,8 +1405,7 @@ impl Loader<'_> {
         }
         let path = child(base, "checks");
         for (i, c) in rc.checks.iter().enumerate() {
-            if let Some(spec) =
-                self.check(&item(&path, i), c, &checks, &rc.checks[i + 1..], &tools)
+            if let Some(spec) = self.check(&item(&path, i), c, &checks, &rc.checks[i + 1..], &tools)
             {
                 checks.push(spec);
             }

@@ -6,6 +6,7 @@ mod common;
 
 mod agents_checks;
 mod agents_targets;
+mod agents_tool_schemas;
 mod architecture;
 mod ast_equivalent;
 mod checks;

@@ -9,9 +9,12 @@
 //!     allow_unknown: false    # default: a call of a tool with no schema fails
 //! ```
 //!
-//! The schemas are given in the check. A call of a tool that has no schema
-//! fails (the model called a tool it was not given) unless `allow_unknown:
-//! true`. An output without tool calls fails: there is nothing to validate.
+//! Without `schemas:` (`- tool_args: {}`), the schemas are the `tools:`
+//! of the case's `prompt` target (or of a pipeline's prompt steps), taken
+//! when the suite loads. A call of a tool that has no schema fails (the
+//! model called a tool it was not given) unless `allow_unknown: true`. A
+//! call whose arguments are not JSON fails. An output without tool calls
+//! fails: there is nothing to validate.
 
 use std::sync::Arc;
 
@@ -34,51 +37,76 @@ pub struct ToolArgs {
     pub schemas: Vec<(String, Arc<jsonschema::Validator>)>,
     /// Whether a call of a tool without a schema is let through.
     pub allow_unknown: bool,
+    /// Whether the schemas are the target's `tools:` (no `schemas:` given).
+    pub from_target: bool,
 }
 
 impl Kind for ToolArgs {
     const NAMES: &'static [&'static str] = &["tool_args"];
 
-    fn parse(p: &Parsed<'_>, _: &ParseCx<'_>) -> Result<Self, SpecError> {
+    fn parse(p: &Parsed<'_>, cx: &ParseCx<'_>) -> Result<Self, SpecError> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Params {
-            schemas: Map<String, Value>,
+            #[serde(default)]
+            schemas: Option<Map<String, Value>>,
             #[serde(default)]
             allow_unknown: bool,
         }
-        if !p.main.is_object() {
+        let main = match p.main {
+            Value::Null => &Value::Object(Map::new()),
+            other => other,
+        };
+        if !main.is_object() {
             return Err(main_error(
                 KIND,
-                "`tool_args` needs `schemas:`, the JSON Schema of each tool's arguments",
+                "`tool_args` takes `schemas:` (the JSON Schema of each tool's arguments) or `{}` for the target's `tools:`",
                 Some(
-                    "write e.g. `tool_args: {schemas: {get_order: {type: object, required: [id]}}}`",
+                    "write e.g. `tool_args: {schemas: {get_order: {type: object, required: [id]}}}`, or `tool_args: {}` on a case whose prompt target has `tools:`",
                 ),
             ));
         }
-        let params: Params = crate::check::typed(KIND, p.main, "`tool_args` check")?;
-        if params.schemas.is_empty() {
+        let params: Params = crate::check::typed(KIND, main, "`tool_args` check")?;
+        let from_target = params.schemas.is_none();
+        let schemas = match params.schemas {
+            Some(s) => s,
+            None if cx.target_tools.is_empty() => {
+                return Err(main_error(
+                    KIND,
+                    "`tool_args` has no `schemas:` and the case's target defines no `tools:` to take them from",
+                    Some(
+                        "give `schemas:` (e.g. `tool_args: {schemas: {get_order: {type: object, required: [id]}}}`), or use it on a case whose prompt target has `tools:`",
+                    ),
+                ));
+            }
+            None => cx.target_tools.iter().cloned().collect(),
+        };
+        if schemas.is_empty() {
             return Err(SpecError::new(
                 vec![Seg::Key(KIND.into()), Seg::Key("schemas".into())],
                 "`schemas` names no tools",
                 Some("map each tool name to the JSON Schema of its arguments".into()),
             ));
         }
-        let schemas = params
-            .schemas
+        let schemas = schemas
             .iter()
             .map(|(name, schema)| {
-                let path = vec![
-                    Seg::Key(KIND.into()),
-                    Seg::Key("schemas".into()),
-                    Seg::Key(name.clone()),
-                ];
+                let path = if from_target {
+                    vec![Seg::Key(KIND.into())]
+                } else {
+                    vec![
+                        Seg::Key(KIND.into()),
+                        Seg::Key("schemas".into()),
+                        Seg::Key(name.clone()),
+                    ]
+                };
                 compile_schema(schema, path).map(|v| (name.clone(), v))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ToolArgs {
             schemas,
             allow_unknown: params.allow_unknown,
+            from_target,
         })
     }
 
@@ -99,15 +127,28 @@ impl Immediate for ToolArgs {
             );
         }
         let known = || {
-            self.schemas
+            let names = self
+                .schemas
                 .iter()
                 .map(|(n, _)| format!("`{n}`"))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", ");
+            if self.from_target {
+                format!("the target's tools {names}")
+            } else {
+                names
+            }
         };
         let mut problems = Vec::new();
         let mut checked = Vec::new();
         for (i, call) in calls.iter().enumerate() {
+            if let Some(why) = &call.invalid_arguments {
+                problems.push(format!(
+                    "{}: the arguments are not JSON ({why})",
+                    call_label(i, call)
+                ));
+                continue;
+            }
             match self.schemas.iter().find(|(n, _)| n == &call.name) {
                 Some((_, schema)) => match schema_problems(schema, &call.arguments) {
                     Some(p) => problems.push(format!("{}: {p}", call_label(i, call))),

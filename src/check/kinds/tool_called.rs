@@ -119,6 +119,12 @@ pub struct ToolCalled {
 impl ToolCalled {
     /// Why `call` does not match (beyond its name), or `None` when it does.
     fn mismatch(&self, call: &ToolCall) -> Option<String> {
+        // Arguments that are not JSON meet no constraint on them.
+        if let Some(why) = &call.invalid_arguments
+            && (!self.args.is_empty() || self.schema.is_some())
+        {
+            return Some(format!("the arguments are not JSON ({why})"));
+        }
         let mut why: Vec<String> = self
             .args
             .iter()
