@@ -165,10 +165,19 @@ fn evidence(verdict: &Verdict) -> Value {
 /// The tool calls and conversation of an output, readably (left out when
 /// the output has none, or its conversation is one request and its answer,
 /// so a text output's header is as it always was).
-/// Steps are not repeated here (the HTML report and the results show
-/// them): a pipeline's accepted snapshots keep the header they were
-/// recorded with.
+/// A pipeline's (or a Rust target's) steps are shown one line each, its
+/// name and output text; a tool loop's rounds (`model#N`, `tool:NAME#N`)
+/// are not, since the conversation shows them.
 fn structure(info: &mut Map<String, Value>, out: &crate::verdict::Output) {
+    let loop_round = |name: &str| name.starts_with("model#") || name.starts_with("tool:");
+    if out.steps.iter().any(|s| !loop_round(&s.name)) {
+        let steps: Vec<Value> = out
+            .steps
+            .iter()
+            .map(|s| json!(format!("{}: {}", s.name, one_line(&s.output.text, 200))))
+            .collect();
+        info.insert("steps".into(), Value::Array(steps));
+    }
     if !out.tool_calls.is_empty() {
         let calls: Vec<Value> = out
             .tool_calls
@@ -194,6 +203,21 @@ fn structure(info: &mut Map<String, Value>, out: &crate::verdict::Output) {
         let text = excerpt(&crate::chat::transcript(&out.conversation));
         let lines: Vec<Value> = text.lines().map(|l| json!(l)).collect();
         info.insert("conversation".into(), Value::Array(lines));
+    }
+}
+
+/// `text` on one line (newlines shown as `⏎`), at most `max` characters,
+/// `…` when cut.
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c == '\n' { '⏎' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
     }
 }
 
@@ -757,10 +781,32 @@ mod tests {
                     Message::assistant(out.text.clone()),
                 ])
                 .with_finish_reason("stop")
-                .with_step(crate::verdict::Step::new("draft", Output::text("x"))),
+                .with_step(crate::verdict::Step::new("model#1", Output::text("x"))),
         );
         let before = render(&plain, &file(&path), false);
+        // A tool loop's rounds are not shown (its conversation shows them).
         assert_eq!(render(&structured, &file(&path), false), before);
+        // A pipeline's steps are: name and output text, one line each; the
+        // body of the snapshot does not change.
+        let mut piped = plain.clone();
+        if let Some(o) = piped.output.as_mut() {
+            o.steps = vec![
+                crate::verdict::Step::new("question", Output::text("Who bought\nshoes?")),
+                crate::verdict::Step::new("audience", Output::text("x".repeat(300))),
+            ];
+        }
+        let text = render(&piped, &file(&path), false);
+        let long = format!("{}…", "x".repeat(199));
+        assert!(
+            text.contains(&format!(
+                "  steps:\n  - \"question: Who bought⏎shoes?\"\n  - \"audience: {long}\"\n"
+            )),
+            "{text}"
+        );
+        assert_eq!(
+            text.split_once("snapshot_kind").map(|(_, body)| body),
+            before.split_once("snapshot_kind").map(|(_, body)| body)
+        );
         // A tool call is shown, and so is the conversation around it.
         let mut called = structured.clone();
         if let Some(o) = called.output.as_mut() {
