@@ -153,7 +153,8 @@ impl Harness {
     }
 
     /// How the suite is being run, for the commands named in hints
-    /// (default: `cargo test --test <this test binary>`; `tribunal test`
+    /// (default: `cargo test --test <this test binary>`, or `cargo nextest
+    /// run --test <this test binary>` when nextest runs it; `tribunal test`
     /// sets [`Rerun::Tribunal`]).
     pub fn rerun(mut self, rerun: Rerun) -> Self {
         self.rerun = Some(rerun);

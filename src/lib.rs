@@ -146,7 +146,6 @@ pub mod services;
 pub mod snapshot;
 #[doc(hidden)]
 pub mod target;
-#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 #[doc(hidden)]

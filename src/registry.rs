@@ -41,7 +41,55 @@ impl Input {
     }
 }
 
-/// What a registered Rust check receives.
+/// What a registered Rust check receives (`- rust: name` in YAML, the
+/// function given to [`crate::Harness::check`]).
+///
+/// Every field, as one case fills it in (README's "What a `rust` check
+/// receives" has the same example as a `tests/evals.rs`):
+///
+/// ```
+/// use serde_json::{Value, json};
+/// use tribunal::{Arguments, CheckInput, Harness, Input, Outcome, SnapshotSettings, UpdateMode};
+///
+/// let root = tempfile::tempdir()?;
+/// std::fs::create_dir_all(root.path().join("evals"))?;
+/// std::fs::write(
+///     root.path().join("evals/orders.yaml"),
+///     "suite: orders\n\
+///      defaults: {target: order_lookup, vars: {region: eu}}\n\
+///      cases:\n  \
+///        - id: shipped\n    \
+///          input: {order: A-1001}\n    \
+///          expected: {status: shipped}\n    \
+///          checks: [{rust: fields, args: {max: 3}}]\n",
+/// )?;
+/// std::fs::write(root.path().join("tribunal.yaml"), "reports: {history: 'off'}\n")?;
+///
+/// let run = Harness::new()
+///     .root(root.path())
+///     .target("order_lookup", |i: &Input| -> Result<Value, String> {
+///         Ok(json!({"order": i.var_str("order"), "status": "shipped"}))
+///     })
+///     .check("fields", |c: &CheckInput<'_>| -> Result<(), String> {
+///         // The target answered JSON: both forms are there.
+///         assert_eq!(c.output.json, Some(json!({"order": "A-1001", "status": "shipped"})));
+///         assert_eq!(c.output.text, r#"{"order":"A-1001","status":"shipped"}"#);
+///         // The case's input, expected output and the check's args, as written.
+///         assert_eq!(c.input, &json!({"order": "A-1001"}));
+///         assert_eq!(c.expected, Some(&json!({"status": "shipped"})));
+///         assert_eq!(c.args["max"], 3);
+///         // Variables: the suite defaults' and the input map's entries.
+///         assert_eq!(c.vars["region"], "eu");
+///         assert_eq!(c.vars["order"], "A-1001");
+///         Ok(())
+///     })
+///     .snapshot_settings(SnapshotSettings::new(UpdateMode::Always, false, false))
+///     .run_quietly(&Arguments::default());
+///
+/// let verdict = &run.records[0].verdict;
+/// assert_eq!(verdict.outcome, Outcome::Pass, "{:?}", verdict.checks);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct CheckInput<'a> {

@@ -1,5 +1,5 @@
-//! Test support for tribunal's own tests and benchmarks (feature `testing`,
-//! not part of the public API): a model provider made of a closure. The
+//! Test support for tribunal's own tests and benchmarks (not part of the
+//! public API): a model provider made of a closure. The
 //! loopback HTTP server speaking both wire formats is `provider::mock`
 //! (always built: `tribunal bench` uses it); synthetic runs are
 //! `report::sample`.

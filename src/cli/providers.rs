@@ -140,8 +140,9 @@ pub fn unused(root: &Path) -> Result<Vec<PathBuf>, String> {
     }
     if !any {
         return Err(format!(
-            "no usage logs under {} (hint: run the whole suite first (`cargo test --test evals` with a Rust harness, `tribunal test --root .` without one), then prune)",
-            logs.display()
+            "no usage logs under {} (hint: run the whole suite first (`{}`), then prune)",
+            logs.display(),
+            crate::rerun::Rerun::for_project(root).all()
         ));
     }
     // Only cassettes by their content: with `dir: .` the suites and

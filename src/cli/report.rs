@@ -246,8 +246,9 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             })?;
             if !path.exists() {
                 return Err(ReportError::Config(format!(
-                    "no run history at {} yet (hint: run `cargo test --test evals` first)",
-                    path.display()
+                    "no run history at {} yet (hint: run the suites first: `{}`)",
+                    path.display(),
+                    crate::rerun::Rerun::for_project(&root).all()
                 )));
             }
             let h = History::open(&path)?;

@@ -41,7 +41,7 @@ impl RunConfig {
             pattern: project.suites.clone().or(suites),
             timeout: project.trial_timeout,
             concurrency: project.concurrency,
-            rerun: rerun.unwrap_or_else(Rerun::from_test_binary),
+            rerun: rerun.unwrap_or_else(|| Rerun::from_test_binary(project.nextest_run.is_some())),
             root,
             project,
         })

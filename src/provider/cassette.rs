@@ -131,13 +131,15 @@ pub fn path_for(dir: &Path, suite: &str, case: &str, variant: Option<&str>, key:
 pub const MAX_CASSETTE_BYTES: u64 = 64 << 20;
 
 /// Reads a cassette file: `Ok(None)` when absent, an error naming the file
-/// when it is truncated, corrupt or holds another request.
-pub fn read(path: &Path, key: &str) -> Result<Option<Entry>, ProviderError> {
+/// when it is truncated, corrupt or holds another request, whose hint says
+/// to record it again with `record` (the command for the way the suite is
+/// run: [`crate::rerun::Rerun::record`]).
+pub fn read(path: &Path, key: &str, record: &str) -> Result<Option<Entry>, ProviderError> {
     if let Ok(meta) = std::fs::metadata(path)
         && (!meta.is_file() || meta.len() > MAX_CASSETTE_BYTES)
     {
         return Err(ProviderError::Cassette(format!(
-            "cassette {} is not a regular file of at most {} MiB (hint: delete it and record it again with TRIBUNAL_MODE=record)",
+            "cassette {} is not a regular file of at most {} MiB (hint: delete it and record it again with `{record}`)",
             path.display(),
             MAX_CASSETTE_BYTES >> 20
         )));
@@ -154,7 +156,7 @@ pub fn read(path: &Path, key: &str) -> Result<Option<Entry>, ProviderError> {
     };
     let corrupt = |why: String| {
         ProviderError::Cassette(format!(
-            "cassette {} is corrupt: {why} (hint: delete the file and record it again with TRIBUNAL_MODE=record)",
+            "cassette {} is corrupt: {why} (hint: delete the file and record it again with `{record}`)",
             path.display()
         ))
     };

@@ -455,7 +455,9 @@ impl Providers {
         let mode = self.shared.mode;
         let mut missed = false;
         if let (Some(path), Mode::Replay | Mode::Auto) = (&path, mode) {
-            if let Some(entry) = cassette::read(path, &key)? {
+            let trial =
+                crate::verdict::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
+            if let Some(entry) = cassette::read(path, &key, &self.rerun.record(&trial))? {
                 self.mark_used(path);
                 self.shared.stats.replayed.fetch_add(1, Ordering::Relaxed);
                 let mut r = entry.response;
@@ -569,7 +571,7 @@ impl Providers {
             req.sample,
             &key[..key.len().min(20)],
             path.display(),
-            self.rerun.trial("TRIBUNAL_MODE=record", &trial)
+            self.rerun.record(&trial)
         )
     }
 

@@ -18,7 +18,7 @@ pub enum ReportError {
     },
     /// A results file is not valid tribunal JSON.
     #[error(
-        "{path} is not a tribunal results file: {source} (hint: results files are written by `cargo test` runs under target/tribunal/runs/)"
+        "{path} is not a tribunal results file: {source} (hint: results files are the JSON files every run of the suites writes under target/tribunal/runs/)"
     )]
     Json {
         /// The file.

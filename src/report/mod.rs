@@ -34,8 +34,7 @@ pub mod junit;
 pub mod markdown;
 #[doc(hidden)]
 pub mod results;
-/// Synthetic runs for tests and benchmarks (feature `testing`).
-#[cfg(any(test, feature = "testing"))]
+/// Synthetic runs for tests, examples and benchmarks.
 #[doc(hidden)]
 pub mod sample;
 pub mod sections;

@@ -13,11 +13,13 @@ mod gates;
 mod harness;
 mod labels;
 mod loader;
+mod packaging;
 mod pipeline;
 mod providers;
 mod report_html_chromium;
 mod report_outputs;
 mod report_workflows;
+mod rerun_hints;
 mod targets;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file

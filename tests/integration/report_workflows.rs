@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::common::{TestProject, repo_root, tool_available};
 
-const WORKFLOWS: [&str; 3] = ["ci.yml", "evals-pr.yml", "evals-live.yml"];
+const WORKFLOWS: [&str; 4] = ["ci.yml", "evals-pr.yml", "evals-live.yml", "release.yml"];
 
 fn workflow_path(name: &str) -> PathBuf {
     repo_root().join(".github/workflows").join(name)
