@@ -73,6 +73,7 @@ pub struct Message {
     /// Who said it.
     pub role: Role,
     /// What was said (for an assistant message that only calls tools, empty).
+    #[serde(default)]
     pub content: String,
     /// The tool calls of an assistant message, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -83,6 +84,10 @@ pub struct Message {
     /// For a `tool` message: the name of the tool that answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For a `tool` message: the tool failed and `content` says why
+    /// (Anthropic's `is_error`; on the OpenAI wire the text says it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
 }
 
 impl Message {
@@ -94,6 +99,7 @@ impl Message {
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,
+            is_error: false,
         }
     }
     /// A system message.
@@ -127,6 +133,44 @@ impl Message {
             ..Message::new(Role::Tool, content)
         }
     }
+}
+
+impl Message {
+    /// A failed tool's answer to the call `call_id` of tool `name`: `content`
+    /// says why, and the message is marked [`Message::is_error`].
+    pub fn tool_error(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Message {
+            is_error: true,
+            ..Message::tool_result(call_id, name, content)
+        }
+    }
+}
+
+/// The message keys a conversation input may have.
+pub const MESSAGE_KEYS: &[&str] = &["role", "content", "tool_calls", "tool_call_id", "name"];
+
+/// Whether a case input is a conversation: a list whose items are mappings
+/// with a `role` or a `content` key (a list of anything else is plain data).
+pub fn is_conversation(value: &serde_json::Value) -> bool {
+    value.as_array().is_some_and(|items| {
+        items.iter().any(|m| {
+            m.as_object()
+                .is_some_and(|o| o.contains_key("role") || o.contains_key("content"))
+        })
+    })
+}
+
+/// The messages of a conversation input (see [`is_conversation`]); `None`
+/// for any other input or a list that does not read as messages.
+pub fn messages_of(value: &serde_json::Value) -> Option<Vec<Message>> {
+    if !is_conversation(value) {
+        return None;
+    }
+    serde_json::from_value(value.clone()).ok()
 }
 
 /// At most `max` characters of `text` on one line (newlines shown as `⏎`),

@@ -105,6 +105,7 @@ pub static REGISTRY: &[Entry] = &[
     entry::<kinds::tool_sequence::ToolSequence>(),
     entry::<kinds::tool_args::ToolArgs>(),
     entry::<kinds::trajectory::Trajectory>(),
+    entry::<kinds::skip::Skip>(),
 ];
 
 /// Every check kind name, as written in YAML, in table order.

@@ -88,17 +88,28 @@ impl Material {
         }
     }
 
-    fn texts<'a>(&'a self, structure: &'a Structure) -> Vec<&'a str> {
+    /// The texts the nonce is derived from: input, output, reference,
+    /// baseline and examples, as before outputs carried structure, so a
+    /// judge prompt (and its cassette key) does not change because the
+    /// target now reports its conversation.
+    fn hashed(&self) -> Vec<&str> {
         let mut all = vec![self.input.as_str(), self.output.as_str()];
-        all.extend(structure.transcript.as_deref());
-        all.extend(structure.calls.as_deref());
-        all.extend(structure.trajectory.as_deref());
-        all.extend(structure.parts.iter().map(String::as_str));
         all.extend(self.expected.as_deref());
         all.extend(self.other.as_deref());
         for e in &self.examples {
             all.extend([e.input.as_str(), e.output.as_str(), e.critique.as_str()]);
         }
+        all
+    }
+
+    /// Every judged text, the structure's included: none may contain the
+    /// nonce.
+    fn texts<'a>(&'a self, structure: &'a Structure) -> Vec<&'a str> {
+        let mut all = self.hashed();
+        all.extend(structure.transcript.as_deref());
+        all.extend(structure.calls.as_deref());
+        all.extend(structure.trajectory.as_deref());
+        all.extend(structure.parts.iter().map(String::as_str));
         all
     }
 }
@@ -169,17 +180,22 @@ fn trajectory(m: &Material) -> Option<String> {
 
 /// Chooses a nonce that none of `texts` contains.
 pub fn nonce(texts: &[&str]) -> String {
+    nonce_avoiding(texts, texts)
+}
+
+/// A nonce derived from a hash of `hashed` that none of `avoid` contains.
+pub fn nonce_avoiding(hashed: &[&str], avoid: &[&str]) -> String {
     let mut salt = 0u32;
     loop {
         let mut h = Sha256::new();
         h.update(salt.to_le_bytes());
-        for t in texts {
+        for t in hashed {
             h.update((t.len() as u64).to_le_bytes());
             h.update(t.as_bytes());
         }
         let digest = h.finalize();
         let n: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        if !texts.iter().any(|t| t.contains(&n)) {
+        if !avoid.iter().any(|t| t.contains(&n)) {
             return n;
         }
         salt += 1;
@@ -360,7 +376,7 @@ pub fn render(
     material: &Material,
 ) -> Result<Prompt, String> {
     let structure = material.structure();
-    let nonce = nonce(&material.texts(&structure));
+    let nonce = nonce_avoiding(&material.hashed(), &material.texts(&structure));
     let messages: Vec<Value> = material
         .conversation
         .iter()

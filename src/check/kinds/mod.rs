@@ -14,6 +14,7 @@ pub mod latency;
 pub mod regex;
 pub mod rust;
 pub mod similarity;
+pub mod skip;
 pub mod tool_args;
 pub mod tool_called;
 pub mod tool_sequence;
