@@ -1,5 +1,5 @@
 //! Records the cassettes of `evals/assistant.yaml`, `evals/audience.yaml`
-//! and `evals/question_loop.yaml` from scripted stand-in models, for a
+//! `evals/question_loop.yaml` and `evals/agent.yaml` from scripted stand-in models, for a
 //! repository without API keys.
 //!
 //! ```sh
@@ -106,7 +106,120 @@ fn question(prompt: &str) -> &'static str {
     }
 }
 
+/// The stand-in support agent (`tribunal-standin-agent`): it reads the
+/// whole conversation and answers as a tool-using model does, with tool
+/// calls (`finish_reason: tool_calls`) until the tools have answered, then
+/// with text. Its one known flaw: asked to cancel a subscription, it starts
+/// a refund instead of handing over to a human.
+fn agent(body: &Value) -> MockReply {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let users: Vec<String> = messages
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .filter_map(|m| m["content"].as_str().map(str::to_lowercase))
+        .collect();
+    let results: Vec<Value> = messages
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .filter_map(|m| m["content"].as_str())
+        .map(|c| serde_json::from_str(c).unwrap_or(Value::String(c.to_string())))
+        .collect();
+    let all = users.join(" ");
+    let orders: Vec<i64> = all
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let call = |i: usize, name: &str, args: Value| {
+        json!({"id": format!("call_{}_{i}", name), "type": "function",
+               "function": {"name": name, "arguments": args.to_string()}})
+    };
+    let calls: Vec<Value> = if !results.is_empty() {
+        Vec::new()
+    } else if all.contains("cancel") {
+        vec![call(
+            0,
+            "start_refund",
+            json!({"order_id": 0, "reason": "cancel subscription"}),
+        )]
+    } else if all.contains("refund") && !orders.is_empty() {
+        orders
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                call(
+                    i,
+                    "start_refund",
+                    json!({"order_id": n, "reason": "arrived broken"}),
+                )
+            })
+            .collect()
+    } else if all.contains("order") && !orders.is_empty() {
+        vec![call(0, "get_order", json!({"order_id": orders[0]}))]
+    } else {
+        Vec::new()
+    };
+    let (message, finish) = if !calls.is_empty() {
+        (
+            json!({"role": "assistant", "content": null, "tool_calls": calls}),
+            "tool_calls",
+        )
+    } else {
+        let text = if let Some(order) = results.iter().find(|r| r["status"] == "shipped") {
+            format!(
+                "Order {} has shipped with {} and should arrive on {}.",
+                order["order_id"],
+                order["carrier"].as_str().unwrap_or("the carrier"),
+                order["eta"].as_str().unwrap_or("soon")
+            )
+        } else if !results.is_empty() && results.iter().all(|r| r["refund_id"].is_string()) {
+            let ids: Vec<&str> = results
+                .iter()
+                .filter_map(|r| r["refund_id"].as_str())
+                .collect();
+            format!(
+                "I have started your refund ({}). You will get an email when the money is back.",
+                ids.join(", ")
+            )
+        } else if !results.is_empty() {
+            "Something went wrong on our side; a colleague will get back to you.".to_string()
+        } else if all.contains("refund") {
+            "Which order should I refund? Please give me its number.".to_string()
+        } else {
+            "How can I help you with your order?".to_string()
+        };
+        (json!({"role": "assistant", "content": text}), "stop")
+    };
+    let prompt_tokens = (body["messages"].to_string().len() / 4) as u64;
+    MockReply::json(
+        200,
+        &json!({
+            "id": "chatcmpl-standin", "object": "chat.completion", "created": 0,
+            "model": "tribunal-standin-agent",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20, "total_tokens": prompt_tokens + 20},
+        }),
+    )
+}
+
 fn judge(prompt: &str, wants_score: bool) -> Value {
+    if prompt.contains("<<BEGIN CONVERSATION ") {
+        // A conversation judge: the assistant resolved the issue when it
+        // looked the order up or asked for it before refunding, and ended
+        // with an answer rather than a promise it did not keep.
+        let conversation = between(prompt, "CONVERSATION");
+        let refunded_blind = conversation.contains("start_refund({\"order_id\":0");
+        let asked = conversation.contains("Which order");
+        return json!({
+            "critique": if refunded_blind {
+                "The user asked to cancel a subscription; the assistant started a refund for an order that does not exist instead of handing over to a colleague, and then blamed an error on its side.".to_string()
+            } else if asked {
+                "The assistant asked which order was meant, started the refund for the order the user named, and confirmed it with the refund id.".to_string()
+            } else {
+                "The assistant used the tools to answer the user's question and reported what they returned.".to_string()
+            },
+            "pass": !refunded_blind,
+        });
+    }
     let output = judged(prompt);
     let lower = output.to_lowercase();
     if prompt.contains("<<BEGIN REFERENCE ") {
@@ -150,6 +263,9 @@ fn judge(prompt: &str, wants_score: bool) -> Value {
 fn main() -> std::process::ExitCode {
     let server = match MockServer::start(false, |req: &MockRequest, _| {
         let body = req.json();
+        if body["model"] == "tribunal-standin-agent" {
+            return agent(&body);
+        }
         let prompt = user_text(&body);
         let answer = if body["model"] == "tribunal-standin-judge" {
             // A score is asked for when the requested schema has one.
@@ -182,7 +298,7 @@ fn main() -> std::process::ExitCode {
         if std::env::var_os("TRIBUNAL_SUITES").is_none() {
             std::env::set_var(
                 "TRIBUNAL_SUITES",
-                "evals/{assistant,audience,question_loop}.yaml",
+                "evals/{assistant,audience,question_loop,agent}.yaml",
             );
         }
         std::env::set_var("INSTA_UPDATE", "always");
@@ -192,6 +308,8 @@ fn main() -> std::process::ExitCode {
     tribunal::Harness::new()
         .root(root)
         .target("audience_builder", sut::audience_builder)
+        .target("get_order", sut::get_order)
+        .target("start_refund", sut::start_refund)
         .run(&args)
         .exit_code
 }

@@ -73,6 +73,7 @@ pub struct Message {
     /// Who said it.
     pub role: Role,
     /// What was said (for an assistant message that only calls tools, empty).
+    #[serde(default)]
     pub content: String,
     /// The tool calls of an assistant message, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -83,6 +84,10 @@ pub struct Message {
     /// For a `tool` message: the name of the tool that answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// For a `tool` message: the tool failed and `content` says why
+    /// (Anthropic's `is_error`; on the OpenAI wire the text says it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
 }
 
 impl Message {
@@ -94,6 +99,7 @@ impl Message {
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,
+            is_error: false,
         }
     }
     /// A system message.
@@ -126,5 +132,143 @@ impl Message {
             name: Some(name.into()),
             ..Message::new(Role::Tool, content)
         }
+    }
+}
+
+impl Message {
+    /// A failed tool's answer to the call `call_id` of tool `name`: `content`
+    /// says why, and the message is marked [`Message::is_error`].
+    pub fn tool_error(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Message {
+            is_error: true,
+            ..Message::tool_result(call_id, name, content)
+        }
+    }
+}
+
+/// The message keys a conversation input may have.
+pub const MESSAGE_KEYS: &[&str] = &["role", "content", "tool_calls", "tool_call_id", "name"];
+
+/// Whether a case input is a conversation: a list whose items are mappings
+/// with a `role` or a `content` key (a list of anything else is plain data).
+pub fn is_conversation(value: &serde_json::Value) -> bool {
+    value.as_array().is_some_and(|items| {
+        items.iter().any(|m| {
+            m.as_object()
+                .is_some_and(|o| o.contains_key("role") || o.contains_key("content"))
+        })
+    })
+}
+
+/// The messages of a conversation input (see [`is_conversation`]); `None`
+/// for any other input or a list that does not read as messages.
+pub fn messages_of(value: &serde_json::Value) -> Option<Vec<Message>> {
+    if !is_conversation(value) {
+        return None;
+    }
+    serde_json::from_value(value.clone()).ok()
+}
+
+/// At most `max` characters of `text` on one line (newlines shown as `⏎`),
+/// `…` when cut.
+fn clip(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c == '\n' { '⏎' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+impl ToolCall {
+    /// The call on one line: `get_order({"id":7})`, its arguments as compact
+    /// JSON cut to `max` characters.
+    pub fn summary(&self, max: usize) -> String {
+        format!("{}({})", self.name, clip(&self.arguments.to_string(), max))
+    }
+}
+
+/// How many characters of each message and of each call's arguments a
+/// transcript shows.
+pub const TRANSCRIPT_EXCERPT: usize = 2000;
+
+/// A conversation as a readable transcript, one message per paragraph:
+///
+/// ```text
+/// [user] Where is order 7?
+/// [assistant] → get_order({"id":7})
+/// [tool get_order] {"status":"shipped"}
+/// [assistant] It has shipped.
+/// ```
+///
+/// An assistant message's tool calls follow its text, one `→` line each;
+/// each text is cut to [`TRANSCRIPT_EXCERPT`] characters, and a conversation
+/// longer than [`TRANSCRIPT_MESSAGES`] messages shows its first ones and
+/// says how many more there are.
+pub fn transcript(messages: &[Message]) -> String {
+    let mut out = String::new();
+    for m in messages.iter().take(TRANSCRIPT_MESSAGES) {
+        let who = match (m.role, &m.name) {
+            (Role::Tool, Some(name)) => format!("tool {name}"),
+            (role, _) => role.as_str().to_string(),
+        };
+        let mut lines: Vec<String> = Vec::new();
+        if !m.content.is_empty() {
+            let text: String = if m.content.chars().count() > TRANSCRIPT_EXCERPT {
+                let cut: String = m.content.chars().take(TRANSCRIPT_EXCERPT).collect();
+                format!("{cut}…")
+            } else {
+                m.content.clone()
+            };
+            lines.extend(text.lines().map(str::to_string));
+        }
+        for call in &m.tool_calls {
+            lines.push(format!("→ {}", call.summary(TRANSCRIPT_EXCERPT)));
+        }
+        if lines.is_empty() {
+            lines.push(String::new());
+        }
+        out.push_str(&format!("[{who}] {}\n", lines[0]));
+        for l in &lines[1..] {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    if messages.len() > TRANSCRIPT_MESSAGES {
+        out.push_str(&format!(
+            "[… {} more messages]\n",
+            messages.len() - TRANSCRIPT_MESSAGES
+        ));
+    }
+    out
+}
+
+/// How many messages a transcript shows.
+pub const TRANSCRIPT_MESSAGES: usize = 200;
+
+impl ToolCall {
+    /// Calls in order on one line, each as [`ToolCall::summary`] with its
+    /// index: `#0 search({"q":"7"}) → #1 get_order({"id":7})` (arguments cut
+    /// to 60 characters; at most 20 calls, then how many more).
+    pub fn sequence(calls: &[ToolCall]) -> String {
+        const MAX: usize = 20;
+        let mut s = calls
+            .iter()
+            .take(MAX)
+            .enumerate()
+            .map(|(i, c)| format!("#{i} {}", c.summary(60)))
+            .collect::<Vec<_>>()
+            .join(" → ");
+        if calls.len() > MAX {
+            s.push_str(&format!(" → … ({} more)", calls.len() - MAX));
+        }
+        s
     }
 }

@@ -758,6 +758,122 @@ fn snapshot_settings(env: &Env, ci: bool, errors: &mut Vec<ConfigError>) -> Snap
     }
 }
 
+/// `GITHUB_API_URL` when unset: github.com's REST API.
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+/// `GITHUB_SERVER_URL` when unset.
+pub const DEFAULT_GITHUB_SERVER_URL: &str = "https://github.com";
+
+/// A secret read from the environment (`GITHUB_TOKEN`): its `Debug` output
+/// never shows the value, and reading it registers the value for redaction
+/// ([`crate::provider::secrets`]), so no message that echoes it prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    /// The value, for the one place that sends it (an `Authorization`
+    /// header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// What GitHub Actions tells a step through its environment, read for
+/// `tribunal ci github` (every variable is set by the runner; see
+/// `docs/configuration.md` and `docs/ci.md`).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct GithubEnv {
+    /// `GITHUB_EVENT_NAME`: `pull_request`, `push`, ...
+    pub event_name: Option<String>,
+    /// `GITHUB_EVENT_PATH`: the webhook payload of the event (JSON).
+    pub event_path: Option<PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`: the job summary file (Markdown, appended to).
+    pub step_summary: Option<PathBuf>,
+    /// `GITHUB_OUTPUT`: the step's outputs file (`name=value` lines).
+    pub output: Option<PathBuf>,
+    /// `GITHUB_REPOSITORY`: `owner/name`.
+    pub repository: Option<String>,
+    /// `GITHUB_API_URL` (default [`DEFAULT_GITHUB_API_URL`]), without a
+    /// trailing `/`.
+    pub api_url: String,
+    /// `GITHUB_SERVER_URL` (default [`DEFAULT_GITHUB_SERVER_URL`]), without
+    /// a trailing `/`.
+    pub server_url: String,
+    /// `GITHUB_RUN_ID`: links the comment to the run's reports.
+    pub run_id: Option<String>,
+    /// `GITHUB_WORKSPACE`: the checkout; annotation paths are relative to it.
+    pub workspace: Option<PathBuf>,
+    /// `GITHUB_BASE_REF`: a pull request's base branch.
+    pub base_ref: Option<String>,
+    /// `GITHUB_TOKEN`: the token the PR comment is written with.
+    pub token: Option<SecretValue>,
+}
+
+impl GithubEnv {
+    /// Reads the GitHub Actions variables from `env`. `GITHUB_REPOSITORY`
+    /// must be `owner/name` and the URLs must be `http://` or `https://`;
+    /// every invalid value is reported.
+    pub fn from_env(env: &Env) -> Result<GithubEnv, ConfigErrors> {
+        let mut errors = Vec::new();
+        let repository = env.get("GITHUB_REPOSITORY").filter(|r| {
+            let ok = matches!(r.split_once('/'), Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/'))
+                && r.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+            if !ok {
+                errors.push(var_error(
+                    "GITHUB_REPOSITORY",
+                    r.clone(),
+                    "a repository",
+                    "use owner/name, as GitHub Actions sets it (`octo-org/octo-repo`)",
+                ));
+            }
+            ok
+        });
+        let url = |name: &'static str, default: &str, errors: &mut Vec<ConfigError>| match env
+            .get(name)
+        {
+            Some(v) if v.starts_with("https://") || v.starts_with("http://") => {
+                v.trim_end_matches('/').to_string()
+            }
+            Some(v) => {
+                errors.push(var_error(
+                    name,
+                    v,
+                    "a URL",
+                    "use an http:// or https:// URL, as GitHub Actions sets it",
+                ));
+                default.to_string()
+            }
+            None => default.to_string(),
+        };
+        let api_url = url("GITHUB_API_URL", DEFAULT_GITHUB_API_URL, &mut errors);
+        let server_url = url("GITHUB_SERVER_URL", DEFAULT_GITHUB_SERVER_URL, &mut errors);
+        let token = env.get("GITHUB_TOKEN").map(|t| {
+            crate::provider::secrets::register("GITHUB_TOKEN", &t);
+            SecretValue(t)
+        });
+        let github = GithubEnv {
+            event_name: env.get("GITHUB_EVENT_NAME"),
+            event_path: env.get("GITHUB_EVENT_PATH").map(PathBuf::from),
+            step_summary: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            output: env.get("GITHUB_OUTPUT").map(PathBuf::from),
+            repository,
+            api_url,
+            server_url,
+            run_id: env.get("GITHUB_RUN_ID"),
+            workspace: env.get("GITHUB_WORKSPACE").map(PathBuf::from),
+            base_ref: env.get("GITHUB_BASE_REF"),
+            token,
+        };
+        ConfigErrors::result(github, errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,6 +80,79 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # Agents: tool calls and conversations
+//!
+//! A Rust target that runs an agent returns what it did besides its answer:
+//! the tool calls it made, in order, and the conversation. A case whose
+//! `input` is a list of messages, or a multi-turn case (`turns:`,
+//! `simulated_user:`), gives the target the conversation so far through
+//! [`Input::messages`]:
+//!
+//! ```
+//! use serde_json::json;
+//! use tribunal::{Input, Message, Output, Role, ToolCall};
+//!
+//! fn support_agent(input: &Input) -> Result<Output, String> {
+//!     let mut conversation = input.messages();
+//!     let question = conversation
+//!         .iter()
+//!         .rev()
+//!         .find(|m| m.role == Role::User)
+//!         .map(|m| m.content.clone())
+//!         .ok_or("no user message")?;
+//!     let call = ToolCall::new("get_order", json!({"id": 7})).with_id("call_1");
+//!     conversation.push(Message::assistant_calls("", vec![call.clone()]));
+//!     conversation.push(Message::tool_result("call_1", "get_order", "shipped"));
+//!     let answer = format!("Order 7 has shipped (you asked: {question}).");
+//!     conversation.push(Message::assistant(answer.clone()));
+//!     Ok(Output::text(answer)
+//!         .with_tool_call(call)
+//!         .with_conversation(conversation)
+//!         .with_finish_reason("stop"))
+//! }
+//!
+//! let input = Input::new(
+//!     json!([{"role": "user", "content": "Where is order 7?"}]),
+//!     Default::default(),
+//! );
+//! let out = support_agent(&input).map_err(std::io::Error::other)?;
+//! assert_eq!(out.tool_calls[0].name, "get_order");
+//! assert_eq!(out.conversation.len(), 4);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! A `prompt` target with `tools:` and `tools_from:` runs the tool loop
+//! itself. A tool mapped to a registered Rust target gets the call's
+//! arguments as [`Input::value`] (and each argument as a variable); what it
+//! returns is the tool result, and an `Err` goes back to the model as a
+//! failed result (`error: …`, marked `is_error` for Anthropic):
+//!
+//! ```no_run
+//! use tribunal::{Harness, Input, Output};
+//!
+//! fn lookup_order(input: &Input) -> Result<Output, String> {
+//!     match input.value["id"].as_i64() {
+//!         Some(7) => Ok(Output::json(serde_json::json!({"status": "shipped"}))),
+//!         Some(id) => Err(format!("no order {id}")),
+//!         None => Err("`id` is missing".into()),
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     // evals/support.yaml:
+//!     //   target:
+//!     //     prompt:
+//!     //       provider: openai:gpt-4.1-mini
+//!     //       tools: [{name: get_order, parameters: {type: object, properties: {id: {type: integer}}}}]
+//!     //       tools_from: {get_order: lookup_order}
+//!     Harness::new().target("lookup_order", lookup_order).main()
+//! }
+//! ```
+//!
+//! The YAML side (tool definitions, `tool_choice`, `max_steps`, multi-turn
+//! cases, `http`/`command` targets reporting an agent's calls) is in
+//! `docs/tools-and-conversations.md`.
+//!
 //! # What is where
 //!
 //! - The YAML format: `docs/format.md`; checks and judges: `docs/judges.md`;
@@ -87,6 +160,9 @@
 //!   and gates: `docs/reports.md`; every environment variable and
 //!   configuration key: `docs/configuration.md`; exit codes:
 //!   `docs/exit-codes.md` and [`exit`].
+//! - For agents: [`Output::with_tool_call`], [`Output::with_conversation`],
+//!   [`Output::with_step`], [`ToolCall`], [`Message`], [`Role`], [`Step`],
+//!   [`Input::messages`].
 //! - For `tests/evals.rs`: [`Harness`], [`Input`], [`CheckInput`], [`Output`],
 //!   and what a run returns: [`RunOutcome`], [`Verdict`], [`Outcome`].
 //! - For a custom model client: the [`Provider`] trait with [`ChatRequest`],
@@ -113,6 +189,8 @@ pub mod chat;
 #[doc(hidden)]
 pub mod check;
 #[doc(hidden)]
+pub mod ci;
+#[doc(hidden)]
 pub mod cli;
 #[doc(hidden)]
 pub mod config;
@@ -127,6 +205,8 @@ pub mod expand;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod harness;
+#[doc(hidden)]
+pub mod import;
 #[doc(hidden)]
 pub mod labels;
 #[doc(hidden)]

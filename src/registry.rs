@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::chat::Message;
 use crate::provider::BoxFuture;
 use crate::verdict::Output;
 
@@ -38,6 +39,46 @@ impl Input {
     /// A variable as a string, if it is one.
     pub fn var_str(&self, name: &str) -> Option<&str> {
         self.vars.get(name).and_then(Value::as_str)
+    }
+
+    /// The input as a conversation: the messages of a case whose `input` is
+    /// a list of messages (or of a multi-turn case's turn: the whole
+    /// exchange so far, ending with the user's newest message); for any
+    /// other input, one user message with [`Input::text`] (none when the
+    /// input is empty).
+    ///
+    /// ```
+    /// use tribunal::{Input, Output, Role};
+    ///
+    /// fn support_bot(input: &Input) -> Result<Output, String> {
+    ///     let messages = input.messages();
+    ///     let last = messages.last().ok_or("no message")?;
+    ///     let turns = messages.iter().filter(|m| m.role == Role::User).count();
+    ///     Ok(Output::text(format!("({turns}) you said: {}", last.content)))
+    /// }
+    /// # let _ = support_bot;
+    /// ```
+    pub fn messages(&self) -> Vec<Message> {
+        if let Some(messages) = crate::chat::messages_of(&self.value) {
+            return messages;
+        }
+        let text = self.text();
+        if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![Message::user(text)]
+        }
+    }
+
+    /// A trial input with this value and variables (for tests of Rust
+    /// targets).
+    pub fn new(value: Value, vars: Map<String, Value>) -> Self {
+        Input {
+            value,
+            vars,
+            case_id: String::new(),
+            variant: None,
+        }
     }
 }
 

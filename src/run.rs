@@ -135,7 +135,10 @@ async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError>
         suite_dir: &trial.suite.dir,
         env: &env.services,
     };
-    target::call(spec, &trial.suite.targets, &ctx).await
+    match &case.script {
+        Some(script) => target::conversation::run(spec, &trial.suite.targets, &ctx, script).await,
+        None => target::call(spec, &trial.suite.targets, &ctx).await,
+    }
 }
 
 /// A verdict for a trial that has not run (or could not): outcome `error`,

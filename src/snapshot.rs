@@ -130,6 +130,7 @@ fn evidence(verdict: &Verdict) -> Value {
     let mut info = Map::new();
     if let Some(out) = &verdict.output {
         info.insert("output".into(), json!(excerpt(&out.text)));
+        structure(&mut info, out);
     }
     if let Some(err) = &verdict.error {
         info.insert("error".into(), json!(excerpt(err)));
@@ -159,6 +160,41 @@ fn evidence(verdict: &Verdict) -> Value {
         info.insert("checks".into(), Value::Array(checks));
     }
     Value::Object(info)
+}
+
+/// The tool calls and conversation of an output, readably (left out when
+/// the output has none, or its conversation is one request and its answer,
+/// so a text output's header is as it always was).
+/// Steps are not repeated here (the HTML report and the results show
+/// them): a pipeline's accepted snapshots keep the header they were
+/// recorded with.
+fn structure(info: &mut Map<String, Value>, out: &crate::verdict::Output) {
+    if !out.tool_calls.is_empty() {
+        let calls: Vec<Value> = out
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json!(format!("#{i} {}", c.summary(200))))
+            .collect();
+        info.insert("tool_calls".into(), Value::Array(calls));
+    }
+    // A single request and its answer says nothing the output and the
+    // suite file do not: the conversation is shown when it holds tool
+    // calls, tool results or more than one user turn.
+    let c = &out.conversation;
+    let users = c
+        .iter()
+        .filter(|m| m.role == crate::chat::Role::User)
+        .count();
+    let tools = c
+        .iter()
+        .any(|m| m.role == crate::chat::Role::Tool || !m.tool_calls.is_empty());
+    if users > 1 || tools {
+        // One YAML item per transcript line, so that it reads as it prints.
+        let text = excerpt(&crate::chat::transcript(&out.conversation));
+        let lines: Vec<Value> = text.lines().map(|l| json!(l)).collect();
+        info.insert("conversation".into(), Value::Array(lines));
+    }
 }
 
 /// Reads the accepted decision from a `.snap` file.
@@ -463,7 +499,8 @@ pub fn diff(old: &str, new: &str) -> String {
     out
 }
 
-/// The reasons (and critiques) of the checks that did not pass.
+/// The reasons (and critiques) of the checks that did not pass, and the
+/// tool calls the output made (when it made any).
 fn failing_reasons(verdict: &Verdict) -> String {
     let mut out = String::new();
     for c in &verdict.checks {
@@ -478,6 +515,15 @@ fn failing_reasons(verdict: &Verdict) -> String {
                 out.push_str(&format!("    critique: {}\n", excerpt(crit)));
             }
         }
+    }
+    if let Some(o) = &verdict.output
+        && !o.tool_calls.is_empty()
+        && verdict.outcome != Outcome::Pass
+    {
+        out.push_str(&format!(
+            "  tool calls: {}\n",
+            crate::chat::ToolCall::sequence(&o.tool_calls)
+        ));
     }
     out
 }
@@ -693,6 +739,43 @@ mod tests {
         let c = compare(&verdict(Outcome::Pass, vec![]), &file(&path), &local());
         assert_eq!(c.status, Status::Error);
         assert!(c.fails);
+    }
+
+    #[test]
+    fn a_single_turn_conversation_and_steps_leave_the_header_as_it_was() {
+        use crate::chat::{Message, ToolCall};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.snap");
+        let plain = verdict(Outcome::Pass, vec![]);
+        let mut structured = plain.clone();
+        let out = structured.output.take().expect("an output");
+        structured.output = Some(
+            out.clone()
+                .with_conversation(vec![
+                    Message::system("Be brief."),
+                    Message::user("Refund?"),
+                    Message::assistant(out.text.clone()),
+                ])
+                .with_finish_reason("stop")
+                .with_step(crate::verdict::Step::new("draft", Output::text("x"))),
+        );
+        let before = render(&plain, &file(&path), false);
+        assert_eq!(render(&structured, &file(&path), false), before);
+        // A tool call is shown, and so is the conversation around it.
+        let mut called = structured.clone();
+        if let Some(o) = called.output.as_mut() {
+            o.tool_calls
+                .push(ToolCall::new("refund", serde_json::json!({"id": 7})));
+            o.conversation.insert(
+                2,
+                Message::assistant_calls("", vec![o.tool_calls[0].clone()]),
+            );
+        }
+        let text = render(&called, &file(&path), false);
+        assert!(
+            text.contains("  tool_calls:\n  - \"#0 refund({\\\"id\\\":7})\"\n  conversation:\n  - \"[system] Be brief.\"\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,6 +15,10 @@ fn main() -> ExitCode {
         .async_target("triage", sut::triage)
         .target("sql_writer", sut::sql_writer)
         .target("audience_builder", sut::audience_builder)
+        // The support agent's tools (evals/agent.yaml): a tool's input is
+        // the arguments the model called it with.
+        .target("get_order", sut::get_order)
+        .target("start_refund", sut::start_refund)
         .check("no_pii", |c: &CheckInput<'_>| -> Result<(), String> {
             let email = regex::Regex::new(r"[\w.+-]+@[\w-]+\.[\w.]+").map_err(|e| e.to_string())?;
             match email.find(&c.output.text) {

@@ -10,6 +10,7 @@ use super::Location;
 use crate::check::CheckSpec;
 use crate::check::judge::SuiteJudge;
 use crate::target::TargetSpec;
+use crate::target::conversation::Script;
 use crate::verdict::Gate;
 
 /// One suite file, loaded and validated.
@@ -54,7 +55,7 @@ pub struct Case {
     pub description: Option<String>,
     /// Dimensions such as `feature:refunds`, `scenario:angry`, `persona:new-user`.
     pub tags: Vec<String>,
-    /// The input: a string or a map of variables.
+    /// The input: a string, a map of variables or a list of messages.
     pub input: Value,
     /// Variables from suite defaults and the case (variant variables are added per trial).
     pub vars: Map<String, Value>,
@@ -74,6 +75,9 @@ pub struct Case {
     pub skip: Option<String>,
     /// The variants this case runs under (ids); `None`: all of the suite's.
     pub only_variants: Option<Vec<String>>,
+    /// A multi-turn case's user after the first message (`turns:` or
+    /// `simulated_user:`).
+    pub script: Option<Script>,
     /// Where the case is written.
     pub location: Location,
 }

@@ -85,4 +85,8 @@ pub(super) struct RawCase {
     pub(super) skip: Option<Value>,
     #[serde(default)]
     pub(super) variants: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) turns: Option<Value>,
+    #[serde(default)]
+    pub(super) simulated_user: Option<Value>,
 }

@@ -21,6 +21,7 @@ use crate::check::{CheckSpec, ParseCx};
 use crate::diag::{self, Seg, SpecError, explain_serde, hint};
 use crate::fsutil::snapshot_file_name;
 use crate::target::TargetSpec;
+use crate::target::conversation::{MAX_TURNS, Script, SimulatedUser};
 
 /// Names that exist outside the file: registered Rust targets and checks.
 /// When given, unknown names are load errors with a suggestion.
@@ -848,6 +849,11 @@ impl Loader<'_> {
         if let Some(only) = &rc.variants {
             self.only_variants(&child(base, "variants"), only, &defaults.variants);
         }
+        self.conversation_input(&child(base, "input"), rc.input.as_ref());
+        let script = self.script(base, &rc);
+        if let Some(TargetSpec::Prompt(p)) = &target {
+            self.tool_functions(&child(base, "target"), p);
+        }
         if self.errors.len() > errors_before {
             return None;
         }
@@ -869,7 +875,251 @@ impl Loader<'_> {
             gate: rc.gate.or(defaults.raw.gate).unwrap_or_default(),
             skip,
             only_variants: rc.variants,
+            script,
         })
+    }
+
+    /// A list `input:` of messages: each a `{role, content}` mapping with a
+    /// known role, ending with a message the target answers. A list of
+    /// anything else is plain data; an empty list is neither.
+    fn conversation_input(&mut self, path: &[Seg], input: Option<&Value>) {
+        let Some(Value::Array(items)) = input else {
+            return;
+        };
+        if items.is_empty() {
+            self.push(
+                path,
+                false,
+                "`input: []` is an empty list: a conversation needs at least one message".into(),
+                Some("write a list of messages such as `[{role: user, content: Hello}]`, a string, or a map of variables".into()),
+            );
+            return;
+        }
+        if !crate::chat::is_conversation(&Value::Array(items.clone())) {
+            return;
+        }
+        let roles = ["system", "user", "assistant", "tool"];
+        for (i, m) in items.iter().enumerate() {
+            let p = item(path, i);
+            let Some(obj) = m.as_object() else {
+                self.push(
+                    &p,
+                    false,
+                    format!("input[{i}] is not a message: the other items are messages"),
+                    Some("write every message as `{role: user, content: …}`".into()),
+                );
+                continue;
+            };
+            for k in obj.keys() {
+                if !crate::chat::MESSAGE_KEYS.contains(&k.as_str()) {
+                    self.push(
+                        &child(&p, k),
+                        true,
+                        format!("unknown message key `{k}`"),
+                        Some(hint(k, crate::chat::MESSAGE_KEYS.iter().copied())),
+                    );
+                }
+            }
+            let role = match obj.get("role") {
+                None => {
+                    self.push(
+                        &p,
+                        false,
+                        "a message needs a `role`".into(),
+                        Some("add `role: user` (or `system`, `assistant`, `tool`)".into()),
+                    );
+                    continue;
+                }
+                Some(Value::String(r)) if roles.contains(&r.as_str()) => r.as_str(),
+                Some(other) => {
+                    let word = crate::text::of_value(other);
+                    self.push(
+                        &child(&p, "role"),
+                        false,
+                        format!("unknown role `{word}`"),
+                        Some(hint(&word, roles)),
+                    );
+                    continue;
+                }
+            };
+            let calls = obj.get("tool_calls");
+            match obj.get("content") {
+                Some(Value::String(_)) => {}
+                None if role == "assistant" && calls.is_some() => {}
+                None => self.push(
+                    &p,
+                    false,
+                    format!("a `{role}` message needs a `content`"),
+                    Some("add `content: <text>`".into()),
+                ),
+                Some(_) => self.push(
+                    &child(&p, "content"),
+                    false,
+                    "a message's `content` is text".into(),
+                    Some("quote it: `content: \"...\"`".into()),
+                ),
+            }
+            if let Some(calls) = calls {
+                if role != "assistant" {
+                    self.push(
+                        &child(&p, "tool_calls"),
+                        true,
+                        format!("a `{role}` message cannot have `tool_calls`"),
+                        Some("tool calls belong to `assistant` messages".into()),
+                    );
+                } else if serde_json::from_value::<Vec<crate::chat::ToolCall>>(calls.clone())
+                    .is_err()
+                {
+                    self.push(
+                        &child(&p, "tool_calls"),
+                        false,
+                        "`tool_calls` is a list of `{id, name, arguments}`".into(),
+                        Some(
+                            "write e.g. `[{id: call_1, name: get_order, arguments: {id: 7}}]`"
+                                .into(),
+                        ),
+                    );
+                }
+            }
+            if role == "tool" && !obj.get("tool_call_id").is_some_and(Value::is_string) {
+                self.push(
+                    &p,
+                    false,
+                    "a `tool` message needs the `tool_call_id` of the call it answers".into(),
+                    Some("add `tool_call_id: <the id of an assistant message's call>`".into()),
+                );
+            }
+            if i + 1 == items.len() && role == "assistant" {
+                self.push(
+                    &p,
+                    false,
+                    "the conversation ends with an `assistant` message: the target answers the last message".into(),
+                    Some("end with the `user` (or `tool`) message the target should answer".into()),
+                );
+            }
+        }
+    }
+
+    /// `turns:` or `simulated_user:`, checked.
+    fn script(&mut self, base: &[Seg], rc: &RawCase) -> Option<Script> {
+        if rc.turns.is_some() && rc.simulated_user.is_some() {
+            self.push(
+                &child(base, "simulated_user"),
+                true,
+                "a case has either scripted `turns` or a `simulated_user`, not both".into(),
+                None,
+            );
+            return None;
+        }
+        if rc.output.is_some() && (rc.turns.is_some() || rc.simulated_user.is_some()) {
+            let key = if rc.turns.is_some() {
+                "turns"
+            } else {
+                "simulated_user"
+            };
+            self.push(
+                &child(base, key),
+                true,
+                format!("`{key}` talks with a target, and this case has a fixed `output`"),
+                Some("remove `output` to call the target".into()),
+            );
+            return None;
+        }
+        if let Some(turns) = &rc.turns {
+            let path = child(base, "turns");
+            let list = match turns {
+                Value::Array(l) if !l.is_empty() && l.len() <= MAX_TURNS => l,
+                Value::Array(l) if l.len() > MAX_TURNS => {
+                    self.push(
+                        &path,
+                        false,
+                        format!(
+                            "{} turns, more than the {MAX_TURNS} a case may script",
+                            l.len()
+                        ),
+                        Some("split the conversation into several cases".into()),
+                    );
+                    return None;
+                }
+                _ => {
+                    self.push(
+                        &path,
+                        false,
+                        "`turns` is a non-empty list of user messages".into(),
+                        Some("write e.g. `turns: [\"It is order 123.\", \"Thanks!\"]`".into()),
+                    );
+                    return None;
+                }
+            };
+            let mut out = Vec::new();
+            for (i, t) in list.iter().enumerate() {
+                match t {
+                    Value::String(s) if !s.trim().is_empty() => out.push(s.clone()),
+                    _ => self.push(
+                        &item(&path, i),
+                        false,
+                        "a turn is the user's message, as text".into(),
+                        Some("write the message as a string".into()),
+                    ),
+                }
+            }
+            return (out.len() == list.len()).then_some(Script::Turns(out));
+        }
+        let raw = rc.simulated_user.clone()?;
+        let path = child(base, "simulated_user");
+        let sim: SimulatedUser = self.typed(&path, raw, "simulated_user")?;
+        if let Some(re) = &sim.stop_when
+            && let Err(e) = Regex::new(re)
+        {
+            self.push(
+                &child(&path, "stop_when"),
+                false,
+                format!(
+                    "invalid regex {re:?} in `stop_when`: {}",
+                    e.to_string().lines().last().unwrap_or_default()
+                ),
+                Some("quote patterns with single quotes in YAML so backslashes survive: stop_when: '\\bDONE\\b'".into()),
+            );
+            return None;
+        }
+        if let Err(e) = Script::max_turns(&sim) {
+            self.push(&child(&path, "max_turns"), false, e, None);
+            return None;
+        }
+        Some(Script::Simulated(sim))
+    }
+
+    /// The Rust functions a prompt target's `tools_from` calls must be
+    /// registered (when the registered names are known).
+    fn tool_functions(&mut self, path: &[Seg], p: &crate::target::prompt::PromptTarget) {
+        let Some(known) = self.known else {
+            return;
+        };
+        for (tool, name) in p.tool_functions() {
+            if !known.targets.contains(&name) {
+                let h = if known.targets.is_empty() {
+                    format!("register it in tests/evals.rs with `.target(\"{name}\", f)`")
+                } else {
+                    hint(&name, known.targets.iter().map(String::as_str))
+                };
+                self.push(
+                    &[
+                        path,
+                        &[
+                            Seg::Key("prompt".into()),
+                            Seg::Key("tools_from".into()),
+                            Seg::Key(tool.clone()),
+                        ],
+                    ]
+                    .concat(),
+                    false,
+                    format!(
+                        "tool `{tool}` maps to the Rust function `{name}`, which is not registered"
+                    ),
+                    Some(h),
+                );
+            }
+        }
     }
 
     /// The case's target (its own, else the default), and whether the case

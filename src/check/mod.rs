@@ -1,7 +1,7 @@
 //! Checks: what is verified on a target's output.
 //!
 //! In YAML a check is a mapping with exactly one kind key (its main value)
-//! plus the common keys `name`, `weight`, `not` and `when`, and the kind's
+//! plus the common keys `name`, `weight`, `not`, `when` and `output`/`step`, and the kind's
 //! own options:
 //!
 //! ```yaml
@@ -45,7 +45,7 @@ mod spec;
 use std::fmt::Debug;
 
 pub use context::{Baselines, CheckCx, NoBaselines, ParseCx, TrialView};
-pub use dispatch::{Fallback, run_check, run_checks};
+pub use dispatch::{Fallback, OutputPath, run_check, run_checks};
 pub use registry::{Entry, KINDS, Kind, Parsed, REGISTRY};
 pub use spec::{CheckSpec, SpecError, When, derive_name, derive_name_with, typed};
 

@@ -101,6 +101,11 @@ pub static REGISTRY: &[Entry] = &[
     entry::<kinds::rust::RustCheck>(),
     entry::<ast::AstCheck>(),
     entry::<judge::JudgeCheck>(),
+    entry::<kinds::tool_called::ToolCalled>(),
+    entry::<kinds::tool_sequence::ToolSequence>(),
+    entry::<kinds::tool_args::ToolArgs>(),
+    entry::<kinds::trajectory::Trajectory>(),
+    entry::<kinds::skip::Skip>(),
 ];
 
 /// Every check kind name, as written in YAML, in table order.

@@ -1,5 +1,6 @@
 //! Parsing one check from its YAML value: the kind key, the common keys
-//! (`name`, `weight`, `not`, `when`) and the kind's own options.
+//! (`name`, `weight`, `not`, `when`, `output`, `step`) and the kind's own
+//! options.
 
 use std::sync::Arc;
 
@@ -7,13 +8,14 @@ use serde_json::{Map, Value};
 
 use super::Check;
 use super::context::ParseCx;
+use super::dispatch::OutputPath;
 use super::registry::{KINDS, Parsed, lookup};
 pub(crate) use crate::diag::main_error;
 use crate::diag::{Seg, Span, hint};
 pub use crate::diag::{SpecError, typed};
 use crate::text::{of_value, one_line};
 
-const COMMON: &[&str] = &["name", "weight", "not", "when"];
+const COMMON: &[&str] = &["name", "weight", "not", "when", "output", "step"];
 
 /// When a check runs, depending on the checks before it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +45,9 @@ pub struct CheckSpec {
     pub negate: bool,
     /// Run only when earlier checks passed or failed.
     pub when: Option<When>,
+    /// The part of the output the check runs on (`output:`, `step:`);
+    /// `None`: the whole output.
+    pub output: Option<OutputPath>,
     /// Where the check is written.
     pub span: Span,
 }
@@ -161,6 +166,7 @@ impl CheckSpec {
             None => None,
             Some(v) => Some(parse_when(&v, cx)?),
         };
+        let output = address(map.remove("output"), map.remove("step"))?;
         no_options(kind_name, &map, entry.options)?;
         let parsed = Parsed {
             kind: kind_name,
@@ -176,9 +182,37 @@ impl CheckSpec {
             weight,
             negate,
             when,
+            output,
             span: cx.span.clone(),
         })
     }
+}
+
+/// `output:` and `step:`, validated.
+fn address(output: Option<Value>, step: Option<Value>) -> Result<Option<OutputPath>, SpecError> {
+    let text = |key: &str, v: Option<Value>| -> Result<Option<String>, SpecError> {
+        match v {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(SpecError::new(
+                vec![Seg::Key(key.into())],
+                format!("`{key}` must be a string"),
+                Some(if key == "step" {
+                    "name the step, e.g. `step: question`".into()
+                } else {
+                    "write a path such as `output: tool_calls[0].arguments`".into()
+                }),
+            )),
+        }
+    };
+    let (output, step) = (text("output", output)?, text("step", step)?);
+    if output.is_none() && step.is_none() {
+        return Ok(None);
+    }
+    let key = if output.is_some() { "output" } else { "step" };
+    OutputPath::parse(output.as_deref(), step.as_deref())
+        .map(Some)
+        .map_err(|(message, hint)| SpecError::new(vec![Seg::Key(key.into())], message, hint))
 }
 
 fn list(items: &[&str]) -> String {

@@ -3,7 +3,10 @@
 //! have no command-line types.
 
 pub mod bench_ast;
+pub mod ci;
 pub mod equiv;
+pub mod import;
+pub mod init;
 pub mod labels;
 pub mod providers;
 pub mod report;
@@ -53,6 +56,9 @@ pub enum Cmd {
     /// `equiv`, `bench-ast`.
     #[command(flatten)]
     Equivalence(equiv::Command),
+    /// `ci github summary|annotate|comment|gate`: a run reported to CI.
+    #[command(subcommand)]
+    Ci(ci::Command),
     /// Load every suite file and the configuration (`tribunal.yaml`, the
     /// environment) and report every problem, without running anything.
     Validate {
@@ -60,6 +66,13 @@ pub enum Cmd {
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
+    /// Scaffold a tribunal project: an example suite with its snapshots and
+    /// cassette, `tribunal.yaml`, a CI workflow, and in a crate
+    /// `tests/evals.rs` with its `Cargo.toml` entries. Never overwrites.
+    Init(init::Args),
+    /// Convert another tool's eval configuration into tribunal suites.
+    #[command(subcommand)]
+    Import(import::Command),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -111,5 +124,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Providers(c) => providers::run(c),
         Cmd::Equivalence(c) => equiv::run(c),
         Cmd::Test { root, args } => run::test(root, args),
+        Cmd::Ci(c) => ci::run(c),
+        Cmd::Init(args) => init::run(args),
+        Cmd::Import(c) => import::run(c),
     }
 }

@@ -321,7 +321,7 @@ pub struct ProjectArgs {
 
 impl ProjectArgs {
     /// The gates: the gates file's, overridden by the flags.
-    fn gates(&self) -> Result<Gates, ReportError> {
+    pub(crate) fn gates(&self) -> Result<Gates, ReportError> {
         resolve_gates(
             &self.root,
             self.gates_file.as_deref(),

@@ -38,11 +38,14 @@ fn messages(all: &[super::Message]) -> Vec<Value> {
                 out.push(json!({"role": "assistant", "content": blocks}));
             }
             Role::Tool => {
-                let block = json!({
+                let mut block = json!({
                     "type": "tool_result",
                     "tool_use_id": m.tool_call_id.clone().unwrap_or_default(),
                     "content": m.content,
                 });
+                if m.is_error {
+                    block["is_error"] = json!(true);
+                }
                 let merged = out.last_mut().is_some_and(|last| {
                     let joinable = last["role"] == "user"
                         && last["content"]

@@ -108,32 +108,16 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
     let message = choice
         .get("message")
         .ok_or_else(|| format!("no `choices[0].message` in {}", snippet(bytes)))?;
-    let text = match message.get("content") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => return Err(format!("`content` is not a string: {other}")),
-    };
+    let text = content_text(message.get("content"))?;
     let mut tool_calls = Vec::new();
     if let Some(Value::Array(calls)) = message.get("tool_calls") {
         for c in calls {
             let f = c.get("function").ok_or("tool call without `function`")?;
-            let name = f
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or("tool call without name")?;
-            let args = f.get("arguments").and_then(Value::as_str).unwrap_or("{}");
-            let arguments = serde_json::from_str(args)
-                .map_err(|e| format!("tool call `{name}` arguments are not JSON: {e}"))?;
-            tool_calls.push(ToolCall {
-                id: c
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                name: name.to_string(),
-                arguments,
-            });
+            tool_calls.push(function_call(f, c.get("id"))?);
         }
+    } else if let Some(f) = message.get("function_call").filter(|f| f.is_object()) {
+        // The legacy single-call field, still answered by some servers.
+        tool_calls.push(function_call(f, None)?);
     }
     let json = if req.response_format.is_some() {
         serde_json::from_str(text.trim()).ok()
@@ -150,6 +134,55 @@ pub fn parse(bytes: &[u8], req: &ChatRequest) -> Result<ChatResponse, String> {
             ["prompt_tokens", "completion_tokens"],
             choice.get("finish_reason"),
         )
+    })
+}
+
+/// A message's `content`: a string, `null` (a message that only calls
+/// tools), or a list of parts whose `text` parts are joined (some
+/// OpenAI-compatible servers answer parts).
+fn content_text(content: Option<&Value>) -> Result<String, String> {
+    match content {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Null) | None => Ok(String::new()),
+        Some(Value::Array(parts)) => {
+            let mut text = String::new();
+            for p in parts {
+                match (p.get("type").and_then(Value::as_str), p.get("text")) {
+                    (Some("text") | None, Some(Value::String(t))) => text.push_str(t),
+                    (Some("refusal"), _) | (Some(_), None) => {}
+                    _ => return Err(format!("`content` has a part tribunal cannot read: {p}")),
+                }
+            }
+            Ok(text)
+        }
+        Some(other) => Err(format!("`content` is not a string: {other}")),
+    }
+}
+
+/// One `function` of a tool call: its name and arguments. The arguments
+/// are JSON text (as OpenAI sends them), or already an object (as some
+/// compatible servers send them); empty text means no arguments (`{}`).
+fn function_call(f: &Value, id: Option<&Value>) -> Result<ToolCall, String> {
+    let name = f
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| format!("tool call without a name: {f}"))?;
+    let arguments = match f.get("arguments") {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::String(s)) if s.trim().is_empty() => json!({}),
+        Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
+            format!(
+                "tool call `{name}` arguments are not JSON ({e}): {}",
+                snippet(s.as_bytes())
+            )
+        })?,
+        Some(other) => other.clone(),
+    };
+    Ok(ToolCall {
+        id: id.and_then(Value::as_str).unwrap_or_default().to_string(),
+        name: name.to_string(),
+        arguments,
     })
 }
 
@@ -237,6 +270,32 @@ mod tests {
         assert_eq!(b["tools"][0]["type"], "function");
         assert_eq!(b["top_p"], 0.5);
         assert_eq!(b["seed"], 7);
+    }
+
+    #[test]
+    fn reads_what_compatible_servers_answer_for_tool_calls() {
+        let req = ChatRequest::default();
+        // Arguments as an object, as empty text, content as parts.
+        let body = br#"{"choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"Checking "},{"type":"text","text":"now."}],"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":{"x":1}}},{"id":"b","type":"function","function":{"name":"g","arguments":""}}]},"finish_reason":"stop"}]}"#;
+        let r = parse(body, &req).expect("parses");
+        assert_eq!(r.text, "Checking now.");
+        assert_eq!(
+            r.tool_calls,
+            vec![
+                ToolCall::new("f", json!({"x": 1})).with_id("a"),
+                ToolCall::new("g", json!({})).with_id("b"),
+            ]
+        );
+        assert_eq!(r.finish_reason.as_deref(), Some("stop"));
+        // The legacy single `function_call`.
+        let legacy = br#"{"choices":[{"message":{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{\"x\":2}"}},"finish_reason":"function_call"}]}"#;
+        let r = parse(legacy, &req).expect("parses");
+        assert_eq!(r.tool_calls, vec![ToolCall::new("f", json!({"x": 2}))]);
+        // Arguments that are not JSON: an error showing them.
+        let broken = br#"{"choices":[{"message":{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":"}}]}}]}"#;
+        let e = parse(broken, &req).expect_err("not JSON");
+        assert!(e.starts_with("tool call `f` arguments are not JSON"), "{e}");
+        assert!(e.ends_with(r#"{"x":"#), "{e}");
     }
 
     #[test]

@@ -309,6 +309,7 @@ fn failures_section(o: &mut String, run: &RunResults) {
                     "<details><summary>output</summary><pre>{}</pre></details>",
                     esc(&text)
                 );
+                structure(o, out);
             }
             let _ = write!(o, "</details>");
         }
@@ -317,6 +318,54 @@ fn failures_section(o: &mut String, run: &RunResults) {
         let _ = write!(o, "<p>Every trial passes and matches its snapshot.</p>");
     }
     let _ = writeln!(o, "</section>");
+}
+
+/// An output's tool calls, conversation and steps, each in a closed
+/// `<details>` (nothing when it has none).
+fn structure(o: &mut String, out: &crate::verdict::Output) {
+    if !out.tool_calls.is_empty() {
+        let _ = write!(
+            o,
+            "<details class=\"tool-calls\"><summary>tool calls ({})</summary><ol start=\"0\">",
+            out.tool_calls.len()
+        );
+        for c in out.tool_calls.iter().take(100) {
+            let _ = write!(
+                o,
+                "<li><code>{}</code> <pre>{}</pre></li>",
+                esc(&c.name),
+                esc(&crate::text::excerpt(&c.arguments.to_string(), 2000))
+            );
+        }
+        let _ = write!(o, "</ol></details>");
+    }
+    if !out.conversation.is_empty() {
+        let _ = write!(
+            o,
+            "<details class=\"conversation\"><summary>conversation ({} messages)</summary><pre>{}</pre></details>",
+            out.conversation.len(),
+            esc(&crate::text::excerpt(
+                &crate::chat::transcript(&out.conversation),
+                20_000
+            ))
+        );
+    }
+    if !out.steps.is_empty() {
+        let _ = write!(
+            o,
+            "<details class=\"steps\"><summary>steps ({})</summary><ol>",
+            out.steps.len()
+        );
+        for s in out.steps.iter().take(100) {
+            let _ = write!(
+                o,
+                "<li><b>{}</b><pre>{}</pre></li>",
+                esc(&s.name),
+                esc(&crate::text::excerpt(&s.output.text, 2000))
+            );
+        }
+        let _ = write!(o, "</ol></details>");
+    }
 }
 
 /// `#trials`: every trial of the run.

@@ -1,6 +1,9 @@
 //! JUnit XML in the shape CI consumers read (the Jenkins/Ant `junit-10.xsd`
 //! schema that GitHub test reporters, GitLab and Buildkite also accept):
-//! one `<testsuite>` per tribunal suite, one `<testcase>` per trial.
+//! one `<testsuite>` per tribunal suite, one `<testcase>` per trial, with
+//! the `file` and `line` of its case in the YAML (a suite file that did not
+//! load is a `<testcase>` too, named by its file, at its first problem,
+//! holding an `<error>`).
 //!
 //! Mapping: statuses that fail the build become `<failure>` (regression,
 //! new failure, changed verdict, must-pass failure, unreviewed improvement)
@@ -90,10 +93,11 @@ pub fn render(run: &RunResults) -> String {
             };
             let _ = write!(
                 out,
-                "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"",
+                "    <testcase name=\"{}\" classname=\"{}\" time=\"{}\"{}",
                 escape(&name),
                 escape(&v.suite),
-                secs(v.duration_ms)
+                secs(v.duration_ms),
+                file_line(r)
             );
             let reason = failure_reason(r);
             let detail = format!(
@@ -145,6 +149,22 @@ pub fn render(run: &RunResults) -> String {
         let _ = writeln!(out, "  </testsuite>");
     }
     out.push_str("</testsuites>\n");
+    out
+}
+
+/// ` file="evals/shop.yaml" line="8"`: where the case is written (for a
+/// suite file that did not load, its first problem), the attributes GitLab,
+/// Jenkins and GitHub's JUnit reporters annotate with. Empty when the
+/// record has no position.
+fn file_line(r: &TrialRecord) -> String {
+    let at = &r.verdict.location;
+    let mut out = String::new();
+    if !at.file.is_empty() {
+        let _ = write!(out, " file=\"{}\"", escape(&at.file));
+        if at.line > 0 {
+            let _ = write!(out, " line=\"{}\"", at.line);
+        }
+    }
     out
 }
 

@@ -106,7 +106,10 @@ pub fn run_summary(run: &RunResults) -> String {
                 out,
                 "| `{}` | {} | `{}` |",
                 cell(&r.verdict.trial),
-                cell(&crate::text::one_line(&failure_reason(r), 200)),
+                cell(&with_calls(
+                    r,
+                    crate::text::one_line(&failure_reason(r), 200)
+                )),
                 cell(&r.verdict.failure_location().to_string())
             );
         }
@@ -296,6 +299,19 @@ pub fn matrix(rows: &[VariantRow]) -> String {
     }
     out.push('\n');
     out
+}
+
+/// A trial's reason, followed by the names of the tool calls its output
+/// made, when it made any (`… · tool calls: search → get_order`).
+fn with_calls(r: &crate::verdict::TrialRecord, reason: String) -> String {
+    match r.verdict.output.as_ref().map(|o| &o.tool_calls) {
+        Some(calls) if !calls.is_empty() => {
+            let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
+            let names = crate::text::one_line(&names.join(" → "), 120);
+            format!("{reason} · tool calls: {names}")
+        }
+        _ => reason,
+    }
 }
 
 /// Name of a status for display (`known failure`).

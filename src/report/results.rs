@@ -74,14 +74,7 @@ pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
     };
     let v = &mut r.verdict;
     if let Some(out) = &mut v.output {
-        cut(&mut out.text);
-        if out
-            .json
-            .as_ref()
-            .is_some_and(|j| j.to_string().len() > KEPT_BYTES)
-        {
-            out.json = None;
-        }
+        bound_output(out);
     }
     if let Some(e) = &mut v.error {
         cut(e);
@@ -102,6 +95,42 @@ pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
         }
     }
     r
+}
+
+/// An output's texts bounded as [`bound_record`] says: its text, its JSON,
+/// each tool call's arguments, each message and each step.
+fn bound_output(out: &mut crate::verdict::Output) {
+    let cut = |s: &mut String| {
+        if s.len() > KEPT_BYTES {
+            *s = bounded(s, KEPT_BYTES);
+        }
+    };
+    let cut_json = |v: &mut serde_json::Value| {
+        let text = v.to_string();
+        if text.len() > KEPT_BYTES {
+            *v = serde_json::Value::String(bounded(&text, KEPT_BYTES));
+        }
+    };
+    cut(&mut out.text);
+    if out
+        .json
+        .as_ref()
+        .is_some_and(|j| j.to_string().len() > KEPT_BYTES)
+    {
+        out.json = None;
+    }
+    for c in &mut out.tool_calls {
+        cut_json(&mut c.arguments);
+    }
+    for m in &mut out.conversation {
+        cut(&mut m.content);
+        for c in &mut m.tool_calls {
+            cut_json(&mut c.arguments);
+        }
+    }
+    for s in &mut out.steps {
+        bound_output(&mut s.output);
+    }
 }
 
 /// Everything one run produced.
@@ -312,6 +341,56 @@ mod tests {
         assert!(json.len() < 5 * KEPT_BYTES, "{} bytes kept", json.len());
         assert!(
             json.contains("tribunal kept the first 65536 of 3000000 bytes; sha256 of the whole: ")
+        );
+    }
+
+    #[test]
+    fn tool_calls_messages_and_steps_are_kept_and_bounded() {
+        use crate::chat::{Message, ToolCall};
+        use crate::verdict::{Output, Step};
+        let mut r = crate::report::sample::record(
+            "s::c",
+            crate::verdict::Outcome::Fail,
+            crate::verdict::Status::Regression,
+            0.0,
+            &[],
+            1.0,
+            0.0,
+        );
+        let big = "x".repeat(1_000_000);
+        let call = ToolCall::new("search", serde_json::json!({"q": big})).with_id("c1");
+        r.verdict.output = Some(
+            Output::text("answer")
+                .with_tool_call(call.clone())
+                .with_tool_call(ToolCall::new("get_order", serde_json::json!({"id": 7})))
+                .with_conversation(vec![
+                    Message::user(big.clone()),
+                    Message::assistant_calls("", vec![call]),
+                    Message::tool_result("c1", "search", big.clone()),
+                ])
+                .with_step(Step::new("draft", Output::text(big.clone()))),
+        );
+        let run = RunResults::new(
+            Path::new("/nonexistent"),
+            vec![r],
+            SystemTime::now(),
+            Duration::ZERO,
+        );
+        let json = run.to_json();
+        assert!(json.len() < 8 * KEPT_BYTES, "{} bytes kept", json.len());
+        let back: RunResults = serde_json::from_str(&json).expect("reads back");
+        let out = back.records[0].verdict.output.clone().expect("output kept");
+        assert_eq!(out.tool_calls.len(), 2);
+        assert_eq!(out.tool_calls[1].arguments, serde_json::json!({"id": 7}));
+        assert!(out.tool_calls[0].arguments.is_string(), "cut to its text");
+        assert_eq!(out.conversation.len(), 3);
+        assert_eq!(out.conversation[2].tool_call_id.as_deref(), Some("c1"));
+        assert_eq!(out.steps[0].name, "draft");
+        assert!(
+            out.steps[0]
+                .output
+                .text
+                .contains("tribunal kept the first 65536")
         );
     }
 }

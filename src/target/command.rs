@@ -10,7 +10,15 @@
 //!     timeout_s: 30                                           # default 60
 //!     json: true                                              # parse stdout as JSON
 //!     max_output_bytes: 8388608                               # default 8 MiB of stdout
+//!     output: "$.answer"                                      # optional: JSON path of the output
+//!     tool_calls: "$.tool_calls"                              # optional: JSON path of its tool calls
+//!     conversation: "$.messages"                              # optional: JSON path of its conversation
 //! ```
+//!
+//! With `output`, `tool_calls` or `conversation`, stdout is read as JSON and
+//! these paths select the output text (a string as it is, other JSON as its
+//! compact text and as JSON), the tool calls and the conversation (see
+//! [`super::shapes`]).
 //!
 //! The program runs in the suite's folder, as the leader of its own process
 //! group. A non-zero exit, a timeout or undecodable output is an `error`
@@ -57,6 +65,15 @@ pub struct CommandTarget {
     /// that shows the start, the size and a hash.
     #[serde(default = "default_max_output")]
     pub max_output_bytes: usize,
+    /// JSON path of the output in stdout (stdout is then read as JSON).
+    #[serde(default)]
+    pub output: Option<String>,
+    /// JSON path of the tool calls the program reports.
+    #[serde(default)]
+    pub tool_calls: Option<String>,
+    /// JSON path of the conversation the program reports.
+    #[serde(default)]
+    pub conversation: Option<String>,
 }
 
 fn default_timeout() -> f64 {
@@ -254,6 +271,9 @@ pub async fn call(params: &CommandTarget, ctx: &TargetContext<'_>) -> Result<Out
             params.program
         ))
     })?;
+    if params.output.is_some() || params.tool_calls.is_some() || params.conversation.is_some() {
+        return structured_stdout(params, &text);
+    }
     let json = if params.json {
         Some(serde_json::from_str(text.trim()).map_err(|e| {
             TargetError(format!(
@@ -270,4 +290,43 @@ pub async fn call(params: &CommandTarget, ctx: &TargetContext<'_>) -> Result<Out
         json,
         ..Output::default()
     })
+}
+
+/// Stdout read as JSON, with the output, tool calls and conversation at
+/// the target's paths.
+fn structured_stdout(params: &CommandTarget, text: &str) -> Result<Output, TargetError> {
+    let who = format!("`{}`", params.program);
+    let body: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| {
+        TargetError(format!(
+            "{who} was expected to print JSON for `output`/`tool_calls`/`conversation` ({e}); stdout:\n{}",
+            tail(text.as_bytes())
+        ))
+    })?;
+    let mut out = match &params.output {
+        None => Output {
+            text: text.trim_end_matches('\n').to_string(),
+            json: Some(body.clone()),
+            ..Output::default()
+        },
+        Some(path) => {
+            let found = super::http::json_path(&body, path).map_err(|e| {
+                TargetError(format!(
+                    "{who}: {e} in {}",
+                    crate::provider::openai::snippet(body.to_string().as_bytes())
+                ))
+            })?;
+            match found {
+                serde_json::Value::String(s) => Output::text(s.clone()),
+                other => Output::json(other.clone()),
+            }
+        }
+    };
+    super::shapes::fill(
+        &mut out,
+        &body,
+        params.tool_calls.as_deref(),
+        params.conversation.as_deref(),
+        &who,
+    )?;
+    Ok(out)
 }

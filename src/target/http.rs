@@ -9,6 +9,8 @@
 //!     body: {question: "{{ input }}"}        # JSON; every string inside is templated
 //!     headers: {Authorization: "Bearer ${BOT_TOKEN}"}   # ${NAME} reads the environment
 //!     output: "$.answer.text"                # JSON path of the output (default: whole body)
+//!     tool_calls: "$.tool_calls"             # optional: JSON path of the tool calls it made
+//!     conversation: "$.messages"             # optional: JSON path of the conversation
 //!     timeout_s: 30                          # default 60
 //!     max_output_bytes: 8388608              # default 8 MiB
 //! ```
@@ -21,6 +23,9 @@
 //! environment (an unset NAME is an error naming it); when the header or
 //! the variable has a secret's name (`Authorization`, `${BOT_TOKEN}`, see
 //! [`secrets::is_secret_name`]) the value is redacted from every message and output.
+//!
+//! `tool_calls` and `conversation` read an agent's calls and messages from
+//! the JSON answer (OpenAI-shaped or plain, see [`super::shapes`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -52,6 +57,12 @@ pub struct HttpTarget {
     /// JSON path of the output: `$`, `$.a.b`, `$.items[0].text`, `$['key']`.
     #[serde(default)]
     pub output: Option<String>,
+    /// JSON path of the tool calls the endpoint reports.
+    #[serde(default)]
+    pub tool_calls: Option<String>,
+    /// JSON path of the conversation the endpoint reports.
+    #[serde(default)]
+    pub conversation: Option<String>,
     /// Seconds before the request is abandoned.
     #[serde(default = "default_timeout")]
     pub timeout_s: f64,
@@ -207,13 +218,30 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
         )));
     }
     let text = String::from_utf8_lossy(&body.head).into_owned();
+    let structured = params.tool_calls.is_some() || params.conversation.is_some();
     let Some(path) = &params.output else {
-        let json = serde_json::from_str(&text).ok();
-        return Ok(Output {
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        let mut out = Output {
             text,
             json,
             ..Output::default()
-        });
+        };
+        if structured {
+            let Some(body) = out.json.clone() else {
+                return Err(TargetError(format!(
+                    "{url} did not answer JSON, so `tool_calls`/`conversation` cannot be read: {}",
+                    crate::provider::openai::snippet(out.text.as_bytes())
+                )));
+            };
+            super::shapes::fill(
+                &mut out,
+                &body,
+                params.tool_calls.as_deref(),
+                params.conversation.as_deref(),
+                &url,
+            )?;
+        }
+        return Ok(out);
     };
     let body: Value = serde_json::from_str(&text).map_err(|e| {
         TargetError(format!(
@@ -227,14 +255,22 @@ pub async fn call(params: &HttpTarget, ctx: &TargetContext<'_>) -> Result<Output
             crate::provider::openai::snippet(body.to_string().as_bytes())
         ))
     })?;
-    Ok(match found {
+    let mut out = match found {
         Value::String(s) => Output::text(s.clone()),
         other => Output {
             text: other.to_string(),
             json: Some(other.clone()),
             ..Output::default()
         },
-    })
+    };
+    super::shapes::fill(
+        &mut out,
+        &body,
+        params.tool_calls.as_deref(),
+        params.conversation.as_deref(),
+        &url,
+    )?;
+    Ok(out)
 }
 
 /// An error with its causes (`connection reset by peer` is several levels down).

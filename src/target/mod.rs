@@ -16,9 +16,12 @@
 //! [`http`], [`pipeline`].
 
 pub mod command;
+pub mod conversation;
 pub mod http;
 pub mod pipeline;
 pub mod prompt;
+pub mod shapes;
+pub mod tools;
 
 use std::path::Path;
 use std::time::Instant;
@@ -78,8 +81,9 @@ impl TargetSpec {
                     },
                     "prompt" => {
                         let p: prompt::PromptTarget = typed("prompt", v)?;
-                        p.validate().map_err(|m| {
-                            SpecError::new(vec![Seg::Key("prompt".into())], m, None)
+                        p.validate().map_err(|mut e| {
+                            e.path.insert(0, Seg::Key("prompt".into()));
+                            e
                         })?;
                         Ok(TargetSpec::Prompt(p))
                     }
@@ -216,6 +220,7 @@ pub async fn call(
     if let Some(j) = &mut output.json {
         secrets::redact_json(j);
     }
+    shapes::redact(&mut output);
     if output.latency_ms.is_none() {
         output.latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     }

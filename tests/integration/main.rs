@@ -4,12 +4,17 @@
 
 mod common;
 
+mod agents_checks;
+mod agents_targets;
 mod architecture;
 mod ast_equivalent;
 mod checks;
+mod ci_github;
 mod cli;
 mod gates;
 mod harness;
+mod import_promptfoo;
+mod init;
 mod labels;
 mod loader;
 mod packaging;

@@ -217,12 +217,18 @@ async fn retry_after_in_seconds_and_http_date_is_honoured() {
         })
         .expect("server");
         let dir = TestProject::new();
-        let p = providers(
-            dir.path(),
-            Mode::Live,
-            config(&format!("{}/v1", server.url()), "openai", ""),
-            true,
-        );
+        // A per-attempt timeout a loaded machine meets: the 0.3 s of the
+        // shared config made the answer after the wait time out now and
+        // then under the full suite, and a third request was counted.
+        let cfg = ProjectConfig::parse(
+            &format!(
+                "providers:\n  p:\n    kind: openai\n    model: m-1\n    base_url: {}/v1\nretry: {{max_attempts: 3, initial_backoff_ms: 10, max_backoff_ms: 50, timeout_s: 10, budget_s: 20}}\n",
+                server.url()
+            ),
+            "test",
+        )
+        .expect("config parses");
+        let p = providers(dir.path(), Mode::Live, cfg, true);
         let t = Instant::now();
         let r = p.chat("p", &ask("x"), &site("c")).await.expect("retried");
         assert_eq!(r.text, "ok");

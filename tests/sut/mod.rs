@@ -86,3 +86,30 @@ pub fn audience_builder(input: &Input) -> Result<Value, String> {
     };
     Ok(ast)
 }
+
+/// Tool of the support agent (`evals/agent.yaml`): looks up an order. Its
+/// input is the model's arguments, `{"order_id": N}`.
+pub fn get_order(input: &Input) -> Result<Value, String> {
+    let id = input.value["order_id"]
+        .as_i64()
+        .ok_or_else(|| format!("get_order needs an integer `order_id`, got {}", input.value))?;
+    match id {
+        7 => Ok(json!({"order_id": 7, "status": "shipped", "carrier": "DHL", "eta": "2026-12-04"})),
+        8 => Ok(json!({"order_id": 8, "status": "packing"})),
+        _ => Err(format!("no order {id}")),
+    }
+}
+
+/// Tool of the support agent: starts a refund (`{"order_id": N, "reason": …}`).
+pub fn start_refund(input: &Input) -> Result<Value, String> {
+    let id = input.value["order_id"].as_i64().ok_or_else(|| {
+        format!(
+            "start_refund needs an integer `order_id`, got {}",
+            input.value
+        )
+    })?;
+    if id <= 0 {
+        return Err(format!("no order {id}"));
+    }
+    Ok(json!({"refund_id": format!("R-{id}"), "order_id": id, "status": "started"}))
+}

@@ -40,7 +40,7 @@ pub(crate) async fn run_direct(plan: &Plan, material: &Material, cx: &CheckCx<'_
     let n = answers.len();
     let mut warnings = Vec::new();
     let mut result = match plan.mode {
-        Mode::PassFail => {
+        Mode::PassFail | Mode::Conversation => {
             let passes = answers
                 .iter()
                 .filter(|a| matches!(a, Answer::PassFail { pass: true, .. }))

@@ -2,8 +2,8 @@
 //!
 //! Modes: `pass_fail` (verdict plus a detailed critique), `score` (a discrete
 //! scale, reasoning first), `reference` (a score against the case's
-//! `expected`), and `pairwise` (the output against a baseline, asked in both
-//! orders). Any mode can sample several votes or ask a panel of judges; the
+//! `expected`), `pairwise` (the output against a baseline, asked in both
+//! orders), and `conversation` (pass/fail on the whole conversation). Any mode can sample several votes or ask a panel of judges; the
 //! majority decides and the split is recorded in the evidence.
 //!
 //! The judge never passes a case it could not decide: an unparseable answer,
@@ -129,12 +129,26 @@ async fn material(plan: &Plan, cx: &CheckCx<'_>) -> Result<Option<Material>, Str
                 })?,
         ),
     };
+    if plan.mode == Mode::Conversation && cx.output.conversation.is_empty() {
+        return Err(
+            "`mode: conversation` judges the conversation, and this output has none (the target reports no messages)"
+                .to_string(),
+        );
+    }
     Ok(Some(Material {
         input: of_input(cx.trial.input),
         output: cx.output.text.clone(),
         expected,
         other,
         examples,
+        conversation: cx.output.conversation.clone(),
+        tool_calls: cx.output.tool_calls.clone(),
+        steps: cx
+            .output
+            .steps
+            .iter()
+            .map(|s| (s.name.clone(), s.output.text.clone()))
+            .collect(),
     }))
 }
 

@@ -19,6 +19,10 @@ pub enum Mode {
     Reference,
     /// A comparison of the output with a baseline output, run in both orders.
     Pairwise,
+    /// A pass/fail verdict on the whole conversation (every turn, tool calls
+    /// and results), with a critique: conversation-level criteria such as
+    /// "did the assistant resolve the user's issue".
+    Conversation,
 }
 
 impl Mode {
@@ -29,6 +33,7 @@ impl Mode {
             Mode::Score => "score",
             Mode::Reference => "reference",
             Mode::Pairwise => "pairwise",
+            Mode::Conversation => "conversation",
         }
     }
 
@@ -88,7 +93,7 @@ pub struct Baseline {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JudgeParams {
-    /// `pass_fail` (default), `score`, `reference` or `pairwise`.
+    /// `pass_fail` (default), `score`, `reference`, `pairwise` or `conversation`.
     #[serde(default)]
     pub mode: Option<Mode>,
     /// The criteria the judge applies (what a good output does).

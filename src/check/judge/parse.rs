@@ -237,7 +237,7 @@ fn parse_fields(
 ) -> Result<Answer, ParseError> {
     let m = object_of(response)?;
     match mode {
-        Mode::PassFail => {
+        Mode::PassFail | Mode::Conversation => {
             let critique = text_field(&m, "critique")?;
             let pass = match m.get("pass") {
                 None | Some(Value::Null) => return Err(ParseError::Missing("pass")),

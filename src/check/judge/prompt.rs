@@ -41,10 +41,58 @@ pub struct Material {
     pub other: Option<String>,
     /// Few-shot examples.
     pub examples: Vec<Example>,
+    /// The conversation that produced the output (empty when the target
+    /// reports none).
+    pub conversation: Vec<crate::chat::Message>,
+    /// The output's tool calls, in order.
+    pub tool_calls: Vec<crate::chat::ToolCall>,
+    /// The output's steps as `(name, text)`, in order.
+    pub steps: Vec<(String, String)>,
+}
+
+/// The judged texts derived from the conversation, tool calls and steps.
+#[derive(Debug, Clone, Default)]
+struct Structure {
+    transcript: Option<String>,
+    calls: Option<String>,
+    trajectory: Option<String>,
+    /// Each message's content and each call's arguments text.
+    parts: Vec<String>,
 }
 
 impl Material {
-    fn texts(&self) -> Vec<&str> {
+    fn structure(&self) -> Structure {
+        let transcript = (!self.conversation.is_empty()).then(|| {
+            crate::chat::transcript(&self.conversation)
+                .trim_end()
+                .to_string()
+        });
+        let calls = (!self.tool_calls.is_empty()).then(|| {
+            self.tool_calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("#{i} {}", c.summary(crate::chat::TRANSCRIPT_EXCERPT)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        let mut parts = Vec::new();
+        for m in &self.conversation {
+            parts.push(m.content.clone());
+            parts.extend(m.tool_calls.iter().map(|c| c.arguments.to_string()));
+        }
+        Structure {
+            transcript,
+            calls,
+            trajectory: trajectory(self),
+            parts,
+        }
+    }
+
+    /// The texts the nonce is derived from: input, output, reference,
+    /// baseline and examples, as before outputs carried structure, so a
+    /// judge prompt (and its cassette key) does not change because the
+    /// target now reports its conversation.
+    fn hashed(&self) -> Vec<&str> {
         let mut all = vec![self.input.as_str(), self.output.as_str()];
         all.extend(self.expected.as_deref());
         all.extend(self.other.as_deref());
@@ -53,21 +101,101 @@ impl Material {
         }
         all
     }
+
+    /// Every judged text, the structure's included: none may contain the
+    /// nonce.
+    fn texts<'a>(&'a self, structure: &'a Structure) -> Vec<&'a str> {
+        let mut all = self.hashed();
+        all.extend(structure.transcript.as_deref());
+        all.extend(structure.calls.as_deref());
+        all.extend(structure.trajectory.as_deref());
+        all.extend(structure.parts.iter().map(String::as_str));
+        all
+    }
+}
+
+/// What the target did, one numbered action per line: each step of a
+/// pipeline, each tool call with its result, and the answers. `None` when
+/// the output reports no steps, conversation or tool calls.
+fn trajectory(m: &Material) -> Option<String> {
+    use crate::chat::Role;
+    let clip = |s: &str| {
+        let n = s.chars().count();
+        let max = crate::chat::TRANSCRIPT_EXCERPT;
+        if n > max {
+            format!("{}…", s.chars().take(max).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for (name, text) in &m.steps {
+        lines.push(format!("step `{name}`: {}", clip(text)));
+    }
+    if !m.conversation.is_empty() {
+        for msg in &m.conversation {
+            match msg.role {
+                Role::Assistant => {
+                    for c in &msg.tool_calls {
+                        lines.push(format!(
+                            "call {}",
+                            c.summary(crate::chat::TRANSCRIPT_EXCERPT)
+                        ));
+                    }
+                    if msg.tool_calls.is_empty() && !msg.content.trim().is_empty() {
+                        lines.push(format!("answer: {}", clip(&msg.content)));
+                    }
+                }
+                Role::Tool => {
+                    let who = msg.name.as_deref().unwrap_or("tool");
+                    lines.push(format!("result of {who}: {}", clip(&msg.content)));
+                }
+                Role::User => lines.push(format!("user: {}", clip(&msg.content))),
+                Role::System => {}
+            }
+        }
+    } else if !m.tool_calls.is_empty() {
+        for c in &m.tool_calls {
+            lines.push(format!(
+                "call {}",
+                c.summary(crate::chat::TRANSCRIPT_EXCERPT)
+            ));
+        }
+        if !m.output.trim().is_empty() {
+            lines.push(format!("answer: {}", clip(&m.output)));
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    Some(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{}. {l}", i + 1))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 /// Chooses a nonce that none of `texts` contains.
 pub fn nonce(texts: &[&str]) -> String {
+    nonce_avoiding(texts, texts)
+}
+
+/// A nonce derived from a hash of `hashed` that none of `avoid` contains.
+pub fn nonce_avoiding(hashed: &[&str], avoid: &[&str]) -> String {
     let mut salt = 0u32;
     loop {
         let mut h = Sha256::new();
         h.update(salt.to_le_bytes());
-        for t in texts {
+        for t in hashed {
             h.update((t.len() as u64).to_le_bytes());
             h.update(t.as_bytes());
         }
         let digest = h.finalize();
         let n: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-        if !texts.iter().any(|t| t.contains(&n)) {
+        if !avoid.iter().any(|t| t.contains(&n)) {
             return n;
         }
         salt += 1;
@@ -86,6 +214,7 @@ pub fn builtin_template(mode: Mode) -> String {
         Mode::Score => (SCORE_HEAD, SCORE_BODY),
         Mode::Reference => (REFERENCE_HEAD, REFERENCE_BODY),
         Mode::Pairwise => (PAIRWISE_HEAD, PAIRWISE_BODY),
+        Mode::Conversation => (CONVERSATION_HEAD, CONVERSATION_BODY),
     };
     let examples = if mode == Mode::Pairwise { "" } else { EXAMPLES };
     format!("{head}{CRITERIA}{examples}{body}")
@@ -140,6 +269,16 @@ const REFERENCE_BODY: &str = concat!(
     "score from {{ scale_min }} (wrong) to {{ scale_max }} (equivalent to the reference)."
 );
 
+const CONVERSATION_HEAD: &str = "You are a meticulous domain expert evaluating a whole conversation between a user and an AI assistant that may call tools.\n\n";
+const CONVERSATION_BODY: &str = concat!(
+    "The conversation, in order (`[role]` starts each message; `→` marks a tool call the assistant made; ",
+    "`[tool NAME]` messages are the tools' results):\n{{ conversation }}\n\n",
+    "The assistant's final output:\n{{ output }}\n\n",
+    "Judge the conversation as a whole, over all of its turns, against the criteria. Write a detailed critique first: ",
+    "what the assistant did well and what it got wrong (including its tool calls), specific enough that the author could fix it. ",
+    "Then decide: pass or fail."
+);
+
 const PAIRWISE_HEAD: &str = "You are a meticulous domain expert comparing two outputs of AI systems for the same input.\n\n";
 const PAIRWISE_BODY: &str = concat!(
     "Input given to the systems:\n{{ input }}\n\nOutput A:\n{{ output_a }}\n\nOutput B:\n{{ output_b }}\n\n",
@@ -150,7 +289,7 @@ const PAIRWISE_BODY: &str = concat!(
 /// The system message of a mode: how to read the markers, how to answer.
 pub fn system_message(mode: Mode, nonce: &str, scale: (i64, i64)) -> String {
     let answer = match mode {
-        Mode::PassFail => {
+        Mode::PassFail | Mode::Conversation => {
             r#"{"critique": "<your detailed critique>", "pass": true or false}"#.to_string()
         }
         Mode::Score | Mode::Reference => format!(
@@ -175,7 +314,7 @@ pub fn system_message(mode: Mode, nonce: &str, scale: (i64, i64)) -> String {
 /// The JSON Schema of a mode's answer, for structured output.
 pub fn answer_schema(mode: Mode, scale: (i64, i64)) -> Value {
     match mode {
-        Mode::PassFail => json!({
+        Mode::PassFail | Mode::Conversation => json!({
             "type": "object",
             "properties": {
                 "critique": {"type": "string"},
@@ -236,7 +375,25 @@ pub fn render(
     settings: &Settings<'_>,
     material: &Material,
 ) -> Result<Prompt, String> {
-    let nonce = nonce(&material.texts());
+    let structure = material.structure();
+    let nonce = nonce_avoiding(&material.hashed(), &material.texts(&structure));
+    let messages: Vec<Value> = material
+        .conversation
+        .iter()
+        .map(|m| {
+            json!({
+                "role": m.role.as_str(),
+                "content": fence("MESSAGE", &m.content, &nonce),
+                "name": m.name,
+                "tool_call_id": m.tool_call_id,
+                "tool_calls": m.tool_calls.iter().map(|c| json!({
+                    "id": c.id,
+                    "name": c.name,
+                    "arguments": fence("ARGUMENTS", &c.arguments.to_string(), &nonce),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let examples: Vec<Example> = material
         .examples
         .iter()
@@ -273,6 +430,10 @@ pub fn render(
         "scale_max": settings.scale.1,
         "vars": settings.vars,
         "mode": mode.as_str(),
+        "conversation": structure.transcript.as_deref().map(|t| fence("CONVERSATION", t, &nonce)),
+        "messages": messages,
+        "tool_calls": structure.calls.as_deref().map(|t| fence("TOOL CALLS", t, &nonce)),
+        "trajectory": structure.trajectory.as_deref().map(|t| fence("TRAJECTORY", t, &nonce)),
     });
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);

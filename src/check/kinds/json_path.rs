@@ -86,24 +86,29 @@ pub fn parse_path(path: &str) -> Result<Vec<PathStep>, String> {
 pub fn select<'a>(root: &'a Value, steps: &[PathStep]) -> Vec<&'a Value> {
     let mut current = vec![root];
     for step in steps {
-        let mut next = Vec::new();
-        for v in current {
-            match (step, v) {
-                (PathStep::Key(k), Value::Object(m)) => next.extend(m.get(k)),
-                (PathStep::Index(i), Value::Array(a)) => {
-                    let idx = if *i < 0 { a.len() as i64 + i } else { *i };
-                    if idx >= 0 {
-                        next.extend(a.get(idx as usize));
-                    }
-                }
-                (PathStep::Wildcard, Value::Array(a)) => next.extend(a.iter()),
-                (PathStep::Wildcard, Value::Object(m)) => next.extend(m.values()),
-                _ => {}
-            }
-        }
-        current = next;
+        current = select_step(&current, step);
     }
     current
+}
+
+/// The values one step selects below each of `current`.
+pub fn select_step<'a>(current: &[&'a Value], step: &PathStep) -> Vec<&'a Value> {
+    let mut next = Vec::new();
+    for &v in current {
+        match (step, v) {
+            (PathStep::Key(k), Value::Object(m)) => next.extend(m.get(k)),
+            (PathStep::Index(i), Value::Array(a)) => {
+                let idx = if *i < 0 { a.len() as i64 + i } else { *i };
+                if idx >= 0 {
+                    next.extend(a.get(idx as usize));
+                }
+            }
+            (PathStep::Wildcard, Value::Array(a)) => next.extend(a.iter()),
+            (PathStep::Wildcard, Value::Object(m)) => next.extend(m.values()),
+            _ => {}
+        }
+    }
+    next
 }
 
 /// `json_path`: the value at a path exists, equals a value, or matches a regex.

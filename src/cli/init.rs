@@ -1,0 +1,708 @@
+//! `tribunal init`: scaffolds a working tribunal project.
+//!
+//! In a crate (a folder with a `Cargo.toml` that has a `[package]`), it
+//! writes `tests/evals.rs` (a [`crate::Harness`] with one Rust target), an
+//! example suite with a Rust-target case and a prompt case, their accepted
+//! snapshots, the prompt case's cassette, `tribunal.yaml` and a GitHub
+//! workflow, and edits `Cargo.toml` (`[[test]] name = "evals"` with
+//! `harness = false`, `tribunal` under `[dev-dependencies]`) keeping its
+//! comments and layout. With `--no-rust`, or in a folder that does not exist
+//! yet or is empty, it writes a project run with `tribunal test`, whose
+//! Rust-target case is a fixed output instead.
+//!
+//! The snapshots and the cassette are not typed in: they are what tribunal
+//! itself writes for the example. Its cases are evaluated here, in a scratch
+//! folder, with the prompt answered by a stand-in model (the [`STANDIN`]
+//! answer) through the same provider door and cassette writer a recording
+//! run uses, so the first `cargo test` replays a cassette whose key matches
+//! the request and agrees with snapshots in the format the harness reads.
+//!
+//! Nothing is overwritten: when any file it would write exists (or
+//! `Cargo.toml` already has a test target named `evals`), it writes nothing,
+//! lists them and exits 2. `.gitignore` is created or appended to. Every file
+//! is written atomically ([`crate::fsutil::write_atomic`]); when a write
+//! fails, the files written before it are removed again.
+//!
+//! Under `CI=true` it writes too: it writes into the project it is asked to
+//! scaffold, on request, not into a tree under test.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use toml_edit::{DocumentMut, Item, Table, value};
+
+use crate::case::{KnownNames, display_path};
+use crate::config::ProjectFile;
+use crate::exit;
+use crate::provider::{
+    BoxFuture, ChatRequest, ChatResponse, Mode, Options, Provider, ProviderError, Providers,
+};
+use crate::registry::{Input, Registry};
+use crate::run::RunEnv;
+use crate::snapshot::{SnapshotFile, render, snapshot_path};
+use crate::verdict::Outcome;
+
+/// Arguments of `tribunal init`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The project folder: a crate's folder (where its Cargo.toml is), or a
+    /// folder to create for a project without Rust.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Scaffold a project run with `tribunal test` (no Rust harness, no
+    /// Cargo.toml edit), even in a crate's folder.
+    #[arg(long)]
+    pub no_rust: bool,
+}
+
+/// The largest `Cargo.toml` or `.gitignore` read (4 MiB).
+const MAX_READ_BYTES: u64 = 4 << 20;
+/// The suite file of the example.
+const SUITE_FILE: &str = "evals/example.yaml";
+/// The prompt case's provider, as the example suites name it.
+const PROMPT_PROVIDER: (&str, &str) = ("openai", "gpt-4.1-mini");
+/// The answer written into the example's cassette.
+pub const STANDIN: &str = "The customer received order #1234 with a cracked screen and wants a refund rather than a replacement.";
+
+const EVALS_RS: &str = include_str!("init/evals.rs.tmpl");
+const EXAMPLE_RUST: &str = include_str!("init/example.yaml");
+const EXAMPLE_NO_RUST: &str = include_str!("init/example-no-rust.yaml");
+const TRIBUNAL_YAML: &str = include_str!("init/tribunal.yaml");
+const WORKFLOW_RUST: &str = include_str!("init/evals.yml");
+const WORKFLOW_NO_RUST: &str = include_str!("init/evals-no-rust.yml");
+const GITIGNORE: &str = include_str!("init/gitignore");
+
+/// The Rust target of `tests/evals.rs` (the template's `greeter`), run here
+/// to write the example's accepted snapshot.
+fn greeter(input: &Input) -> Result<String, String> {
+    Ok(format!("Hello, {}!", input.text()))
+}
+
+/// Which project is scaffolded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// A crate: `tests/evals.rs`, run by `cargo test`.
+    Rust,
+    /// No Rust harness: run by `tribunal test`.
+    NoRust,
+}
+
+/// Why nothing was scaffolded.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// Files that would be overwritten.
+    #[error(
+        "nothing written: {} already exist{} in {}:\n{}\n(hint: tribunal init never overwrites; move {} away, or add tribunal by hand as docs/init.md shows)",
+        if .existing.len() == 1 { "this" } else { "these" },
+        if .existing.len() == 1 { "s" } else { "" },
+        .dir,
+        .existing.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"),
+        if .existing.len() == 1 { "it" } else { "them" }
+    )]
+    Exists {
+        /// The project folder as given.
+        dir: String,
+        /// What exists, relative to the folder.
+        existing: Vec<String>,
+    },
+    /// A folder with files and no Cargo.toml.
+    #[error(
+        "{dir} has no Cargo.toml and is not empty (hint: run `tribunal init` in your crate's folder for a `cargo test` harness, or `tribunal init --no-rust{arg}` for suites run with `tribunal test`)"
+    )]
+    NotACrate {
+        /// The folder as messages name it.
+        dir: String,
+        /// The folder as a command-line argument (empty for `.`).
+        arg: String,
+    },
+    /// Cargo.toml cannot be used.
+    #[error("{0}")]
+    Manifest(String),
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(String),
+    /// The example could not be evaluated (a bug in tribunal).
+    #[error(
+        "cannot prepare the example suite: {0} (hint: this is a bug in tribunal; please report it)"
+    )]
+    Example(String),
+}
+
+/// What was scaffolded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// The form.
+    pub form: Form,
+    /// Created files, relative to the project folder, with what each is.
+    pub created: Vec<(String, String)>,
+    /// Edited files, with what changed.
+    pub edited: Vec<(String, String)>,
+}
+
+/// Runs `tribunal init`.
+pub fn run(args: Args) -> ExitCode {
+    match init(&args.dir, args.no_rust) {
+        Ok(done) => {
+            print!("{}", describe(&args.dir, &done));
+            ExitCode::from(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::TOOL_ERROR)
+        }
+    }
+}
+
+/// One file to write.
+struct NewFile {
+    rel: String,
+    text: Vec<u8>,
+    what: String,
+}
+
+/// Scaffolds the project in `dir` (see the module documentation).
+pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
+    let shown = shown(dir);
+    let manifest_path = dir.join("Cargo.toml");
+    let form = if no_rust {
+        Form::NoRust
+    } else if manifest_path.is_file() {
+        Form::Rust
+    } else if is_empty_or_missing(dir) {
+        Form::NoRust
+    } else {
+        return Err(InitError::NotACrate {
+            dir: shown,
+            arg: if dir == Path::new(".") {
+                String::new()
+            } else {
+                format!(" {}", dir.display())
+            },
+        });
+    };
+
+    let mut existing = Vec::new();
+    let manifest = match form {
+        Form::Rust => {
+            let text =
+                crate::fsutil::read_regular(&manifest_path, MAX_READ_BYTES).map_err(|e| {
+                    InitError::Io(format!("cannot read {}: {e}", manifest_path.display()))
+                })?;
+            match edit_manifest(&text, &crate_version())? {
+                Edited::Done(new, note) => Some((text, new, note)),
+                Edited::HasEvalsTest => {
+                    existing.push("Cargo.toml: a [[test]] target named \"evals\"".to_string());
+                    None
+                }
+            }
+        }
+        Form::NoRust => None,
+    };
+
+    let files = files(form)?;
+    for f in &files {
+        if std::fs::symlink_metadata(dir.join(&f.rel)).is_ok() {
+            existing.push(f.rel.clone());
+        }
+    }
+    if !existing.is_empty() {
+        // Files first, in the order they would be written; the manifest last.
+        existing.sort_by_key(|e| e.starts_with("Cargo.toml"));
+        return Err(InitError::Exists {
+            dir: shown,
+            existing,
+        });
+    }
+
+    let gitignore_path = dir.join(".gitignore");
+    let old_ignore = match crate::fsutil::read_regular(&gitignore_path, MAX_READ_BYTES) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(InitError::Io(format!(
+                "cannot read {}: {e}",
+                gitignore_path.display()
+            )));
+        }
+    };
+    let (new_ignore, added) = gitignore(old_ignore.as_deref());
+
+    std::fs::create_dir_all(dir)
+        .map_err(|e| InitError::Io(format!("cannot create {shown}: {e}")))?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    let mut write = |path: PathBuf, bytes: &[u8], fresh: bool| -> Result<(), InitError> {
+        match crate::fsutil::write_atomic(&path, bytes) {
+            Ok(()) => {
+                if fresh {
+                    written.push(path);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                for p in written.iter().rev() {
+                    let _ = std::fs::remove_file(p);
+                }
+                Err(InitError::Io(format!(
+                    "cannot write {}: {e} (nothing was kept: the files written before it were removed)",
+                    path.display()
+                )))
+            }
+        }
+    };
+    let mut created = Vec::new();
+    for f in &files {
+        write(dir.join(&f.rel), &f.text, true)?;
+        created.push((f.rel.clone(), f.what.clone()));
+    }
+    let mut edited = Vec::new();
+    if !added.is_empty() {
+        write(gitignore_path, new_ignore.as_bytes(), old_ignore.is_none())?;
+        let what = format!("ignores {}", added.join(", "));
+        match old_ignore {
+            None => created.push((".gitignore".into(), what)),
+            Some(_) => edited.push((".gitignore".into(), what)),
+        }
+    }
+    if let Some((_, new, note)) = manifest {
+        write(manifest_path, new.as_bytes(), false)?;
+        edited.push(("Cargo.toml".into(), note));
+    }
+    Ok(Done {
+        form,
+        created,
+        edited,
+    })
+}
+
+/// A folder as messages name it: `this folder` for `.`.
+fn shown(dir: &Path) -> String {
+    if dir == Path::new(".") {
+        "this folder".into()
+    } else {
+        dir.display().to_string()
+    }
+}
+
+fn is_empty_or_missing(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut rd) => rd.next().is_none(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// The dependency requirement of the running tribunal: `0.1` for 0.1.x.
+fn crate_version() -> String {
+    let v = env!("CARGO_PKG_VERSION");
+    let mut parts = v.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(major), Some(minor)) => format!("{major}.{minor}"),
+        _ => v.to_string(),
+    }
+}
+
+/// The result of editing a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edited {
+    /// The new text and what changed.
+    Done(String, String),
+    /// It already has a `[[test]]` named `evals`.
+    HasEvalsTest,
+}
+
+/// Adds `[[test]] name = "evals"` with `harness = false` and (unless
+/// tribunal is already a dependency) `tribunal = "<version>"` under
+/// `[dev-dependencies]` to a Cargo.toml, keeping everything else as written.
+pub fn edit_manifest(text: &str, version: &str) -> Result<Edited, InitError> {
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let (line, col) = e
+            .span()
+            .map(|s| line_col(text, s.start))
+            .unwrap_or((1, 1));
+        let message = e.message().trim().to_string();
+        InitError::Manifest(format!(
+            "Cargo.toml:{line}:{col}: cannot read the manifest: {message} (hint: fix it so that `cargo metadata` reads it, then run `tribunal init` again)"
+        ))
+    })?;
+    if !doc.contains_table("package") {
+        return Err(InitError::Manifest(
+            "Cargo.toml has no [package]: it is a workspace manifest (hint: run `tribunal init` in the folder of the member crate that gets the eval suites)".into(),
+        ));
+    }
+    match doc.get("test") {
+        None | Some(Item::ArrayOfTables(_)) => {}
+        Some(item) => {
+            let named = item.as_array().is_some_and(|a| {
+                a.iter().any(|t| {
+                    t.as_inline_table()
+                        .and_then(|t| t.get("name"))
+                        .and_then(|n| n.as_str())
+                        == Some("evals")
+                })
+            });
+            if named {
+                return Ok(Edited::HasEvalsTest);
+            }
+            return Err(InitError::Manifest(
+                "Cargo.toml's `test` is not written as [[test]] tables (hint: add `[[test]] name = \"evals\"` with `harness = false` by hand, as docs/init.md shows)".into(),
+            ));
+        }
+    }
+    if let Some(tests) = doc.get("test").and_then(Item::as_array_of_tables)
+        && tests
+            .iter()
+            .any(|t| t.get("name").and_then(Item::as_str) == Some("evals"))
+    {
+        return Ok(Edited::HasEvalsTest);
+    }
+    let mut notes = vec!["[[test]] evals (harness = false)".to_string()];
+    let has_dep = ["dependencies", "dev-dependencies"].iter().any(|t| {
+        doc.get(t)
+            .and_then(Item::as_table_like)
+            .is_some_and(|t| t.contains_key("tribunal"))
+    });
+    if !has_dep {
+        match doc.get_mut("dev-dependencies") {
+            Some(item) => {
+                let Some(deps) = item.as_table_like_mut() else {
+                    return Err(InitError::Manifest(
+                        "Cargo.toml's `dev-dependencies` is not a table (hint: fix it, then run `tribunal init` again)".into(),
+                    ));
+                };
+                deps.insert("tribunal", value(version));
+            }
+            None => {
+                let mut deps = Table::new();
+                deps.insert("tribunal", value(version));
+                doc.insert("dev-dependencies", Item::Table(deps));
+            }
+        }
+        notes.push(format!("tribunal = \"{version}\" under [dev-dependencies]"));
+    }
+    match doc.get_mut("test").and_then(Item::as_array_of_tables_mut) {
+        Some(tests) => tests.push(evals_test()),
+        None => {
+            let mut tests = toml_edit::ArrayOfTables::new();
+            tests.push(evals_test());
+            doc.insert("test", Item::ArrayOfTables(tests));
+        }
+    }
+    Ok(Edited::Done(doc.to_string(), notes.join("; ")))
+}
+
+fn evals_test() -> Table {
+    let mut t = Table::new();
+    t.insert("name", value("evals"));
+    t.insert("harness", value(false));
+    t.decor_mut().set_prefix(
+        "\n# The eval suites (evals/*.yaml), run by tribunal's harness: `cargo test --test evals`.\n",
+    );
+    t
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// The `.gitignore` text with tribunal's lines appended (those not already
+/// there; `/target`, `target` and `target/` count as the same line), and the
+/// lines added.
+pub fn gitignore(old: Option<&str>) -> (String, Vec<String>) {
+    let norm = |l: &str| l.trim().trim_matches('/').to_string();
+    let have: Vec<String> = old.unwrap_or("").lines().map(norm).collect();
+    let lines: Vec<&str> = GITIGNORE.lines().collect();
+    let missing: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty() && !have.contains(&norm(l)))
+        .collect();
+    if missing.is_empty() {
+        return (old.unwrap_or("").to_string(), Vec::new());
+    }
+    let mut out = old.unwrap_or("").to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    for l in &lines {
+        if l.starts_with('#') || missing.contains(l) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    (out, missing.iter().map(|s| s.to_string()).collect())
+}
+
+/// Every file of the form, with the example's snapshots and cassette.
+fn files(form: Form) -> Result<Vec<NewFile>, InitError> {
+    let (suite, workflow) = match form {
+        Form::Rust => (EXAMPLE_RUST, WORKFLOW_RUST),
+        Form::NoRust => (EXAMPLE_NO_RUST, WORKFLOW_NO_RUST),
+    };
+    let file = |rel: &str, text: &str, what: &str| NewFile {
+        rel: rel.into(),
+        text: text.as_bytes().to_vec(),
+        what: what.into(),
+    };
+    let mut out = Vec::new();
+    if form == Form::Rust {
+        out.push(file(
+            "tests/evals.rs",
+            EVALS_RS,
+            "the harness, with the Rust target `greeter`",
+        ));
+    }
+    out.push(file(
+        SUITE_FILE,
+        suite,
+        match form {
+            Form::Rust => "an example suite: a Rust-target case and a prompt case",
+            Form::NoRust => "an example suite: a fixed-output case and a prompt case",
+        },
+    ));
+    out.extend(example_outputs(form, suite)?);
+    out.push(file(
+        "tribunal.yaml",
+        TRIBUNAL_YAML,
+        "configuration, with a commented provider block",
+    ));
+    out.push(file(
+        ".github/workflows/evals.yml",
+        workflow,
+        "CI: replays the suites on every pull request (tribunal-rs/tribunal@v0)",
+    ));
+    Ok(out)
+}
+
+/// The stand-in model of the example's prompt case: it answers [`STANDIN`]
+/// under the provider name and model the case's spec resolves to, so the
+/// cassette key is the one a run of the real provider computes.
+struct Standin;
+
+impl Provider for Standin {
+    fn name(&self) -> &str {
+        PROMPT_PROVIDER.0
+    }
+
+    fn model(&self) -> &str {
+        PROMPT_PROVIDER.1
+    }
+
+    fn chat<'a>(
+        &'a self,
+        _request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ProviderError>> {
+        Box::pin(async {
+            Ok(ChatResponse {
+                finish_reason: Some("stop".into()),
+                model: PROMPT_PROVIDER.1.into(),
+                ..ChatResponse::new(STANDIN)
+            })
+        })
+    }
+}
+
+/// A scratch folder under the system's temporary folder, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Scratch> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("tribunal-init-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Evaluates the example suite in a scratch folder, recording the prompt
+/// case's answer from [`Standin`]: the accepted snapshot of every case and
+/// the cassette files, as the harness writes and reads them.
+fn example_outputs(form: Form, suite_text: &str) -> Result<Vec<NewFile>, InitError> {
+    let fail = |e: String| InitError::Example(e);
+    let scratch = Scratch::new().map_err(|e| {
+        InitError::Io(format!(
+            "cannot create a scratch folder under {}: {e} (hint: set TMPDIR to a writable folder)",
+            std::env::temp_dir().display()
+        ))
+    })?;
+    let root = scratch.0.as_path();
+    let mut registry = Registry::default();
+    if form == Form::Rust {
+        registry.target("greeter", greeter);
+    }
+    let known = KnownNames {
+        targets: registry.target_names(),
+        checks: registry.check_names(),
+    };
+    let suite = crate::case::load_str(suite_text, SUITE_FILE, &root.join("evals"), Some(&known))
+        .map_err(|e| fail(e.to_string()))?;
+    let trials = crate::expand::expand(&[Arc::new(suite)]);
+    let project = ProjectFile::parse(TRIBUNAL_YAML, "tribunal.yaml").map_err(|e| {
+        fail(
+            e.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let mut providers = Providers::with_options(
+        root,
+        Options {
+            mode: Mode::Record,
+            config: project.providers.clone(),
+            env: Default::default(),
+            inherit_env: false,
+            usage_dir: None,
+        },
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let spec = format!("{}:{}", PROMPT_PROVIDER.0, PROMPT_PROVIDER.1);
+    providers.insert(spec, Arc::new(Standin));
+    let env = RunEnv::new(root.to_path_buf(), registry, providers, false, &trials);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
+    let mut out = Vec::new();
+    for trial in &trials {
+        let verdict = runtime.block_on(crate::run::evaluate(&env, trial));
+        if verdict.outcome != Outcome::Pass {
+            return Err(fail(format!(
+                "case `{}` does not pass: {}",
+                verdict.trial,
+                verdict
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", verdict.checks))
+            )));
+        }
+        let case = trial.case();
+        let path = snapshot_path(
+            &root.join("evals"),
+            &trial.suite.name,
+            &case.id,
+            trial.variant().map(|v| v.id.as_str()),
+        );
+        let rel = display_path(root, &path);
+        let rerun = crate::rerun::Rerun::default();
+        let text = render(
+            &verdict,
+            &SnapshotFile {
+                path: &path,
+                display: &rel,
+                source: &trial.suite.file,
+                line: case.location.line,
+                description: case.description.as_deref(),
+                rerun: &rerun,
+            },
+            false,
+        );
+        out.push(NewFile {
+            rel,
+            text: text.into_bytes(),
+            what: format!("the accepted verdict of `{}`", verdict.trial),
+        });
+    }
+    let cassettes = root.join(&project.providers.cassettes.dir);
+    let mut found = Vec::new();
+    collect_files(&cassettes, &mut found);
+    found.sort();
+    if found.is_empty() {
+        return Err(fail("no cassette was recorded".into()));
+    }
+    for path in found {
+        let text = std::fs::read(&path)
+            .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+        out.push(NewFile {
+            rel: display_path(root, &path),
+            text,
+            what: "the prompt case's recorded answer (a stand-in, not the model's)".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// What `tribunal init` prints when it is done: the files, then the next
+/// commands.
+pub fn describe(dir: &Path, done: &Done) -> String {
+    let here = dir == Path::new(".");
+    // Long names (the cassette's) take a line of their own.
+    const WIDTH: usize = 44;
+    let width = done
+        .created
+        .iter()
+        .chain(&done.edited)
+        .map(|(f, _)| f.len())
+        .filter(|n| *n <= WIDTH)
+        .max()
+        .unwrap_or(0);
+    let line = |f: &str, what: &str| {
+        if f.len() > width {
+            format!("  {f}\n  {:width$}  {what}\n", "")
+        } else {
+            format!("  {f:<width$}  {what}\n")
+        }
+    };
+    let mut s = format!(
+        "Scaffolded a tribunal project in {} ({}).\n\nCreated:\n",
+        shown(dir),
+        match done.form {
+            Form::Rust => "suites run by `cargo test`",
+            Form::NoRust => "suites run by `tribunal test`, without Rust",
+        }
+    );
+    for (f, what) in &done.created {
+        s.push_str(&line(f, what));
+    }
+    if !done.edited.is_empty() {
+        s.push_str("Edited:\n");
+        for (f, what) in &done.edited {
+            s.push_str(&line(f, what));
+        }
+    }
+    let cd = if here {
+        String::new()
+    } else {
+        format!("  cd {}\n", dir.display())
+    };
+    let (run, record) = match done.form {
+        Form::Rust => (
+            "cargo test --test evals",
+            "TRIBUNAL_MODE=record cargo test --test evals",
+        ),
+        Form::NoRust => ("tribunal test", "TRIBUNAL_MODE=record tribunal test"),
+    };
+    s.push_str(&format!(
+        "\nNext:\n{cd}  {run}\n      runs the example suite, replaying the recorded answer (no key, no network)\n  OPENAI_API_KEY=... {record}\n      records the model's own answer; review the snapshot, then commit\n  git add -A && git commit -m \"Add tribunal eval suites\"\n      the suites, snapshots, cassettes and workflow are meant to be committed\n"
+    ));
+    s
+}

