@@ -33,6 +33,7 @@ where=${PWD#"$GITHUB_WORKSPACE"}
 const CARGO_STUB: &str = r#"
 case "$1" in
   install)
+    crate=$2
     version=""
     while [ $# -gt 0 ]; do
       if [ "$1" = --version ]; then version=$2; fi
@@ -40,10 +41,21 @@ case "$1" in
     done
     bin="${CARGO_HOME:-$HOME/.cargo}/bin"
     mkdir -p "$bin"
-    sed "s/@VERSION@/$version/" "$STUB_DIR/tribunal.template" > "$bin/tribunal"
-    chmod +x "$bin/tribunal"
+    if [ "$crate" = tribunal ]; then
+      sed "s/@VERSION@/$version/" "$STUB_DIR/tribunal.template" > "$bin/tribunal"
+    else
+      cp "$STUB_DIR/plain.template" "$bin/$crate"
+    fi
+    chmod +x "$bin/$crate"
     ;;
-  test|nextest)
+  nextest)
+    if ! command -v cargo-nextest > /dev/null; then
+      echo "error: no such command: \`nextest\`" >&2
+      exit 101
+    fi
+    exit 0
+    ;;
+  test)
     if [ "$1" = test ] && [ "$2" = --no-run ]; then
       # The build of the checked-out crate, binary included.
       mkdir -p target/debug
@@ -137,6 +149,7 @@ impl Runner {
         stub(&dir, "gh", GH_STUB);
         stub(&dir, "git", "");
         dir.write("stubs/tribunal.template", format!("{STUB_HEAD}{TRIBUNAL_STUB}"));
+        dir.write("stubs/plain.template", STUB_HEAD);
         dir.write("work/.keep", "");
         dir.write("home/.keep", "");
         dir.write("temp/.keep", "");
@@ -623,4 +636,67 @@ fn a_release_moves_the_major_tag_to_its_commit() {
         .collect::<Vec<_>>()
         .join("\n\n");
     insta::assert_snapshot!(text);
+}
+
+/// The GitLab pipeline of `docs/ci.md`, parsed.
+fn gitlab_recipe() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("docs/ci.md")).expect("docs/ci.md");
+    let start = text.find("# .gitlab-ci.yml\n").expect("the GitLab recipe");
+    let end = start + text[start..].find("```").expect("its end");
+    serde_saphyr::from_str(&text[start..end]).expect("YAML")
+}
+
+/// Runs one job of the GitLab recipe the way a GitLab runner's shell does:
+/// the `variables` exported (expanded like GitLab expands them), then
+/// `before_script` and `script` in one `bash -eo pipefail` shell, in a
+/// fresh checkout (`CI_PROJECT_DIR`) with an empty cache.
+fn run_gitlab_job(runner: &mut Runner, job: &str) -> String {
+    let doc = gitlab_recipe();
+    let mut script = String::new();
+    for (k, v) in doc["variables"].as_object().expect("variables") {
+        script.push_str(&format!("export {k}=\"{}\"\n", v.as_str().expect("string")));
+    }
+    let lines = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| l.as_str().expect("a script line").to_string())
+            .collect()
+    };
+    let before = if doc[job]["before_script"].is_array() {
+        &doc[job]["before_script"]
+    } else {
+        &doc["default"]["before_script"]
+    };
+    for line in lines(before).into_iter().chain(lines(&doc[job]["script"])) {
+        script.push_str(&line);
+        script.push('\n');
+    }
+    let step = serde_json::json!({
+        "name": job,
+        "shell": "bash",
+        "env": {
+            "CI_PROJECT_DIR": runner.dir.join("work").display().to_string(),
+            "CI_NODE_INDEX": "2",
+            "CI_NODE_TOTAL": "3",
+        },
+    });
+    let ctx = release_contexts("main");
+    let code = runner.run_script(&step, &script, &ctx, None);
+    let log = runner.dir.read("stub.log");
+    runner.dir.write("stub.log", "");
+    format!("── {job}: exit {code}\n{}", runner.normalize(&log))
+}
+
+#[test]
+fn every_command_of_the_gitlab_recipe_is_found_on_a_fresh_runner() {
+    // Each job on its own runner, the cache cold.
+    let evals = run_gitlab_job(&mut Runner::new(), "evals");
+    let mut runner = Runner::new();
+    // A partition's results, as the `evals` jobs leave them.
+    runner.dir.write("work/target/tribunal/runs/r1/a.json", "{}");
+    let report = run_gitlab_job(&mut runner, "evals-report");
+    let text = format!("{evals}\n{report}");
+    insta::assert_snapshot!(text);
+    assert!(!text.contains("command not found"), "{text}");
 }
