@@ -64,6 +64,9 @@ case "$1" in
       exit 0
     fi
     echo "  env: CI=$CI TRIBUNAL_MODE=$TRIBUNAL_MODE TRIBUNAL_SUITES=$TRIBUNAL_SUITES TRIBUNAL_REPORT_DIR=$TRIBUNAL_REPORT_DIR GITHUB_STEP_SUMMARY=${GITHUB_STEP_SUMMARY:+set}" >> "$STUB_LOG"
+    for name in $STUB_SHOW_ENV; do
+      echo "  env: $name=${!name-(unset)}" >> "$STUB_LOG"
+    done
     exit "${STUB_CARGO_TEST_EXIT:-0}"
     ;;
 esac
@@ -699,4 +702,76 @@ fn every_command_of_the_gitlab_recipe_is_found_on_a_fresh_runner() {
     let text = format!("{evals}\n{report}");
     insta::assert_snapshot!(text);
     assert!(!text.contains("command not found"), "{text}");
+}
+
+/// Runs the reusable live workflow's job with these inputs and secrets.
+fn run_live(inputs: &[(&str, &str)], secrets: &[(&str, &str)], stub_env: &[(&str, &str)]) -> String {
+    let doc = yaml(".github/workflows/tribunal-live.yml");
+    let mut all: BTreeMap<String, String> = doc["on"]["workflow_call"]["inputs"]
+        .as_object()
+        .expect("inputs")
+        .iter()
+        .map(|(k, v)| (k.clone(), v["default"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    for (k, v) in inputs {
+        assert!(all.contains_key(*k), "no input `{k}`");
+        all.insert((*k).into(), (*v).into());
+    }
+    let ctx = Contexts {
+        event: "schedule",
+        ref_name: "main",
+        inputs: all,
+        secrets: secrets
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        stub_env: stub_env
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        default_shell: None,
+        default_working_directory: None,
+    };
+    let mut head: Vec<String> = inputs.iter().map(|(k, v)| format!("with: {k}: {v}")).collect();
+    head.extend(secrets.iter().map(|(k, _)| format!("secret: {k}")));
+    head.extend(stub_env.iter().map(|(k, v)| format!("stub: {k}={v}")));
+    format!("{}\n{}", head.join("\n"), run_job("tribunal-live.yml", "record", ctx))
+}
+
+const SHOW: (&str, &str) = (
+    "STUB_SHOW_ENV",
+    "OPENAI_API_KEY MISTRAL_API_KEY GROQ_API_KEY UNLISTED_SECRET SECRETS_JSON",
+);
+
+#[test]
+fn the_live_workflow_passes_the_secrets_named_in_secret_names_and_only_those() {
+    let text = run_live(
+        &[("secret-names", "MISTRAL_API_KEY GROQ_API_KEY")],
+        &[
+            ("OPENAI_API_KEY", "sk-openai"),
+            ("MISTRAL_API_KEY", "mistral-key"),
+            ("GROQ_API_KEY", "groq-key"),
+            ("UNLISTED_SECRET", "do-not-pass"),
+        ],
+        &[SHOW],
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_live_workflow_fails_before_recording_when_a_named_secret_is_missing() {
+    let text = run_live(
+        &[("secret-names", "MISTRAL_API_KEY bad-name")],
+        &[("OPENAI_API_KEY", "sk-openai")],
+        &[SHOW],
+    );
+    insta::assert_snapshot!(text);
+    assert!(text.ends_with("job: failure"), "{text}");
+}
+
+#[test]
+fn a_failed_live_run_that_recorded_nothing_fails_the_job() {
+    let text = run_live(&[], &[], &[SHOW, ("STUB_CARGO_TEST_EXIT", "101")]);
+    insta::assert_snapshot!(text);
+    assert!(text.ends_with("job: failure"), "{text}");
 }
