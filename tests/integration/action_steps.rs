@@ -48,6 +48,20 @@ case "$1" in
     fi
     chmod +x "$bin/$crate"
     ;;
+  binstall)
+    if ! command -v cargo-binstall > /dev/null; then
+      echo "error: no such command: \`binstall\`" >&2
+      exit 101
+    fi
+    if [ "${STUB_BINSTALL_EXIT:-0}" != 0 ]; then
+      echo "ERROR no prebuilt binary for this target" >&2
+      exit "$STUB_BINSTALL_EXIT"
+    fi
+    bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+    mkdir -p "$bin"
+    sed "s/@VERSION@/${2#tribunal@}/" "$STUB_DIR/tribunal.template" > "$bin/tribunal"
+    chmod +x "$bin/tribunal"
+    ;;
   nextest)
     if ! command -v cargo-nextest > /dev/null; then
       echo "error: no such command: \`nextest\`" >&2
@@ -119,6 +133,8 @@ struct Case {
     /// `Some(version)`: a `tribunal` of that version is already in
     /// `~/.cargo/bin` (restored by `actions/cache`).
     cached: Option<&'static str>,
+    /// `cargo-binstall` is on `PATH`.
+    binstall: bool,
 }
 
 impl Case {
@@ -128,6 +144,7 @@ impl Case {
             inputs: vec![],
             stub_env: vec![("STUB_GH_RUN_ID", "4242")],
             cached: None,
+        binstall: false,
         }
     }
 }
@@ -504,6 +521,9 @@ fn run_action(case: &Case) -> String {
     if let Some(v) = case.cached {
         runner.install_cached_tribunal(v);
     }
+    if case.binstall {
+        stub(&runner.dir, "cargo-binstall", "");
+    }
     let ctx = Contexts {
         event: case.event,
         ref_name: "main",
@@ -527,6 +547,9 @@ fn run_action(case: &Case) -> String {
     if let Some(v) = case.cached {
         head.push(format!("cached: tribunal {v}"));
     }
+    if case.binstall {
+        head.push("cargo-binstall is on PATH".into());
+    }
     let steps = action["runs"]["steps"].as_array().expect("steps").clone();
     runner.run_steps(&steps, &ctx);
     head.extend(runner.transcript);
@@ -549,6 +572,7 @@ fn a_push_with_the_cli_harness_runs_tribunal_test_and_keeps_the_baseline() {
         ],
         stub_env: vec![],
         cached: None,
+        binstall: false,
     };
     insta::assert_snapshot!(run_action(&case));
 }
@@ -774,4 +798,24 @@ fn a_failed_live_run_that_recorded_nothing_fails_the_job() {
     let text = run_live(&[], &[], &[SHOW, ("STUB_CARGO_TEST_EXIT", "101")]);
     insta::assert_snapshot!(text);
     assert!(text.ends_with("job: failure"), "{text}");
+}
+
+#[test]
+fn with_cargo_binstall_the_prebuilt_binary_is_installed() {
+    let mut case = Case::pull_request();
+    case.binstall = true;
+    let text = run_action(&case);
+    insta::assert_snapshot!(text);
+    assert!(!text.contains("cargo install"), "{text}");
+}
+
+#[test]
+fn without_a_prebuilt_binary_binstall_falls_back_to_cargo_install() {
+    let mut case = Case::pull_request();
+    case.binstall = true;
+    case.stub_env.push(("STUB_BINSTALL_EXIT", "94"));
+    let text = run_action(&case);
+    insta::assert_snapshot!(text);
+    assert!(text.contains("cargo install tribunal --locked --version"), "{text}");
+    assert!(text.ends_with("job: success"), "{text}");
 }
