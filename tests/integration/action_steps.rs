@@ -144,7 +144,7 @@ impl Case {
             inputs: vec![],
             stub_env: vec![("STUB_GH_RUN_ID", "4242")],
             cached: None,
-        binstall: false,
+            binstall: false,
         }
     }
 }
@@ -168,7 +168,10 @@ impl Runner {
         stub(&dir, "cargo", CARGO_STUB);
         stub(&dir, "gh", GH_STUB);
         stub(&dir, "git", "");
-        dir.write("stubs/tribunal.template", format!("{STUB_HEAD}{TRIBUNAL_STUB}"));
+        dir.write(
+            "stubs/tribunal.template",
+            format!("{STUB_HEAD}{TRIBUNAL_STUB}"),
+        );
         dir.write("stubs/plain.template", STUB_HEAD);
         dir.write("work/.keep", "");
         dir.write("home/.keep", "");
@@ -219,7 +222,9 @@ impl Runner {
             if field == "outcome" {
                 return self.outcomes.get(id).cloned().unwrap_or_default();
             }
-            let name = field.strip_prefix("outputs.").expect("steps.ID.outputs.NAME");
+            let name = field
+                .strip_prefix("outputs.")
+                .expect("steps.ID.outputs.NAME");
             return self
                 .outputs
                 .get(id)
@@ -236,7 +241,12 @@ impl Runner {
         match expr {
             "github.token" => "ghs_fake_token".into(),
             "github.event_name" => ctx.event.into(),
-            "github.base_ref" => if ctx.event.starts_with("pull_request") { "main" } else { "" }.into(),
+            "github.base_ref" => if ctx.event.starts_with("pull_request") {
+                "main"
+            } else {
+                ""
+            }
+            .into(),
             "github.run_id" => "777".into(),
             "github.event.repository.default_branch" => "main".into(),
             "runner.temp" => self.dir.join("temp").display().to_string(),
@@ -333,7 +343,11 @@ impl Runner {
             let continue_on_error = step["continue-on-error"] == true;
             self.transcript.push(format!(
                 "── {name}: exit {code}{}",
-                if code != 0 && continue_on_error { " (continue-on-error)" } else { "" }
+                if code != 0 && continue_on_error {
+                    " (continue-on-error)"
+                } else {
+                    ""
+                }
             ));
             let log = self.dir.read("stub.log");
             for line in log.lines() {
@@ -362,15 +376,12 @@ impl Runner {
     /// `working-directory`, with its `env:`; reads back what it wrote to
     /// `GITHUB_OUTPUT`, `GITHUB_PATH` and `GITHUB_ENV`; logs its stdout and
     /// stderr into the transcript. Returns its exit code.
-    fn run_script(
-        &mut self,
-        step: &Value,
-        script: &str,
-        ctx: &Contexts,
-        id: Option<&str>,
-    ) -> i32 {
+    fn run_script(&mut self, step: &Value, script: &str, ctx: &Contexts, id: Option<&str>) -> i32 {
         assert_eq!(
-            step["shell"].as_str().or(ctx.default_shell).unwrap_or("bash"),
+            step["shell"]
+                .as_str()
+                .or(ctx.default_shell)
+                .unwrap_or("bash"),
             "bash",
             "every step runs in bash"
         );
@@ -721,7 +732,9 @@ fn every_command_of_the_gitlab_recipe_is_found_on_a_fresh_runner() {
     let evals = run_gitlab_job(&mut Runner::new(), "evals");
     let mut runner = Runner::new();
     // A partition's results, as the `evals` jobs leave them.
-    runner.dir.write("work/target/tribunal/runs/r1/a.json", "{}");
+    runner
+        .dir
+        .write("work/target/tribunal/runs/r1/a.json", "{}");
     let report = run_gitlab_job(&mut runner, "evals-report");
     let text = format!("{evals}\n{report}");
     insta::assert_snapshot!(text);
@@ -729,13 +742,22 @@ fn every_command_of_the_gitlab_recipe_is_found_on_a_fresh_runner() {
 }
 
 /// Runs the reusable live workflow's job with these inputs and secrets.
-fn run_live(inputs: &[(&str, &str)], secrets: &[(&str, &str)], stub_env: &[(&str, &str)]) -> String {
+fn run_live(
+    inputs: &[(&str, &str)],
+    secrets: &[(&str, &str)],
+    stub_env: &[(&str, &str)],
+) -> String {
     let doc = yaml(".github/workflows/tribunal-live.yml");
     let mut all: BTreeMap<String, String> = doc["on"]["workflow_call"]["inputs"]
         .as_object()
         .expect("inputs")
         .iter()
-        .map(|(k, v)| (k.clone(), v["default"].as_str().unwrap_or_default().to_string()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v["default"].as_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
     for (k, v) in inputs {
         assert!(all.contains_key(*k), "no input `{k}`");
@@ -756,10 +778,17 @@ fn run_live(inputs: &[(&str, &str)], secrets: &[(&str, &str)], stub_env: &[(&str
         default_shell: None,
         default_working_directory: None,
     };
-    let mut head: Vec<String> = inputs.iter().map(|(k, v)| format!("with: {k}: {v}")).collect();
+    let mut head: Vec<String> = inputs
+        .iter()
+        .map(|(k, v)| format!("with: {k}: {v}"))
+        .collect();
     head.extend(secrets.iter().map(|(k, _)| format!("secret: {k}")));
     head.extend(stub_env.iter().map(|(k, v)| format!("stub: {k}={v}")));
-    format!("{}\n{}", head.join("\n"), run_job("tribunal-live.yml", "record", ctx))
+    format!(
+        "{}\n{}",
+        head.join("\n"),
+        run_job("tribunal-live.yml", "record", ctx)
+    )
 }
 
 const SHOW: (&str, &str) = (
@@ -816,6 +845,9 @@ fn without_a_prebuilt_binary_binstall_falls_back_to_cargo_install() {
     case.stub_env.push(("STUB_BINSTALL_EXIT", "94"));
     let text = run_action(&case);
     insta::assert_snapshot!(text);
-    assert!(text.contains("cargo install tribunal --locked --version"), "{text}");
+    assert!(
+        text.contains("cargo install tribunal --locked --version"),
+        "{text}"
+    );
     assert!(text.ends_with("job: success"), "{text}");
 }

@@ -834,7 +834,10 @@ fn the_release_runs_on_full_version_tags_only_and_then_moves_the_major_tag() {
     let triggers = |tag: &str| patterns.iter().any(|p| tag_filter_matches(p, tag));
     let version = format!("v{}", env!("CARGO_PKG_VERSION"));
     for tag in [version.as_str(), "v0.1.0", "v1.2.3", "v0.10.12"] {
-        assert!(triggers(tag), "{tag} does not start a release: {patterns:?}");
+        assert!(
+            triggers(tag),
+            "{tag} does not start a release: {patterns:?}"
+        );
     }
     // Moving the major tag must not start a release (whose first step
     // would fail: `v0` is not the crate's version).
