@@ -636,6 +636,11 @@ fn the_local_version_builds_the_checkout_and_puts_it_on_path() {
 
 /// Runs one job of a workflow with the given contexts: the transcript.
 fn run_job(workflow: &str, job: &str, ctx: Contexts<'_>) -> String {
+    run_job_on(Runner::new(), workflow, job, ctx)
+}
+
+/// [`run_job`] on a prepared runner.
+fn run_job_on(mut runner: Runner, workflow: &str, job: &str, ctx: Contexts<'_>) -> String {
     let doc = yaml(&format!(".github/workflows/{workflow}"));
     let body = &doc["jobs"][job];
     let ctx = Contexts {
@@ -643,7 +648,6 @@ fn run_job(workflow: &str, job: &str, ctx: Contexts<'_>) -> String {
         default_working_directory: body["defaults"]["run"]["working-directory"].as_str(),
         ..ctx
     };
-    let mut runner = Runner::new();
     let steps = body["steps"].as_array().expect("steps").clone();
     runner.run_steps(&steps, &ctx);
     runner.transcript.join("\n")
@@ -747,6 +751,15 @@ fn run_live(
     secrets: &[(&str, &str)],
     stub_env: &[(&str, &str)],
 ) -> String {
+    run_live_on(Runner::new(), inputs, secrets, stub_env)
+}
+
+fn run_live_on(
+    runner: Runner,
+    inputs: &[(&str, &str)],
+    secrets: &[(&str, &str)],
+    stub_env: &[(&str, &str)],
+) -> String {
     let doc = yaml(".github/workflows/tribunal-live.yml");
     let mut all: BTreeMap<String, String> = doc["on"]["workflow_call"]["inputs"]
         .as_object()
@@ -787,7 +800,7 @@ fn run_live(
     format!(
         "{}\n{}",
         head.join("\n"),
-        run_job("tribunal-live.yml", "record", ctx)
+        run_job_on(runner, "tribunal-live.yml", "record", ctx)
     )
 }
 
@@ -850,4 +863,24 @@ fn without_a_prebuilt_binary_binstall_falls_back_to_cargo_install() {
         "{text}"
     );
     assert!(text.ends_with("job: success"), "{text}");
+}
+
+#[test]
+fn the_live_workflow_installs_the_cli_as_the_action_does() {
+    let plain = run_live(&[("harness", "cli")], &[], &[]);
+    let runner = Runner::new();
+    stub(&runner.dir, "cargo-binstall", "");
+    let prebuilt = run_live_on(runner, &[("harness", "cli")], &[], &[]);
+    let install = |t: &str| {
+        t.lines()
+            .skip_while(|l| !l.starts_with("── Install tribunal"))
+            .take_while(|l| !l.starts_with("── Run the suites"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(format!(
+        "without cargo-binstall:\n{}\nwith cargo-binstall:\n{}",
+        install(&plain),
+        install(&prebuilt)
+    ));
 }
