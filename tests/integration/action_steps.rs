@@ -527,8 +527,13 @@ fn action_inputs(runner: &Runner, action: &Value, case: &Case) -> BTreeMap<Strin
 
 /// Runs `action.yml` for one case: the transcript of every step.
 fn run_action(case: &Case) -> String {
+    run_action_on(Runner::new(), case).0
+}
+
+/// [`run_action`] on a prepared runner: the transcript, and the action's
+/// outputs (`outputs:` of action.yml, read from the steps' outputs).
+fn run_action_on(mut runner: Runner, case: &Case) -> (String, Vec<String>) {
     let action = yaml("action.yml");
-    let mut runner = Runner::new();
     if let Some(v) = case.cached {
         runner.install_cached_tribunal(v);
     }
@@ -563,8 +568,17 @@ fn run_action(case: &Case) -> String {
     }
     let steps = action["runs"]["steps"].as_array().expect("steps").clone();
     runner.run_steps(&steps, &ctx);
-    head.extend(runner.transcript);
-    head.join("\n")
+    let outputs = action["outputs"]
+        .as_object()
+        .expect("outputs")
+        .iter()
+        .map(|(k, v)| {
+            let value = runner.substitute(v["value"].as_str().expect("value"), &ctx);
+            format!("{k}={value}")
+        })
+        .collect();
+    head.extend(runner.transcript.drain(..));
+    (head.join("\n"), outputs)
 }
 
 #[test]
@@ -883,4 +897,60 @@ fn the_live_workflow_installs_the_cli_as_the_action_does() {
         install(&plain),
         install(&prebuilt)
     ));
+}
+
+const SUITE: &str = r#"suite: shop
+cases:
+  - id: refund
+    output: "Refunds are accepted within 30 days."
+    checks:
+      - contains: 30 days
+  - id: greet
+    output: "Hello, how can I help?"
+    checks:
+      - icontains: hello
+"#;
+
+/// The action end to end with the real `tribunal` (as a cache hit leaves
+/// it) on a push: `tribunal test` runs the suite, and the report step's
+/// `tribunal ci github summary|annotate|gate` read its results and write
+/// the outputs the action declares.
+#[test]
+fn the_action_with_the_real_tribunal_writes_its_outputs_and_gates() {
+    let runner = Runner::new();
+    runner.dir.write("work/evals/shop.yaml", SUITE);
+    let accepted = runner
+        .dir
+        .tribunal(&["test", "--root", "work"])
+        .ci(false)
+        .env("INSTA_UPDATE", "always")
+        .output();
+    assert!(accepted.success(), "{accepted:?}");
+    // The pull request's change: the refund answer regresses.
+    runner.dir.write(
+        "work/evals/shop.yaml",
+        SUITE.replace("within 30 days", "within 14 days"),
+    );
+    let bin = runner.dir.join("home/.cargo/bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tribunal"), bin.join("tribunal"))
+        .expect("symlink");
+    let case = Case {
+        event: "push",
+        inputs: vec![("harness", "cli")],
+        stub_env: vec![],
+        cached: None,
+        binstall: false,
+    };
+    let (text, outputs) = run_action_on(runner, &case);
+    let steps: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("── ") || l.starts_with("job:") || l.contains("::error "))
+        .collect();
+    insta::assert_snapshot!(format!(
+        "{}\n\noutputs:\n{}",
+        steps.join("\n"),
+        outputs.join("\n")
+    ));
+    assert!(!text.contains("cargo install"), "{text}");
 }
