@@ -7,7 +7,14 @@
 //! a home whose `~/.cargo/bin` is on `PATH`), with stub `cargo`, `gh`,
 //! `git` and `tribunal` executables first on `PATH` that log their
 //! arguments and exit with the code a case chooses. The snapshots are the
-//! commands each step runs, in order, and the job's outcome.
+//! commands each step runs, in order, and the job's outcome (the steps'
+//! stdout and stderr follow each step's commands).
+//!
+//! Covered: the action (pull request, push, the `cli` harness, a failing
+//! suite, a bad input, a cached binary, `local`, cargo-binstall and its
+//! fallback, and one run with the real `tribunal` binary), the release's
+//! major-tag job, the reusable live workflow (secrets, a failed run) and
+//! the GitLab recipe of `docs/ci.md`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -577,7 +584,7 @@ fn run_action_on(mut runner: Runner, case: &Case) -> (String, Vec<String>) {
             format!("{k}={value}")
         })
         .collect();
-    head.extend(runner.transcript.drain(..));
+    head.append(&mut runner.transcript);
     (head.join("\n"), outputs)
 }
 
