@@ -270,6 +270,89 @@ fn kind_of(n: &Node) -> &'static str {
     }
 }
 
+/// The most files one `tests: file://` glob may name.
+pub const MAX_GLOB_FILES: usize = 1000;
+
+/// Walks `dir` for the glob `parts`, pushing matching files as `rel` paths
+/// (`/`-separated); stops early past [`MAX_GLOB_FILES`] + 1 matches.
+fn glob_walk(dir: &Path, parts: &[&str], rel: String, out: &mut Vec<String>) {
+    if out.len() > MAX_GLOB_FILES {
+        return;
+    }
+    let join = |name: &str| {
+        if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        }
+    };
+    let Some((first, rest)) = parts.split_first() else {
+        if dir.is_file() {
+            out.push(rel);
+        }
+        return;
+    };
+    if *first == "**" {
+        // Zero folders, then one more folder and `**` again.
+        glob_walk(dir, rest, rel.clone(), out);
+        for (name, path) in entries(dir, "") {
+            if path.is_dir() {
+                glob_walk(&path, parts, join(&name), out);
+            }
+        }
+        return;
+    }
+    if !first.contains(['*', '?']) {
+        glob_walk(&dir.join(first), rest, join(first), out);
+        return;
+    }
+    for (name, path) in entries(dir, first) {
+        if wildcard(first, &name) {
+            glob_walk(&path, rest, join(&name), out);
+        }
+    }
+}
+
+/// The entries of a folder, sorted by name; hidden ones only when
+/// `pattern` starts with `.`.
+fn entries(dir: &Path, pattern: &str) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(n, _)| !n.starts_with('.') || pattern.starts_with('.'))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether `name` matches `pattern` (`*` any run, `?` one character).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 fn str_node(s: &str, line: u32, col: u32) -> Node {
     Node {
         value: NodeValue::Str(s.to_string()),
@@ -424,6 +507,46 @@ impl Cx {
             self.shown_dir.join(rel)
         };
         (path, Arc::from(shown.display().to_string()))
+    }
+
+    /// The files a `file://` glob names (`*` and `?` within a name, `**`
+    /// for any folders), relative to the configuration's folder as the glob
+    /// is, sorted; at most [`MAX_GLOB_FILES`]. Hidden entries match only a
+    /// part that starts with `.`. Matching nothing is an error.
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, (String, String)> {
+        let absolute = pattern.starts_with('/');
+        let parts: Vec<&str> = pattern
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        let start = if absolute {
+            PathBuf::from("/")
+        } else {
+            self.dir.clone()
+        };
+        let mut found = Vec::new();
+        glob_walk(&start, &parts, String::new(), &mut found);
+        found.sort();
+        found.dedup();
+        if found.is_empty() {
+            return Err((
+                format!("the test file glob `file://{pattern}` matches no file"),
+                "globs are relative to the promptfoo configuration's folder; an empty match is an error, not zero tests".into(),
+            ));
+        }
+        if found.len() > MAX_GLOB_FILES {
+            return Err((
+                format!(
+                    "the test file glob `file://{pattern}` matches {} files, more than {MAX_GLOB_FILES}",
+                    found.len()
+                ),
+                "narrow the glob, or import the configuration in parts".into(),
+            ));
+        }
+        Ok(found
+            .into_iter()
+            .map(|rel| if absolute { format!("/{rel}") } else { rel })
+            .collect())
     }
 
     /// Reads a file the configuration names (bounded, regular files only).
@@ -1242,12 +1365,15 @@ impl Cx {
                         Some("write `- vars: {question: ...}`".into()),
                     ));
                 };
-                if rest.contains('*') || rest.contains('?') {
-                    return Err(ImportError::at(
-                        &loc,
-                        format!("test file glob `{s}` is not expanded"),
-                        Some("list the test files one by one".into()),
-                    ));
+                if rest.contains(['*', '?']) {
+                    let found = self.glob(rest).map_err(|(message, hint)| {
+                        ImportError::at(&loc, message, Some(hint))
+                    })?;
+                    for rel in found {
+                        let one = str_node(&format!("file://{rel}"), n.line, n.col);
+                        self.test_item(&one, file, out)?;
+                    }
+                    return Ok(());
                 }
                 let (path, shown) = self.reference(rest);
                 let ext = path

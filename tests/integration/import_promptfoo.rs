@@ -514,3 +514,43 @@ tests:
     insta::assert_snapshot!("filters_files", written(&p, "out"));
     insta::assert_snapshot!("filters_validate", validates(&p, "out"));
 }
+
+/// `tests: file://tests/*.yaml` (promptfoo's documented glob form) reads
+/// every matching file, sorted, relative to the configuration's folder; a
+/// glob matching nothing is an error at its place.
+#[test]
+fn test_file_globs_are_expanded_in_order() {
+    let config = "prompts: [\"Answer: {{q}}\"]\nproviders: [openai:gpt-4.1-mini]\ntests:\n  - file://tests/*.yaml\n  - vars: {q: inline}\n";
+    let p = TestProject::with(&[
+        ("pf/promptfooconfig.yaml", config),
+        (
+            "pf/tests/b.yaml",
+            "- vars: {q: second}\n  assert: [{type: contains, value: b}]\n",
+        ),
+        (
+            "pf/tests/a.yaml",
+            "- vars: {q: first}\n  assert: [{type: contains, value: a}]\n",
+        ),
+        ("pf/tests/notes.txt", "not a test file, not matched\n"),
+        ("pf/tests/.hidden.yaml", "- vars: {q: hidden}\n"),
+    ]);
+    let out = import(&p, &["pf/promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("glob_report", out.snapshot_exact());
+    insta::assert_snapshot!("glob_files", written(&p, "out"));
+    validates(&p, "out");
+
+    let none = TestProject::with(&[(
+        "promptfooconfig.yaml",
+        "prompts: [hi]\nproviders: [openai:gpt-4.1-mini]\ntests: file://cases/**/*.yaml\n",
+    )]);
+    let out = import(&none, &["promptfooconfig.yaml", "--out", "out"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot_exact(), @"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: promptfooconfig.yaml:3:8: the test file glob `file://cases/**/*.yaml` matches no file (hint: globs are relative to the promptfoo configuration's folder; an empty match is an error, not zero tests)
+    ");
+}
