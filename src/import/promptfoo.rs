@@ -410,6 +410,10 @@ struct Provider {
     block: Map<String, Value>,
     /// The promptfoo id and label, for `providers:` filters.
     aliases: Vec<String>,
+    /// `config.tools`, for the prompt targets that use this provider.
+    tools: Option<Value>,
+    /// `config.tool_choice`, as tribunal writes it.
+    tool_choice: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -786,6 +790,8 @@ impl Cx {
                 name: name.clone(),
                 block,
                 aliases: Vec::new(),
+                tools: None,
+                tool_choice: None,
             });
             if let Some(loc) = self.first_judge.clone() {
                 self.note(
@@ -813,7 +819,7 @@ impl Cx {
                 "target".into(),
                 prompt_target(
                     &prompts[v.prompt],
-                    &self.providers[v.provider_index(&providers, &self.providers)].name,
+                    &self.providers[v.provider_index(&providers, &self.providers)],
                 ),
             );
         }
@@ -838,8 +844,8 @@ impl Cx {
             let mut targets = Map::new();
             let mut list = Vec::new();
             for v in &variants {
-                let name = &self.providers[v.provider_index(&providers, &self.providers)].name;
-                targets.insert(v.id.clone(), prompt_target(&prompts[v.prompt], name));
+                let provider = &self.providers[v.provider_index(&providers, &self.providers)];
+                targets.insert(v.id.clone(), prompt_target(&prompts[v.prompt], provider));
                 list.push(json!({"id": v.id, "target": v.id}));
             }
             suite_map.insert("targets".into(), Value::Object(targets));
@@ -1024,20 +1030,30 @@ impl Cx {
         if let Some(k) = key_env {
             block.insert("api_key_env".into(), json!(k));
         }
-        if let Some(c) = config {
-            self.provider_config(c, file, &mut block);
-        }
+        let (tools, tool_choice) = match config {
+            Some(c) => self.provider_config(c, file, &mut block),
+            None => (None, None),
+        };
         let mut aliases = vec![id.clone()];
         aliases.extend(label);
         self.providers.push(Provider {
             name: name.clone(),
             block,
             aliases,
+            tools,
+            tool_choice,
         });
         Ok(Some(name))
     }
 
-    fn provider_config(&mut self, c: &Node, file: &Arc<str>, block: &mut Map<String, Value>) {
+    /// Reads a provider's `config` into its block; returns its `tools` and
+    /// `tool_choice`, which go on the prompt targets.
+    fn provider_config(
+        &mut self,
+        c: &Node,
+        file: &Arc<str>,
+        block: &mut Map<String, Value>,
+    ) -> (Option<Value>, Option<Value>) {
         let NodeValue::Map(entries) = &c.value else {
             let loc = self.loc(file, c);
             self.note(
@@ -1049,13 +1065,52 @@ impl Cx {
                 ),
                 None,
             );
-            return;
+            return (None, None);
         };
         let mut params = Map::new();
+        let mut tools = None;
+        let mut tool_choice = None;
+        let mut choice_loc = None;
         for (k, v) in entries {
             let key = k.key_text();
             let loc = self.loc(file, k);
             match key.as_str() {
+                "tools" => match &v.value {
+                    NodeValue::Seq(items) if !items.is_empty() => {
+                        // OpenAI's function schema, which prompt targets take as is.
+                        tools = Some(v.to_json());
+                    }
+                    _ => self.note(
+                        loc,
+                        NoteKind::NotMapped,
+                        format!(
+                            "provider config `tools` is {}, not a list of tool definitions: not carried over",
+                            kind_of(v)
+                        ),
+                        Some("write the definitions out as a list (OpenAI's `{type: function, function: {name, parameters}}`)"),
+                    ),
+                },
+                "tool_choice" => {
+                    let j = v.to_json();
+                    let named = j
+                        .pointer("/function/name")
+                        .or_else(|| j.get("name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    match (&j, named) {
+                        (Value::String(m), _) if matches!(m.as_str(), "auto" | "none" | "required" | "any") => {
+                            tool_choice = Some(j.clone());
+                        }
+                        (Value::Object(_), Some(name)) => tool_choice = Some(json!({"name": name})),
+                        _ => self.note(
+                            loc.clone(),
+                            NoteKind::NotMapped,
+                            format!("provider config `tool_choice` {j} is not carried over"),
+                            Some("tribunal's `tool_choice` is `auto`, `none`, `required` or `{name: TOOL}` (docs/tools-and-conversations.md)"),
+                        ),
+                    }
+                    choice_loc = Some(loc);
+                }
                 "temperature" | "max_tokens" | "top_p" | "seed" | "stop" | "presence_penalty"
                 | "frequency_penalty" | "response_format" => {
                     params.insert(key, v.to_json());
@@ -1089,6 +1144,18 @@ impl Cx {
         if !params.is_empty() {
             block.insert("params".into(), Value::Object(params));
         }
+        if tools.is_none()
+            && tool_choice.take().is_some()
+            && let Some(loc) = choice_loc
+        {
+            self.note(
+                loc,
+                NoteKind::NotMapped,
+                "provider config `tool_choice` without `tools` is not carried over".into(),
+                Some("a prompt target's `tool_choice` must name a tool of its `tools:`"),
+            );
+        }
+        (tools, tool_choice)
     }
 
     /// A provider named by an assertion or `options.provider`: its name in
@@ -2192,6 +2259,24 @@ impl Cx {
                 }
                 check.insert("judge".into(), Value::Object(judge));
             }
+            "is-valid-openai-tools-call" => match self.tool_schemas() {
+                Ok(Some(schemas)) => {
+                    check.insert("tool_args".into(), json!({ "schemas": schemas }));
+                }
+                Ok(None) => {
+                    let (reason, hint) = unmapped_reason(&base);
+                    return self.skip(loc, &ty, original, reason.into(), hint);
+                }
+                Err(reason) => {
+                    return self.skip(
+                        loc,
+                        &ty,
+                        original,
+                        reason,
+                        "write `tool_args: {schemas: {TOOL: {...}}}` with the schema each call must meet (docs/agents-checks.md)",
+                    );
+                }
+            },
             other => {
                 let (reason, hint) = unmapped_reason(other);
                 let hint = if ASSERT_TYPES.contains(&other) {
@@ -2270,6 +2355,37 @@ impl Cx {
         Ok(v.to_json())
     }
 
+    /// The JSON Schema of every tool the providers offer (`config.tools`,
+    /// OpenAI's function schema), by name: `None` when none offers tools; an
+    /// error when two define one name differently.
+    fn tool_schemas(&self) -> Result<Option<Map<String, Value>>, String> {
+        let mut schemas = Map::new();
+        for p in &self.providers {
+            for t in p.tools.iter().filter_map(Value::as_array).flatten() {
+                let f = t.get("function").unwrap_or(t);
+                let Some(name) = f.get("name").and_then(Value::as_str) else {
+                    return Err(format!("a tool of the provider `{}` has no name", p.name));
+                };
+                let schema = f
+                    .get("parameters")
+                    .or_else(|| f.get("input_schema"))
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object"}));
+                match schemas.get(name) {
+                    Some(old) if *old != schema => {
+                        return Err(format!(
+                            "the providers define the tool `{name}` with different schemas; one `tool_args` check cannot hold both"
+                        ));
+                    }
+                    _ => {
+                        schemas.insert(name.to_string(), schema);
+                    }
+                }
+            }
+        }
+        Ok((!schemas.is_empty()).then_some(schemas))
+    }
+
     fn skip(&mut self, loc: Loc, ty: &str, original: Value, reason: String, hint: &str) -> Value {
         self.skipped += 1;
         self.note(
@@ -2295,13 +2411,19 @@ impl VariantOut {
     }
 }
 
-fn prompt_target(p: &Prompt, provider: &str) -> Value {
+fn prompt_target(p: &Prompt, provider: &Provider) -> Value {
     let mut m = Map::new();
-    m.insert("provider".into(), json!(provider));
+    m.insert("provider".into(), json!(provider.name));
     if let Some(s) = &p.system {
         m.insert("system".into(), json!(s));
     }
     m.insert("template".into(), json!(p.template));
+    if let Some(t) = &provider.tools {
+        m.insert("tools".into(), t.clone());
+    }
+    if let Some(c) = &provider.tool_choice {
+        m.insert("tool_choice".into(), c.clone());
+    }
     json!({ "prompt": m })
 }
 
@@ -2364,12 +2486,17 @@ fn unmapped_reason(ty: &str) -> (&'static str, &'static str) {
             "checks see the text, not the finish reason (a truncated answer is already an error)",
             "remove it, or set `allow_truncated` on the target",
         ),
-        "is-valid-function-call"
-        | "is-valid-openai-function-call"
-        | "is-valid-openai-tools-call"
-        | "tool-call-f1" => (
-            "tribunal's `prompt` target returns text, not tool calls",
-            "check tool calls from a Rust target with a `rust` check",
+        "is-valid-function-call" | "is-valid-openai-function-call" => (
+            "it validates OpenAI's legacy `function_call` answer against `config.functions`, which tribunal does not send",
+            "offer the functions as `tools:` on the prompt target and check the calls with `tool_args` (docs/agents-checks.md)",
+        ),
+        "is-valid-openai-tools-call" => (
+            "no provider of the configuration has `config.tools` to take the tools' schemas from",
+            "give the provider its `tools`, or write `tool_args: {schemas: {TOOL: {...}}}` (docs/agents-checks.md)",
+        ),
+        "tool-call-f1" => (
+            "it scores the F1 of the set of called tool names against the expected set (a threshold on precision and recall); tribunal's `tool_sequence` checks order or counts and `tool_called` one tool, neither scores a set",
+            "for an exact set, write `tool_sequence: {calls: [...], mode: contains}` for the expected tools and `tool_called: NAME` with `not: true` for the unwanted ones (docs/agents-checks.md)",
         ),
         "similar:dot" | "similar:euclidean" => (
             "tribunal has no embedding similarity",

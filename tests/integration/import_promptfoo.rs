@@ -554,3 +554,52 @@ fn test_file_globs_are_expanded_in_order() {
     error: promptfooconfig.yaml:3:8: the test file glob `file://cases/**/*.yaml` matches no file (hint: globs are relative to the promptfoo configuration's folder; an empty match is an error, not zero tests)
     ");
 }
+
+/// A provider's `config.tools` and `tool_choice` (promptfoo's OpenAI tool
+/// calling example) go on the prompt target; `is-valid-openai-tools-call`
+/// becomes a `tool_args` check with the tools' schemas; `tool-call-f1` is a
+/// skip that says why.
+const TOOLS_CONFIG: &str = r#"description: Weather assistant with tools
+prompts:
+  - "What is the weather in {{city}}?"
+providers:
+  - id: openai:chat:gpt-4.1-mini
+    config:
+      temperature: 0
+      tool_choice:
+        type: function
+        function:
+          name: get_current_weather
+      tools:
+        - type: function
+          function:
+            name: get_current_weather
+            description: Get the current weather in a given location
+            parameters:
+              type: object
+              properties:
+                location:
+                  type: string
+                  description: The city and state, e.g. San Francisco, CA
+                unit:
+                  type: string
+                  enum: [celsius, fahrenheit]
+              required: [location]
+tests:
+  - vars:
+      city: Boston
+    assert:
+      - type: is-valid-openai-tools-call
+      - type: tool-call-f1
+        value: [get_current_weather]
+"#;
+
+#[test]
+fn provider_tools_go_on_the_prompt_target_and_tool_calls_are_checked() {
+    let p = TestProject::with(&[("promptfooconfig.yaml", TOOLS_CONFIG)]);
+    let out = import(&p, &["promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("tools_report", out.snapshot_exact());
+    insta::assert_snapshot!("tools_files", written(&p, "out"));
+    validates(&p, "out");
+}
