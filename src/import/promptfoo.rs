@@ -414,6 +414,11 @@ struct Provider {
     tools: Option<Value>,
     /// `config.tool_choice`, as tribunal writes it.
     tool_choice: Option<Value>,
+    /// An HTTP provider: the `http` target (with `{{prompt}}` still in its
+    /// body), instead of a block in tribunal.yaml.
+    http: Option<Map<String, Value>>,
+    /// Where an HTTP provider is, for notes about its targets.
+    http_loc: Option<Loc>,
 }
 
 #[derive(Debug, Clone)]
@@ -792,6 +797,8 @@ impl Cx {
                 aliases: Vec::new(),
                 tools: None,
                 tool_choice: None,
+                http: None,
+                http_loc: None,
             });
             if let Some(loc) = self.first_judge.clone() {
                 self.note(
@@ -804,6 +811,21 @@ impl Cx {
                 );
             }
             self.grader = Some(name);
+        }
+
+        // A chat prompt sent through an HTTP provider.
+        for v in &variants {
+            let provider = &self.providers[v.provider_index(&providers, &self.providers)];
+            if let (Some(at), Some(_)) = (&provider.http_loc, &prompts[v.prompt].system) {
+                let at = at.clone();
+                let pid = prompts[v.prompt].id.clone();
+                self.note(
+                    at,
+                    NoteKind::Changed,
+                    format!("the chat prompt `{pid}` is sent to this HTTP provider as its system text and template joined by a blank line in place of `{{{{prompt}}}}`; promptfoo sends the messages as JSON text"),
+                    Some("write the body of the `http` target by hand if the endpoint reads messages"),
+                );
+            }
         }
 
         // The suite file.
@@ -862,7 +884,7 @@ impl Cx {
             crate::yaml_out::to_yaml(&Value::Object(suite_map))
         );
         let mut blocks = Map::new();
-        for p in &self.providers {
+        for p in self.providers.iter().filter(|p| p.http.is_none()) {
             blocks.insert(p.name.clone(), Value::Object(p.block.clone()));
         }
         let config_text = format!(
@@ -971,6 +993,13 @@ impl Cx {
                 ));
             }
         };
+        if id.starts_with("http://")
+            || id.starts_with("https://")
+            || id == "http"
+            || id == "https"
+        {
+            return Ok(self.http_provider(&id, label, config, loc, file));
+        }
         let parts: Vec<&str> = id.splitn(3, ':').collect();
         let (kind, model, base_url, key_env) = match parts.as_slice() {
             ["openai", "chat", m] => ("openai", m.to_string(), None, None),
@@ -1042,8 +1071,151 @@ impl Cx {
             aliases,
             tools,
             tool_choice,
+            http: None,
+            http_loc: None,
         });
         Ok(Some(name))
+    }
+
+    /// promptfoo's HTTP provider (`id: https://…`, or `id: http` with
+    /// `config.url`) as an `http` target: `url`, `method` (GET or POST), a
+    /// JSON `body` whose `{{prompt}}` is the prompt, `headers` (`{{env.X}}`
+    /// becomes `${X}`; a literal secret is not copied) and `transformResponse`
+    /// when it is a path into `json`. Anything else leaves it out, listed.
+    fn http_provider(
+        &mut self,
+        id: &str,
+        label: Option<String>,
+        config: Option<&Node>,
+        loc: Loc,
+        file: &Arc<str>,
+    ) -> Option<String> {
+        let left_out = |this: &mut Cx, at: Loc, why: String| {
+            this.note(
+                at,
+                NoteKind::NotMapped,
+                format!("HTTP provider `{id}` is left out: {why}"),
+                Some("write an `http` target by hand (docs/providers.md): url, method, a JSON body with `{{ vars.NAME }}`, headers with `${ENV}`, and `output:` as a JSON path"),
+            );
+            None
+        };
+        let empty = Vec::new();
+        let entries = match config.map(|c| &c.value) {
+            None => &empty,
+            Some(NodeValue::Map(e)) => e,
+            Some(_) => return left_out(self, loc, "its `config` is not a mapping".into()),
+        };
+        let mut target = Map::new();
+        let mut url = id.starts_with("http").then(|| id.to_string()).filter(|u| u.contains("://"));
+        for (k, v) in entries {
+            let key = k.key_text();
+            let kl = self.loc(file, k);
+            match key.as_str() {
+                "url" => url = text(v),
+                "method" => {
+                    let m = text(v).unwrap_or_default().to_ascii_uppercase();
+                    if m != "GET" && m != "POST" {
+                        return left_out(self, kl, format!("method `{m}`: tribunal's `http` target sends GET or POST"));
+                    }
+                    target.insert("method".into(), json!(m));
+                }
+                "body" => match v.to_json() {
+                    b @ (Value::Object(_) | Value::Array(_)) => {
+                        target.insert("body".into(), b);
+                    }
+                    Value::String(t) => match serde_json::from_str::<Value>(&t) {
+                        Ok(b @ (Value::Object(_) | Value::Array(_))) => {
+                            target.insert("body".into(), b);
+                        }
+                        _ => {
+                            return left_out(self, kl, "its `body` is text, not JSON: tribunal's `http` target sends a JSON body".into());
+                        }
+                    },
+                    other => {
+                        return left_out(self, kl, format!("its `body` is {other}, not a JSON object"));
+                    }
+                },
+                "headers" => {
+                    let NodeValue::Map(hs) = &v.value else {
+                        return left_out(self, kl, "its `headers` is not a mapping".into());
+                    };
+                    let mut headers = Map::new();
+                    for (hk, hv) in hs {
+                        let name = hk.key_text();
+                        let value = text(hv).unwrap_or_default();
+                        let env_re = regex::Regex::new(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+                            .expect("a valid regex");
+                        let mapped = env_re.replace_all(&value, "$${$1}").into_owned();
+                        let hl = self.loc(file, hk);
+                        if mapped.contains("{{") {
+                            return left_out(self, hl, format!("header `{name}` is a template tribunal does not render (only `{{{{env.NAME}}}}` maps, to `${{NAME}}`)"));
+                        }
+                        if !mapped.contains("${") && crate::provider::secrets::is_secret_name(&name) {
+                            self.note(
+                                hl,
+                                NoteKind::NotMapped,
+                                format!("header `{name}` is not copied: tribunal never writes secrets into files"),
+                                Some("put the value in an environment variable and write the header as `Bearer ${TOKEN}` in the `http` target"),
+                            );
+                            continue;
+                        }
+                        headers.insert(name, json!(mapped));
+                    }
+                    if !headers.is_empty() {
+                        target.insert("headers".into(), Value::Object(headers));
+                    }
+                }
+                "transformResponse" => {
+                    let t = text(v).unwrap_or_default();
+                    match json_path_of(&t) {
+                        Some(path) => {
+                            target.insert("output".into(), json!(path));
+                        }
+                        None => {
+                            return left_out(self, kl, format!("`transformResponse` `{t}` is JavaScript, not a path into `json`"));
+                        }
+                    }
+                }
+                other => {
+                    return left_out(self, kl, format!("config `{other}` has no equivalent in tribunal's `http` target"));
+                }
+            }
+        }
+        let Some(url) = url else {
+            return left_out(self, loc, "it has no `url`".into());
+        };
+        if url.contains("{{") {
+            return left_out(self, loc, "its `url` is a template (tribunal encodes every value in a URL)".into());
+        }
+        target.insert("url".into(), json!(url));
+        let prompt_re = regex::Regex::new(r"\{\{\s*prompt\s*\}\}").expect("a valid regex");
+        let mentions = target
+            .get("body")
+            .is_some_and(|b| prompt_re.is_match(&b.to_string()));
+        if !mentions {
+            return left_out(self, loc, "its `body` does not send `{{prompt}}`".into());
+        }
+        // Keep the keys in the documented order.
+        let mut ordered = Map::new();
+        for key in ["url", "method", "body", "headers", "output"] {
+            if let Some(v) = target.remove(key) {
+                ordered.insert(key.to_string(), v);
+            }
+        }
+        let base = label.clone().unwrap_or_else(|| "http".into());
+        let name = unique(&slug(&base, "http"), &mut self.provider_names);
+        let mut aliases = vec![id.to_string()];
+        aliases.extend(label);
+        self.providers.push(Provider {
+            name: name.clone(),
+            block: Map::new(),
+            aliases,
+            tools: None,
+            tool_choice: None,
+            http: Some(ordered),
+            http_loc: Some(loc),
+        });
+        Some(name)
     }
 
     /// Reads a provider's `config` into its block; returns its `tools` and
@@ -1167,7 +1339,10 @@ impl Cx {
             _ => None,
         };
         if let Some(id) = &id
-            && let Some(p) = self.providers.iter().find(|p| p.aliases.contains(id))
+            && let Some(p) = self
+                .providers
+                .iter()
+                .find(|p| p.http.is_none() && p.aliases.contains(id))
         {
             return Ok(Some(p.name.clone()));
         }
@@ -2411,7 +2586,50 @@ impl VariantOut {
     }
 }
 
+/// `{{prompt}}` (any spacing) in every string of an HTTP body, replaced by
+/// the prompt's text (its template, rendered with the same vars).
+fn with_prompt(v: &Value, prompt: &str) -> Value {
+    match v {
+        Value::String(s) => {
+            let re = regex::Regex::new(r"\{\{\s*prompt\s*\}\}").expect("a valid regex");
+            json!(re.replace_all(s, regex::NoExpand(prompt)).into_owned())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| with_prompt(x, prompt)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), with_prompt(x, prompt)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// promptfoo's `transformResponse` as a JSON path, when it is one: `json`,
+/// `json.a.b`, `json.items[0].text`, `json['key']`.
+fn json_path_of(t: &str) -> Option<String> {
+    let t = t.trim();
+    let rest = t.strip_prefix("json")?;
+    let re = regex::Regex::new(r#"^(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[[0-9]+\]|\['[^'\]]*'\]|\["[^"\]]*"\])*$"#)
+        .expect("a valid regex");
+    if !re.is_match(rest) {
+        return None;
+    }
+    Some(format!("${}", rest.replace('"', "'")))
+}
+
 fn prompt_target(p: &Prompt, provider: &Provider) -> Value {
+    if let Some(http) = &provider.http {
+        let mut m = http.clone();
+        let prompt = match &p.system {
+            Some(system) => format!("{system}\n\n{}", p.template),
+            None => p.template.clone(),
+        };
+        if let Some(body) = m.get("body") {
+            let body = with_prompt(body, &prompt);
+            m.insert("body".into(), body);
+        }
+        return json!({ "http": m });
+    }
     let mut m = Map::new();
     m.insert("provider".into(), json!(provider.name));
     if let Some(s) = &p.system {

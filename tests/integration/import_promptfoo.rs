@@ -603,3 +603,77 @@ fn provider_tools_go_on_the_prompt_target_and_tool_calls_are_checked() {
     insta::assert_snapshot!("tools_files", written(&p, "out"));
     validates(&p, "out");
 }
+
+/// promptfoo's HTTP provider (its documented shape: `id: https://…`,
+/// `config: {method, headers, body, transformResponse}`) becomes an `http`
+/// target whose body sends the prompt; one it cannot map (a JavaScript
+/// `transformResponse`) is left out and listed; a literal secret header is
+/// not copied.
+const HTTP_CONFIG: &str = r#"description: Support bot behind an HTTP API
+prompts:
+  - "Customer question: {{question}}"
+providers:
+  - id: https://bot.example.com/v1/answer
+    label: support-bot
+    config:
+      method: POST
+      headers:
+        Content-Type: application/json
+        Authorization: "Bearer {{env.BOT_TOKEN}}"
+        X-Api-Key: not-a-real-key-123
+      body:
+        message: "{{prompt}}"
+        session: fixed
+      transformResponse: json.reply.text
+  - id: https://other.example.com/chat
+    config:
+      body: {q: "{{prompt}}"}
+      transformResponse: "(json, text) => json.choices[0].message.content"
+tests:
+  - vars:
+      question: Where is my order?
+    assert:
+      - type: icontains
+        value: order
+"#;
+
+#[test]
+fn http_providers_become_http_targets_where_they_map() {
+    let p = TestProject::with(&[("promptfooconfig.yaml", HTTP_CONFIG)]);
+    let out = import(&p, &["promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("http_report", out.snapshot_exact());
+    let files = written(&p, "out");
+    assert!(!files.contains("not-a-real-key"), "a secret was written:\n{files}");
+    insta::assert_snapshot!("http_files", files);
+    validates(&p, "out");
+}
+
+/// The imported `http` target runs: against a loopback endpoint, the body
+/// carries the rendered prompt, the header its `${BOT_TOKEN}` from the
+/// environment, and the output is read at the mapped JSON path.
+#[test]
+fn an_imported_http_target_runs_against_a_loopback_endpoint() {
+    let server = MockServer::start(true, |_, _| {
+        MockReply::json(200, &serde_json::json!({"reply": {"text": "Your order ships today."}}))
+    })
+    .expect("server");
+    let config = HTTP_CONFIG.replace("https://bot.example.com", &server.url());
+    let p = TestProject::with(&[("promptfooconfig.yaml", &config)]);
+    let out = import(&p, &["promptfooconfig.yaml"]);
+    assert!(out.success(), "{out:?}");
+    let run = p
+        .tribunal(&["test", "--root", "."])
+        .env("INSTA_UPDATE", "always")
+        .env("BOT_TOKEN", "test-token-0001")
+        .env("TRIBUNAL_HISTORY", "off")
+        .output();
+    assert!(run.success(), "{run:?}");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].path, "/v1/answer");
+    assert_eq!(reqs[0].header("authorization"), Some("Bearer test-token-0001"));
+    insta::assert_snapshot!(reqs[0].json().to_string(), @r#"{"message":"Customer question: Where is my order?","session":"fixed"}"#);
+    let snap = p.read("evals/snapshots/promptfoo__test-1.snap");
+    assert!(snap.contains("Your order ships today."), "{snap}");
+}
