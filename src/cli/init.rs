@@ -362,8 +362,7 @@ fn absolute(dir: &Path) -> Option<PathBuf> {
 /// A YAML scalar for a folder path: plain when it is safe, else quoted.
 fn yaml_scalar(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
         && !s.starts_with(['-', '.']);
     if plain {
@@ -399,13 +398,13 @@ impl GitPlace {
         if taken {
             // A second use of the action in one pull request: its own
             // comment and its own name in the checks list.
-            with.push_str(&format!(
-                "          comment-key: {}\n",
-                yaml_scalar(&slug)
-            ));
+            with.push_str(&format!("          comment-key: {}\n", yaml_scalar(&slug)));
             text = text.replacen(
                 "name: evals\n",
-                &format!("name: {}\n", yaml_scalar(&format!("evals ({})", self.member))),
+                &format!(
+                    "name: {}\n",
+                    yaml_scalar(&format!("evals ({})", self.member))
+                ),
                 1,
             );
         }

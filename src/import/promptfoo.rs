@@ -993,10 +993,7 @@ impl Cx {
                 ));
             }
         };
-        if id.starts_with("http://")
-            || id.starts_with("https://")
-            || id == "http"
-            || id == "https"
+        if id.starts_with("http://") || id.starts_with("https://") || id == "http" || id == "https"
         {
             return Ok(self.http_provider(&id, label, config, loc, file));
         }
@@ -1105,8 +1102,13 @@ impl Cx {
             Some(NodeValue::Map(e)) => e,
             Some(_) => return left_out(self, loc, "its `config` is not a mapping".into()),
         };
+        let env_re = regex::Regex::new(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+            .expect("a valid regex");
         let mut target = Map::new();
-        let mut url = id.starts_with("http").then(|| id.to_string()).filter(|u| u.contains("://"));
+        let mut url = id
+            .starts_with("http")
+            .then(|| id.to_string())
+            .filter(|u| u.contains("://"));
         for (k, v) in entries {
             let key = k.key_text();
             let kl = self.loc(file, k);
@@ -1115,7 +1117,11 @@ impl Cx {
                 "method" => {
                     let m = text(v).unwrap_or_default().to_ascii_uppercase();
                     if m != "GET" && m != "POST" {
-                        return left_out(self, kl, format!("method `{m}`: tribunal's `http` target sends GET or POST"));
+                        return left_out(
+                            self,
+                            kl,
+                            format!("method `{m}`: tribunal's `http` target sends GET or POST"),
+                        );
                     }
                     target.insert("method".into(), json!(m));
                 }
@@ -1132,7 +1138,11 @@ impl Cx {
                         }
                     },
                     other => {
-                        return left_out(self, kl, format!("its `body` is {other}, not a JSON object"));
+                        return left_out(
+                            self,
+                            kl,
+                            format!("its `body` is {other}, not a JSON object"),
+                        );
                     }
                 },
                 "headers" => {
@@ -1143,14 +1153,19 @@ impl Cx {
                     for (hk, hv) in hs {
                         let name = hk.key_text();
                         let value = text(hv).unwrap_or_default();
-                        let env_re = regex::Regex::new(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-                            .expect("a valid regex");
                         let mapped = env_re.replace_all(&value, "$${$1}").into_owned();
                         let hl = self.loc(file, hk);
                         if mapped.contains("{{") {
-                            return left_out(self, hl, format!("header `{name}` is a template tribunal does not render (only `{{{{env.NAME}}}}` maps, to `${{NAME}}`)"));
+                            return left_out(
+                                self,
+                                hl,
+                                format!(
+                                    "header `{name}` is a template tribunal does not render (only `{{{{env.NAME}}}}` maps, to `${{NAME}}`)"
+                                ),
+                            );
                         }
-                        if !mapped.contains("${") && crate::provider::secrets::is_secret_name(&name) {
+                        if !mapped.contains("${") && crate::provider::secrets::is_secret_name(&name)
+                        {
                             self.note(
                                 hl,
                                 NoteKind::NotMapped,
@@ -1172,12 +1187,22 @@ impl Cx {
                             target.insert("output".into(), json!(path));
                         }
                         None => {
-                            return left_out(self, kl, format!("`transformResponse` `{t}` is JavaScript, not a path into `json`"));
+                            return left_out(
+                                self,
+                                kl,
+                                format!(
+                                    "`transformResponse` `{t}` is JavaScript, not a path into `json`"
+                                ),
+                            );
                         }
                     }
                 }
                 other => {
-                    return left_out(self, kl, format!("config `{other}` has no equivalent in tribunal's `http` target"));
+                    return left_out(
+                        self,
+                        kl,
+                        format!("config `{other}` has no equivalent in tribunal's `http` target"),
+                    );
                 }
             }
         }
@@ -1185,7 +1210,11 @@ impl Cx {
             return left_out(self, loc, "it has no `url`".into());
         };
         if url.contains("{{") {
-            return left_out(self, loc, "its `url` is a template (tribunal encodes every value in a URL)".into());
+            return left_out(
+                self,
+                loc,
+                "its `url` is a template (tribunal encodes every value in a URL)".into(),
+            );
         }
         target.insert("url".into(), json!(url));
         let prompt_re = regex::Regex::new(r"\{\{\s*prompt\s*\}\}").expect("a valid regex");
@@ -1608,9 +1637,9 @@ impl Cx {
                     ));
                 };
                 if rest.contains(['*', '?']) {
-                    let found = self.glob(rest).map_err(|(message, hint)| {
-                        ImportError::at(&loc, message, Some(hint))
-                    })?;
+                    let found = self
+                        .glob(rest)
+                        .map_err(|(message, hint)| ImportError::at(&loc, message, Some(hint)))?;
                     for rel in found {
                         let one = str_node(&format!("file://{rel}"), n.line, n.col);
                         self.test_item(&one, file, out)?;
@@ -2609,8 +2638,10 @@ fn with_prompt(v: &Value, prompt: &str) -> Value {
 fn json_path_of(t: &str) -> Option<String> {
     let t = t.trim();
     let rest = t.strip_prefix("json")?;
-    let re = regex::Regex::new(r#"^(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[[0-9]+\]|\['[^'\]]*'\]|\["[^"\]]*"\])*$"#)
-        .expect("a valid regex");
+    let re = regex::Regex::new(
+        r#"^(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[[0-9]+\]|\['[^'\]]*'\]|\["[^"\]]*"\])*$"#,
+    )
+    .expect("a valid regex");
     if !re.is_match(rest) {
         return None;
     }

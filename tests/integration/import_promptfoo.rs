@@ -644,7 +644,10 @@ fn http_providers_become_http_targets_where_they_map() {
     assert!(out.success(), "{out:?}");
     insta::assert_snapshot!("http_report", out.snapshot_exact());
     let files = written(&p, "out");
-    assert!(!files.contains("not-a-real-key"), "a secret was written:\n{files}");
+    assert!(
+        !files.contains("not-a-real-key"),
+        "a secret was written:\n{files}"
+    );
     insta::assert_snapshot!("http_files", files);
     validates(&p, "out");
 }
@@ -655,7 +658,10 @@ fn http_providers_become_http_targets_where_they_map() {
 #[test]
 fn an_imported_http_target_runs_against_a_loopback_endpoint() {
     let server = MockServer::start(true, |_, _| {
-        MockReply::json(200, &serde_json::json!({"reply": {"text": "Your order ships today."}}))
+        MockReply::json(
+            200,
+            &serde_json::json!({"reply": {"text": "Your order ships today."}}),
+        )
     })
     .expect("server");
     let config = HTTP_CONFIG.replace("https://bot.example.com", &server.url());
@@ -672,7 +678,10 @@ fn an_imported_http_target_runs_against_a_loopback_endpoint() {
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1, "{reqs:?}");
     assert_eq!(reqs[0].path, "/v1/answer");
-    assert_eq!(reqs[0].header("authorization"), Some("Bearer test-token-0001"));
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some("Bearer test-token-0001")
+    );
     insta::assert_snapshot!(reqs[0].json().to_string(), @r#"{"message":"Customer question: Where is my order?","session":"fixed"}"#);
     let snap = p.read("evals/snapshots/promptfoo__test-1.snap");
     assert!(snap.contains("Your order ships today."), "{snap}");
