@@ -970,3 +970,25 @@ pub fn describe(dir: &Path, done: &Done) -> String {
     ));
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::caret_mismatch;
+
+    #[test]
+    fn requirements_are_read_as_cargo_reads_them() {
+        // Caret (bare) requirements: the leftmost non-zero part is fixed.
+        assert!(caret_mismatch("0.0.9", "0.1.0"));
+        assert!(!caret_mismatch("0.1", "0.1.0"));
+        assert!(!caret_mismatch("^0.1.0", "0.1.3"));
+        assert!(caret_mismatch("0.1.4", "0.1.3"));
+        assert!(caret_mismatch("0.2", "0.1.0"));
+        assert!(!caret_mismatch("1", "1.4.0"));
+        assert!(caret_mismatch("1", "2.0.0"));
+        assert!(caret_mismatch("=0.1.1", "0.1.0"));
+        assert!(!caret_mismatch("~0.1", "0.1.7"));
+        // Other shapes are not judged.
+        assert!(!caret_mismatch(">=0.0.1", "0.1.0"));
+        assert!(!caret_mismatch("*", "0.1.0"));
+    }
+}

@@ -3221,6 +3221,53 @@ fn expected_cell(cell: &Cell) -> Option<Node> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn wildcards_match_within_a_name() {
+        assert!(wildcard("*.yaml", "a.yaml"));
+        assert!(wildcard("t?st-*.y*ml", "test-1.yaml"));
+        assert!(!wildcard("*.yaml", "a.yml"));
+        assert!(!wildcard("a*", "ba"));
+        assert!(wildcard("*", ""));
+    }
+
+    #[test]
+    fn glob_walks_are_sorted_and_stop_past_the_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in ["b/2.yaml", "a/1.yaml", "a/deep/3.yaml", "a/x.csv"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, "[]").expect("write");
+        }
+        let mut found = Vec::new();
+        glob_walk(dir.path(), &["**", "*.yaml"], String::new(), &mut found);
+        found.sort();
+        assert_eq!(found, ["a/1.yaml", "a/deep/3.yaml", "b/2.yaml"]);
+        let mut one = Vec::new();
+        glob_walk(dir.path(), &["*", "*.yaml"], String::new(), &mut one);
+        assert_eq!(one, ["a/1.yaml", "b/2.yaml"]);
+        let many: Vec<String> = (0..=MAX_GLOB_FILES).map(|i| format!("f{i}")).collect();
+        let mut full = many.clone();
+        glob_walk(dir.path(), &["a", "1.yaml"], String::new(), &mut full);
+        assert_eq!(full.len(), many.len(), "no more are read past the bound");
+    }
+
+    #[test]
+    fn transform_response_paths_become_json_paths() {
+        assert_eq!(json_path_of("json").as_deref(), Some("$"));
+        assert_eq!(
+            json_path_of("json.reply.text").as_deref(),
+            Some("$.reply.text")
+        );
+        assert_eq!(
+            json_path_of("json.choices[0].message.content").as_deref(),
+            Some("$.choices[0].message.content")
+        );
+        assert_eq!(json_path_of(r#"json["a b"]"#).as_deref(), Some("$['a b']"));
+        assert_eq!(json_path_of("(json) => json.a"), None);
+        assert_eq!(json_path_of("json.a.toUpperCase()"), None);
+        assert_eq!(json_path_of("text"), None);
+    }
+
     fn shown() -> Arc<str> {
         Arc::from("t.csv")
     }
