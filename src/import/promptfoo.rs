@@ -1281,6 +1281,29 @@ impl Cx {
                         // OpenAI's function schema, which prompt targets take as is.
                         tools = Some(v.to_json());
                     }
+                    NodeValue::Str(f) if f.starts_with("file://") => {
+                        let (path, shown) = self.reference(&f["file://".len()..]);
+                        match self.read_yaml(&path, &shown, Some(&loc)) {
+                            Ok(n) if matches!(&n.value, NodeValue::Seq(items) if !items.is_empty()) => {
+                                tools = Some(n.to_json());
+                            }
+                            Ok(n) => self.note(
+                                loc,
+                                NoteKind::NotMapped,
+                                format!(
+                                    "provider config `tools` file {shown} holds {}, not a list of tool definitions: not carried over",
+                                    kind_of(&n)
+                                ),
+                                Some("the file holds a list (OpenAI's `{type: function, function: {name, parameters}}`)"),
+                            ),
+                            Err(e) => self.note(
+                                loc,
+                                NoteKind::NotMapped,
+                                format!("provider config `tools` is not carried over: {}: {}", e.place, e.message),
+                                e.hint.as_deref(),
+                            ),
+                        }
+                    }
                     _ => self.note(
                         loc,
                         NoteKind::NotMapped,

@@ -600,8 +600,27 @@ fn provider_tools_go_on_the_prompt_target_and_tool_calls_are_checked() {
     let out = import(&p, &["promptfooconfig.yaml", "--out", "out"]);
     assert!(out.success(), "{out:?}");
     insta::assert_snapshot!("tools_report", out.snapshot_exact());
-    insta::assert_snapshot!("tools_files", written(&p, "out"));
+    let inline = written(&p, "out");
+    insta::assert_snapshot!("tools_files", inline);
     validates(&p, "out");
+
+    // The same tools from a `file://` YAML file (promptfoo's other form).
+    let start = TOOLS_CONFIG.find("      tools:\n").expect("tools");
+    let end = TOOLS_CONFIG.find("tests:\n").expect("tests");
+    let listed: String = TOOLS_CONFIG[start..end]
+        .lines()
+        .skip(1)
+        .map(|l| format!("{}\n", &l[8..]))
+        .collect();
+    let config = format!(
+        "{}      tools: file://tools.yaml\n{}",
+        &TOOLS_CONFIG[..start],
+        &TOOLS_CONFIG[end..]
+    );
+    let q = TestProject::with(&[("promptfooconfig.yaml", &config), ("tools.yaml", &listed)]);
+    let out = import(&q, &["promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(written(&q, "out"), inline);
 }
 
 /// promptfoo's HTTP provider (its documented shape: `id: https://…`,
