@@ -72,6 +72,8 @@ const TRIBUNAL_YAML: &str = include_str!("init/tribunal.yaml");
 const WORKFLOW_RUST: &str = include_str!("init/evals.yml");
 const WORKFLOW_NO_RUST: &str = include_str!("init/evals-no-rust.yml");
 const GITIGNORE: &str = include_str!("init/gitignore");
+/// Where a downstream user reads how to add tribunal by hand.
+const DOCS_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/init.md");
 
 /// The Rust target of `tests/evals.rs` (the template's `greeter`), run here
 /// to write the example's accepted snapshot.
@@ -93,7 +95,7 @@ pub enum Form {
 pub enum InitError {
     /// Files that would be overwritten.
     #[error(
-        "nothing written: {} already exist{} in {}:\n{}\n(hint: tribunal init never overwrites; move {} away, or add tribunal by hand as docs/init.md shows)",
+        "nothing written: {} already exist{} in {}:\n{}\n(hint: tribunal init never overwrites; move {} away, or add tribunal by hand as {DOCS_URL} shows)",
         if .existing.len() == 1 { "this" } else { "these" },
         if .existing.len() == 1 { "s" } else { "" },
         .dir,
@@ -138,12 +140,17 @@ pub struct Done {
     pub created: Vec<(String, String)>,
     /// Edited files, with what changed.
     pub edited: Vec<(String, String)>,
+    /// What the user should know (an older tribunal dependency kept).
+    pub warnings: Vec<String>,
 }
 
 /// Runs `tribunal init`.
 pub fn run(args: Args) -> ExitCode {
     match init(&args.dir, args.no_rust) {
         Ok(done) => {
+            for w in &done.warnings {
+                eprintln!("warning: {w}");
+            }
             print!("{}", describe(&args.dir, &done));
             ExitCode::from(exit::OK)
         }
@@ -156,7 +163,11 @@ pub fn run(args: Args) -> ExitCode {
 
 /// One file to write.
 struct NewFile {
+    /// Relative to the project folder, as printed.
     rel: String,
+    /// Where it is written when that is not `rel` under the project folder
+    /// (the workflow of a project inside a git repository).
+    at: Option<PathBuf>,
     text: Vec<u8>,
     what: String,
 }
@@ -183,14 +194,23 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
     };
 
     let mut existing = Vec::new();
+    let mut warnings = Vec::new();
+    let manifest_shown = if dir == Path::new(".") {
+        "Cargo.toml".to_string()
+    } else {
+        manifest_path.display().to_string()
+    };
     let manifest = match form {
         Form::Rust => {
             let text =
                 crate::fsutil::read_regular(&manifest_path, MAX_READ_BYTES).map_err(|e| {
                     InitError::Io(format!("cannot read {}: {e}", manifest_path.display()))
                 })?;
-            match edit_manifest(&text, &crate_version())? {
-                Edited::Done(new, note) => Some((text, new, note)),
+            match edit_manifest(&text, &crate_version(), &manifest_shown)? {
+                Edited::Done(new, note, warned) => {
+                    warnings.extend(warned);
+                    Some((text, new, note))
+                }
                 Edited::HasEvalsTest => {
                     existing.push("Cargo.toml: a [[test]] target named \"evals\"".to_string());
                     None
@@ -200,9 +220,15 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
         Form::NoRust => None,
     };
 
-    let files = files(form)?;
+    let mut files = files(form)?;
+    if let Some(place) = git_place(dir) {
+        for f in files.iter_mut().filter(|f| f.rel == WORKFLOW_FILE) {
+            place.move_workflow(f);
+        }
+    }
     for f in &files {
-        if std::fs::symlink_metadata(dir.join(&f.rel)).is_ok() {
+        let at = f.at.clone().unwrap_or_else(|| dir.join(&f.rel));
+        if std::fs::symlink_metadata(at).is_ok() {
             existing.push(f.rel.clone());
         }
     }
@@ -252,7 +278,8 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
     };
     let mut created = Vec::new();
     for f in &files {
-        write(dir.join(&f.rel), &f.text, true)?;
+        let at = f.at.clone().unwrap_or_else(|| dir.join(&f.rel));
+        write(at, &f.text, true)?;
         created.push((f.rel.clone(), f.what.clone()));
     }
     let mut edited = Vec::new();
@@ -272,7 +299,125 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
         form,
         created,
         edited,
+        warnings,
     })
+}
+
+/// The workflow's path in a project.
+const WORKFLOW_FILE: &str = ".github/workflows/evals.yml";
+
+/// A project folder inside a git repository, below its root: GitHub reads
+/// workflows only from the root's `.github/workflows/`.
+struct GitPlace {
+    /// The repository's root (the folder with `.git`), absolute.
+    root: PathBuf,
+    /// The project folder relative to the root, `/`-separated.
+    member: String,
+    /// How many folders the project is below the root.
+    depth: usize,
+}
+
+/// Where `dir` sits in its git repository: `None` when no folder above it
+/// (or itself) has a `.git`, or when it is the repository's root.
+fn git_place(dir: &Path) -> Option<GitPlace> {
+    let abs = absolute(dir)?;
+    let mut root = abs.as_path();
+    while std::fs::symlink_metadata(root.join(".git")).is_err() {
+        root = root.parent()?;
+    }
+    let rel = abs.strip_prefix(root).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(GitPlace {
+        root: root.to_path_buf(),
+        member: parts.join("/"),
+        depth: parts.len(),
+    })
+}
+
+/// `dir` made absolute with its existing part canonicalized (it may not
+/// exist yet: `tribunal init new-folder`).
+fn absolute(dir: &Path) -> Option<PathBuf> {
+    let mut base = dir.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        let probe = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base.as_path()
+        };
+        if let Ok(c) = probe.canonicalize() {
+            return Some(rest.iter().rev().fold(c, |p: PathBuf, n| p.join(n)));
+        }
+        rest.push(base.file_name()?.to_os_string());
+        base = base.parent()?.to_path_buf();
+    }
+}
+
+/// A YAML scalar for a folder path: plain when it is safe, else quoted.
+fn yaml_scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+        && !s.starts_with(['-', '.']);
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
+impl GitPlace {
+    /// Points the workflow at the repository's root, running in the
+    /// project's folder; `evals-<member>.yml` when `evals.yml` is taken.
+    fn move_workflow(&self, f: &mut NewFile) {
+        let workflows = self.root.join(".github/workflows");
+        let slug = self.member.replace('/', "-");
+        let taken = std::fs::symlink_metadata(workflows.join("evals.yml")).is_ok();
+        let name = if taken {
+            format!("evals-{slug}.yml")
+        } else {
+            "evals.yml".to_string()
+        };
+        let dir = yaml_scalar(&self.member);
+        let text = String::from_utf8_lossy(&f.text).into_owned();
+        let mut with = format!("        with:\n          working-directory: {dir}\n");
+        let mut text = text.replacen(
+            "# repository.\n",
+            &format!(
+                "# repository.\n#\n# The project is the folder {}/ of this repository (working-directory).\n",
+                self.member
+            ),
+            1,
+        );
+        if taken {
+            // A second use of the action in one pull request: its own
+            // comment and its own name in the checks list.
+            with.push_str(&format!("          comment-key: {}\n", yaml_scalar(&slug)));
+            text = text.replacen(
+                "name: evals\n",
+                &format!(
+                    "name: {}\n",
+                    yaml_scalar(&format!("evals ({})", self.member))
+                ),
+                1,
+            );
+        }
+        f.text = text.replacen("        with:\n", &with, 1).into_bytes();
+        f.rel = format!("{}.github/workflows/{name}", "../".repeat(self.depth));
+        f.what = format!(
+            "CI, at the root of the git repository {}: replays the suites of {}/ on every pull request (tribunal-rs/tribunal@v0, working-directory: {})",
+            self.root.display(),
+            self.member,
+            self.member
+        );
+        f.at = Some(workflows.join(name));
+    }
 }
 
 /// A folder as messages name it: `this folder` for `.`.
@@ -304,16 +449,17 @@ fn crate_version() -> String {
 /// The result of editing a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edited {
-    /// The new text and what changed.
-    Done(String, String),
+    /// The new text, what changed, and warnings.
+    Done(String, String, Vec<String>),
     /// It already has a `[[test]]` named `evals`.
     HasEvalsTest,
 }
 
 /// Adds `[[test]] name = "evals"` with `harness = false` and (unless
 /// tribunal is already a dependency) `tribunal = "<version>"` under
-/// `[dev-dependencies]` to a Cargo.toml, keeping everything else as written.
-pub fn edit_manifest(text: &str, version: &str) -> Result<Edited, InitError> {
+/// `[dev-dependencies]` to a Cargo.toml, keeping everything else as written
+/// (comments too). `name` is the manifest as messages name it.
+pub fn edit_manifest(text: &str, version: &str, name: &str) -> Result<Edited, InitError> {
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         let (line, col) = e
             .span()
@@ -321,13 +467,13 @@ pub fn edit_manifest(text: &str, version: &str) -> Result<Edited, InitError> {
             .unwrap_or((1, 1));
         let message = e.message().trim().to_string();
         InitError::Manifest(format!(
-            "Cargo.toml:{line}:{col}: cannot read the manifest: {message} (hint: fix it so that `cargo metadata` reads it, then run `tribunal init` again)"
+            "{name}:{line}:{col}: cannot read the manifest: {message} (hint: fix it so that `cargo metadata` reads it, then run `tribunal init` again)"
         ))
     })?;
     if !doc.contains_table("package") {
-        return Err(InitError::Manifest(
-            "Cargo.toml has no [package]: it is a workspace manifest (hint: run `tribunal init` in the folder of the member crate that gets the eval suites)".into(),
-        ));
+        return Err(InitError::Manifest(format!(
+            "{name} has no [package]: it is a workspace manifest (hint: run `tribunal init` in the folder of the member crate that gets the eval suites)"
+        )));
     }
     match doc.get("test") {
         None | Some(Item::ArrayOfTables(_)) => {}
@@ -343,9 +489,9 @@ pub fn edit_manifest(text: &str, version: &str) -> Result<Edited, InitError> {
             if named {
                 return Ok(Edited::HasEvalsTest);
             }
-            return Err(InitError::Manifest(
-                "Cargo.toml's `test` is not written as [[test]] tables (hint: add `[[test]] name = \"evals\"` with `harness = false` by hand, as docs/init.md shows)".into(),
-            ));
+            return Err(InitError::Manifest(format!(
+                "{name}'s `test` is not written as [[test]] tables (hint: add `[[test]] name = \"evals\"` with `harness = false` by hand, as {DOCS_URL} shows)"
+            )));
         }
     }
     if let Some(tests) = doc.get("test").and_then(Item::as_array_of_tables)
@@ -356,38 +502,153 @@ pub fn edit_manifest(text: &str, version: &str) -> Result<Edited, InitError> {
         return Ok(Edited::HasEvalsTest);
     }
     let mut notes = vec!["[[test]] evals (harness = false)".to_string()];
-    let has_dep = ["dependencies", "dev-dependencies"].iter().any(|t| {
+    let mut warnings = Vec::new();
+    let dep = ["dependencies", "dev-dependencies"].iter().find_map(|t| {
         doc.get(t)
             .and_then(Item::as_table_like)
-            .is_some_and(|t| t.contains_key("tribunal"))
+            .and_then(|d| d.get("tribunal"))
+            .map(|d| (*t, d))
     });
+    let has_dep = dep.is_some();
+    if let Some((table, dep)) = dep {
+        let req = dep.as_str().or_else(|| {
+            dep.as_table_like()
+                .and_then(|t| t.get("version"))
+                .and_then(Item::as_str)
+        });
+        let running = env!("CARGO_PKG_VERSION");
+        if let Some(req) = req
+            && caret_mismatch(req, running)
+        {
+            let dev = if table == "dev-dependencies" {
+                " --dev"
+            } else {
+                ""
+            };
+            warnings.push(format!(
+                "{name} keeps tribunal = \"{req}\" under [{table}], but this tribunal is {running}: the tests/evals.rs written now is for tribunal {running}'s API and may not build against {req} (hint: `cargo add{dev} tribunal@{version}` moves the dependency to {version})"
+            ));
+        }
+    }
+    // A comment after the last table is the document's trailing text, which
+    // toml_edit writes after every table appended below: it is given to the
+    // first table rendered after the old last one instead.
+    let trailing = doc.trailing().as_str().unwrap_or("").to_string();
+    let last_before = max_position(doc.as_table());
+    let new_dev_deps = doc.get("dev-dependencies").is_none();
     if !has_dep {
         match doc.get_mut("dev-dependencies") {
             Some(item) => {
                 let Some(deps) = item.as_table_like_mut() else {
-                    return Err(InitError::Manifest(
-                        "Cargo.toml's `dev-dependencies` is not a table (hint: fix it, then run `tribunal init` again)".into(),
-                    ));
+                    return Err(InitError::Manifest(format!(
+                        "{name}'s `dev-dependencies` is not a table (hint: fix it, then run `tribunal init` again)"
+                    )));
                 };
                 deps.insert("tribunal", value(version));
             }
             None => {
                 let mut deps = Table::new();
                 deps.insert("tribunal", value(version));
+                deps.set_position(last_before.map(|p| p + 1));
                 doc.insert("dev-dependencies", Item::Table(deps));
             }
         }
         notes.push(format!("tribunal = \"{version}\" under [dev-dependencies]"));
     }
     match doc.get_mut("test").and_then(Item::as_array_of_tables_mut) {
-        Some(tests) => tests.push(evals_test()),
+        Some(tests) => {
+            let mut t = evals_test();
+            // Right after the last [[test]], where toml_edit puts it.
+            t.set_position(tests.iter().filter_map(Table::position).max());
+            tests.push(t)
+        }
         None => {
             let mut tests = toml_edit::ArrayOfTables::new();
-            tests.push(evals_test());
+            let mut t = evals_test();
+            t.set_position(last_before.map(|p| p + 2));
+            tests.push(t);
             doc.insert("test", Item::ArrayOfTables(tests));
         }
     }
-    Ok(Edited::Done(doc.to_string(), notes.join("; ")))
+    if !trailing.trim().is_empty() {
+        let prefixed = |t: &mut Table| {
+            let old = t
+                .decor()
+                .prefix()
+                .and_then(|p| p.as_str())
+                .unwrap_or("\n")
+                .to_string();
+            t.decor_mut().set_prefix(format!("{trailing}{old}"));
+        };
+        let moved = if !has_dep && new_dev_deps {
+            doc.get_mut("dev-dependencies")
+                .and_then(Item::as_table_mut)
+                .map(prefixed)
+                .is_some()
+        } else {
+            let evals = doc
+                .get_mut("test")
+                .and_then(Item::as_array_of_tables_mut)
+                .and_then(|a| a.iter_mut().last())
+                .filter(|t| t.position() >= last_before);
+            evals.map(prefixed).is_some()
+        };
+        if moved {
+            doc.set_trailing("");
+        }
+    }
+    Ok(Edited::Done(doc.to_string(), notes.join("; "), warnings))
+}
+
+/// Whether `running` (a version, `0.1.0`) is outside the requirement `req`
+/// as Cargo reads it (`0.0.9`, `^0.1`, `~0.1.2`, `=0.1.0`); requirements of
+/// another shape (`>=`, `*`, lists) are not judged.
+fn caret_mismatch(req: &str, running: &str) -> bool {
+    let req = req.trim();
+    let (op, rest) = match req.chars().next() {
+        Some('^') => ('^', &req[1..]),
+        Some('~') => ('~', &req[1..]),
+        Some('=') => ('=', &req[1..]),
+        Some(c) if c.is_ascii_digit() => ('^', req),
+        _ => return false,
+    };
+    let nums = |s: &str| -> Option<Vec<u64>> {
+        let core = s.trim().split(['-', '+']).next()?;
+        core.split('.').map(|n| n.parse().ok()).collect()
+    };
+    let (Some(want), Some(have)) = (nums(rest), nums(running)) else {
+        return false;
+    };
+    if want.is_empty() || want.len() > 3 || have.len() != 3 {
+        return false;
+    }
+    let at = |i: usize| want.get(i).copied().unwrap_or(0);
+    let ge = have[..] >= [at(0), at(1), at(2)][..];
+    let ok = match op {
+        '=' => want.iter().zip(&have).all(|(w, h)| w == h),
+        '~' => ge && have[0] == at(0) && (want.len() < 2 || have[1] == at(1)),
+        _ => {
+            // Caret: the leftmost non-zero part given is fixed.
+            let fixed = want.iter().position(|n| *n != 0).unwrap_or(want.len() - 1);
+            ge && want[..=fixed] == have[..=fixed]
+        }
+    };
+    !ok
+}
+
+/// The largest position of a table (or array-of-tables element) in a
+/// document, searched through dotted and implicit tables.
+fn max_position(t: &Table) -> Option<isize> {
+    let mut best = t.position();
+    for (_, item) in t.iter() {
+        let inner = match item {
+            Item::Table(t) => max_position(t),
+            Item::ArrayOfTables(a) => a.iter().filter_map(max_position).max(),
+            _ => None,
+        };
+        best = best.max(inner);
+    }
+    best
 }
 
 fn evals_test() -> Table {
@@ -446,6 +707,7 @@ fn files(form: Form) -> Result<Vec<NewFile>, InitError> {
     };
     let file = |rel: &str, text: &str, what: &str| NewFile {
         rel: rel.into(),
+        at: None,
         text: text.as_bytes().to_vec(),
         what: what.into(),
     };
@@ -472,7 +734,7 @@ fn files(form: Form) -> Result<Vec<NewFile>, InitError> {
         "configuration, with a commented provider block",
     ));
     out.push(file(
-        ".github/workflows/evals.yml",
+        WORKFLOW_FILE,
         workflow,
         "CI: replays the suites on every pull request (tribunal-rs/tribunal@v0)",
     ));
@@ -614,6 +876,7 @@ fn example_outputs(form: Form, suite_text: &str) -> Result<Vec<NewFile>, InitErr
         );
         out.push(NewFile {
             rel,
+            at: None,
             text: text.into_bytes(),
             what: format!("the accepted verdict of `{}`", verdict.trial),
         });
@@ -630,6 +893,7 @@ fn example_outputs(form: Form, suite_text: &str) -> Result<Vec<NewFile>, InitErr
             .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
         out.push(NewFile {
             rel: display_path(root, &path),
+            at: None,
             text,
             what: "the prompt case's recorded answer (a stand-in, not the model's)".into(),
         });
@@ -705,4 +969,26 @@ pub fn describe(dir: &Path, done: &Done) -> String {
         "\nNext:\n{cd}  {run}\n      runs the example suite, replaying the recorded answer (no key, no network)\n  OPENAI_API_KEY=... {record}\n      records the model's own answer; review the snapshot, then commit\n  git add -A && git commit -m \"Add tribunal eval suites\"\n      the suites, snapshots, cassettes and workflow are meant to be committed\n"
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caret_mismatch;
+
+    #[test]
+    fn requirements_are_read_as_cargo_reads_them() {
+        // Caret (bare) requirements: the leftmost non-zero part is fixed.
+        assert!(caret_mismatch("0.0.9", "0.1.0"));
+        assert!(!caret_mismatch("0.1", "0.1.0"));
+        assert!(!caret_mismatch("^0.1.0", "0.1.3"));
+        assert!(caret_mismatch("0.1.4", "0.1.3"));
+        assert!(caret_mismatch("0.2", "0.1.0"));
+        assert!(!caret_mismatch("1", "1.4.0"));
+        assert!(caret_mismatch("1", "2.0.0"));
+        assert!(caret_mismatch("=0.1.1", "0.1.0"));
+        assert!(!caret_mismatch("~0.1", "0.1.7"));
+        // Other shapes are not judged.
+        assert!(!caret_mismatch(">=0.0.1", "0.1.0"));
+        assert!(!caret_mismatch("*", "0.1.0"));
+    }
 }

@@ -270,6 +270,89 @@ fn kind_of(n: &Node) -> &'static str {
     }
 }
 
+/// The most files one `tests: file://` glob may name.
+pub const MAX_GLOB_FILES: usize = 1000;
+
+/// Walks `dir` for the glob `parts`, pushing matching files as `rel` paths
+/// (`/`-separated); stops early past [`MAX_GLOB_FILES`] + 1 matches.
+fn glob_walk(dir: &Path, parts: &[&str], rel: String, out: &mut Vec<String>) {
+    if out.len() > MAX_GLOB_FILES {
+        return;
+    }
+    let join = |name: &str| {
+        if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        }
+    };
+    let Some((first, rest)) = parts.split_first() else {
+        if dir.is_file() {
+            out.push(rel);
+        }
+        return;
+    };
+    if *first == "**" {
+        // Zero folders, then one more folder and `**` again.
+        glob_walk(dir, rest, rel.clone(), out);
+        for (name, path) in entries(dir, "") {
+            if path.is_dir() {
+                glob_walk(&path, parts, join(&name), out);
+            }
+        }
+        return;
+    }
+    if !first.contains(['*', '?']) {
+        glob_walk(&dir.join(first), rest, join(first), out);
+        return;
+    }
+    for (name, path) in entries(dir, first) {
+        if wildcard(first, &name) {
+            glob_walk(&path, rest, join(&name), out);
+        }
+    }
+}
+
+/// The entries of a folder, sorted by name; hidden ones only when
+/// `pattern` starts with `.`.
+fn entries(dir: &Path, pattern: &str) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, PathBuf)> = rd
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(n, _)| !n.starts_with('.') || pattern.starts_with('.'))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether `name` matches `pattern` (`*` any run, `?` one character).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 fn str_node(s: &str, line: u32, col: u32) -> Node {
     Node {
         value: NodeValue::Str(s.to_string()),
@@ -327,6 +410,15 @@ struct Provider {
     block: Map<String, Value>,
     /// The promptfoo id and label, for `providers:` filters.
     aliases: Vec<String>,
+    /// `config.tools`, for the prompt targets that use this provider.
+    tools: Option<Value>,
+    /// `config.tool_choice`, as tribunal writes it.
+    tool_choice: Option<Value>,
+    /// An HTTP provider: the `http` target (with `{{prompt}}` still in its
+    /// body), instead of a block in tribunal.yaml.
+    http: Option<Map<String, Value>>,
+    /// Where an HTTP provider is, for notes about its targets.
+    http_loc: Option<Loc>,
 }
 
 #[derive(Debug, Clone)]
@@ -424,6 +516,46 @@ impl Cx {
             self.shown_dir.join(rel)
         };
         (path, Arc::from(shown.display().to_string()))
+    }
+
+    /// The files a `file://` glob names (`*` and `?` within a name, `**`
+    /// for any folders), relative to the configuration's folder as the glob
+    /// is, sorted; at most [`MAX_GLOB_FILES`]. Hidden entries match only a
+    /// part that starts with `.`. Matching nothing is an error.
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, (String, String)> {
+        let absolute = pattern.starts_with('/');
+        let parts: Vec<&str> = pattern
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        let start = if absolute {
+            PathBuf::from("/")
+        } else {
+            self.dir.clone()
+        };
+        let mut found = Vec::new();
+        glob_walk(&start, &parts, String::new(), &mut found);
+        found.sort();
+        found.dedup();
+        if found.is_empty() {
+            return Err((
+                format!("the test file glob `file://{pattern}` matches no file"),
+                "globs are relative to the promptfoo configuration's folder; an empty match is an error, not zero tests".into(),
+            ));
+        }
+        if found.len() > MAX_GLOB_FILES {
+            return Err((
+                format!(
+                    "the test file glob `file://{pattern}` matches {} files, more than {MAX_GLOB_FILES}",
+                    found.len()
+                ),
+                "narrow the glob, or import the configuration in parts".into(),
+            ));
+        }
+        Ok(found
+            .into_iter()
+            .map(|rel| if absolute { format!("/{rel}") } else { rel })
+            .collect())
     }
 
     /// Reads a file the configuration names (bounded, regular files only).
@@ -663,6 +795,10 @@ impl Cx {
                 name: name.clone(),
                 block,
                 aliases: Vec::new(),
+                tools: None,
+                tool_choice: None,
+                http: None,
+                http_loc: None,
             });
             if let Some(loc) = self.first_judge.clone() {
                 self.note(
@@ -675,6 +811,21 @@ impl Cx {
                 );
             }
             self.grader = Some(name);
+        }
+
+        // A chat prompt sent through an HTTP provider.
+        for v in &variants {
+            let provider = &self.providers[v.provider_index(&providers, &self.providers)];
+            if let (Some(at), Some(_)) = (&provider.http_loc, &prompts[v.prompt].system) {
+                let at = at.clone();
+                let pid = prompts[v.prompt].id.clone();
+                self.note(
+                    at,
+                    NoteKind::Changed,
+                    format!("the chat prompt `{pid}` is sent to this HTTP provider as its system text and template joined by a blank line in place of `{{{{prompt}}}}`; promptfoo sends the messages as JSON text"),
+                    Some("write the body of the `http` target by hand if the endpoint reads messages"),
+                );
+            }
         }
 
         // The suite file.
@@ -690,7 +841,7 @@ impl Cx {
                 "target".into(),
                 prompt_target(
                     &prompts[v.prompt],
-                    &self.providers[v.provider_index(&providers, &self.providers)].name,
+                    &self.providers[v.provider_index(&providers, &self.providers)],
                 ),
             );
         }
@@ -715,8 +866,8 @@ impl Cx {
             let mut targets = Map::new();
             let mut list = Vec::new();
             for v in &variants {
-                let name = &self.providers[v.provider_index(&providers, &self.providers)].name;
-                targets.insert(v.id.clone(), prompt_target(&prompts[v.prompt], name));
+                let provider = &self.providers[v.provider_index(&providers, &self.providers)];
+                targets.insert(v.id.clone(), prompt_target(&prompts[v.prompt], provider));
                 list.push(json!({"id": v.id, "target": v.id}));
             }
             suite_map.insert("targets".into(), Value::Object(targets));
@@ -733,7 +884,7 @@ impl Cx {
             crate::yaml_out::to_yaml(&Value::Object(suite_map))
         );
         let mut blocks = Map::new();
-        for p in &self.providers {
+        for p in self.providers.iter().filter(|p| p.http.is_none()) {
             blocks.insert(p.name.clone(), Value::Object(p.block.clone()));
         }
         let config_text = format!(
@@ -842,6 +993,10 @@ impl Cx {
                 ));
             }
         };
+        if id.starts_with("http://") || id.starts_with("https://") || id == "http" || id == "https"
+        {
+            return Ok(self.http_provider(&id, label, config, loc, file));
+        }
         let parts: Vec<&str> = id.splitn(3, ':').collect();
         let (kind, model, base_url, key_env) = match parts.as_slice() {
             ["openai", "chat", m] => ("openai", m.to_string(), None, None),
@@ -901,20 +1056,205 @@ impl Cx {
         if let Some(k) = key_env {
             block.insert("api_key_env".into(), json!(k));
         }
-        if let Some(c) = config {
-            self.provider_config(c, file, &mut block);
-        }
+        let (tools, tool_choice) = match config {
+            Some(c) => self.provider_config(c, file, &mut block),
+            None => (None, None),
+        };
         let mut aliases = vec![id.clone()];
         aliases.extend(label);
         self.providers.push(Provider {
             name: name.clone(),
             block,
             aliases,
+            tools,
+            tool_choice,
+            http: None,
+            http_loc: None,
         });
         Ok(Some(name))
     }
 
-    fn provider_config(&mut self, c: &Node, file: &Arc<str>, block: &mut Map<String, Value>) {
+    /// promptfoo's HTTP provider (`id: https://…`, or `id: http` with
+    /// `config.url`) as an `http` target: `url`, `method` (GET or POST), a
+    /// JSON `body` whose `{{prompt}}` is the prompt, `headers` (`{{env.X}}`
+    /// becomes `${X}`; a literal secret is not copied) and `transformResponse`
+    /// when it is a path into `json`. Anything else leaves it out, listed.
+    fn http_provider(
+        &mut self,
+        id: &str,
+        label: Option<String>,
+        config: Option<&Node>,
+        loc: Loc,
+        file: &Arc<str>,
+    ) -> Option<String> {
+        let left_out = |this: &mut Cx, at: Loc, why: String| {
+            this.note(
+                at,
+                NoteKind::NotMapped,
+                format!("HTTP provider `{id}` is left out: {why}"),
+                Some("write an `http` target by hand (docs/providers.md): url, method, a JSON body with `{{ vars.NAME }}`, headers with `${ENV}`, and `output:` as a JSON path"),
+            );
+            None
+        };
+        let empty = Vec::new();
+        let entries = match config.map(|c| &c.value) {
+            None => &empty,
+            Some(NodeValue::Map(e)) => e,
+            Some(_) => return left_out(self, loc, "its `config` is not a mapping".into()),
+        };
+        let env_re = regex::Regex::new(r"\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+            .expect("a valid regex");
+        let mut target = Map::new();
+        let mut url = id
+            .starts_with("http")
+            .then(|| id.to_string())
+            .filter(|u| u.contains("://"));
+        for (k, v) in entries {
+            let key = k.key_text();
+            let kl = self.loc(file, k);
+            match key.as_str() {
+                "url" => url = text(v),
+                "method" => {
+                    let m = text(v).unwrap_or_default().to_ascii_uppercase();
+                    if m != "GET" && m != "POST" {
+                        return left_out(
+                            self,
+                            kl,
+                            format!("method `{m}`: tribunal's `http` target sends GET or POST"),
+                        );
+                    }
+                    target.insert("method".into(), json!(m));
+                }
+                "body" => match v.to_json() {
+                    b @ (Value::Object(_) | Value::Array(_)) => {
+                        target.insert("body".into(), b);
+                    }
+                    Value::String(t) => match serde_json::from_str::<Value>(&t) {
+                        Ok(b @ (Value::Object(_) | Value::Array(_))) => {
+                            target.insert("body".into(), b);
+                        }
+                        _ => {
+                            return left_out(self, kl, "its `body` is text, not JSON: tribunal's `http` target sends a JSON body".into());
+                        }
+                    },
+                    other => {
+                        return left_out(
+                            self,
+                            kl,
+                            format!("its `body` is {other}, not a JSON object"),
+                        );
+                    }
+                },
+                "headers" => {
+                    let NodeValue::Map(hs) = &v.value else {
+                        return left_out(self, kl, "its `headers` is not a mapping".into());
+                    };
+                    let mut headers = Map::new();
+                    for (hk, hv) in hs {
+                        let name = hk.key_text();
+                        let value = text(hv).unwrap_or_default();
+                        let mapped = env_re.replace_all(&value, "$${$1}").into_owned();
+                        let hl = self.loc(file, hk);
+                        if mapped.contains("{{") {
+                            return left_out(
+                                self,
+                                hl,
+                                format!(
+                                    "header `{name}` is a template tribunal does not render (only `{{{{env.NAME}}}}` maps, to `${{NAME}}`)"
+                                ),
+                            );
+                        }
+                        if !mapped.contains("${") && crate::provider::secrets::is_secret_name(&name)
+                        {
+                            self.note(
+                                hl,
+                                NoteKind::NotMapped,
+                                format!("header `{name}` is not copied: tribunal never writes secrets into files"),
+                                Some("put the value in an environment variable and write the header as `Bearer ${TOKEN}` in the `http` target"),
+                            );
+                            continue;
+                        }
+                        headers.insert(name, json!(mapped));
+                    }
+                    if !headers.is_empty() {
+                        target.insert("headers".into(), Value::Object(headers));
+                    }
+                }
+                "transformResponse" => {
+                    let t = text(v).unwrap_or_default();
+                    match json_path_of(&t) {
+                        Some(path) => {
+                            target.insert("output".into(), json!(path));
+                        }
+                        None => {
+                            return left_out(
+                                self,
+                                kl,
+                                format!(
+                                    "`transformResponse` `{t}` is JavaScript, not a path into `json`"
+                                ),
+                            );
+                        }
+                    }
+                }
+                other => {
+                    return left_out(
+                        self,
+                        kl,
+                        format!("config `{other}` has no equivalent in tribunal's `http` target"),
+                    );
+                }
+            }
+        }
+        let Some(url) = url else {
+            return left_out(self, loc, "it has no `url`".into());
+        };
+        if url.contains("{{") {
+            return left_out(
+                self,
+                loc,
+                "its `url` is a template (tribunal encodes every value in a URL)".into(),
+            );
+        }
+        target.insert("url".into(), json!(url));
+        let prompt_re = regex::Regex::new(r"\{\{\s*prompt\s*\}\}").expect("a valid regex");
+        let mentions = target
+            .get("body")
+            .is_some_and(|b| prompt_re.is_match(&b.to_string()));
+        if !mentions {
+            return left_out(self, loc, "its `body` does not send `{{prompt}}`".into());
+        }
+        // Keep the keys in the documented order.
+        let mut ordered = Map::new();
+        for key in ["url", "method", "body", "headers", "output"] {
+            if let Some(v) = target.remove(key) {
+                ordered.insert(key.to_string(), v);
+            }
+        }
+        let base = label.clone().unwrap_or_else(|| "http".into());
+        let name = unique(&slug(&base, "http"), &mut self.provider_names);
+        let mut aliases = vec![id.to_string()];
+        aliases.extend(label);
+        self.providers.push(Provider {
+            name: name.clone(),
+            block: Map::new(),
+            aliases,
+            tools: None,
+            tool_choice: None,
+            http: Some(ordered),
+            http_loc: Some(loc),
+        });
+        Some(name)
+    }
+
+    /// Reads a provider's `config` into its block; returns its `tools` and
+    /// `tool_choice`, which go on the prompt targets.
+    fn provider_config(
+        &mut self,
+        c: &Node,
+        file: &Arc<str>,
+        block: &mut Map<String, Value>,
+    ) -> (Option<Value>, Option<Value>) {
         let NodeValue::Map(entries) = &c.value else {
             let loc = self.loc(file, c);
             self.note(
@@ -926,13 +1266,75 @@ impl Cx {
                 ),
                 None,
             );
-            return;
+            return (None, None);
         };
         let mut params = Map::new();
+        let mut tools = None;
+        let mut tool_choice = None;
+        let mut choice_loc = None;
         for (k, v) in entries {
             let key = k.key_text();
             let loc = self.loc(file, k);
             match key.as_str() {
+                "tools" => match &v.value {
+                    NodeValue::Seq(items) if !items.is_empty() => {
+                        // OpenAI's function schema, which prompt targets take as is.
+                        tools = Some(v.to_json());
+                    }
+                    NodeValue::Str(f) if f.starts_with("file://") => {
+                        let (path, shown) = self.reference(&f["file://".len()..]);
+                        match self.read_yaml(&path, &shown, Some(&loc)) {
+                            Ok(n) if matches!(&n.value, NodeValue::Seq(items) if !items.is_empty()) => {
+                                tools = Some(n.to_json());
+                            }
+                            Ok(n) => self.note(
+                                loc,
+                                NoteKind::NotMapped,
+                                format!(
+                                    "provider config `tools` file {shown} holds {}, not a list of tool definitions: not carried over",
+                                    kind_of(&n)
+                                ),
+                                Some("the file holds a list (OpenAI's `{type: function, function: {name, parameters}}`)"),
+                            ),
+                            Err(e) => self.note(
+                                loc,
+                                NoteKind::NotMapped,
+                                format!("provider config `tools` is not carried over: {}: {}", e.place, e.message),
+                                e.hint.as_deref(),
+                            ),
+                        }
+                    }
+                    _ => self.note(
+                        loc,
+                        NoteKind::NotMapped,
+                        format!(
+                            "provider config `tools` is {}, not a list of tool definitions: not carried over",
+                            kind_of(v)
+                        ),
+                        Some("write the definitions out as a list (OpenAI's `{type: function, function: {name, parameters}}`)"),
+                    ),
+                },
+                "tool_choice" => {
+                    let j = v.to_json();
+                    let named = j
+                        .pointer("/function/name")
+                        .or_else(|| j.get("name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    match (&j, named) {
+                        (Value::String(m), _) if matches!(m.as_str(), "auto" | "none" | "required" | "any") => {
+                            tool_choice = Some(j.clone());
+                        }
+                        (Value::Object(_), Some(name)) => tool_choice = Some(json!({"name": name})),
+                        _ => self.note(
+                            loc.clone(),
+                            NoteKind::NotMapped,
+                            format!("provider config `tool_choice` {j} is not carried over"),
+                            Some("tribunal's `tool_choice` is `auto`, `none`, `required` or `{name: TOOL}` (docs/tools-and-conversations.md)"),
+                        ),
+                    }
+                    choice_loc = Some(loc);
+                }
                 "temperature" | "max_tokens" | "top_p" | "seed" | "stop" | "presence_penalty"
                 | "frequency_penalty" | "response_format" => {
                     params.insert(key, v.to_json());
@@ -966,6 +1368,18 @@ impl Cx {
         if !params.is_empty() {
             block.insert("params".into(), Value::Object(params));
         }
+        if tools.is_none()
+            && tool_choice.take().is_some()
+            && let Some(loc) = choice_loc
+        {
+            self.note(
+                loc,
+                NoteKind::NotMapped,
+                "provider config `tool_choice` without `tools` is not carried over".into(),
+                Some("a prompt target's `tool_choice` must name a tool of its `tools:`"),
+            );
+        }
+        (tools, tool_choice)
     }
 
     /// A provider named by an assertion or `options.provider`: its name in
@@ -977,7 +1391,10 @@ impl Cx {
             _ => None,
         };
         if let Some(id) = &id
-            && let Some(p) = self.providers.iter().find(|p| p.aliases.contains(id))
+            && let Some(p) = self
+                .providers
+                .iter()
+                .find(|p| p.http.is_none() && p.aliases.contains(id))
         {
             return Ok(Some(p.name.clone()));
         }
@@ -1242,12 +1659,15 @@ impl Cx {
                         Some("write `- vars: {question: ...}`".into()),
                     ));
                 };
-                if rest.contains('*') || rest.contains('?') {
-                    return Err(ImportError::at(
-                        &loc,
-                        format!("test file glob `{s}` is not expanded"),
-                        Some("list the test files one by one".into()),
-                    ));
+                if rest.contains(['*', '?']) {
+                    let found = self
+                        .glob(rest)
+                        .map_err(|(message, hint)| ImportError::at(&loc, message, Some(hint)))?;
+                    for rel in found {
+                        let one = str_node(&format!("file://{rel}"), n.line, n.col);
+                        self.test_item(&one, file, out)?;
+                    }
+                    return Ok(());
                 }
                 let (path, shown) = self.reference(rest);
                 let ext = path
@@ -2066,6 +2486,24 @@ impl Cx {
                 }
                 check.insert("judge".into(), Value::Object(judge));
             }
+            "is-valid-openai-tools-call" => match self.tool_schemas() {
+                Ok(Some(schemas)) => {
+                    check.insert("tool_args".into(), json!({ "schemas": schemas }));
+                }
+                Ok(None) => {
+                    let (reason, hint) = unmapped_reason(&base);
+                    return self.skip(loc, &ty, original, reason.into(), hint);
+                }
+                Err(reason) => {
+                    return self.skip(
+                        loc,
+                        &ty,
+                        original,
+                        reason,
+                        "write `tool_args: {schemas: {TOOL: {...}}}` with the schema each call must meet (docs/agents-checks.md)",
+                    );
+                }
+            },
             other => {
                 let (reason, hint) = unmapped_reason(other);
                 let hint = if ASSERT_TYPES.contains(&other) {
@@ -2144,6 +2582,37 @@ impl Cx {
         Ok(v.to_json())
     }
 
+    /// The JSON Schema of every tool the providers offer (`config.tools`,
+    /// OpenAI's function schema), by name: `None` when none offers tools; an
+    /// error when two define one name differently.
+    fn tool_schemas(&self) -> Result<Option<Map<String, Value>>, String> {
+        let mut schemas = Map::new();
+        for p in &self.providers {
+            for t in p.tools.iter().filter_map(Value::as_array).flatten() {
+                let f = t.get("function").unwrap_or(t);
+                let Some(name) = f.get("name").and_then(Value::as_str) else {
+                    return Err(format!("a tool of the provider `{}` has no name", p.name));
+                };
+                let schema = f
+                    .get("parameters")
+                    .or_else(|| f.get("input_schema"))
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object"}));
+                match schemas.get(name) {
+                    Some(old) if *old != schema => {
+                        return Err(format!(
+                            "the providers define the tool `{name}` with different schemas; one `tool_args` check cannot hold both"
+                        ));
+                    }
+                    _ => {
+                        schemas.insert(name.to_string(), schema);
+                    }
+                }
+            }
+        }
+        Ok((!schemas.is_empty()).then_some(schemas))
+    }
+
     fn skip(&mut self, loc: Loc, ty: &str, original: Value, reason: String, hint: &str) -> Value {
         self.skipped += 1;
         self.note(
@@ -2169,13 +2638,64 @@ impl VariantOut {
     }
 }
 
-fn prompt_target(p: &Prompt, provider: &str) -> Value {
+/// `{{prompt}}` (any spacing) in every string of an HTTP body, replaced by
+/// the prompt's text (its template, rendered with the same vars).
+fn with_prompt(v: &Value, prompt: &str) -> Value {
+    match v {
+        Value::String(s) => {
+            let re = regex::Regex::new(r"\{\{\s*prompt\s*\}\}").expect("a valid regex");
+            json!(re.replace_all(s, regex::NoExpand(prompt)).into_owned())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| with_prompt(x, prompt)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), with_prompt(x, prompt)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// promptfoo's `transformResponse` as a JSON path, when it is one: `json`,
+/// `json.a.b`, `json.items[0].text`, `json['key']`.
+fn json_path_of(t: &str) -> Option<String> {
+    let t = t.trim();
+    let rest = t.strip_prefix("json")?;
+    let re = regex::Regex::new(
+        r#"^(?:\.[A-Za-z_$][A-Za-z0-9_$]*|\[[0-9]+\]|\['[^'\]]*'\]|\["[^"\]]*"\])*$"#,
+    )
+    .expect("a valid regex");
+    if !re.is_match(rest) {
+        return None;
+    }
+    Some(format!("${}", rest.replace('"', "'")))
+}
+
+fn prompt_target(p: &Prompt, provider: &Provider) -> Value {
+    if let Some(http) = &provider.http {
+        let mut m = http.clone();
+        let prompt = match &p.system {
+            Some(system) => format!("{system}\n\n{}", p.template),
+            None => p.template.clone(),
+        };
+        if let Some(body) = m.get("body") {
+            let body = with_prompt(body, &prompt);
+            m.insert("body".into(), body);
+        }
+        return json!({ "http": m });
+    }
     let mut m = Map::new();
-    m.insert("provider".into(), json!(provider));
+    m.insert("provider".into(), json!(provider.name));
     if let Some(s) = &p.system {
         m.insert("system".into(), json!(s));
     }
     m.insert("template".into(), json!(p.template));
+    if let Some(t) = &provider.tools {
+        m.insert("tools".into(), t.clone());
+    }
+    if let Some(c) = &provider.tool_choice {
+        m.insert("tool_choice".into(), c.clone());
+    }
     json!({ "prompt": m })
 }
 
@@ -2238,12 +2758,17 @@ fn unmapped_reason(ty: &str) -> (&'static str, &'static str) {
             "checks see the text, not the finish reason (a truncated answer is already an error)",
             "remove it, or set `allow_truncated` on the target",
         ),
-        "is-valid-function-call"
-        | "is-valid-openai-function-call"
-        | "is-valid-openai-tools-call"
-        | "tool-call-f1" => (
-            "tribunal's `prompt` target returns text, not tool calls",
-            "check tool calls from a Rust target with a `rust` check",
+        "is-valid-function-call" | "is-valid-openai-function-call" => (
+            "it validates OpenAI's legacy `function_call` answer against `config.functions`, which tribunal does not send",
+            "offer the functions as `tools:` on the prompt target and check the calls with `tool_args` (docs/agents-checks.md)",
+        ),
+        "is-valid-openai-tools-call" => (
+            "no provider of the configuration has `config.tools` to take the tools' schemas from",
+            "give the provider its `tools`, or write `tool_args: {schemas: {TOOL: {...}}}` (docs/agents-checks.md)",
+        ),
+        "tool-call-f1" => (
+            "it scores the F1 of the set of called tool names against the expected set (a threshold on precision and recall); tribunal's `tool_sequence` checks order or counts and `tool_called` one tool, neither scores a set",
+            "for an exact set, write `tool_sequence: {calls: [...], mode: contains}` for the expected tools and `tool_called: NAME` with `not: true` for the unwanted ones (docs/agents-checks.md)",
         ),
         "similar:dot" | "similar:euclidean" => (
             "tribunal has no embedding similarity",
@@ -2718,6 +3243,53 @@ fn expected_cell(cell: &Cell) -> Option<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcards_match_within_a_name() {
+        assert!(wildcard("*.yaml", "a.yaml"));
+        assert!(wildcard("t?st-*.y*ml", "test-1.yaml"));
+        assert!(!wildcard("*.yaml", "a.yml"));
+        assert!(!wildcard("a*", "ba"));
+        assert!(wildcard("*", ""));
+    }
+
+    #[test]
+    fn glob_walks_are_sorted_and_stop_past_the_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in ["b/2.yaml", "a/1.yaml", "a/deep/3.yaml", "a/x.csv"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, "[]").expect("write");
+        }
+        let mut found = Vec::new();
+        glob_walk(dir.path(), &["**", "*.yaml"], String::new(), &mut found);
+        found.sort();
+        assert_eq!(found, ["a/1.yaml", "a/deep/3.yaml", "b/2.yaml"]);
+        let mut one = Vec::new();
+        glob_walk(dir.path(), &["*", "*.yaml"], String::new(), &mut one);
+        assert_eq!(one, ["a/1.yaml", "b/2.yaml"]);
+        let many: Vec<String> = (0..=MAX_GLOB_FILES).map(|i| format!("f{i}")).collect();
+        let mut full = many.clone();
+        glob_walk(dir.path(), &["a", "1.yaml"], String::new(), &mut full);
+        assert_eq!(full.len(), many.len(), "no more are read past the bound");
+    }
+
+    #[test]
+    fn transform_response_paths_become_json_paths() {
+        assert_eq!(json_path_of("json").as_deref(), Some("$"));
+        assert_eq!(
+            json_path_of("json.reply.text").as_deref(),
+            Some("$.reply.text")
+        );
+        assert_eq!(
+            json_path_of("json.choices[0].message.content").as_deref(),
+            Some("$.choices[0].message.content")
+        );
+        assert_eq!(json_path_of(r#"json["a b"]"#).as_deref(), Some("$['a b']"));
+        assert_eq!(json_path_of("(json) => json.a"), None);
+        assert_eq!(json_path_of("json.a.toUpperCase()"), None);
+        assert_eq!(json_path_of("text"), None);
+    }
 
     fn shown() -> Arc<str> {
         Arc::from("t.csv")

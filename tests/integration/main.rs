@@ -4,6 +4,7 @@
 
 mod common;
 
+mod action_steps;
 mod agents_checks;
 mod agents_targets;
 mod agents_tool_schemas;

@@ -717,3 +717,135 @@ fn the_ci_docs_workflows_pass_actionlint_and_their_commands_parse() {
         "actionlint findings in docs/ci.md's workflows:\n{text}"
     );
 }
+
+/// The tag a `uses: tribunal-rs/tribunal@TAG` follows: the major tag of the
+/// crate's version (`v0` for 0.x, `v1` for 1.x), the tag the release
+/// workflow moves.
+fn major_tag(version: &str) -> String {
+    format!("v{}", version.split('.').next().expect("major"))
+}
+
+/// Every text file of the repository (not `target/`, `.git/`,
+/// `node_modules/`), relative to its root.
+fn repo_text_files() -> Vec<(String, String)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !["target", ".git", "node_modules"].contains(&name.as_str()) {
+                    walk(&path, root, out);
+                }
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                let rel = path.strip_prefix(root).expect("under root");
+                out.push((rel.to_string_lossy().into_owned(), text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&repo_root(), &repo_root(), &mut out);
+    out.sort();
+    out
+}
+
+/// Every `tribunal-rs/tribunal@TAG` (or `…/tribunal-live.yml@TAG`) in the
+/// repository that is not the major tag of the crate's version nor the
+/// full version tag: one line each.
+fn wrong_action_tags(files: &[(String, String)], version: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"tribunal-rs/tribunal(/[\w./-]*)?@(v[0-9][0-9A-Za-z.-]*)")
+        .expect("regex");
+    let major = major_tag(version);
+    let full = format!("v{version}");
+    let mut out = Vec::new();
+    for (file, text) in files {
+        for (i, line) in text.lines().enumerate() {
+            for c in re.captures_iter(line) {
+                let tag = c[2].trim_end_matches('.');
+                if tag != major && tag != full {
+                    out.push(format!(
+                        "{file}:{}: `{}` (the release moves {major}; v{version} pins)",
+                        i + 1,
+                        &c[0]
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_use_of_the_action_names_the_tag_the_release_moves() {
+    // This file holds the control below, for another version.
+    let files: Vec<(String, String)> = repo_text_files()
+        .into_iter()
+        .filter(|(f, _)| f != "tests/integration/report_workflows.rs")
+        .collect();
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(wrong_action_tags(&files, version), Vec::<String>::new());
+    let uses = files
+        .iter()
+        .filter(|(f, t)| {
+            (f.ends_with(".yml") || f.ends_with(".md")) && t.contains("tribunal-rs/tribunal@")
+        })
+        .count();
+    assert!(uses >= 4, "the init workflows, docs/ci.md, README: {uses}");
+    // The control: 1.x follows v1, so every v0 is then wrong.
+    assert_eq!(major_tag("1.2.3"), "v1");
+    let wrong = wrong_action_tags(
+        &[(
+            "a.yml".into(),
+            "uses: tribunal-rs/tribunal@v0\nuses: tribunal-rs/tribunal/.github/workflows/tribunal-live.yml@v0.1.0\nuses: tribunal-rs/tribunal@v1.2.3\n".into(),
+        )],
+        "1.2.3",
+    );
+    insta::assert_snapshot!(wrong.join("\n"), @r"
+    a.yml:1: `tribunal-rs/tribunal@v0` (the release moves v1; v1.2.3 pins)
+    a.yml:2: `tribunal-rs/tribunal/.github/workflows/tribunal-live.yml@v0.1.0` (the release moves v1; v1.2.3 pins)
+    ");
+}
+
+/// Whether a tag matches a GitHub `on.push.tags` filter pattern (`*`, `+`,
+/// `?`, `[…]`; `.` is literal).
+fn tag_filter_matches(pattern: &str, tag: &str) -> bool {
+    let mut re = String::from("^");
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str("[^/]*"),
+            '.' => re.push_str(r"\."),
+            '+' | '?' | '[' | ']' | '-' => re.push(c),
+            c if c.is_ascii_alphanumeric() => re.push(c),
+            c => panic!("the test does not know `{c}` in a filter pattern"),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).expect("regex").is_match(tag)
+}
+
+#[test]
+fn the_release_runs_on_full_version_tags_only_and_then_moves_the_major_tag() {
+    let release = yaml("release.yml");
+    let patterns: Vec<String> = release["on"]["push"]["tags"]
+        .as_array()
+        .expect("on.push.tags")
+        .iter()
+        .map(|p| p.as_str().expect("pattern").to_string())
+        .collect();
+    let triggers = |tag: &str| patterns.iter().any(|p| tag_filter_matches(p, tag));
+    let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+    for tag in [version.as_str(), "v0.1.0", "v1.2.3", "v0.10.12"] {
+        assert!(
+            triggers(tag),
+            "{tag} does not start a release: {patterns:?}"
+        );
+    }
+    // Moving the major tag must not start a release (whose first step
+    // would fail: `v0` is not the crate's version).
+    for tag in ["v0", "v1", "v0.1", "latest"] {
+        assert!(!triggers(tag), "{tag} starts a release: {patterns:?}");
+    }
+    // The major tag moves after the crate is published, with write access.
+    assert_eq!(release["permissions"]["contents"], "write");
+    assert_eq!(release["jobs"]["major-tag"]["needs"], "publish");
+    assert_eq!(release["jobs"]["publish"]["needs"], "build");
+}
