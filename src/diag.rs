@@ -168,6 +168,19 @@ pub fn typed<T: DeserializeOwned>(key: &str, value: &Value, what: &str) -> Resul
     })
 }
 
+/// What is wrong with a regex that does not compile, for error messages:
+/// `invalid regex "a(": unclosed group` (the last line of the regex
+/// crate's message, which draws the pattern above it).
+pub(crate) fn invalid_regex(pattern: &str, err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("invalid")
+        .trim();
+    format!("invalid regex {pattern:?}: {last}")
+}
+
 /// Shorthand for errors about a kind's main value.
 pub(crate) fn main_error(kind: &str, message: impl Into<String>, hint: Option<&str>) -> SpecError {
     SpecError::new(

@@ -183,6 +183,21 @@ pub(crate) enum RustTarget {
     Async(AsyncTarget),
 }
 
+impl RustTarget {
+    /// Calls the function with `input`: a sync one on a blocking thread, an
+    /// async one on the runtime. The outer error is the task's panic or
+    /// cancellation, the inner one the function's own `Err`.
+    pub(crate) async fn call(
+        self,
+        input: Input,
+    ) -> Result<Result<Output, String>, tokio::task::JoinError> {
+        match self {
+            RustTarget::Sync(f) => tokio::task::spawn_blocking(move || f(&input)).await,
+            RustTarget::Async(f) => tokio::spawn(f(input)).await,
+        }
+    }
+}
+
 /// The registered Rust targets and checks.
 #[derive(Clone, Default)]
 pub struct Registry {

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::diag::{Seg, SpecError, hint};
 use crate::provider::secrets;
-use crate::registry::{Input, RustTarget};
+use crate::registry::Input;
 use crate::services::Services;
 use crate::verdict::Output;
 
@@ -239,10 +239,7 @@ async fn call_rust(name: &str, ctx: &TargetContext<'_>) -> Result<Output, Target
         case_id: ctx.case_id.to_string(),
         variant: ctx.variant.map(str::to_string),
     };
-    let joined = match target {
-        RustTarget::Sync(f) => tokio::task::spawn_blocking(move || f(&input)).await,
-        RustTarget::Async(f) => tokio::spawn(f(input)).await,
-    };
+    let joined = target.call(input).await;
     match joined {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(e)) => Err(TargetError(format!(

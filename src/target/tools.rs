@@ -40,7 +40,7 @@ use super::{TargetContext, TargetError, TargetSpec};
 use crate::chat::ToolCall;
 use crate::diag::{Seg, SpecError, hint};
 use crate::provider::{Tool, ToolChoice, secrets};
-use crate::registry::{Input, RustTarget};
+use crate::registry::Input;
 
 /// The model calls a tool loop makes when `max_steps` is not given.
 pub const DEFAULT_MAX_STEPS: u32 = 8;
@@ -496,10 +496,7 @@ async fn rust(
         case_id: ctx.case_id.to_string(),
         variant: ctx.variant.map(str::to_string),
     };
-    let joined = match target {
-        RustTarget::Sync(f) => tokio::task::spawn_blocking(move || f(&input)).await,
-        RustTarget::Async(f) => tokio::spawn(f(input)).await,
-    };
+    let joined = target.call(input).await;
     match joined {
         Ok(Ok(output)) => Ok(Ok(output.text)),
         Ok(Err(e)) => Ok(Err(e)),

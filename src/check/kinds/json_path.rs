@@ -168,14 +168,7 @@ impl Kind for JsonPath {
         let matches = match p.matches {
             None => None,
             Some(m) => Some(regex::Regex::new(&m).map_err(|e| {
-                let last = e
-                    .to_string()
-                    .lines()
-                    .rfind(|l| !l.trim().is_empty())
-                    .unwrap_or("invalid")
-                    .trim()
-                    .to_string();
-                SpecError::new(at("matches"), format!("invalid regex {m:?}: {last}"), None)
+                SpecError::new(at("matches"), crate::diag::invalid_regex(&m, &e), None)
             })?),
         };
         Ok(JsonPath {

@@ -27,9 +27,11 @@ impl Kind for RegexCheck {
             .size_limit(1 << 22)
             .build()
             .map_err(|e| {
-                let msg = e.to_string();
-                let last = msg.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("invalid").trim().to_string();
-                main_error("regex", format!("invalid regex {pattern:?}: {last}"), Some("quote patterns with single quotes in YAML so backslashes survive: regex: '\\d+'"))
+                main_error(
+                    "regex",
+                    crate::diag::invalid_regex(&pattern, &e),
+                    Some("quote patterns with single quotes in YAML so backslashes survive: regex: '\\d+'"),
+                )
             })?;
         Ok(RegexCheck { regex })
     }

@@ -174,16 +174,10 @@ fn constraint(path: &str, want: &Value) -> Result<ArgConstraint, SpecError> {
                     Some("quote the pattern, e.g. `{matches: \"^\\\\d+$\"}`".into()),
                 ));
             };
-            Want::Matches(regex::Regex::new(re).map_err(|e| {
-                let last = e
-                    .to_string()
-                    .lines()
-                    .rfind(|l| !l.trim().is_empty())
-                    .unwrap_or("invalid")
-                    .trim()
-                    .to_string();
-                SpecError::new(seg(), format!("invalid regex {re:?}: {last}"), None)
-            })?)
+            Want::Matches(
+                regex::Regex::new(re)
+                    .map_err(|e| SpecError::new(seg(), crate::diag::invalid_regex(re, &e), None))?,
+            )
         }
         Value::Object(m) if m.len() == 1 && m.contains_key("equals") => {
             Want::Equals(m["equals"].clone())
