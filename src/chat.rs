@@ -3,7 +3,7 @@
 //! The vocabulary shared by what goes to a model ([`crate::provider`]), what a
 //! target returns ([`crate::verdict::Output`]: its tool calls and the
 //! conversation that produced it) and what a case gives as input (a list of
-//! messages). A leaf module: it imports nothing of tribunal's.
+//! messages). Near the leaves: of tribunal it imports only `text`.
 
 use serde::{Deserialize, Serialize};
 
@@ -204,21 +204,6 @@ pub fn messages_of(value: &serde_json::Value) -> Option<Vec<Message>> {
     serde_json::from_value(value.clone()).ok()
 }
 
-/// At most `max` characters of `text` on one line (newlines shown as `⏎`),
-/// `…` when cut.
-fn clip(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c == '\n' { '⏎' } else { c })
-        .collect();
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
-
 impl ToolCall {
     /// The call on one line: `get_order({"id":7})`, its arguments as compact
     /// JSON cut to `max` characters.
@@ -227,9 +212,13 @@ impl ToolCall {
             Some(_) => format!(
                 "{}(<not JSON> {})",
                 self.name,
-                clip(&self.arguments_text(), max)
+                crate::text::flat(&self.arguments_text(), max)
             ),
-            None => format!("{}({})", self.name, clip(&self.arguments_text(), max)),
+            None => format!(
+                "{}({})",
+                self.name,
+                crate::text::flat(&self.arguments_text(), max)
+            ),
         }
     }
 }
@@ -260,12 +249,7 @@ pub fn transcript(messages: &[Message]) -> String {
         };
         let mut lines: Vec<String> = Vec::new();
         if !m.content.is_empty() {
-            let text: String = if m.content.chars().count() > TRANSCRIPT_EXCERPT {
-                let cut: String = m.content.chars().take(TRANSCRIPT_EXCERPT).collect();
-                format!("{cut}…")
-            } else {
-                m.content.clone()
-            };
+            let text = crate::text::cut(&m.content, TRANSCRIPT_EXCERPT);
             lines.extend(text.lines().map(str::to_string));
         }
         for call in &m.tool_calls {

@@ -174,7 +174,13 @@ fn structure(info: &mut Map<String, Value>, out: &crate::verdict::Output) {
         let steps: Vec<Value> = out
             .steps
             .iter()
-            .map(|s| json!(format!("{}: {}", s.name, one_line(&s.output.text, 200))))
+            .map(|s| {
+                json!(format!(
+                    "{}: {}",
+                    s.name,
+                    crate::text::flat(&s.output.text, 200)
+                ))
+            })
             .collect();
         info.insert("steps".into(), Value::Array(steps));
     }
@@ -203,21 +209,6 @@ fn structure(info: &mut Map<String, Value>, out: &crate::verdict::Output) {
         let text = excerpt(&crate::chat::transcript(&out.conversation));
         let lines: Vec<Value> = text.lines().map(|l| json!(l)).collect();
         info.insert("conversation".into(), Value::Array(lines));
-    }
-}
-
-/// `text` on one line (newlines shown as `⏎`), at most `max` characters,
-/// `…` when cut.
-fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c == '\n' { '⏎' } else { c })
-        .collect();
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
     }
 }
 

@@ -56,6 +56,31 @@ pub fn excerpt(text: &str, max: usize) -> String {
     format!("{cut}… ({total} characters in all)")
 }
 
+/// At most `max` characters of `text`, `…` after them when cut (the
+/// transcripts and trajectories judges read).
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}…")
+}
+
+/// `text` on one line with its newlines shown as `⏎`, at most `max`
+/// characters, the last one `…` when cut (tool calls and steps in snapshot
+/// headers and reports).
+pub fn flat(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c == '\n' { '⏎' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let head: String = flat.chars().take(max.saturating_sub(1)).collect();
+    format!("{head}…")
+}
+
 /// `text` on one line (runs of whitespace become one space), at most `max`
 /// characters; when cut, the last one is `…`.
 pub fn one_line(text: &str, max: usize) -> String {

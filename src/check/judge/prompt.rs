@@ -119,15 +119,7 @@ impl Material {
 /// the output reports no steps, conversation or tool calls.
 fn trajectory(m: &Material) -> Option<String> {
     use crate::chat::Role;
-    let clip = |s: &str| {
-        let n = s.chars().count();
-        let max = crate::chat::TRANSCRIPT_EXCERPT;
-        if n > max {
-            format!("{}…", s.chars().take(max).collect::<String>())
-        } else {
-            s.to_string()
-        }
-    };
+    let clip = |s: &str| crate::text::cut(s, crate::chat::TRANSCRIPT_EXCERPT);
     let mut lines: Vec<String> = Vec::new();
     for (name, text) in &m.steps {
         lines.push(format!("step `{name}`: {}", clip(text)));
