@@ -170,13 +170,8 @@ fn trajectory(m: &Material) -> Option<String> {
     )
 }
 
-/// Chooses a nonce that none of `texts` contains.
-pub fn nonce(texts: &[&str]) -> String {
-    nonce_avoiding(texts, texts)
-}
-
 /// A nonce derived from a hash of `hashed` that none of `avoid` contains.
-pub fn nonce_avoiding(hashed: &[&str], avoid: &[&str]) -> String {
+pub fn nonce(hashed: &[&str], avoid: &[&str]) -> String {
     let mut salt = 0u32;
     loop {
         let mut h = Sha256::new();
@@ -368,7 +363,7 @@ pub fn render(
     material: &Material,
 ) -> Result<Prompt, String> {
     let structure = material.structure();
-    let nonce = nonce_avoiding(&material.hashed(), &material.texts(&structure));
+    let nonce = nonce(&material.hashed(), &material.texts(&structure));
     let messages: Vec<Value> = material
         .conversation
         .iter()
