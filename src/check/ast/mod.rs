@@ -22,6 +22,7 @@ pub mod audience;
 pub mod equivalence;
 pub mod json;
 pub mod sql;
+pub mod tolerance;
 
 use std::path::Path;
 use std::time::Instant;
@@ -115,6 +116,12 @@ pub struct AstParams {
     /// What `unknown` does: `fail` (default), `warn` or `fallback`.
     #[serde(default)]
     pub on_unknown: OnUnknown,
+    /// Counterexample classes a reviewer accepts (`nulls`, `duplicates`,
+    /// `ties`, `column_order`, `row_order`, `type_affinity`,
+    /// `empty_tables`, `zero_counts`): a difference that needs only these
+    /// gives `equivalent_under_tolerances` (docs/equivalence.md).
+    #[serde(default)]
+    pub tolerate: Vec<String>,
 }
 
 /// Everything a comparison needs besides the two inputs.
@@ -252,6 +259,10 @@ impl AstParams {
         if let Some(n) = self.max_databases {
             o.sql.max_dbs = n;
         }
+        let tolerate =
+            tolerance::Classes::parse_list(&self.tolerate).map_err(|e| ("tolerate", e))?;
+        o.sql.tolerate = tolerate;
+        o.audience.tolerate = tolerate;
         if let Some(d) = &self.sql_dialect {
             if sqlparser::dialect::dialect_from_str(d).is_none() {
                 return Err((
@@ -318,6 +329,7 @@ impl Kind for AstCheck {
                 message,
                 Some(match key {
                     "schema" => "give inline DDL (`CREATE TABLE ...`), a DDL file or `tables.json#db_id`, relative to the suite file".into(),
+                    "tolerate" => "see docs/equivalence.md for the counterexample classes".into(),
                     _ => "see docs/audience-ast.md for the options of `ast_equivalent`".into(),
                 }),
             )
@@ -476,6 +488,9 @@ pub fn to_result(
     let mut result = match verdict {
         Equivalence::Equivalent { .. } => CheckResult::new(KIND, name, Outcome::Pass, reason),
         Equivalence::NotEquivalent { .. } => CheckResult::new(KIND, name, Outcome::Fail, reason),
+        Equivalence::EquivalentUnderTolerances { .. } => {
+            CheckResult::new(KIND, name, Outcome::Pass, reason)
+        }
         Equivalence::Unknown { .. } => match on_unknown {
             OnUnknown::Fail => CheckResult::new(KIND, name, Outcome::Fail, reason),
             OnUnknown::Warn => {
