@@ -33,6 +33,11 @@ pub struct Tally {
     pub millis: Vec<f64>,
     /// Wall time of the whole set, in seconds.
     pub seconds: f64,
+    /// Counterexamples by the classes they need (`nulls+duplicates`, or
+    /// `plain` when they need nothing special).
+    pub classes: std::collections::BTreeMap<String, usize>,
+    /// `unknown` pairs by the first words of their reason.
+    pub unknown_reasons: std::collections::BTreeMap<String, usize>,
 }
 
 impl Tally {
@@ -413,6 +418,28 @@ fn run_set(
             Ok(v) => v.label(),
             Err(_) => "error",
         };
+        if let Ok(v) = &r {
+            let ev = v.evidence();
+            if let Some(cs) = ev["counterexample"]["classes"].as_array() {
+                let names: Vec<&str> = cs.iter().filter_map(Value::as_str).collect();
+                let key = if names.is_empty() {
+                    "plain".to_string()
+                } else {
+                    names.join("+")
+                };
+                *t.classes.entry(key).or_default() += 1;
+            }
+            if let Some(reason) = ev["reason"].as_str() {
+                let head: String = reason
+                    .split(':')
+                    .next()
+                    .unwrap_or(reason)
+                    .chars()
+                    .take(60)
+                    .collect();
+                *t.unknown_reasons.entry(head).or_default() += 1;
+            }
+        }
         if verbose {
             println!("{}", verdict_json(p.id.as_ref(), &r, ms));
         }
@@ -476,6 +503,24 @@ pub fn run(a: &BenchArgs) -> ExitCode {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for t in &tallies {
         println!("{}", t.row());
+    }
+    println!();
+    println!("| set | counterexamples by what they need |");
+    println!("|---|---|");
+    for t in tallies.iter().filter(|t| !t.classes.is_empty()) {
+        let h: Vec<String> = t.classes.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("| {} | {} |", t.name, h.join(", "));
+    }
+    println!();
+    println!("| set | unknown, by reason |");
+    println!("|---|---|");
+    for t in tallies.iter().filter(|t| !t.unknown_reasons.is_empty()) {
+        let h: Vec<String> = t
+            .unknown_reasons
+            .iter()
+            .map(|(k, n)| format!("{k} ({n})"))
+            .collect();
+        println!("| {} | {} |", t.name, h.join("; "));
     }
     ExitCode::SUCCESS
 }

@@ -197,7 +197,6 @@ fn options(a: &EquivArgs) -> Result<Options, String> {
     let mut o = Options::default();
     let tolerate = Classes::parse_list(&a.tolerate)?;
     o.sql.tolerate = tolerate;
-    o.audience.tolerate = tolerate;
     o.sql.dialect = a.sql_dialect.clone();
     o.sql.budget_ms = a.budget_ms;
     o.sql.max_dbs = a.max_databases;
@@ -253,7 +252,11 @@ pub fn counterexample_tables(evidence: &Value) -> String {
         v.and_then(Value::as_array)
             .map(|rs| {
                 rs.iter()
-                    .map(|r| r.as_array().map(|c| c.iter().map(cell).collect()).unwrap_or_default())
+                    .map(|r| {
+                        r.as_array()
+                            .map(|c| c.iter().map(cell).collect())
+                            .unwrap_or_default()
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -267,7 +270,12 @@ pub fn counterexample_tables(evidence: &Value) -> String {
         let head: Vec<String> = t
             .get("columns")
             .and_then(Value::as_array)
-            .map(|c| c.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|c| {
+                c.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         out.push_str(&grid(head, as_rows(t.get("rows"))));
     }
@@ -337,6 +345,12 @@ pub fn check_pair(
 }
 
 fn equiv(a: EquivArgs) -> ExitCode {
+    if !a.tolerate.is_empty() && a.dialect != DialectArg::Sql && a.pairs.is_none() {
+        eprintln!(
+            "error: `--tolerate` applies to `--dialect sql` only (hint: drop `--tolerate`, or compare SQL)"
+        );
+        return crate::exit::code(crate::exit::EQUIV_INVALID);
+    }
     let mut opts = match options(&a) {
         Ok(o) => o,
         Err(e) => {

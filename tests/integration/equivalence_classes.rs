@@ -125,8 +125,14 @@ fn a_tolerated_difference_passes_and_keeps_its_counterexample() {
     let ev = v.evidence();
     assert_eq!(ev["verdict"], "equivalent_under_tolerances");
     assert_eq!(ev["tolerated"], serde_json::json!(["nulls"]));
-    assert_eq!(ev["counterexample"]["left_result"], serde_json::json!([[1]]));
-    assert_eq!(ev["counterexample"]["right_result"], serde_json::json!([[0]]));
+    assert_eq!(
+        ev["counterexample"]["left_result"],
+        serde_json::json!([[1]])
+    );
+    assert_eq!(
+        ev["counterexample"]["right_result"],
+        serde_json::json!([[0]])
+    );
 }
 
 #[rstest]
@@ -190,12 +196,7 @@ fn a_tolerated_difference_passes_and_keeps_its_counterexample() {
     &[Class::Nulls],
     "equivalent"
 )]
-fn tolerances(
-    #[case] a: &str,
-    #[case] b: &str,
-    #[case] tol: &[Class],
-    #[case] label: &str,
-) {
+fn tolerances(#[case] a: &str, #[case] b: &str, #[case] tol: &[Class], #[case] label: &str) {
     let v = check(a, b, tol);
     assert_eq!(v.label(), label, "{}", v.reason());
 }
@@ -260,18 +261,16 @@ fn generated_databases_respect_types_keys_references_and_checks() {
     {
         // The CHECKs written out (the checker runs them in SQLite; see the
         // next test).
-        let db = datagen::generate(&schema, &pools, &mut rng, 7, allow, &mut |t, r| {
-            match t {
-                0 => match &r[3] {
-                    SqlVal::Int(a) => *a >= 18,
-                    _ => true,
-                },
-                _ => match &r[2] {
-                    SqlVal::Int(a) => *a > 0,
-                    SqlVal::Real(a) => *a > 0.0,
-                    _ => true,
-                },
-            }
+        let db = datagen::generate(&schema, &pools, &mut rng, 7, allow, &mut |t, r| match t {
+            0 => match &r[3] {
+                SqlVal::Int(a) => *a >= 18,
+                _ => true,
+            },
+            _ => match &r[2] {
+                SqlVal::Int(a) => *a > 0,
+                SqlVal::Real(a) => *a > 0.0,
+                _ => true,
+            },
         });
         assert!(db.valid(&schema), "round {round}: {db:?}");
         load_enforced(STRICT_DDL, &schema, &db);
@@ -351,10 +350,7 @@ fn spider_keys_are_integers_and_references_hit() {
     for _ in 0..50 {
         let db = datagen::generate(&schema, &pools, &mut rng, 5, Allow::ALL, &mut |_, _| true);
         assert!(db.valid(&schema));
-        let ids: HashSet<String> = db.tables[singer]
-            .iter()
-            .map(|r| r[id].literal())
-            .collect();
+        let ids: HashSet<String> = db.tables[singer].iter().map(|r| r[id].literal()).collect();
         assert!(ids.iter().all(|s| !s.contains('.')), "{ids:?}");
     }
 }

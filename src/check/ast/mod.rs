@@ -118,7 +118,7 @@ pub struct AstParams {
     pub on_unknown: OnUnknown,
     /// Counterexample classes a reviewer accepts (`nulls`, `duplicates`,
     /// `ties`, `column_order`, `row_order`, `type_affinity`,
-    /// `empty_tables`, `zero_counts`): a difference that needs only these
+    /// `empty_tables`; SQL only): a difference that needs only these
     /// gives `equivalent_under_tolerances` (docs/equivalence.md).
     #[serde(default)]
     pub tolerate: Vec<String>,
@@ -261,8 +261,16 @@ impl AstParams {
         }
         let tolerate =
             tolerance::Classes::parse_list(&self.tolerate).map_err(|e| ("tolerate", e))?;
+        if !tolerate.is_empty() && self.dialect != Dialect::Sql {
+            return Err((
+                "tolerate",
+                format!(
+                    "`tolerate` applies to `dialect: sql` only; the {} dialect decides strictly",
+                    self.dialect.as_str()
+                ),
+            ));
+        }
         o.sql.tolerate = tolerate;
-        o.audience.tolerate = tolerate;
         if let Some(d) = &self.sql_dialect {
             if sqlparser::dialect::dialect_from_str(d).is_none() {
                 return Err((

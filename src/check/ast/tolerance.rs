@@ -4,7 +4,7 @@
 //! needs to tell the two inputs apart: NULLs (absent traits), duplicate
 //! values of a non-key column, ties under `ORDER BY … LIMIT`, the column
 //! order, the row order, SQLite's type affinity and integer division, empty
-//! tables (counts at zero). A check's `tolerate:` list names classes a
+//! tables. A check's `tolerate:` list names classes a
 //! reviewer accepts: a difference that needs only tolerated classes gives
 //! `equivalent_under_tolerances`, a pass that shows the tolerated
 //! counterexample as evidence.
@@ -14,7 +14,7 @@ use std::fmt;
 /// One condition a counterexample needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
-    /// A NULL cell (SQL) or an absent trait or reducer (audience).
+    /// A NULL cell.
     Nulls,
     /// Two rows sharing a value in a non-key column (or a duplicate row).
     Duplicates,
@@ -30,13 +30,11 @@ pub enum Class {
     TypeAffinity,
     /// A table the queries read is empty.
     EmptyTables,
-    /// Audience: a count compared with a constant is zero (no such events).
-    ZeroCounts,
 }
 
 impl Class {
     /// Every class, in the order of the docs.
-    pub const ALL: [Class; 8] = [
+    pub const ALL: [Class; 7] = [
         Class::Nulls,
         Class::Duplicates,
         Class::Ties,
@@ -44,7 +42,6 @@ impl Class {
         Class::RowOrder,
         Class::TypeAffinity,
         Class::EmptyTables,
-        Class::ZeroCounts,
     ];
 
     /// The name used in YAML, evidence and reports.
@@ -57,7 +54,6 @@ impl Class {
             Class::RowOrder => "row_order",
             Class::TypeAffinity => "type_affinity",
             Class::EmptyTables => "empty_tables",
-            Class::ZeroCounts => "zero_counts",
         }
     }
 

@@ -44,8 +44,6 @@ pub struct Limits {
     pub budget_ms: u64,
     /// Seed of the sampled search.
     pub seed: u64,
-    /// Counterexample classes the check tolerates (`zero_counts`, `nulls`).
-    pub tolerate: crate::check::ast::tolerance::Classes,
 }
 
 impl Default for Limits {
@@ -55,7 +53,6 @@ impl Default for Limits {
             max_samples: 50_000,
             budget_ms: 2_000,
             seed: 0,
-            tolerate: crate::check::ast::tolerance::Classes::NONE,
         }
     }
 }

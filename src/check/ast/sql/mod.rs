@@ -756,16 +756,27 @@ fn run_with(
         .collect();
     // Clean levels first (stable order), then the tolerated ones.
     levels.sort_by_key(|(_, _, clean)| !*clean);
-    let total: usize = LEVELS.iter().map(|(_, w)| w).sum();
+    // The clean levels share the database budget; the tolerated ones get a
+    // quarter more, for evidence only.
+    let clean_total: usize = levels.iter().filter(|l| l.2).map(|l| l.1).sum();
+    let dirty_total: usize = levels.iter().filter(|l| !l.2).map(|l| l.1).sum();
+    let cap = opts.max_dbs as u64
+        + if dirty_total > 0 {
+            opts.max_dbs as u64 / 4
+        } else {
+            0
+        };
     'levels: for (allow, weight, clean) in levels {
         if !clean && (found.is_some() || tolerated.is_some()) {
             break;
         }
-        let n = (opts.max_dbs * weight).div_ceil(total);
+        let n = if clean {
+            (opts.max_dbs * weight).div_ceil(clean_total.max(1))
+        } else {
+            (opts.max_dbs / 4 * weight).div_ceil(dirty_total.max(1))
+        };
         for i in 0..n {
-            if start.elapsed().as_millis() as u64 > opts.budget_ms
-                || tried >= opts.max_dbs as u64
-            {
+            if start.elapsed().as_millis() as u64 > opts.budget_ms || tried >= cap {
                 break 'levels;
             }
             let max_rows = if i < n / 5 {
@@ -830,7 +841,7 @@ fn run_with(
         (Some(f), _) => (f, false),
         (None, Some(t)) => (t, true),
         (None, None) => {
-            let why = if tried < opts.max_dbs as u64 {
+            let why = if tried < opts.max_dbs.min(cap as usize) as u64 {
                 format!(" (time budget of {} ms reached)", opts.budget_ms)
             } else {
                 String::new()
@@ -1016,6 +1027,22 @@ fn shrink(
     limit_ms: u64,
 ) -> Db {
     let out_of_time = || start.elapsed().as_millis() as u64 > limit_ms;
+    loop {
+        let before = db.clone();
+        db = shrink_once(db, classes, schema, keep, &out_of_time);
+        if db == before || out_of_time() {
+            return db;
+        }
+    }
+}
+
+fn shrink_once(
+    mut db: Db,
+    classes: Classes,
+    schema: &Schema,
+    keep: &dyn Fn(&Db) -> bool,
+    out_of_time: &dyn Fn() -> bool,
+) -> Db {
     loop {
         let mut changed = false;
         for ti in 0..db.tables.len() {

@@ -202,7 +202,7 @@ impl Schema {
                 }
             }
             t.primary_key.dedup();
-            if t.unique.iter().any(|u| *u == t.primary_key) {
+            if t.unique.contains(&t.primary_key) {
                 t.unique.retain(|u| *u != t.primary_key);
             }
             tables.push(t);

@@ -72,18 +72,15 @@ pub fn probe(sql: &str) -> Option<Probe> {
         .collect::<Option<Vec<_>>>()?;
     let subst: Vec<Expr> = order
         .iter()
-        .map(|o| {
-            let e = match &o.expr {
-                Expr::Identifier(id) => projected
-                    .iter()
-                    .find(|(a, _)| a.as_deref() == Some(id.value.to_ascii_lowercase().as_str()))
-                    .map_or_else(|| o.expr.clone(), |(_, e)| e.clone()),
-                other => match number(other) {
-                    Some(i) if i >= 1 && i <= projected.len() => projected[i - 1].1.clone(),
-                    _ => other.clone(),
-                },
-            };
-            e
+        .map(|o| match &o.expr {
+            Expr::Identifier(id) => projected
+                .iter()
+                .find(|(a, _)| a.as_deref() == Some(id.value.to_ascii_lowercase().as_str()))
+                .map_or_else(|| o.expr.clone(), |(_, e)| e.clone()),
+            other => match number(other) {
+                Some(i) if i >= 1 && i <= projected.len() => projected[i - 1].1.clone(),
+                _ => other.clone(),
+            },
         })
         .collect();
     sel.projection = subst.iter().cloned().map(SelectItem::UnnamedExpr).collect();
