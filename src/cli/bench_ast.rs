@@ -81,6 +81,24 @@ impl Tally {
     }
 }
 
+/// A short name for why a pair stayed `unknown`: the constructs tribunal
+/// does not translate, or SQLite's error without the query text.
+fn unknown_key(reason: &str) -> String {
+    if let Some((_, uses)) = reason.split_once("; it uses ") {
+        return uses
+            .split(", which SQLite")
+            .next()
+            .unwrap_or(uses)
+            .to_string();
+    }
+    if let Some((_, err)) = reason.split_once("does not run in SQLite: ") {
+        let err = err.split(" in SELECT").next().unwrap_or(err);
+        let err = err.split(" (sqlparser").next().unwrap_or(err);
+        return err.chars().take(60).collect();
+    }
+    reason.chars().take(60).collect()
+}
+
 /// Reads the SQL datasets under `dir` as `(set name, expected label, pairs)`.
 pub fn sql_sets(dir: &Path) -> Vec<(String, &'static str, Vec<Pair>)> {
     let mut sets = Vec::new();
@@ -430,14 +448,7 @@ fn run_set(
                 *t.classes.entry(key).or_default() += 1;
             }
             if let Some(reason) = ev["reason"].as_str() {
-                let head: String = reason
-                    .split(':')
-                    .next()
-                    .unwrap_or(reason)
-                    .chars()
-                    .take(60)
-                    .collect();
-                *t.unknown_reasons.entry(head).or_default() += 1;
+                *t.unknown_reasons.entry(unknown_key(reason)).or_default() += 1;
             }
         }
         if verbose {

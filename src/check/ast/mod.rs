@@ -4,8 +4,10 @@
 //! procedure over critical values), `sql` (canonical comparison, then
 //! differential execution in bundled SQLite), and `json` (structural
 //! comparison with options). Every verdict is `equivalent`,
-//! `not_equivalent` (with a minimized counterexample) or `unknown` (with
-//! the reason); `unknown` is never a guess.
+//! `not_equivalent` (with a minimized counterexample and, for SQL, what it
+//! needs: [`tolerance::Class`]), `equivalent_under_tolerances` (SQL: every
+//! difference needs only what `tolerate:` accepts) or `unknown` (with the
+//! reason); `unknown` is never a guess.
 //!
 //! ```yaml
 //! checks:
@@ -15,6 +17,7 @@
 //!       schema: schema.sql                         # or inline DDL, or tables.json#db_id
 //!       budget_ms: 500
 //!       on_unknown: warn                           # fail (default) | warn | fallback
+//!       tolerate: [ties, nulls]                    # docs/equivalence.md
 //!   - ast_equivalent: {dialect: json, set_paths: [/tags], tolerance: 0.001}
 //! ```
 

@@ -720,8 +720,18 @@ fn run_with(
                 ("left", Err(p), _) | ("right", _, Err(p)) => format!(" (sqlparser: {p})"),
                 _ => String::new(),
             };
+            let original = if side == "left" { left } else { right };
+            let constructs = compat::untranslated(original);
+            let named = if constructs.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; it uses {}, which SQLite does not run and tribunal does not translate",
+                    constructs.join(", ")
+                )
+            };
             return Equivalence::Unknown {
-                reason: format!("the {side} query does not run in SQLite: {e}{parse}"),
+                reason: format!("the {side} query does not run in SQLite: {e}{parse}{named}"),
                 tried: 0,
             };
         }
