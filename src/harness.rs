@@ -299,7 +299,8 @@ pub struct LoadFailure {
     /// What kind of failure this is.
     pub kind: LoadFailureKind,
     /// The trial name it stands for in reports: the suite name for a broken
-    /// file, the trial name for a duplicate; empty for a setup problem.
+    /// file, the trial name for a duplicate, `suite::file:line` for a bad
+    /// row of a data file; empty for a setup problem.
     pub name: String,
     /// The file, as displayed; empty for a setup problem.
     pub file: String,
@@ -322,6 +323,9 @@ pub enum LoadFailureKind {
     /// A problem that stopped the run before any trial (configuration,
     /// no suite found).
     Setup,
+    /// A row of a `cases_from:` data file that could not become a case
+    /// (the suite's other cases ran).
+    Row,
 }
 
 impl std::fmt::Display for LoadFailure {
@@ -333,11 +337,7 @@ impl std::fmt::Display for LoadFailure {
 impl From<&orchestrate::Broken> for LoadFailure {
     fn from(b: &orchestrate::Broken) -> LoadFailure {
         LoadFailure {
-            kind: if b.duplicate {
-                LoadFailureKind::Duplicate
-            } else {
-                LoadFailureKind::File
-            },
+            kind: b.kind,
             name: b.name.clone(),
             file: b.file.clone(),
             line: b.location.line,

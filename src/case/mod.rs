@@ -11,6 +11,7 @@
 
 mod discover;
 mod error;
+mod files;
 mod model;
 mod raw;
 mod resolve;
@@ -18,7 +19,8 @@ pub mod yaml;
 
 pub use crate::diag::{did_you_mean, hint};
 pub use discover::{discover, display_path, find_suites};
-pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
+pub use error::{BadRow, DiscoverError, LoadError, Location, SuiteErrors};
+pub use files::{MAX_DATA_FILE_BYTES, MAX_ROW_BYTES, MAX_ROWS};
 pub use model::{Case, Suite, Variant};
 pub use resolve::{
     KnownNames, Loaded, MAX_ERRORS, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MAX_ID_CHARS, MAX_TRIALS,

@@ -33,6 +33,9 @@ pub struct Suite {
     pub judge: SuiteJudge,
     /// Named targets declared under `targets:`.
     pub targets: Vec<(String, TargetSpec)>,
+    /// Rows of `cases_from:` files that could not become cases (each one
+    /// failing trial; the other cases run).
+    pub bad_rows: Vec<super::BadRow>,
 }
 
 /// One variant of a suite: a model, a prompt version, or a combination.

@@ -27,7 +27,11 @@ pub(super) struct RawSuite {
     pub(super) matrix: Option<Map<String, Value>>,
     #[serde(default)]
     pub(super) judge: Option<Value>,
+    #[serde(default)]
     pub(super) cases: Vec<Value>,
+    /// Cases read from data files (`case/files.rs`).
+    #[serde(default)]
+    pub(super) cases_from: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -57,7 +61,7 @@ pub(super) struct RawVariant {
     pub(super) target: Option<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCase {
     pub(super) id: String,

@@ -36,8 +36,20 @@ pub fn check(root: &Path) -> Report {
             // alike) are load errors of the run, so they are problems here too.
             let duplicates = crate::expand::expand_unique(&loaded.suites).duplicates;
             problems.extend(duplicates.iter().map(|d| d.error().to_string()));
+            // A bad row of a data file is a failing trial: a problem here.
+            let rows: Vec<String> = loaded
+                .suites
+                .iter()
+                .flat_map(|s| s.bad_rows.iter().map(|r| r.error.to_string()))
+                .collect();
+            let bad_rows = rows.len();
+            problems.extend(rows);
             let cases: usize = loaded.suites.iter().map(|s| s.cases.len()).sum();
-            (files.len(), cases, loaded.broken.len() + duplicates.len())
+            (
+                files.len(),
+                cases,
+                loaded.broken.len() + duplicates.len() + bad_rows,
+            )
         }
         Err(e) => {
             problems.push(e.to_string());

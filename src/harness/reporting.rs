@@ -54,11 +54,18 @@ pub(crate) fn records(
 }
 
 /// The record of a broken entry: an `error` verdict carrying every problem.
+/// A bad row of a data file is an errored trial of its suite (named by its
+/// file and line), not a file that did not load.
 fn broken_record(b: &Broken) -> TrialRecord {
+    let row = b.kind == super::LoadFailureKind::Row;
     TrialRecord {
         verdict: Verdict {
             suite: b.suite.clone(),
-            case: String::new(),
+            case: if row {
+                b.name[b.suite.len() + 2..].to_string()
+            } else {
+                String::new()
+            },
             variant: None,
             trial: b.name.clone(),
             outcome: Outcome::Error,
@@ -78,7 +85,7 @@ fn broken_record(b: &Broken) -> TrialRecord {
         accepted: None,
         snapshot: String::new(),
         skip_reason: None,
-        load_error: Some(b.file.clone()),
+        load_error: (!row).then(|| b.file.clone()),
     }
 }
 
@@ -105,8 +112,24 @@ pub(crate) fn report(
         Ok(_) => {}
         Err(e) => eprintln!("tribunal: reports were not written: {e}"),
     }
-    if print && !plan.broken.is_empty() {
-        let files: Vec<&str> = plan.broken.iter().map(|b| b.file.as_str()).collect();
+    let rows = plan
+        .broken
+        .iter()
+        .filter(|b| b.kind == super::LoadFailureKind::Row)
+        .count();
+    if print && rows > 0 {
+        eprintln!(
+            "tribunal: {} of data files could not become cases and did not run (the other cases did)",
+            crate::text::count(rows, "row")
+        );
+    }
+    let files: Vec<&str> = plan
+        .broken
+        .iter()
+        .filter(|b| b.kind != super::LoadFailureKind::Row)
+        .map(|b| b.file.as_str())
+        .collect();
+    if print && !files.is_empty() {
         eprintln!(
             "tribunal: {} suite file(s) could not be loaded (or hold trials that could not be told apart) and did not run: {}",
             files.len(),
