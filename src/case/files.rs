@@ -185,7 +185,7 @@ pub(crate) fn locate(
 }
 
 /// The format of `mapping`'s file: `format:`, else from the extension.
-fn format_of(mapping: &Mapping) -> Result<Format, FileProblem> {
+pub(crate) fn format_of(mapping: &Mapping) -> Result<Format, FileProblem> {
     if let Some(f) = mapping.format {
         return Ok(f);
     }
@@ -209,15 +209,22 @@ fn format_of(mapping: &Mapping) -> Result<Format, FileProblem> {
 
 /// Reads the rows of the data file at `path` (found by [`locate`]).
 pub(crate) fn read(mapping: &Mapping, path: &Path, display: String) -> Result<Rows, FileProblem> {
+    let text = read_text(path, &mapping.file)?;
+    rows_of_text(mapping, &text, display)
+}
+
+/// The rows of a data file's text, as [`read`] maps them.
+pub(crate) fn rows_of_text(
+    mapping: &Mapping,
+    text: &str,
+    display: String,
+) -> Result<Rows, FileProblem> {
     let plan = Plan::new(mapping)?;
     let format = format_of(mapping)?;
-    let text = read_text(path, &mapping.file)?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let rows = match format {
-        Format::Jsonl => jsonl_rows(text, &plan)?,
-        Format::Json => json_rows(text, &plan)?,
-        Format::Csv => csv_rows(text, &plan)?,
-    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let named = plan.named_fields();
+    let mut each = |r: &dyn RowSource| map_row(&plan, r);
+    let rows = read_format(format, text, &named, &mut each)?;
     if rows.is_empty() {
         return Err(FileProblem::data(
             1,
@@ -229,7 +236,57 @@ pub(crate) fn read(mapping: &Mapping, path: &Path, display: String) -> Result<Ro
     Ok(Rows { display, rows })
 }
 
-fn read_text(path: &Path, written: &str) -> Result<String, FileProblem> {
+fn read_format<T>(format: Format, text: &str, named: &[&str], each: Each<'_, T>) -> Read<T> {
+    match format {
+        Format::Jsonl => jsonl_rows(text, each),
+        Format::Json => json_rows(text, each),
+        Format::Csv => csv_rows(text, named, each),
+    }
+}
+
+/// One row of a data file kept whole: its fields (a CSV row's as strings)
+/// and the line it starts on.
+#[derive(Debug, Clone)]
+pub(crate) struct PlainRow {
+    pub(crate) line: u32,
+    pub(crate) fields: Map<String, Value>,
+}
+
+impl PlainRow {
+    /// The value at `field`: the key itself, else a dotted path into
+    /// objects and lists (`meta.lang`, `turns.0`).
+    pub(crate) fn get(&self, field: &str) -> Option<&Value> {
+        if let Some(v) = self.fields.get(field) {
+            return Some(v);
+        }
+        let mut segs = field.split('.');
+        let mut cur = self.fields.get(segs.next()?)?;
+        for seg in segs {
+            cur = match cur {
+                Value::Object(m) => m.get(seg)?,
+                Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+}
+
+/// Every row of a data file's text, kept whole (for `tribunal generate
+/// logs`); a CSV header must have the columns `named`. Bounded as
+/// `cases_from:` files are.
+pub(crate) fn plain_rows(format: Format, text: &str, named: &[&str]) -> Read<PlainRow> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut each = |r: &dyn RowSource| {
+        Ok(PlainRow {
+            line: r.start().0,
+            fields: r.fields(),
+        })
+    };
+    read_format(format, text, named, &mut each)
+}
+
+pub(crate) fn read_text(path: &Path, written: &str) -> Result<String, FileProblem> {
     use crate::fsutil::ReadError;
     let bytes = crate::fsutil::read_regular_bytes(path, MAX_DATA_FILE_BYTES).map_err(|e| {
         let (message, hint) = match e {
@@ -416,6 +473,8 @@ trait RowSource {
     fn start(&self) -> (u32, u32);
     /// How to say "field" in this format (`field`, `column`).
     fn noun(&self) -> &'static str;
+    /// Every field of the row.
+    fn fields(&self) -> Map<String, Value>;
 }
 
 /// Maps one row onto a case.
@@ -709,6 +768,10 @@ impl RowSource for JsonRow<'_> {
     fn noun(&self) -> &'static str {
         "field"
     }
+
+    fn fields(&self) -> Map<String, Value> {
+        self.object.clone()
+    }
 }
 
 impl JsonRow<'_> {
@@ -792,7 +855,13 @@ fn too_many_rows(line: u32) -> FileProblem {
     )
 }
 
-fn jsonl_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>>, FileProblem> {
+/// What is done with each row as read (mapped onto a case, or kept whole).
+type Each<'e, T> = &'e mut dyn FnMut(&dyn RowSource) -> Result<T, RowProblem>;
+
+/// Rows, each read or with its problem; or what stops the file.
+type Read<T> = Result<Vec<Result<T, RowProblem>>, FileProblem>;
+
+fn jsonl_rows<T>(text: &str, each: Each<'_, T>) -> Read<T> {
     let mut rows = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let line_text = raw.strip_suffix('\r').unwrap_or(raw);
@@ -804,15 +873,12 @@ fn jsonl_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>
             return Err(too_many_rows(line));
         }
         let row = json_object(line_text, line, 1).and_then(|object| {
-            map_row(
-                plan,
-                &JsonRow {
-                    object,
-                    text: line_text,
-                    line,
-                    col: 1,
-                },
-            )
+            each(&JsonRow {
+                object,
+                text: line_text,
+                line,
+                col: 1,
+            })
         });
         rows.push(row);
     }
@@ -839,7 +905,7 @@ impl<'a> Lines<'a> {
     }
 }
 
-fn json_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>>, FileProblem> {
+fn json_rows<T>(text: &str, each: Each<'_, T>) -> Read<T> {
     let lines = Lines::new(text);
     let spans = array_elements(text).map_err(|(offset, message, hint)| {
         let (l, c) = lines.at(offset);
@@ -855,15 +921,12 @@ fn json_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>>
             let (line, col) = lines.at(start);
             let slice = &text[start..end];
             json_object(slice, line, col).and_then(|object| {
-                map_row(
-                    plan,
-                    &JsonRow {
-                        object,
-                        text: slice,
-                        line,
-                        col,
-                    },
-                )
+                each(&JsonRow {
+                    object,
+                    text: slice,
+                    line,
+                    col,
+                })
             })
         })
         .collect())
@@ -980,6 +1043,14 @@ impl RowSource for CsvRow<'_> {
 
     fn noun(&self) -> &'static str {
         "column"
+    }
+
+    fn fields(&self) -> Map<String, Value> {
+        self.header
+            .iter()
+            .zip(&self.fields)
+            .map(|(h, f)| (h.clone(), Value::String(f.text.clone())))
+            .collect()
     }
 }
 
@@ -1133,7 +1204,8 @@ impl<'a> Csv<'a> {
     }
 }
 
-fn csv_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>>, FileProblem> {
+/// `named`: the columns the header must have.
+fn csv_rows<T>(text: &str, named: &[&str], each: Each<'_, T>) -> Read<T> {
     let mut csv = Csv::new(text);
     let header: Vec<String> = loop {
         match csv.record() {
@@ -1175,7 +1247,7 @@ fn csv_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>>,
             }
         }
     };
-    for field in plan.named_fields() {
+    for field in named.iter().copied() {
         if !header.iter().any(|h| h == field) {
             let hint = match crate::diag::did_you_mean(field, header.iter().map(String::as_str)) {
                 Some(best) => format!("did you mean `{best}`?"),
@@ -1187,7 +1259,7 @@ fn csv_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>>,
             return Err(FileProblem::data(
                 1,
                 1,
-                format!("the header has no column `{field}`, which `cases_from:` maps"),
+                format!("the header has no column `{field}`, which is mapped"),
                 hint,
             ));
         }
@@ -1210,20 +1282,20 @@ fn csv_rows(text: &str, plan: &Plan) -> Result<Vec<Result<RowCase, RowProblem>>,
                 hint: hint.into(),
             }),
             Ok((_, _, fields)) if is_blank(&fields) => continue,
-            Ok((line, len, fields)) => csv_row(plan, &header, line, len, fields),
+            Ok((line, len, fields)) => csv_row(&header, line, len, fields, &mut *each),
         };
         rows.push(row);
     }
     Ok(rows)
 }
 
-fn csv_row(
-    plan: &Plan,
+fn csv_row<T>(
     header: &[String],
     line: u32,
     len: usize,
     fields: Vec<Field>,
-) -> Result<RowCase, RowProblem> {
+    each: Each<'_, T>,
+) -> Result<T, RowProblem> {
     let fail = |col: u32, message: String, hint: String| RowProblem {
         row_line: line,
         line,
@@ -1258,7 +1330,7 @@ fn csv_row(
         fields,
         line,
     };
-    map_row(plan, &row)
+    each(&row)
 }
 
 fn is_blank(fields: &[Field]) -> bool {
@@ -1280,12 +1352,9 @@ mod tests {
 
     fn rows(text: &str, m: &Mapping) -> Vec<Result<RowCase, RowProblem>> {
         let plan = Plan::new(m).expect("plan");
-        match format_of(m).expect("format") {
-            Format::Jsonl => jsonl_rows(text, &plan),
-            Format::Json => json_rows(text, &plan),
-            Format::Csv => csv_rows(text, &plan),
-        }
-        .expect("rows")
+        let named = plan.named_fields();
+        let mut each = |r: &dyn RowSource| map_row(&plan, r);
+        read_format(format_of(m).expect("format"), text, &named, &mut each).expect("rows")
     }
 
     #[test]

@@ -192,6 +192,18 @@ pub fn load_str(
     load_text(text, display, dir, dir, known)
 }
 
+/// [`load_str`] for a suite of the project at `project`: its data files
+/// may be anywhere inside the project (as when the file is loaded from
+/// disk), not only under `dir`.
+pub fn load_in(
+    text: &str,
+    display: &str,
+    dir: &Path,
+    project: &Path,
+) -> Result<Suite, SuiteErrors> {
+    load_text(text, display, dir, project, None)
+}
+
 /// [`load_str`], with data files allowed anywhere inside `project`.
 fn load_text(
     text: &str,

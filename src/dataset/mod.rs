@@ -3,7 +3,9 @@
 //! `evals/<suite>.drafts.jsonl`, that are not trials until
 //! `tribunal generate accept` promotes them (see `docs/datasets.md`).
 
+pub mod accept;
 pub mod drafts;
+pub mod pii;
 
 pub use drafts::{
     Draft, DraftError, DraftInput, Generator, MAX_DRAFT_LINE_BYTES, MAX_DRAFTS, MAX_DRAFTS_BYTES,
