@@ -313,6 +313,56 @@ pub struct ProjectFile {
     pub run: RunSection,
     /// `reports:`.
     pub reports: ReportsSection,
+    /// `pii:`.
+    pub pii: PiiSection,
+}
+
+/// The `pii:` section of `tribunal.yaml`: the project's own scrubbing
+/// rules for `tribunal generate logs`, applied before the default ones.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PiiSection {
+    /// `rules: [{name: employee_id, regex: 'EMP-\d{6}'}]`: each match is
+    /// replaced by `<EMPLOYEE_ID>`.
+    pub rules: Vec<PiiRule>,
+}
+
+/// Largest compiled size of a scrubbing rule's regex (4 MiB, as `regex:`
+/// checks).
+const MAX_PII_REGEX_SIZE: usize = 1 << 22;
+
+/// A scrubbing rule (of `pii.rules` or `--scrub NAME=REGEX`) compiled, or
+/// what is wrong with it: the name must be letters, digits, `_` and `-`.
+pub fn pii_rule(name: &str, pattern: &str) -> Result<regex::Regex, String> {
+    let ok_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok_name {
+        return Err(format!(
+            "invalid scrubbing rule name {name:?}: use letters, digits, `_` and `-`"
+        ));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(MAX_PII_REGEX_SIZE)
+        .build()
+        .map_err(|e| {
+            format!(
+                "scrubbing rule `{name}`: {}",
+                crate::diag::invalid_regex(pattern, &e)
+            )
+        })
+}
+
+/// One scrubbing rule of `pii.rules`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiiRule {
+    /// The rule's name (letters, digits, `_`, `-`); the placeholder is
+    /// `<NAME>` in capitals.
+    pub name: String,
+    /// The regex (Rust `regex` syntax).
+    pub regex: String,
 }
 
 /// The top-level keys of `tribunal.yaml`.
@@ -324,6 +374,7 @@ pub const FILE_SECTIONS: &[&str] = &[
     "cassettes",
     "run",
     "reports",
+    "pii",
 ];
 
 impl ProjectFile {
@@ -496,6 +547,12 @@ impl FileCx<'_> {
                         out.reports = v;
                     }
                 }
+                "pii" => {
+                    if let Some(v) = self.typed::<PiiSection>(&path, json) {
+                        self.check_pii(&v);
+                        out.pii = v;
+                    }
+                }
                 other => self.push(
                     &path,
                     true,
@@ -505,6 +562,20 @@ impl FileCx<'_> {
             }
         }
         out
+    }
+
+    /// Every `pii.rules` regex compiles and every name is usable.
+    fn check_pii(&mut self, pii: &PiiSection) {
+        for (i, rule) in pii.rules.iter().enumerate() {
+            if let Err(message) = pii_rule(&rule.name, &rule.regex) {
+                self.push(
+                    &[Seg::Key("pii".into()), Seg::Key("rules".into()), Seg::Index(i)],
+                    false,
+                    message,
+                    Some("quote patterns with single quotes in YAML so backslashes survive: regex: 'EMP-\\d{6}'".into()),
+                );
+            }
+        }
     }
 
     fn check_run(&mut self, run: &RunSection) {

@@ -70,7 +70,7 @@ pub(crate) struct Mapping {
 /// A data file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Format {
+pub enum Format {
     /// One JSON object per line.
     Jsonl,
     /// RFC 4180 comma-separated values with a header row.

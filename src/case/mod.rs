@@ -20,10 +20,10 @@ pub mod yaml;
 pub use crate::diag::{did_you_mean, hint};
 pub use discover::{discover, display_path, find_suites};
 pub use error::{BadRow, DiscoverError, LoadError, Location, SuiteErrors};
+pub use files::{Format, MAX_DATA_FILE_BYTES, MAX_ROW_BYTES, MAX_ROWS};
 pub(crate) use files::{
-    Format, Mapping, PlainRow, content_id, format_of, locate, plain_rows, read_text, rows_of_text,
+    Mapping, PlainRow, content_id, format_of, locate, plain_rows, read_text, rows_of_text,
 };
-pub use files::{MAX_DATA_FILE_BYTES, MAX_ROW_BYTES, MAX_ROWS};
 pub use model::{Case, Suite, Variant};
 pub use resolve::{
     KnownNames, Loaded, MAX_ERRORS, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MAX_ID_CHARS, MAX_TRIALS,

@@ -5,6 +5,7 @@
 pub mod bench_ast;
 pub mod ci;
 pub mod equiv;
+pub mod generate;
 pub mod import;
 pub mod init;
 pub mod labels;
@@ -73,6 +74,10 @@ pub enum Cmd {
     /// Convert another tool's eval configuration into tribunal suites.
     #[command(subcommand)]
     Import(import::Command),
+    /// Draft cases beside a suite (`<suite>.drafts.jsonl`) and accept the
+    /// chosen ones into it (docs/datasets.md).
+    #[command(subcommand)]
+    Generate(generate::Command),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -127,5 +132,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Ci(c) => ci::run(c),
         Cmd::Init(args) => init::run(args),
         Cmd::Import(c) => import::run(c),
+        Cmd::Generate(c) => generate::run(c),
     }
 }

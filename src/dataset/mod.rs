@@ -5,6 +5,7 @@
 
 pub mod accept;
 pub mod drafts;
+pub mod logs;
 pub mod pii;
 
 pub use drafts::{
