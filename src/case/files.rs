@@ -174,12 +174,8 @@ pub(crate) fn locate(
         }
         _ => Err(FileProblem::spec(
             Some("file"),
-            format!(
-                "`{}` is outside the project ({})",
-                mapping.file,
-                project.display()
-            ),
-            "keep data files inside the project, next to the suite (such as evals/data/)",
+            format!("`{}` is outside the project", mapping.file),
+            "keep data files inside the project, such as in evals/data/",
         )),
     }
 }
@@ -1253,13 +1249,18 @@ fn csv_rows<T>(text: &str, named: &[&str], each: Each<'_, T>) -> Read<T> {
                 Some(best) => format!("did you mean `{best}`?"),
                 None => {
                     let list: Vec<String> = header.iter().map(|h| format!("`{h}`")).collect();
-                    format!("the columns are {}", list.join(", "))
+                    let default = if field == "input" {
+                        " (the input is read from `input` unless another column is named for it)"
+                    } else {
+                        ""
+                    };
+                    format!("the columns are {}{default}", list.join(", "))
                 }
             };
             return Err(FileProblem::data(
                 1,
                 1,
-                format!("the header has no column `{field}`, which is mapped"),
+                format!("the header has no column `{field}`"),
                 hint,
             ));
         }

@@ -402,7 +402,7 @@ impl Loader<'_> {
                 &[Seg::Key("cases".into())],
                 true,
                 "the suite has no cases".into(),
-                Some("add at least one case under `cases:`".into()),
+                Some("add at least one case under `cases:`, or read them from a data file with `cases_from:` (docs/datasets.md)".into()),
             );
         }
         self.judge = self.suite_judge(raw.judge.as_ref());
@@ -1589,10 +1589,16 @@ impl Loader<'_> {
         defaults: &Defaults,
         cases: &mut Vec<Case>,
     ) {
+        let before = self.errors.len();
         let Some(mapping) = self.typed::<super::files::Mapping>(path, value.clone(), "cases_from")
         else {
             return;
         };
+        if self.errors.len() > before {
+            // A misspelled key was reported: what it would have mapped is
+            // not also reported missing from the file.
+            return;
+        }
         let problem = |this: &mut Self, display: Option<&str>, p: super::files::FileProblem| {
             let hint = Some(p.hint);
             match (p.at, display) {
