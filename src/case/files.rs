@@ -1319,9 +1319,9 @@ fn csv_row<T>(
         return Err(fail(
             col,
             format!(
-                "the row has {} fields, the header {} columns",
-                fields.len(),
-                header.len()
+                "the row has {}, the header {}",
+                crate::text::count(fields.len(), "field"),
+                crate::text::count(header.len(), "column")
             ),
             "give every row one field per column; quote a field that holds a comma".into(),
         ));

@@ -1743,6 +1743,15 @@ impl Loader<'_> {
             );
             return None;
         }
+        if defaults.raw.checks.is_empty() {
+            self.push(
+                path,
+                true,
+                "cases from a file have no checks: they take the suite's `defaults.checks`".into(),
+                Some("add `defaults: {checks: [...]}` to the suite; a case with nothing to check would always pass".into()),
+            );
+            return None;
+        }
         let rc = RawCase {
             id: "row".into(),
             output: mapping.output.as_ref().map(|_| Value::Null),

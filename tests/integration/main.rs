@@ -13,6 +13,7 @@ mod ast_equivalent;
 mod checks;
 mod ci_github;
 mod cli;
+mod datasets;
 mod gates;
 mod harness;
 mod import_promptfoo;
