@@ -537,3 +537,29 @@ fn bad_logs_and_rules_are_errors_naming_them() {
             .join("\n\n")
     );
 }
+
+#[test]
+fn tribunal_test_runs_rows_of_fixed_outputs_with_no_harness() {
+    let p = TestProject::with(&[
+        (
+            "evals/logged.yaml",
+            "suite: logged\ndefaults: {checks: [{contains: days}]}\ncases_from: {file: data/logged.csv, input: question, output: answer}\n",
+        ),
+        (
+            "evals/data/logged.csv",
+            "id,question,answer\nrefund,How long for a refund?,30 days\nshipping,When does it ship?,Tomorrow\nbroken,\"unclosed\" x,\n",
+        ),
+    ]);
+    let first = test(&p, &[]).env("INSTA_UPDATE", "always").output();
+    assert_eq!(first.code, Some(101), "{first:?}");
+    let again = test(&p, &[]).ci(true).output();
+    assert_eq!(again.code, Some(101), "{again:?}");
+    insta::assert_snapshot!(again.snapshot());
+    assert_eq!(
+        p.files_under("evals/snapshots"),
+        [
+            "evals/snapshots/logged__refund.snap",
+            "evals/snapshots/logged__shipping.snap"
+        ]
+    );
+}
