@@ -33,6 +33,21 @@ pub struct Suite {
     pub judge: SuiteJudge,
     /// Named targets declared under `targets:`.
     pub targets: Vec<(String, TargetSpec)>,
+    /// The `dimensions:` cases are generated from (`tribunal generate
+    /// dimensions`), in the order written; empty when the suite has none.
+    pub dimensions: Vec<Dimension>,
+}
+
+/// One axis of a suite's `dimensions:` (`feature`, `scenario`, `persona`):
+/// its values, each with the one-line description the generator is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dimension {
+    /// The dimension's key (a tag prefix: `feature` in `feature:refunds`).
+    pub name: String,
+    /// The values in the order written: `(value, description)`.
+    pub values: Vec<(String, String)>,
+    /// Where the dimension is written.
+    pub location: Location,
 }
 
 /// One variant of a suite: a model, a prompt version, or a combination.

@@ -28,6 +28,9 @@ pub(super) struct RawSuite {
     #[serde(default)]
     pub(super) judge: Option<Value>,
     pub(super) cases: Vec<Value>,
+    /// `dimensions:` for `tribunal generate dimensions` (validated in resolve.rs).
+    #[serde(default)]
+    pub(super) dimensions: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize, Default)]
