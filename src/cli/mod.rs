@@ -5,6 +5,8 @@
 pub mod bench_ast;
 pub mod ci;
 pub mod equiv;
+pub mod generate;
+pub mod generate_llm;
 pub mod import;
 pub mod init;
 pub mod labels;
@@ -73,6 +75,9 @@ pub enum Cmd {
     /// Convert another tool's eval configuration into tribunal suites.
     #[command(subcommand)]
     Import(import::Command),
+    /// Generate draft cases: from ground truth, from dimensions.
+    #[command(subcommand)]
+    Generate(generate::Command),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -127,5 +132,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Ci(c) => ci::run(c),
         Cmd::Init(args) => init::run(args),
         Cmd::Import(c) => import::run(c),
+        Cmd::Generate(c) => generate::run(c),
     }
 }

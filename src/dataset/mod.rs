@@ -3,6 +3,8 @@
 
 pub mod dedupe;
 pub mod dimensions;
+pub mod drafts_out;
 pub mod generator;
+pub mod roundtrip;
 pub mod synth;
 pub mod truth;

@@ -41,6 +41,8 @@ pub struct Made {
     pub tags: Vec<String>,
     /// Where it came from: `source`, `generator`, `row` or `tuple`, `sample`.
     pub provenance: Value,
+    /// Flags for the reviewer (`round-trip:fail`).
+    pub flags: Vec<String>,
 }
 
 /// What a generation produced.
@@ -277,6 +279,7 @@ async fn run(generator: &Generator, jobs: Vec<Job>, variety: &Variety) -> Outcom
                     expected: job.expected,
                     tags: job.tags,
                     provenance: Value::Object(provenance),
+                    flags: Vec::new(),
                 });
             }
         }
