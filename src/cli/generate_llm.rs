@@ -124,7 +124,9 @@ struct Setup {
 }
 
 fn fail(message: String) -> ExitCode {
-    eprintln!("error: {message}");
+    for line in message.lines() {
+        eprintln!("error: {line}");
+    }
     exit::code(exit::TOOL_ERROR)
 }
 
@@ -230,7 +232,7 @@ fn run_truth(args: TruthArgs) -> Result<ExitCode, String> {
     let dialect = args.dialect.as_deref().and_then(Dialect::parse);
     let rt = runtime()?;
     let outcome = rt.block_on(synth::from_truths(&s.generator, &truths, dialect, &s.variety));
-    let mut report = header(&s, &outcome, &format!("{} ground truths", truths.len()));
+    let mut report = header(&s, &outcome, &crate::text::count(truths.len(), "ground truth"));
     if !outcome.rejected.is_empty() {
         return Ok(rejected(&s, &outcome, report));
     }
@@ -317,15 +319,15 @@ fn run_dimensions(args: DimensionsArgs) -> Result<ExitCode, String> {
 fn header(s: &Setup, outcome: &Outcome, what: &str) -> String {
     let stats = s.providers.stats();
     let mut out = format!(
-        "generated for {what} of suite `{}` with `{}` (template sha256 {}): {} requests ({} replayed, {} recorded), {} drafts, {} near-duplicates dropped\n",
+        "generated for {what} of suite `{}` with `{}` (template sha256 {}): {} ({} replayed, {} recorded), {}, {} dropped\n",
         s.suite.name,
         s.generator.spec,
         &s.generator.template_sha256[..12],
-        outcome.requests,
+        crate::text::count(outcome.requests, "request"),
         stats.replayed,
         stats.recorded,
-        outcome.drafts.len(),
-        outcome.dropped.len()
+        crate::text::count(outcome.drafts.len(), "draft"),
+        crate::text::count(outcome.dropped.len(), "near-duplicate")
     );
     for d in &outcome.dropped {
         out.push_str(&format!("  {d}\n"));

@@ -66,8 +66,8 @@ pub fn save(path: &Path, shown: &str, source: &str, drafts: &[Made], ci: bool) -
         text.push('\n');
     }
     let summary = format!(
-        "{} drafts from `{source}`, {kept} from other sources",
-        drafts.len()
+        "{} from `{source}`, {kept} from other sources",
+        crate::text::count(drafts.len(), "draft")
     );
     if old.as_deref() == Some(text.as_str()) {
         return Ok(format!("{shown} is up to date: {summary}\n"));

@@ -135,10 +135,12 @@ pub async fn filter(
         let passed = failed.is_empty();
         let mut record = Map::new();
         for (variant, outcome, _) in &results {
-            record.insert(
-                variant.clone().unwrap_or_else(|| "-".into()),
-                json!(if *outcome == Outcome::Pass { "pass" } else { "fail" }),
-            );
+            if let Some(v) = variant {
+                record.insert(
+                    v.clone(),
+                    json!(if *outcome == Outcome::Pass { "pass" } else { "fail" }),
+                );
+            }
         }
         let reason = failed.first().map(|(_, _, r)| r.clone());
         let summary = results
@@ -172,7 +174,9 @@ pub async fn filter(
         if let Value::Object(p) = &mut d.provenance {
             let mut rt = Map::new();
             rt.insert("result".into(), json!(if passed { "pass" } else { "fail" }));
-            rt.insert("trials".into(), Value::Object(record));
+            if !record.is_empty() {
+                rt.insert("variants".into(), Value::Object(record));
+            }
             if let Some(r) = reason {
                 rt.insert("reason".into(), json!(r));
             }

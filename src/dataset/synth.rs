@@ -20,12 +20,14 @@ use crate::case::Dimension;
 /// replaces it). Variables: `dimensions` (a list of `{name, value,
 /// description}`, in the suite's order), `tuple` (`{name: value}`), `id`
 /// (the tuple's id), `suite`, `suite_description` (empty when none),
-/// `sample` (0-based).
+/// `sample` (0-based) of `k`, `style` and `persona` (empty unless given).
 pub const DIMENSIONS_TEMPLATE: &str = r#"You are helping to build an evaluation set for {{ suite_description or suite }}. Write one realistic message that a user would send to it, matching every one of these dimensions:
 {% for d in dimensions %}
 - {{ d.name }}: {{ d.value }} ({{ d.description }})
 {%- endfor %}
-
+{% if k > 1 %}
+This is message {{ sample + 1 }} of {{ k }} for these dimensions: make it different from the others.
+{% endif %}
 Write only the user's message, in their own words, as they would type it: no quotes, no labels, no explanation."#;
 
 /// One generated draft, in the draft file's shape (see `docs/datasets.md`).
@@ -121,6 +123,7 @@ pub async fn from_truths(
                 "id": t.id,
                 "row": t.row,
                 "sample": s,
+                "k": variety.k,
                 "style": style,
                 "persona": persona,
             });
@@ -183,6 +186,7 @@ pub async fn from_dimensions(
                 "suite": generator.suite,
                 "suite_description": suite_description.unwrap_or(""),
                 "sample": s,
+                "k": variety.k,
                 "style": pick(&variety.styles, s),
                 "persona": pick(&variety.personas, s),
             });

@@ -23,13 +23,16 @@ pub const MAX_TRUTHS: usize = 100_000;
 /// Variables: `truth` (the value), `truth_text` (it as text: SQL as
 /// written, JSON compact), `kind` (`audience definition`, `SQL query`,
 /// `JSON value`, `text`), `dialect`, `features` (the tags), `id`, `row`
-/// (every field of the truth's JSONL row), `sample` (0-based), `style` and
+/// (every field of the truth's JSONL row), `sample` (0-based) of `k`, `style` and
 /// `persona` (empty unless given).
 pub const DEFAULT_TEMPLATE: &str = r#"You are helping to build an evaluation set. Below is a reference {{ kind }} that a system produced from a user's request written in plain language; the request itself was lost. Write the request a real user would have typed to get exactly this {{ kind }}.
 {% if style %}
 Write it in this style: {{ style }}.
 {% endif %}{% if persona %}
 Write it as this user would: {{ persona }}.
+{% endif %}
+{% if k > 1 %}
+This is request {{ sample + 1 }} of {{ k }} for this {{ kind }}: phrase it differently from the others.
 {% endif %}
 Ask for everything the {{ kind }} requires and nothing it does not. Do not copy the {{ kind }}, and do not mention JSON, SQL or field names unless a user would. Answer with the request only: one or two sentences, no quotes, no explanation.
 
@@ -204,8 +207,10 @@ pub fn from_jsonl(
                 continue;
             }
             Err(e) => {
+                let why = e.to_string();
+                let why = why.split(" at line ").next().unwrap_or(&why).to_string();
                 errors.push(format!(
-                    "{at}:{}: the row is not JSON: {e} (hint: one JSON object per line)",
+                    "{at}:{}: the row is not JSON: {why} (hint: one JSON object per line)",
                     e.column()
                 ));
                 continue;
