@@ -156,11 +156,7 @@ fn setup(args: &GeneratorArgs, command: &str, default_template: &str) -> Result<
     let suite_text = String::from_utf8(bytes).map_err(|_| format!("{display}: not UTF-8"))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let suite = load_str(&suite_text, &display, &dir, None).map_err(|e| e.to_string())?;
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| suite.name.clone());
-    let drafts = dir.join(format!("{stem}.drafts.jsonl"));
+    let drafts = crate::dataset::drafts_path(&path);
     let config = crate::config::Config::load(&root).map_err(|e| e.to_string())?;
     let mut providers =
         Providers::configure(&root, config.cassette_mode(config.ci), config.providers)
@@ -274,7 +270,7 @@ fn run_truth(args: TruthArgs) -> Result<ExitCode, String> {
         }
         drafts = rt_out.drafts;
     }
-    finish(&s, "truth", drafts, report)
+    finish(&s, drafts, report)
 }
 
 /// `tribunal generate dimensions`.
@@ -313,7 +309,7 @@ fn run_dimensions(args: DimensionsArgs) -> Result<ExitCode, String> {
     if !outcome.rejected.is_empty() {
         return Ok(rejected(&s, &outcome, report));
     }
-    finish(&s, "dimensions", outcome.drafts, report)
+    finish(&s, outcome.drafts, report)
 }
 
 fn header(s: &Setup, outcome: &Outcome, what: &str) -> String {
@@ -349,9 +345,10 @@ fn rejected(s: &Setup, outcome: &Outcome, report: String) -> ExitCode {
     exit::code(exit::TOOL_ERROR)
 }
 
-fn finish(s: &Setup, source: &str, drafts: Vec<Made>, mut report: String) -> Result<ExitCode, String> {
+fn finish(s: &Setup, drafts: Vec<Made>, mut report: String) -> Result<ExitCode, String> {
     let shown = display_path(&s.root, &s.drafts);
-    let saved = drafts_out::save(&s.drafts, &shown, source, &drafts, s.ci)?;
+    let accepted = s.suite.cases.iter().map(|c| c.id.clone()).collect();
+    let saved = drafts_out::save(&s.drafts, &shown, &accepted, &drafts, s.ci)?;
     report.push_str(&saved);
     print!("{report}");
     Ok(ExitCode::SUCCESS)

@@ -34,7 +34,7 @@ pub enum Filter {
     KeepFailing,
     /// Keep the drafts it gets right.
     KeepPassing,
-    /// Keep every draft; flag those it gets wrong (`round-trip:fail`).
+    /// Keep every draft; flag those it gets wrong (`round-trip-failed`).
     Flag,
 }
 
@@ -183,7 +183,7 @@ pub async fn filter(
             p.insert("round_trip".into(), Value::Object(rt));
         }
         if mode == Filter::Flag && !passed {
-            d.flags.push("round-trip:fail".into());
+            d.flags.push("round-trip-failed".into());
         }
         out.drafts.push(d);
     }

@@ -43,7 +43,7 @@ pub struct Made {
     pub tags: Vec<String>,
     /// Where it came from: `source`, `generator`, `row` or `tuple`, `sample`.
     pub provenance: Value,
-    /// Flags for the reviewer (`round-trip:fail`).
+    /// Flags for the reviewer (`round-trip-failed`).
     pub flags: Vec<String>,
 }
 

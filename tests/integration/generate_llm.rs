@@ -311,6 +311,8 @@ fn the_round_trip_keeps_the_drafts_the_system_gets_wrong() {
     assert!(out.success(), "{}", out.text());
     insta::assert_snapshot!("round_trip_stdout", out.snapshot());
     insta::assert_snapshot!("round_trip_drafts", p.read("evals/aud.drafts.jsonl"));
+    // A rerun keeps the drafts already in the file: start from none.
+    std::fs::remove_file(p.join("evals/aud.drafts.jsonl")).expect("remove");
     let flag = args("flag");
     assert!(flag.success(), "{}", flag.text());
     let flagged: Vec<String> = p
@@ -321,5 +323,5 @@ fn the_round_trip_keeps_the_drafts_the_system_gets_wrong() {
             format!("{} {}", v["id"].as_str().unwrap_or(""), v["flags"])
         })
         .collect();
-    assert_eq!(flagged, ["bought-1 [\"round-trip:fail\"]", "bought-2 null", "pro-plan-1 null"]);
+    assert_eq!(flagged, ["bought-1 [\"round-trip-failed\"]", "bought-2 null", "pro-plan-1 null"]);
 }
