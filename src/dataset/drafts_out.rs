@@ -46,13 +46,16 @@ pub fn save(
     let in_file = existing.len();
     let merged = merge_drafts(existing, new);
     let summary = format!(
-        "{} added, {} already in the file (kept as they are), {} already accepted into the suite",
+        "{} added, {} already there (kept as they are), {} already accepted into the suite",
         crate::text::count(merged.added.len(), "draft"),
         merged.kept.len(),
         skipped
     );
     if merged.added.is_empty() && path.exists() {
-        return Ok(format!("{shown} is up to date ({in_file} drafts): {summary}\n"));
+        return Ok(format!(
+            "{shown} is up to date: {summary}; {} in the file\n",
+            crate::text::count(in_file, "draft")
+        ));
     }
     if ci {
         return Err(format!(
@@ -61,7 +64,7 @@ pub fn save(
     }
     write_drafts(path, shown, &merged.drafts).map_err(|e| e.to_string())?;
     Ok(format!(
-        "wrote {shown} ({} drafts): {summary}\n",
-        merged.drafts.len()
+        "wrote {shown}: {summary}; {} in the file\n",
+        crate::text::count(merged.drafts.len(), "draft")
     ))
 }
