@@ -325,3 +325,52 @@ fn the_round_trip_keeps_the_drafts_the_system_gets_wrong() {
         .collect();
     assert_eq!(flagged, ["bought-1 [\"round-trip-failed\"]", "bought-2 null", "pro-plan-1 null"]);
 }
+
+/// The shipped examples' generation replays from the committed cassettes
+/// with no network under `CI=true`, and the committed drafts are exactly
+/// what it produces (nothing is written).
+#[test]
+fn the_shipped_generations_replay_offline_and_match_their_drafts() {
+    let root = crate::common::repo_root();
+    let root_arg = root.display().to_string();
+    let tree = TestProject::new();
+    let runs: [&[&str]; 2] = [
+        &[
+            "generate", "truth", "--suite", "evals/segment.yaml",
+            "--truths", "evals/data/segment.truths.jsonl",
+            "--generator", "standin-question-generator", "-k", "2",
+            "--style", "plain, as a marketer would say it",
+            "--style", "terse, like a search query",
+            "--round-trip", "flag", "--root", &root_arg,
+        ],
+        &[
+            "generate", "dimensions", "--suite", "evals/support_dims.yaml",
+            "--generator", "standin-user", "--n", "9", "--seed", "1", "--root", &root_arg,
+        ],
+    ];
+    let mut shown = String::new();
+    for args in runs {
+        let drafts_before = std::fs::read_to_string(root.join(if args[1] == "truth" {
+            "evals/segment.drafts.jsonl"
+        } else {
+            "evals/support_dims.drafts.jsonl"
+        }))
+        .expect("drafts");
+        let out = tree
+            .tribunal(args)
+            .ci(true)
+            // A server that is not there: any call that is not replayed fails.
+            .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+            .output();
+        assert!(out.success(), "{}", out.text());
+        shown.push_str(&crate::common::replace_root(&out.stdout, &root));
+        let drafts_after = std::fs::read_to_string(root.join(if args[1] == "truth" {
+            "evals/segment.drafts.jsonl"
+        } else {
+            "evals/support_dims.drafts.jsonl"
+        }))
+        .expect("drafts");
+        assert_eq!(drafts_before, drafts_after);
+    }
+    insta::assert_snapshot!(shown);
+}
