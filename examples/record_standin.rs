@@ -348,16 +348,31 @@ fn question_generator(prompt: &str) -> String {
     if plan(&ast) && ast["value"] == "pro" {
         pick("Users whose plan is pro", "Users on the pro plan")
     } else if plan(&ast["not"]) && ast["not"]["value"] == "free" {
-        pick("Users whose plan is not free", "Everyone who is not on the free plan")
+        pick(
+            "Users whose plan is not free",
+            "Everyone who is not on the free plan",
+        )
     } else if ast["term"]["count"]["within"]["days"] == 30 {
-        pick("Customers who purchased in the last 30 days", "People with an order in the past month")
+        pick(
+            "Customers who purchased in the last 30 days",
+            "People with an order in the past month",
+        )
     } else if ast["term"]["count"]["event"] == "Order Completed" && ast["value"] == 1 {
         // Both phrasings are nearly the same words: the near-duplicate filter drops one.
-        pick("Customers who have purchased at least once", "Customers who purchased at least once")
+        pick(
+            "Customers who have purchased at least once",
+            "Customers who purchased at least once",
+        )
     } else if ast["term"]["sum"]["property"] == "total" {
-        pick("Customers who spent more than 200 in total", "Big spenders: over 200 across their orders")
+        pick(
+            "Customers who spent more than 200 in total",
+            "Big spenders: over 200 across their orders",
+        )
     } else if ast["or"].is_array() {
-        pick("VIP users or customers with at least 3 purchases", "Anyone who is a VIP or has ordered 3 times or more")
+        pick(
+            "VIP users or customers with at least 3 purchases",
+            "Anyone who is a VIP or has ordered 3 times or more",
+        )
     } else {
         "All users".to_string()
     }
@@ -372,15 +387,24 @@ fn question_generator(prompt: &str) -> String {
 fn audience(question: &str, careful: bool) -> Value {
     let q = question.to_lowercase();
     let orders = |cmp: &str, value: i64| json!({"cmp": cmp, "value": value, "term": {"count": {"event": "Order Completed"}}});
-    let plan = |cmp: &str, value: &str| json!({"cmp": cmp, "value": value, "term": {"trait": "plan"}});
+    let plan =
+        |cmp: &str, value: &str| json!({"cmp": cmp, "value": value, "term": {"trait": "plan"}});
     if q.contains("pro plan") || q.contains("plan is pro") {
         plan("=", "pro")
     } else if q.contains("plan is not free") {
         json!({"not": plan("=", "free")})
     } else if q.contains("not on the free plan") {
-        if careful { json!({"not": plan("=", "free")}) } else { plan("!=", "free") }
+        if careful {
+            json!({"not": plan("=", "free")})
+        } else {
+            plan("!=", "free")
+        }
     } else if q.contains("at least once") {
-        if careful { orders(">=", 1) } else { json!({"and": [orders(">", 0), orders("<", 2)]}) }
+        if careful {
+            orders(">=", 1)
+        } else {
+            json!({"and": [orders(">", 0), orders("<", 2)]})
+        }
     } else if q.contains("last 30 days") {
         json!({"cmp": ">=", "value": 1, "term": {"count": {"event": "Order Completed", "within": {"days": 30}}}})
     } else if q.contains("past month") {
@@ -403,7 +427,11 @@ fn audience(question: &str, careful: bool) -> Value {
     } else if q.contains("vip") {
         let vip = json!({"cmp": "=", "value": true, "term": {"trait": "vip"}});
         let parts = json!([vip, orders(">=", 3)]);
-        if careful || q.contains("users or") { json!({"or": parts}) } else { json!({"and": parts}) }
+        if careful || q.contains("users or") {
+            json!({"or": parts})
+        } else {
+            json!({"and": parts})
+        }
     } else {
         json!({"const": true})
     }
@@ -412,7 +440,9 @@ fn audience(question: &str, careful: bool) -> Value {
 /// The sorted `(key, leaf)` pairs of a JSON value: what a surface judge compares.
 fn leaves(v: &Value, at: &str, out: &mut Vec<String>) {
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, c)| leaves(c, &format!("{at}/{k}"), out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, c)| leaves(c, &format!("{at}/{k}"), out)),
         Value::Array(a) => a.iter().for_each(|c| leaves(c, &format!("{at}[]"), out)),
         leaf => out.push(format!("{at}={leaf}")),
     }
@@ -427,7 +457,8 @@ fn leaves(v: &Value, at: &str, out: &mut Vec<String>) {
 /// purchases: that is what `ast_equivalent` is for.
 fn ast_judge(prompt: &str) -> Value {
     let output: Value = serde_json::from_str(&judged(prompt)).unwrap_or(Value::Null);
-    let reference: Value = serde_json::from_str(&between(prompt, "REFERENCE")).unwrap_or(Value::Null);
+    let reference: Value =
+        serde_json::from_str(&between(prompt, "REFERENCE")).unwrap_or(Value::Null);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     leaves(&output, "", &mut a);
     leaves(&reference, "", &mut b);
@@ -439,13 +470,28 @@ fn ast_judge(prompt: &str) -> Value {
     let (score, reasoning) = if output == reference {
         (5, "The output is the reference AST: same conditions, same events and traits, same values.".to_string())
     } else if same_names && shared * 2 >= all {
-        (4, format!("The output uses the same events and traits as the reference and shares {shared} of its {} conditions; one comparison or window differs, but it selects nearly the same users.", b.len()))
+        (
+            4,
+            format!(
+                "The output uses the same events and traits as the reference and shares {shared} of its {} conditions; one comparison or window differs, but it selects nearly the same users.",
+                b.len()
+            ),
+        )
     } else if same_names {
         (3, "The output refers to the same events and traits as the reference, but its conditions are written differently; it may select different users.".to_string())
     } else if shared > 0 {
-        (2, format!("Only {shared} of the reference's {} conditions appear in the output, and it refers to other events or traits.", b.len()))
+        (
+            2,
+            format!(
+                "Only {shared} of the reference's {} conditions appear in the output, and it refers to other events or traits.",
+                b.len()
+            ),
+        )
     } else {
-        (1, "The output has nothing in common with the reference.".to_string())
+        (
+            1,
+            "The output has nothing in common with the reference.".to_string(),
+        )
     };
     json!({"reasoning": reasoning, "score": score})
 }
@@ -463,11 +509,15 @@ fn user_message(prompt: &str) -> String {
     };
     let (feature, scenario, persona) = (value("feature"), value("scenario"), value("persona"));
     let ask = match (feature.as_str(), scenario.as_str(), persona.as_str()) {
-        (_, "out-of-scope", "angry") => "Your site is useless. Just tell me which laptop to buy for gaming.",
+        (_, "out-of-scope", "angry") => {
+            "Your site is useless. Just tell me which laptop to buy for gaming."
+        }
         (_, "out-of-scope", _) => "Can you recommend a good laptop for gaming?",
         ("order-tracking", "ambiguous", _) => "Something is wrong with my order.",
         ("order-tracking", _, "angry") => "Order 1042 still has not arrived. Where is it?",
-        ("order-tracking", _, _) => "Where is my order 1042? It was supposed to be delivered yesterday.",
+        ("order-tracking", _, _) => {
+            "Where is my order 1042? It was supposed to be delivered yesterday."
+        }
         ("refunds", "ambiguous", _) => "The blender I got is not what I wanted, what can I do?",
         ("refunds", _, "angry") => "I want my money back for the broken blender. Now.",
         ("refunds", _, _) => "I would like a refund for the blender I sent back last week.",
@@ -477,7 +527,9 @@ fn user_message(prompt: &str) -> String {
     };
     match persona.as_str() {
         "new-user" => format!("Hi, I just signed up and I'm new to all this. {ask}"),
-        "expert" => ask.replace("Can you recommend", "Recommend").replace("I would like", "Requesting"),
+        "expert" => ask
+            .replace("Can you recommend", "Recommend")
+            .replace("I would like", "Requesting"),
         _ => ask.to_string(),
     }
 }
@@ -490,33 +542,49 @@ fn support_judge(prompt: &str) -> Value {
     let output = judged(prompt).to_lowercase();
     let handed_over = output.contains("human agent");
     let (pass, critique) = if input.contains("laptop") {
-        (handed_over, if handed_over {
-            "The request is outside what the shop's support does; the bot said so and handed over to a human instead of inventing an answer."
-        } else {
-            "The request is outside the shop's support, but the bot answered as if it were a support question."
-        })
+        (
+            handed_over,
+            if handed_over {
+                "The request is outside what the shop's support does; the bot said so and handed over to a human instead of inventing an answer."
+            } else {
+                "The request is outside the shop's support, but the bot answered as if it were a support question."
+            },
+        )
     } else if input.contains("money back") || input.contains("refund") {
         let ok = output.contains("refund");
-        (ok, if ok {
-            "The user wants their money back; the bot gave the refund window and where to ask for it."
-        } else {
-            "The user plainly asks for their money back, but the bot did not recognise a refund request and handed over with no answer; it should give the refund window and the Orders page."
-        })
-    } else if input.contains("where is") || input.contains("arrived") || input.contains("delivered") {
-        (false, "The user asks where a specific order is; the bot answered with the generic shipping time instead of the order's status or how to track it.")
+        (
+            ok,
+            if ok {
+                "The user wants their money back; the bot gave the refund window and where to ask for it."
+            } else {
+                "The user plainly asks for their money back, but the bot did not recognise a refund request and handed over with no answer; it should give the refund window and the Orders page."
+            },
+        )
+    } else if input.contains("where is") || input.contains("arrived") || input.contains("delivered")
+    {
+        (
+            false,
+            "The user asks where a specific order is; the bot answered with the generic shipping time instead of the order's status or how to track it.",
+        )
     } else if input.contains("password") {
         let ok = output.contains("forgot password");
-        (ok, if ok {
-            "The bot explained how to reset the password and how long the link is valid."
-        } else {
-            "The user needs to reset a password, and the bot did not explain how."
-        })
+        (
+            ok,
+            if ok {
+                "The bot explained how to reset the password and how long the link is valid."
+            } else {
+                "The user needs to reset a password, and the bot did not explain how."
+            },
+        )
     } else {
-        (handed_over, if handed_over {
-            "The request is ambiguous; handing over to a human who can ask what is meant is acceptable."
-        } else {
-            "The request is ambiguous, and the bot answered one reading of it without asking which was meant."
-        })
+        (
+            handed_over,
+            if handed_over {
+                "The request is ambiguous; handing over to a human who can ask what is meant is acceptable."
+            } else {
+                "The request is ambiguous, and the bot answered one reading of it without asking which was meant."
+            },
+        )
     };
     json!({"critique": critique, "pass": pass})
 }
@@ -545,19 +613,39 @@ fn generate_drafts(glob: &str) -> bool {
         (
             "segment",
             vec![
-                "tribunal", "generate", "truth", "--suite", "evals/segment.yaml",
-                "--truths", "evals/data/segment.truths.jsonl",
-                "--generator", "standin-question-generator", "-k", "2",
-                "--style", "plain, as a marketer would say it",
-                "--style", "terse, like a search query",
-                "--round-trip", "flag",
+                "tribunal",
+                "generate",
+                "truth",
+                "--suite",
+                "evals/segment.yaml",
+                "--truths",
+                "evals/data/segment.truths.jsonl",
+                "--generator",
+                "standin-question-generator",
+                "-k",
+                "2",
+                "--style",
+                "plain, as a marketer would say it",
+                "--style",
+                "terse, like a search query",
+                "--round-trip",
+                "flag",
             ],
         ),
         (
             "support_dims",
             vec![
-                "tribunal", "generate", "dimensions", "--suite", "evals/support_dims.yaml",
-                "--generator", "standin-user", "--n", "9", "--seed", "1",
+                "tribunal",
+                "generate",
+                "dimensions",
+                "--suite",
+                "evals/support_dims.yaml",
+                "--generator",
+                "standin-user",
+                "--n",
+                "9",
+                "--seed",
+                "1",
             ],
         ),
     ];

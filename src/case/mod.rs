@@ -20,9 +20,9 @@ pub use crate::diag::{did_you_mean, hint};
 pub use discover::{discover, display_path, find_suites};
 pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
 pub use model::{Case, Dimension, Suite, Variant};
-pub use resolve::{MAX_DIMENSION_VALUES, MAX_DIMENSIONS};
 pub use resolve::{
     KnownNames, Loaded, MAX_ERRORS, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MAX_ID_CHARS, MAX_TRIALS,
     MAX_VARIANTS, id_problem, load_file, load_files, load_str, read_suite_file,
 };
+pub use resolve::{MAX_DIMENSION_VALUES, MAX_DIMENSIONS};
 pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_TEXT_BYTES};

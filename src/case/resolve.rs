@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 
 use super::display_path;
 use super::error::{LoadError, Location, SuiteErrors};
+use super::model::Dimension;
 use super::raw::{RawCase, RawDefaults, RawSuite, RawVariant};
 use super::yaml::{self, Node, NodeValue};
 use super::{Case, Suite, Variant};
-use super::model::Dimension;
 use crate::check::judge::SuiteJudge;
 use crate::check::{CheckSpec, ParseCx};
 use crate::diag::{self, Seg, SpecError, explain_serde, hint};
@@ -622,7 +622,10 @@ impl Loader<'_> {
             self.push(
                 &base,
                 true,
-                format!("`dimensions:` declares {} dimensions, more than {MAX_DIMENSIONS}", raw.len()),
+                format!(
+                    "`dimensions:` declares {} dimensions, more than {MAX_DIMENSIONS}",
+                    raw.len()
+                ),
                 Some("combine related dimensions, or split the suite".into()),
             );
             return Vec::new();
@@ -668,7 +671,10 @@ impl Loader<'_> {
                 self.push(
                     &path,
                     true,
-                    format!("dimension `{name}` has {} values, more than {MAX_DIMENSION_VALUES}", map.len()),
+                    format!(
+                        "dimension `{name}` has {} values, more than {MAX_DIMENSION_VALUES}",
+                        map.len()
+                    ),
                     Some("group the values into fewer, broader ones".into()),
                 );
                 continue;

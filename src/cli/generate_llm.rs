@@ -133,7 +133,10 @@ fn fail(message: String) -> ExitCode {
 fn setup(args: &GeneratorArgs, command: &str, default_template: &str) -> Result<Setup, String> {
     let root = args.root.clone();
     if args.k == 0 || args.k > 100 {
-        return Err(format!("`-k {}` is not a number of requests from 1 to 100", args.k));
+        return Err(format!(
+            "`-k {}` is not a number of requests from 1 to 100",
+            args.k
+        ));
     }
     if !(0.0..=1.01).contains(&args.dedupe_threshold) || args.dedupe_threshold.is_nan() {
         return Err(format!(
@@ -173,12 +176,22 @@ fn setup(args: &GeneratorArgs, command: &str, default_template: &str) -> Result<
     let template = match &args.template {
         None => default_template.to_string(),
         Some(t) => {
-            let p = if t.is_absolute() { t.clone() } else { root.join(t) };
+            let p = if t.is_absolute() {
+                t.clone()
+            } else {
+                root.join(t)
+            };
             crate::fsutil::read_regular(&p, MAX_TEMPLATE_BYTES)
                 .map_err(|e| format!("{}: cannot read the template: {e}", t.display()))?
         }
     };
-    let mut generator = Generator::new(providers.clone(), &args.generator, template, &suite.name, dir);
+    let mut generator = Generator::new(
+        providers.clone(),
+        &args.generator,
+        template,
+        &suite.name,
+        dir,
+    );
     generator.temperature = args.temperature;
     Ok(Setup {
         root,
@@ -227,8 +240,17 @@ fn run_truth(args: TruthArgs) -> Result<ExitCode, String> {
     };
     let dialect = args.dialect.as_deref().and_then(Dialect::parse);
     let rt = runtime()?;
-    let outcome = rt.block_on(synth::from_truths(&s.generator, &truths, dialect, &s.variety));
-    let mut report = header(&s, &outcome, &crate::text::count(truths.len(), "ground truth"));
+    let outcome = rt.block_on(synth::from_truths(
+        &s.generator,
+        &truths,
+        dialect,
+        &s.variety,
+    ));
+    let mut report = header(
+        &s,
+        &outcome,
+        &crate::text::count(truths.len(), "ground truth"),
+    );
     if !outcome.rejected.is_empty() {
         return Ok(rejected(&s, &outcome, report));
     }

@@ -53,13 +53,13 @@ pub fn dedupe<S: AsRef<str>>(texts: &[S], threshold: f64) -> (Vec<usize>, Vec<Dr
     let mut dropped = Vec::new();
     for (i, text) in texts.iter().enumerate() {
         let t = tokens(text.as_ref());
-        let best = kept
-            .iter()
-            .map(|(k, s)| (*k, jaccard(&t, s)))
-            .fold(None::<(usize, f64)>, |best, (k, sim)| match best {
+        let best = kept.iter().map(|(k, s)| (*k, jaccard(&t, s))).fold(
+            None::<(usize, f64)>,
+            |best, (k, sim)| match best {
                 Some((_, b)) if b >= sim => best,
                 _ => Some((k, sim)),
-            });
+            },
+        );
         match best {
             Some((of, similarity)) if similarity >= threshold => dropped.push(Dropped {
                 index: i,

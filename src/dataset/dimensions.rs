@@ -178,7 +178,10 @@ fn candidate(
         t[a] = Some(va);
         t[b] = Some(vb);
     } else if !values.is_empty() {
-        let &(d, v) = values.iter().nth(rng.below(values.len())).expect("in range");
+        let &(d, v) = values
+            .iter()
+            .nth(rng.below(values.len()))
+            .expect("in range");
         t[d] = Some(v);
     }
     let mut order: Vec<usize> = (0..dims.len()).filter(|&d| t[d].is_none()).collect();
@@ -189,10 +192,18 @@ fn candidate(
         let mut best: Vec<usize> = Vec::new();
         let mut best_gain = 0usize;
         for v in 0..dims[d].values.len() {
-            let mut gain = if values.contains(&(d, v)) { 1_000_000 } else { 0 };
+            let mut gain = if values.contains(&(d, v)) {
+                1_000_000
+            } else {
+                0
+            };
             for (e, fixed) in t.iter().enumerate() {
                 if let Some(fv) = fixed {
-                    let p = if e < d { (e, *fv, d, v) } else { (d, v, e, *fv) };
+                    let p = if e < d {
+                        (e, *fv, d, v)
+                    } else {
+                        (d, v, e, *fv)
+                    };
                     if pairs.contains(&p) {
                         gain += 1;
                     }
@@ -274,12 +285,24 @@ pub fn coverage_table(dims: &[Dimension], tuples: &[Tuple]) -> String {
         out,
         "coverage: {} of {total} combinations; values {covered_values}/{all_values}{}; pairs {covered_pairs}/{all_pairs}{}",
         tuples.len(),
-        if covered_values == all_values { " (all)" } else { " (NOT all)" },
-        if covered_pairs == all_pairs { " (all)" } else { " (NOT all)" },
+        if covered_values == all_values {
+            " (all)"
+        } else {
+            " (NOT all)"
+        },
+        if covered_pairs == all_pairs {
+            " (all)"
+        } else {
+            " (NOT all)"
+        },
     );
     let width = dims
         .iter()
-        .flat_map(|d| d.values.iter().map(move |(v, _)| d.name.len() + 1 + v.len()))
+        .flat_map(|d| {
+            d.values
+                .iter()
+                .map(move |(v, _)| d.name.len() + 1 + v.len())
+        })
         .max()
         .unwrap_or(0);
     for (d, dim) in dims.iter().enumerate() {
@@ -291,7 +314,12 @@ pub fn coverage_table(dims: &[Dimension], tuples: &[Tuple]) -> String {
     for a in 0..dims.len() {
         for b in a + 1..dims.len() {
             let _ = writeln!(out, "  {} × {}:", dims[a].name, dims[b].name);
-            let rows = dims[a].values.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
+            let rows = dims[a]
+                .values
+                .iter()
+                .map(|(v, _)| v.len())
+                .max()
+                .unwrap_or(0);
             let mut head = format!("    {:<rows$}", "");
             for (vb, _) in &dims[b].values {
                 let _ = write!(head, "  {vb}");
@@ -320,7 +348,10 @@ mod tests {
         spec.iter()
             .map(|(n, vs)| Dimension {
                 name: n.to_string(),
-                values: vs.iter().map(|v| (v.to_string(), format!("{v}."))).collect(),
+                values: vs
+                    .iter()
+                    .map(|v| (v.to_string(), format!("{v}.")))
+                    .collect(),
                 location: Location {
                     file: "s.yaml".into(),
                     line: 1,

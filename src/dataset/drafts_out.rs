@@ -15,8 +15,12 @@ use super::{Draft, DraftInput, Provenance, merge_drafts, read_drafts_if_exists, 
 
 /// A generated draft in the draft file's type.
 pub fn to_draft(d: &Made) -> Result<Draft, String> {
-    let provenance: Provenance = serde_json::from_value(d.provenance.clone())
-        .map_err(|e| format!("draft `{}` has a provenance tribunal cannot write: {e}", d.id))?;
+    let provenance: Provenance = serde_json::from_value(d.provenance.clone()).map_err(|e| {
+        format!(
+            "draft `{}` has a provenance tribunal cannot write: {e}",
+            d.id
+        )
+    })?;
     let mut draft = Draft::new(d.id.clone(), DraftInput::Text(d.input.clone()), provenance);
     draft.expected = d.expected.clone();
     draft.tags = d.tags.clone();

@@ -138,7 +138,11 @@ pub async fn filter(
             if let Some(v) = variant {
                 record.insert(
                     v.clone(),
-                    json!(if *outcome == Outcome::Pass { "pass" } else { "fail" }),
+                    json!(if *outcome == Outcome::Pass {
+                        "pass"
+                    } else {
+                        "fail"
+                    }),
                 );
             }
         }
@@ -221,9 +225,8 @@ fn draft_suite(
         .collect();
     map.insert("cases".into(), Value::Array(cases));
     let yaml = crate::yaml_out::to_yaml(&value);
-    let mut suite = load_str(&yaml, display, dir, None).map_err(|e| {
-        format!("the drafts cannot run as cases of {display}:\n{e}")
-    })?;
+    let mut suite = load_str(&yaml, display, dir, None)
+        .map_err(|e| format!("the drafts cannot run as cases of {display}:\n{e}"))?;
     for case in &mut suite.cases {
         case.checks.retain(|c| {
             if checks.is_empty() {
@@ -240,7 +243,11 @@ fn draft_suite(
             } else {
                 format!(
                     "{display}: the suite has no check named {} (hint: `--round-trip-check` takes a check's `name:` as the suite writes it)",
-                    checks.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or ")
+                    checks
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 )
             });
         }

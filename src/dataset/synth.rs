@@ -177,7 +177,10 @@ pub async fn from_dimensions(
             .zip(t)
             .map(|(d, &v)| (d.name.clone(), json!(d.values[v].0)))
             .collect();
-        let location = dims.first().map(|d| d.location.to_string()).unwrap_or_default();
+        let location = dims
+            .first()
+            .map(|d| d.location.to_string())
+            .unwrap_or_default();
         for s in 0..variety.k {
             let context = json!({
                 "dimensions": described,
@@ -262,11 +265,11 @@ async fn run(generator: &Generator, jobs: Vec<Job>, variety: &Variety) -> Outcom
     let mut made = Vec::new();
     for (_, job, answer) in results {
         match answer {
-            Err(e) => outcome.rejected.push(format!(
-                "{}, request {}: {e}",
-                job.origin,
-                job.sample + 1
-            )),
+            Err(e) => {
+                outcome
+                    .rejected
+                    .push(format!("{}, request {}: {e}", job.origin, job.sample + 1))
+            }
             Ok(a) => {
                 let mut provenance = job.provenance;
                 provenance.insert(

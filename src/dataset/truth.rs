@@ -93,9 +93,7 @@ impl Dialect {
         match v {
             Value::String(s) if parses_as_sql(s) => Dialect::Sql,
             Value::String(_) => Dialect::Text,
-            Value::Object(_) if crate::check::ast::audience::parse(v).is_ok() => {
-                Dialect::Audience
-            }
+            Value::Object(_) if crate::check::ast::audience::parse(v).is_ok() => Dialect::Audience,
             _ => Dialect::Json,
         }
     }
@@ -430,7 +428,15 @@ mod tests {
         assert_eq!(Dialect::detect(&ast), Dialect::Audience);
         assert_eq!(
             features(&ast, Dialect::Audience),
-            ["ast:and", "ast:count", "ast:not", "ast:trait", "ast:within", "op:ge", "op:one_of"]
+            [
+                "ast:and",
+                "ast:count",
+                "ast:not",
+                "ast:trait",
+                "ast:within",
+                "op:ge",
+                "op:one_of"
+            ]
         );
     }
 
@@ -452,7 +458,10 @@ mod tests {
                 "sql:where"
             ]
         );
-        assert_eq!(Dialect::detect(&json!("users on the pro plan")), Dialect::Text);
+        assert_eq!(
+            Dialect::detect(&json!("users on the pro plan")),
+            Dialect::Text
+        );
         assert_eq!(
             features(&json!({"b": 1, "a": 2}), Dialect::Json),
             ["field:a", "field:b"]

@@ -58,7 +58,9 @@ fn writer(req: &MockRequest, _: u64) -> MockReply {
         (t, 1) if t.contains("Order Completed") => "Customers who have purchased at least once",
         (t, 2) if t.contains("Order Completed") => "People with one or more completed orders",
         (t, _) if t.contains("\"vip\"") => "   ",
-        (t, _) if t.contains("\"churned\"") => "I'm sorry, but I can't help with building audiences.",
+        (t, _) if t.contains("\"churned\"") => {
+            "I'm sorry, but I can't help with building audiences."
+        }
         (t, _) if t.contains("\"beta\"") => t,
         (t, _) if t.starts_with("SELECT") => "How many customers are there?",
         _ => "Everyone",
@@ -96,8 +98,18 @@ fn requests_for_ground_truths_are_drafted_deduplicated_and_replayed_offline() {
     let server = MockServer::start(true, writer).expect("server");
     let p = project(&format!("{}/v1", server.url()), "openai", AUDIENCES);
     let args = [
-        "generate", "truth", "--suite", "evals/aud.yaml", "--generator", "writer", "-k", "2",
-        "--style", "terse", "--style", "chatty",
+        "generate",
+        "truth",
+        "--suite",
+        "evals/aud.yaml",
+        "--generator",
+        "writer",
+        "-k",
+        "2",
+        "--style",
+        "terse",
+        "--style",
+        "chatty",
     ];
     let out = p.tribunal(&args).output();
     assert!(out.success(), "{}", out.text());
@@ -107,29 +119,50 @@ fn requests_for_ground_truths_are_drafted_deduplicated_and_replayed_offline() {
     assert_eq!(server.count(), 4);
     // The prompts carried the style and the sample.
     let prompts: Vec<String> = server.requests().iter().map(prompt_of).collect();
-    assert!(prompts.iter().any(|p| p.contains("Write it in this style: chatty.") && p.contains("request 2 of 2")));
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("Write it in this style: chatty.") && p.contains("request 2 of 2"))
+    );
     let cassettes = p.files_under("fixtures/cassettes");
     assert_eq!(cassettes.len(), 4, "{cassettes:?}");
-    assert!(cassettes.iter().all(|c| c.starts_with("fixtures/cassettes/aud/generate-truth@")));
+    assert!(
+        cassettes
+            .iter()
+            .all(|c| c.starts_with("fixtures/cassettes/aud/generate-truth@"))
+    );
 
     // In CI, with the server gone: replayed, the file unchanged, nothing written.
     drop(server);
     // (`target/` is the build folder, where every run logs the cassettes it used.)
     let tree = || -> Vec<String> {
-        p.files_under(".").into_iter().filter(|f| !f.starts_with("target/")).collect()
+        p.files_under(".")
+            .into_iter()
+            .filter(|f| !f.starts_with("target/"))
+            .collect()
     };
     let before = tree();
     let again = p.tribunal(&args).ci(true).output();
     assert!(again.success(), "{}", again.text());
-    assert!(again.stdout.contains("4 requests (4 replayed, 0 recorded)"), "{}", again.stdout);
-    assert!(again.stdout.contains("evals/aud.drafts.jsonl is up to date"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("4 requests (4 replayed, 0 recorded)"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again
+            .stdout
+            .contains("evals/aud.drafts.jsonl is up to date"),
+        "{}",
+        again.stdout
+    );
     assert_eq!(p.read("evals/aud.drafts.jsonl"), drafts);
     assert_eq!(tree(), before);
 
     // A new truth in CI: the miss names the command that records it.
     p.write(
         "evals/aud.yaml",
-        &format!("{AUDIENCES}  - id: basic\n    output: x\n    expected: {{cmp: \"=\", value: basic, term: {{trait: plan}}}}\n"),
+        format!("{AUDIENCES}  - id: basic\n    output: x\n    expected: {{cmp: \"=\", value: basic, term: {{trait: plan}}}}\n"),
     );
     let miss = p.tribunal(&args).ci(true).output();
     assert_eq!(miss.code, Some(2));
@@ -151,7 +184,16 @@ fn unusable_answers_are_rejected_by_row_and_nothing_is_written() {
         ),
     );
     let out = p
-        .tribunal(&["generate", "truth", "--suite", "evals/aud.yaml", "--generator", "writer", "--truths", "data/truths.jsonl"])
+        .tribunal(&[
+            "generate",
+            "truth",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+            "--truths",
+            "data/truths.jsonl",
+        ])
         .output();
     assert_eq!(out.code, Some(2));
     insta::assert_snapshot!(out.snapshot());
@@ -163,16 +205,31 @@ fn a_ground_truth_file_with_bad_rows_names_each_row() {
     let p = project("http://127.0.0.1:9/v1", "openai", AUDIENCES).file(
         "data/truths.jsonl",
         concat!(
-            r#"{"id": "a", "expected": "SELECT 1"}"#, "\n",
-            r#"{"id": "a", "expected": "SELECT 2"}"#, "\n",
-            r#"{"id": "b"}"#, "\n",
-            r#"["not", "an", "object"]"#, "\n",
-            r#"{"id": "c", "expected": "#, "\n",
-            r#"{"id": "has space", "expected": "SELECT 3"}"#, "\n",
+            r#"{"id": "a", "expected": "SELECT 1"}"#,
+            "\n",
+            r#"{"id": "a", "expected": "SELECT 2"}"#,
+            "\n",
+            r#"{"id": "b"}"#,
+            "\n",
+            r#"["not", "an", "object"]"#,
+            "\n",
+            r#"{"id": "c", "expected": "#,
+            "\n",
+            r#"{"id": "has space", "expected": "SELECT 3"}"#,
+            "\n",
         ),
     );
     let out = p
-        .tribunal(&["generate", "truth", "--suite", "evals/aud.yaml", "--generator", "writer", "--truths", "data/truths.jsonl"])
+        .tribunal(&[
+            "generate",
+            "truth",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+            "--truths",
+            "data/truths.jsonl",
+        ])
         .output();
     assert_eq!(out.code, Some(2));
     insta::assert_snapshot!(out.snapshot());
@@ -231,7 +288,16 @@ fn a_pairwise_sample_of_dimensions_is_seeded_covered_and_tagged() {
     let server = MockServer::start(true, simulator).expect("server");
     let p = project(&server.url(), "anthropic", SUPPORT);
     let args = [
-        "generate", "dimensions", "--suite", "evals/aud.yaml", "--generator", "writer", "--n", "6", "--seed", "7",
+        "generate",
+        "dimensions",
+        "--suite",
+        "evals/aud.yaml",
+        "--generator",
+        "writer",
+        "--n",
+        "6",
+        "--seed",
+        "7",
     ];
     let out = p.tribunal(&args).output();
     assert!(out.success(), "{}", out.text());
@@ -248,10 +314,22 @@ fn a_pairwise_sample_of_dimensions_is_seeded_covered_and_tagged() {
     assert_eq!(p.read("evals/aud.drafts.jsonl"), drafts);
     // Every combination.
     let all = p
-        .tribunal(&["generate", "dimensions", "--suite", "evals/aud.yaml", "--generator", "writer"])
+        .tribunal(&[
+            "generate",
+            "dimensions",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+        ])
         .output();
     assert!(all.success(), "{}", all.text());
-    assert!(all.stdout.contains("coverage: 12 of 12 combinations; values 7/7 (all); pairs 16/16 (all)"), "{}", all.stdout);
+    assert!(
+        all.stdout
+            .contains("coverage: 12 of 12 combinations; values 7/7 (all); pairs 16/16 (all)"),
+        "{}",
+        all.stdout
+    );
     assert_eq!(p.read("evals/aud.drafts.jsonl").lines().count(), 12);
 }
 
@@ -302,8 +380,16 @@ fn the_round_trip_keeps_the_drafts_the_system_gets_wrong() {
     ]);
     let args = |mode: &str| {
         p.tribunal(&[
-            "generate", "truth", "--suite", "evals/aud.yaml", "--generator", "writer", "-k", "2",
-            "--round-trip", mode,
+            "generate",
+            "truth",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+            "-k",
+            "2",
+            "--round-trip",
+            mode,
         ])
         .output()
     };
@@ -323,7 +409,14 @@ fn the_round_trip_keeps_the_drafts_the_system_gets_wrong() {
             format!("{} {}", v["id"].as_str().unwrap_or(""), v["flags"])
         })
         .collect();
-    assert_eq!(flagged, ["bought-1 [\"round-trip-failed\"]", "bought-2 null", "pro-plan-1 null"]);
+    assert_eq!(
+        flagged,
+        [
+            "bought-1 [\"round-trip-failed\"]",
+            "bought-2 null",
+            "pro-plan-1 null"
+        ]
+    );
 }
 
 /// The shipped examples' generation replays from the committed cassettes
@@ -336,16 +429,38 @@ fn the_shipped_generations_replay_offline_and_match_their_drafts() {
     let tree = TestProject::new();
     let runs: [&[&str]; 2] = [
         &[
-            "generate", "truth", "--suite", "evals/segment.yaml",
-            "--truths", "evals/data/segment.truths.jsonl",
-            "--generator", "standin-question-generator", "-k", "2",
-            "--style", "plain, as a marketer would say it",
-            "--style", "terse, like a search query",
-            "--round-trip", "flag", "--root", &root_arg,
+            "generate",
+            "truth",
+            "--suite",
+            "evals/segment.yaml",
+            "--truths",
+            "evals/data/segment.truths.jsonl",
+            "--generator",
+            "standin-question-generator",
+            "-k",
+            "2",
+            "--style",
+            "plain, as a marketer would say it",
+            "--style",
+            "terse, like a search query",
+            "--round-trip",
+            "flag",
+            "--root",
+            &root_arg,
         ],
         &[
-            "generate", "dimensions", "--suite", "evals/support_dims.yaml",
-            "--generator", "standin-user", "--n", "9", "--seed", "1", "--root", &root_arg,
+            "generate",
+            "dimensions",
+            "--suite",
+            "evals/support_dims.yaml",
+            "--generator",
+            "standin-user",
+            "--n",
+            "9",
+            "--seed",
+            "1",
+            "--root",
+            &root_arg,
         ],
     ];
     let mut shown = String::new();

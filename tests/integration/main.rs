@@ -14,6 +14,7 @@ mod checks;
 mod ci_github;
 mod cli;
 mod gates;
+mod generate_llm;
 mod harness;
 mod import_promptfoo;
 mod init;
@@ -27,7 +28,6 @@ mod report_outputs;
 mod report_workflows;
 mod rerun_hints;
 mod targets;
-mod generate_llm;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file
 /// would be one more crate to compile and link on every `cargo test`. Add a
