@@ -201,6 +201,22 @@ mod tests {
     }
 
     #[test]
+    fn a_command_of_its_own_is_rerun_whole() {
+        let line = command_line(&[
+            "tribunal",
+            "generate",
+            "truth",
+            "--style",
+            "a marketer's words",
+        ]);
+        let r = Rerun::Command { command: line };
+        assert_eq!(
+            r.record("segment::generate-truth::pro-plan"),
+            r#"TRIBUNAL_MODE=record tribunal generate truth --style 'a marketer'\''s words'"#
+        );
+    }
+
+    #[test]
     fn a_harness_is_named_after_its_test_binary_and_its_runner() {
         let bin = Path::new("target/debug/deps/support_evals-0123456789abcdef");
         assert_eq!(

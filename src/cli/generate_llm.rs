@@ -138,7 +138,7 @@ fn setup(args: &GeneratorArgs, command: &str, default_template: &str) -> Result<
             args.k
         ));
     }
-    if !(0.0..=1.01).contains(&args.dedupe_threshold) || args.dedupe_threshold.is_nan() {
+    if !(args.dedupe_threshold >= 0.0 && args.dedupe_threshold.is_finite()) {
         return Err(format!(
             "`--dedupe-threshold {}` is not a similarity from 0 to 1 (hint: 0.8 drops requests sharing 80% of their words; above 1 keeps every request)",
             args.dedupe_threshold

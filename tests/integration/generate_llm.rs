@@ -331,6 +331,32 @@ fn a_pairwise_sample_of_dimensions_is_seeded_covered_and_tagged() {
         all.stdout
     );
     assert_eq!(p.read("evals/aud.drafts.jsonl").lines().count(), 12);
+    // A draft accepted into the suite is not drafted again.
+    p.write(
+        "evals/aud.yaml",
+        &format!("{SUPPORT}  - id: tracking.happy.new-1\n    input: Where is my parcel?\n    output: hi\n    checks: [{{equals: hi}}]\n"),
+    );
+    std::fs::remove_file(p.join("evals/aud.drafts.jsonl")).expect("remove");
+    let accepted = p
+        .tribunal(&[
+            "generate",
+            "dimensions",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+        ])
+        .output();
+    assert!(accepted.success(), "{}", accepted.text());
+    assert!(
+        accepted.stdout.contains("11 drafts added, 0 already there (kept as they are), 1 already accepted into the suite; 11 drafts in the file"),
+        "{}",
+        accepted.stdout
+    );
+    assert!(
+        !p.read("evals/aud.drafts.jsonl")
+            .contains("\"tracking.happy.new-1\"")
+    );
 }
 
 const ROUND_TRIP: &str = r#"suite: aud
