@@ -515,3 +515,45 @@ fn the_shipped_generations_replay_offline_and_match_their_drafts() {
     }
     insta::assert_snapshot!(shown);
 }
+
+#[test]
+fn a_template_of_ones_own_replaces_the_shipped_one_and_its_errors_name_the_row() {
+    let server = MockServer::start(true, |req, _| {
+        MockReply::openai(&format!("Asked: {}", prompt_of(req).len()), 10, 3)
+    })
+    .expect("server");
+    let p = project(&format!("{}/v1", server.url()), "openai", AUDIENCES)
+        .file(
+            "prompts/q.jinja",
+            "Write the request for {{ truth_text }} ({{ row.note }}).",
+        )
+        .file(
+            "data/truths.jsonl",
+            concat!(
+                r#"{"id": "a", "expected": "SELECT 1", "note": "from the BI tool"}"#,
+                "\n",
+                r#"{"id": "b", "expected": "SELECT 2"}"#,
+                "\n",
+            ),
+        );
+    let args = [
+        "generate",
+        "truth",
+        "--suite",
+        "evals/aud.yaml",
+        "--generator",
+        "writer",
+        "--truths",
+        "data/truths.jsonl",
+        "--template",
+        "prompts/q.jinja",
+    ];
+    let out = p.tribunal(&args).output();
+    assert_eq!(out.code, Some(2));
+    insta::assert_snapshot!(out.snapshot());
+    assert_eq!(
+        prompt_of(&server.requests()[0]),
+        "Write the request for SELECT 1 (from the BI tool)."
+    );
+    assert!(!p.exists("evals/aud.drafts.jsonl"));
+}
