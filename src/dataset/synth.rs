@@ -219,51 +219,53 @@ pub async fn from_dimensions(
 
 async fn run(generator: &Generator, jobs: Vec<Job>, variety: &Variety) -> Outcome {
     let generator = Arc::new(generator.clone());
-    let mut set = tokio::task::JoinSet::new();
     let total = jobs.len();
-    for (i, job) in jobs.into_iter().enumerate() {
+    // One task per request (the provider layer limits how many are in
+    // flight); answers are put back in job order, so the output never
+    // depends on which answer came first.
+    let mut set = tokio::task::JoinSet::new();
+    let mut index_of = std::collections::HashMap::new();
+    for (i, job) in jobs.iter().enumerate() {
         let generator = Arc::clone(&generator);
-        set.spawn(async move {
-            let answer = match &job.prompt {
+        let (kind, row, prompt, sample, truth) = (
+            job.kind,
+            job.row.clone(),
+            job.prompt.clone(),
+            job.sample,
+            job.truth.clone(),
+        );
+        let handle = set.spawn(async move {
+            match prompt {
                 Ok(prompt) => {
                     generator
-                        .ask(job.kind, &job.row, prompt, job.sample, job.truth.as_deref())
+                        .ask(kind, &row, &prompt, sample, truth.as_deref())
                         .await
                 }
-                Err(e) => Err(e.clone()),
-            };
-            (i, job, answer)
+                Err(e) => Err(e),
+            }
         });
+        index_of.insert(handle.id(), i);
     }
-    let mut results = Vec::with_capacity(total);
-    while let Some(done) = set.join_next().await {
-        match done {
-            Ok(r) => results.push(r),
-            Err(e) => results.push((
-                usize::MAX,
-                Job {
-                    id: String::new(),
-                    origin: "a generation task".into(),
-                    kind: "",
-                    row: String::new(),
-                    prompt: Err(String::new()),
-                    sample: 0,
-                    truth: None,
-                    expected: None,
-                    tags: Vec::new(),
-                    provenance: Map::new(),
-                },
-                Err(format!("it stopped: {e}")),
-            )),
+    let mut answers: Vec<Option<Result<super::generator::Answer, String>>> = vec![None; total];
+    while let Some(done) = set.join_next_with_id().await {
+        let (id, answer) = match done {
+            Ok((id, answer)) => (id, answer),
+            Err(e) => (e.id(), Err(format!("the request stopped: {e}"))),
+        };
+        if let Some(&i) = index_of.get(&id) {
+            answers[i] = Some(answer);
         }
     }
-    results.sort_by_key(|(i, _, _)| *i);
+    let results = jobs.into_iter().zip(answers).map(|(job, answer)| {
+        let answer = answer.unwrap_or_else(|| Err("the request did not finish".into()));
+        (job, answer)
+    });
     let mut outcome = Outcome {
         requests: total,
         ..Outcome::default()
     };
     let mut made = Vec::new();
-    for (_, job, answer) in results {
+    for (job, answer) in results {
         match answer {
             Err(e) => {
                 outcome

@@ -334,7 +334,7 @@ fn a_pairwise_sample_of_dimensions_is_seeded_covered_and_tagged() {
     // A draft accepted into the suite is not drafted again.
     p.write(
         "evals/aud.yaml",
-        &format!("{SUPPORT}  - id: tracking.happy.new-1\n    input: Where is my parcel?\n    output: hi\n    checks: [{{equals: hi}}]\n"),
+        format!("{SUPPORT}  - id: tracking.happy.new-1\n    input: Where is my parcel?\n    output: hi\n    checks: [{{equals: hi}}]\n"),
     );
     std::fs::remove_file(p.join("evals/aud.drafts.jsonl")).expect("remove");
     let accepted = p
