@@ -317,6 +317,19 @@ fn run_dimensions(args: DimensionsArgs) -> Result<ExitCode, String> {
         None => Selection::All,
     };
     let tuples = dimensions::select(dims, selection)?;
+    let suffix = format!("-{}", args.generator.k).len();
+    if let Some(long) = tuples
+        .iter()
+        .map(|t| dimensions::tuple_id(dims, t))
+        .find(|id| id.len() + suffix > crate::case::MAX_ID_CHARS)
+    {
+        return Err(format!(
+            "{}: the draft id `{long}-{}` would be longer than the {} characters of a case id (hint: use shorter dimension values)",
+            s.display,
+            args.generator.k,
+            crate::case::MAX_ID_CHARS
+        ));
+    }
     let rt = runtime()?;
     let outcome = rt.block_on(synth::from_dimensions(
         &s.generator,
