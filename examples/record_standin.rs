@@ -1,6 +1,8 @@
 //! Records the cassettes of `evals/assistant.yaml`, `evals/audience.yaml`
-//! `evals/question_loop.yaml` and `evals/agent.yaml` from scripted stand-in models, for a
-//! repository without API keys.
+//! `evals/question_loop.yaml`, `evals/agent.yaml`, `evals/segment.yaml` and
+//! `evals/support_dims.yaml` from scripted stand-in models, for a
+//! repository without API keys. For the last two it first runs their
+//! `tribunal generate` commands (the drafts and the generator's cassettes).
 //!
 //! ```sh
 //! cargo run --example record_standin
@@ -267,7 +269,10 @@ fn main() -> std::process::ExitCode {
             return agent(&body);
         }
         let prompt = user_text(&body);
-        let answer = if body["model"] == "tribunal-standin-judge" {
+        let model = body["model"].as_str().unwrap_or_default();
+        let answer = if let Some(answer) = dataset_standin(model, &prompt) {
+            answer
+        } else if body["model"] == "tribunal-standin-judge" {
             // A score is asked for when the requested schema has one.
             let wants_score = body["response_format"].to_string().contains("\"score\"")
                 || body["messages"].to_string().contains("\"score\"");
@@ -298,18 +303,364 @@ fn main() -> std::process::ExitCode {
         if std::env::var_os("TRIBUNAL_SUITES").is_none() {
             std::env::set_var(
                 "TRIBUNAL_SUITES",
-                "evals/{assistant,audience,question_loop,agent}.yaml",
+                "evals/{assistant,audience,question_loop,agent,segment,support_dims}.yaml",
             );
         }
         std::env::set_var("INSTA_UPDATE", "always");
+    }
+    let glob = std::env::var("TRIBUNAL_SUITES").unwrap_or_default();
+    if !generate_drafts(&glob) {
+        return std::process::ExitCode::FAILURE;
     }
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let args = libtest_mimic::Arguments::from_iter(["record_standin"]);
     tribunal::Harness::new()
         .root(root)
         .target("audience_builder", sut::audience_builder)
+        .target("support_bot", sut::support_bot)
         .target("get_order", sut::get_order)
         .target("start_refund", sut::start_refund)
         .run(&args)
         .exit_code
+}
+
+// ---------------------------------------------------------------------
+// The stand-ins of the dataset examples (docs/datasets.md):
+// `evals/segment.yaml` (ground truth → question generator → two audience
+// builders → equivalence and a 1–5 judge) and `evals/support_dims.yaml`
+// (dimensions → user messages → support bot → a pass/fail judge).
+// ---------------------------------------------------------------------
+
+/// `tribunal-standin-question-generator`: the request a marketer would type
+/// for the audience AST between the `<<BEGIN TRUTH>>` markers of tribunal's
+/// default question-generator template; request 1 is plain, request 2
+/// terse (a real generator varies with the template's style and sample).
+fn question_generator(prompt: &str) -> String {
+    let truth = prompt
+        .split_once("<<BEGIN TRUTH>>")
+        .and_then(|(_, rest)| rest.split_once("<<END TRUTH>>"))
+        .map(|(t, _)| t.trim())
+        .unwrap_or("");
+    let second = prompt.contains("This is request 2 of");
+    let ast: Value = serde_json::from_str(truth).unwrap_or(Value::Null);
+    let plan = |v: &Value| v["term"]["trait"] == "plan";
+    let pick = |plain: &str, terse: &str| if second { terse } else { plain }.to_string();
+    if plan(&ast) && ast["value"] == "pro" {
+        pick("Users whose plan is pro", "Users on the pro plan")
+    } else if plan(&ast["not"]) && ast["not"]["value"] == "free" {
+        pick(
+            "Users whose plan is not free",
+            "Everyone who is not on the free plan",
+        )
+    } else if ast["term"]["count"]["within"]["days"] == 30 {
+        pick(
+            "Customers who purchased in the last 30 days",
+            "People with an order in the past month",
+        )
+    } else if ast["term"]["count"]["event"] == "Order Completed" && ast["value"] == 1 {
+        // Both phrasings are nearly the same words: the near-duplicate filter drops one.
+        pick(
+            "Customers who have purchased at least once",
+            "Customers who purchased at least once",
+        )
+    } else if ast["term"]["sum"]["property"] == "total" {
+        pick(
+            "Customers who spent more than 200 in total",
+            "Big spenders: over 200 across their orders",
+        )
+    } else if ast["or"].is_array() {
+        pick(
+            "VIP users or customers with at least 3 purchases",
+            "Anyone who is a VIP or has ordered 3 times or more",
+        )
+    } else {
+        "All users".to_string()
+    }
+}
+
+/// The audience AST a stand-in builder writes for a request. Model B is
+/// the careful one; model A shares its rules but makes four mistakes a real
+/// model makes: "at least once" as "more than 0 and fewer than 2", `!=`
+/// for "not on the free plan" (which drops users with no plan), a forgotten
+/// time window, and `and` for "or". Both misread "over 200 across their
+/// orders", each its own way.
+fn audience(question: &str, careful: bool) -> Value {
+    let q = question.to_lowercase();
+    let orders = |cmp: &str, value: i64| json!({"cmp": cmp, "value": value, "term": {"count": {"event": "Order Completed"}}});
+    let plan =
+        |cmp: &str, value: &str| json!({"cmp": cmp, "value": value, "term": {"trait": "plan"}});
+    if q.contains("pro plan") || q.contains("plan is pro") {
+        plan("=", "pro")
+    } else if q.contains("plan is not free") {
+        json!({"not": plan("=", "free")})
+    } else if q.contains("not on the free plan") {
+        if careful {
+            json!({"not": plan("=", "free")})
+        } else {
+            plan("!=", "free")
+        }
+    } else if q.contains("at least once") {
+        if careful {
+            orders(">=", 1)
+        } else {
+            json!({"and": [orders(">", 0), orders("<", 2)]})
+        }
+    } else if q.contains("last 30 days") {
+        json!({"cmp": ">=", "value": 1, "term": {"count": {"event": "Order Completed", "within": {"days": 30}}}})
+    } else if q.contains("past month") {
+        if careful {
+            json!({"cmp": ">=", "value": 1, "term": {"count": {"event": "Order Completed", "within": {"days": 30}}}})
+        } else {
+            orders(">=", 1)
+        }
+    } else if q.contains("200") && q.contains("across their orders") {
+        // Both models misread this one: the careful one as "an order over
+        // 200", the other as "200 or more in total".
+        if careful {
+            json!({"cmp": ">=", "value": 1, "term": {"count": {"event": "Order Completed",
+                "where": {"cmp": ">", "value": 200, "term": {"property": "total"}}}}})
+        } else {
+            json!({"cmp": ">=", "value": 200, "term": {"sum": {"event": "Order Completed", "property": "total"}}})
+        }
+    } else if q.contains("200") {
+        json!({"cmp": ">", "value": 200, "term": {"sum": {"event": "Order Completed", "property": "total"}}})
+    } else if q.contains("vip") {
+        let vip = json!({"cmp": "=", "value": true, "term": {"trait": "vip"}});
+        let parts = json!([vip, orders(">=", 3)]);
+        if careful || q.contains("users or") {
+            json!({"or": parts})
+        } else {
+            json!({"and": parts})
+        }
+    } else {
+        json!({"const": true})
+    }
+}
+
+/// The sorted `(key, leaf)` pairs of a JSON value: what a surface judge compares.
+fn leaves(v: &Value, at: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, c)| leaves(c, &format!("{at}/{k}"), out)),
+        Value::Array(a) => a.iter().for_each(|c| leaves(c, &format!("{at}[]"), out)),
+        leaf => out.push(format!("{at}={leaf}")),
+    }
+}
+
+/// `tribunal-standin-ast-judge`: grades an audience AST against the
+/// reference on 1–5 by how much of its structure matches, the way an LLM
+/// judge reading JSON does: 5 identical, 4 the same events and traits and
+/// most conditions, 3 the same events and traits written differently, 2
+/// some conditions shared, 1 none. It
+/// cannot see that `> 0 and < 2` differs from `>= 1` for a user with 2
+/// purchases: that is what `ast_equivalent` is for.
+fn ast_judge(prompt: &str) -> Value {
+    let output: Value = serde_json::from_str(&judged(prompt)).unwrap_or(Value::Null);
+    let reference: Value =
+        serde_json::from_str(&between(prompt, "REFERENCE")).unwrap_or(Value::Null);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    leaves(&output, "", &mut a);
+    leaves(&reference, "", &mut b);
+    a.sort();
+    b.sort();
+    let shared = a.iter().filter(|x| b.contains(x)).count();
+    let all = a.len().max(b.len()).max(1);
+    let same_names = names(&output.to_string()) == names(&reference.to_string());
+    let (score, reasoning) = if output == reference {
+        (5, "The output is the reference AST: same conditions, same events and traits, same values.".to_string())
+    } else if same_names && shared * 2 >= all {
+        (
+            4,
+            format!(
+                "The output uses the same events and traits as the reference and shares {shared} of its {} conditions; one comparison or window differs, but it selects nearly the same users.",
+                b.len()
+            ),
+        )
+    } else if same_names {
+        (3, "The output refers to the same events and traits as the reference, but its conditions are written differently; it may select different users.".to_string())
+    } else if shared > 0 {
+        (
+            2,
+            format!(
+                "Only {shared} of the reference's {} conditions appear in the output, and it refers to other events or traits.",
+                b.len()
+            ),
+        )
+    } else {
+        (
+            1,
+            "The output has nothing in common with the reference.".to_string(),
+        )
+    };
+    json!({"reasoning": reasoning, "score": score})
+}
+
+/// `tribunal-standin-user`: the message a user matching the dimension
+/// tuple in tribunal's default dimensions template would send.
+fn user_message(prompt: &str) -> String {
+    let value = |dim: &str| {
+        prompt
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("- {dim}: ")))
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (feature, scenario, persona) = (value("feature"), value("scenario"), value("persona"));
+    let ask = match (feature.as_str(), scenario.as_str(), persona.as_str()) {
+        (_, "out-of-scope", "angry") => {
+            "Your site is useless. Just tell me which laptop to buy for gaming."
+        }
+        (_, "out-of-scope", _) => "Can you recommend a good laptop for gaming?",
+        ("order-tracking", "ambiguous", _) => "Something is wrong with my order.",
+        ("order-tracking", _, "angry") => "Order 1042 still has not arrived. Where is it?",
+        ("order-tracking", _, _) => {
+            "Where is my order 1042? It was supposed to be delivered yesterday."
+        }
+        ("refunds", "ambiguous", _) => "The blender I got is not what I wanted, what can I do?",
+        ("refunds", _, "angry") => "I want my money back for the broken blender. Now.",
+        ("refunds", _, _) => "I would like a refund for the blender I sent back last week.",
+        ("account", "ambiguous", _) => "I can't get into my account anymore.",
+        ("account", _, "angry") => "Your login is broken and I forgot my password again.",
+        (_, _, _) => "How do I reset my password?",
+    };
+    match persona.as_str() {
+        "new-user" => format!("Hi, I just signed up and I'm new to all this. {ask}"),
+        "expert" => ask
+            .replace("Can you recommend", "Recommend")
+            .replace("I would like", "Requesting"),
+        _ => ask.to_string(),
+    }
+}
+
+/// `tribunal-standin-support-judge`: pass/fail with a critique for a
+/// support reply, by what the user asked (read more widely than the bot's
+/// keywords) and what the bot did.
+fn support_judge(prompt: &str) -> Value {
+    let input = between(prompt, "INPUT").to_lowercase();
+    let output = judged(prompt).to_lowercase();
+    let handed_over = output.contains("human agent");
+    let (pass, critique) = if input.contains("laptop") {
+        (
+            handed_over,
+            if handed_over {
+                "The request is outside what the shop's support does; the bot said so and handed over to a human instead of inventing an answer."
+            } else {
+                "The request is outside the shop's support, but the bot answered as if it were a support question."
+            },
+        )
+    } else if input.contains("money back") || input.contains("refund") {
+        let ok = output.contains("refund");
+        (
+            ok,
+            if ok {
+                "The user wants their money back; the bot gave the refund window and where to ask for it."
+            } else {
+                "The user plainly asks for their money back, but the bot did not recognise a refund request and handed over with no answer; it should give the refund window and the Orders page."
+            },
+        )
+    } else if input.contains("where is") || input.contains("arrived") || input.contains("delivered")
+    {
+        (
+            false,
+            "The user asks where a specific order is; the bot answered with the generic shipping time instead of the order's status or how to track it.",
+        )
+    } else if input.contains("password") {
+        let ok = output.contains("forgot password");
+        (
+            ok,
+            if ok {
+                "The bot explained how to reset the password and how long the link is valid."
+            } else {
+                "The user needs to reset a password, and the bot did not explain how."
+            },
+        )
+    } else {
+        (
+            handed_over,
+            if handed_over {
+                "The request is ambiguous; handing over to a human who can ask what is meant is acceptable."
+            } else {
+                "The request is ambiguous, and the bot answered one reading of it without asking which was meant."
+            },
+        )
+    };
+    json!({"critique": critique, "pass": pass})
+}
+
+/// The answers of the dataset examples' stand-ins, by model; `None` for
+/// another model.
+fn dataset_standin(model: &str, prompt: &str) -> Option<String> {
+    Some(match model {
+        "tribunal-standin-question-generator" => question_generator(prompt),
+        "tribunal-standin-audience-a" => audience(prompt, false).to_string(),
+        "tribunal-standin-audience-b" => audience(prompt, true).to_string(),
+        "tribunal-standin-ast-judge" => ast_judge(prompt).to_string(),
+        "tribunal-standin-user" => user_message(prompt),
+        "tribunal-standin-support-judge" => support_judge(prompt).to_string(),
+        _ => return None,
+    })
+}
+
+/// Runs the dataset examples' generation commands (in record mode, against
+/// the stand-in server) for the suites `glob` selects: the drafts and the
+/// generator cassettes. Accepted cases are in the suites already; a draft
+/// whose id is a case is not drafted again.
+fn generate_drafts(glob: &str) -> bool {
+    use clap::Parser;
+    let runs: [(&str, Vec<&str>); 2] = [
+        (
+            "segment",
+            vec![
+                "tribunal",
+                "generate",
+                "truth",
+                "--suite",
+                "evals/segment.yaml",
+                "--truths",
+                "evals/data/segment.truths.jsonl",
+                "--generator",
+                "standin-question-generator",
+                "-k",
+                "2",
+                "--style",
+                "plain, as a marketer would say it",
+                "--style",
+                "terse, like a search query",
+                "--round-trip",
+                "flag",
+            ],
+        ),
+        (
+            "support_dims",
+            vec![
+                "tribunal",
+                "generate",
+                "dimensions",
+                "--suite",
+                "evals/support_dims.yaml",
+                "--generator",
+                "standin-user",
+                "--n",
+                "9",
+                "--seed",
+                "1",
+            ],
+        ),
+    ];
+    let mut ok = true;
+    for (suite, argv) in runs {
+        if !glob.contains(suite) && glob != "evals/*.yaml" {
+            continue;
+        }
+        let mut argv: Vec<String> = argv.into_iter().map(str::to_string).collect();
+        argv.extend(["--root".to_string(), env!("CARGO_MANIFEST_DIR").to_string()]);
+        let code = tribunal::cli::dispatch(tribunal::cli::Cli::parse_from(&argv));
+        if code != std::process::ExitCode::SUCCESS {
+            eprintln!("generating the drafts of {suite} failed");
+            ok = false;
+        }
+    }
+    ok
 }

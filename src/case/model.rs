@@ -36,6 +36,21 @@ pub struct Suite {
     /// Rows of `cases_from:` files that could not become cases (each one
     /// failing trial; the other cases run).
     pub bad_rows: Vec<super::BadRow>,
+    /// The `dimensions:` cases are generated from (`tribunal generate
+    /// dimensions`), in the order written; empty when the suite has none.
+    pub dimensions: Vec<Dimension>,
+}
+
+/// One axis of a suite's `dimensions:` (`feature`, `scenario`, `persona`):
+/// its values, each with the one-line description the generator is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dimension {
+    /// The dimension's key (a tag prefix: `feature` in `feature:refunds`).
+    pub name: String,
+    /// The values in the order written: `(value, description)`.
+    pub values: Vec<(String, String)>,
+    /// Where the dimension is written.
+    pub location: Location,
 }
 
 /// One variant of a suite: a model, a prompt version, or a combination.

@@ -32,6 +32,9 @@ pub(super) struct RawSuite {
     /// Cases read from data files (`case/files.rs`).
     #[serde(default)]
     pub(super) cases_from: Option<Value>,
+    /// `dimensions:` for `tribunal generate dimensions` (validated in resolve.rs).
+    #[serde(default)]
+    pub(super) dimensions: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -6,6 +6,7 @@ pub mod bench_ast;
 pub mod ci;
 pub mod equiv;
 pub mod generate;
+pub mod generate_llm;
 pub mod import;
 pub mod init;
 pub mod labels;
@@ -74,8 +75,9 @@ pub enum Cmd {
     /// Convert another tool's eval configuration into tribunal suites.
     #[command(subcommand)]
     Import(import::Command),
-    /// Draft cases beside a suite (`<suite>.drafts.jsonl`) and accept the
-    /// chosen ones into it (docs/datasets.md).
+    /// Draft cases beside a suite (`<suite>.drafts.jsonl`): from ground truth,
+    /// from dimensions, from production logs; and accept the chosen ones
+    /// into it (docs/datasets.md).
     #[command(subcommand)]
     Generate(generate::Command),
 }

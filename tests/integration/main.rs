@@ -15,6 +15,7 @@ mod ci_github;
 mod cli;
 mod datasets;
 mod gates;
+mod generate_llm;
 mod harness;
 mod import_promptfoo;
 mod init;
