@@ -189,6 +189,7 @@ pub async fn walk(
             verdict,
             score,
             critique: critique.trim().to_string(),
+            tags: Vec::new(),
             labeller: options.labeller.clone(),
             date: today(),
             output_sha256: output_hash(&output.text),

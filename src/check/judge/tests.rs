@@ -823,6 +823,7 @@ fn label(case: &str, verdict: HumanVerdict, output: &str, critique: &str) -> Lab
         verdict,
         score: None,
         critique: critique.into(),
+        tags: Vec::new(),
         labeller: "dana".into(),
         date: "2026-11-20".into(),
         output_sha256: output_hash(output),
