@@ -10,6 +10,7 @@ pub mod init;
 pub mod labels;
 pub mod providers;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod validate;
 
@@ -73,6 +74,10 @@ pub enum Cmd {
     /// Convert another tool's eval configuration into tribunal suites.
     #[command(subcommand)]
     Import(import::Command),
+    /// Start the review app: a local web page where a domain expert labels
+    /// outputs pass/fail with critiques, then sees judge agreement and an
+    /// error analysis. Prints the URL; opens nothing.
+    Review(review::Args),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -127,5 +132,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Ci(c) => ci::run(c),
         Cmd::Init(args) => init::run(args),
         Cmd::Import(c) => import::run(c),
+        Cmd::Review(args) => review::run(args),
     }
 }

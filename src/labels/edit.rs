@@ -531,15 +531,28 @@ mod tests {
         let back = LabelFile::parse(&added.text, "l.yaml").expect("reparses");
         let cases: Vec<&str> = back.labels.iter().map(|l| l.case.as_str()).collect();
         assert_eq!(cases, ["zeta", "alpha", "new"]);
-        assert!(added.text.ends_with("    output: out\n# trailing comment\n"), "{}", added.text);
+        assert!(
+            added
+                .text
+                .ends_with("    output: out\n# trailing comment\n"),
+            "{}",
+            added.text
+        );
         let doc = LabelText::parse(&added.text, "l.yaml").expect("parses");
         let removed = doc.remove(&("new".into(), None, None));
-        assert_eq!(removed.text, HAND, "removing what was added restores the text");
+        assert_eq!(
+            removed.text, HAND,
+            "removing what was added restores the text"
+        );
         let doc = LabelText::parse(HAND, "l.yaml").expect("parses");
         let removed = doc.remove(&("zeta".into(), None, None));
         let back = LabelFile::parse(&removed.text, "l.yaml").expect("reparses");
         assert_eq!(back.labels.len(), 1);
-        assert!(removed.text.contains("  # first: the late refund\n\n  # then alpha\n"));
+        assert!(
+            removed
+                .text
+                .contains("  # first: the late refund\n\n  # then alpha\n")
+        );
     }
 
     #[test]
