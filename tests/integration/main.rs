@@ -26,6 +26,8 @@ mod report_html_chromium;
 mod report_outputs;
 mod report_workflows;
 mod rerun_hints;
+#[cfg(feature = "review")]
+mod review;
 mod targets;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file
