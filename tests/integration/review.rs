@@ -128,10 +128,19 @@ pub fn http(
     req.push_str("\r\n");
     req.push_str(body);
     s.write_all(req.as_bytes()).expect("send");
+    // Read the head, then as many bytes as `Content-Length` says (a server
+    // may keep the connection open), or to the end.
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "the connection closed before the response head");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
     let mut lines = head.lines();
     let status: u16 = lines
         .next()
@@ -142,14 +151,28 @@ pub fn http(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let mut rest = raw[head_end + 4..].to_vec();
+    match length {
+        Some(n) => {
+            while rest.len() < n {
+                let got = s.read(&mut buf).expect("read");
+                assert!(got > 0, "the connection closed before the body's end");
+                rest.extend_from_slice(&buf[..got]);
+            }
+        }
+        None => {
+            s.read_to_end(&mut rest).expect("read");
+        }
+    }
+    let rest = String::from_utf8_lossy(&rest).into_owned();
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
+    let body = if chunked { dechunk(&rest) } else { rest };
     (status, headers, body)
 }
 
