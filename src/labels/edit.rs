@@ -464,6 +464,7 @@ mod tests {
             score: None,
             critique: critique.into(),
             tags: Vec::new(),
+            few_shot: false,
             labeller: "dana".into(),
             date: "2026-12-01".into(),
             output_sha256: output_hash("out"),

@@ -86,6 +86,11 @@ pub struct Label {
     /// analysis (`tribunal review`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Picked as a few-shot example: judges with `few_shot` show picked
+    /// labels before the others (`tribunal review`'s agreement view picks
+    /// them from the disagreements).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub few_shot: bool,
     /// Who labelled it.
     pub labeller: String,
     /// When (`YYYY-MM-DD`, UTC).
@@ -338,6 +343,7 @@ mod tests {
             score: None,
             critique: "Too vague: \"soon\" is not a date.\nSecond line.".into(),
             tags: Vec::new(),
+            few_shot: false,
             labeller: "dana".into(),
             date: "2026-11-20".into(),
             output_sha256: output_hash(output),

@@ -299,6 +299,7 @@ mod tests {
                 labeller: "dana".into(),
                 date: "2026-12-01".into(),
                 stale: false,
+                few_shot: false,
             }),
             judges: None,
             has_judges: false,

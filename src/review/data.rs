@@ -75,6 +75,8 @@ pub struct LabelView {
     pub date: String,
     /// The output changed since it was labelled.
     pub stale: bool,
+    /// Picked as a few-shot example for the judges.
+    pub few_shot: bool,
 }
 
 impl LabelView {
@@ -86,6 +88,7 @@ impl LabelView {
             labeller: l.labeller.clone(),
             date: l.date.clone(),
             stale: !l.matches_output(current),
+            few_shot: l.few_shot,
         }
     }
 }

@@ -293,12 +293,19 @@ impl Review {
                 score: None,
                 critique: req.critique.trim_end().to_string(),
                 tags,
+                few_shot: false,
                 labeller: annotator,
                 date: today(),
                 output_sha256: output_hash(&text),
                 input,
                 output: text,
             };
+            let mut label = label;
+            label.few_shot = inner
+                .labels
+                .get(&v.suite)
+                .and_then(|l| l.file.find(&v.case, v.variant.as_deref(), None))
+                .is_some_and(|l| l.few_shot);
             (v.suite.clone(), edit::key_of(&label), label)
         };
         if let Some(e) = inner.labels.get(&suite).and_then(|l| l.error.clone()) {
@@ -324,6 +331,60 @@ impl Review {
             .insert(suite.clone(), data::read_labels(&path, &suite));
         let trial = self.trials(&inner).into_iter().find(|t| t.id == req.trial);
         Ok(json!({"trial": trial, "notice": notice, "label_files": Self::label_files(&inner)}))
+    }
+
+    /// Picks (or unpicks) a labelled trial as a few-shot example.
+    fn few_shot(&self, req: FewShotRequest) -> Result<Value, (StatusCode, String)> {
+        let mut inner = self.lock();
+        self.refresh(&mut inner);
+        let run = inner
+            .run
+            .as_ref()
+            .map_err(|e| (StatusCode::CONFLICT, e.clone()))?;
+        let r = data::reviewable(run)
+            .find(|r| r.verdict.trial == req.trial)
+            .ok_or_else(|| (StatusCode::BAD_REQUEST, format!("no trial `{}`", req.trial)))?;
+        let (suite, case, variant) = (
+            r.verdict.suite.clone(),
+            r.verdict.case.clone(),
+            r.verdict.variant.clone(),
+        );
+        if let Some(e) = inner.labels.get(&suite).and_then(|l| l.error.clone()) {
+            return Err((StatusCode::CONFLICT, e));
+        }
+        let key: Key = (case, variant, None);
+        let path = data::label_path(&self.opts.root, &suite, &inner.suites);
+        let (edited, _) = edit::update(&path, &suite, |doc| {
+            match doc.file().labels.iter().find(|l| edit::key_of(l) == key) {
+                Some(l) => {
+                    let mut picked = l.clone();
+                    picked.few_shot = req.few_shot;
+                    doc.upsert(&picked)
+                }
+                None => doc.remove(&key),
+            }
+        })
+        .map_err(|e| (StatusCode::CONFLICT, e.to_string()))?;
+        if edited.previous.is_none() {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "`{}` has no label to use as an example: label it first",
+                    req.trial
+                ),
+            ));
+        }
+        inner.undo.push(Undo {
+            suite: suite.clone(),
+            trial: req.trial.clone(),
+            key,
+            previous: edited.previous.clone(),
+        });
+        inner
+            .labels
+            .insert(suite.clone(), data::read_labels(&path, &suite));
+        let trial = self.trials(&inner).into_iter().find(|t| t.id == req.trial);
+        Ok(json!({"trial": trial, "label_files": Self::label_files(&inner)}))
     }
 
     fn undo(&self) -> Result<Value, (StatusCode, String)> {
@@ -459,6 +520,12 @@ struct LabelRequest {
     annotator: Option<String>,
     #[serde(default)]
     run_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FewShotRequest {
+    trial: String,
+    few_shot: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -617,6 +684,22 @@ async fn api_label(
     }
 }
 
+async fn api_few_shot(
+    State(app): Shared,
+    body: Result<axum::Json<FewShotRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let req = match body {
+        Ok(axum::Json(r)) => r,
+        Err(e) => return api_error(e.status(), e.body_text()),
+    };
+    let app = Arc::clone(&app);
+    match tokio::task::spawn_blocking(move || app.review.few_shot(req)).await {
+        Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err((s, m))) => api_error(s, m),
+        Err(e) => api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 async fn api_undo(State(app): Shared) -> Response {
     let app = Arc::clone(&app);
     match tokio::task::spawn_blocking(move || app.review.undo()).await {
@@ -720,6 +803,7 @@ impl Review {
             .route("/api/poll", get(api_poll))
             .route("/api/label", post(api_label))
             .route("/api/undo", post(api_undo))
+            .route("/api/few-shot", post(api_few_shot))
             .route("/api/align", post(api_align))
             .route("/api/analysis", get(api_analysis))
             .route("/api/export.md", get(export_md))

@@ -488,6 +488,31 @@ fn the_expert_labels_in_a_real_browser_and_sees_what_align_sees() {
     assert_not_blank(&b, &png);
     keep_screenshot("review-agreement.png", &png);
 
+    // The judge improvement loop: a disagreement picked as a few-shot
+    // example is marked in the label file; the alignment runs again and
+    // shows before and after.
+    b.click("input.pick[data-id='assistant::delivery-delay']");
+    b.wait_text("#banner", "Picked assistant::delivery-delay as a few-shot example; run the alignment again to see the effect.");
+    let file = tribunal::labels::LabelFile::load(&p.join("fixtures/labels/assistant.yaml"))
+        .expect("parses")
+        .expect("exists");
+    let picked: Vec<(&str, bool)> = file
+        .labels
+        .iter()
+        .map(|l| (l.case.as_str(), l.few_shot))
+        .collect();
+    assert_eq!(picked, [("return-window", false), ("delivery-delay", true)]);
+    b.click("#run-align");
+    b.wait(
+        "before and after",
+        "return !!document.querySelector('.before-after');",
+    );
+    let before_after = b.text(".before-after");
+    assert!(
+        before_after.starts_with(&format!("agreement before {agreement} → after ")),
+        "{before_after}"
+    );
+
     // The error analysis crosses the failures by dimension.
     b.click("#tab-analysis");
     b.wait(

@@ -313,14 +313,31 @@ function renderReport(r, before) {
   parts.push(...per("judge", r.per_check), ...per("tag", r.per_tag));
   if (r.disagreements.length) {
     parts.push(el("h3", {}, "Disagreements (" + r.disagreements.length + ")"));
-    parts.push(el("table", { class: "disagreements" }, el("tr", {}, ["trial", "judge check", "expert", "judge", "expert critique", "judge critique"].map((h) => el("th", {}, h))),
-      r.disagreements.map((i) => el("tr", {}, el("td", {}, i.case + (i.variant ? "::" + i.variant : "")), el("td", {}, i.check),
-        el("td", {}, i.human), el("td", {}, i.judge), el("td", {}, i.human_critique), el("td", {}, i.judge_critique)))));
+    parts.push(el("p", { class: "hint" }, "Pick disagreements as few-shot examples: judges with few_shot: N show picked labels first. Then run the alignment again to compare."));
+    parts.push(el("table", { class: "disagreements" }, el("tr", {}, ["trial", "judge check", "expert", "judge", "expert critique", "judge critique", "few-shot example"].map((h) => el("th", {}, h))),
+      r.disagreements.map((i) => {
+        const id = r.suite + "::" + i.case + (i.variant ? "::" + i.variant : "");
+        const t = S.trials.find((x) => x.id === id);
+        const box = el("input", { type: "checkbox", class: "pick", "data-id": id, disabled: !t || !t.label });
+        box.checked = !!(t && t.label && t.label.few_shot);
+        box.onchange = () => pick(id, box.checked, box);
+        return el("tr", {}, el("td", {}, id), el("td", {}, i.check),
+          el("td", {}, i.human), el("td", {}, i.judge), el("td", {}, i.human_critique), el("td", {}, i.judge_critique), el("td", {}, box));
+      })));
   }
   if (r.stale.length) parts.push(el("p", {}, "Stale labels (not used): " + r.stale.join(", ")));
   if (r.invalid.length) parts.push(el("p", { class: "gate-failed" }, "Invalid labels: " + r.invalid.join("; ")));
   parts.push(el("details", {}, el("summary", {}, "As tribunal align prints it"), el("pre", { class: "align-text" }, r.text)));
   return el("div", { class: "report" }, parts);
+}
+
+async function pick(id, on, box) {
+  try {
+    const r = await api("POST", "/api/few-shot", { trial: id, few_shot: on });
+    noteSums(r.label_files);
+    if (r.trial) replaceTrial(r.trial);
+    banner((on ? "Picked " : "Unpicked ") + id + " as a few-shot example; run the alignment again to see the effect.", false);
+  } catch (e) { box.checked = !on; banner("Not saved: " + e.message, true); }
 }
 
 async function runAlign() {
