@@ -29,6 +29,9 @@ const INDEX: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 
+/// Suites with their label files, for the alignment.
+type Labelled = Vec<(Arc<Suite>, crate::labels::LabelFile)>;
+
 /// One label change, to undo.
 #[derive(Debug, Clone)]
 struct Undo {
@@ -418,7 +421,7 @@ impl Review {
 
     fn align_inputs(
         &self,
-    ) -> Result<(Vec<Arc<Suite>>, Vec<(Arc<Suite>, crate::labels::LabelFile)>), String> {
+    ) -> Result<(Vec<Arc<Suite>>, Labelled), String> {
         let mut inner = self.lock();
         self.refresh(&mut inner);
         let suites: Vec<Arc<Suite>> = inner.suites.values().cloned().collect();
@@ -445,7 +448,7 @@ impl Review {
 fn align_all(
     root: &Path,
     suites: Vec<Arc<Suite>>,
-    labelled: Vec<(Arc<Suite>, crate::labels::LabelFile)>,
+    labelled: Labelled,
 ) -> Result<Vec<AlignReport>, String> {
     let config = crate::config::Config::load(root).map_err(|e| e.to_string())?;
     let providers = Providers::configure(root, config.cassette_mode(config.ci), config.providers)
