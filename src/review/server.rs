@@ -170,6 +170,15 @@ impl Review {
             .collect()
     }
 
+    /// One trial's view (without building every other one).
+    fn trial(&self, inner: &Inner, id: &str) -> Option<TrialView> {
+        let run = inner.run.as_ref().ok()?;
+        let r = data::reviewable(run).find(|r| r.verdict.trial == id)?;
+        let s = inner.suites.get(&r.verdict.suite).map(AsRef::as_ref);
+        let l = inner.labels.get(&r.verdict.suite).map(|l| &l.file);
+        Some(data::trial_view(r, s, l, self.opts.blind))
+    }
+
     fn run_id(inner: &Inner) -> Option<String> {
         inner.run.as_ref().ok().map(|r| r.run_id.clone())
     }
@@ -315,7 +324,7 @@ impl Review {
             return Err((StatusCode::CONFLICT, e));
         }
         let path = data::label_path(&self.opts.root, &suite, &inner.suites);
-        let (edited, _) = edit::update(&path, &suite, |doc| doc.upsert(&label))
+        let (edited, stamp) = edit::update(&path, &suite, |doc| doc.upsert(&label))
             .map_err(|e| (StatusCode::CONFLICT, e.to_string()))?;
         inner.undo.push(Undo {
             suite: suite.clone(),
@@ -332,7 +341,7 @@ impl Review {
         inner
             .labels
             .insert(suite.clone(), data::read_labels(&path, &suite));
-        let trial = self.trials(&inner).into_iter().find(|t| t.id == req.trial);
+        let trial = self.trial(&inner, &req.trial);
         Ok(json!({"trial": trial, "notice": notice, "label_files": Self::label_files(&inner)}))
     }
 
@@ -386,7 +395,7 @@ impl Review {
         inner
             .labels
             .insert(suite.clone(), data::read_labels(&path, &suite));
-        let trial = self.trials(&inner).into_iter().find(|t| t.id == req.trial);
+        let trial = self.trial(&inner, &req.trial);
         Ok(json!({"trial": trial, "label_files": Self::label_files(&inner)}))
     }
 
@@ -408,7 +417,7 @@ impl Review {
         inner
             .labels
             .insert(u.suite.clone(), data::read_labels(&path, &u.suite));
-        let trial = self.trials(&inner).into_iter().find(|t| t.id == u.trial);
+        let trial = self.trial(&inner, &u.trial);
         Ok(json!({"undone": u.trial, "trial": trial, "label_files": Self::label_files(&inner)}))
     }
 
@@ -419,9 +428,7 @@ impl Review {
         analysis::analyse(&trials, q.rows.as_deref(), q.cols.as_deref())
     }
 
-    fn align_inputs(
-        &self,
-    ) -> Result<(Vec<Arc<Suite>>, Labelled), String> {
+    fn align_inputs(&self) -> Result<(Vec<Arc<Suite>>, Labelled), String> {
         let mut inner = self.lock();
         self.refresh(&mut inner);
         let suites: Vec<Arc<Suite>> = inner.suites.values().cloned().collect();
