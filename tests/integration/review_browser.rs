@@ -528,4 +528,23 @@ fn the_expert_labels_in_a_real_browser_and_sees_what_align_sees() {
     let png = b.screenshot();
     assert_not_blank(&b, &png);
     keep_screenshot("review-analysis.png", &png);
+
+    // The run replaced under the open page: the page says so, keeps what
+    // the expert was typing and labels nothing against the old outputs.
+    b.click("#tab-queue");
+    b.click("#queue li[data-id='assistant::invents-a-discount']");
+    b.wait_text("#trial-id", "assistant::invents-a-discount");
+    b.type_into("#critique", "Half-written thought");
+    let rerun = p.tribunal(&["test", "--root", "."]).ci(true).output();
+    assert!(p.exists("target/tribunal/last.json"), "{}", rerun.text());
+    b.wait(
+        "the replaced-run notice",
+        "return document.getElementById('banner').textContent.startsWith('The run was replaced while this page was open');",
+    );
+    assert_eq!(
+        b.js("return [document.getElementById('critique').value, document.getElementById('btn-fail').disabled];", json!([])),
+        json!(["Half-written thought", true])
+    );
+    b.keys("\u{E00C}f");
+    assert_eq!(b.text("#progress"), "2 of 4 labelled", "nothing was labelled");
 }

@@ -14,6 +14,9 @@ const S = {
   alignBefore: null,
   alignLast: null,
   busy: false,
+  // What the expert typed and has not saved yet, per trial: kept across
+  // re-renders (a label file re-read, a replaced run).
+  drafts: {},
 };
 
 function el(tag, attrs, ...children) {
@@ -215,15 +218,21 @@ function renderTrial(t) {
 function controls(t) {
   const l = t.label;
   const disabled = S.runReplaced || !t.output;
+  const draft = S.drafts[t.id];
+  const keep = (field) => () => {
+    const d = S.drafts[t.id] || { critique: $("critique").value, modes: $("modes").value };
+    d[field] = $(field).value;
+    S.drafts[t.id] = d;
+  };
   return el("div", { class: "controls" },
     el("div", { class: "buttons" },
       el("button", { id: "btn-pass", type: "button", class: l && l.verdict === "pass" ? "chosen" : null, disabled, onclick: () => label("pass") }, "Pass (p)"),
       el("button", { id: "btn-fail", type: "button", class: l && l.verdict === "fail" ? "chosen" : null, disabled, onclick: () => label("fail") }, "Fail (f)"),
       el("button", { id: "btn-undo", type: "button", onclick: () => undo() }, "Undo (u)")),
     el("label", { for: "critique" }, "Critique: why it passes or fails, detailed enough for a new colleague (c)"),
-    (() => { const ta = el("textarea", { id: "critique" }); ta.value = l ? l.critique : ""; return ta; })(),
+    (() => { const ta = el("textarea", { id: "critique", oninput: keep("critique") }); ta.value = draft ? draft.critique : l ? l.critique : ""; return ta; })(),
     el("label", { for: "modes" }, "Failure modes (comma-separated tags, optional)"),
-    (() => { const i = el("input", { id: "modes" }); i.value = l ? l.tags.join(", ") : ""; return i; })());
+    (() => { const i = el("input", { id: "modes", oninput: keep("modes") }); i.value = draft ? draft.modes : l ? l.tags.join(", ") : ""; return i; })());
 }
 
 function reveal(t) {
@@ -263,6 +272,7 @@ async function label(verdict) {
   try {
     const r = await api("POST", "/api/label", { trial: t.id, verdict, critique, tags, annotator: S.annotator, run_id: S.state.run_id });
     noteSums(r.label_files);
+    delete S.drafts[t.id];
     if (r.trial) replaceTrial(r.trial);
     banner(r.notice || "", false);
   } catch (e) {
@@ -276,7 +286,7 @@ async function undo() {
   try {
     const r = await api("POST", "/api/undo", {});
     noteSums(r.label_files);
-    if (r.trial) { replaceTrial(r.trial); select(r.trial.id); }
+    if (r.trial) { delete S.drafts[r.trial.id]; replaceTrial(r.trial); select(r.trial.id); }
     banner("Undone: " + r.undone, false);
   } catch (e) { banner("Undo: " + e.message, true); } finally { S.busy = false; }
 }
