@@ -219,6 +219,9 @@ pub mod report;
 #[doc(hidden)]
 pub mod rerun;
 #[doc(hidden)]
+#[cfg(feature = "review")]
+pub mod review;
+#[doc(hidden)]
 pub mod rng;
 #[doc(hidden)]
 pub mod run;

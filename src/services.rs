@@ -77,9 +77,12 @@ fn load_labelled(path: &Path) -> Result<Option<Vec<LabelledOutput>>, String> {
     let Some(file) = LabelFile::load_cached(path).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
+    // Labels picked as few-shot examples first, then file order.
+    let mut ordered: Vec<&crate::labels::Label> = file.labels.iter().collect();
+    ordered.sort_by_key(|l| !l.few_shot);
     Ok(Some(
-        file.labels
-            .iter()
+        ordered
+            .into_iter()
             .map(|l| LabelledOutput {
                 case: l.case.clone(),
                 input: l.input.clone().unwrap_or_default(),

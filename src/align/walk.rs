@@ -189,6 +189,8 @@ pub async fn walk(
             verdict,
             score,
             critique: critique.trim().to_string(),
+            tags: Vec::new(),
+            few_shot: false,
             labeller: options.labeller.clone(),
             date: today(),
             output_sha256: output_hash(&output.text),

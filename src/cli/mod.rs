@@ -12,6 +12,7 @@ pub mod init;
 pub mod labels;
 pub mod providers;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod validate;
 
@@ -80,6 +81,10 @@ pub enum Cmd {
     /// into it (docs/datasets.md).
     #[command(subcommand)]
     Generate(generate::Command),
+    /// Start the review app: a local web page where a domain expert labels
+    /// outputs pass/fail with critiques, then sees judge agreement and an
+    /// error analysis. Prints the URL; opens nothing.
+    Review(review::Args),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -135,5 +140,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Init(args) => init::run(args),
         Cmd::Import(c) => import::run(c),
         Cmd::Generate(c) => generate::run(c),
+        Cmd::Review(args) => review::run(args),
     }
 }

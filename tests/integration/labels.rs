@@ -106,6 +106,8 @@ fn label(case: &str, verdict: HumanVerdict, output: &str) -> Label {
         verdict,
         score: None,
         critique: format!("CRIT-{case}"),
+        tags: Vec::new(),
+        few_shot: false,
         labeller: "dana".into(),
         date: "2026-11-20".into(),
         output_sha256: output_hash(output),

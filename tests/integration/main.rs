@@ -28,6 +28,10 @@ mod report_html_chromium;
 mod report_outputs;
 mod report_workflows;
 mod rerun_hints;
+#[cfg(feature = "review")]
+mod review;
+#[cfg(feature = "review")]
+mod review_browser;
 mod targets;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file

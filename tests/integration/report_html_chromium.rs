@@ -11,7 +11,7 @@ use crate::common::{TestProject, tool_available};
 /// The Chromium binary: `TRIBUNAL_CHROMIUM`, else `chromium` on the `PATH`,
 /// else `/usr/bin/chromium` (where `.ci/install-tools` puts it). `None`, with
 /// the install hint, when there is none (see [`tool_available`]).
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let candidates: Vec<PathBuf> = match std::env::var_os("TRIBUNAL_CHROMIUM") {
         Some(p) => vec![PathBuf::from(p)],
         None => std::env::var_os("PATH")

@@ -823,6 +823,8 @@ fn label(case: &str, verdict: HumanVerdict, output: &str, critique: &str) -> Lab
         verdict,
         score: None,
         critique: critique.into(),
+        tags: Vec::new(),
+        few_shot: false,
         labeller: "dana".into(),
         date: "2026-11-20".into(),
         output_sha256: output_hash(output),
@@ -878,6 +880,26 @@ async fn few_shot_examples_leave_the_judged_case_out() {
     // Fail first, then pass; examples without a critique teach nothing.
     assert!(u.find("CRITIQUE-DAMAGED") < u.find("CRITIQUE-GIFT"));
     assert_eq!(u.matches("Expert verdict:").count(), 2);
+}
+
+#[tokio::test]
+async fn labels_picked_as_examples_come_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut file = LabelFile::new("support");
+    file.upsert(label("first", HumanVerdict::Fail, "a", "CRITIQUE-FIRST"));
+    let mut picked = label("picked", HumanVerdict::Fail, "b", "CRITIQUE-PICKED");
+    picked.few_shot = true;
+    file.upsert(picked);
+    file.save(&crate::labels::labels_path(dir.path(), "support", None))
+        .expect("save");
+    let p = scripted(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::rooted(p.clone(), "Sure!", dir.path().to_path_buf());
+    let mut params = pf();
+    params["few_shot"] = json!(1);
+    f.judge(params, None).await;
+    let u = user(&p.requests()[0]).to_string();
+    assert!(u.contains("CRITIQUE-PICKED"), "{u}");
+    assert!(!u.contains("CRITIQUE-FIRST"), "{u}");
 }
 
 const E2E: &str = r#"
