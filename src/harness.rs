@@ -213,13 +213,15 @@ impl Harness {
             providers.insert(spec, p);
         }
         providers.set_rerun(config.rerun.clone());
-        let env = Arc::new(RunEnv::new(
+        let mut env = RunEnv::new(
             config.root.clone(),
             self.registry,
             providers,
             config.settings.ci,
             &plan.trials,
-        ));
+        );
+        env.default_repeat = config.project.repeat;
+        let env = Arc::new(env);
 
         // Which trials libtest will run: evaluate exactly those, up front and
         // concurrently.

@@ -233,6 +233,12 @@ pub mod text;
 #[doc(hidden)]
 pub mod verdict;
 pub(crate) mod yaml_out;
+#[doc(hidden)]
+pub mod repeat;
+#[doc(hidden)]
+pub mod perturb;
+#[doc(hidden)]
+pub mod quarantine;
 
 pub use config::{Config, ConfigError, ConfigErrors, Env, SnapshotSettings, UpdateMode};
 pub use harness::{Harness, LoadFailure, LoadFailureKind, RunOutcome};

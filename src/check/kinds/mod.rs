@@ -19,6 +19,8 @@ pub mod tool_args;
 pub mod tool_called;
 pub mod tool_sequence;
 pub mod trajectory;
+pub mod invariant;
+pub mod directional;
 
 use serde_json::Value;
 
