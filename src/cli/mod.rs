@@ -12,6 +12,7 @@ pub mod providers;
 pub mod report;
 pub mod run;
 pub mod validate;
+pub mod flaky;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +74,10 @@ pub enum Cmd {
     /// Convert another tool's eval configuration into tribunal suites.
     #[command(subcommand)]
     Import(import::Command),
+    /// List the trials whose verdicts are unstable across the stored runs:
+    /// flips, pass rate and its Wilson interval, split judge votes, mixed
+    /// `repeat:` samples, and whether each is quarantined.
+    Flaky(flaky::Args),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -111,6 +116,9 @@ pub struct RunArgs {
     /// Arguments for the test binary (a filter, `--exact`, `--test-threads N`).
     #[arg(last = true)]
     pub test_args: Vec<String>,
+    /// Samples of every case without its own `repeat:` (`TRIBUNAL_REPEAT`).
+    #[arg(long, value_name = "K")]
+    pub repeat: Option<u32>,
 }
 
 /// Runs a parsed command line and returns the process exit code (see
@@ -127,5 +135,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Ci(c) => ci::run(c),
         Cmd::Init(args) => init::run(args),
         Cmd::Import(c) => import::run(c),
+        Cmd::Flaky(args) => flaky::run(args),
     }
 }

@@ -136,6 +136,13 @@ pub fn render(run: &RunResults) -> String {
                         let _ = writeln!(out, ">\n      <skipped/>\n    </testcase>");
                     }
                 }
+            } else if r.status == Status::Quarantined {
+                // Reported as skipped: JUnit readers show it without failing.
+                let _ = writeln!(
+                    out,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(&crate::text::one_line(&reason, 300))
+                );
             } else if r.status == Status::KnownFailure {
                 let _ = writeln!(
                     out,

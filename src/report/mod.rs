@@ -41,6 +41,8 @@ pub mod sections;
 pub mod stats;
 #[doc(hidden)]
 pub mod summary;
+#[doc(hidden)]
+pub mod flaky;
 
 pub use after_run::{
     AfterRun, PLOT_RUNS, Reports, Settings, after_run, after_run_with, append_step_summary,
