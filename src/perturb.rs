@@ -390,7 +390,7 @@ mod tests {
         );
         assert_eq!(
             p(json!({"typos": {"seed": 7, "count": 2}})).apply(TEXT).unwrap(),
-            "Please classify this emial: Win a FREE cruise, tdoay only! Reply by 5.30 pm."
+            "Please classify this email: Win a FREE cruise, today onyl! Repyl by 5.30 pm."
         );
         assert_eq!(
             p(json!({"distractor": "The office plants were watered."}))
@@ -416,7 +416,7 @@ mod tests {
         let numbered = "1. red\n2. green\n3. blue";
         assert_eq!(
             p(json!({"reorder_facts": {"seed": 3}})).apply(numbered).unwrap(),
-            "1. green\n2. blue\n3. red"
+            "1. blue\n2. red\n3. green"
         );
         assert_eq!(
             p(json!("reorder_facts")).apply("no list here").unwrap_err(),

@@ -214,7 +214,7 @@ impl Quarantine {
         let mut entries = Vec::new();
         for (i, item) in list.iter().enumerate().take(MAX_ENTRIES) {
             let base = vec![Seg::Key("quarantine".into()), Seg::Index(i)];
-            let raw: RawEntry = match crate::diag::typed("quarantine", item, "a quarantine entry") {
+            let raw: RawEntry = match crate::diag::typed("quarantine", item, "quarantine entry") {
                 Ok(r) => r,
                 Err(e) => {
                     let mut path = base.clone();
@@ -343,7 +343,7 @@ mod tests {
         assert_eq!(old.effective(), Status::Regression);
         assert_eq!(
             old.line(),
-            "quarantine entry `triage::urgent` (evals/quarantine.yaml:7:5) expired on 2026-11-30: the case gates again (hint: fix the case, or renew the entry with a new date)"
+            "quarantine entry `triage::urgent` (evals/quarantine.yaml:6:5) expired on 2026-11-30: the case gates again (hint: fix the case, or renew the entry with a new date)"
         );
         // The last day still holds.
         assert!(!q.note("triage::urgent", Status::Pass, "2026-11-30").expect("n").expired);
@@ -359,7 +359,7 @@ mod tests {
             [
                 "q.yaml:5:14: `expires: \"2027-02-30\"` is not a date (hint: write the last day the entry holds as `YYYY-MM-DD`, such as `2027-01-31`)",
                 "q.yaml:7:13: `reason` is empty (hint: every entry says which case, why, and who fixes it)",
-                "q.yaml:11:5: unknown field `why`, expected one of `case`, `reason`, `owner`, `expires` (hint: an entry has `case`, `reason`, `owner` and `expires`)",
+                "q.yaml:11:5: unknown key `why` in quarantine entry (hint: expected one of `case`, `reason`, `owner`, `expires`)",
             ]
         );
     }
