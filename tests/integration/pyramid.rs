@@ -234,11 +234,21 @@ fn a_quarantined_case_reports_but_does_not_gate_and_an_expired_entry_gates_again
     };
     let out = quiet(&p, Harness::new().target("classify", broken));
     insta::assert_snapshot!(shown(&out));
-    // The harness fails for `ham` only: with it fixed, the run passes
-    // although `spam` still fails.
+    // The expired entry gates: the run fails for `ham`.
     assert_ne!(out.exit_code, std::process::ExitCode::SUCCESS);
-    let fixed = quiet(&p, Harness::new().target("classify", classify));
-    let statuses: Vec<(String, Status)> = fixed
+    // Both verdicts accepted with a robust classifier, then the fragile one
+    // regresses `spam`: quarantined, so the harness passes; without the
+    // list it fails.
+    let robust = |input: &Input| {
+        let text = input.text().to_lowercase();
+        let label = if text.contains("free") { "spam" } else { "ham" };
+        let priority = if text.contains("urgent") { "high" } else { "low" };
+        Ok::<_, String>(json!({"label": label, "priority": priority}))
+    };
+    let always = Settings::from_vars(Some("always"), None, false);
+    p.run_with(Harness::new().target("classify", robust), always, &["--quiet"]);
+    let fragile = quiet(&p, Harness::new().target("classify", classify));
+    let statuses: Vec<(String, Status)> = fragile
         .records
         .iter()
         .map(|r| (r.verdict.trial.clone(), r.status))
@@ -247,12 +257,44 @@ fn a_quarantined_case_reports_but_does_not_gate_and_an_expired_entry_gates_again
         statuses,
         [
             ("pyramid::spam".to_string(), Status::Quarantined),
-            ("pyramid::ham".to_string(), Status::New),
+            ("pyramid::ham".to_string(), Status::Pass),
         ]
     );
-    // Every report shows it: the terminal summary, Markdown, JUnit.
-    let summary = p.tribunal(&["report", "--format", "terminal", "--format", "markdown", "--format", "junit"]).output();
+    assert_eq!(
+        fragile.records[0].quarantine.as_ref().map(|q| q.status),
+        Some(Status::Regression)
+    );
+    assert_eq!(fragile.exit_code, std::process::ExitCode::SUCCESS);
+    // Every report shows it: the terminal summary, Markdown, JUnit; the
+    // gates ignore it (the pass rate counts `ham` alone).
+    let summary = p
+        .tribunal(&[
+            "report", "--format", "terminal", "--format", "markdown", "--format", "junit",
+            "--fail-on-status", "--min-pass-rate", "1",
+        ])
+        .output();
+    assert!(summary.success(), "{}", summary.text());
     insta::assert_snapshot!("quarantine_reports", summary.snapshot());
+    p.write("gh/event.json", "{}");
+    let annotate = p
+        .tribunal(&["ci", "github", "annotate", "--root", "."])
+        .ci(true)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_EVENT_PATH", &p.join("gh/event.json").to_string_lossy())
+        .env("GITHUB_REPOSITORY", "octo-org/shop")
+        .env("GITHUB_WORKSPACE", &p.root_arg())
+        .output();
+    assert!(annotate.success(), "{}", annotate.text());
+    insta::assert_snapshot!("quarantine_annotations", annotate.snapshot());
+    let without = TestProject::with(&[("evals/pyramid.yaml", SUITE)]);
+    without.run_with(
+        Harness::new().target("classify", robust),
+        Settings::from_vars(Some("always"), None, false),
+        &["--quiet"],
+    );
+    let failed = quiet(&without, Harness::new().target("classify", classify));
+    assert_ne!(failed.exit_code, std::process::ExitCode::SUCCESS);
     // A broken list is a setup error naming its place.
     p.write("evals/quarantine.yaml", "quarantine:\n  - case: x\n");
     let bad = quiet(&p, Harness::new().target("classify", classify));
