@@ -417,3 +417,52 @@ fn perturbed_and_repeated_calls_are_distinct_cassettes_that_replay() {
     assert_eq!(decisions(&first), decisions(&second));
     insta::assert_snapshot!(serde_json::to_string_pretty(&decisions(&second)).expect("json"));
 }
+
+/// `tribunal flaky` over a synthetic history of four runs, figures by hand:
+///
+/// ```text
+///               r1 r2 r3 r4
+/// shop::refund  P  F  P  F    3 flips, 2/4, Wilson 95% [15.0%, 85.0%]
+/// shop::greet   P  P  P  P    stable, but a judge split its votes in r4
+/// shop::tone    F  F  F  F    stable
+/// ```
+#[test]
+fn tribunal_flaky_lists_unstable_cases_from_the_history() {
+    use tribunal::report::history::History;
+    use tribunal::report::sample;
+    use tribunal::verdict::{CheckResult, Outcome};
+    let p = TestProject::new();
+    let mut h = History::open(&p.join("target/tribunal/history.db")).expect("history");
+    let series = [
+        [Outcome::Pass, Outcome::Pass, Outcome::Fail],
+        [Outcome::Fail, Outcome::Pass, Outcome::Fail],
+        [Outcome::Pass, Outcome::Pass, Outcome::Fail],
+        [Outcome::Fail, Outcome::Pass, Outcome::Fail],
+    ];
+    for (i, outcomes) in series.iter().enumerate() {
+        let mut run = sample::run(0, 1.0, i as u64 + 1);
+        run.run_id = format!("run-{}", i + 1);
+        run.started_at = format!("2026-11-0{}T10:00:00Z", i + 1);
+        run.records = ["shop::refund", "shop::greet", "shop::tone"]
+            .iter()
+            .zip(outcomes)
+            .map(|(t, o)| sample::record(t, *o, Status::Pass, 1.0, &[], 10.0, 0.0))
+            .collect();
+        if i == 3 {
+            let mut judge = CheckResult::new("judge", "judge polite", Outcome::Pass, "");
+            judge.warnings.push("split vote: 2 pass, 1 fail".into());
+            run.records[1].verdict.checks = vec![judge];
+        }
+        h.store(&run).expect("store");
+    }
+    drop(h);
+    let table = p.tribunal(&["flaky", "--root", "."]).output();
+    assert!(table.success(), "{}", table.text());
+    insta::assert_snapshot!("flaky_table", table.snapshot());
+    let json = p.tribunal(&["flaky", "--root", ".", "--json", "--last", "2"]).output();
+    assert!(json.success(), "{}", json.text());
+    insta::assert_snapshot!("flaky_json_last_two", json.snapshot());
+    let none = TestProject::new().tribunal(&["flaky", "--root", "."]).output();
+    assert!(!none.success());
+    insta::assert_snapshot!("flaky_no_history", none.snapshot());
+}
