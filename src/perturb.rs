@@ -7,7 +7,7 @@
 //! | `lowercase` / `uppercase` | the whole text in lower / upper case |
 //! | `whitespace` | every run of spaces becomes two spaces, and the text gets a leading space and a trailing newline |
 //! | `punctuation` | drops `, . ; : ! ?` where followed by whitespace or at the end (`3.5` keeps its point) |
-//! | `{typos: {seed: S, count: N}}` | N times, swaps two neighbouring letters inside a word of 4+ letters (never its first letter), positions from seed S |
+//! | `{typos: {seed: S, count: N}}` | swaps two neighbouring letters inside a word of 4+ letters (never its first letter) at N distinct places chosen by seed S |
 //! | `reorder_facts` / `{reorder_facts: {seed: S}}` | the list lines (`- `, `* `, `1. `) in reverse order, or shuffled by seed S (never left as they were) |
 //! | `{distractor: TEXT}` / `{distractor: {text: TEXT, at: start}}` | inserts an irrelevant sentence at the end (or start) |
 //!
@@ -295,9 +295,13 @@ fn typos(text: &str, seed: u64, count: u32) -> Result<String, String> {
             "`typos` found no word of 4 or more letters to misspell in this input".to_string(),
         );
     }
+    // Distinct places, so that no swap undoes another.
     let mut rng = Rng::new(seed);
     for _ in 0..count {
-        let i = spots[rng.below(spots.len())];
+        if spots.is_empty() {
+            break;
+        }
+        let i = spots.swap_remove(rng.below(spots.len()));
         chars.swap(i, i + 1);
     }
     Ok(chars.into_iter().collect())

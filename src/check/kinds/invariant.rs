@@ -624,7 +624,10 @@ impl Invariant {
         match first_break {
             None => {
                 result.label = Some("held".into());
-                result.reason = format!("all {} equivalent inputs held the relation", inputs.len());
+                result.reason = match inputs.len() {
+                    1 => "the equivalent input held the relation".to_string(),
+                    n => format!("all {n} equivalent inputs held the relation"),
+                };
             }
             Some(first) => {
                 result.outcome = crate::verdict::Outcome::Fail;
