@@ -210,9 +210,15 @@ pub mod import;
 #[doc(hidden)]
 pub mod labels;
 #[doc(hidden)]
+pub mod perturb;
+#[doc(hidden)]
 pub mod provider;
 #[doc(hidden)]
+pub mod quarantine;
+#[doc(hidden)]
 pub mod registry;
+#[doc(hidden)]
+pub mod repeat;
 pub mod report;
 #[doc(hidden)]
 pub mod rerun;
@@ -233,12 +239,6 @@ pub mod text;
 #[doc(hidden)]
 pub mod verdict;
 pub(crate) mod yaml_out;
-#[doc(hidden)]
-pub mod repeat;
-#[doc(hidden)]
-pub mod perturb;
-#[doc(hidden)]
-pub mod quarantine;
 
 pub use config::{Config, ConfigError, ConfigErrors, Env, SnapshotSettings, UpdateMode};
 pub use harness::{Harness, LoadFailure, LoadFailureKind, RunOutcome};

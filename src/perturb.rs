@@ -138,7 +138,11 @@ impl Perturbation {
                                 .and_then(Value::as_str)
                                 .filter(|t| !t.trim().is_empty())
                                 .ok_or_else(|| {
-                                    SpecError::new(at("text"), "`text` is the sentence to insert", None)
+                                    SpecError::new(
+                                        at("text"),
+                                        "`text` is the sentence to insert",
+                                        None,
+                                    )
                                 })?;
                             let at_start = match o.get("at").and_then(Value::as_str) {
                                 None | Some("end") => false,
@@ -349,7 +353,10 @@ fn reorder(text: &str, seed: Option<u64>) -> Result<String, String> {
         let indent = &line[..line.len() - t.len()];
         let digits = t.chars().take_while(char::is_ascii_digit).count();
         if digits > 0 {
-            (format!("{indent}{}", &t[..digits + 2]), t[digits + 2..].to_string())
+            (
+                format!("{indent}{}", &t[..digits + 2]),
+                t[digits + 2..].to_string(),
+            )
         } else {
             (format!("{indent}{}", &t[..2]), t[2..].to_string())
         }
@@ -372,7 +379,8 @@ mod tests {
         Perturbation::parse(&v).expect("parses")
     }
 
-    const TEXT: &str = "Please classify this email: Win a FREE cruise, today only! Reply by 5.30 pm.";
+    const TEXT: &str =
+        "Please classify this email: Win a FREE cruise, today only! Reply by 5.30 pm.";
 
     #[test]
     fn each_perturbation_gives_its_exact_text() {
@@ -393,7 +401,9 @@ mod tests {
             "Please classify this email Win a FREE cruise today only Reply by 5.30 pm"
         );
         assert_eq!(
-            p(json!({"typos": {"seed": 7, "count": 2}})).apply(TEXT).unwrap(),
+            p(json!({"typos": {"seed": 7, "count": 2}}))
+                .apply(TEXT)
+                .unwrap(),
             "Please classify this email: Win a FREE cruise, today onyl! Repyl by 5.30 pm."
         );
         assert_eq!(
@@ -419,7 +429,9 @@ mod tests {
         );
         let numbered = "1. red\n2. green\n3. blue";
         assert_eq!(
-            p(json!({"reorder_facts": {"seed": 3}})).apply(numbered).unwrap(),
+            p(json!({"reorder_facts": {"seed": 3}}))
+                .apply(numbered)
+                .unwrap(),
             "1. blue\n2. red\n3. green"
         );
         assert_eq!(

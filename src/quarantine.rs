@@ -102,7 +102,20 @@ fn is_date(s: &str) -> bool {
     match (num(0..4), num(5..7), num(8..10)) {
         (Some(y), Some(m), Some(d)) if (1..=12).contains(&m) && d >= 1 => {
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-            let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+            let days = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ];
             d <= days[(m - 1) as usize]
         }
         _ => false,
@@ -151,7 +164,11 @@ impl Quarantine {
             }]
         })?;
         let mut errors = Vec::new();
-        let push = |errors: &mut Vec<LoadError>, path: &[Seg], key: bool, msg: String, hint: Option<String>| {
+        let push = |errors: &mut Vec<LoadError>,
+                    path: &[Seg],
+                    key: bool,
+                    msg: String,
+                    hint: Option<String>| {
             let (line, col) = root.locate(path, key);
             errors.push(LoadError {
                 location: Location {
@@ -249,7 +266,11 @@ impl Quarantine {
                     continue;
                 }
             };
-            for (k, v) in [("case", &raw.case), ("reason", &raw.reason), ("owner", &raw.owner)] {
+            for (k, v) in [
+                ("case", &raw.case),
+                ("reason", &raw.reason),
+                ("owner", &raw.owner),
+            ] {
                 if v.trim().is_empty() {
                     push(
                         &mut errors,
@@ -308,9 +329,9 @@ impl Entry {
         if self.matcher.is_match(trial) {
             return true;
         }
-        trial
-            .rsplit_once("::")
-            .is_some_and(|(case, _)| trial.matches("::").count() == 2 && self.matcher.is_match(case))
+        trial.rsplit_once("::").is_some_and(|(case, _)| {
+            trial.matches("::").count() == 2 && self.matcher.is_match(case)
+        })
     }
 }
 
@@ -346,7 +367,11 @@ mod tests {
             "quarantine entry `triage::urgent` (evals/quarantine.yaml:6:5) expired on 2026-11-30: the case gates again (hint: fix the case, or renew the entry with a new date)"
         );
         // The last day still holds.
-        assert!(!q.note("triage::urgent", Status::Pass, "2026-11-30").expect("n").expired);
+        assert!(
+            !q.note("triage::urgent", Status::Pass, "2026-11-30")
+                .expect("n")
+                .expired
+        );
     }
 
     #[test]

@@ -187,7 +187,14 @@ impl Baselines for SampleOf<'_> {
         variant: Option<&'a str>,
         input: &'a Value,
     ) -> BoxFuture<'a, Result<Output, String>> {
-        Box::pin(call_for(self.env, self.sample, suite, case_id, variant, input))
+        Box::pin(call_for(
+            self.env,
+            self.sample,
+            suite,
+            case_id,
+            variant,
+            input,
+        ))
     }
 }
 

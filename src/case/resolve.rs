@@ -924,7 +924,10 @@ impl Loader<'_> {
     ) -> Option<crate::repeat::Repeat> {
         let (path, value) = match (own, default) {
             (Some(v), _) => (child(base, "repeat"), v),
-            (None, Some(v)) => (vec![Seg::Key("defaults".into()), Seg::Key("repeat".into())], v),
+            (None, Some(v)) => (
+                vec![Seg::Key("defaults".into()), Seg::Key("repeat".into())],
+                v,
+            ),
             (None, None) => return None,
         };
         match crate::repeat::Repeat::parse(value) {

@@ -5,6 +5,7 @@
 pub mod bench_ast;
 pub mod ci;
 pub mod equiv;
+pub mod flaky;
 pub mod import;
 pub mod init;
 pub mod labels;
@@ -12,7 +13,6 @@ pub mod providers;
 pub mod report;
 pub mod run;
 pub mod validate;
-pub mod flaky;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -206,13 +206,7 @@ mod tests {
     #[test]
     fn flips_rates_and_intervals_on_a_synthetic_history() {
         use Outcome::{Fail as F, Pass as P};
-        let cols = [
-            [P, P, F],
-            [F, P, F],
-            [P, P, P],
-            [P, P, P],
-            [F, P, P],
-        ];
+        let cols = [[P, P, F], [F, P, F], [P, P, P], [P, P, P], [F, P, P]];
         let runs: Vec<RunResults> = cols
             .iter()
             .enumerate()
@@ -220,7 +214,10 @@ mod tests {
             .collect();
         let all = stability(&runs);
         let a = &all[0];
-        assert_eq!((a.trial.as_str(), a.runs, a.passed, a.flips), ("s::a", 5, 3, 3));
+        assert_eq!(
+            (a.trial.as_str(), a.runs, a.passed, a.flips),
+            ("s::a", 5, 3, 3)
+        );
         assert_eq!(a.series, "PFPPF");
         // Wilson 95% for 3/5: centre (0.6 + 1.9208/5)/(1 + 3.8415/5) =
         // 0.5565, half-width 1.96·sqrt(0.24/5 + 3.8415/100)/1.7683 = 0.3258.

@@ -23,6 +23,8 @@ pub mod compare;
 #[doc(hidden)]
 pub mod error;
 #[doc(hidden)]
+pub mod flaky;
+#[doc(hidden)]
 pub mod gate;
 #[doc(hidden)]
 pub mod history;
@@ -41,8 +43,6 @@ pub mod sections;
 pub mod stats;
 #[doc(hidden)]
 pub mod summary;
-#[doc(hidden)]
-pub mod flaky;
 
 pub use after_run::{
     AfterRun, PLOT_RUNS, Reports, Settings, after_run, after_run_with, append_step_summary,

@@ -22,12 +22,12 @@ mod loader;
 mod packaging;
 mod pipeline;
 mod providers;
+mod pyramid;
 mod report_html_chromium;
 mod report_outputs;
 mod report_workflows;
 mod rerun_hints;
 mod targets;
-mod pyramid;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file
 /// would be one more crate to compile and link on every `cargo test`. Add a

@@ -109,8 +109,12 @@ fn a_newly_fragile_target_changes_the_snapshot_of_which_inputs_held() {
         always,
         &["--quiet"],
     );
-    assert!(first.records.iter().all(|r| r.status == Status::Pass
-        || r.status == Status::KnownFailure));
+    assert!(
+        first
+            .records
+            .iter()
+            .all(|r| r.status == Status::Pass || r.status == Status::KnownFailure)
+    );
     // A target that now also misreads whitespace: the `whitespace` input of
     // `spam` breaks, and the accepted snapshot says it held.
     let fragile = |input: &Input| {
@@ -127,10 +131,7 @@ fn a_newly_fragile_target_changes_the_snapshot_of_which_inputs_held() {
         .expect("spam");
     assert_eq!(spam.status, Status::Changed);
     let label = spam.verdict.checks[0].label.clone().unwrap_or_default();
-    assert_eq!(
-        label,
-        "broke: whitespace, lowercase"
-    );
+    assert_eq!(label, "broke: whitespace, lowercase");
 }
 
 const REPEATED: &str = r#"
@@ -160,19 +161,26 @@ cases:
 
 /// Heads on calls 1, 2, 4 of each case (by its own counter): 3 of 5.
 fn coin() -> impl Fn(&Input) -> Result<String, String> + Send + Sync + 'static {
-    let calls: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> =
-        Arc::default();
+    let calls: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
     move |input: &Input| {
         let mut m = calls.lock().map_err(|e| e.to_string())?;
         let n = m.entry(input.case_id.clone()).or_default();
         *n += 1;
-        Ok(if [1, 2, 4].contains(n) { "heads" } else { "tails" }.to_string())
+        Ok(if [1, 2, 4].contains(n) {
+            "heads"
+        } else {
+            "tails"
+        }
+        .to_string())
     }
 }
 
 #[test]
 fn repeat_decides_by_its_rule_and_buckets_the_rate() {
-    let p = TestProject::with(&[("evals/rep.yaml", REPEATED), ("evals/rep_bad.yaml", BAD_REPEAT)]);
+    let p = TestProject::with(&[
+        ("evals/rep.yaml", REPEATED),
+        ("evals/rep_bad.yaml", BAD_REPEAT),
+    ]);
     let out = p.run(Harness::new().target("coin", coin()));
     // `bad` asks for 3 of 2 samples: a load error at its line.
     let errors: Vec<String> = out.load_errors.iter().map(|e| e.to_string()).collect();
@@ -212,7 +220,9 @@ fn tribunal_repeat_sets_the_default_samples_and_a_bad_value_is_an_error() {
     let errors: Vec<String> = bad.load_errors.iter().map(|e| e.message.clone()).collect();
     assert_eq!(
         errors,
-        ["configuration: tribunal.yaml:1:15: `run.repeat` is 0, not between 1 and 100 (hint: write `repeat: 3`)"]
+        [
+            "configuration: tribunal.yaml:1:15: `run.repeat` is 0, not between 1 and 100 (hint: write `repeat: 3`)"
+        ]
     );
 }
 
@@ -242,11 +252,19 @@ fn a_quarantined_case_reports_but_does_not_gate_and_an_expired_entry_gates_again
     let robust = |input: &Input| {
         let text = input.text().to_lowercase();
         let label = if text.contains("free") { "spam" } else { "ham" };
-        let priority = if text.contains("urgent") { "high" } else { "low" };
+        let priority = if text.contains("urgent") {
+            "high"
+        } else {
+            "low"
+        };
         Ok::<_, String>(json!({"label": label, "priority": priority}))
     };
     let always = Settings::from_vars(Some("always"), None, false);
-    p.run_with(Harness::new().target("classify", robust), always, &["--quiet"]);
+    p.run_with(
+        Harness::new().target("classify", robust),
+        always,
+        &["--quiet"],
+    );
     let fragile = quiet(&p, Harness::new().target("classify", classify));
     let statuses: Vec<(String, Status)> = fragile
         .records
@@ -269,19 +287,41 @@ fn a_quarantined_case_reports_but_does_not_gate_and_an_expired_entry_gates_again
     // gates ignore it (the pass rate counts `ham` alone).
     let summary = p
         .tribunal(&[
-            "report", "--format", "terminal", "--format", "markdown", "--format", "junit",
-            "--fail-on-status", "--min-pass-rate", "1",
+            "report",
+            "--format",
+            "terminal",
+            "--format",
+            "markdown",
+            "--format",
+            "junit",
+            "--fail-on-status",
+            "--min-pass-rate",
+            "1",
         ])
         .output();
     assert!(summary.success(), "{}", summary.text());
     insta::assert_snapshot!("quarantine_reports", summary.snapshot());
+    let html = p.tribunal(&["report", "--format", "html"]).output();
+    assert!(html.success(), "{}", html.text());
+    for shown in [
+        "<h3>Quarantined (reported, not gating) (1)</h3>",
+        "<span class=\"st st-quarantined\">quarantined</span> <code>pyramid::spam</code> — quarantined until 2999-12-31 by @pyramid",
+    ] {
+        assert!(
+            html.stdout.contains(shown),
+            "{shown} is not in the HTML report"
+        );
+    }
     p.write("gh/event.json", "{}");
     let annotate = p
         .tribunal(&["ci", "github", "annotate", "--root", "."])
         .ci(true)
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_EVENT_NAME", "push")
-        .env("GITHUB_EVENT_PATH", &p.join("gh/event.json").to_string_lossy())
+        .env(
+            "GITHUB_EVENT_PATH",
+            &p.join("gh/event.json").to_string_lossy(),
+        )
         .env("GITHUB_REPOSITORY", "octo-org/shop")
         .env("GITHUB_WORKSPACE", &p.root_arg())
         .output();
@@ -392,7 +432,10 @@ fn perturbed_and_repeated_calls_are_distinct_cassettes_that_replay() {
                 .find(|l| l.trim_start().starts_with("sample:"))
                 .unwrap_or("sample: 99")
                 .to_string();
-            line.trim_start()["sample:".len()..].trim().parse().unwrap_or(99)
+            line.trim_start()["sample:".len()..]
+                .trim()
+                .parse()
+                .unwrap_or(99)
         })
         .collect::<std::collections::BTreeSet<u64>>()
         .into_iter()
@@ -410,7 +453,16 @@ fn perturbed_and_repeated_calls_are_distinct_cassettes_that_replay() {
             .cloned()
             .unwrap_or_default()
             .iter()
-            .map(|r| json!([r["verdict"]["trial"], r["verdict"]["outcome"], r["verdict"]["checks"].as_array().map(|c| c.iter().map(|c| json!([c["name"], c["outcome"], c["label"]])).collect::<Vec<_>>())]))
+            .map(|r| {
+                json!([
+                    r["verdict"]["trial"],
+                    r["verdict"]["outcome"],
+                    r["verdict"]["checks"].as_array().map(|c| c
+                        .iter()
+                        .map(|c| json!([c["name"], c["outcome"], c["label"]]))
+                        .collect::<Vec<_>>())
+                ])
+            })
             .collect()
     };
     let second = p.read("target/tribunal/last.json");
@@ -459,10 +511,14 @@ fn tribunal_flaky_lists_unstable_cases_from_the_history() {
     let table = p.tribunal(&["flaky", "--root", "."]).output();
     assert!(table.success(), "{}", table.text());
     insta::assert_snapshot!("flaky_table", table.snapshot());
-    let json = p.tribunal(&["flaky", "--root", ".", "--json", "--last", "2"]).output();
+    let json = p
+        .tribunal(&["flaky", "--root", ".", "--json", "--last", "2"])
+        .output();
     assert!(json.success(), "{}", json.text());
     insta::assert_snapshot!("flaky_json_last_two", json.snapshot());
-    let none = TestProject::new().tribunal(&["flaky", "--root", "."]).output();
+    let none = TestProject::new()
+        .tribunal(&["flaky", "--root", "."])
+        .output();
     assert!(!none.success());
     insta::assert_snapshot!("flaky_no_history", none.snapshot());
 }

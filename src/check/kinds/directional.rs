@@ -111,7 +111,9 @@ impl Kind for Directional {
             return Err(main_error(
                 KIND,
                 "`directional` takes a mapping with `edit` (or `input`), `value` and `expect`",
-                Some("write `directional: {edit: {append: \" urgent\"}, value: $.priority, expect: not_lower, order: [low, high]}`"),
+                Some(
+                    "write `directional: {edit: {append: \" urgent\"}, value: $.priority, expect: not_lower, order: [low, high]}`",
+                ),
             ));
         };
         for k in m.keys() {
@@ -259,7 +261,10 @@ impl Kind for Directional {
 
     fn display(_: &str, main: &Value) -> String {
         let expect = main.get("expect").and_then(Value::as_str).unwrap_or("?");
-        let value = main.get("value").and_then(Value::as_str).unwrap_or("output");
+        let value = main
+            .get("value")
+            .and_then(Value::as_str)
+            .unwrap_or("output");
         format!("directional ({value} {expect})")
     }
 }
@@ -365,7 +370,11 @@ impl Directional {
             Expect::Same => equal,
             Expect::Differ => !equal,
             Expect::Flip if self.flip.is_empty() => !equal,
-            Expect::Flip => match self.flip.iter().find(|(k, _)| super::equals::json_equal(k, &a)) {
+            Expect::Flip => match self
+                .flip
+                .iter()
+                .find(|(k, _)| super::equals::json_equal(k, &a))
+            {
                 Some((_, want)) => super::equals::json_equal(want, &b),
                 None => {
                     return err(format!(
@@ -374,7 +383,10 @@ impl Directional {
                 }
             },
         };
-        let what = self.value.as_ref().map_or("the output", |(p, _)| p.as_str());
+        let what = self
+            .value
+            .as_ref()
+            .map_or("the output", |(p, _)| p.as_str());
         let expect = EXPECTS[match self.expect {
             Expect::Higher => 0,
             Expect::Lower => 1,

@@ -203,15 +203,17 @@ impl Kind for Invariant {
     }
 
     fn display(_: &str, main: &Value) -> String {
-        let rel = main.get("relation").map_or("same_text".to_string(), |r| match r {
-            Value::String(s) => s.clone(),
-            Value::Object(o) => o
-                .iter()
-                .next()
-                .map(|(k, v)| format!("{k} {}", crate::text::of_value(v)))
-                .unwrap_or_default(),
-            _ => String::new(),
-        });
+        let rel = main
+            .get("relation")
+            .map_or("same_text".to_string(), |r| match r {
+                Value::String(s) => s.clone(),
+                Value::Object(o) => o
+                    .iter()
+                    .next()
+                    .map(|(k, v)| format!("{k} {}", crate::text::of_value(v)))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            });
         format!("invariant ({rel})")
     }
 }
@@ -507,7 +509,12 @@ async fn paraphrases(
         .providers
         .chat(&p.provider, &request, &site(cx))
         .await
-        .map_err(|e| format!("the paraphrase model `{}` could not be asked: {e}", p.provider))?;
+        .map_err(|e| {
+            format!(
+                "the paraphrase model `{}` could not be asked: {e}",
+                p.provider
+            )
+        })?;
     spend(result, Some(r.usage), r.cost_usd);
     let body = crate::check::ast::strip_fence(&r.text);
     let list: Vec<String> = serde_json::from_str(&body).map_err(|_| {
@@ -590,7 +597,10 @@ impl Invariant {
                 Err(e) => {
                     return error(
                         result,
-                        format!("the target failed on `{name}` ({}): {e}", input_excerpt(input)),
+                        format!(
+                            "the target failed on `{name}` ({}): {e}",
+                            input_excerpt(input)
+                        ),
                     );
                 }
             };

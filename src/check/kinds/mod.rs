@@ -7,7 +7,9 @@ pub mod affix;
 pub mod contains;
 pub mod cost;
 pub mod count;
+pub mod directional;
 pub mod equals;
+pub mod invariant;
 pub mod is_json;
 pub mod json_path;
 pub mod latency;
@@ -19,8 +21,6 @@ pub mod tool_args;
 pub mod tool_called;
 pub mod tool_sequence;
 pub mod trajectory;
-pub mod invariant;
-pub mod directional;
 
 use serde_json::Value;
 
