@@ -358,7 +358,15 @@ fn model() -> MockServer {
         let label = if text.contains("FREE") { "spam" } else { "ham" };
         if text.contains("coin") {
             let n = coins.fetch_add(1, Ordering::SeqCst);
-            return MockReply::openai(if n % 2 == 0 { "heads" } else { "tails" }, 5, 1);
+            return MockReply::openai(
+                if n.is_multiple_of(2) {
+                    "heads"
+                } else {
+                    "tails"
+                },
+                5,
+                1,
+            );
         }
         MockReply::openai(label, 10, 1)
     })
