@@ -111,7 +111,7 @@ impl Perturbation {
                             return Err(SpecError::new(
                                 at("count"),
                                 format!("`count: {count}` is not from 1 to 20"),
-                                None,
+                                Some("a few typos are the test; write e.g. `count: 2`".into()),
                             ));
                         }
                         only_keys(name, v, &["seed", "count"])?;
@@ -475,7 +475,7 @@ mod tests {
         );
         assert_eq!(
             msg(json!({"typos": {"seed": 1, "count": 0}})),
-            "`count: 0` is not from 1 to 20"
+            "`count: 0` is not from 1 to 20 (hint: a few typos are the test; write e.g. `count: 2`)"
         );
     }
 }

@@ -154,7 +154,7 @@ fn parse_rule(value: &Value, k: u32) -> Result<Rule, SpecError> {
         }
         other => Err(SpecError::new(
             path,
-            format!("`{other}` is not a repeat rule"),
+            format!("`{}` is not a repeat rule", crate::text::of_value(other)),
             hint,
         )),
     }
@@ -195,7 +195,7 @@ mod tests {
     #[case(json!(0), "`0` is not a number of samples from 1 to 100")]
     #[case(json!(101), "`101` is not a number of samples from 1 to 100")]
     #[case(json!({"k": 3, "rule": {"at_least": 4}}), "`at_least: 4` is not a number of samples from 1 to k = 3")]
-    #[case(json!({"k": 3, "rule": "most"}), "`\"most\"` is not a repeat rule")]
+    #[case(json!({"k": 3, "rule": "most"}), "`most` is not a repeat rule")]
     #[case(json!({"n": 3}), "unknown key `n` in `repeat`")]
     #[case(json!("five"), "`repeat` is a number of samples or a mapping with `k` and `rule`")]
     fn refuses(#[case] v: Value, #[case] message: &str) {

@@ -530,3 +530,79 @@ fn tribunal_flaky_lists_unstable_cases_from_the_history() {
     assert!(!none.success());
     insta::assert_snapshot!("flaky_no_history", none.snapshot());
 }
+
+const UNUSABLE: &str = r#"
+suite: unusable
+defaults:
+  target: {prompt: {provider: bot, template: "{{ input }}"}}
+cases:
+  - id: paraphrase
+    input: "Win a FREE cruise"
+    checks:
+      - invariant: {paraphrase: {provider: bot, count: 2}}
+  - id: judge
+    input: "Win a FREE cruise"
+    checks:
+      - invariant: {perturb: [uppercase], relation: {judge: bot}}
+  - id: path
+    input: "Win a FREE cruise"
+    checks:
+      - invariant: {perturb: [lowercase], relation: {json_path: $.label}}
+"#;
+
+/// A paraphrase model that answers one paraphrase instead of two, a judge
+/// that answers prose, and outputs that are not JSON: each is an `error`
+/// that says what came back, never a pass.
+#[test]
+fn unusable_paraphrases_judges_and_values_are_errors() {
+    let server = MockServer::start(true, |req, _| {
+        let text = req.json()["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or("")
+            .to_string();
+        if text.starts_with("Rewrite the request") {
+            MockReply::openai("[\"Only one rewrite\"]", 5, 5)
+        } else if text.starts_with("Two answers") {
+            MockReply::openai("They look about the same to me.", 5, 5)
+        } else {
+            MockReply::openai("spam", 5, 1)
+        }
+    })
+    .expect("server");
+    let p = TestProject::with(&[
+        ("evals/unusable.yaml", UNUSABLE),
+        (
+            "tribunal.yaml",
+            &format!(
+                "providers:\n  bot:\n    kind: openai\n    model: bot-1\n    base_url: {}/v1\nretry: {{max_attempts: 1}}\nreports: {{history: 'off'}}\n",
+                server.url()
+            ),
+        ),
+    ]);
+    let root = p.root_arg();
+    let out = p
+        .tribunal(&["test", "--root", root.as_str(), "--", "--test-threads", "1"])
+        .env("TRIBUNAL_MODE", "live")
+        .output();
+    assert!(!out.success());
+    let last: Value = serde_json::from_str(&p.read("target/tribunal/last.json")).expect("json");
+    let mut rows: Vec<String> = last["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let c = &r["verdict"]["checks"][0];
+            format!(
+                "{} [{}] {}",
+                r["verdict"]["trial"].as_str().unwrap_or(""),
+                c["outcome"].as_str().unwrap_or(""),
+                c["reason"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    rows.sort();
+    insta::assert_snapshot!(rows.join("\n"));
+}

@@ -266,7 +266,8 @@ pub(crate) fn parse_relation(v: Option<&Value>) -> Result<Relation, SpecError> {
                     .map_err(|e| bad(format!("`{p}` is not a JSON path: {e}"))),
                 ("ast_equivalent", Value::String(d)) if d == "json" => Ok(Relation::AstJson),
                 ("ast_equivalent", other) => Err(bad(format!(
-                    "`ast_equivalent: {other}` is not supported as a relation: only `json` compares two outputs without a schema"
+                    "`ast_equivalent: {}` is not supported as a relation: only `json` compares two outputs without a schema",
+                    crate::text::of_value(other)
                 ))),
                 ("judge", Value::String(p)) if !p.is_empty() => Ok(Relation::Judge(p.clone())),
                 _ => Err(bad(format!("`{k}: {v}` is not a relation"))),
@@ -524,12 +525,19 @@ async fn paraphrases(
             excerpt(&r.text)
         )
     })?;
-    if list.len() != p.count || list.iter().any(|s| s.trim().is_empty()) {
+    if list.len() != p.count {
         return Err(format!(
-            "the paraphrase model `{}` gave {} paraphrases (some empty or not {} in all): {}",
+            "the paraphrase model `{}` gave {} paraphrase(s) where {} were asked for: {}",
             p.provider,
             list.len(),
             p.count,
+            excerpt(&r.text)
+        ));
+    }
+    if list.iter().any(|s| s.trim().is_empty()) {
+        return Err(format!(
+            "the paraphrase model `{}` gave an empty paraphrase: {}",
+            p.provider,
             excerpt(&r.text)
         ));
     }
