@@ -218,7 +218,7 @@ fn repeat_result(samples: &[Sample], rep: Repeat, passed: u32, outcome: Outcome)
             "samples": samples.iter().enumerate().map(|(i, s)| json!({
                 "sample": i + 1,
                 "outcome": s.outcome.as_str(),
-                "output": crate::text::cut(&s.output.text, 200),
+                "output": crate::text::cut(&s.output.text, 120),
             })).collect::<Vec<_>>(),
         }));
     r.weight = 0.0;
