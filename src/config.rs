@@ -949,6 +949,32 @@ mod tests {
     }
 
     #[test]
+    fn repeat_and_the_quarantine_list_follow_the_precedence() {
+        let c = resolve(&[], None).expect("defaults");
+        assert_eq!(c.repeat, 1);
+        assert!(c.quarantine.ends_with("evals/quarantine.yaml"));
+        let file = "run: {repeat: 3}\nreports: {quarantine: ci/quarantine.yaml}\n";
+        let c = resolve(&[], Some(file)).expect("file");
+        assert_eq!(c.repeat, 3);
+        assert!(c.quarantine.ends_with("ci/quarantine.yaml"));
+        let c = resolve(
+            &[("TRIBUNAL_REPEAT", "5"), ("TRIBUNAL_QUARANTINE", "q.yaml")],
+            Some(file),
+        )
+        .expect("env");
+        assert_eq!(c.repeat, 5);
+        assert!(c.quarantine.ends_with("q.yaml"));
+        assert_eq!(
+            errors(&[("TRIBUNAL_REPEAT", "many")], None),
+            "TRIBUNAL_REPEAT=`many` is not a number of samples (hint: use a whole number from 1 to 100, such as `5`)"
+        );
+        assert_eq!(
+            errors(&[("TRIBUNAL_REPEAT", "101")], None),
+            "TRIBUNAL_REPEAT=`101` is not a number of samples (hint: use a whole number from 1 to 100, such as `5`)"
+        );
+    }
+
+    #[test]
     fn ci_detection_follows_insta() {
         assert!(is_ci(Some("true"), None));
         assert!(is_ci(Some("1"), None));

@@ -260,7 +260,10 @@ impl Quarantine {
                         &mut errors,
                         &field("expires"),
                         false,
-                        format!("`expires: {other}` is not a date"),
+                        format!(
+                            "`expires: {}` is not a date",
+                            crate::text::of_value(other)
+                        ),
                         Some("write the last day the entry holds as `YYYY-MM-DD`, such as `2027-01-31`".into()),
                     );
                     continue;
@@ -382,7 +385,7 @@ mod tests {
         assert_eq!(
             shown,
             [
-                "q.yaml:5:14: `expires: \"2027-02-30\"` is not a date (hint: write the last day the entry holds as `YYYY-MM-DD`, such as `2027-01-31`)",
+                "q.yaml:5:14: `expires: 2027-02-30` is not a date (hint: write the last day the entry holds as `YYYY-MM-DD`, such as `2027-01-31`)",
                 "q.yaml:7:13: `reason` is empty (hint: every entry says which case, why, and who fixes it)",
                 "q.yaml:11:5: unknown key `why` in quarantine entry (hint: expected one of `case`, `reason`, `owner`, `expires`)",
             ]

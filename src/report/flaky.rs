@@ -4,8 +4,10 @@
 //! decided it (pass or not; skipped runs are left out), how many passed,
 //! how many times the verdict **flipped** between consecutive runs, the pass
 //! rate with its 95% Wilson interval, and two signals from inside each run:
-//! judge checks whose votes **split** (the judge's own `split vote`
-//! warnings) and `repeat:` samples (passed of k, summed over runs).
+//! judge checks whose votes **split** (the judge's own `split vote` and
+//! `the judge votes disagree` warnings: pass/fail and pairwise votes that
+//! differ, scores two or more apart) and `repeat:` samples (passed of k,
+//! summed over runs).
 //!
 //! A trial is **unstable** when it flipped at least once, a judge split its
 //! votes, or its repeated samples neither all passed nor all failed.
@@ -56,7 +58,9 @@ impl Stability {
 
 fn split_in(r: &TrialRecord) -> bool {
     r.verdict.checks.iter().any(|c| {
-        c.warnings.iter().any(|w| w.starts_with("split vote"))
+        c.warnings
+            .iter()
+            .any(|w| w.starts_with("split vote") || w.starts_with("the judge votes disagree"))
             || c.evidence
                 .as_ref()
                 .and_then(|e| e.get("samples"))
