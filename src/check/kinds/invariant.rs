@@ -32,10 +32,11 @@ use serde_json::{Map, Value, json};
 
 use super::json_path::{PathStep, parse_path, select};
 use super::{CheckCx, Kind, Parsed, SpecError, excerpt, main_error};
+use crate::check::judge::site;
 use crate::check::{Check, ParseCx};
 use crate::diag::Seg;
 use crate::perturb::Perturbation;
-use crate::provider::{BoxFuture, CallSite, ChatRequest, Message};
+use crate::provider::{BoxFuture, ChatRequest, Message};
 use crate::verdict::{CheckResult, Output, Usage};
 
 const KIND: &str = "invariant";
@@ -330,7 +331,7 @@ pub(crate) fn with_text(input: &Value, field: Option<&str>, text: &str) -> Value
 }
 
 /// What comparing two outputs found.
-pub(crate) struct Compared {
+pub(crate) struct Related {
     /// Whether the relation held.
     pub held: bool,
     /// What was compared (the two values, the judge's reason).
@@ -371,8 +372,8 @@ pub(crate) async fn relate(
     base: &Output,
     other: &Output,
     cx: &CheckCx<'_>,
-) -> Result<Compared, String> {
-    let plain = |held: bool, detail: String| Compared {
+) -> Result<Related, String> {
+    let plain = |held: bool, detail: String| Related {
         held,
         detail,
         usage: None,
@@ -433,7 +434,7 @@ async fn same_meaning(
     a: &Output,
     b: &Output,
     cx: &CheckCx<'_>,
-) -> Result<Compared, String> {
+) -> Result<Related, String> {
     let prompt = format!(
         "Two answers were given to equivalent versions of one request. Do they mean the same (the same decision, facts and label; wording may differ)?\n\nAnswer A:\n{}\n\nAnswer B:\n{}\n\nReply with JSON only: {{\"same\": true or false, \"reason\": \"one sentence\"}}",
         crate::text::cut(&a.text, MAX_JUDGED_CHARS),
@@ -465,21 +466,12 @@ async fn same_meaning(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    Ok(Compared {
+    Ok(Related {
         held: same,
         detail: format!("judge: {reason}"),
         usage: Some(r.usage),
         cost_usd: r.cost_usd,
     })
-}
-
-pub(crate) fn site(cx: &CheckCx<'_>) -> CallSite {
-    CallSite {
-        suite: cx.trial.suite.to_string(),
-        case_id: cx.trial.case_id.to_string(),
-        variant: cx.trial.variant.map(str::to_string),
-        suite_dir: cx.trial.suite_dir.to_path_buf(),
-    }
 }
 
 /// Adds a call's spend to a result.
