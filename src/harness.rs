@@ -213,13 +213,15 @@ impl Harness {
             providers.insert(spec, p);
         }
         providers.set_rerun(config.rerun.clone());
-        let env = Arc::new(RunEnv::new(
+        let mut env = RunEnv::new(
             config.root.clone(),
             self.registry,
             providers,
             config.settings.ci,
             &plan.trials,
-        ));
+        );
+        env.default_repeat = config.project.repeat;
+        let env = Arc::new(env);
 
         // Which trials libtest will run: evaluate exactly those, up front and
         // concurrently.
@@ -229,12 +231,33 @@ impl Harness {
         {
             return setup_failed(message);
         }
-        let results = Arc::new(evaluate_all(&env, &config, &selected));
+        let quarantine = match crate::quarantine::Quarantine::load(
+            &config.project.quarantine,
+            &crate::case::display_path(&config.root, &config.project.quarantine),
+        ) {
+            Ok(q) => q,
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                return setup_failed(format!(
+                    "the quarantine list cannot be used:\n{}",
+                    lines.join("\n")
+                ));
+            }
+        };
+        let mut results = evaluate_all(&env, &config, &selected);
+        let notes = reporting::quarantine(&mut results, &quarantine, &crate::datetime::today());
+        let results = Arc::new(results);
         let failed = libtest::run(args, &plan, &results, print);
         let records = if args.list {
             Vec::new()
         } else {
             reporting::records(&config.root, &plan, &results, &filter)
+                .into_iter()
+                .map(|mut r| {
+                    r.quarantine = notes.get(&r.verdict.trial).cloned();
+                    r
+                })
+                .collect()
         };
         reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
         RunOutcome {

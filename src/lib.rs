@@ -212,9 +212,15 @@ pub mod import;
 #[doc(hidden)]
 pub mod labels;
 #[doc(hidden)]
+pub mod perturb;
+#[doc(hidden)]
 pub mod provider;
 #[doc(hidden)]
+pub mod quarantine;
+#[doc(hidden)]
 pub mod registry;
+#[doc(hidden)]
+pub mod repeat;
 pub mod report;
 #[doc(hidden)]
 pub mod rerun;

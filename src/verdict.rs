@@ -535,12 +535,72 @@ pub enum Status {
     Error,
     /// The case was skipped (`skip:` in YAML).
     Skipped,
+    /// The case is on the quarantine list (an entry that has not expired):
+    /// reported with the status it would have had, never gating.
+    Quarantined,
 }
 
 impl Status {
     /// Whether this status fails the build.
     pub fn fails_build(self) -> bool {
-        !matches!(self, Status::Pass | Status::KnownFailure | Status::Skipped)
+        !matches!(
+            self,
+            Status::Pass | Status::KnownFailure | Status::Skipped | Status::Quarantined
+        )
+    }
+}
+
+/// What the quarantine list (`evals/quarantine.yaml`) says about a trial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QuarantineNote {
+    /// The entry's pattern.
+    pub case: String,
+    /// Why the case is quarantined.
+    pub reason: String,
+    /// Who is fixing it.
+    pub owner: String,
+    /// The last day the entry holds (`YYYY-MM-DD`).
+    pub expires: String,
+    /// Whether the entry has expired (the trial gates again).
+    #[serde(default)]
+    pub expired: bool,
+    /// The status the trial has by its snapshot, which a live entry keeps
+    /// from gating.
+    pub status: Status,
+    /// Where the entry is written (`file:line:col`).
+    pub location: String,
+}
+
+impl QuarantineNote {
+    /// The status a run records: `quarantined` while the entry holds,
+    /// else the trial's own.
+    pub fn effective(&self) -> Status {
+        if self.expired {
+            self.status
+        } else {
+            Status::Quarantined
+        }
+    }
+
+    /// One line for reports: `quarantined until 2027-01-31 by @alice:
+    /// REASON (would be: regression)`, or that the entry expired.
+    pub fn line(&self) -> String {
+        if self.expired {
+            format!(
+                "quarantine entry `{}` ({}) expired on {}: the case gates again (hint: fix the case, or renew the entry with a new date)",
+                self.case, self.location, self.expires
+            )
+        } else {
+            let would = serde_json::to_value(self.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!(
+                "quarantined until {} by {}: {} (would be: {would})",
+                self.expires, self.owner, self.reason
+            )
+        }
     }
 }
 
@@ -567,6 +627,9 @@ pub struct TrialRecord {
     /// `error` with every problem; it fails every report and gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_error: Option<String>,
+    /// The quarantine list's entry for the trial, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<QuarantineNote>,
 }
 
 impl CheckResult {

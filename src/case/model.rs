@@ -96,6 +96,9 @@ pub struct Case {
     /// A multi-turn case's user after the first message (`turns:` or
     /// `simulated_user:`).
     pub script: Option<Script>,
+    /// `repeat:` of the case (or of `defaults:`): samples and the rule that
+    /// decides them; `None` takes the run's default (`TRIBUNAL_REPEAT`).
+    pub repeat: Option<crate::repeat::Repeat>,
     /// Where the case is written.
     pub location: Location,
 }

@@ -52,6 +52,8 @@ pub(super) struct RawDefaults {
     pub(super) threshold: Option<f64>,
     #[serde(default)]
     pub(super) gate: Option<Gate>,
+    #[serde(default)]
+    pub(super) repeat: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -96,4 +98,6 @@ pub(super) struct RawCase {
     pub(super) turns: Option<Value>,
     #[serde(default)]
     pub(super) simulated_user: Option<Value>,
+    #[serde(default)]
+    pub(super) repeat: Option<Value>,
 }

@@ -1059,6 +1059,7 @@ impl Loader<'_> {
             self.threshold(&child(base, "threshold"), t);
         }
         let skip = self.skip(&child(base, "skip"), rc.skip.as_ref());
+        let repeat = self.repeat(base, rc.repeat.as_ref(), defaults.raw.repeat.as_ref());
         if let Some(only) = &rc.variants {
             self.only_variants(&child(base, "variants"), only, &defaults.variants);
         }
@@ -1090,7 +1091,33 @@ impl Loader<'_> {
             skip,
             only_variants: rc.variants,
             script,
+            repeat,
         })
+    }
+
+    /// `repeat:` of a case, else of `defaults:` (reported once per case
+    /// that uses a broken default, at the default).
+    fn repeat(
+        &mut self,
+        base: &[Seg],
+        own: Option<&Value>,
+        default: Option<&Value>,
+    ) -> Option<crate::repeat::Repeat> {
+        let (path, value) = match (own, default) {
+            (Some(v), _) => (child(base, "repeat"), v),
+            (None, Some(v)) => (
+                vec![Seg::Key("defaults".into()), Seg::Key("repeat".into())],
+                v,
+            ),
+            (None, None) => return None,
+        };
+        match crate::repeat::Repeat::parse(value) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.spec_error(&path, e);
+                None
+            }
+        }
     }
 
     /// The step names of a target when it is a pipeline (written in place

@@ -7,6 +7,7 @@ pub mod ci;
 pub mod equiv;
 pub mod generate;
 pub mod generate_llm;
+pub mod flaky;
 pub mod import;
 pub mod init;
 pub mod labels;
@@ -85,6 +86,10 @@ pub enum Cmd {
     /// outputs pass/fail with critiques, then sees judge agreement and an
     /// error analysis. Prints the URL; opens nothing.
     Review(review::Args),
+    /// List the trials whose verdicts are unstable across the stored runs:
+    /// flips, pass rate and its Wilson interval, split judge votes, mixed
+    /// `repeat:` samples, and whether each is quarantined.
+    Flaky(flaky::Args),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -123,6 +128,9 @@ pub struct RunArgs {
     /// Arguments for the test binary (a filter, `--exact`, `--test-threads N`).
     #[arg(last = true)]
     pub test_args: Vec<String>,
+    /// Samples of every case without its own `repeat:` (`TRIBUNAL_REPEAT`).
+    #[arg(long, value_name = "K")]
+    pub repeat: Option<u32>,
 }
 
 /// Runs a parsed command line and returns the process exit code (see
@@ -141,5 +149,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Import(c) => import::run(c),
         Cmd::Generate(c) => generate::run(c),
         Cmd::Review(args) => review::run(args),
+        Cmd::Flaky(args) => flaky::run(args),
     }
 }

@@ -34,6 +34,7 @@ pub(crate) fn records(
                 snapshot,
                 skip_reason: None,
                 load_error: None,
+                quarantine: None,
             });
         } else if let Some(reason) = &t.case().skip
             && filter.selects(&t.name(), false)
@@ -47,6 +48,7 @@ pub(crate) fn records(
                 snapshot,
                 skip_reason: Some(reason.clone()),
                 load_error: None,
+                quarantine: None,
             });
         }
     }
@@ -86,6 +88,7 @@ fn broken_record(b: &Broken) -> TrialRecord {
         snapshot: String::new(),
         skip_reason: None,
         load_error: (!row).then(|| b.file.clone()),
+        quarantine: None,
     }
 }
 
@@ -136,4 +139,37 @@ pub(crate) fn report(
             files.join(", ")
         );
     }
+}
+
+/// Applies the quarantine list to the evaluated trials: a trial with a live
+/// entry is `quarantined` and fails nothing (its message says what it would
+/// have been); an expired entry changes nothing but is noted. Returns the
+/// note of every trial the list names, by trial name.
+pub(crate) fn quarantine(
+    results: &mut Results,
+    list: &crate::quarantine::Quarantine,
+    today: &str,
+) -> std::collections::HashMap<String, crate::verdict::QuarantineNote> {
+    let mut notes = std::collections::HashMap::new();
+    if list.entries.is_empty() {
+        return notes;
+    }
+    for (name, (_, c)) in results.iter_mut() {
+        let Some(note) = list.note(name, c.status, today) else {
+            continue;
+        };
+        if !note.expired {
+            c.status = Status::Quarantined;
+            if c.fails {
+                c.fails = false;
+            }
+        }
+        let line = note.line();
+        c.message = Some(match c.message.take() {
+            Some(m) => format!("{line}\n{m}"),
+            None => line,
+        });
+        notes.insert(name.clone(), note);
+    }
+    notes
 }

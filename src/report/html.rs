@@ -41,7 +41,7 @@ th{background:#f0f2f5;font-weight:600}td.num{text-align:right;font-variant-numer
 .kpis{display:flex;gap:14px;flex-wrap:wrap}.kpi{border:1px solid #dde2e8;border-radius:6px;padding:8px 14px;min-width:140px}
 .kpi b{display:block;font-size:20px}.st{border-radius:3px;padding:1px 6px;font-size:12px;white-space:nowrap}
 .st-pass{background:#dcf5e3}.st-known_failure{background:#eee}.st-regression,.st-must_pass_failure{background:#ffd9d9}
-.st-error{background:#ffe3c2}.st-new,.st-changed{background:#fff3b8}.st-improvement{background:#d7ecff}.st-skipped{background:#f3f3f3}
+.st-error{background:#ffe3c2}.st-new,.st-changed{background:#fff3b8}.st-improvement{background:#d7ecff}.st-skipped{background:#f3f3f3}.st-quarantined{background:#ece4ff}
 details{margin:6px 0}summary{cursor:pointer}pre{white-space:pre-wrap;background:#f6f8fa;padding:6px 8px;border-radius:4px;margin:4px 0}
 .plots{display:flex;flex-wrap:wrap;gap:18px}figure{margin:0}figcaption{font-size:12px;color:#56606b}
 .best{font-weight:700}svg text{font:11px system-ui,sans-serif;fill:#56606b}

@@ -23,6 +23,8 @@ pub mod compare;
 #[doc(hidden)]
 pub mod error;
 #[doc(hidden)]
+pub mod flaky;
+#[doc(hidden)]
 pub mod gate;
 #[doc(hidden)]
 pub mod history;

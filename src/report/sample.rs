@@ -77,6 +77,7 @@ pub fn record(
         snapshot: format!("evals/snapshots/{suite}__{}.snap", case.replace("::", "__")),
         skip_reason: None,
         load_error: None,
+        quarantine: None,
     }
 }
 

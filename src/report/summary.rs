@@ -77,6 +77,7 @@ pub fn status_name(s: Status) -> &'static str {
         Status::MustPassFailure => "must_pass_failure",
         Status::Error => "error",
         Status::Skipped => "skipped",
+        Status::Quarantined => "quarantined",
     }
 }
 
@@ -91,7 +92,10 @@ pub fn latency_of(r: &TrialRecord) -> Option<f64> {
 
 /// Whether a record counts in pass rates (skipped trials do not).
 pub fn counted(r: &TrialRecord) -> bool {
-    r.status != Status::Skipped && r.verdict.outcome != Outcome::Skipped
+    // A quarantined trial is reported but measured by no pass rate or gate.
+    r.status != Status::Skipped
+        && r.status != Status::Quarantined
+        && r.verdict.outcome != Outcome::Skipped
 }
 
 /// Pass rate and mean score of a set of records.
@@ -153,6 +157,13 @@ impl Summary {
 /// The first thing that explains a non-passing trial: the case error, or
 /// the first failing/erroring check with its reason or critique.
 pub fn failure_reason(r: &TrialRecord) -> String {
+    if let Some(note) = &r.quarantine {
+        let own = TrialRecord {
+            quarantine: None,
+            ..r.clone()
+        };
+        return format!("{} — {}", note.line(), failure_reason(&own));
+    }
     if let Some(why) = &r.skip_reason {
         return format!("skipped: {why}");
     }

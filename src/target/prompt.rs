@@ -325,6 +325,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
     let last = loop {
         round += 1;
         let request = ChatRequest {
+            sample: ctx.sample,
             messages: messages.clone(),
             temperature: params.temperature,
             max_tokens: params.max_tokens,

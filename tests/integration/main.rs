@@ -24,6 +24,7 @@ mod loader;
 mod packaging;
 mod pipeline;
 mod providers;
+mod pyramid;
 mod report_html_chromium;
 mod report_outputs;
 mod report_workflows;

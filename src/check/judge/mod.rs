@@ -25,6 +25,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+/// The call site of a check's model calls (cassettes are filed by it).
+pub(crate) use ask::site;
 pub use params::{Baseline, JudgeParams, Mode, Rubric, SuiteJudge};
 pub use plan::MAX_CALLS;
 use plan::{BaselineSource, Plan};
