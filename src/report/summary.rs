@@ -63,6 +63,10 @@ pub struct Summary {
     pub latency_p50: Option<f64>,
     /// 95th percentile target latency (ms).
     pub latency_p95: Option<f64>,
+    /// Judge canary gates (`min_canary_catch`): `Ok` lines held, `Err`
+    /// lines failed. Every gate applies them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub canary_gates: Vec<Result<String, String>>,
 }
 
 /// The snake_case name of a status, as in the JSON.
@@ -141,6 +145,10 @@ impl Summary {
             cost_usd: cost,
             latency_p50: percentile(&latencies, 0.5),
             latency_p95: percentile(&latencies, 0.95),
+            canary_gates: super::canaries::canary_stats(run)
+                .iter()
+                .filter_map(super::canaries::CanaryStats::gate)
+                .collect(),
         }
     }
 
@@ -282,6 +290,8 @@ pub fn terminal_summary(run: &RunResults) -> String {
     for note in length_bias_notes(run) {
         let _ = writeln!(out, "  {note}");
     }
+    out.push_str(&super::calibration::terminal(run));
+    out.push_str(&super::canaries::terminal(run));
     let mut budget = FAILURE_LINES;
     for section in super::sections::sections(run) {
         let items = &section.records;
