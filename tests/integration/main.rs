@@ -27,6 +27,7 @@ mod report_outputs;
 mod report_workflows;
 mod rerun_hints;
 mod targets;
+mod canaries;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file
 /// would be one more crate to compile and link on every `cargo test`. Add a
