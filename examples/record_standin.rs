@@ -265,22 +265,70 @@ fn judge(prompt: &str, wants_score: bool) -> Value {
 /// wrong or with an invented claim.
 fn grounded_assistant(question: &str) -> &'static str {
     const ANSWERS: &[(&str, &str)] = &[
-        ("How long do I have to return an item?", "You can return any item within 30 days of delivery. Refunds go back to the original payment method."),
-        ("How long does standard shipping take?", "Standard shipping takes 3 to 5 business days. You will get a tracking link by email."),
-        ("How much is express shipping?", "Express shipping costs 12 euros and arrives the next business day."),
-        ("When is the Berlin store open on Saturday?", "The Berlin store is open from 10 to 18 on Saturday. It is closed on Sunday."),
-        ("How long is the warranty on headphones?", "Headphones come with a 2-year warranty. Keep your receipt as proof of purchase."),
-        ("Do gift cards expire?", "Gift cards do not expire. You can use them online and in every store."),
-        ("Do you match competitors' prices?", "Yes, we match a competitor's price within fourteen days of purchase."),
-        ("Is there a restocking fee?", "There is a restocking fee of 15 percent on opened items."),
-        ("Is there a student discount?", "Students get 20% off with a valid student card."),
-        ("Do you ship to Switzerland?", "We ship to Switzerland in 2 to 4 days."),
-        ("When is shipping free?", "Shipping is free on orders over 80 euros."),
-        ("Can you repair my broken phone screen?", "We repair phone screens within 5 days. Every repair is also free for life, guaranteed."),
-        ("How many points do I get per euro?", "You earn 1 point per euro spent, and points are worth double on your birthday."),
-        ("Can I exchange a size?", "Size exchanges are free within 30 days. Bring the item with its tags."),
-        ("Can I cancel my order?", "You can cancel an order within 2 hours of placing it. After that it is already being packed."),
-        ("Which payment methods do you accept?", "We accept cards, PayPal and invoice. Invoices are due within 14 days."),
+        (
+            "How long do I have to return an item?",
+            "You can return any item within 30 days of delivery. Refunds go back to the original payment method.",
+        ),
+        (
+            "How long does standard shipping take?",
+            "Standard shipping takes 3 to 5 business days. You will get a tracking link by email.",
+        ),
+        (
+            "How much is express shipping?",
+            "Express shipping costs 12 euros and arrives the next business day.",
+        ),
+        (
+            "When is the Berlin store open on Saturday?",
+            "The Berlin store is open from 10 to 18 on Saturday. It is closed on Sunday.",
+        ),
+        (
+            "How long is the warranty on headphones?",
+            "Headphones come with a 2-year warranty. Keep your receipt as proof of purchase.",
+        ),
+        (
+            "Do gift cards expire?",
+            "Gift cards do not expire. You can use them online and in every store.",
+        ),
+        (
+            "Do you match competitors' prices?",
+            "Yes, we match a competitor's price within fourteen days of purchase.",
+        ),
+        (
+            "Is there a restocking fee?",
+            "There is a restocking fee of 15 percent on opened items.",
+        ),
+        (
+            "Is there a student discount?",
+            "Students get 20% off with a valid student card.",
+        ),
+        (
+            "Do you ship to Switzerland?",
+            "We ship to Switzerland in 2 to 4 days.",
+        ),
+        (
+            "When is shipping free?",
+            "Shipping is free on orders over 80 euros.",
+        ),
+        (
+            "Can you repair my broken phone screen?",
+            "We repair phone screens within 5 days. Every repair is also free for life, guaranteed.",
+        ),
+        (
+            "How many points do I get per euro?",
+            "You earn 1 point per euro spent, and points are worth double on your birthday.",
+        ),
+        (
+            "Can I exchange a size?",
+            "Size exchanges are free within 30 days. Bring the item with its tags.",
+        ),
+        (
+            "Can I cancel my order?",
+            "You can cancel an order within 2 hours of placing it. After that it is already being packed.",
+        ),
+        (
+            "Which payment methods do you accept?",
+            "We accept cards, PayPal and invoice. Invoices are due within 14 days.",
+        ),
     ];
     ANSWERS
         .iter()
@@ -324,7 +372,10 @@ fn grounded_judge(prompt: &str) -> Value {
     let negation_differs = negations(criteria) != negations(&output);
     let pass = missing.is_empty() && !negation_differs;
     let critique = if !missing.is_empty() {
-        format!("The reply does not give {} from the policy.", missing.join(" and "))
+        format!(
+            "The reply does not give {} from the policy.",
+            missing.join(" and ")
+        )
     } else if negation_differs {
         "The reply says the opposite of the policy.".to_string()
     } else {

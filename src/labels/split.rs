@@ -57,7 +57,9 @@ pub fn few_shot_pool(file: &LabelFile, n: usize) -> Vec<&Label> {
 
 /// Whether `label` is in the few-shot pool of a judge with `few_shot: n`.
 pub fn in_pool(file: &LabelFile, n: usize, label: &Label) -> bool {
-    few_shot_pool(file, n).iter().any(|l| l.key() == label.key())
+    few_shot_pool(file, n)
+        .iter()
+        .any(|l| l.key() == label.key())
 }
 
 #[cfg(test)]
@@ -118,8 +120,16 @@ mod tests {
         // Asking for more than there are takes every label with a critique.
         assert_eq!(few_shot_pool(&file, 10).len(), 5);
         assert!(few_shot_pool(&file, 0).is_empty());
-        assert!(in_pool(&file, 3, file.find(fails[1], None, None).expect("label")));
-        assert!(!in_pool(&file, 3, file.find("no-critique", None, None).expect("label")));
+        assert!(in_pool(
+            &file,
+            3,
+            file.find(fails[1], None, None).expect("label")
+        ));
+        assert!(!in_pool(
+            &file,
+            3,
+            file.find("no-critique", None, None).expect("label")
+        ));
         assert_eq!(label_id(&label("x", HumanVerdict::Pass, "")), "x::::");
     }
 }

@@ -200,7 +200,14 @@ fn adjusted(x: f64, n: f64, z: f64) -> f64 {
 /// judged outputs, with TPR from `tp` of `n_pos` human passes and TNR from
 /// `tn` of `n_neg` human fails; `None` when `TPR + TNR − 1 ≤ 0` or a count
 /// is zero. See the module docs for the interval.
-pub fn rogan_gladen(passes: u64, n: u64, tp: u64, n_pos: u64, tn: u64, n_neg: u64) -> Option<Corrected> {
+pub fn rogan_gladen(
+    passes: u64,
+    n: u64,
+    tp: u64,
+    n_pos: u64,
+    tn: u64,
+    n_neg: u64,
+) -> Option<Corrected> {
     if n == 0 || n_pos == 0 || n_neg == 0 {
         return None;
     }

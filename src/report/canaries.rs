@@ -180,8 +180,14 @@ pub fn terminal(run: &RunResults) -> String {
                 String::new()
             },
             match s.gate() {
-                Some(Ok(_)) => format!(" · min_canary_catch {:.1}% ok", s.min_catch.unwrap_or(0.0) * 100.0),
-                Some(Err(_)) => format!(" · below min_canary_catch {:.1}%: FAILED", s.min_catch.unwrap_or(0.0) * 100.0),
+                Some(Ok(_)) => format!(
+                    " · min_canary_catch {:.1}% ok",
+                    s.min_catch.unwrap_or(0.0) * 100.0
+                ),
+                Some(Err(_)) => format!(
+                    " · below min_canary_catch {:.1}%: FAILED",
+                    s.min_catch.unwrap_or(0.0) * 100.0
+                ),
                 None => String::new(),
             }
         ));
@@ -299,8 +305,14 @@ mod tests {
         use CanaryOutcome::*;
         let run = run_with(
             &[
-                ("s::a", &[("drop_answer", Caught), ("unsupported_claim", Slipped)]),
-                ("s::b", &[("drop_answer", Caught), ("unsupported_claim", Error)]),
+                (
+                    "s::a",
+                    &[("drop_answer", Caught), ("unsupported_claim", Slipped)],
+                ),
+                (
+                    "s::b",
+                    &[("drop_answer", Caught), ("unsupported_claim", Error)],
+                ),
                 ("s::c", &[("swap_numbers", Caught)]),
             ],
             Some(0.9),
@@ -312,9 +324,14 @@ mod tests {
         assert_eq!(s.slipped_mutations(), ["unsupported_claim (2 of 2)"]);
         assert_eq!(
             gate_failures(&run),
-            ["judge `s · faithful` caught 3 of 5 canaries (60.0%) < min_canary_catch 90.0%; slipped through: unsupported_claim (2 of 2)"]
+            [
+                "judge `s · faithful` caught 3 of 5 canaries (60.0%) < min_canary_catch 90.0%; slipped through: unsupported_claim (2 of 2)"
+            ]
         );
-        let lenient = run_with(&[("s::a", &[("drop_answer", Caught), ("negate", Slipped)])], Some(0.5));
+        let lenient = run_with(
+            &[("s::a", &[("drop_answer", Caught), ("negate", Slipped)])],
+            Some(0.5),
+        );
         assert!(gate_failures(&lenient).is_empty());
         let none = run_with(&[("s::a", &[])], Some(0.5));
         assert!(gate_failures(&none)[0].contains("was asked no canary"));

@@ -125,9 +125,17 @@ fn canaries_are_recorded_replayed_and_gate_the_suite() {
     assert!(!snap.contains("canar"), "{snap}");
 
     // Offline, in CI: the same outcome from the cassettes, no call made.
-    dir.write("tribunal.yaml", config("http://127.0.0.1:1", "http://127.0.0.1:1"));
+    dir.write(
+        "tribunal.yaml",
+        config("http://127.0.0.1:1", "http://127.0.0.1:1"),
+    );
     let replayed = dir.tribunal(&["test", "--root", &root]).ci(true).output();
-    assert_eq!(openai.count() + anthropic.count(), 11, "{}", replayed.text());
+    assert_eq!(
+        openai.count() + anthropic.count(),
+        11,
+        "{}",
+        replayed.text()
+    );
     assert_eq!(replayed.code, recorded.code, "{}", replayed.text());
     let gate = |o: &crate::common::CliOutput| {
         o.text()
@@ -148,9 +156,7 @@ fn canaries_are_recorded_replayed_and_gate_the_suite() {
         .expect("window record");
     let canaries = &window["verdict"]["checks"][0]["canaries"];
     insta::assert_json_snapshot!("canaries_results_json", canaries);
-    let report = dir
-        .tribunal(&["report", "--root", &root])
-        .output();
+    let report = dir.tribunal(&["report", "--root", &root]).output();
     assert!(!report.success(), "{}", report.text());
     assert!(
         report
@@ -165,8 +171,9 @@ fn canaries_are_recorded_replayed_and_gate_the_suite() {
     let ok = dir.tribunal(&["test", "--root", &root]).ci(true).output();
     assert!(ok.success(), "{}", ok.text());
     assert!(
-        ok.text()
-            .contains("support · lenient policy: caught 3 of 4 (75.0%) · min_canary_catch 75.0% ok"),
+        ok.text().contains(
+            "support · lenient policy: caught 3 of 4 (75.0%) · min_canary_catch 75.0% ok"
+        ),
         "{}",
         ok.text()
     );
@@ -182,7 +189,10 @@ fn a_judge_without_canaries_makes_no_extra_call() {
                 "suite: support\njudge:\n  provider: lenient\ncases:\n  - id: window\n    input: How long?\n    output: \"{WINDOW}\"\n    checks:\n      - judge: {{criteria: States the window.}}\n"
             ),
         ),
-        ("tribunal.yaml", &config(&openai.url(), "http://127.0.0.1:1")),
+        (
+            "tribunal.yaml",
+            &config(&openai.url(), "http://127.0.0.1:1"),
+        ),
     ]);
     let out = dir
         .tribunal(&["test", "--root", &dir.root_arg()])
@@ -240,22 +250,44 @@ fn the_summary_shows_calibrated_pass_rates_and_says_when_labels_are_too_few_or_s
         }
     };
     for i in 0..5 {
-        add(&format!("p{i}"), &format!("Within 30 days, case {i}."), Some(HumanVerdict::Pass));
+        add(
+            &format!("p{i}"),
+            &format!("Within 30 days, case {i}."),
+            Some(HumanVerdict::Pass),
+        );
     }
     add("p5", "Within thirty days.", Some(HumanVerdict::Pass));
     for i in 0..4 {
-        add(&format!("f{i}"), &format!("Whenever you like, case {i}."), Some(HumanVerdict::Fail));
+        add(
+            &format!("f{i}"),
+            &format!("Whenever you like, case {i}."),
+            Some(HumanVerdict::Fail),
+        );
     }
-    add("f4", "Within 30 days, and we pay the postage twice.", Some(HumanVerdict::Fail));
-    add("f5", "Within 30 days, or 90 for members.", Some(HumanVerdict::Fail));
+    add(
+        "f4",
+        "Within 30 days, and we pay the postage twice.",
+        Some(HumanVerdict::Fail),
+    );
+    add(
+        "f5",
+        "Within 30 days, or 90 for members.",
+        Some(HumanVerdict::Fail),
+    );
     add("u0", "Within 30 days, unlabelled.", None);
     add("u1", "Within 30 days, also unlabelled.", None);
     // A label whose output changed since: stale, counted, never used.
     labels.upsert(label("u1", HumanVerdict::Fail, "An older answer."));
-    let text = format!("suite: support\njudge:\n  provider: lenient\ncases:\n{}", cases.concat());
+    let text = format!(
+        "suite: support\njudge:\n  provider: lenient\ncases:\n{}",
+        cases.concat()
+    );
     let dir = TestProject::with(&[
         ("evals/support.yaml", &text),
-        ("tribunal.yaml", &config(&openai.url(), "http://127.0.0.1:1")),
+        (
+            "tribunal.yaml",
+            &config(&openai.url(), "http://127.0.0.1:1"),
+        ),
     ]);
     labels
         .save(&labels_path(dir.path(), "support", None))
@@ -284,7 +316,10 @@ fn the_summary_shows_calibrated_pass_rates_and_says_when_labels_are_too_few_or_s
         .join("\n");
     insta::assert_snapshot!("calibrated_pass_rate_markdown", table);
     let html = dir.read("target/tribunal/report.html");
-    assert!(html.contains("<section id=\"calibration\">"), "html section");
+    assert!(
+        html.contains("<section id=\"calibration\">"),
+        "html section"
+    );
     assert!(html.contains("61.9% ("), "the estimate in the HTML table");
     // `tribunal compare` shows both runs' calibrated rates.
     let cmp = dir
@@ -302,7 +337,11 @@ fn the_summary_shows_calibrated_pass_rates_and_says_when_labels_are_too_few_or_s
     // Fewer labels: the correction is withheld, and the summary says why.
     let mut few = LabelFile::new("support");
     few.upsert(label("p0", HumanVerdict::Pass, "Within 30 days, case 0."));
-    few.upsert(label("f0", HumanVerdict::Fail, "Whenever you like, case 0."));
+    few.upsert(label(
+        "f0",
+        HumanVerdict::Fail,
+        "Whenever you like, case 0.",
+    ));
     few.save(&labels_path(dir.path(), "support", None))
         .expect("save labels");
     let out = dir

@@ -10,6 +10,7 @@ mod agents_targets;
 mod agents_tool_schemas;
 mod architecture;
 mod ast_equivalent;
+mod canaries;
 mod checks;
 mod ci_github;
 mod cli;
@@ -27,7 +28,6 @@ mod report_outputs;
 mod report_workflows;
 mod rerun_hints;
 mod targets;
-mod canaries;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file
 /// would be one more crate to compile and link on every `cargo test`. Add a

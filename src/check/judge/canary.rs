@@ -82,7 +82,12 @@ pub(super) fn resolve(
 
 /// Asks the judge about every applicable mutation of the output it passed
 /// and records the answers (and their spend) on `result`.
-pub(super) async fn run(plan: &Plan, material: &Material, cx: &CheckCx<'_>, result: &mut CheckResult) {
+pub(super) async fn run(
+    plan: &Plan,
+    material: &Material,
+    cx: &CheckCx<'_>,
+    result: &mut CheckResult,
+) {
     let context = material.expected.as_deref().unwrap_or(&material.input);
     let mut asked = Vec::new();
     let mut not_applicable = Vec::new();

@@ -15,9 +15,9 @@
 mod ask;
 mod canary;
 mod direct;
+pub mod mutate;
 mod pairwise;
 mod params;
-pub mod mutate;
 pub mod parse;
 mod plan;
 pub mod prompt;
@@ -109,7 +109,10 @@ async fn run(plan: &Plan, cx: &CheckCx<'_>) -> CheckResult {
 /// The human label of this trial's output for this judge, from the suite's
 /// label file (a label for this check by name, else one for every judge of
 /// the case); `Err` is a warning: the label file cannot be read.
-fn human_label(plan: &Plan, cx: &CheckCx<'_>) -> Result<Option<crate::verdict::HumanLabel>, String> {
+fn human_label(
+    plan: &Plan,
+    cx: &CheckCx<'_>,
+) -> Result<Option<crate::verdict::HumanLabel>, String> {
     let path = cx
         .services
         .labels_path(cx.trial.suite, plan.labels.as_deref());

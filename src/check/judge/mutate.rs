@@ -397,14 +397,12 @@ fn replace_entity(output: &str) -> Option<String> {
 fn truncate(output: &str) -> Option<String> {
     let text = output.trim_end();
     let half = text.chars().count() / 2;
-    let mut kept = 0;
     let mut end = 0;
     let mut words = 0;
-    for (at, c) in text.char_indices() {
+    for (kept, (at, c)) in text.char_indices().enumerate() {
         if kept >= half {
             break;
         }
-        kept += 1;
         if c.is_whitespace() && !text[..at].trim().is_empty() {
             end = at;
             words += 1;
@@ -506,7 +504,9 @@ mod tests {
         Mutation::Negate,
         RETURNS,
         RETURNS_Q,
-        Some("Returns are accepted within 30 days of delivery, so five-week-old shoes can still be returned. If they are faulty, reply with a photo and we will look at a warranty repair.")
+        Some(
+            "Returns are accepted within 30 days of delivery, so five-week-old shoes can still be returned. If they are faulty, reply with a photo and we will look at a warranty repair."
+        )
     )]
     #[case::add_negation(
         Mutation::Negate,
@@ -551,7 +551,9 @@ mod tests {
         Mutation::UnsupportedClaim,
         "Returns are accepted within 30 days.",
         "",
-        Some("Returns are accepted within 30 days. Independent studies show this works for 97% of customers.")
+        Some(
+            "Returns are accepted within 30 days. Independent studies show this works for 97% of customers."
+        )
     )]
     #[case::claim_without_a_full_stop(
         Mutation::UnsupportedClaim,
