@@ -1040,3 +1040,86 @@ async fn votes_are_asked_concurrently_and_spend_is_summed() {
     );
     assert!((r.cost_usd.expect("cost") - 0.003).abs() < 1e-12);
 }
+
+#[tokio::test]
+async fn score_judge_canaries_never_change_the_verdict_and_add_their_spend() {
+    // Scores 5 when the output states "30 days" and nothing about studies.
+    let p = scripted(|r| {
+        let out = user(r);
+        let good = out.contains("30 days") && !out.contains("studies");
+        let mut resp = text(if good {
+            r#"{"reasoning": "right window", "score": 5}"#
+        } else {
+            r#"{"reasoning": "wrong", "score": 2}"#
+        });
+        resp.usage = crate::verdict::Usage {
+            input_tokens: 10,
+            output_tokens: 1,
+        };
+        resp
+    });
+    let f = Fixture::new(
+        p.clone(),
+        "Returns are accepted within 30 days of delivery. Bring the receipt.",
+    );
+    let params = json!({
+        "provider": "judge",
+        "mode": "score",
+        "canaries": ["swap_numbers", "unsupported_claim", "replace_entity"],
+    });
+    let r = f.judge(params, None).await;
+    assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+    assert_eq!(r.label.as_deref(), Some("5/5"), "the verdict is the original's");
+    let run = r.canaries.expect("canaries asked");
+    let got: Vec<(&str, &str)> = run
+        .canaries
+        .iter()
+        .map(|c| (c.mutation.as_str(), c.outcome.as_str()))
+        .collect();
+    // "60 days" scores 2 (caught); the appended claim mentions studies (caught).
+    assert_eq!(got, [("swap_numbers", "caught"), ("unsupported_claim", "caught")]);
+    assert_eq!(run.not_applicable, ["replace_entity"]);
+    assert_eq!(p.requests().len(), 3, "one call per applicable canary");
+    assert_eq!(
+        r.usage.map(|u| u.input_tokens),
+        Some(30),
+        "canary tokens are spent by the check"
+    );
+
+    // A failed output asks no canary.
+    let f = Fixture::new(p.clone(), "Whenever you like.");
+    let r = f
+        .judge(json!({"provider": "judge", "mode": "score", "canaries": true}), None)
+        .await;
+    assert_eq!(r.outcome, Outcome::Fail);
+    assert!(r.canaries.is_none());
+    assert_eq!(p.requests().len(), 4);
+}
+
+#[test]
+fn canary_configuration_errors_are_load_errors() {
+    let p = scripted(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::new(p, "x");
+    for (params, defaults, why) in [
+        (json!({"canaries": ["nope"]}), None, "unknown canary `nope`"),
+        (json!({"canaries": []}), None, "names no mutation"),
+        (
+            json!({"canaries": true, "min_canary_catch": 1.5}),
+            None,
+            "outside [0, 1]",
+        ),
+        (
+            json!({}),
+            Some(json!({"min_canary_catch": 0.9})),
+            "asks no canaries (set in the suite's `judge:` block",
+        ),
+        (
+            json!({"mode": "conversation", "canaries": true}),
+            None,
+            "judges the whole conversation",
+        ),
+    ] {
+        let e = f.load_error(params.clone(), defaults);
+        assert!(e.contains(why), "{params}: {e}");
+    }
+}
