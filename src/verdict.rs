@@ -673,6 +673,13 @@ pub struct CanaryRun {
     /// swap, one sentence only, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_applicable: Vec<String>,
+    /// Tokens the canary calls spent (in the run's totals, not the check's,
+    /// so a later `cost` check never counts them).
+    #[serde(default)]
+    pub usage: Usage,
+    /// What the canary calls cost, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// One canary: a mutation of the output and what the judge said about it.

@@ -242,7 +242,7 @@ pub fn html(run: &RunResults) -> String {
     }
     let esc = super::html::esc;
     let mut out = String::from(
-        "<section id=\"canaries\"><h2>Judge canaries</h2><table><thead><tr><th>judge</th><th>caught</th><th>catch rate</th><th>gate</th><th>slipped through (trial: mutation)</th></tr></thead><tbody>\n",
+        "<section id=\"canaries\"><h2>Judge canaries</h2><table><thead><tr><th>judge</th><th>caught</th><th>catch rate</th><th>gate</th><th>slipped through</th><th>not caught (trial: mutation)</th></tr></thead><tbody>\n",
     );
     for s in &all {
         let gate = match s.gate() {
@@ -256,13 +256,14 @@ pub fn html(run: &RunResults) -> String {
             .map(|(t, m, o)| format!("{t}: {m} ({})", o.as_str()))
             .collect();
         out.push_str(&format!(
-            "<tr><td>{} · {}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{} · {}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             esc(&s.suite),
             esc(&s.check),
             s.caught,
             s.asked,
             rate(s),
             esc(&gate),
+            esc(&s.slipped_mutations().join(", ")),
             esc(&missed.join("; "))
         ));
     }
@@ -294,6 +295,8 @@ mod tests {
                     })
                     .collect(),
                 not_applicable: Vec::new(),
+                usage: Default::default(),
+                cost_usd: None,
             });
             r.verdict.checks = vec![c];
         }

@@ -156,6 +156,10 @@ fn canaries_are_recorded_replayed_and_gate_the_suite() {
         .expect("window record");
     let canaries = &window["verdict"]["checks"][0]["canaries"];
     insta::assert_json_snapshot!("canaries_results_json", canaries);
+    // Spent, so in the case's totals: two judges, each 1 call + 4 canaries
+    // of 50 input tokens; the check's own usage is its one call.
+    assert_eq!(window["verdict"]["usage"]["input_tokens"], 500);
+    assert_eq!(window["verdict"]["checks"][0]["usage"]["input_tokens"], 50);
     let report = dir.tribunal(&["report", "--root", &root]).output();
     assert!(!report.success(), "{}", report.text());
     assert!(

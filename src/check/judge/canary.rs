@@ -8,8 +8,9 @@
 //! its own cassette key. They never change the check's outcome, score or
 //! label (the case's verdict and snapshot); they are carried in
 //! [`CheckResult::canaries`] and gated by `min_canary_catch` over the whole
-//! run (`crate::report::canaries`). Their tokens and cost are added to the
-//! check's, since they are spent.
+//! run (`crate::report::canaries`). Their tokens and cost are kept apart
+//! ([`CanaryRun::usage`]) and added to the case's totals, not the check's,
+//! so a later `cost` check is not changed by them either.
 
 use super::mutate::Mutation;
 use super::params::{Canaries, JudgeParams, Mode};
@@ -113,14 +114,14 @@ pub(super) async fn run(
         .collect();
     let answers = super::ask::join_all(calls).await;
     let mut canaries = Vec::new();
+    let mut usage = crate::verdict::Usage::default();
+    let mut cost_usd = None;
     for ((m, mutant), answer) in asked.iter().zip(answers) {
         if let Some(u) = answer.usage {
-            let mut total = result.usage.unwrap_or_default();
-            total.add(u);
-            result.usage = Some(total);
+            usage.add(u);
         }
         if let Some(c) = answer.cost_usd {
-            result.cost_usd = Some(result.cost_usd.unwrap_or(0.0) + c);
+            cost_usd = Some(cost_usd.unwrap_or(0.0) + c);
         }
         let outcome = match answer.outcome {
             Outcome::Fail => CanaryOutcome::Caught,
@@ -138,5 +139,7 @@ pub(super) async fn run(
         min_catch: plan.min_canary_catch,
         canaries,
         not_applicable,
+        usage,
+        cost_usd,
     });
 }

@@ -1042,7 +1042,7 @@ async fn votes_are_asked_concurrently_and_spend_is_summed() {
 }
 
 #[tokio::test]
-async fn score_judge_canaries_never_change_the_verdict_and_add_their_spend() {
+async fn score_judge_canaries_never_change_the_verdict_and_keep_their_spend_apart() {
     // Scores 5 when the output states "30 days" and nothing about studies.
     let p = scripted(|r| {
         let out = user(r);
@@ -1069,7 +1069,11 @@ async fn score_judge_canaries_never_change_the_verdict_and_add_their_spend() {
     });
     let r = f.judge(params, None).await;
     assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
-    assert_eq!(r.label.as_deref(), Some("5/5"), "the verdict is the original's");
+    assert_eq!(
+        r.label.as_deref(),
+        Some("5/5"),
+        "the verdict is the original's"
+    );
     let run = r.canaries.expect("canaries asked");
     let got: Vec<(&str, &str)> = run
         .canaries
@@ -1077,19 +1081,29 @@ async fn score_judge_canaries_never_change_the_verdict_and_add_their_spend() {
         .map(|c| (c.mutation.as_str(), c.outcome.as_str()))
         .collect();
     // "60 days" scores 2 (caught); the appended claim mentions studies (caught).
-    assert_eq!(got, [("swap_numbers", "caught"), ("unsupported_claim", "caught")]);
+    assert_eq!(
+        got,
+        [("swap_numbers", "caught"), ("unsupported_claim", "caught")]
+    );
     assert_eq!(run.not_applicable, ["replace_entity"]);
     assert_eq!(p.requests().len(), 3, "one call per applicable canary");
     assert_eq!(
         r.usage.map(|u| u.input_tokens),
-        Some(30),
-        "canary tokens are spent by the check"
+        Some(10),
+        "the check's own call"
+    );
+    assert_eq!(
+        run.usage.input_tokens, 20,
+        "the canaries' calls, kept apart"
     );
 
     // A failed output asks no canary.
     let f = Fixture::new(p.clone(), "Whenever you like.");
     let r = f
-        .judge(json!({"provider": "judge", "mode": "score", "canaries": true}), None)
+        .judge(
+            json!({"provider": "judge", "mode": "score", "canaries": true}),
+            None,
+        )
         .await;
     assert_eq!(r.outcome, Outcome::Fail);
     assert!(r.canaries.is_none());
