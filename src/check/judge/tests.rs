@@ -1137,3 +1137,50 @@ fn canary_configuration_errors_are_load_errors() {
         assert!(e.contains(why), "{params}: {e}");
     }
 }
+
+#[tokio::test]
+async fn pairwise_canaries_ask_both_orders_and_a_tie_slips_through() {
+    let p = fair_pairwise();
+    let f = Fixture::new(p.clone(), "GOOD answer. Fine.");
+    let mut params = pairwise("meh answer");
+    params["canaries"] = json!(["drop_answer", "unsupported_claim"]);
+    let r = f.judge(params, None).await;
+    assert_eq!(r.label.as_deref(), Some("a"), "{r:?}");
+    let run = r.canaries.expect("canaries");
+    // "Fine." against "meh answer" is a tie, which a pairwise check passes:
+    // the judge is insensitive to losing the answer here.
+    let got: Vec<(&str, &str)> = run
+        .canaries
+        .iter()
+        .map(|c| (c.mutation.as_str(), c.outcome.as_str()))
+        .collect();
+    assert_eq!(got, [("drop_answer", "slipped"), ("unsupported_claim", "slipped")]);
+    assert_eq!(p.requests().len(), 6, "each canary in both orders");
+}
+
+#[tokio::test]
+async fn a_canary_the_judge_cannot_answer_is_undecided_not_caught() {
+    // Answers the real output; garbles every canary.
+    let p = scripted(|r| {
+        if user(r).contains("30 days of delivery. Bring") {
+            text(r#"{"critique": "fine", "pass": true}"#)
+        } else {
+            text("I would rather not say.")
+        }
+    });
+    let f = Fixture::new(
+        p,
+        "Returns are accepted within 30 days of delivery. Bring the receipt.",
+    );
+    let r = f
+        .judge(json!({"provider": "judge", "canaries": ["swap_numbers"]}), None)
+        .await;
+    assert_eq!(r.outcome, Outcome::Pass, "the case's verdict stands: {r:?}");
+    let run = r.canaries.expect("canaries");
+    assert_eq!(run.canaries[0].outcome, crate::verdict::CanaryOutcome::Error);
+    assert!(
+        run.canaries[0].reason.contains("I would rather not say"),
+        "{}",
+        run.canaries[0].reason
+    );
+}
