@@ -47,6 +47,10 @@ pub struct CanaryStats {
     pub missed: Vec<(String, String, CanaryOutcome)>,
     /// The gate, when set.
     pub min_catch: Option<f64>,
+    /// Why the judge could not decide each undecided canary:
+    /// `trial: mutation: reason`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undecided: Vec<String>,
 }
 
 impl CanaryStats {
@@ -128,7 +132,15 @@ pub fn canary_stats_of(records: &[TrialRecord]) -> Vec<CanaryStats> {
                         m.caught += 1;
                     }
                     CanaryOutcome::Slipped => s.slipped += 1,
-                    CanaryOutcome::Error => s.errors += 1,
+                    CanaryOutcome::Error => {
+                        s.errors += 1;
+                        s.undecided.push(format!(
+                            "{}: {}: {}",
+                            r.verdict.trial,
+                            k.mutation,
+                            crate::text::one_line(&k.reason, 160)
+                        ));
+                    }
                 }
                 if k.outcome != CanaryOutcome::Caught {
                     s.missed
@@ -194,6 +206,17 @@ pub fn terminal(run: &RunResults) -> String {
         let slipped = s.slipped_mutations();
         if !slipped.is_empty() {
             out.push_str(&format!("      slipped through: {}\n", slipped.join(", ")));
+        }
+        // A canary the judge could not answer (a cassette miss, a refusal)
+        // is never quiet: it counts as not caught, and here is why.
+        for u in s.undecided.iter().take(3) {
+            out.push_str(&format!("      undecided: {u}\n"));
+        }
+        if s.undecided.len() > 3 {
+            out.push_str(&format!(
+                "      ... and {} more undecided\n",
+                s.undecided.len() - 3
+            ));
         }
     }
     out
@@ -276,6 +299,8 @@ mod tests {
     use super::*;
     use crate::verdict::{Canary, CanaryRun, CheckResult};
 
+    use CanaryOutcome::Error;
+
     fn run_with(canaries: &[(&str, &[(&str, CanaryOutcome)])], min: Option<f64>) -> RunResults {
         let mut run = super::super::sample::run(canaries.len(), 1.0, 7);
         for (r, (trial, ks)) in run.records.iter_mut().zip(canaries) {
@@ -290,7 +315,11 @@ mod tests {
                     .map(|(m, o)| Canary {
                         mutation: m.to_string(),
                         outcome: *o,
-                        reason: String::new(),
+                        reason: if *o == Error {
+                            "no cassette entry".into()
+                        } else {
+                            String::new()
+                        },
                         mutant: String::new(),
                     })
                     .collect(),
@@ -305,7 +334,7 @@ mod tests {
 
     #[test]
     fn catch_rate_and_gate_name_the_judge_and_the_slipped_mutations() {
-        use CanaryOutcome::*;
+        use CanaryOutcome::{Caught, Slipped};
         let run = run_with(
             &[
                 (
@@ -331,6 +360,12 @@ mod tests {
                 "judge `s · faithful` caught 3 of 5 canaries (60.0%) < min_canary_catch 90.0%; slipped through: unsupported_claim (2 of 2)"
             ]
         );
+        insta::assert_snapshot!(terminal(&run), @r"
+        judge canaries (known-bad variants of passed outputs):
+          s · faithful: caught 3 of 5 (60.0%), 1 undecided · below min_canary_catch 90.0%: FAILED
+            slipped through: unsupported_claim (2 of 2)
+            undecided: s::b: unsupported_claim: no cassette entry
+        ");
         let lenient = run_with(
             &[("s::a", &[("drop_answer", Caught), ("negate", Slipped)])],
             Some(0.5),

@@ -288,41 +288,29 @@ fn negate(output: &str, context: &str) -> Option<String> {
 /// The sentence with its first negation removed, else `not` after its
 /// first auxiliary verb; `None` when it has neither.
 pub fn negate_sentence(sentence: &str) -> Option<String> {
-    let lower = sentence.to_lowercase();
-    let is_word_start = |at: usize| {
-        at == 0
-            || lower[..at]
-                .chars()
-                .next_back()
-                .is_some_and(|c| !c.is_alphanumeric())
-    };
-    // The earliest negation in the sentence, the longest at one place.
-    let mut found: Option<(usize, &str, &str)> = None;
+    // The earliest negation in the sentence, the longest at one place
+    // (matched case-insensitively on the sentence itself, so offsets are its own).
+    let mut found: Option<(usize, usize, &str)> = None;
     for (neg, plain) in NEGATIONS {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(neg) {
-            let at = from + i;
-            if is_word_start(at) {
-                if found.is_none_or(|(f, n, _)| at < f || (at == f && neg.len() > n.len())) {
-                    found = Some((at, neg, plain));
-                }
-                break;
+        let Some(re) = re(&format!(r"(?i)\b{}", regex::escape(neg))) else {
+            continue;
+        };
+        if let Some(m) = re.find(sentence) {
+            let longer = |f: &(usize, usize, &str)| {
+                m.start() < f.0 || (m.start() == f.0 && m.end() - m.start() > f.1 - f.0)
+            };
+            if found.as_ref().is_none_or(longer) {
+                found = Some((m.start(), m.end(), plain));
             }
-            from = at + neg.len();
         }
     }
-    if let Some((at, neg, plain)) = found {
-        let original = &sentence[at..at + neg.len()];
-        let plain = if original.starts_with(char::is_uppercase) {
+    if let Some((start, end, plain)) = found {
+        let plain = if sentence[start..end].starts_with(char::is_uppercase) {
             capitalise(plain)
         } else {
             plain.to_string()
         };
-        return Some(format!(
-            "{}{plain}{}",
-            &sentence[..at],
-            &sentence[at + neg.len()..]
-        ));
+        return Some(format!("{}{plain}{}", &sentence[..start], &sentence[end..]));
     }
     let mut offset = 0;
     for word in sentence.split_inclusive(|c: char| !c.is_alphanumeric()) {
@@ -568,6 +556,28 @@ mod tests {
         #[case] want: Option<&str>,
     ) {
         assert_eq!(m.apply(output, context).as_deref(), want);
+    }
+
+    proptest::proptest! {
+        /// Any text, however unusual its Unicode, mutates without panicking,
+        /// and a mutant always differs from the output.
+        #[test]
+        fn mutations_never_panic(output in "\\PC{0,80}", context in "\\PC{0,20}") {
+            for m in Mutation::ALL {
+                if let Some(mutant) = m.apply(&output, &context) {
+                    proptest::prop_assert_ne!(mutant, output.clone());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn negations_with_unicode_before_them_keep_their_offsets() {
+        // "İ" lower-cases to three bytes: offsets come from the sentence itself.
+        assert_eq!(
+            negate_sentence("İstanbul orders cannot be returned."),
+            Some("İstanbul orders can be returned.".to_string())
+        );
     }
 
     #[test]

@@ -1154,7 +1154,10 @@ async fn pairwise_canaries_ask_both_orders_and_a_tie_slips_through() {
         .iter()
         .map(|c| (c.mutation.as_str(), c.outcome.as_str()))
         .collect();
-    assert_eq!(got, [("drop_answer", "slipped"), ("unsupported_claim", "slipped")]);
+    assert_eq!(
+        got,
+        [("drop_answer", "slipped"), ("unsupported_claim", "slipped")]
+    );
     assert_eq!(p.requests().len(), 6, "each canary in both orders");
 }
 
@@ -1173,11 +1176,17 @@ async fn a_canary_the_judge_cannot_answer_is_undecided_not_caught() {
         "Returns are accepted within 30 days of delivery. Bring the receipt.",
     );
     let r = f
-        .judge(json!({"provider": "judge", "canaries": ["swap_numbers"]}), None)
+        .judge(
+            json!({"provider": "judge", "canaries": ["swap_numbers"]}),
+            None,
+        )
         .await;
     assert_eq!(r.outcome, Outcome::Pass, "the case's verdict stands: {r:?}");
     let run = r.canaries.expect("canaries");
-    assert_eq!(run.canaries[0].outcome, crate::verdict::CanaryOutcome::Error);
+    assert_eq!(
+        run.canaries[0].outcome,
+        crate::verdict::CanaryOutcome::Error
+    );
     assert!(
         run.canaries[0].reason.contains("I would rather not say"),
         "{}",
