@@ -99,6 +99,28 @@ impl CanaryStats {
     }
 }
 
+/// One `min_canary_catch` gate of a run: whether it held, and its line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CanaryGate {
+    /// Whether the judge caught enough canaries.
+    pub held: bool,
+    /// What was measured against what, naming the judge (and, when it
+    /// failed, the mutations that slipped through).
+    pub line: String,
+}
+
+/// Every `min_canary_catch` gate of a run's records.
+pub fn gates_of(records: &[TrialRecord]) -> Vec<CanaryGate> {
+    canary_stats_of(records)
+        .iter()
+        .filter_map(CanaryStats::gate)
+        .map(|g| match g {
+            Ok(line) => CanaryGate { held: true, line },
+            Err(line) => CanaryGate { held: false, line },
+        })
+        .collect()
+}
+
 /// Per judge check with canaries, its statistics, by suite and check name.
 pub fn canary_stats(run: &RunResults) -> Vec<CanaryStats> {
     canary_stats_of(&run.records)

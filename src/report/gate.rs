@@ -268,10 +268,7 @@ impl Gates {
         }
         // The suites' own `min_canary_catch` gates apply under any gates.
         for g in &head.canary_gates {
-            match g {
-                Ok(line) => verdict(true, line.clone()),
-                Err(line) => verdict(false, line.clone()),
-            }
+            verdict(g.held, g.line.clone());
         }
         if let Some(min) = self.min_pass_rate {
             let rate = head.pass.rate.unwrap_or(0.0);

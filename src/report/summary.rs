@@ -63,10 +63,9 @@ pub struct Summary {
     pub latency_p50: Option<f64>,
     /// 95th percentile target latency (ms).
     pub latency_p95: Option<f64>,
-    /// Judge canary gates (`min_canary_catch`): `Ok` lines held, `Err`
-    /// lines failed. Every gate applies them.
+    /// Judge canary gates (`min_canary_catch`). Every gate applies them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub canary_gates: Vec<Result<String, String>>,
+    pub canary_gates: Vec<super::canaries::CanaryGate>,
 }
 
 /// The snake_case name of a status, as in the JSON.
@@ -145,10 +144,7 @@ impl Summary {
             cost_usd: cost,
             latency_p50: percentile(&latencies, 0.5),
             latency_p95: percentile(&latencies, 0.95),
-            canary_gates: super::canaries::canary_stats(run)
-                .iter()
-                .filter_map(super::canaries::CanaryStats::gate)
-                .collect(),
+            canary_gates: super::canaries::gates_of(&run.records),
         }
     }
 
