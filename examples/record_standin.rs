@@ -1,8 +1,9 @@
 //! Records the cassettes of `evals/assistant.yaml`, `evals/audience.yaml`
-//! `evals/question_loop.yaml`, `evals/agent.yaml`, `evals/segment.yaml` and
-//! `evals/support_dims.yaml` from scripted stand-in models, for a
-//! repository without API keys. For the last two it first runs their
-//! `tribunal generate` commands (the drafts and the generator's cassettes).
+//! `evals/question_loop.yaml`, `evals/agent.yaml`, `evals/grounded.yaml`,
+//! `evals/segment.yaml` and `evals/support_dims.yaml` from scripted
+//! stand-in models, for a repository without API keys. For the last two it
+//! first runs their `tribunal generate` commands (the drafts and the
+//! generator's cassettes).
 //!
 //! ```sh
 //! cargo run --example record_standin
@@ -262,6 +263,130 @@ fn judge(prompt: &str, wants_score: bool) -> Value {
     })
 }
 
+/// The stand-in policy assistant of `evals/grounded.yaml`
+/// (`tribunal-standin-grounded`): a fixed answer per question, some of them
+/// wrong or with an invented claim.
+fn grounded_assistant(question: &str) -> &'static str {
+    const ANSWERS: &[(&str, &str)] = &[
+        (
+            "How long do I have to return an item?",
+            "You can return any item within 30 days of delivery. Refunds go back to the original payment method.",
+        ),
+        (
+            "How long does standard shipping take?",
+            "Standard shipping takes 3 to 5 business days. You will get a tracking link by email.",
+        ),
+        (
+            "How much is express shipping?",
+            "Express shipping costs 12 euros and arrives the next business day.",
+        ),
+        (
+            "When is the Berlin store open on Saturday?",
+            "The Berlin store is open from 10 to 18 on Saturday. It is closed on Sunday.",
+        ),
+        (
+            "How long is the warranty on headphones?",
+            "Headphones come with a 2-year warranty. Keep your receipt as proof of purchase.",
+        ),
+        (
+            "Do gift cards expire?",
+            "Gift cards do not expire. You can use them online and in every store.",
+        ),
+        (
+            "Do you match competitors' prices?",
+            "Yes, we match a competitor's price within fourteen days of purchase.",
+        ),
+        (
+            "Is there a restocking fee?",
+            "There is a restocking fee of 15 percent on opened items.",
+        ),
+        (
+            "Is there a student discount?",
+            "Students get 20% off with a valid student card.",
+        ),
+        (
+            "Do you ship to Switzerland?",
+            "We ship to Switzerland in 2 to 4 days.",
+        ),
+        (
+            "When is shipping free?",
+            "Shipping is free on orders over 80 euros.",
+        ),
+        (
+            "Can you repair my broken phone screen?",
+            "We repair phone screens within 5 days. Every repair is also free for life, guaranteed.",
+        ),
+        (
+            "How many points do I get per euro?",
+            "You earn 1 point per euro spent, and points are worth double on your birthday.",
+        ),
+        (
+            "Can I exchange a size?",
+            "Size exchanges are free within 30 days. Bring the item with its tags.",
+        ),
+        (
+            "Can I cancel my order?",
+            "You can cancel an order within 2 hours of placing it. After that it is already being packed.",
+        ),
+        (
+            "Which payment methods do you accept?",
+            "We accept cards, PayPal and invoice. Invoices are due within 14 days.",
+        ),
+    ];
+    ANSWERS
+        .iter()
+        .find(|(q, _)| *q == question.trim())
+        .map(|(_, a)| *a)
+        .unwrap_or("I do not know that one; a colleague will answer.")
+}
+
+/// Negations in a text: `not`, `no`, `never`, `cannot` and `…n't`.
+fn negations(text: &str) -> usize {
+    text.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| matches!(*w, "not" | "no" | "never" | "cannot") || w.ends_with("n't"))
+        .count()
+}
+
+/// Whole numbers in a text.
+fn numbers(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The stand-in judge of `evals/grounded.yaml`
+/// (`tribunal-standin-grounded-judge`): it passes a reply that carries every
+/// number of the criteria and as many negations. It checks nothing else,
+/// so it misses invented claims and replaced names (its canaries show it).
+fn grounded_judge(prompt: &str) -> Value {
+    let criteria = prompt
+        .split("Criteria:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap_or_default();
+    let output = judged(prompt);
+    let have = numbers(&output);
+    let missing: Vec<String> = numbers(criteria)
+        .into_iter()
+        .filter(|n| !have.contains(n))
+        .collect();
+    let negation_differs = negations(criteria) != negations(&output);
+    let pass = missing.is_empty() && !negation_differs;
+    let critique = if !missing.is_empty() {
+        format!(
+            "The reply does not give {} from the policy.",
+            missing.join(" and ")
+        )
+    } else if negation_differs {
+        "The reply says the opposite of the policy.".to_string()
+    } else {
+        "The reply gives the figures the policy states.".to_string()
+    };
+    json!({"critique": critique, "pass": pass})
+}
+
 fn main() -> std::process::ExitCode {
     let server = match MockServer::start(false, |req: &MockRequest, _| {
         let body = req.json();
@@ -272,6 +397,10 @@ fn main() -> std::process::ExitCode {
         let model = body["model"].as_str().unwrap_or_default();
         let answer = if let Some(answer) = dataset_standin(model, &prompt) {
             answer
+        } else if body["model"] == "tribunal-standin-grounded-judge" {
+            grounded_judge(&prompt).to_string()
+        } else if body["model"] == "tribunal-standin-grounded" {
+            grounded_assistant(prompt.trim_start_matches("Customer: ")).to_string()
         } else if body["model"] == "tribunal-standin-judge" {
             // A score is asked for when the requested schema has one.
             let wants_score = body["response_format"].to_string().contains("\"score\"")
@@ -303,7 +432,7 @@ fn main() -> std::process::ExitCode {
         if std::env::var_os("TRIBUNAL_SUITES").is_none() {
             std::env::set_var(
                 "TRIBUNAL_SUITES",
-                "evals/{assistant,audience,question_loop,agent,segment,support_dims}.yaml",
+                "evals/{assistant,audience,question_loop,agent,segment,support_dims,grounded}.yaml",
             );
         }
         std::env::set_var("INSTA_UPDATE", "always");

@@ -260,6 +260,20 @@ impl Harness {
                 .collect()
         };
         reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
+        // The suites' `min_canary_catch` gates are over the whole run; one
+        // process of a nextest run sees one trial, so there they apply when
+        // the processes' results are merged (`tribunal report --merge`).
+        let canary_failures = if config.project.nextest_run.is_none() {
+            crate::report::canaries::gate_failures_of(&records)
+        } else {
+            Vec::new()
+        };
+        if print {
+            for f in &canary_failures {
+                eprintln!("tribunal: canary gate failed: {f}");
+            }
+        }
+        let failed = failed || !canary_failures.is_empty();
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)

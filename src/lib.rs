@@ -172,6 +172,9 @@
 //!   [`SnapshotSettings`].
 //! - For tools over results files (`target/tribunal/last.json`): [`report`]
 //!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]).
+//! - Judge canaries and calibrated pass rates over a run's results:
+//!   [`report::canaries`] and [`report::calibration`] (`docs/canaries.md`,
+//!   `docs/reports.md`).
 //!
 //! Modules not listed here are tribunal's internals: they are hidden from
 //! this documentation, used by the `tribunal` binary and tribunal's own

@@ -319,6 +319,13 @@ pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
                 if let Some(x) = c.cost_usd {
                     cost = Some(cost.unwrap_or(0.0) + x);
                 }
+                // Judge canaries: spent, so in the totals (docs/canaries.md).
+                if let Some(k) = &c.canaries {
+                    verdict.usage.add(k.usage);
+                    if let Some(x) = k.cost_usd {
+                        cost = Some(cost.unwrap_or(0.0) + x);
+                    }
+                }
             }
             verdict.cost_usd = cost;
             verdict.checks = checks;

@@ -215,7 +215,9 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             let head_run = resolve(root, &settings, &head)?;
             let c = compare(&base_run, &head_run);
             let report = gates.check(&Summary::of(&head_run), Some(&c));
-            let md = markdown::comparison(&c, (!gates.is_empty()).then_some(&report));
+            let shown =
+                !gates.is_empty() || !report.failures.is_empty() || !report.passed.is_empty();
+            let md = markdown::comparison(&c, shown.then_some(&report));
             match format {
                 CompareFormat::Markdown => out.write_all(md.as_bytes()).map_err(io)?,
                 CompareFormat::Json => {
@@ -389,7 +391,7 @@ fn print_gates(
     gates: &Gates,
     report: &GateReport,
 ) -> std::io::Result<()> {
-    if gates.is_empty() {
+    if gates.is_empty() && report.failures.is_empty() && report.passed.is_empty() {
         return Ok(());
     }
     writeln!(out, "\ngates:")?;

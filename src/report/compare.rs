@@ -161,6 +161,9 @@ pub struct Comparison {
     pub only_in_base: Vec<String>,
     /// Trials only in head.
     pub only_in_head: Vec<String>,
+    /// Calibrated pass rates of the labelled judges of both runs.
+    #[serde(skip_serializing_if = "super::calibration::CalibrationComparison::is_empty")]
+    pub calibration: super::calibration::CalibrationComparison,
 }
 
 /// Compares two runs, pairing trials by name.
@@ -242,6 +245,7 @@ pub fn compare(base: &RunResults, head: &RunResults) -> Comparison {
         flipped,
         only_in_base,
         only_in_head,
+        calibration: super::calibration::CalibrationComparison::of(base, head),
     }
 }
 

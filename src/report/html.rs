@@ -58,6 +58,8 @@ pub fn render(run: &RunResults, history: &[RunRow]) -> String {
     variants_section(&mut o, run);
     plots_section(&mut o, run, &s, history);
     failures_section(&mut o, run);
+    o.push_str(&super::calibration::html(run));
+    o.push_str(&super::canaries::html(run));
     trials_section(&mut o, run);
     o
 }

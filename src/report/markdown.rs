@@ -90,6 +90,8 @@ pub fn run_summary(run: &RunResults) -> String {
     for note in super::summary::length_bias_notes(run) {
         let _ = writeln!(out, "> {}\n", cell(&note));
     }
+    out.push_str(&super::calibration::markdown(run));
+    out.push_str(&super::canaries::markdown(run));
     for section in super::sections::sections(run) {
         let items = &section.records;
         let open = if section.fails_build { " open" } else { "" };
@@ -252,6 +254,7 @@ pub fn comparison(c: &Comparison, gates: Option<&GateReport>) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
+    out.push_str(&c.calibration.markdown());
     if let Some(g) = gates {
         let _ = writeln!(out, "### Gates\n");
         for f in &g.failures {

@@ -19,6 +19,8 @@
 
 mod after_run;
 pub mod bias;
+pub mod calibration;
+pub mod canaries;
 pub mod compare;
 #[doc(hidden)]
 pub mod error;

@@ -63,6 +63,9 @@ pub struct Summary {
     pub latency_p50: Option<f64>,
     /// 95th percentile target latency (ms).
     pub latency_p95: Option<f64>,
+    /// Judge canary gates (`min_canary_catch`). Every gate applies them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub canary_gates: Vec<super::canaries::CanaryGate>,
 }
 
 /// The snake_case name of a status, as in the JSON.
@@ -145,6 +148,7 @@ impl Summary {
             cost_usd: cost,
             latency_p50: percentile(&latencies, 0.5),
             latency_p95: percentile(&latencies, 0.95),
+            canary_gates: super::canaries::gates_of(&run.records),
         }
     }
 
@@ -293,6 +297,8 @@ pub fn terminal_summary(run: &RunResults) -> String {
     for note in length_bias_notes(run) {
         let _ = writeln!(out, "  {note}");
     }
+    out.push_str(&super::calibration::terminal(run));
+    out.push_str(&super::canaries::terminal(run));
     let mut budget = FAILURE_LINES;
     for section in super::sections::sections(run) {
         let items = &section.records;
