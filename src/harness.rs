@@ -236,7 +236,18 @@ impl Harness {
         } else {
             reporting::records(&config.root, &plan, &results, &filter)
         };
-        reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
+        let subset = reporting::subset(&filter, config.project.suites.as_deref());
+        let spend = reporting::spend(&env.services.providers.stats());
+        reporting::report(
+            &config,
+            &records,
+            &plan,
+            started,
+            clock.elapsed(),
+            print,
+            subset,
+            spend,
+        );
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)

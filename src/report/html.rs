@@ -158,38 +158,123 @@ fn tags_section(o: &mut String, s: &Summary) {
     let _ = writeln!(o, "</tbody></table></section>");
 }
 
-/// `#variants`: the variant matrix, when the run has several variants.
+/// `#variants`: per suite with variants, the model × prompt grid (two
+/// axes) and the variant table; see [`super::markdown::matrix`].
 fn variants_section(o: &mut String, run: &RunResults) {
-    let rows = variant_matrix(run, None);
-    if rows.len() > 1 {
+    let report = variant_matrix(run, None);
+    if report.is_empty() {
+        return;
+    }
+    let _ = write!(o, "<section id=\"variants\"><h2>Variants</h2>");
+    for m in &report.matrices {
         let _ = write!(
             o,
-            "<section id=\"variants\"><h2>Variants</h2><table><thead><tr><th>variant</th><th>n</th><th>mean score</th><th>pass rate (95% CI)</th><th>mean cost</th><th>latency p50 / p95</th><th>vs baseline (McNemar p / Wilcoxon p)</th></tr></thead><tbody>"
+            "<div class=\"matrix\" data-suite=\"{}\"><h3>{}</h3>",
+            esc(&m.suite),
+            esc(&m.suite)
         );
-        for r in &rows {
-            let vs = match &r.vs_baseline {
-                None => "baseline".to_string(),
-                Some(p) => format!("{:.3} / {:.3}", p.mcnemar.p_value, p.wilcoxon.p_value),
+        if m.axes.len() == 2 {
+            let (rows, cols) = (m.axis_values(0), m.axis_values(1));
+            let what = match m.judges.first() {
+                Some(j) => format!("mean {j} judge score"),
+                None => "pass rate".into(),
             };
             let _ = write!(
                 o,
-                "<tr{}><td>{}{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} / {}</td><td>{}</td></tr>",
+                "<table class=\"grid\"><caption>{} by {} × {} (95% CI)</caption><thead><tr><th>{} ↓ · {} →</th>",
+                esc(&what),
+                esc(&m.axes[0]),
+                esc(&m.axes[1]),
+                esc(&m.axes[0]),
+                esc(&m.axes[1])
+            );
+            for c in &cols {
+                let _ = write!(o, "<th>{}</th>", esc(c));
+            }
+            let _ = write!(o, "</tr></thead><tbody>");
+            for r in &rows {
+                let _ = write!(o, "<tr><th>{}</th>", esc(r));
+                for c in &cols {
+                    match m.cell(r, c) {
+                        None => {
+                            let _ = write!(o, "<td>—</td>");
+                        }
+                        Some(v) => {
+                            let value = match v.scores.first() {
+                                Some(s) => s.text(),
+                                None => fmt_prop(&v.pass),
+                            };
+                            let _ = write!(
+                                o,
+                                "<td class=\"num{}\">{}<br><small>n={}{}</small></td>",
+                                if v.best { " best" } else { "" },
+                                esc(&value),
+                                v.n,
+                                if v.vs_baseline.is_none() {
+                                    " · baseline"
+                                } else {
+                                    ""
+                                }
+                            );
+                        }
+                    }
+                }
+                let _ = write!(o, "</tr>");
+            }
+            let _ = write!(o, "</tbody></table>");
+        }
+        let _ = write!(o, "<table class=\"variants\"><thead><tr><th>variant</th><th>n</th>");
+        for j in &m.judges {
+            let _ = write!(o, "<th>{} mean (95% CI)</th>", esc(j));
+        }
+        let _ = write!(
+            o,
+            "<th>pass rate (95% CI)</th><th>latency p50 / p95</th><th>tokens / trial</th><th>cost / trial</th><th>vs baseline</th></tr></thead><tbody>"
+        );
+        for r in &m.rows {
+            let _ = write!(
+                o,
+                "<tr{}><td>{}{}</td><td class=\"num\">{}</td>",
                 if r.best { " class=\"best\"" } else { "" },
                 esc(&r.variant),
                 if r.best { " ★" } else { "" },
-                r.n,
-                r.mean_score.map(|m| format!("{m:.3}")).unwrap_or_default(),
+                r.n
+            );
+            for s in &r.scores {
+                let _ = write!(o, "<td class=\"num\">{}</td>", esc(&s.text()));
+            }
+            let _ = write!(
+                o,
+                "<td class=\"num\">{}</td><td class=\"num\">{} / {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
                 fmt_prop(&r.pass),
+                fmt_ms(r.latency_p50),
+                fmt_ms(r.latency_p95),
+                r.mean_tokens.map(|t| format!("{t:.0}")).unwrap_or_default(),
                 r.mean_cost_usd
                     .map(|c| format!("${c:.5}"))
                     .unwrap_or_default(),
-                fmt_ms(r.latency_p50),
-                fmt_ms(r.latency_p95),
-                vs
+                esc(&r.vs_text(&m.judges))
             );
         }
-        let _ = writeln!(o, "</tbody></table></section>");
+        let _ = write!(
+            o,
+            "</tbody></table><p class=\"legend\">{}</p></div>",
+            esc(&m.legend())
+        );
     }
+    if !report.excluded.is_empty() {
+        let parts: Vec<String> = report
+            .excluded
+            .iter()
+            .map(|(s, n)| format!("{s} ({})", crate::text::count(*n, "trial")))
+            .collect();
+        let _ = write!(
+            o,
+            "<p class=\"excluded\">Not in a variant matrix (no variants, or only one): {}.</p>",
+            esc(&parts.join(", "))
+        );
+    }
+    let _ = writeln!(o, "</section>");
 }
 
 /// `#plots`: pass rate and mean score over runs, this run's latency, cost per run.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::compare::{Comparison, Paired, VariantRow};
+use super::compare::{Comparison, Paired, VariantMatrix, VariantReport};
 use super::gate::GateReport;
 use super::results::RunResults;
 use super::stats::PMethod;
@@ -126,13 +126,9 @@ pub fn run_summary(run: &RunResults) -> String {
     if advice != "No trial fails the build." {
         let _ = writeln!(out, "{}\n", advice.replace('\n', "  \n"));
     }
-    let variants = run
-        .records
-        .iter()
-        .filter_map(|r| r.verdict.variant.as_ref())
-        .collect::<std::collections::BTreeSet<_>>();
-    if variants.len() > 1 {
-        out.push_str(&matrix(&super::compare::variant_matrix(run, None)));
+    let variants = super::compare::variant_matrix(run, None);
+    if !variants.is_empty() {
+        out.push_str(&matrix(&variants));
     }
     out
 }
@@ -265,40 +261,127 @@ pub fn comparison(c: &Comparison, gates: Option<&GateReport>) -> String {
     out
 }
 
-/// The variant matrix as a Markdown table (Segment's model comparison
-/// table), best variant in bold, significance against the baseline.
-pub fn matrix(rows: &[VariantRow]) -> String {
-    let mut out = String::from(
-        "### Variants\n\n| variant | n | mean score | pass rate (95% CI) | mean cost | latency p50 / p95 | vs baseline (McNemar p / Wilcoxon p) |\n|---|---|---|---|---|---|---|\n",
-    );
-    for r in rows {
-        let name = if r.best {
-            format!("**{}** ★", cell(&r.variant))
-        } else {
-            cell(&r.variant)
-        };
-        let vs = match &r.vs_baseline {
-            None => "baseline".to_string(),
-            Some(p) => format!(
-                "{} / {} ({} pairs)",
-                p_fmt(p.mcnemar.p_value),
-                p_fmt(p.wilcoxon.p_value),
-                p.pairs
-            ),
-        };
+/// The variant matrices as Markdown (Segment's model comparison table, seed
+/// 000): per suite, a model × prompt grid of the mean judge score when the
+/// suite's matrix has two axes, then one row per variant with n, mean score
+/// per score judge (95% CI), pass rate (95% CI), latency, tokens, cost and
+/// the paired tests against the baseline; the best marked only where it is
+/// significantly better. Suites without variants are named, not mixed in.
+pub fn matrix(report: &VariantReport) -> String {
+    let mut out = String::new();
+    if report.matrices.is_empty() {
+        out.push_str("### Variants\n\nNo suite in this run has more than one variant.\n\n");
+        return out;
+    }
+    for m in &report.matrices {
+        let _ = writeln!(out, "### Variants of `{}`\n", cell(&m.suite));
+        if m.axes.len() == 2 {
+            grid(&mut out, m);
+        }
+        let mut head = String::from("| variant | n |");
+        for j in &m.judges {
+            let _ = write!(head, " `{}` mean (95% CI) |", cell(j));
+        }
+        head.push_str(" pass rate (95% CI) | latency p50 / p95 | tokens / trial | cost / trial | vs baseline |");
+        let cols = 7 + m.judges.len();
+        let _ = writeln!(out, "{head}\n|{}", "---|".repeat(cols));
+        for r in &m.rows {
+            let name = if r.best {
+                format!("**`{}`** ★", cell(&r.variant))
+            } else {
+                format!("`{}`", cell(&r.variant))
+            };
+            let mut line = format!("| {name} | {} |", r.n);
+            for s in &r.scores {
+                let _ = write!(line, " {} |", s.text());
+            }
+            let pass_mark = match &r.vs_baseline {
+                Some(v) if v.better => " ▲",
+                Some(v) if v.worse => " ▼",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "{line} {}{pass_mark} | {} / {} | {} | {} | {} |",
+                fmt_prop(&r.pass),
+                fmt_ms(r.latency_p50),
+                fmt_ms(r.latency_p95),
+                opt(r.mean_tokens, |t| format!("{t:.0}")),
+                opt(r.mean_cost_usd, |c| format!("${c:.5}")),
+                cell(&r.vs_text(&m.judges))
+            );
+        }
+        let _ = writeln!(out, "\n{}\n", m.legend());
+    }
+    if !report.excluded.is_empty() {
+        let parts: Vec<String> = report
+            .excluded
+            .iter()
+            .map(|(s, n)| format!("`{}` ({})", cell(s), crate::text::count(*n, "trial")))
+            .collect();
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | {} | {} / {} | {vs} |",
-            r.n,
-            opt(r.mean_score, |m| format!("{m:.3}")),
-            fmt_prop(&r.pass),
-            opt(r.mean_cost_usd, |c| format!("${c:.5}")),
-            fmt_ms(r.latency_p50),
-            fmt_ms(r.latency_p95)
+            "Not in a variant matrix (no variants, or only one): {}.\n",
+            parts.join(", ")
         );
     }
-    out.push('\n');
     out
+}
+
+/// The model × prompt grid of a two-axis matrix: the first score judge's
+/// mean (or the pass rate, without one) per cell.
+fn grid(out: &mut String, m: &VariantMatrix) {
+    let (rows, cols) = (m.axis_values(0), m.axis_values(1));
+    let what = match m.judges.first() {
+        Some(j) => {
+            let scale = m
+                .rows
+                .iter()
+                .find_map(|r| r.scores.first().and_then(|s| s.scale_max))
+                .map(|max| format!(" (1–{max})"))
+                .unwrap_or_default();
+            format!("Mean `{}` judge score{scale}", cell(j))
+        }
+        None => "Pass rate".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{what} by {} × {} (95% CI, n cases):\n",
+        cell(&m.axes[0]),
+        cell(&m.axes[1])
+    );
+    let mut head = format!("| {} ↓ · {} → |", cell(&m.axes[0]), cell(&m.axes[1]));
+    for c in &cols {
+        let _ = write!(head, " `{}` |", cell(c));
+    }
+    let _ = writeln!(out, "{head}\n|{}", "---|".repeat(cols.len() + 1));
+    for r in &rows {
+        let mut line = format!("| `{}` |", cell(r));
+        for c in &cols {
+            let text = match m.cell(r, c) {
+                None => "—".to_string(),
+                Some(v) => {
+                    let value = match v.scores.first() {
+                        Some(s) => s.text(),
+                        None => format!(
+                            "{}{}",
+                            fmt_prop(&v.pass),
+                            if v.best { " ★" } else { "" }
+                        ),
+                    };
+                    let base = if v.vs_baseline.is_none() {
+                        " · baseline"
+                    } else {
+                        ""
+                    };
+                    format!("{value} · n={}{base}", v.n)
+                }
+            };
+            let _ = write!(line, " {} |", cell(&text));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    out.push('\n');
 }
 
 /// A trial's reason, followed by the names of the tool calls its output
@@ -372,15 +455,12 @@ mod tests {
     }
 
     #[test]
-    fn matrix_marks_best() {
-        let rows = variant_matrix(&sample::run(100, 0.7, 3), Some("gpt-small"));
-        let md = matrix(&rows);
-        assert_eq!(md.matches('★').count(), 1, "{md}");
-        assert!(
-            md.contains("| gpt-small |") || md.contains("**gpt-small** ★"),
-            "{md}"
-        );
-        assert!(md.contains("baseline"), "{md}");
+    fn matrix_renders_the_grid_and_marks_the_significant_best() {
+        let md = matrix(&variant_matrix(
+            &crate::report::compare::tests::models_run(),
+            None,
+        ));
+        insta::assert_snapshot!("variant_matrix_markdown", md);
     }
 
     #[test]
