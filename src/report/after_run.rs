@@ -144,7 +144,7 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
         let stored = history::History::open(path).and_then(|mut h| {
             h.store(run)?;
             h.trim(settings.keep)?;
-            h.runs(PLOT_RUNS)
+            h.points(PLOT_RUNS)
         });
         match stored {
             Ok(rows) => {

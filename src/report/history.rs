@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::error::HistoryError;
 use super::results::RunResults;
 use super::summary::{Summary, latency_of};
+use super::trend::RunPoint;
 
 /// How long a store waits for another process's lock.
 pub const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -65,6 +66,10 @@ CREATE TABLE IF NOT EXISTS trials (
     PRIMARY KEY (run_id, trial)
 );
 CREATE INDEX IF NOT EXISTS trials_trial ON trials(trial);
+CREATE TABLE IF NOT EXISTS run_points (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    point TEXT NOT NULL
+);
 ";
 
 /// One run as listed by the history (no per-trial data).
@@ -211,7 +216,46 @@ impl History {
                 .map_err(e)?;
             }
         }
+        tx.execute(
+            "INSERT OR REPLACE INTO run_points (run_id, point) VALUES (?1, ?2)",
+            params![
+                run.run_id,
+                serde_json::to_string(&RunPoint::of(run)).unwrap_or_default()
+            ],
+        )
+        .map_err(e)?;
         tx.commit().map_err(e)
+    }
+
+    /// The metrics of the newest `limit` runs, oldest first (for trends).
+    /// Runs stored before tribunal kept these metrics are measured from
+    /// their stored results.
+    pub fn points(&self, limit: usize) -> Result<Vec<RunPoint>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.id, p.point FROM runs r LEFT JOIN run_points p ON p.run_id = r.id
+                 ORDER BY r.started_at DESC, r.id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, Option<String>)> = stmt
+            .query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, point) in rows.into_iter().rev() {
+            let parsed = point.and_then(|p| serde_json::from_str::<RunPoint>(&p).ok());
+            match parsed {
+                Some(p) => out.push(p),
+                None => {
+                    if let Some(run) = self.load(&id)? {
+                        out.push(RunPoint::of(&run));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes all but the newest `keep` runs (`0` keeps all). Returns how

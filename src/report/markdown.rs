@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::analysis::{CRITIQUES_SHOWN, ErrorAnalysis, ReportView, analyse, fmt_cell};
 use super::compare::{Comparison, Paired, VariantMatrix, VariantReport};
 use super::gate::GateReport;
 use super::results::RunResults;
@@ -28,9 +29,14 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 }
 
 /// The Markdown summary of one run: totals, per-tag table, failures by
-/// section (regressions first) with reason and location, and the variant
-/// matrix when the run has several variants.
+/// section (regressions first) with reason and location, the variant
+/// matrices of suites with variants, and the error analysis.
 pub fn run_summary(run: &RunResults) -> String {
+    run_summary_with(run, &ReportView::default())
+}
+
+/// [`run_summary`] drawn as `view` says (the error analysis's dimensions).
+pub fn run_summary_with(run: &RunResults, view: &ReportView) -> String {
     let s = Summary::of(run);
     let mut out = String::new();
     let icon = if super::summary::failing_the_build(run, &s) == 0 {
@@ -129,6 +135,12 @@ pub fn run_summary(run: &RunResults) -> String {
     let variants = super::compare::variant_matrix(run, None);
     if !variants.is_empty() {
         out.push_str(&matrix(&variants));
+    }
+    match analyse(run, view) {
+        Ok(a) => out.push_str(&error_analysis(&a)),
+        Err(e) => {
+            let _ = writeln!(out, "> error analysis: {}\n", cell(&e.to_string()));
+        }
     }
     out
 }
@@ -382,6 +394,96 @@ fn grid(out: &mut String, m: &VariantMatrix) {
         let _ = writeln!(out, "{line}");
     }
     out.push('\n');
+}
+
+/// The error analysis as Markdown: failures cross-tabulated by two tag
+/// dimensions and the failing checks with their critiques (nothing when
+/// no trial fails).
+pub fn error_analysis(a: &ErrorAnalysis) -> String {
+    let mut out = String::new();
+    if a.failed == 0 {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "### Error analysis\n\n{} of {} fail.\n",
+        a.failed,
+        crate::text::count(a.counted, "trial")
+    );
+    match &a.cross_tab {
+        Some(t) => {
+            let _ = writeln!(
+                out,
+                "Failures by `{}` × `{}` (failed/trials){}:\n",
+                cell(&t.row_key),
+                cell(&t.col_key),
+                if t.chosen_by_flag {
+                    ""
+                } else {
+                    ", the run's two tag keys"
+                }
+            );
+            let mut head = format!("| {} ↓ · {} → |", cell(&t.row_key), cell(&t.col_key));
+            for c in &t.cols {
+                let _ = write!(head, " `{}` |", cell(c));
+            }
+            let _ = writeln!(out, "{head} total |\n|{}", "---|".repeat(t.cols.len() + 2));
+            for ((r, row), tot) in t.rows.iter().zip(&t.cells).zip(&t.row_totals) {
+                let mut line = format!("| `{}` |", cell(r));
+                for c in row {
+                    let _ = write!(line, " {} |", fmt_cell(c));
+                }
+                let _ = writeln!(out, "{line} {} |", fmt_cell(tot));
+            }
+            let mut line = String::from("| **total** |");
+            for c in &t.col_totals {
+                let _ = write!(line, " {} |", fmt_cell(c));
+            }
+            let _ = writeln!(out, "{line} |\n");
+            if t.untagged.n > 0 {
+                let _ = writeln!(
+                    out,
+                    "Not tagged with both keys (not in the table): {}.\n",
+                    fmt_cell(&t.untagged)
+                );
+            }
+        }
+        None => {
+            if let Some(why) = &a.no_cross_tab {
+                let _ = writeln!(out, "No cross-tab: {}.\n", cell(why));
+            }
+        }
+    }
+    if !a.modes.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details open><summary><b>Failing checks ({})</b>, most frequent first</summary>\n",
+            a.modes.len()
+        );
+        let _ = writeln!(out, "| check | fails | critiques |\n|---|---|---|");
+        for m in &a.modes {
+            let mut shown: Vec<String> = m
+                .trials
+                .iter()
+                .zip(&m.critiques)
+                .take(CRITIQUES_SHOWN)
+                .map(|(t, c)| format!("`{}`: {}", cell(t), cell(c)))
+                .collect();
+            if m.trials.len() > CRITIQUES_SHOWN {
+                shown.push(format!("… and {} more", m.trials.len() - CRITIQUES_SHOWN));
+            }
+            let _ = writeln!(
+                out,
+                "| `{}` ({}) | {} | {} |",
+                cell(&m.check),
+                cell(&m.kind),
+                m.trials.len(),
+                shown.join("<br>")
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    out
 }
 
 /// A trial's reason, followed by the names of the tool calls its output

@@ -18,6 +18,7 @@
 //! (relative to the root) when set. See `docs/reports.md`.
 
 mod after_run;
+pub mod analysis;
 pub mod bias;
 pub mod compare;
 #[doc(hidden)]
@@ -39,6 +40,7 @@ pub mod results;
 pub mod sample;
 pub mod sections;
 pub mod stats;
+pub mod trend;
 #[doc(hidden)]
 pub mod summary;
 
