@@ -61,6 +61,8 @@ pub struct CrossTab {
     pub row_totals: Vec<Cell>,
     /// Totals per column.
     pub col_totals: Vec<Cell>,
+    /// Every trial in the table, once.
+    pub total: Cell,
     /// Counted trials without a value on one of the keys (not in the table).
     pub untagged: Cell,
     /// How the keys were chosen: `--by`, or the run's only two tag keys.
@@ -202,6 +204,7 @@ fn cross_tab(live: &[&TrialRecord], row_key: String, col_key: String, by_flag: b
     let mut row_totals = vec![Cell::default(); rows.len()];
     let mut col_totals = vec![Cell::default(); cols.len()];
     let mut untagged = Cell::default();
+    let mut total = Cell::default();
     let add = |c: &mut Cell, f: bool| {
         c.n += 1;
         c.failed += u64::from(f);
@@ -213,6 +216,7 @@ fn cross_tab(live: &[&TrialRecord], row_key: String, col_key: String, by_flag: b
             add(&mut untagged, f);
             continue;
         }
+        add(&mut total, f);
         for v in &rv {
             let i = rows.iter().position(|x| x == v).unwrap_or(0);
             add(&mut row_totals[i], f);
@@ -234,6 +238,7 @@ fn cross_tab(live: &[&TrialRecord], row_key: String, col_key: String, by_flag: b
         cells,
         row_totals,
         col_totals,
+        total,
         untagged,
         chosen_by_flag: by_flag,
     }
@@ -314,7 +319,12 @@ pub fn terminal(a: &ErrorAnalysis) -> String {
                 .zip(&t.row_totals)
                 .map(|(row, tot)| row.iter().chain([tot]).map(fmt_cell).collect())
                 .collect();
-            let totals: Vec<String> = t.col_totals.iter().map(fmt_cell).collect();
+            let totals: Vec<String> = t
+                .col_totals
+                .iter()
+                .chain([&t.total])
+                .map(fmt_cell)
+                .collect();
             let mut widths: Vec<usize> = t
                 .cols
                 .iter()
@@ -419,6 +429,7 @@ mod tests {
         assert_eq!(t.cells, [[c(0, 1), c(0, 0)], [c(1, 1), c(1, 2)]]);
         assert_eq!(t.row_totals, [c(0, 1), c(2, 3)]);
         assert_eq!(t.col_totals, [c(1, 2), c(1, 2)]);
+        assert_eq!(t.total, c(2, 4));
         assert_eq!(t.untagged, c(1, 1));
         // Every failure is the sample's judge; grouped once, three trials.
         assert_eq!(a.modes.len(), 1);

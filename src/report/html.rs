@@ -682,7 +682,11 @@ fn errors_section(o: &mut String, run: &RunResults, view: &ReportView) {
             for c in &t.col_totals {
                 let _ = write!(o, "<td class=\"num\">{}</td>", fmt_cell(c));
             }
-            let _ = write!(o, "<td></td></tr></tbody></table>");
+            let _ = write!(
+                o,
+                "<td class=\"num\">{}</td></tr></tbody></table>",
+                fmt_cell(&t.total)
+            );
             if t.untagged.n > 0 {
                 let _ = write!(
                     o,

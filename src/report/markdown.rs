@@ -439,7 +439,7 @@ pub fn error_analysis(a: &ErrorAnalysis) -> String {
             for c in &t.col_totals {
                 let _ = write!(line, " {} |", fmt_cell(c));
             }
-            let _ = writeln!(out, "{line} |\n");
+            let _ = writeln!(out, "{line} {} |\n", fmt_cell(&t.total));
             if t.untagged.n > 0 {
                 let _ = writeln!(
                     out,
