@@ -194,9 +194,13 @@ pub fn analyse(run: &RunResults, view: &ReportView) -> Result<ErrorAnalysis, Rep
 fn cross_tab(live: &[&TrialRecord], row_key: String, col_key: String, by_flag: bool) -> CrossTab {
     let mut rows = BTreeSet::new();
     let mut cols = BTreeSet::new();
+    // Only trials with a value on both keys are in the table.
     for r in live {
-        rows.extend(values(r, &row_key));
-        cols.extend(values(r, &col_key));
+        let (rv, cv) = (values(r, &row_key), values(r, &col_key));
+        if !rv.is_empty() && !cv.is_empty() {
+            rows.extend(rv);
+            cols.extend(cv);
+        }
     }
     let rows: Vec<String> = rows.into_iter().map(str::to_string).collect();
     let cols: Vec<String> = cols.into_iter().map(str::to_string).collect();

@@ -685,7 +685,11 @@ impl VariantRow {
             ""
         };
         parts.push(format!("McNemar p {}{arrow}", fmt_p(v.mcnemar.p_value)));
-        format!("{} ({} pairs)", parts.join(" · "), v.pairs)
+        format!(
+            "{} ({})",
+            parts.join(" · "),
+            crate::text::count(v.pairs, "pair")
+        )
     }
 }
 

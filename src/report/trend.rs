@@ -36,8 +36,8 @@ pub struct RunPoint {
     pub counted: u64,
     /// Passing trials.
     pub passed: u64,
-    /// Mean raw score per score judge (`judge name`, mean), in order of
-    /// appearance in the run.
+    /// Mean raw score per score judge (`suite: judge name`, mean), in
+    /// order of appearance in the run.
     #[serde(default)]
     pub judges: Vec<(String, f64)>,
     /// Median latency (ms).
@@ -65,12 +65,15 @@ impl RunPoint {
         let mut judges: Vec<(String, f64, usize)> = Vec::new();
         for r in &live {
             for a in judge_scores(r) {
-                match judges.iter_mut().find(|(j, _, _)| *j == a.judge) {
+                // Judges are told apart by suite: two suites may each have
+                // a `helpfulness` judge with different criteria.
+                let key = format!("{}: {}", r.verdict.suite, a.judge);
+                match judges.iter_mut().find(|(j, _, _)| *j == key) {
                     Some((_, sum, n)) => {
                         *sum += a.score;
                         *n += 1;
                     }
-                    None => judges.push((a.judge, a.score, 1)),
+                    None => judges.push((key, a.score, 1)),
                 }
             }
         }
@@ -257,7 +260,7 @@ mod tests {
     fn points_by_hand_and_subsets_left_out() {
         let p = RunPoint::of(&run("r1", &[5, 4, 3, 2], None));
         assert_eq!((p.counted, p.passed), (4, 2));
-        assert_eq!(p.judges, [("quality".to_string(), 3.5)]);
+        assert_eq!(p.judges, [("s: quality".to_string(), 3.5)]);
         // Latencies 100..400: p95 by linear interpolation = 385.
         assert_eq!(p.latency_p95, Some(385.0));
         assert_eq!(p.tokens, 200);

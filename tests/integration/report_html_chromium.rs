@@ -207,7 +207,7 @@ fn trend_plots_render_with_labelled_axes_one_path_per_series_and_a_point_per_run
     );
     let cases: [(&str, &str, &[&str]); 5] = [
         ("plot-pass-rate", "pass rate (%)", &["pass rate"]),
-        ("plot-judge-score", "mean judge score", &["accuracy", "completeness"]),
+        ("plot-judge-score", "mean judge score", &["qa: accuracy", "qa: completeness"]),
         ("plot-latency-p95", "P95 latency (ms)", &["P95 latency"]),
         ("plot-tokens", "tokens per run", &["tokens"]),
         ("plot-cost", "cost (USD)", &["recorded cost", "spent"]),
