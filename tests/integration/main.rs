@@ -24,6 +24,7 @@ mod pipeline;
 mod providers;
 mod report_html_chromium;
 mod report_outputs;
+mod report_tables;
 mod report_workflows;
 mod rerun_hints;
 mod targets;
