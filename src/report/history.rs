@@ -234,8 +234,10 @@ impl History {
         let mut stmt = self
             .conn
             .prepare(
+                // Start times have second precision: runs of one second
+                // keep the order they were stored in.
                 "SELECT r.id, p.point FROM runs r LEFT JOIN run_points p ON p.run_id = r.id
-                 ORDER BY r.started_at DESC, r.id DESC LIMIT ?1",
+                 ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?1",
             )
             .map_err(|e| self.err(e))?;
         let rows: Vec<(String, Option<String>)> = stmt
