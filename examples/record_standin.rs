@@ -10,7 +10,10 @@
 //! models: `tribunal-standin-assistant` answers customers from a script,
 //! `tribunal-standin-judge` answers judge prompts with the JSON a judge
 //! returns, and `tribunal-standin-question-writer` writes the request a
-//! marketer would type for an audience AST. `TRIBUNAL_SUITES` (a glob)
+//! marketer would type for an audience AST. For `evals/models.yaml` it also
+//! plays the two compared models (`tribunal-standin-small`,
+//! `tribunal-standin-large`) and two more panel judges
+//! (`tribunal-standin-judge-b`, `tribunal-standin-judge-c`). `TRIBUNAL_SUITES` (a glob)
 //! records only some suites. Then it runs the suite in `record` mode against it, so that the
 //! cassettes under `fixtures/cassettes/assistant/` (and the snapshots) hold
 //! exactly what a recording against a real provider would, minus the model.
