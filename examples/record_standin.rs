@@ -275,7 +275,10 @@ fn compared_model(model: &str, system: &str, question: &str) -> String {
 /// 2 for the policy fact, 1 for the next step, 1 for courtesy.
 fn helpfulness(question: &str, answer: &str) -> (i64, String) {
     let Some((_, fact, step)) = policy(question) else {
-        return (1, "The question is not one the shop's policies cover.".into());
+        return (
+            1,
+            "The question is not one the shop's policies cover.".into(),
+        );
     };
     let has_fact = answer.contains(fact);
     let has_step = answer.contains(step);
@@ -283,7 +286,11 @@ fn helpfulness(question: &str, answer: &str) -> (i64, String) {
     let score = 1 + 2 * i64::from(has_fact) + i64::from(has_step) + i64::from(courteous);
     let reasoning = format!(
         "The reply {} the policy, {} the next step, and {}.",
-        if has_fact { "states" } else { "does not state (or contradicts)" },
+        if has_fact {
+            "states"
+        } else {
+            "does not state (or contradicts)"
+        },
         if has_step { "names" } else { "does not name" },
         if courteous { "is courteous" } else { "is curt" }
     );
@@ -416,8 +423,12 @@ fn main() -> std::process::ExitCode {
             let answer = compared_model(&model, system, prompt.trim_start_matches("Customer: "));
             // The large model is the slower one.
             let ms = if model.ends_with("large") { 60 } else { 15 };
-            return MockReply::openai(&answer, (prompt.len() / 4) as u64 + 40, (answer.len() / 4) as u64)
-                .after(std::time::Duration::from_millis(ms));
+            return MockReply::openai(
+                &answer,
+                (prompt.len() / 4) as u64 + 40,
+                (answer.len() / 4) as u64,
+            )
+            .after(std::time::Duration::from_millis(ms));
         }
         if let Some(verdict) = model
             .starts_with("tribunal-standin-judge")
@@ -425,7 +436,11 @@ fn main() -> std::process::ExitCode {
             .flatten()
         {
             let answer = verdict.to_string();
-            return MockReply::openai(&answer, (prompt.len() / 4) as u64, (answer.len() / 4) as u64);
+            return MockReply::openai(
+                &answer,
+                (prompt.len() / 4) as u64,
+                (answer.len() / 4) as u64,
+            );
         }
         let answer = if body["model"] == "tribunal-standin-judge" {
             // A score is asked for when the requested schema has one.

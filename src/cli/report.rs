@@ -7,16 +7,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::report::analysis::{ReportView, analyse};
 use crate::report::compare::{compare, variant_matrix};
 use crate::report::error::ReportError;
 use crate::report::gate::{
     EXIT_PASS, EXIT_TOOL_ERROR, GateReport, Gates, parse_rate, parse_tag_rate,
 };
-use crate::report::analysis::{ReportView, analyse};
 use crate::report::history::History;
-use crate::report::trend::trend;
 use crate::report::results::{RunResults, merge};
 use crate::report::summary::{Summary, terminal_summary};
+use crate::report::trend::trend;
 use crate::report::{Settings, html, junit, markdown};
 
 /// Output formats of `tribunal report`.
@@ -164,7 +164,10 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             } else {
                 merge(parts)?
             };
-            let view = ReportView { by, include_subsets };
+            let view = ReportView {
+                by,
+                include_subsets,
+            };
             // A `--by` key no trial has is an error before anything is written.
             let analysis = analyse(&run, &view)?;
             let mut points = Vec::new();
@@ -318,7 +321,9 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                             "{}",
                             serde_json::to_string_pretty(&t).unwrap_or_default()
                         ),
-                        CompareFormat::Markdown => write!(out, "{}", crate::report::trend::markdown(&t)),
+                        CompareFormat::Markdown => {
+                            write!(out, "{}", crate::report::trend::markdown(&t))
+                        }
                     }
                     .map_err(io)?;
                 }

@@ -152,7 +152,8 @@ pub fn analyse(run: &RunResults, view: &ReportView) -> Result<ErrorAnalysis, Rep
                     return Err(ReportError::Config(format!(
                         "--by {a},{b}: no trial of this run has a `{k}:` tag (hint: its tag keys are {})",
                         if keys.is_empty() {
-                            "none: tag cases like `tags: [feature:refunds, persona:new-user]`".into()
+                            "none: tag cases like `tags: [feature:refunds, persona:new-user]`"
+                                .into()
                         } else {
                             keys.iter()
                                 .map(|k| format!("`{k}`"))
@@ -263,7 +264,10 @@ fn modes(live: &[&TrialRecord]) -> Vec<FailureMode> {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or(&c.reason);
             let text = crate::text::one_line(text, 300);
-            match out.iter_mut().find(|m| m.check == c.name && m.kind == c.kind) {
+            match out
+                .iter_mut()
+                .find(|m| m.check == c.name && m.kind == c.kind)
+            {
                 Some(m) => {
                     m.trials.push(r.verdict.trial.clone());
                     m.critiques.push(text);
@@ -358,11 +362,7 @@ pub fn terminal(a: &ErrorAnalysis) -> String {
             }
             let _ = writeln!(out, "{line}");
             if t.untagged.n > 0 {
-                let _ = writeln!(
-                    out,
-                    "    not tagged with both: {}",
-                    fmt_cell(&t.untagged)
-                );
+                let _ = writeln!(out, "    not tagged with both: {}", fmt_cell(&t.untagged));
             }
         }
         None => {
@@ -374,13 +374,7 @@ pub fn terminal(a: &ErrorAnalysis) -> String {
     if !a.modes.is_empty() {
         let _ = writeln!(out, "  failing checks:");
         for m in &a.modes {
-            let _ = writeln!(
-                out,
-                "    {} × {} ({})",
-                m.trials.len(),
-                m.check,
-                m.kind
-            );
+            let _ = writeln!(out, "    {} × {} ({})", m.trials.len(), m.check, m.kind);
             for (t, c) in m.trials.iter().zip(&m.critiques).take(CRITIQUES_SHOWN) {
                 let _ = writeln!(out, "      {t}: {c}");
             }
@@ -421,12 +415,23 @@ mod tests {
             rec("s::c", false, &["feature:refunds", "persona:admin"]),
             rec("s::d", true, &["feature:billing", "persona:admin"]),
             rec("s::e", false, &["feature:billing"]),
-            record("s::f", Outcome::Skipped, Status::Skipped, 0.0, &["feature:x", "persona:y"], 0.0, 0.0),
+            record(
+                "s::f",
+                Outcome::Skipped,
+                Status::Skipped,
+                0.0,
+                &["feature:x", "persona:y"],
+                0.0,
+                0.0,
+            ),
         ]);
         let a = analyse(&run, &ReportView::default()).expect("analysis");
         assert_eq!((a.counted, a.failed), (5, 3));
         let t = a.cross_tab.expect("two keys");
-        assert_eq!((t.row_key.as_str(), t.col_key.as_str()), ("feature", "persona"));
+        assert_eq!(
+            (t.row_key.as_str(), t.col_key.as_str()),
+            ("feature", "persona")
+        );
         assert_eq!(t.rows, ["billing", "refunds"]);
         assert_eq!(t.cols, ["admin", "new"]);
         let c = |failed, n| Cell { failed, n };
@@ -443,28 +448,50 @@ mod tests {
 
     #[test]
     fn by_names_the_keys_and_a_missing_key_is_an_error() {
-        let run = run(vec![rec("s::a", false, &["feature:x", "persona:y", "locale:fr"])]);
+        let run = run(vec![rec(
+            "s::a",
+            false,
+            &["feature:x", "persona:y", "locale:fr"],
+        )]);
         let a = analyse(&run, &ReportView::default()).expect("analysis");
         assert!(a.cross_tab.is_none());
         assert_eq!(
             a.no_cross_tab.as_deref(),
-            Some("3 tag keys in this run (`feature`, `locale`, `persona`): choose two with `tribunal report --by KEY,KEY`")
+            Some(
+                "3 tag keys in this run (`feature`, `locale`, `persona`): choose two with `tribunal report --by KEY,KEY`"
+            )
         );
         let view = ReportView {
             by: Some(("locale".into(), "feature".into())),
             ..ReportView::default()
         };
-        let t = analyse(&run, &view).expect("analysis").cross_tab.expect("by");
-        assert_eq!((t.rows.as_slice(), t.cols.as_slice()), (&["fr".to_string()][..], &["x".to_string()][..]));
+        let t = analyse(&run, &view)
+            .expect("analysis")
+            .cross_tab
+            .expect("by");
+        assert_eq!(
+            (t.rows.as_slice(), t.cols.as_slice()),
+            (&["fr".to_string()][..], &["x".to_string()][..])
+        );
         assert!(t.chosen_by_flag);
         let view = ReportView {
             by: Some(("feature".into(), "team".into())),
             ..ReportView::default()
         };
         let e = analyse(&run, &view).expect_err("no team tag").to_string();
-        assert_eq!(e, "--by feature,team: no trial of this run has a `team:` tag (hint: its tag keys are `feature`, `locale`, `persona`)");
-        assert_eq!(parse_by("feature, persona"), Ok(("feature".into(), "persona".into())));
-        assert!(parse_by("feature").expect_err("one").contains("is not two tag keys"));
+        assert_eq!(
+            e,
+            "--by feature,team: no trial of this run has a `team:` tag (hint: its tag keys are `feature`, `locale`, `persona`)"
+        );
+        assert_eq!(
+            parse_by("feature, persona"),
+            Ok(("feature".into(), "persona".into()))
+        );
+        assert!(
+            parse_by("feature")
+                .expect_err("one")
+                .contains("is not two tag keys")
+        );
         assert!(parse_by("a,a").expect_err("twice").contains("twice"));
     }
 }

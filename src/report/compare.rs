@@ -584,7 +584,12 @@ fn suite_matrix(
         rows.iter()
             .enumerate()
             .filter(|(_, r)| r.vs_baseline.as_ref().is_some_and(|v| v.better))
-            .max_by(|a, b| a.1.pass.rate.unwrap_or(0.0).total_cmp(&b.1.pass.rate.unwrap_or(0.0)))
+            .max_by(|a, b| {
+                a.1.pass
+                    .rate
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.1.pass.rate.unwrap_or(0.0))
+            })
             .map(|(i, _)| i)
     } else {
         rows.iter().position(|r| r.scores[0].best)
@@ -832,8 +837,24 @@ pub(crate) mod tests {
                 ));
             }
         }
-        recs.push(record("support::a", Outcome::Pass, Status::Pass, 1.0, &[], 5.0, 0.0));
-        recs.push(record("support::b", Outcome::Fail, Status::KnownFailure, 0.0, &[], 5.0, 0.0));
+        recs.push(record(
+            "support::a",
+            Outcome::Pass,
+            Status::Pass,
+            1.0,
+            &[],
+            5.0,
+            0.0,
+        ));
+        recs.push(record(
+            "support::b",
+            Outcome::Fail,
+            Status::KnownFailure,
+            0.0,
+            &[],
+            5.0,
+            0.0,
+        ));
         let mut r = run(recs);
         r.variant_axes
             .insert("models".into(), vec!["model".into(), "prompt".into()]);
@@ -887,7 +908,10 @@ pub(crate) mod tests {
         assert_eq!(lt.latency_p50, Some(925.0));
         assert_eq!(lt.mean_tokens, Some(200.0));
         assert_eq!(lt.mean_cost_usd, Some(0.004));
-        assert_eq!(m.cell("large", "friendly").map(|r| r.variant.as_str()), Some("large+friendly"));
+        assert_eq!(
+            m.cell("large", "friendly").map(|r| r.variant.as_str()),
+            Some("large+friendly")
+        );
     }
 
     #[test]
@@ -911,7 +935,10 @@ pub(crate) mod tests {
         let m = &report.matrices[0];
         assert!(m.axes.is_empty());
         assert!(m.rows.iter().all(|r| !r.best && r.axis_values.is_empty()));
-        assert!(m.legend().contains("No variant is significantly better than the baseline `a`"));
+        assert!(
+            m.legend()
+                .contains("No variant is significantly better than the baseline `a`")
+        );
         // A baseline that names no variant falls back to the first.
         assert_eq!(variant_matrix(&run(Vec::new()), None).matrices.len(), 0);
     }

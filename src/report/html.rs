@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 
 use super::analysis::{CRITIQUES_SHOWN, ReportView, analyse, fmt_cell};
 use super::compare::variant_matrix;
-use super::trend::{RunPoint, Trend, trend};
 use super::results::RunResults;
 use super::summary::{Summary, fmt_ms, fmt_prop, latency_of, status_name};
+use super::trend::{RunPoint, Trend, trend};
 
 /// Escapes text for HTML content and attributes.
 pub fn esc(text: &str) -> String {
@@ -238,7 +238,10 @@ fn variants_section(o: &mut String, run: &RunResults) {
             }
             let _ = write!(o, "</tbody></table>");
         }
-        let _ = write!(o, "<table class=\"variants\"><thead><tr><th>variant</th><th>n</th>");
+        let _ = write!(
+            o,
+            "<table class=\"variants\"><thead><tr><th>variant</th><th>n</th>"
+        );
         for j in &m.judges {
             let _ = write!(o, "<th>{} mean (95% CI)</th>", esc(j));
         }
@@ -308,7 +311,12 @@ fn plots_section(o: &mut String, run: &RunResults, history: &[RunPoint], view: &
     );
     let ticks: Vec<String> = t.points.iter().map(RunPoint::tick).collect();
     let subset: Vec<bool> = t.points.iter().map(|p| p.subset.is_some()).collect();
-    let chart = |id: &str, caption: String, y_label: &str, series: Vec<Series>, range: Option<(f64, f64)>, fmt: fn(f64) -> String| {
+    let chart = |id: &str,
+                 caption: String,
+                 y_label: &str,
+                 series: Vec<Series>,
+                 range: Option<(f64, f64)>,
+                 fmt: fn(f64) -> String| {
         format!(
             "<figure id=\"{id}\" class=\"trend\">{}<figcaption>{}</figcaption></figure>",
             trend_chart(id, y_label, &ticks, &subset, &series, range, fmt),
@@ -414,7 +422,11 @@ fn trend_table(o: &mut String, t: &Trend) {
         let _ = write!(
             o,
             "<tr{}><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
-            if p.subset.is_some() { " class=\"subset\"" } else { "" },
+            if p.subset.is_some() {
+                " class=\"subset\""
+            } else {
+                ""
+            },
             esc(&p.id),
             if p.subset.is_some() { " (subset)" } else { "" },
             esc(&p.started_at),
@@ -501,7 +513,9 @@ fn trend_chart(
     const T: f64 = 26.0;
     const B: f64 = 58.0;
     let n = ticks.len();
-    let values = series.iter().flat_map(|s| s.values.iter().flatten().copied());
+    let values = series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten().copied());
     let (lo, hi) = match range {
         Some(r) => r,
         None => {
@@ -579,7 +593,13 @@ fn trend_chart(
         for (i, v) in se.values.iter().enumerate() {
             match v {
                 Some(v) => {
-                    let _ = write!(d, "{}{:.1},{:.1}", if pen_down { " L" } else { " M" }, x(i), y(*v));
+                    let _ = write!(
+                        d,
+                        "{}{:.1},{:.1}",
+                        if pen_down { " L" } else { " M" },
+                        x(i),
+                        y(*v)
+                    );
                     pen_down = true;
                     let hollow = subset.get(i).copied().unwrap_or(false);
                     let _ = write!(

@@ -375,11 +375,7 @@ fn grid(out: &mut String, m: &VariantMatrix) {
                 Some(v) => {
                     let value = match v.scores.first() {
                         Some(s) => s.text(),
-                        None => format!(
-                            "{}{}",
-                            fmt_prop(&v.pass),
-                            if v.best { " ★" } else { "" }
-                        ),
+                        None => format!("{}{}", fmt_prop(&v.pass), if v.best { " ★" } else { "" }),
                     };
                     let base = if v.vs_baseline.is_none() {
                         " · baseline"

@@ -40,9 +40,9 @@ pub mod results;
 pub mod sample;
 pub mod sections;
 pub mod stats;
-pub mod trend;
 #[doc(hidden)]
 pub mod summary;
+pub mod trend;
 
 pub use after_run::{
     AfterRun, PLOT_RUNS, Reports, Settings, after_run, after_run_with, append_step_summary,

@@ -177,7 +177,11 @@ pub fn scored(
     let mut r = record(
         trial,
         outcome,
-        if pass { Status::Pass } else { Status::KnownFailure },
+        if pass {
+            Status::Pass
+        } else {
+            Status::KnownFailure
+        },
         norm,
         tags,
         latency_ms,

@@ -99,7 +99,12 @@ impl RunPoint {
                 .iter()
                 .map(|r| r.verdict.usage.input_tokens + r.verdict.usage.output_tokens)
                 .sum(),
-            cost_usd: run.records.iter().filter_map(|r| r.verdict.cost_usd).sum::<f64>() + 0.0,
+            cost_usd: run
+                .records
+                .iter()
+                .filter_map(|r| r.verdict.cost_usd)
+                .sum::<f64>()
+                + 0.0,
             spend: run.spend,
             subset: run.subset.clone(),
         }
@@ -125,8 +130,17 @@ impl RunPoint {
     pub fn tick(&self) -> String {
         self.label
             .clone()
-            .or_else(|| self.commit.as_ref().map(|c| c[..c.len().min(7)].to_string()))
-            .unwrap_or_else(|| self.started_at.get(..16).unwrap_or(&self.started_at).to_string())
+            .or_else(|| {
+                self.commit
+                    .as_ref()
+                    .map(|c| c[..c.len().min(7)].to_string())
+            })
+            .unwrap_or_else(|| {
+                self.started_at
+                    .get(..16)
+                    .unwrap_or(&self.started_at)
+                    .to_string()
+            })
     }
 }
 
@@ -174,7 +188,9 @@ pub fn markdown(t: &Trend) -> String {
     for j in &t.judges {
         let _ = write!(head, " mean `{}` |", j.replace('|', "\\|"));
     }
-    head.push_str(" latency p95 | tokens | cost (recorded) | spent (live calls) | replayed calls |");
+    head.push_str(
+        " latency p95 | tokens | cost (recorded) | spent (live calls) | replayed calls |",
+    );
     let _ = writeln!(out, "{head}\n|{}", "---|".repeat(10 + t.judges.len()));
     for p in &t.points {
         let mut line = format!(
@@ -190,11 +206,16 @@ pub fn markdown(t: &Trend) -> String {
             let _ = write!(
                 line,
                 " {} |",
-                p.judge(j).map(|m| format!("{m:.2}")).unwrap_or_else(|| "n/a".into())
+                p.judge(j)
+                    .map(|m| format!("{m:.2}"))
+                    .unwrap_or_else(|| "n/a".into())
             );
         }
         let (spent, replayed) = match p.spend {
-            Some(s) => (usd(s.spent_usd), format!("{} ({} recorded)", s.replayed_calls, usd(s.replayed_usd))),
+            Some(s) => (
+                usd(s.spent_usd),
+                format!("{} ({} recorded)", s.replayed_calls, usd(s.replayed_usd)),
+            ),
             None => ("not recorded".into(), "not recorded".into()),
         };
         let _ = writeln!(
@@ -244,7 +265,18 @@ mod tests {
         r.records = scores
             .iter()
             .enumerate()
-            .map(|(i, s)| scored(&format!("s::c{i}"), "quality", *s, 4, &[], 100.0 * (i + 1) as f64, 0.01, 50))
+            .map(|(i, s)| {
+                scored(
+                    &format!("s::c{i}"),
+                    "quality",
+                    *s,
+                    4,
+                    &[],
+                    100.0 * (i + 1) as f64,
+                    0.01,
+                    50,
+                )
+            })
             .collect();
         r.subset = subset.map(str::to_string);
         r.spend = Some(Spend {
@@ -267,11 +299,23 @@ mod tests {
         assert!((p.cost_usd - 0.04).abs() < 1e-12);
         assert_eq!(p.spent_usd(), Some(0.0));
         let t = trend(
-            vec![p.clone(), RunPoint::of(&run("r2", &[5], Some("filter `c0`"))), RunPoint::of(&run("r3", &[5, 5], None))],
+            vec![
+                p.clone(),
+                RunPoint::of(&run("r2", &[5], Some("filter `c0`"))),
+                RunPoint::of(&run("r3", &[5, 5], None)),
+            ],
             false,
         );
-        assert_eq!(t.points.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["r1", "r3"]);
+        assert_eq!(
+            t.points.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            ["r1", "r3"]
+        );
         assert_eq!(t.left_out[0].id, "r2");
-        assert_eq!(trend(vec![RunPoint::of(&run("r2", &[5], Some("x")))], true).points.len(), 1);
+        assert_eq!(
+            trend(vec![RunPoint::of(&run("r2", &[5], Some("x")))], true)
+                .points
+                .len(),
+            1
+        );
     }
 }

@@ -152,7 +152,11 @@ fn trend_history() -> Vec<tribunal::report::trend::RunPoint> {
                         0.01,
                         300,
                     );
-                    if let Some(prev) = run.records.iter_mut().find(|p| p.verdict.trial == r.verdict.trial) {
+                    if let Some(prev) = run
+                        .records
+                        .iter_mut()
+                        .find(|p| p.verdict.trial == r.verdict.trial)
+                    {
                         prev.verdict.checks.append(&mut r.verdict.checks);
                     } else {
                         run.records.push(r);
@@ -198,7 +202,11 @@ fn trend_plots_render_with_labelled_axes_one_path_per_series_and_a_point_per_run
         &tmp.path().join("profile"),
         &["--dump-dom".into(), format!("file://{}", page.display())],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dom = String::from_utf8_lossy(&out.stdout);
     // Four runs in the trend: the subset run is left out, and said so.
     assert!(
@@ -207,7 +215,11 @@ fn trend_plots_render_with_labelled_axes_one_path_per_series_and_a_point_per_run
     );
     let cases: [(&str, &str, &[&str]); 5] = [
         ("plot-pass-rate", "pass rate (%)", &["pass rate"]),
-        ("plot-judge-score", "mean judge score", &["qa: accuracy", "qa: completeness"]),
+        (
+            "plot-judge-score",
+            "mean judge score",
+            &["qa: accuracy", "qa: completeness"],
+        ),
         ("plot-latency-p95", "P95 latency (ms)", &["P95 latency"]),
         ("plot-tokens", "tokens per run", &["tokens"]),
         ("plot-cost", "cost (USD)", &["recorded cost", "spent"]),
@@ -215,15 +227,23 @@ fn trend_plots_render_with_labelled_axes_one_path_per_series_and_a_point_per_run
     for (id, y_label, series) in cases {
         let f = figure(&dom, id);
         assert!(
-            f.contains(&format!("rotate(-90)\" text-anchor=\"middle\">{y_label}</text>")),
+            f.contains(&format!(
+                "rotate(-90)\" text-anchor=\"middle\">{y_label}</text>"
+            )),
             "#{id}: y axis label `{y_label}` missing: {f}"
         );
-        assert!(f.contains(">run (oldest → newest)</text>"), "#{id}: x axis label");
+        assert!(
+            f.contains(">run (oldest → newest)</text>"),
+            "#{id}: x axis label"
+        );
         // The x ticks are the runs' labels, the subset run's absent.
         for tick in ["v1.0", "v1.1", "v1.2", "v1.4"] {
             assert!(f.contains(&format!(">{tick}</text>")), "#{id}: tick {tick}");
         }
-        assert!(!f.contains(">v1.3</text>"), "#{id}: the subset run is not plotted");
+        assert!(
+            !f.contains(">v1.3</text>"),
+            "#{id}: the subset run is not plotted"
+        );
         assert_eq!(
             f.matches("<path class=\"series\"").count(),
             series.len(),
@@ -231,11 +251,15 @@ fn trend_plots_render_with_labelled_axes_one_path_per_series_and_a_point_per_run
         );
         for s in series {
             assert_eq!(
-                f.matches(&format!("<circle class=\"point\" data-series=\"{s}\"")).count(),
+                f.matches(&format!("<circle class=\"point\" data-series=\"{s}\""))
+                    .count(),
                 4,
                 "#{id}: series `{s}` has one point per run in the trend"
             );
-            assert!(f.contains(&format!("data-series=\"{s}\" x=")), "#{id}: legend for `{s}`");
+            assert!(
+                f.contains(&format!("data-series=\"{s}\" x=")),
+                "#{id}: legend for `{s}`"
+            );
         }
     }
     // The spent series is 0 until the last run, which spent $0.04: its
@@ -246,7 +270,9 @@ fn trend_plots_render_with_labelled_axes_one_path_per_series_and_a_point_per_run
         .map(|(i, _)| {
             let rest = &cost[i..];
             let cy = rest.find("cy=\"").expect("cy") + 4;
-            rest[cy..cy + rest[cy..].find('"').expect("quote")].parse::<f64>().expect("number")
+            rest[cy..cy + rest[cy..].find('"').expect("quote")]
+                .parse::<f64>()
+                .expect("number")
         })
         .collect();
     assert_eq!(ys.len(), 4);

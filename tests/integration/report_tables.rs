@@ -140,7 +140,10 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
     let spend = &rec["spend"];
     assert_eq!(spend["live_calls"], 48, "{spend}");
     assert_eq!(spend["replayed_calls"], 0);
-    assert!((spend["spent_usd"].as_f64().expect("spent") - 0.264).abs() < 1e-9, "{spend}");
+    assert!(
+        (spend["spent_usd"].as_f64().expect("spent") - 0.264).abs() < 1e-9,
+        "{spend}"
+    );
     assert_eq!(spend["replayed_usd"], 0.0);
     // The matrix axis picked the model: both models were called.
     let models: std::collections::BTreeSet<String> = server
@@ -148,7 +151,10 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
         .iter()
         .map(|r| r.json()["model"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(models.into_iter().collect::<Vec<_>>(), ["bot-large", "bot-small", "judge"]);
+    assert_eq!(
+        models.into_iter().collect::<Vec<_>>(),
+        ["bot-large", "bot-small", "judge"]
+    );
 
     // Replaying: the same recorded cost, nothing spent, no call made.
     let calls = server.requests().len();
@@ -156,7 +162,10 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
     assert_eq!(server.requests().len(), calls, "replay calls nobody");
     let spend = &last(&p)["spend"];
     assert_eq!(spend["replayed_calls"], 48, "{spend}");
-    assert_eq!((spend["live_calls"].clone(), spend["spent_usd"].clone()), (json!(0), json!(0.0)));
+    assert_eq!(
+        (spend["live_calls"].clone(), spend["spent_usd"].clone()),
+        (json!(0), json!(0.0))
+    );
     assert!((spend["replayed_usd"].as_f64().expect("replayed") - 0.264).abs() < 1e-9);
 
     // The grid, the variant table and the significance marks.
@@ -170,7 +179,15 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
     let analysis = &out.stdout[out.stdout.find("error analysis:").expect("analysis")..];
     insta::assert_snapshot!("shop_error_analysis_terminal", analysis);
     let out = p
-        .tribunal(&["report", "--root", ".", "--by", "persona,feature", "--format", "markdown"])
+        .tribunal(&[
+            "report",
+            "--root",
+            ".",
+            "--by",
+            "persona,feature",
+            "--format",
+            "markdown",
+        ])
         .output();
     let md = &out.stdout[out.stdout.find("### Error analysis").expect("analysis")..];
     insta::assert_snapshot!("shop_error_analysis_markdown", md);
@@ -179,7 +196,9 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
         .output();
     assert_eq!(out.code, Some(2), "{out:?}");
     insta::assert_snapshot!("shop_by_unknown_key", out.stderr);
-    let out = p.tribunal(&["report", "--root", ".", "--by", "feature"]).output();
+    let out = p
+        .tribunal(&["report", "--root", ".", "--by", "feature"])
+        .output();
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("`feature` is not two tag keys (hint: write two keys of `key:value` tags separated by a comma, e.g. `--by feature,persona`)"), "{}", out.stderr);
 
@@ -193,7 +212,12 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
     let ids = |v: &Value| v.as_array().map(Vec::len).unwrap_or(0);
     assert_eq!((ids(&t["points"]), ids(&t["left_out"])), (2, 1), "{t}");
     assert_eq!(t["judges"], json!(["shop: quality"]));
-    assert_eq!(t["points"][0]["spend"]["spent_usd"].as_f64().map(|s| (s * 1000.0).round()), Some(264.0));
+    assert_eq!(
+        t["points"][0]["spend"]["spent_usd"]
+            .as_f64()
+            .map(|s| (s * 1000.0).round()),
+        Some(264.0)
+    );
     assert_eq!(t["points"][1]["spend"]["spent_usd"], 0.0);
     // Sums over the six cases: small+plain 3+1·5, small+polite 4+2·5,
     // large+plain 3·6, large+polite 4·6: 64/24 over the run.
@@ -202,6 +226,14 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
     let out = p
         .tribunal(&["history", "--root", ".", "--include-subsets"])
         .output();
-    assert_eq!(out.stdout.matches(" (subset) |").count(), 1, "{}", out.stdout);
-    assert_eq!(out.stdout.lines().filter(|l| l.starts_with("| `")).count(), 3);
+    assert_eq!(
+        out.stdout.matches(" (subset) |").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.starts_with("| `")).count(),
+        3
+    );
 }
