@@ -472,6 +472,21 @@ fn trend_table(o: &mut String, t: &Trend) {
     }
 }
 
+/// The smallest of 1, 2, 4, 8 or 10 × a power of ten at or above `v`, so
+/// that the four intervals of a plot's y axis fall on round numbers
+/// (1540 → 2000: 0, 500, 1000, 1500, 2000); 1 for nothing above zero.
+fn nice_ceiling(v: f64) -> f64 {
+    if !(v > 0.0 && v.is_finite()) {
+        return 1.0;
+    }
+    let unit = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 4.0, 8.0, 10.0]
+        .into_iter()
+        .map(|m| m * unit)
+        .find(|c| *c >= v * (1.0 - 1e-12))
+        .unwrap_or(10.0 * unit)
+}
+
 /// One line of a trend plot.
 struct Series {
     name: String,
@@ -520,7 +535,7 @@ fn trend_chart(
         Some(r) => r,
         None => {
             let max = values.fold(0.0_f64, f64::max);
-            (0.0, if max > 0.0 { max * 1.1 } else { 1.0 })
+            (0.0, nice_ceiling(max * 1.05))
         }
     };
     let span = (hi - lo).max(1e-12);
@@ -1015,6 +1030,19 @@ mod tests {
         // One run: one point per series (pass rate, P95, tokens, recorded
         // cost; the sample records no spend).
         assert_eq!(html.matches("<circle class=\"point\"").count(), 4);
+    }
+
+    #[test]
+    fn y_axes_end_on_round_numbers() {
+        for (v, want) in [
+            (1540.0, 2000.0),
+            (0.0462, 0.08),
+            (100.0, 100.0),
+            (3.2, 4.0),
+            (0.0, 1.0),
+        ] {
+            assert!((nice_ceiling(v) - want).abs() < 1e-12, "{v}: {}", nice_ceiling(v));
+        }
     }
 
     #[test]
