@@ -1041,7 +1041,11 @@ mod tests {
             (3.2, 4.0),
             (0.0, 1.0),
         ] {
-            assert!((nice_ceiling(v) - want).abs() < 1e-12, "{v}: {}", nice_ceiling(v));
+            assert!(
+                (nice_ceiling(v) - want).abs() < 1e-12,
+                "{v}: {}",
+                nice_ceiling(v)
+            );
         }
     }
 

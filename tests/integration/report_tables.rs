@@ -237,3 +237,39 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
         3
     );
 }
+
+#[test]
+fn a_provider_template_with_an_unknown_variable_fails_only_its_trials() {
+    let server = server();
+    let p = project(&server.url()).file(
+        "evals/typo.yaml",
+        r#"suite: typo
+matrix:
+  model: [small]
+cases:
+  - id: one
+    input: hi
+    target: {prompt: {provider: "bot-{{ modle }}"}}
+    checks: [{contains: "30 days"}]
+"#,
+    );
+    test_run(&p, "record", &[]);
+    let run = last(&p);
+    let records = run["records"].as_array().expect("records");
+    let typo = records
+        .iter()
+        .find(|r| r["verdict"]["suite"] == "typo")
+        .expect("typo trial");
+    assert_eq!(typo["verdict"]["outcome"], "error");
+    let error = typo["verdict"]["error"].as_str().expect("error text");
+    assert!(
+        error.contains("the provider") && error.contains("modle"),
+        "{error}"
+    );
+    // The other suite's trials ran.
+    let shop_errors = records
+        .iter()
+        .filter(|r| r["verdict"]["suite"] == "shop" && r["verdict"]["outcome"] == "error")
+        .count();
+    assert_eq!(shop_errors, 0);
+}
