@@ -447,10 +447,10 @@ pub fn variant_matrix(run: &RunResults, baseline: Option<&str>) -> VariantReport
     VariantReport { matrices, excluded }
 }
 
-fn suite_matrix(
+fn suite_matrix<'a>(
     suite: &str,
     axes: Vec<String>,
-    variants: &[(&str, Vec<&TrialRecord>)],
+    variants: &[(&str, Vec<&'a TrialRecord>)],
     baseline: Option<&str>,
 ) -> VariantMatrix {
     let base_name = baseline
@@ -469,10 +469,10 @@ fn suite_matrix(
             }
         }
     }
-    let by_case = |rs: &[&TrialRecord]| -> HashMap<String, TrialRecord> {
+    let by_case = |rs: &[&'a TrialRecord]| -> HashMap<&'a str, &'a TrialRecord> {
         rs.iter()
             .filter(|r| counted(r))
-            .map(|r| (r.verdict.case.clone(), (*r).clone()))
+            .map(|r| (r.verdict.case.as_str(), *r))
             .collect()
     };
     let base_cases = variants
@@ -499,7 +499,7 @@ fn suite_matrix(
                 Vec::new()
             } else {
                 live.iter()
-                    .filter_map(|r| base_cases.get(&r.verdict.case).map(|b| (b, *r)))
+                    .filter_map(|r| base_cases.get(r.verdict.case.as_str()).map(|b| (*b, *r)))
                     .collect()
             };
             let scores = judges
