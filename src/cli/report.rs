@@ -188,6 +188,11 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                 let text = match f {
                     Format::Terminal => {
                         let mut t = terminal_summary(&run);
+                        if let Some(spend) = &run.spend
+                            && spend.replayed_calls + spend.live_calls > 0
+                        {
+                            t.push_str(&format!("{}\n", spend.line()));
+                        }
                         if analysis.failed > 0 {
                             t.push_str(&crate::report::analysis::terminal(&analysis));
                         }

@@ -172,6 +172,11 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     }
 
     let mut summary = terminal_summary(run);
+    if let Some(spend) = &run.spend
+        && spend.replayed_calls + spend.live_calls > 0
+    {
+        summary.push_str(&format!("{}\n", spend.line()));
+    }
     summary.push_str(&format!(
         "\nreports: {} · {} · {}\n",
         html_path.display(),

@@ -67,7 +67,7 @@ pub fn render_with(run: &RunResults, history: &[RunPoint], view: &ReportView) ->
     let s = Summary::of(run);
     let mut o = String::with_capacity(4096 + run.records.len() * 300);
     page_header(&mut o, run);
-    summary_section(&mut o, &s);
+    summary_section(&mut o, &s, run.spend.as_ref());
     tags_section(&mut o, &s);
     variants_section(&mut o, run);
     plots_section(&mut o, run, history, view);
@@ -110,7 +110,7 @@ fn page_header(o: &mut String, run: &RunResults) {
 }
 
 /// `#summary`: the key numbers and the count per status.
-fn summary_section(o: &mut String, s: &Summary) {
+fn summary_section(o: &mut String, s: &Summary, spend: Option<&super::results::Spend>) {
     let _ = write!(
         o,
         "<section id=\"summary\"><h2>Summary</h2><div class=\"kpis\">"
@@ -133,7 +133,17 @@ fn summary_section(o: &mut String, s: &Summary) {
             .map(|m| format!("{m:.3}"))
             .unwrap_or_else(|| "n/a".into()),
     );
-    kpi(o, "cost", format!("${:.4}", s.cost_usd));
+    kpi(o, "cost (recorded)", format!("${:.4}", s.cost_usd));
+    if let Some(sp) = spend {
+        kpi(
+            o,
+            "spent (live calls)",
+            format!(
+                "${:.4} · {} live, {} replayed",
+                sp.spent_usd, sp.live_calls, sp.replayed_calls
+            ),
+        );
+    }
     kpi(
         o,
         "latency p50 / p95",

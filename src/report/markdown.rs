@@ -76,6 +76,11 @@ pub fn run_summary_with(run: &RunResults, view: &ReportView) -> String {
         .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
         .collect();
     let _ = writeln!(out, "{}\n", counts.join(" · "));
+    if let Some(spend) = &run.spend
+        && spend.replayed_calls + spend.live_calls > 0
+    {
+        let _ = writeln!(out, "{}\n", cell(&spend.line()));
+    }
     if !s.by_tag.is_empty() {
         let _ = writeln!(out, "<details><summary>Pass rate by tag</summary>\n");
         let _ = writeln!(out, "| tag | passed | pass rate (95% CI) | mean score |");

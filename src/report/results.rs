@@ -197,6 +197,17 @@ pub struct Spend {
     pub spent_usd: f64,
 }
 
+impl Spend {
+    /// One line for reports: `model calls: 132 replayed ($0.0049 recorded,
+    /// not spent) · 0 live ($0.0000 spent)`.
+    pub fn line(&self) -> String {
+        format!(
+            "model calls: {} replayed (${:.4} recorded, not spent) · {} live (${:.4} spent)",
+            self.replayed_calls, self.replayed_usd, self.live_calls, self.spent_usd
+        )
+    }
+}
+
 impl RunResults {
     /// Results of a run that started at `started` and took `duration`, with
     /// a fresh run id, the git state of `root` and the label from

@@ -133,6 +133,13 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
     // Recording: every call is live and spends money.
     let out = test_run(&p, "record", &[]);
     assert!(out.stderr.contains("24 trials"), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "model calls: 0 replayed ($0.0000 recorded, not spent) · 48 live ($0.2640 spent)"
+        ),
+        "{}",
+        out.stderr
+    );
     let rec = last(&p);
     assert_eq!(rec["variant_axes"], json!({"shop": ["model", "prompt"]}));
     assert_eq!(rec.get("subset"), None);
@@ -158,8 +165,15 @@ fn a_model_by_prompt_matrix_is_recorded_replayed_and_compared() {
 
     // Replaying: the same recorded cost, nothing spent, no call made.
     let calls = server.requests().len();
-    test_run(&p, "replay", &[]);
+    let out = test_run(&p, "replay", &[]);
     assert_eq!(server.requests().len(), calls, "replay calls nobody");
+    assert!(
+        out.stderr.contains(
+            "model calls: 48 replayed ($0.2640 recorded, not spent) · 0 live ($0.0000 spent)"
+        ),
+        "{}",
+        out.stderr
+    );
     let spend = &last(&p)["spend"];
     assert_eq!(spend["replayed_calls"], 48, "{spend}");
     assert_eq!(
