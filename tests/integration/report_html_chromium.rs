@@ -279,3 +279,79 @@ fn trend_plots_render_with_labelled_axes_one_path_per_series_and_a_point_per_run
     assert!(ys[3] < ys[0] && ys[0] == ys[2], "{ys:?}");
     assert!(dom.contains("id=\"trend-table\""));
 }
+
+#[test]
+fn the_variant_grid_renders_as_a_model_by_prompt_table_with_the_best_marked() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let tmp = TestProject::new();
+    // small+terse is the baseline; large+friendly beats it on every case.
+    let scores: [(&str, [i64; 6]); 4] = [
+        ("small+terse", [3, 4, 3, 4, 3, 4]),
+        ("small+friendly", [3, 4, 4, 4, 3, 4]),
+        ("large+terse", [4, 4, 4, 4, 4, 4]),
+        ("large+friendly", [5, 5, 5, 5, 5, 5]),
+    ];
+    let mut run = sample::run(0, 1.0, 1);
+    for c in 0..6 {
+        for (v, s) in &scores {
+            run.records.push(sample::scored(
+                &format!("models::case{c}::{v}"),
+                "quality",
+                s[c],
+                4,
+                &[],
+                100.0,
+                0.001,
+                100,
+            ));
+        }
+    }
+    run.variant_axes
+        .insert("models".into(), vec!["model".into(), "prompt".into()]);
+    let page = tmp.path().join("report.html");
+    std::fs::write(&page, html::render(&run, &[])).expect("write report");
+    let out = headless(
+        &chromium,
+        &tmp.path().join("profile"),
+        &["--dump-dom".into(), format!("file://{}", page.display())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("<table class=\"grid\">").expect("grid table");
+    let grid = &dom[start..start + dom[start..].find("</table>").expect("closes")];
+    assert!(
+        grid.contains("<caption>mean quality judge score by model × prompt (95% CI)</caption>"),
+        "{grid}"
+    );
+    assert!(
+        grid.contains("<th>model ↓ · prompt →</th><th>terse</th><th>friendly</th>"),
+        "{grid}"
+    );
+    assert_eq!(
+        grid.matches("<tr><th>").count(),
+        2,
+        "one row per model: {grid}"
+    );
+    assert_eq!(
+        grid.matches("<td class=\"num").count(),
+        4,
+        "one cell per variant"
+    );
+    // Only large+friendly is significantly better (6 positive differences,
+    // p = 2/64); large+terse (3 positive, 3 ties) is not.
+    assert_eq!(grid.matches("class=\"num best\"").count(), 1, "{grid}");
+    assert!(
+        grid.contains("<td class=\"num best\">5.00 [5.00–5.00] ▲ ★<br><small>n=6</small></td>"),
+        "{grid}"
+    );
+    assert!(
+        grid.contains("3.50 [2.93–4.07]<br><small>n=6 · baseline</small>"),
+        "{grid}"
+    );
+}
