@@ -171,7 +171,9 @@
 //! - Configuration resolved as the harness does: [`Config`],
 //!   [`SnapshotSettings`].
 //! - For tools over results files (`target/tribunal/last.json`): [`report`]
-//!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]).
+//!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]);
+//!   the variant matrix ([`report::variant_matrix`]), metrics over runs
+//!   ([`report::trend`]) and error analysis ([`report::analysis`]).
 //!
 //! Modules not listed here are tribunal's internals: they are hidden from
 //! this documentation, used by the `tribunal` binary and tribunal's own
