@@ -9,6 +9,10 @@
 //!   damaged file is [`HistoryError::Corrupt`].
 //! - Retention: `TRIBUNAL_HISTORY_KEEP` runs (default [`DEFAULT_KEEP`]; `0`
 //!   keeps everything); older runs are deleted after each store.
+//! - Trends: each stored run's metrics ([`RunPoint`]: pass rate, mean score
+//!   per judge, P95 latency, tokens, recorded cost and money spent) are kept
+//!   in `run_points`, so [`History::points`] reads them without decoding
+//!   every results JSON.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
