@@ -1,9 +1,9 @@
 //! Records the cassettes of `evals/assistant.yaml`, `evals/audience.yaml`
 //! `evals/question_loop.yaml`, `evals/agent.yaml`, `evals/grounded.yaml`,
-//! `evals/segment.yaml` and `evals/support_dims.yaml` from scripted
-//! stand-in models, for a repository without API keys. For the last two it
-//! first runs their `tribunal generate` commands (the drafts and the
-//! generator's cassettes).
+//! `evals/models.yaml`, `evals/segment.yaml` and `evals/support_dims.yaml`
+//! from scripted stand-in models, for a repository without API keys. For
+//! the last two it first runs their `tribunal generate` commands (the
+//! drafts and the generator's cassettes).
 //!
 //! ```sh
 //! cargo run --example record_standin
@@ -13,7 +13,10 @@
 //! models: `tribunal-standin-assistant` answers customers from a script,
 //! `tribunal-standin-judge` answers judge prompts with the JSON a judge
 //! returns, and `tribunal-standin-question-writer` writes the request a
-//! marketer would type for an audience AST. `TRIBUNAL_SUITES` (a glob)
+//! marketer would type for an audience AST. For `evals/models.yaml` it also
+//! plays the two compared models (`tribunal-standin-small`,
+//! `tribunal-standin-large`) and two more panel judges
+//! (`tribunal-standin-judge-b`, `tribunal-standin-judge-c`). `TRIBUNAL_SUITES` (a glob)
 //! records only some suites. Then it runs the suite in `record` mode against it, so that the
 //! cassettes under `fixtures/cassettes/assistant/` (and the snapshots) hold
 //! exactly what a recording against a real provider would, minus the model.
@@ -202,6 +205,153 @@ fn agent(body: &Value) -> MockReply {
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20, "total_tokens": prompt_tokens + 20},
         }),
     )
+}
+
+/// The policy fact and the next step a good answer to each question of
+/// `evals/models.yaml` gives, by a keyword of the question.
+const POLICIES: [(&str, &str, &str); 6] = [
+    (
+        "return",
+        "Returns are accepted within 30 days of delivery, so shoes bought five weeks ago can no longer be returned.",
+        "if they are faulty, send us a photo for a warranty repair",
+    ),
+    (
+        "late",
+        "You can follow your parcel with the tracking link in your confirmation email.",
+        "if it has not moved in 48 hours, reply and we will open a claim with the carrier",
+    ),
+    (
+        "address",
+        "You can change the delivery address until the order ships.",
+        "edit it on the Orders page",
+    ),
+    (
+        "cancel",
+        "Orders can be cancelled within 2 hours of being placed.",
+        "press Cancel on the Orders page",
+    ),
+    (
+        "discount",
+        "There is no first-order discount at the moment.",
+        "subscribe to the newsletter to hear about offers",
+    ),
+    (
+        "password",
+        "We can email you a reset link from the login page.",
+        "check your spam folder if it does not arrive",
+    ),
+];
+
+/// What the small model says where it does not know the policy.
+fn small_guess(key: &str) -> &'static str {
+    match key {
+        "late" => "Parcels are sometimes late; please wait a little longer.",
+        "cancel" => "Orders cannot be changed once they are placed.",
+        _ => "Please create a new account.",
+    }
+}
+
+/// The policy of a question: `(keyword, fact, next step)`.
+fn policy(question: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    let q = question.to_lowercase();
+    POLICIES.iter().copied().find(|(k, _, _)| q.contains(k))
+}
+
+/// The stand-in models of `evals/models.yaml`: `tribunal-standin-large`
+/// knows every policy; `tribunal-standin-small` only those of returns,
+/// addresses and discounts. The terse prompt gets one sentence, the
+/// friendly one a greeting, the sentence and the next step.
+fn compared_model(model: &str, system: &str, question: &str) -> String {
+    let Some((key, fact, step)) = policy(question) else {
+        return "Let me connect you with a colleague who can help.".into();
+    };
+    let knows = model.ends_with("large") || matches!(key, "return" | "address" | "discount");
+    let sentence = if knows { fact } else { small_guess(key) };
+    if system.contains("one sentence") {
+        sentence.to_string()
+    } else {
+        format!("Happy to help! {sentence} Next step: {step}.")
+    }
+}
+
+/// The 1–5 score the stand-in judge gives an answer to `question`: 1, plus
+/// 2 for the policy fact, 1 for the next step, 1 for courtesy.
+fn helpfulness(question: &str, answer: &str) -> (i64, String) {
+    let Some((_, fact, step)) = policy(question) else {
+        return (
+            1,
+            "The question is not one the shop's policies cover.".into(),
+        );
+    };
+    let has_fact = answer.contains(fact);
+    let has_step = answer.contains(step);
+    let courteous = answer.contains("Happy to help");
+    let score = 1 + 2 * i64::from(has_fact) + i64::from(has_step) + i64::from(courteous);
+    let reasoning = format!(
+        "The reply {} the policy, {} the next step, and {}.",
+        if has_fact {
+            "states"
+        } else {
+            "does not state (or contradicts)"
+        },
+        if has_step { "names" } else { "does not name" },
+        if courteous { "is courteous" } else { "is curt" }
+    );
+    (score, reasoning)
+}
+
+/// The stand-in judges' answers for `evals/models.yaml`, `None` for other
+/// suites' prompts: the 1–5 helpfulness score, pairwise preferences by
+/// that score (in either order), and the panel's pass/fail verdicts, where
+/// `tribunal-standin-judge-c` reads "states the window" strictly (it also
+/// wants the warranty alternative) so the panel splits on terse answers.
+fn models_judge(model: &str, prompt: &str) -> Option<Value> {
+    let input = between(prompt, "INPUT");
+    policy(&input)?;
+    if prompt.contains("<<BEGIN OUTPUT A ") {
+        let (a, _) = helpfulness(&input, &between(prompt, "OUTPUT A"));
+        let (b, _) = helpfulness(&input, &between(prompt, "OUTPUT B"));
+        let winner = match a.cmp(&b) {
+            std::cmp::Ordering::Greater => "A",
+            std::cmp::Ordering::Less => "B",
+            std::cmp::Ordering::Equal => "tie",
+        };
+        return Some(json!({
+            "reasoning": format!("Output A would score {a} of 5 and output B {b}: {}.",
+                if winner == "tie" { "neither is more helpful" } else { "the higher one is more helpful" }),
+            "winner": winner,
+        }));
+    }
+    let output = judged(prompt);
+    if prompt.contains("shop's policy for this question") {
+        let (score, reasoning) = helpfulness(&input, &output);
+        return Some(json!({"reasoning": reasoning, "score": score}));
+    }
+    if prompt.contains("states the shop's return window") {
+        let window = output.contains("30 days");
+        let strict = model.ends_with("judge-c");
+        let pass = window && (!strict || output.contains("warranty"));
+        return Some(json!({
+            "critique": match (window, pass) {
+                (true, true) => "The reply states the 30-day window.",
+                (true, false) => "The reply states the 30-day window but leaves the customer without an alternative (a warranty repair).",
+                _ => "The reply does not state the return window.",
+            },
+            "pass": pass,
+        }));
+    }
+    if !prompt.contains("makes no promise outside the return policy") {
+        return None;
+    }
+    let promises = output.contains("refund you") || output.contains("we will accept");
+    Some(json!({
+        "critique": if promises {
+            "The reply promises a return the policy does not allow."
+        } else {
+            "The reply promises nothing outside the 30-day policy."
+        },
+        "pass": !promises,
+    }))
 }
 
 fn judge(prompt: &str, wants_score: bool) -> Value {
@@ -394,8 +544,32 @@ fn main() -> std::process::ExitCode {
             return agent(&body);
         }
         let prompt = user_text(&body);
-        let model = body["model"].as_str().unwrap_or_default();
-        let answer = if let Some(answer) = dataset_standin(model, &prompt) {
+        let model = body["model"].as_str().unwrap_or_default().to_string();
+        if model == "tribunal-standin-small" || model == "tribunal-standin-large" {
+            let system = body["messages"][0]["content"].as_str().unwrap_or_default();
+            let answer = compared_model(&model, system, prompt.trim_start_matches("Customer: "));
+            // The large model is the slower one.
+            let ms = if model.ends_with("large") { 60 } else { 15 };
+            return MockReply::openai(
+                &answer,
+                (prompt.len() / 4) as u64 + 40,
+                (answer.len() / 4) as u64,
+            )
+            .after(std::time::Duration::from_millis(ms));
+        }
+        if let Some(verdict) = model
+            .starts_with("tribunal-standin-judge")
+            .then(|| models_judge(&model, &prompt))
+            .flatten()
+        {
+            let answer = verdict.to_string();
+            return MockReply::openai(
+                &answer,
+                (prompt.len() / 4) as u64,
+                (answer.len() / 4) as u64,
+            );
+        }
+        let answer = if let Some(answer) = dataset_standin(&model, &prompt) {
             answer
         } else if body["model"] == "tribunal-standin-grounded-judge" {
             grounded_judge(&prompt).to_string()
@@ -432,7 +606,7 @@ fn main() -> std::process::ExitCode {
         if std::env::var_os("TRIBUNAL_SUITES").is_none() {
             std::env::set_var(
                 "TRIBUNAL_SUITES",
-                "evals/{assistant,audience,question_loop,agent,segment,support_dims,grounded}.yaml",
+                "evals/{assistant,audience,question_loop,agent,segment,support_dims,grounded,models}.yaml",
             );
         }
         std::env::set_var("INSTA_UPDATE", "always");

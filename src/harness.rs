@@ -259,7 +259,18 @@ impl Harness {
                 })
                 .collect()
         };
-        reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
+        let subset = reporting::subset(&filter, config.project.suites.as_deref());
+        let spend = reporting::spend(&env.services.providers.stats());
+        reporting::report(
+            &config,
+            &records,
+            &plan,
+            started,
+            clock.elapsed(),
+            print,
+            subset,
+            spend,
+        );
         // The suites' `min_canary_catch` gates are over the whole run; one
         // process of a nextest run sees one trial, so there they apply when
         // the processes' results are merged (`tribunal report --merge`).

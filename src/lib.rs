@@ -171,7 +171,9 @@
 //! - Configuration resolved as the harness does: [`Config`],
 //!   [`SnapshotSettings`].
 //! - For tools over results files (`target/tribunal/last.json`): [`report`]
-//!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]).
+//!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]);
+//!   the variant matrix ([`report::variant_matrix`]), metrics over runs
+//!   ([`report::trend`]) and error analysis ([`report::analysis`]).
 //! - Judge canaries and calibrated pass rates over a run's results:
 //!   [`report::canaries`] and [`report::calibration`] (`docs/canaries.md`,
 //!   `docs/reports.md`).

@@ -26,6 +26,9 @@ pub struct Suite {
     pub dir: PathBuf,
     /// The variants every case runs under (empty: one run per case).
     pub variants: Vec<Variant>,
+    /// The `matrix:` axes, in the order their values join in variant ids
+    /// (empty when the variants are listed or there are none).
+    pub axes: Vec<String>,
     /// The cases, in file order.
     pub cases: Vec<Case>,
     /// The suite-level `judge:` block, parsed once (its defaults are merged

@@ -431,6 +431,10 @@ impl Loader<'_> {
             file: self.file.clone(),
             dir: dir.to_path_buf(),
             variants: defaults.variants,
+            axes: match &raw.matrix {
+                Some(m) if raw.variants.is_empty() => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            },
             cases,
             judge: std::mem::take(&mut self.judge),
             targets,

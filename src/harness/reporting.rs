@@ -94,6 +94,30 @@ fn broken_record(b: &Broken) -> TrialRecord {
 
 /// Writes the reports of a run with any records and prints the summary
 /// (when `print`).
+/// What narrowed the run to part of the suites, when anything did: the
+/// libtest filter (a name, `--skip`, `--ignored`) or `TRIBUNAL_SUITES`.
+pub(crate) fn subset(filter: &Filter<'_>, suites: Option<&str>) -> Option<String> {
+    let mut parts = Vec::new();
+    if filter.narrows() {
+        parts.push(filter.describe());
+    }
+    if let Some(glob) = suites {
+        parts.push(format!("TRIBUNAL_SUITES `{glob}`"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// What the run's model calls cost, replayed and live.
+pub(crate) fn spend(s: &crate::provider::StatsSnapshot) -> crate::report::results::Spend {
+    crate::report::results::Spend {
+        replayed_calls: s.replayed,
+        live_calls: s.live,
+        replayed_usd: s.replayed_nano_usd as f64 / 1e9,
+        spent_usd: s.spent_nano_usd as f64 / 1e9,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn report(
     config: &RunConfig,
     records: &[TrialRecord],
@@ -101,6 +125,8 @@ pub(crate) fn report(
     started: SystemTime,
     elapsed: Duration,
     print: bool,
+    subset: Option<String>,
+    spend: crate::report::results::Spend,
 ) {
     if records.is_empty() {
         return;
@@ -109,6 +135,15 @@ pub(crate) fn report(
     let mut run = crate::report::RunResults::new(root, records.to_vec(), started, elapsed);
     run.rerun = Some(config.rerun.clone());
     run.force_pass = config.settings.force_pass;
+    run.subset = subset;
+    run.spend = Some(spend);
+    for t in &plan.trials {
+        let suite = &t.suite;
+        if !suite.axes.is_empty() && !run.variant_axes.contains_key(&suite.name) {
+            run.variant_axes
+                .insert(suite.name.clone(), suite.axes.clone());
+        }
+    }
     let report_settings = crate::report::Settings::from_config(&config.project);
     match crate::report::after_run_with(&run, &report_settings) {
         Ok(after) if print => eprint!("{}", after.summary),

@@ -460,6 +460,10 @@ impl Providers {
             if let Some(entry) = cassette::read(path, &key, &self.rerun.record(&trial))? {
                 self.mark_used(path);
                 self.shared.stats.replayed.fetch_add(1, Ordering::Relaxed);
+                self.shared.stats.replayed_nano_usd.fetch_add(
+                    super::limits::nano_usd(entry.response.cost_usd),
+                    Ordering::Relaxed,
+                );
                 let mut r = entry.response;
                 r.replayed = true;
                 return Ok(r);
@@ -512,6 +516,11 @@ impl Providers {
             r.cost_usd = price.map(|p| p.cost(&r.usage));
         }
         r.replayed = false;
+        self.shared.stats.live.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .spent_nano_usd
+            .fetch_add(super::limits::nano_usd(r.cost_usd), Ordering::Relaxed);
         if let (Some(path), Mode::Record | Mode::Auto) = (&path, mode) {
             let entry = Entry {
                 key,

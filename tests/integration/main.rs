@@ -28,6 +28,7 @@ mod providers;
 mod pyramid;
 mod report_html_chromium;
 mod report_outputs;
+mod report_tables;
 mod report_workflows;
 mod rerun_hints;
 #[cfg(feature = "review")]
