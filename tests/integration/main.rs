@@ -15,6 +15,7 @@ mod checks;
 mod ci_github;
 mod cli;
 mod datasets;
+mod equivalence_classes;
 mod gates;
 mod generate_llm;
 mod harness;
