@@ -236,7 +236,17 @@ impl Harness {
         } else {
             reporting::records(&config.root, &plan, &results, &filter)
         };
-        reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
+        let calls = env.services.providers.stats();
+        let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
+        reporting::report(
+            &config,
+            model_calls,
+            &records,
+            &plan,
+            started,
+            clock.elapsed(),
+            print,
+        );
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)

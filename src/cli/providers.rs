@@ -311,8 +311,8 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         .unwrap_or_default();
     let tmp = std::env::temp_dir().join(format!("tribunal-bench-{}", std::process::id()));
     let mut config = ProjectConfig::default();
-    config.limits.concurrency = args.concurrency.max(1);
-    config.limits.per_provider = args.concurrency.max(1);
+    config.limits.concurrency = Some(args.concurrency.max(1));
+    config.limits.per_provider = Some(args.concurrency.max(1));
     config.providers.insert(
         "bench".into(),
         NamedProvider {

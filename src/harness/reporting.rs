@@ -83,9 +83,11 @@ fn broken_record(b: &Broken) -> TrialRecord {
 }
 
 /// Writes the reports of a run with any records and prints the summary
-/// (when `print`).
+/// (when `print`), with the effective concurrency limits when the run made
+/// or replayed `model_calls`.
 pub(crate) fn report(
     config: &RunConfig,
+    model_calls: bool,
     records: &[TrialRecord],
     plan: &Plan,
     started: SystemTime,
@@ -101,7 +103,15 @@ pub(crate) fn report(
     run.force_pass = config.settings.force_pass;
     let report_settings = crate::report::Settings::from_config(&config.project);
     match crate::report::after_run_with(&run, &report_settings) {
-        Ok(after) if print => eprint!("{}", after.summary),
+        Ok(after) if print => {
+            eprint!("{}", after.summary);
+            if model_calls {
+                eprintln!(
+                    "  limits: {}",
+                    config.project.providers.limits.describe(config.concurrency)
+                );
+            }
+        }
         Ok(_) => {}
         Err(e) => eprintln!("tribunal: reports were not written: {e}"),
     }

@@ -647,6 +647,82 @@ async fn per_provider_limit_caps_calls_in_flight() {
     }
 }
 
+/// A loopback server that counts the requests it is answering at once: every
+/// spec reaching one provider (`p`, `p:m-2`, `p:m-3`), and every simultaneous
+/// first call through them, shares one per-provider limit. Each spec once
+/// built its own limiter, so three specs let three times the limit into flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_provider_reached_by_several_specs_shares_one_limit_in_flight() {
+    for (limit, round) in [(4usize, 0), (4, 1), (1, 2), (16, 3)] {
+        let server = MockServer::start(false, |_, i| {
+            MockReply::openai(&format!("a{i}"), 1, 1).after(Duration::from_millis(15))
+        })
+        .expect("server");
+        let dir = TestProject::new();
+        let cfg = config(
+            &format!("{}/v1", server.url()),
+            "openai",
+            &format!("limits: {{concurrency: 64, per_provider: {limit}}}\n"),
+        );
+        let p = providers(dir.path(), Mode::Live, cfg, true);
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..(limit * 6) {
+            let p = p.clone();
+            let spec = ["p", "p:m-2", "p:m-3"][i % 3];
+            set.spawn(async move { p.chat(spec, &ask(&format!("q{i}")), &site("c")).await });
+        }
+        while let Some(r) = set.join_next().await {
+            r.expect("join").expect("call");
+        }
+        let peak = server.peak_in_flight() as usize;
+        assert_eq!(server.count() as usize, limit * 6, "round {round}");
+        assert!(
+            (1..=limit).contains(&peak),
+            "round {round}: {peak} requests in flight at the server with a limit of {limit}"
+        );
+    }
+}
+
+/// With only the trial concurrency set, calls in flight follow it: the
+/// documented knob reaches the provider (the per-provider limit once stayed
+/// at 16 whatever `TRIBUNAL_CONCURRENCY` said).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_flight_follow_the_trial_concurrency_unless_limits_are_set() {
+    let root = TestProject::new();
+    let env = tribunal::config::Env::from_vars([("TRIBUNAL_CONCURRENCY", "40")]);
+    let resolved = tribunal::config::Config::resolve(root.path(), &env).expect("config");
+    assert_eq!(resolved.concurrency, 40);
+    assert_eq!(resolved.providers.limits.global(), 40);
+    assert_eq!(resolved.providers.limits.per_provider(), 40);
+    assert_eq!(
+        resolved.providers.limits.describe(resolved.concurrency),
+        "40 trials at once · 40 calls in flight · 40 per provider"
+    );
+    let server = MockServer::start(false, |_, i| {
+        MockReply::openai(&format!("a{i}"), 1, 1).after(Duration::from_millis(60))
+    })
+    .expect("server");
+    let mut cfg = config(&format!("{}/v1", server.url()), "openai", "");
+    cfg.limits = resolved.providers.limits.clone();
+    let p = providers(root.path(), Mode::Live, cfg, true);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let p = p.clone();
+        set.spawn(async move { p.chat("p", &ask(&format!("q{i}")), &site("c")).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("join").expect("call");
+    }
+    // 40 calls of 60 ms all at once: far more than the old fixed 16.
+    assert!(server.peak_in_flight() > 16, "{}", server.peak_in_flight());
+    root.write("tribunal.yaml", "limits: {per_provider: 3}\n");
+    let resolved = tribunal::config::Config::resolve(root.path(), &env).expect("config");
+    assert_eq!(
+        resolved.providers.limits.describe(resolved.concurrency),
+        "40 trials at once · 40 calls in flight · 3 per provider"
+    );
+}
+
 #[test]
 fn bench_sends_the_key_and_model_to_an_external_server() {
     let server = MockServer::start(true, |r, i| {
