@@ -741,6 +741,9 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
         base_url: Some(format!("{}/v1", server.url())),
         model: "gateway-model".into(),
         api_key: Some(KEY.into()),
+        e2e: false,
+        target: false,
+        dir: None,
     };
     let report = tribunal::cli::providers::bench(&args).expect("bench runs");
     let models: Vec<Value> = server
@@ -1298,4 +1301,55 @@ async fn structured_output_falls_back_to_a_forced_tool_call_when_no_response_for
         })
         .collect();
     assert_eq!(kinds, ["json_schema", "json_object", "tool \"verdict\""]);
+}
+
+/// The end-to-end benchmark runs a generated suite through the whole harness
+/// against the loopback server: every phase passes every trial, live phases
+/// make one call per case (two with a prompt target), replays none, and the
+/// first run leaves one pending snapshot per case.
+#[test]
+fn the_end_to_end_bench_runs_every_phase_through_the_harness() {
+    use tribunal::cli::bench_e2e::{E2eArgs, run};
+    for target in [false, true] {
+        let dir = TestProject::new();
+        let args = E2eArgs {
+            cases: 12,
+            concurrency: 4,
+            latency_ms: 5,
+            target,
+            dir: Some(dir.join("bench")),
+        };
+        let report = run(&args).expect("the bench runs");
+        let per_case = if target { 2 } else { 1 };
+        let phases: Vec<(&str, u64)> = report.phases.iter().map(|p| (p.name, p.calls)).collect();
+        assert_eq!(
+            phases,
+            vec![
+                ("cold", 12 * per_case),
+                ("record", 12 * per_case),
+                ("warm", 0),
+                ("first", 0)
+            ]
+        );
+        // 12 cases, 4 at once, 5 ms per call: 3 rounds of 1 or 2 calls.
+        let cold = report.phase("cold").expect("cold");
+        assert_eq!(cold.ideal_s, Some(0.015 * per_case as f64));
+        assert!(report.phase("warm").expect("warm").ideal_s.is_none());
+        assert!(
+            (1500..3000).contains(&report.judge_prompt_bytes),
+            "judge prompt of {} bytes",
+            report.judge_prompt_bytes
+        );
+        let cassettes = all_files(&dir.join("bench/fixtures/cassettes"));
+        assert!(!cassettes.is_empty(), "the record phase wrote cassettes");
+        let text = report.render();
+        assert!(
+            text.contains("e2e phase=warm cases=12 concurrency=4 "),
+            "{text}"
+        );
+        assert!(
+            text.contains("first run (pending snapshots) / accepted run: "),
+            "{text}"
+        );
+    }
 }
