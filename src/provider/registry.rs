@@ -478,10 +478,10 @@ impl Providers {
         if let (Some(path), Mode::Replay | Mode::Auto) = (&path, mode) {
             let trial =
                 crate::verdict::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
-            if let Some(entry) = cassette::read(path, &key, &self.rerun.record(&trial))? {
+            if let Some(response) = cassette::replay(path, &key, &self.rerun.record(&trial))? {
                 self.mark_used(path);
                 self.shared.stats.replayed.fetch_add(1, Ordering::Relaxed);
-                let mut r = entry.response;
+                let mut r = response;
                 r.replayed = true;
                 return Ok(r);
             }
