@@ -248,23 +248,17 @@ impl Harness {
             return setup_failed(message);
         }
         let results = Arc::new(evaluate_all(&env, &config, &selected));
-        let failed = libtest::run(args, &plan, &results, print);
         let records = if args.list {
             Vec::new()
         } else {
             reporting::records(&config.root, &plan, &results, &filter)
         };
+        // The reports are written while libtest prints the trials.
+        let reports = reporting::start(&config, &records, started, clock.elapsed());
+        let failed = libtest::run(args, &plan, &results, print);
         let calls = env.services.providers.stats();
         let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
-        reporting::report(
-            &config,
-            model_calls,
-            &records,
-            &plan,
-            started,
-            clock.elapsed(),
-            print,
-        );
+        reports.finish(&config, model_calls, &plan, print);
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)
