@@ -818,7 +818,13 @@ impl Config {
             history_keep,
             step_summary: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             nextest_run: env.get("NEXTEST_RUN_ID"),
-            providers: file.providers,
+            providers: {
+                // One knob: calls in flight follow the trial concurrency
+                // unless `limits:` sets them.
+                let mut p = file.providers;
+                p.limits.follow(concurrency);
+                p
+            },
             repeat,
             quarantine,
         }
@@ -1067,7 +1073,10 @@ mod tests {
         assert_eq!(c.report_dir, PathBuf::from("target/tribunal"));
         assert_eq!(c.history, Some(PathBuf::from("target/tribunal/history.db")));
         assert_eq!(c.history_keep, 500);
-        assert_eq!(c.providers, ProjectConfig::default());
+        let mut followed = ProjectConfig::default();
+        followed.limits.concurrency = Some(64);
+        assert_eq!(c.providers, followed);
+        assert_eq!(c.providers.limits.per_provider(), 64);
         let ci = resolve(&[("CI", "true")], None).expect("ci");
         assert_eq!(
             (ci.ci, ci.cassette_mode(ci.ci), ci.snapshots.effective()),
@@ -1217,8 +1226,8 @@ reports: {history_keep: 9}
             Some("gpt-4.1-mini")
         );
         assert_eq!(f.providers.prices["my-model"].output_per_mtok, 2.0);
-        assert_eq!(f.providers.limits.concurrency, 8);
-        assert_eq!(f.providers.limits.per_provider, 16);
+        assert_eq!(f.providers.limits.concurrency, Some(8));
+        assert_eq!(f.providers.limits.per_provider(), 8);
         assert_eq!(f.providers.retry.max_attempts, 2);
         assert_eq!(f.providers.cassettes.dir, "tapes");
         assert_eq!(f.run.concurrency, Some(3));

@@ -65,6 +65,7 @@ pub struct Harness {
     suites: Option<String>,
     settings: Option<Settings>,
     rerun: Option<Rerun>,
+    env: Option<crate::config::Env>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -79,6 +80,7 @@ impl std::fmt::Debug for Harness {
             .field("suites", &self.suites)
             .field("settings", &self.settings)
             .field("rerun", &self.rerun)
+            .field("env", &self.env.is_some())
             .finish()
     }
 }
@@ -161,6 +163,16 @@ impl Harness {
         self
     }
 
+    /// Reads the configuration (`TRIBUNAL_*`, `INSTA_UPDATE`, `CI`, ...)
+    /// from `env` instead of the process environment: for tools that run
+    /// suites in process under settings of their own (`tribunal bench
+    /// --e2e`). Keys and base URLs of providers are still read from the
+    /// process environment.
+    pub fn env(mut self, env: crate::config::Env) -> Self {
+        self.env = Some(env);
+        self
+    }
+
     /// Parses the test arguments from the command line, runs, and returns
     /// the exit code for `main`.
     pub fn main(self) -> ExitCode {
@@ -189,7 +201,13 @@ impl Harness {
             }
             RunOutcome::failed_setup(message)
         };
-        let config = match RunConfig::resolve(self.root, self.suites, self.settings, self.rerun) {
+        let config = match RunConfig::resolve(
+            self.root,
+            self.suites,
+            self.settings,
+            self.rerun,
+            self.env.unwrap_or_else(crate::config::Env::process),
+        ) {
             Ok(c) => c,
             Err(message) => return setup_failed(message),
         };
@@ -247,7 +265,6 @@ impl Harness {
         let mut results = evaluate_all(&env, &config, &selected);
         let notes = reporting::quarantine(&mut results, &quarantine, &crate::datetime::today());
         let results = Arc::new(results);
-        let failed = libtest::run(args, &plan, &results, print);
         let records = if args.list {
             Vec::new()
         } else {
@@ -261,16 +278,20 @@ impl Harness {
         };
         let subset = reporting::subset(&filter, config.project.suites.as_deref());
         let spend = reporting::spend(&env.services.providers.stats());
-        reporting::report(
+        // The reports are written while libtest prints the trials.
+        let reports = reporting::start(
             &config,
             &records,
             &plan,
             started,
             clock.elapsed(),
-            print,
             subset,
             spend,
         );
+        let failed = libtest::run(args, &plan, &results, print);
+        let calls = env.services.providers.stats();
+        let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
+        reports.finish(&config, model_calls, &plan, print);
         // The suites' `min_canary_catch` gates are over the whole run; one
         // process of a nextest run sees one trial, so there they apply when
         // the processes' results are merged (`tribunal report --merge`).

@@ -3,6 +3,7 @@
 //! have no command-line types.
 
 pub mod bench_ast;
+pub mod bench_e2e;
 pub mod ci;
 pub mod equiv;
 pub mod generate;
