@@ -338,9 +338,15 @@ impl Review {
                 path.display()
             )
         });
-        inner
-            .labels
-            .insert(suite.clone(), data::read_labels(&path, &suite));
+        inner.labels.insert(
+            suite.clone(),
+            SuiteLabels {
+                path,
+                file: edited.file,
+                stamp,
+                error: None,
+            },
+        );
         let trial = self.trial(&inner, &req.trial);
         Ok(json!({"trial": trial, "notice": notice, "label_files": Self::label_files(&inner)}))
     }

@@ -467,3 +467,45 @@ fn two_servers_on_one_label_file_keep_every_label() {
     assert_eq!(file.labels.len(), 1);
     assert_eq!(file.labels[0].labeller, "ana");
 }
+
+/// The terminal path gains the cheap parts: the reference, the recorded
+/// output of a Rust-function target, multi-line critiques and undo; the
+/// label file is edited in place.
+#[test]
+fn tribunal_label_shows_rust_target_outputs_and_undoes() {
+    let p = rust_project();
+    p.write(
+        "fixtures/labels/support.yaml",
+        "# Labels of the support suite: keep this comment.\nsuite: support\nlabels:\n",
+    );
+    let out = p
+        .tribunal(&["label", "--suite", "support", "--labeller", "dana"])
+        .stdin("p\nStates the window.\nu\nf 2\nToo short: \\\nno next step.\np\nok\n")
+        .output();
+    assert!(out.success(), "{}", out.text());
+    insta::assert_snapshot!(out.snapshot());
+    insta::assert_snapshot!(p.read("fixtures/labels/support.yaml").replace(&tribunal::labels::today(), "[DATE]"), @r#"
+    # Labels of the support suite: keep this comment.
+    suite: support
+    labels:
+    - case: refund
+      verdict: fail
+      score: 2
+      critique: |-
+        Too short:
+        no next step.
+      labeller: dana
+      date: "[DATE]"
+      output_sha256: c169fed50ada1e58c9305fdf72b84dad783b77868e98879ba5ded3bda91b1b0f
+      input: "Can I get a refund?"
+      output: "We refund within 30 days. You asked: Can I get a refund?"
+    - case: late
+      verdict: pass
+      critique: ok
+      labeller: dana
+      date: "[DATE]"
+      output_sha256: "519e5c990d17a3c52d7ed595f1928a222ceb1ab926f1cc2556b31a7359107d18"
+      input: It arrived late.
+      output: "We refund within 30 days. You asked: It arrived late."
+    "#);
+}
