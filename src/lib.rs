@@ -195,6 +195,8 @@ pub mod cli;
 #[doc(hidden)]
 pub mod config;
 #[doc(hidden)]
+pub mod dataset;
+#[doc(hidden)]
 pub mod datetime;
 #[doc(hidden)]
 pub mod diag;

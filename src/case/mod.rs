@@ -22,6 +22,6 @@ pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
 pub use model::{Case, Suite, Variant};
 pub use resolve::{
     KnownNames, Loaded, MAX_ERRORS, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MAX_ID_CHARS, MAX_TRIALS,
-    MAX_VARIANTS, load_file, load_files, load_str, read_suite_file,
+    MAX_VARIANTS, id_problem, load_file, load_files, load_str, read_suite_file,
 };
 pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_TEXT_BYTES};

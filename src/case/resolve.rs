@@ -1506,6 +1506,21 @@ fn too_long(what: &str, id: &str) -> Option<(String, String)> {
     })
 }
 
+/// What is wrong with `id` as a case id (too long, or characters a trial
+/// or snapshot file name cannot hold), as (message, hint); `what` names it
+/// (`case id`, `draft id`).
+pub fn id_problem(what: &str, id: &str) -> Option<(String, String)> {
+    if let Some(problem) = too_long(what, id) {
+        return Some(problem);
+    }
+    (!ID_RE.is_match(id)).then(|| {
+        (
+            format!("invalid {what} `{id}`"),
+            "ids name trials and snapshot files: use letters, digits, `_`, `-` and `.`, starting with a letter or digit".into(),
+        )
+    })
+}
+
 fn variant_id_part(value: &Value) -> String {
     crate::text::of_value(value)
         .chars()

@@ -1,0 +1,12 @@
+//! Datasets: the cases a suite does not spell out in YAML. Drafts
+//! ([`drafts`]) are cases written by `tribunal generate` beside a suite,
+//! `evals/<suite>.drafts.jsonl`, that are not trials until
+//! `tribunal generate accept` promotes them (see `docs/datasets.md`).
+
+pub mod drafts;
+
+pub use drafts::{
+    Draft, DraftError, DraftInput, Generator, MAX_DRAFT_LINE_BYTES, MAX_DRAFTS, MAX_DRAFTS_BYTES,
+    Merged, Provenance, RowRef, Source, drafts_path, merge_drafts, merge_into_file, read_drafts,
+    read_drafts_if_exists, render_drafts, write_drafts,
+};
