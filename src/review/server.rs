@@ -49,6 +49,8 @@ struct Inner {
     run_stamp: Option<(Option<SystemTime>, u64)>,
     labels: BTreeMap<String, SuiteLabels>,
     undo: Vec<Undo>,
+    /// The drafts, when the source is a drafts file.
+    drafts: Option<Vec<TrialView>>,
 }
 
 /// A running review app's state (shared by every request).
@@ -65,6 +67,27 @@ fn stamp_of(path: &Path) -> Option<(Option<SystemTime>, u64)> {
         .map(|m| (m.modified().ok(), m.len()))
 }
 
+/// The run to review, or for a drafts file an empty run named after the
+/// file's content (so a page notices when it is regenerated) and the drafts.
+fn load(source: &Source, root: &Path) -> (Result<RunResults, String>, Option<Vec<TrialView>>) {
+    let Source::Drafts(path) = source else {
+        return (load_run(source), None);
+    };
+    match data::draft_views(path) {
+        Ok((id, views)) => {
+            let mut run = RunResults::new(
+                root,
+                Vec::new(),
+                SystemTime::now(),
+                std::time::Duration::ZERO,
+            );
+            run.run_id = id;
+            (Ok(run), Some(views))
+        }
+        Err(e) => (Err(e), None),
+    }
+}
+
 fn load_run(source: &Source) -> Result<RunResults, String> {
     let path = source.path();
     if !path.exists() {
@@ -75,6 +98,10 @@ fn load_run(source: &Source) -> Result<RunResults, String> {
             ),
             Source::File(_) => format!(
                 "no results file {} (hint: pass a file of target/tribunal/runs/, or `--run ID`)",
+                path.display()
+            ),
+            Source::Drafts(_) => format!(
+                "no drafts file {} (hint: write drafts with `tribunal generate`)",
                 path.display()
             ),
         });
@@ -100,7 +127,7 @@ impl Review {
     /// server cannot start (no random token).
     pub fn new(opts: Options) -> Result<Review, String> {
         let (suites, suite_errors) = load_suites(&opts.root);
-        let run = load_run(&opts.source);
+        let (run, drafts) = load(&opts.source, &opts.root);
         let run_stamp = stamp_of(opts.source.path());
         let review = Review {
             csrf: super::random_token()?,
@@ -111,6 +138,7 @@ impl Review {
                 run_stamp,
                 labels: BTreeMap::new(),
                 undo: Vec::new(),
+                drafts,
             }),
             opts,
         };
@@ -132,7 +160,7 @@ impl Review {
         let stamp = stamp_of(self.opts.source.path());
         if stamp != inner.run_stamp {
             inner.run_stamp = stamp;
-            inner.run = load_run(&self.opts.source);
+            (inner.run, inner.drafts) = load(&self.opts.source, &self.opts.root);
         }
         let suites: Vec<String> = match &inner.run {
             Ok(run) => {
@@ -158,6 +186,9 @@ impl Review {
     }
 
     fn trials(&self, inner: &Inner) -> Vec<TrialView> {
+        if let Some(drafts) = &inner.drafts {
+            return drafts.clone();
+        }
         let Ok(run) = &inner.run else {
             return Vec::new();
         };
@@ -214,6 +245,7 @@ impl Review {
             "suite_errors": inner.suite_errors,
             "annotator": self.opts.annotator,
             "blind": self.opts.blind,
+            "drafts": inner.drafts.is_some(),
             "label_files": Self::label_files(&inner),
             "progress": {"labelled": labelled, "total": trials.len()},
             "trials": trials,
@@ -265,6 +297,9 @@ impl Review {
             .collect();
         let mut inner = self.lock();
         self.refresh(&mut inner);
+        if inner.drafts.is_some() {
+            return Err(bad(data::DRAFT_NOT_LABELLED.into()));
+        }
         let (suite, key, label) = {
             let run = inner
                 .run

@@ -509,3 +509,63 @@ fn tribunal_label_shows_rust_target_outputs_and_undoes() {
       output: "We refund within 30 days. You asked: It arrived late."
     "#);
 }
+
+/// A drafts file of `tribunal generate` is read in the page before its
+/// drafts become cases: inputs, references, tags and provenance; no label.
+#[test]
+fn drafts_are_shown_with_their_provenance_and_not_labelled() {
+    let p = TestProject::with(&[
+        ("evals/support.yaml", RUST_SUITE),
+        (
+            "evals/support.drafts.jsonl",
+            concat!(
+                r#"{"id":"angry-refund","input":"<b>Refund</b> me NOW","expected":"Calm, states the 30-day window.","tags":["persona:angry"],"provenance":{"source":"dimensions","tuple":{"persona":"angry"},"seed":7},"flags":["near-duplicate"]}"#,
+                "\n"
+            ),
+        ),
+    ]);
+    let server = Server::start(
+        &p,
+        &[
+            "--drafts",
+            "evals/support.drafts.jsonl",
+            "--annotator",
+            "dana",
+        ],
+    );
+    let state = server.get("/api/state");
+    assert_eq!(state["drafts"], true, "{state}");
+    assert_eq!(state["run_error"], Value::Null);
+    assert!(
+        state["run_id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("drafts-")
+    );
+    let t = &state["trials"][0];
+    assert_eq!(t["id"], "support::angry-refund");
+    assert_eq!(t["input"], "<b>Refund</b> me NOW");
+    assert_eq!(t["expected"], "Calm, states the 30-day window.");
+    assert_eq!(t["tags"], json!(["persona:angry"]));
+    assert_eq!(
+        t["checks"][0]["reason"],
+        "flagged by the generator: near-duplicate"
+    );
+    assert_eq!(
+        t["checks"][0]["evidence"]["tuple"],
+        json!({"persona": "angry"})
+    );
+    let (status, body) = server.post(
+        "/api/label",
+        &json!({"trial": "support::angry-refund", "verdict": "pass", "run_id": state["run_id"]}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("a draft has no output to label yet"),
+        "{body}"
+    );
+    assert!(!p.exists("fixtures/labels/support.yaml"));
+}
