@@ -37,6 +37,11 @@ pub struct Args {
     /// Show the judges' verdicts before the expert labels (default: only after).
     #[arg(long)]
     pub no_blind: bool,
+    /// Write labels to the annotator's own file (`fixtures/labels/<suite>.<annotator>.yaml`)
+    /// so several experts can label the same trials; the agreement view
+    /// shows Cohen's kappa for each pair of files.
+    #[arg(long, requires = "annotator")]
+    pub own_labels: bool,
 }
 
 /// Runs `tribunal review` until interrupted.
@@ -77,6 +82,7 @@ fn serve(args: Args) -> Result<(), String> {
     }
     opts.token = args.token;
     opts.blind = !args.no_blind;
+    opts.own_labels = args.own_labels;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async move {

@@ -16,6 +16,7 @@
 //! every text from the run with `textContent`.
 
 pub mod analysis;
+pub mod annotators;
 pub mod data;
 mod server;
 
@@ -42,6 +43,9 @@ pub struct Options {
     pub token: Option<String>,
     /// Hide the judges' verdicts until the expert has labelled the trial.
     pub blind: bool,
+    /// Write to the annotator's own label file (`<suite>.<annotator>.yaml`),
+    /// for agreement between annotators.
+    pub own_labels: bool,
 }
 
 impl Options {
@@ -55,6 +59,7 @@ impl Options {
             port: 0,
             token: None,
             blind: true,
+            own_labels: false,
         }
     }
 

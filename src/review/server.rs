@@ -174,7 +174,7 @@ impl Review {
             Err(_) => Vec::new(),
         };
         for suite in suites {
-            let path = data::label_path(&self.opts.root, &suite, &inner.suites);
+            let path = self.label_path(&suite, &inner.suites);
             let current = edit::read(&path).map(|(_, s)| s).ok();
             let known = inner.labels.get(&suite);
             if known.is_none_or(|k| Some(&k.stamp) != current.as_ref() || k.path != path) {
@@ -199,6 +199,38 @@ impl Review {
                 data::trial_view(r, s, l, self.opts.blind)
             })
             .collect()
+    }
+
+    /// Where labels of `suite` are read and written: the suite's label
+    /// file, or with `--own-labels` the annotator's own file beside it.
+    fn label_path(&self, suite: &str, suites: &BTreeMap<String, Arc<Suite>>) -> std::path::PathBuf {
+        match (&self.opts.annotator, self.opts.own_labels) {
+            (Some(a), true) => {
+                let custom = suites.get(suite).and_then(|s| s.judge.labels.clone());
+                super::annotators::own_path(&self.opts.root, suite, custom.as_deref(), a)
+            }
+            _ => data::label_path(&self.opts.root, suite, suites),
+        }
+    }
+
+    /// Agreement between annotators, per suite with two or more label files.
+    fn annotators(&self) -> Vec<Value> {
+        let inner = self.lock();
+        let mut out = Vec::new();
+        for suite in inner.labels.keys() {
+            let main = data::label_path(&self.opts.root, suite, &inner.suites);
+            let (files, errors) = super::annotators::label_files(&main, suite);
+            if files.len() < 2 && errors.is_empty() {
+                continue;
+            }
+            out.push(json!({
+                "suite": suite,
+                "files": files.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+                "pairs": super::annotators::pairwise(&files),
+                "errors": errors,
+            }));
+        }
+        out
     }
 
     /// One trial's view (without building every other one).
@@ -358,7 +390,7 @@ impl Review {
         if let Some(e) = inner.labels.get(&suite).and_then(|l| l.error.clone()) {
             return Err((StatusCode::CONFLICT, e));
         }
-        let path = data::label_path(&self.opts.root, &suite, &inner.suites);
+        let path = self.label_path(&suite, &inner.suites);
         let (edited, stamp) = edit::update(&path, &suite, |doc| doc.upsert(&label))
             .map_err(|e| (StatusCode::CONFLICT, e.to_string()))?;
         inner.undo.push(Undo {
@@ -406,7 +438,7 @@ impl Review {
             return Err((StatusCode::CONFLICT, e));
         }
         let key: Key = (case, variant, None);
-        let path = data::label_path(&self.opts.root, &suite, &inner.suites);
+        let path = self.label_path(&suite, &inner.suites);
         let (edited, _) = edit::update(&path, &suite, |doc| {
             match doc.file().labels.iter().find(|l| edit::key_of(l) == key) {
                 Some(l) => {
@@ -446,7 +478,7 @@ impl Review {
         let Some(u) = inner.undo.pop() else {
             return Err((StatusCode::CONFLICT, "nothing to undo".into()));
         };
-        let path = data::label_path(&self.opts.root, &u.suite, &inner.suites);
+        let path = self.label_path(&u.suite, &inner.suites);
         let result = edit::update(&path, &u.suite, |doc| match &u.previous {
             Some(p) => doc.upsert(p),
             None => doc.remove(&u.key),
@@ -764,12 +796,14 @@ async fn api_align(State(app): Shared) -> Response {
     let app = Arc::clone(&app);
     let done = tokio::task::spawn_blocking(move || {
         let (suites, labelled) = app.review.align_inputs()?;
-        align_all(&app.review.opts.root, suites, labelled)
+        let reports = align_all(&app.review.opts.root, suites, labelled)?;
+        Ok::<_, String>((reports, app.review.annotators()))
     })
     .await;
     match done {
-        Ok(Ok(reports)) => axum::Json(json!({
+        Ok(Ok((reports, annotators))) => axum::Json(json!({
             "reports": reports.iter().map(report_view).collect::<Vec<_>>(),
+            "annotators": annotators,
         }))
         .into_response(),
         Ok(Err(m)) => api_error(StatusCode::UNPROCESSABLE_ENTITY, m),

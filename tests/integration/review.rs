@@ -569,3 +569,41 @@ fn drafts_are_shown_with_their_provenance_and_not_labelled() {
     );
     assert!(!p.exists("fixtures/labels/support.yaml"));
 }
+
+/// Two experts label the same trials, each in their own file; the
+/// agreement view gives κ for the pair and their disagreements.
+#[test]
+fn two_annotators_get_kappa_and_their_disagreements() {
+    let p = rust_project();
+    let ana = Server::start(&p, &["--annotator", "ana"]);
+    let ben = Server::start(&p, &["--annotator", "Ben", "--own-labels"]);
+    let run_id = ana.get("/api/state")["run_id"].clone();
+    for (server, trial, verdict) in [
+        (&ana, "support::refund", "pass"),
+        (&ana, "support::late", "fail"),
+        (&ben, "support::refund", "pass"),
+        (&ben, "support::late", "pass"),
+    ] {
+        let (status, body) = server.post(
+            "/api/label",
+            &json!({"trial": trial, "verdict": verdict, "critique": format!("{verdict} because"), "run_id": run_id}),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(p.exists("fixtures/labels/support.yaml"));
+    assert!(p.exists("fixtures/labels/support.ben.yaml"));
+    let (status, body) = ana.post("/api/align", &json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["annotators"],
+        json!([{
+            "suite": "support",
+            "files": ["support.yaml", "support.ben.yaml"],
+            "pairs": [{
+                "a": "ana", "b": "Ben", "n": 2, "agreement": 0.5, "kappa": 0.0,
+                "disagreements": [{"trial": "late", "a": ["fail", "fail because"], "b": ["pass", "pass because"]}],
+            }],
+            "errors": [],
+        }])
+    );
+}
