@@ -10,8 +10,9 @@
 //! view crosses failures by tag dimension and ranks failure modes.
 //!
 //! Safety: the server binds to loopback unless `--host` is given with an
-//! access token (then required on every request); every request's `Host`
-//! must name the server (no DNS rebinding); every state-changing request
+//! access token (then required on every request); without a token every
+//! request's `Host` must name the server (no DNS rebinding); every
+//! state-changing request
 //! carries the page's CSRF token; request bodies are bounded; the page sets
 //! every text from the run with `textContent`.
 

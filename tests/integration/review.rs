@@ -350,6 +350,18 @@ fn requests_without_the_csrf_token_the_right_host_or_the_access_token_are_refuse
         None,
     );
     assert_eq!(status, 200);
+    // With a token, the machine may be reached by any of its names.
+    let (status, _, _) = http(
+        &guarded.addr,
+        "GET",
+        "/api/state",
+        &[
+            ("Host", "review-box.internal:8080"),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+        None,
+    );
+    assert_eq!(status, 200);
 }
 
 #[test]
