@@ -15,8 +15,12 @@ pub struct Args {
     #[arg(long, conflicts_with = "run")]
     pub results: Option<PathBuf>,
     /// Review this run of the report folder (`target/tribunal/runs/<ID>.json`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "drafts")]
     pub run: Option<String>,
+    /// Read the drafts of `tribunal generate` (`evals/<suite>.drafts.jsonl`)
+    /// before they become cases (no outputs to label yet).
+    #[arg(long, conflicts_with = "results")]
+    pub drafts: Option<PathBuf>,
     /// The annotator's name, recorded in every label (otherwise the page asks once).
     #[arg(long, env = "TRIBUNAL_LABELLER")]
     pub annotator: Option<String>,
@@ -33,6 +37,11 @@ pub struct Args {
     /// Show the judges' verdicts before the expert labels (default: only after).
     #[arg(long)]
     pub no_blind: bool,
+    /// Write labels to the annotator's own file (`fixtures/labels/<suite>.<annotator>.yaml`)
+    /// so several experts can label the same trials; the agreement view
+    /// shows Cohen's kappa for each pair of files.
+    #[arg(long, requires = "annotator")]
+    pub own_labels: bool,
 }
 
 /// Runs `tribunal review` until interrupted.
@@ -51,16 +60,14 @@ fn serve(args: Args) -> Result<(), String> {
     use crate::review::{Options, Review, Source};
     let root = args.root;
     let settings = crate::report::Settings::from_env(&root).map_err(|e| e.to_string())?;
-    let source = match (args.results, args.run) {
-        (Some(file), _) => Source::File(if file.is_absolute() {
-            file
-        } else {
-            root.join(file)
-        }),
-        (None, Some(id)) => {
+    let under_root = |f: PathBuf| if f.is_absolute() { f } else { root.join(f) };
+    let source = match (args.results, args.run, args.drafts) {
+        (_, _, Some(file)) => Source::Drafts(under_root(file)),
+        (Some(file), _, _) => Source::File(under_root(file)),
+        (None, Some(id), _) => {
             Source::File(settings.report_dir.join("runs").join(format!("{id}.json")))
         }
-        (None, None) => Source::Last(settings.report_dir.join("last.json")),
+        (None, None, None) => Source::Last(settings.report_dir.join("last.json")),
     };
     if let Some(t) = &args.token
         && t.len() < 16
@@ -75,6 +82,7 @@ fn serve(args: Args) -> Result<(), String> {
     }
     opts.token = args.token;
     opts.blind = !args.no_blind;
+    opts.own_labels = args.own_labels;
     let rt = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async move {

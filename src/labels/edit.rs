@@ -574,6 +574,24 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_sequence_parses_and_takes_labels() {
+        let doc = LabelText::parse("# c\nsuite: s\nlabels:\n", "l.yaml").expect("parses");
+        assert!(doc.file().labels.is_empty());
+        let e = doc.upsert(&label("a", HumanVerdict::Pass, "ok"));
+        assert!(!e.rewritten);
+        assert!(
+            e.text.starts_with("# c\nsuite: s\nlabels:\n- case: a\n"),
+            "{}",
+            e.text
+        );
+        let back = LabelText::parse(&e.text, "l").expect("parses");
+        assert_eq!(
+            back.remove(&("a".into(), None, None)).text,
+            "# c\nsuite: s\nlabels:\n"
+        );
+    }
+
+    #[test]
     fn a_layout_that_cannot_be_edited_in_place_is_rewritten_and_says_so() {
         let flow = "suite: s\nlabels: [{case: a, verdict: pass, labeller: x, date: d, output_sha256: h, output: o}]\n";
         let doc = LabelText::parse(flow, "l.yaml").expect("parses");

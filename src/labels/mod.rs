@@ -136,9 +136,13 @@ pub const MAX_LABEL_FILE_BYTES: u64 = 64 << 20;
 pub struct LabelFile {
     /// The suite the labels belong to.
     pub suite: String,
-    /// The labels.
-    #[serde(default)]
+    /// The labels (`labels:` with nothing after it is none yet).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub labels: Vec<Label>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Label>, D::Error> {
+    Ok(Option::<Vec<Label>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Why a label file could not be read or written.

@@ -21,15 +21,75 @@ pub enum Source {
     Last(PathBuf),
     /// A results file (a run of `target/tribunal/runs/`, or any path).
     File(PathBuf),
+    /// A drafts file of `tribunal generate` (`evals/<suite>.drafts.jsonl`):
+    /// inputs to read before they become cases; no outputs to label yet.
+    Drafts(PathBuf),
 }
 
 impl Source {
-    /// The results file.
+    /// The results or drafts file.
     pub fn path(&self) -> &Path {
         match self {
-            Source::Last(p) | Source::File(p) => p,
+            Source::Last(p) | Source::File(p) | Source::Drafts(p) => p,
         }
     }
+}
+
+/// Why a draft cannot be labelled.
+pub const DRAFT_NOT_LABELLED: &str = "a draft has no output to label yet (hint: accept it with `tribunal generate accept`, run the suite, then review the run)";
+
+/// A drafts file's drafts as trial views: the suite (from the file name
+/// `<suite>.drafts.jsonl`), each draft's input, reference, tags and
+/// description, and its provenance as the evidence of a `draft` check.
+pub fn draft_views(path: &Path) -> Result<(String, Vec<TrialView>), String> {
+    let display = path.display().to_string();
+    let drafts = crate::dataset::read_drafts(path, &display).map_err(|e| e.to_string())?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let suite = name
+        .strip_suffix(".drafts.jsonl")
+        .unwrap_or(name.as_str())
+        .to_string();
+    let text = std::fs::read(path).unwrap_or_default();
+    let id = format!(
+        "drafts-{}",
+        &crate::labels::output_hash(&String::from_utf8_lossy(&text))[..12]
+    );
+    let views = drafts
+        .iter()
+        .map(|d| TrialView {
+            id: format!("{suite}::{}", d.id),
+            suite: suite.clone(),
+            case: d.id.clone(),
+            variant: None,
+            tags: d.tags.clone(),
+            outcome: Outcome::Skipped,
+            description: d.description.clone(),
+            input: crate::text::of_input(&d.input.to_value()),
+            expected: d.expected.as_ref().map(crate::text::of_value),
+            output: None,
+            error: Some(DRAFT_NOT_LABELLED.into()),
+            output_sha256: String::new(),
+            checks: vec![CheckView {
+                check: "draft".into(),
+                kind: "draft".into(),
+                outcome: Outcome::Skipped,
+                reason: if d.flags.is_empty() {
+                    "where this draft came from".into()
+                } else {
+                    format!("flagged by the generator: {}", d.flags.join(", "))
+                },
+                evidence: serde_json::to_value(&d.provenance).ok(),
+            }],
+            label: None,
+            judges: None,
+            has_judges: false,
+            disagrees: false,
+        })
+        .collect();
+    Ok((id, views))
 }
 
 /// A judge's verdict on a trial, shown after the expert labelled it.

@@ -10,12 +10,14 @@
 //! view crosses failures by tag dimension and ranks failure modes.
 //!
 //! Safety: the server binds to loopback unless `--host` is given with an
-//! access token (then required on every request); every request's `Host`
-//! must name the server (no DNS rebinding); every state-changing request
+//! access token (then required on every request); without a token every
+//! request's `Host` must name the server (no DNS rebinding); every
+//! state-changing request
 //! carries the page's CSRF token; request bodies are bounded; the page sets
 //! every text from the run with `textContent`.
 
 pub mod analysis;
+pub mod annotators;
 pub mod data;
 mod server;
 
@@ -42,6 +44,9 @@ pub struct Options {
     pub token: Option<String>,
     /// Hide the judges' verdicts until the expert has labelled the trial.
     pub blind: bool,
+    /// Write to the annotator's own label file (`<suite>.<annotator>.yaml`),
+    /// for agreement between annotators.
+    pub own_labels: bool,
 }
 
 impl Options {
@@ -55,6 +60,7 @@ impl Options {
             port: 0,
             token: None,
             blind: true,
+            own_labels: false,
         }
     }
 

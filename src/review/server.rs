@@ -49,6 +49,8 @@ struct Inner {
     run_stamp: Option<(Option<SystemTime>, u64)>,
     labels: BTreeMap<String, SuiteLabels>,
     undo: Vec<Undo>,
+    /// The drafts, when the source is a drafts file.
+    drafts: Option<Vec<TrialView>>,
 }
 
 /// A running review app's state (shared by every request).
@@ -65,6 +67,27 @@ fn stamp_of(path: &Path) -> Option<(Option<SystemTime>, u64)> {
         .map(|m| (m.modified().ok(), m.len()))
 }
 
+/// The run to review, or for a drafts file an empty run named after the
+/// file's content (so a page notices when it is regenerated) and the drafts.
+fn load(source: &Source, root: &Path) -> (Result<RunResults, String>, Option<Vec<TrialView>>) {
+    let Source::Drafts(path) = source else {
+        return (load_run(source), None);
+    };
+    match data::draft_views(path) {
+        Ok((id, views)) => {
+            let mut run = RunResults::new(
+                root,
+                Vec::new(),
+                SystemTime::now(),
+                std::time::Duration::ZERO,
+            );
+            run.run_id = id;
+            (Ok(run), Some(views))
+        }
+        Err(e) => (Err(e), None),
+    }
+}
+
 fn load_run(source: &Source) -> Result<RunResults, String> {
     let path = source.path();
     if !path.exists() {
@@ -75,6 +98,10 @@ fn load_run(source: &Source) -> Result<RunResults, String> {
             ),
             Source::File(_) => format!(
                 "no results file {} (hint: pass a file of target/tribunal/runs/, or `--run ID`)",
+                path.display()
+            ),
+            Source::Drafts(_) => format!(
+                "no drafts file {} (hint: write drafts with `tribunal generate`)",
                 path.display()
             ),
         });
@@ -100,7 +127,7 @@ impl Review {
     /// server cannot start (no random token).
     pub fn new(opts: Options) -> Result<Review, String> {
         let (suites, suite_errors) = load_suites(&opts.root);
-        let run = load_run(&opts.source);
+        let (run, drafts) = load(&opts.source, &opts.root);
         let run_stamp = stamp_of(opts.source.path());
         let review = Review {
             csrf: super::random_token()?,
@@ -111,6 +138,7 @@ impl Review {
                 run_stamp,
                 labels: BTreeMap::new(),
                 undo: Vec::new(),
+                drafts,
             }),
             opts,
         };
@@ -132,7 +160,7 @@ impl Review {
         let stamp = stamp_of(self.opts.source.path());
         if stamp != inner.run_stamp {
             inner.run_stamp = stamp;
-            inner.run = load_run(&self.opts.source);
+            (inner.run, inner.drafts) = load(&self.opts.source, &self.opts.root);
         }
         let suites: Vec<String> = match &inner.run {
             Ok(run) => {
@@ -146,7 +174,7 @@ impl Review {
             Err(_) => Vec::new(),
         };
         for suite in suites {
-            let path = data::label_path(&self.opts.root, &suite, &inner.suites);
+            let path = self.label_path(&suite, &inner.suites);
             let current = edit::read(&path).map(|(_, s)| s).ok();
             let known = inner.labels.get(&suite);
             if known.is_none_or(|k| Some(&k.stamp) != current.as_ref() || k.path != path) {
@@ -158,6 +186,9 @@ impl Review {
     }
 
     fn trials(&self, inner: &Inner) -> Vec<TrialView> {
+        if let Some(drafts) = &inner.drafts {
+            return drafts.clone();
+        }
         let Ok(run) = &inner.run else {
             return Vec::new();
         };
@@ -168,6 +199,38 @@ impl Review {
                 data::trial_view(r, s, l, self.opts.blind)
             })
             .collect()
+    }
+
+    /// Where labels of `suite` are read and written: the suite's label
+    /// file, or with `--own-labels` the annotator's own file beside it.
+    fn label_path(&self, suite: &str, suites: &BTreeMap<String, Arc<Suite>>) -> std::path::PathBuf {
+        match (&self.opts.annotator, self.opts.own_labels) {
+            (Some(a), true) => {
+                let custom = suites.get(suite).and_then(|s| s.judge.labels.clone());
+                super::annotators::own_path(&self.opts.root, suite, custom.as_deref(), a)
+            }
+            _ => data::label_path(&self.opts.root, suite, suites),
+        }
+    }
+
+    /// Agreement between annotators, per suite with two or more label files.
+    fn annotators(&self) -> Vec<Value> {
+        let inner = self.lock();
+        let mut out = Vec::new();
+        for suite in inner.labels.keys() {
+            let main = data::label_path(&self.opts.root, suite, &inner.suites);
+            let (files, errors) = super::annotators::label_files(&main, suite);
+            if files.len() < 2 && errors.is_empty() {
+                continue;
+            }
+            out.push(json!({
+                "suite": suite,
+                "files": files.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+                "pairs": super::annotators::pairwise(&files),
+                "errors": errors,
+            }));
+        }
+        out
     }
 
     /// One trial's view (without building every other one).
@@ -214,6 +277,7 @@ impl Review {
             "suite_errors": inner.suite_errors,
             "annotator": self.opts.annotator,
             "blind": self.opts.blind,
+            "drafts": inner.drafts.is_some(),
             "label_files": Self::label_files(&inner),
             "progress": {"labelled": labelled, "total": trials.len()},
             "trials": trials,
@@ -265,6 +329,9 @@ impl Review {
             .collect();
         let mut inner = self.lock();
         self.refresh(&mut inner);
+        if inner.drafts.is_some() {
+            return Err(bad(data::DRAFT_NOT_LABELLED.into()));
+        }
         let (suite, key, label) = {
             let run = inner
                 .run
@@ -323,7 +390,7 @@ impl Review {
         if let Some(e) = inner.labels.get(&suite).and_then(|l| l.error.clone()) {
             return Err((StatusCode::CONFLICT, e));
         }
-        let path = data::label_path(&self.opts.root, &suite, &inner.suites);
+        let path = self.label_path(&suite, &inner.suites);
         let (edited, stamp) = edit::update(&path, &suite, |doc| doc.upsert(&label))
             .map_err(|e| (StatusCode::CONFLICT, e.to_string()))?;
         inner.undo.push(Undo {
@@ -338,9 +405,15 @@ impl Review {
                 path.display()
             )
         });
-        inner
-            .labels
-            .insert(suite.clone(), data::read_labels(&path, &suite));
+        inner.labels.insert(
+            suite.clone(),
+            SuiteLabels {
+                path,
+                file: edited.file,
+                stamp,
+                error: None,
+            },
+        );
         let trial = self.trial(&inner, &req.trial);
         Ok(json!({"trial": trial, "notice": notice, "label_files": Self::label_files(&inner)}))
     }
@@ -365,7 +438,7 @@ impl Review {
             return Err((StatusCode::CONFLICT, e));
         }
         let key: Key = (case, variant, None);
-        let path = data::label_path(&self.opts.root, &suite, &inner.suites);
+        let path = self.label_path(&suite, &inner.suites);
         let (edited, _) = edit::update(&path, &suite, |doc| {
             match doc.file().labels.iter().find(|l| edit::key_of(l) == key) {
                 Some(l) => {
@@ -405,7 +478,7 @@ impl Review {
         let Some(u) = inner.undo.pop() else {
             return Err((StatusCode::CONFLICT, "nothing to undo".into()));
         };
-        let path = data::label_path(&self.opts.root, &u.suite, &inner.suites);
+        let path = self.label_path(&u.suite, &inner.suites);
         let result = edit::update(&path, &u.suite, |doc| match &u.previous {
             Some(p) => doc.upsert(p),
             None => doc.remove(&u.key),
@@ -584,7 +657,12 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if !app.hosts.iter().any(|h| h == host) {
+    // Without an access token the loopback server trusts only requests
+    // that name it (a page on another site cannot rebind a name to
+    // 127.0.0.1 and read it). With a token, which the other site does not
+    // have, any name is accepted: an expert on another machine reaches
+    // `--host 0.0.0.0` by the machine's own name.
+    if app.review.opts.token.is_none() && !app.hosts.iter().any(|h| h == host) {
         return api_error(
             StatusCode::MISDIRECTED_REQUEST,
             format!(
@@ -723,12 +801,14 @@ async fn api_align(State(app): Shared) -> Response {
     let app = Arc::clone(&app);
     let done = tokio::task::spawn_blocking(move || {
         let (suites, labelled) = app.review.align_inputs()?;
-        align_all(&app.review.opts.root, suites, labelled)
+        let reports = align_all(&app.review.opts.root, suites, labelled)?;
+        Ok::<_, String>((reports, app.review.annotators()))
     })
     .await;
     match done {
-        Ok(Ok(reports)) => axum::Json(json!({
+        Ok(Ok((reports, annotators))) => axum::Json(json!({
             "reports": reports.iter().map(report_view).collect::<Vec<_>>(),
+            "annotators": annotators,
         }))
         .into_response(),
         Ok(Err(m)) => api_error(StatusCode::UNPROCESSABLE_ENTITY, m),

@@ -350,6 +350,18 @@ fn requests_without_the_csrf_token_the_right_host_or_the_access_token_are_refuse
         None,
     );
     assert_eq!(status, 200);
+    // With a token, the machine may be reached by any of its names.
+    let (status, _, _) = http(
+        &guarded.addr,
+        "GET",
+        "/api/state",
+        &[
+            ("Host", "review-box.internal:8080"),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+        None,
+    );
+    assert_eq!(status, 200);
 }
 
 #[test]
@@ -466,4 +478,144 @@ fn two_servers_on_one_label_file_keep_every_label() {
         .expect("exists");
     assert_eq!(file.labels.len(), 1);
     assert_eq!(file.labels[0].labeller, "ana");
+}
+
+/// The terminal path gains the cheap parts: the reference, the recorded
+/// output of a Rust-function target, multi-line critiques and undo; the
+/// label file is edited in place.
+#[test]
+fn tribunal_label_shows_rust_target_outputs_and_undoes() {
+    let p = rust_project();
+    p.write(
+        "fixtures/labels/support.yaml",
+        "# Labels of the support suite: keep this comment.\nsuite: support\nlabels:\n",
+    );
+    let out = p
+        .tribunal(&["label", "--suite", "support", "--labeller", "dana"])
+        .stdin("p\nStates the window.\nu\nf 2\nToo short: \\\nno next step.\np\nok\n")
+        .output();
+    assert!(out.success(), "{}", out.text());
+    insta::assert_snapshot!(out.snapshot());
+    insta::assert_snapshot!(p.read("fixtures/labels/support.yaml").replace(&tribunal::labels::today(), "[DATE]"), @r#"
+    # Labels of the support suite: keep this comment.
+    suite: support
+    labels:
+    - case: refund
+      verdict: fail
+      score: 2
+      critique: |-
+        Too short:
+        no next step.
+      labeller: dana
+      date: "[DATE]"
+      output_sha256: c169fed50ada1e58c9305fdf72b84dad783b77868e98879ba5ded3bda91b1b0f
+      input: "Can I get a refund?"
+      output: "We refund within 30 days. You asked: Can I get a refund?"
+    - case: late
+      verdict: pass
+      critique: ok
+      labeller: dana
+      date: "[DATE]"
+      output_sha256: "519e5c990d17a3c52d7ed595f1928a222ceb1ab926f1cc2556b31a7359107d18"
+      input: It arrived late.
+      output: "We refund within 30 days. You asked: It arrived late."
+    "#);
+}
+
+/// A drafts file of `tribunal generate` is read in the page before its
+/// drafts become cases: inputs, references, tags and provenance; no label.
+#[test]
+fn drafts_are_shown_with_their_provenance_and_not_labelled() {
+    let p = TestProject::with(&[
+        ("evals/support.yaml", RUST_SUITE),
+        (
+            "evals/support.drafts.jsonl",
+            concat!(
+                r#"{"id":"angry-refund","input":"<b>Refund</b> me NOW","expected":"Calm, states the 30-day window.","tags":["persona:angry"],"provenance":{"source":"dimensions","tuple":{"persona":"angry"},"seed":7},"flags":["near-duplicate"]}"#,
+                "\n"
+            ),
+        ),
+    ]);
+    let server = Server::start(
+        &p,
+        &[
+            "--drafts",
+            "evals/support.drafts.jsonl",
+            "--annotator",
+            "dana",
+        ],
+    );
+    let state = server.get("/api/state");
+    assert_eq!(state["drafts"], true, "{state}");
+    assert_eq!(state["run_error"], Value::Null);
+    assert!(
+        state["run_id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("drafts-")
+    );
+    let t = &state["trials"][0];
+    assert_eq!(t["id"], "support::angry-refund");
+    assert_eq!(t["input"], "<b>Refund</b> me NOW");
+    assert_eq!(t["expected"], "Calm, states the 30-day window.");
+    assert_eq!(t["tags"], json!(["persona:angry"]));
+    assert_eq!(
+        t["checks"][0]["reason"],
+        "flagged by the generator: near-duplicate"
+    );
+    assert_eq!(
+        t["checks"][0]["evidence"]["tuple"],
+        json!({"persona": "angry"})
+    );
+    let (status, body) = server.post(
+        "/api/label",
+        &json!({"trial": "support::angry-refund", "verdict": "pass", "run_id": state["run_id"]}),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("a draft has no output to label yet"),
+        "{body}"
+    );
+    assert!(!p.exists("fixtures/labels/support.yaml"));
+}
+
+/// Two experts label the same trials, each in their own file; the
+/// agreement view gives κ for the pair and their disagreements.
+#[test]
+fn two_annotators_get_kappa_and_their_disagreements() {
+    let p = rust_project();
+    let ana = Server::start(&p, &["--annotator", "ana"]);
+    let ben = Server::start(&p, &["--annotator", "Ben", "--own-labels"]);
+    let run_id = ana.get("/api/state")["run_id"].clone();
+    for (server, trial, verdict) in [
+        (&ana, "support::refund", "pass"),
+        (&ana, "support::late", "fail"),
+        (&ben, "support::refund", "pass"),
+        (&ben, "support::late", "pass"),
+    ] {
+        let (status, body) = server.post(
+            "/api/label",
+            &json!({"trial": trial, "verdict": verdict, "critique": format!("{verdict} because"), "run_id": run_id}),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(p.exists("fixtures/labels/support.yaml"));
+    assert!(p.exists("fixtures/labels/support.ben.yaml"));
+    let (status, body) = ana.post("/api/align", &json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["annotators"],
+        json!([{
+            "suite": "support",
+            "files": ["support.yaml", "support.ben.yaml"],
+            "pairs": [{
+                "a": "ana", "b": "Ben", "n": 2, "agreement": 0.5, "kappa": 0.0,
+                "disagreements": [{"trial": "late", "a": ["fail", "fail because"], "b": ["pass", "pass because"]}],
+            }],
+            "errors": [],
+        }])
+    );
 }

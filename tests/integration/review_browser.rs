@@ -546,5 +546,9 @@ fn the_expert_labels_in_a_real_browser_and_sees_what_align_sees() {
         json!(["Half-written thought", true])
     );
     b.keys("\u{E00C}f");
-    assert_eq!(b.text("#progress"), "2 of 4 labelled", "nothing was labelled");
+    assert_eq!(
+        b.text("#progress"),
+        "2 of 4 labelled",
+        "nothing was labelled"
+    );
 }

@@ -350,6 +350,20 @@ async function pick(id, on, box) {
   } catch (e) { box.checked = !on; banner("Not saved: " + e.message, true); }
 }
 
+function renderAnnotators(a) {
+  const parts = [el("h2", {}, "Annotators of " + a.suite), el("p", { class: "hint" }, "Label files: " + a.files.join(", "))];
+  for (const e of a.errors) parts.push(el("p", { class: "gate-failed" }, e));
+  parts.push(el("table", { id: "annotators-" + a.suite }, el("tr", {}, ["pair", "shared outputs", "agreement", "kappa"].map((h) => el("th", {}, h))),
+    a.pairs.map((p) => el("tr", {}, el("td", {}, p.a + " × " + p.b), el("td", { class: "num" }, p.n), el("td", { class: "num" }, pct(p.agreement)), el("td", { class: "num" }, num(p.kappa))))));
+  for (const p of a.pairs) {
+    if (!p.disagreements.length) continue;
+    parts.push(el("h3", {}, p.a + " and " + p.b + " disagree on " + p.disagreements.length));
+    parts.push(el("table", {}, el("tr", {}, ["trial", p.a, p.b].map((h) => el("th", {}, h))),
+      p.disagreements.map((d) => el("tr", {}, el("td", {}, d.trial), el("td", {}, d.a[0] + ": " + d.a[1]), el("td", {}, d.b[0] + ": " + d.b[1])))));
+  }
+  return el("div", { class: "report" }, parts);
+}
+
 async function runAlign() {
   const out = $("agreement");
   out.replaceChildren(el("p", { class: "hint" }, "Running the judges…"));
@@ -358,7 +372,8 @@ async function runAlign() {
     S.alignBefore = S.alignLast;
     S.alignLast = r.reports;
     const before = Object.fromEntries((S.alignBefore || []).map((x) => [x.suite, x]));
-    out.replaceChildren(...(r.reports.length ? r.reports.map((x) => renderReport(x, before[x.suite])) : [el("p", { class: "empty" }, "No labels yet: label some trials in the queue first.")]));
+    out.replaceChildren(...(r.reports.length ? r.reports.map((x) => renderReport(x, before[x.suite])) : [el("p", { class: "empty" }, "No labels yet: label some trials in the queue first.")]),
+      ...r.annotators.map(renderAnnotators));
   } catch (e) { out.replaceChildren(el("p", { class: "gate-failed" }, "Alignment failed: " + e.message)); }
 }
 
