@@ -56,7 +56,7 @@ pub struct LogsArgs {
     /// written to `<suite-stem>.drafts.jsonl` beside it.
     #[arg(long)]
     pub suite: PathBuf,
-    /// The log file.
+    /// The log file (relative to the current folder).
     #[arg(long)]
     pub from: PathBuf,
     /// The log's format (default: from its extension).
