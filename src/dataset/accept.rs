@@ -137,13 +137,14 @@ pub fn plan(root: &Path, suite_path: &Path, selection: &Selection) -> Result<Pla
             ));
         }
     }
+    let total = drafts.len();
     let (chosen, rest): (Vec<Draft>, Vec<Draft>) =
         drafts.into_iter().partition(|d| selection.selects(d));
     if chosen.is_empty() {
         return Err(err(
             &drafts_display,
-            "no draft matches the chosen tags or flags",
-            "list the drafts with `tribunal generate accept --list`",
+            format!("none of the {total} drafts is chosen"),
+            "list the drafts and their tags and flags with `tribunal generate accept --list`",
         ));
     }
     let suite_text =
