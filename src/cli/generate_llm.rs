@@ -274,7 +274,9 @@ fn run_truth(args: TruthArgs) -> Result<ExitCode, String> {
             &args.round_trip_check,
             args.variant.as_deref(),
         ))?;
-        report.push_str("round trip:\n");
+        if !rt_out.lines.is_empty() {
+            report.push_str("round trip:\n");
+        }
         for l in &rt_out.lines {
             report.push_str(&format!("  {l}\n"));
         }

@@ -557,3 +557,25 @@ fn a_template_of_ones_own_replaces_the_shipped_one_and_its_errors_name_the_row()
     );
     assert!(!p.exists("evals/aud.drafts.jsonl"));
 }
+
+#[test]
+fn a_round_trip_through_a_rust_target_is_an_error_and_writes_nothing() {
+    let server = MockServer::start(true, writer).expect("server");
+    let suite = "suite: aud\ndefaults:\n  target: audience_builder\n  checks:\n    - ast_equivalent: {dialect: audience}\ncases:\n  - id: pro-plan\n    expected: {cmp: \"=\", value: pro, term: {trait: plan}}\n";
+    let p = project(&format!("{}/v1", server.url()), "openai", suite);
+    let out = p
+        .tribunal(&[
+            "generate",
+            "truth",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+            "--round-trip",
+            "keep-failing",
+        ])
+        .output();
+    assert_eq!(out.code, Some(2));
+    insta::assert_snapshot!(out.snapshot());
+    assert!(!p.exists("evals/aud.drafts.jsonl"));
+}
