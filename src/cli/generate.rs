@@ -9,7 +9,7 @@ use super::generate_llm;
 /// The `generate` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Requests for ground truths (a suite's `expected` values or a JSONL
+    /// Requests for ground truths (a suite's `expected` values, or a JSONL or CSV
     /// file): `k` per truth, written by a generator model, as drafts.
     Truth(generate_llm::TruthArgs),
     /// Inputs for the suite's `dimensions:` tuples (every combination or a
