@@ -25,7 +25,7 @@ pub enum Command {
     /// Promote chosen drafts into the suite's cases and remove them from
     /// the drafts file.
     Accept(AcceptArgs),
-    /// Requests for ground truths (a suite's `expected` values or a JSONL
+    /// Requests for ground truths (a suite's `expected` values, or a JSONL or CSV
     /// file): `k` per truth, written by a generator model, as drafts.
     Truth(super::generate_llm::TruthArgs),
     /// Inputs for the suite's `dimensions:` tuples (every combination or a

@@ -70,8 +70,8 @@ pub struct TruthArgs {
     /// The generator.
     #[command(flatten)]
     pub generator: GeneratorArgs,
-    /// A JSONL file of ground truths (one object per line) instead of the
-    /// suite's `expected` values.
+    /// A file of ground truths instead of the suite's `expected` values:
+    /// JSONL (one object per line), or CSV with a header row (`.csv`).
     #[arg(long)]
     pub truths: Option<PathBuf>,
     /// The field of a row holding the truth.
@@ -234,7 +234,7 @@ fn run_truth(args: TruthArgs) -> Result<ExitCode, String> {
                 s.root.join(file)
             };
             let display = display_path(&s.root, &path);
-            truth::from_jsonl(&path, &display, &args.field, &args.id_field)
+            truth::from_file(&path, &display, &args.field, &args.id_field)
                 .map_err(|e| e.join("\n"))?
         }
     };
@@ -274,7 +274,9 @@ fn run_truth(args: TruthArgs) -> Result<ExitCode, String> {
             &args.round_trip_check,
             args.variant.as_deref(),
         ))?;
-        report.push_str("round trip:\n");
+        if !rt_out.lines.is_empty() {
+            report.push_str("round trip:\n");
+        }
         for l in &rt_out.lines {
             report.push_str(&format!("  {l}\n"));
         }

@@ -1,7 +1,7 @@
 //! Ground truths for `tribunal generate truth` (Segment's question
 //! generator, seed 000): reference outputs that exist without the request
 //! that would produce them, read from a suite's `expected` values or from a
-//! JSONL file; what kind of truth each is (an audience AST, SQL, other JSON,
+//! JSONL or CSV file; what kind of truth each is (an audience AST, SQL, other JSON,
 //! text); the features it uses, which become the drafts' tags; and the
 //! shipped default question-generator template.
 
@@ -167,11 +167,10 @@ pub fn from_suite(suite: &Suite) -> Result<Vec<Truth>, String> {
     Ok(truths)
 }
 
-/// The truths of a JSONL file (`display` is how messages name it): one
-/// object per line, the truth in `field`, the id in `id_field` when the
-/// row has it (else `row-<line>`). Blank lines are skipped; every other
-/// problem is an error at `file:line`, all of them reported.
-pub fn from_jsonl(
+/// The truths of a ground-truth file (`display` is how messages name it):
+/// CSV when its name ends in `.csv`, else JSONL. See [`from_jsonl`] and
+/// [`from_csv`].
+pub fn from_file(
     path: &Path,
     display: &str,
     field: &str,
@@ -179,9 +178,28 @@ pub fn from_jsonl(
 ) -> Result<Vec<Truth>, Vec<String>> {
     let text = crate::fsutil::read_regular(path, MAX_TRUTH_FILE_BYTES)
         .map_err(|e| vec![format!("{display}: cannot read the ground truths: {e}")])?;
-    let mut truths = Vec::new();
+    let csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if csv {
+        from_csv(&text, display, field, id_field)
+    } else {
+        from_jsonl(&text, display, field, id_field)
+    }
+}
+
+/// The truths of JSONL text: one object per line, the truth in `field`,
+/// the id in `id_field` when the row has it (else `row-<line>`). Blank
+/// lines are skipped; every other problem is an error at `file:line`, all
+/// of them reported.
+pub fn from_jsonl(
+    text: &str,
+    display: &str,
+    field: &str,
+    id_field: &str,
+) -> Result<Vec<Truth>, Vec<String>> {
+    let mut rows = Vec::new();
     let mut errors = Vec::new();
-    let mut ids: std::collections::BTreeMap<String, u32> = Default::default();
     for (i, line) in text.lines().enumerate() {
         let n = (i + 1) as u32;
         if line.trim().is_empty() {
@@ -195,15 +213,12 @@ pub fn from_jsonl(
             ));
             continue;
         }
-        let row: Map<String, Value> = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(m)) => m,
-            Ok(other) => {
-                errors.push(format!(
-                    "{at}: the row is {}, not a JSON object (hint: write {{\"{id_field}\": \"...\", \"{field}\": ...}})",
-                    crate::text::kind_of(&other)
-                ));
-                continue;
-            }
+        match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(m)) => rows.push((n, m)),
+            Ok(other) => errors.push(format!(
+                "{at}: the row is {}, not a JSON object (hint: write {{\"{id_field}\": \"...\", \"{field}\": ...}})",
+                crate::text::kind_of(&other)
+            )),
             Err(e) => {
                 let why = e.to_string();
                 let why = why.split(" at line ").next().unwrap_or(&why).to_string();
@@ -211,9 +226,110 @@ pub fn from_jsonl(
                     "{at}:{}: the row is not JSON: {why} (hint: one JSON object per line)",
                     e.column()
                 ));
-                continue;
             }
-        };
+        }
+    }
+    truths_of(
+        rows,
+        errors,
+        display,
+        field,
+        id_field,
+        "one JSON object per line",
+    )
+}
+
+/// The truths of CSV text (RFC 4180, a header row naming the columns):
+/// the truth in column `field`, the id in column `id_field` when there is
+/// one (else `row-<line>`). A cell that holds a JSON object or array (an
+/// AST) is read as JSON, any other cell as text (SQL stays as written).
+pub fn from_csv(
+    text: &str,
+    display: &str,
+    field: &str,
+    id_field: &str,
+) -> Result<Vec<Truth>, Vec<String>> {
+    let shown: std::sync::Arc<str> = display.into();
+    let table =
+        crate::import::promptfoo::parse_csv(text, &shown).map_err(|e| vec![e.to_string()])?;
+    let mut table = table.into_iter();
+    let Some(header) = table.next() else {
+        return Err(vec![format!(
+            "{display}: the file holds no ground truths (hint: a header row naming the columns, `{id_field}` and `{field}`, then one truth per row)"
+        )]);
+    };
+    let names: Vec<String> = header.iter().map(|c| c.text.trim().to_string()).collect();
+    let mut errors = Vec::new();
+    if !names.iter().any(|n| n == field) {
+        errors.push(format!(
+            "{display}:1:1: the header has no column `{field}` (columns: {}) (hint: name the truth's column with `--field`)",
+            names.join(", ")
+        ));
+        return Err(errors);
+    }
+    let mut rows = Vec::new();
+    for cells in table {
+        let line = cells.first().map(|c| c.line).unwrap_or(1);
+        if cells.len() != names.len() {
+            errors.push(format!(
+                "{display}:{line}: the row has {} cells, the header {} (hint: quote a cell that holds a comma: \"a, b\")",
+                cells.len(),
+                names.len()
+            ));
+            continue;
+        }
+        let mut row = Map::new();
+        let mut bad = false;
+        for (name, cell) in names.iter().zip(cells) {
+            let t = cell.text.trim();
+            let value = if t.starts_with('{') || t.starts_with('[') {
+                match serde_json::from_str::<Value>(t) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        errors.push(format!(
+                            "{display}:{}:{}: column `{name}` starts like JSON but is not: {} (hint: write the JSON whole, in one quoted cell with `\"\"` for each quote)",
+                            cell.line,
+                            cell.col,
+                            e.to_string().split(" at line ").next().unwrap_or("")
+                        ));
+                        bad = true;
+                        continue;
+                    }
+                }
+            } else if t.is_empty() {
+                Value::Null
+            } else {
+                Value::String(cell.text.clone())
+            };
+            row.insert(name.clone(), value);
+        }
+        if !bad {
+            rows.push((line, row));
+        }
+    }
+    truths_of(
+        rows,
+        errors,
+        display,
+        field,
+        id_field,
+        "one truth per row under a header",
+    )
+}
+
+/// Rows (1-based line, fields) as truths, checking each one's truth and id.
+fn truths_of(
+    rows: Vec<(u32, Map<String, Value>)>,
+    mut errors: Vec<String>,
+    display: &str,
+    field: &str,
+    id_field: &str,
+    shape: &str,
+) -> Result<Vec<Truth>, Vec<String>> {
+    let mut truths = Vec::new();
+    let mut ids: std::collections::BTreeMap<String, u32> = Default::default();
+    for (n, row) in rows {
+        let at = format!("{display}:{n}");
         let value = match row.get(field) {
             None | Some(Value::Null) => {
                 errors.push(format!(
@@ -232,7 +348,7 @@ pub fn from_jsonl(
         let id = match row.get(id_field) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(x)) => x.to_string(),
-            None => format!("row-{n}"),
+            None | Some(Value::Null) => format!("row-{n}"),
             Some(other) => {
                 errors.push(format!(
                     "{at}: the row's `{id_field}` is {}, not a string (hint: give each row a short id such as \"pro-plan\")",
@@ -270,12 +386,21 @@ pub fn from_jsonl(
     }
     if truths.is_empty() && errors.is_empty() {
         errors.push(format!(
-            "{display}: the file holds no ground truths (hint: one JSON object per line, the truth under `{field}`)"
+            "{display}: the file holds no ground truths (hint: {shape}, the truth under `{field}`)"
         ));
     }
     if errors.is_empty() {
         Ok(truths)
     } else {
+        // In file order: `file:LINE…` (a stable sort keeps a line's own order).
+        let line_of = |e: &String| -> u32 {
+            e.strip_prefix(display)
+                .and_then(|r| r.strip_prefix(':'))
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        errors.sort_by_key(line_of);
         Err(errors)
     }
 }
@@ -418,6 +543,53 @@ fn sql_features(sql: &str, out: &mut BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_truths_read_json_cells_as_json_and_sql_as_text() {
+        let csv = concat!(
+            "id,expected,note\n",
+            "count,SELECT COUNT(*) FROM customers,from the BI tool\n",
+            "\"pro\",\"{\"\"cmp\"\": \"\"=\"\", \"\"value\"\": \"\"pro\"\", \"\"term\"\": {\"\"trait\"\": \"\"plan\"\"}}\",\n",
+            "\n",
+            ",\"SELECT 1,\n  2\",multi-line\n",
+        );
+        let truths = from_csv(csv, "t.csv", "expected", "id").unwrap();
+        let shown: Vec<String> = truths
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} {} {}",
+                    t.at(),
+                    t.id,
+                    t.value,
+                    Value::Object(t.row.clone())
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                r#"t.csv:2 count "SELECT COUNT(*) FROM customers" {"id":"count","expected":"SELECT COUNT(*) FROM customers","note":"from the BI tool"}"#,
+                r#"t.csv:3 pro {"cmp":"=","value":"pro","term":{"trait":"plan"}} {"id":"pro","expected":{"cmp":"=","value":"pro","term":{"trait":"plan"}},"note":null}"#,
+                r#"t.csv:5 row-5 "SELECT 1,\n  2" {"id":null,"expected":"SELECT 1,\n  2","note":"multi-line"}"#,
+            ]
+        );
+        let bad = "id,expected\na,\"{not json\"\nb\nc,SELECT 1,extra\n";
+        assert_eq!(
+            from_csv(bad, "t.csv", "expected", "id").unwrap_err(),
+            [
+                "t.csv:2:3: column `expected` starts like JSON but is not: key must be a string (hint: write the JSON whole, in one quoted cell with `\"\"` for each quote)",
+                "t.csv:3: the row has 1 cells, the header 2 (hint: quote a cell that holds a comma: \"a, b\")",
+                "t.csv:4: the row has 3 cells, the header 2 (hint: quote a cell that holds a comma: \"a, b\")",
+            ]
+        );
+        assert_eq!(
+            from_csv("id,sql\na,SELECT 1\n", "t.csv", "expected", "id").unwrap_err(),
+            [
+                "t.csv:1:1: the header has no column `expected` (columns: id, sql) (hint: name the truth's column with `--field`)"
+            ]
+        );
+    }
 
     #[test]
     fn audience_features_are_node_kinds_and_operators() {

@@ -557,3 +557,66 @@ fn a_template_of_ones_own_replaces_the_shipped_one_and_its_errors_name_the_row()
     );
     assert!(!p.exists("evals/aud.drafts.jsonl"));
 }
+
+#[test]
+fn a_round_trip_through_a_rust_target_is_an_error_and_writes_nothing() {
+    let server = MockServer::start(true, writer).expect("server");
+    let suite = "suite: aud\ndefaults:\n  target: audience_builder\n  checks:\n    - ast_equivalent: {dialect: audience}\ncases:\n  - id: pro-plan\n    expected: {cmp: \"=\", value: pro, term: {trait: plan}}\n";
+    let p = project(&format!("{}/v1", server.url()), "openai", suite);
+    let out = p
+        .tribunal(&[
+            "generate",
+            "truth",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+            "--round-trip",
+            "keep-failing",
+        ])
+        .output();
+    assert_eq!(out.code, Some(2));
+    insta::assert_snapshot!(out.snapshot());
+    assert!(!p.exists("evals/aud.drafts.jsonl"));
+}
+
+#[test]
+fn sql_truths_from_a_csv_file_are_tagged_with_their_clauses() {
+    let server = MockServer::start(true, writer).expect("server");
+    let p = project(&format!("{}/v1", server.url()), "openai", AUDIENCES).file(
+        "data/truths.csv",
+        "id,sql\ncount-customers,\"SELECT COUNT(*) FROM customers WHERE country = 'FR'\"\n",
+    );
+    let out = p
+        .tribunal(&[
+            "generate",
+            "truth",
+            "--suite",
+            "evals/aud.yaml",
+            "--generator",
+            "writer",
+            "--truths",
+            "data/truths.csv",
+            "--field",
+            "sql",
+        ])
+        .output();
+    assert!(out.success(), "{}", out.text());
+    let draft: Value =
+        serde_json::from_str(p.read("evals/aud.drafts.jsonl").trim()).expect("one draft");
+    assert_eq!(draft["id"], "count-customers-1");
+    assert_eq!(draft["input"], "How many customers are there?");
+    assert_eq!(
+        draft["expected"],
+        "SELECT COUNT(*) FROM customers WHERE country = 'FR'"
+    );
+    assert_eq!(
+        draft["tags"],
+        serde_json::json!(["sql:aggregate", "sql:where"])
+    );
+    assert_eq!(
+        draft["provenance"]["row"],
+        serde_json::json!({"file": "data/truths.csv", "line": 2})
+    );
+    assert!(prompt_of(&server.requests()[0]).contains("Below is a reference SQL query"));
+}
