@@ -41,6 +41,9 @@ pub struct Stability {
     pub samples_passed: u64,
     /// Repeated samples, over every run.
     pub samples: u64,
+    /// The 95% Wilson interval of the samples' pass rate (`(0, 1)` without
+    /// samples).
+    pub samples_wilson_95: (f64, f64),
     /// Whether the newest run has it quarantined.
     pub quarantined: bool,
     /// Outcomes oldest first: `P` pass, `F` fail, `E` error.
@@ -120,6 +123,7 @@ pub fn stability(runs: &[RunResults]) -> Vec<Stability> {
                 split_votes: decided.iter().filter(|r| split_in(r)).count() as u64,
                 samples_passed,
                 samples,
+                samples_wilson_95: wilson_interval(samples_passed, samples, 0.95),
                 quarantined: records
                     .last()
                     .is_some_and(|r| r.status == Status::Quarantined),
@@ -174,7 +178,13 @@ pub fn markdown(rows: &[Stability], n_runs: usize) -> String {
             if r.samples == 0 {
                 "–".to_string()
             } else {
-                format!("{}/{}", r.samples_passed, r.samples)
+                format!(
+                    "{}/{} ({:.0}–{:.0}%)",
+                    r.samples_passed,
+                    r.samples,
+                    r.samples_wilson_95.0 * 100.0,
+                    r.samples_wilson_95.1 * 100.0
+                )
             },
             if r.quarantined { "yes" } else { "no" },
         ));
@@ -249,6 +259,10 @@ mod tests {
             (rows[1].samples_passed, rows[1].samples, rows[1].unstable()),
             (3, 5, true)
         );
+        // 3 of 5 samples: the Wilson interval of the flips test, [0.2307, 0.8824].
+        let (lo, hi) = rows[1].samples_wilson_95;
+        assert!((lo - 0.2307).abs() < 1e-3 && (hi - 0.8824).abs() < 1e-3);
+        assert!(markdown(&rows, 1).contains("| 3/5 (23–88%) |"));
         insta::assert_snapshot!(markdown(&listed(&[run(9, &[])], false), 1), @r"
         Verdict stability over the last 1 run(s): 0 unstable trial(s).
 
