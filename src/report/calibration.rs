@@ -104,6 +104,11 @@ pub struct Calibration {
     pub suite: String,
     /// The judge check name.
     pub check: String,
+    /// The variant, for a per-variant row of a judge that ran under
+    /// several variants (its TPR and TNR pooled over all of them; `p` this
+    /// variant's); `None` for the judge over the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// Outputs the judge decided (pass or fail).
     pub judged: u64,
     /// Of those, passed.
@@ -121,6 +126,14 @@ pub struct Calibration {
 }
 
 impl Calibration {
+    /// `suite · check`, or `suite · check · variant` for a variant's row.
+    pub fn name(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{} · {} · {v}", self.suite, self.check),
+            None => format!("{} · {}", self.suite, self.check),
+        }
+    }
+
     /// The raw judged pass rate.
     pub fn raw(&self) -> Option<f64> {
         (self.judged > 0).then(|| self.judged_pass as f64 / self.judged as f64)
@@ -182,9 +195,8 @@ impl Calibration {
             format!("; {}", extra.join("; "))
         };
         format!(
-            "{} · {}: {raw} → {calibrated} ({rates} from {} held-out labels: {} pass, {} fail{extra})",
-            self.suite,
-            self.check,
+            "{}: {raw} → {calibrated} ({rates} from {} held-out labels: {} pass, {} fail{extra})",
+            self.name(),
             l.human_pass() + l.human_fail(),
             l.human_pass(),
             l.human_fail(),
@@ -246,6 +258,8 @@ pub fn calibrations(run: &RunResults) -> Vec<Calibration> {
         pass: u64,
         labels: LabelCounts,
         labelled: bool,
+        /// Per variant: (judged, passed).
+        variants: BTreeMap<Option<String>, (u64, u64)>,
     }
     let mut by: BTreeMap<(String, String), Acc> = BTreeMap::new();
     for r in &run.records {
@@ -264,6 +278,9 @@ pub fn calibrations(run: &RunResults) -> Vec<Calibration> {
             if let Some(pass) = decided {
                 acc.judged += 1;
                 acc.pass += u64::from(pass);
+                let v = acc.variants.entry(r.verdict.variant.clone()).or_default();
+                v.0 += 1;
+                v.1 += u64::from(pass);
             }
             let Some(h) = &c.human else { continue };
             acc.labelled = true;
@@ -281,38 +298,64 @@ pub fn calibrations(run: &RunResults) -> Vec<Calibration> {
             }
         }
     }
-    by.into_iter()
-        .filter(|(_, a)| a.labelled)
-        .map(|((suite, check), a)| {
-            let l = a.labels;
-            let ratio = |x: u64, n: u64| (n > 0).then(|| x as f64 / n as f64);
-            let tpr = ratio(l.tp, l.human_pass());
-            let tnr = ratio(l.tn, l.human_fail());
-            let (status, corrected) = if a.judged == 0 {
-                (CalibrationStatus::NothingJudged, None)
-            } else if l.human_pass() < MIN_LABELS_PER_VERDICT
-                || l.human_fail() < MIN_LABELS_PER_VERDICT
-            {
-                (CalibrationStatus::TooFewLabels, None)
-            } else {
-                match rogan_gladen(a.pass, a.judged, l.tp, l.human_pass(), l.tn, l.human_fail()) {
-                    Some(c) => (CalibrationStatus::Ok, Some(c)),
-                    None => (CalibrationStatus::Undefined, None),
+    let mut out = Vec::new();
+    for ((suite, check), a) in by.into_iter().filter(|(_, a)| a.labelled) {
+        out.push(calibration(
+            &suite, &check, None, a.judged, a.pass, a.labels,
+        ));
+        // Under several variants, each variant's own pass rate, corrected
+        // with the judge's rates over all of them.
+        if a.variants.keys().filter(|v| v.is_some()).count() > 1 {
+            for (v, (judged, pass)) in &a.variants {
+                if v.is_some() {
+                    out.push(calibration(
+                        &suite,
+                        &check,
+                        v.clone(),
+                        *judged,
+                        *pass,
+                        a.labels,
+                    ));
                 }
-            };
-            Calibration {
-                suite,
-                check,
-                judged: a.judged,
-                judged_pass: a.pass,
-                labels: l,
-                tpr,
-                tnr,
-                status,
-                corrected,
             }
-        })
-        .collect()
+        }
+    }
+    out
+}
+
+fn calibration(
+    suite: &str,
+    check: &str,
+    variant: Option<String>,
+    judged: u64,
+    pass: u64,
+    l: LabelCounts,
+) -> Calibration {
+    let ratio = |x: u64, n: u64| (n > 0).then(|| x as f64 / n as f64);
+    let tpr = ratio(l.tp, l.human_pass());
+    let tnr = ratio(l.tn, l.human_fail());
+    let (status, corrected) = if judged == 0 {
+        (CalibrationStatus::NothingJudged, None)
+    } else if l.human_pass() < MIN_LABELS_PER_VERDICT || l.human_fail() < MIN_LABELS_PER_VERDICT {
+        (CalibrationStatus::TooFewLabels, None)
+    } else {
+        match rogan_gladen(pass, judged, l.tp, l.human_pass(), l.tn, l.human_fail()) {
+            Some(c) => (CalibrationStatus::Ok, Some(c)),
+            None => (CalibrationStatus::Undefined, None),
+        }
+    };
+    Calibration {
+        suite: suite.to_string(),
+        check: check.to_string(),
+        variant,
+        judged,
+        judged_pass: pass,
+        labels: l,
+        tpr,
+        tnr,
+        status,
+        corrected,
+    }
 }
 
 /// The terminal summary's lines (empty when no judge has labels).
@@ -357,9 +400,8 @@ pub fn markdown_of(all: &[Calibration], title: &str) -> String {
             _ => "n/a: nothing judged".to_string(),
         };
         out.push_str(&format!(
-            "| {} · {} | {} ({}/{}) | {} | {} | {} | {}/{} | {} | {} |\n",
-            super::markdown::cell(&c.suite),
-            super::markdown::cell(&c.check),
+            "| {} | {} ({}/{}) | {} | {} | {} | {}/{} | {} | {} |\n",
+            super::markdown::cell(&c.name()),
             pct(c.raw()),
             c.judged_pass,
             c.judged,
@@ -413,9 +455,8 @@ pub fn html(run: &RunResults) -> String {
         }
         let notes: Vec<String> = notes.into_iter().filter(|n| !n.is_empty()).collect();
         out.push_str(&format!(
-            "<tr><td>{} · {}</td><td>{} ({}/{})</td><td>{}</td><td>{}</td><td>{}</td><td>{} pass / {} fail</td><td>{}</td></tr>\n",
-            esc(&c.suite),
-            esc(&c.check),
+            "<tr><td>{}</td><td>{} ({}/{})</td><td>{}</td><td>{}</td><td>{}</td><td>{} pass / {} fail</td><td>{}</td></tr>\n",
+            esc(&c.name()),
             pct(c.raw()),
             c.judged_pass,
             c.judged,
@@ -469,28 +510,25 @@ impl CalibrationComparison {
             ),
             None => "n/a".to_string(),
         };
-        let mut keys: Vec<(&str, &str)> = self
+        let mut keys: Vec<String> = self
             .base
             .iter()
             .chain(&self.head)
-            .map(|c| (c.suite.as_str(), c.check.as_str()))
+            .map(Calibration::name)
             .collect();
         keys.sort();
         keys.dedup();
         let mut out = String::from(
             "\n### Calibrated pass rates\n\n| judge | base judged | base calibrated (95% CI) | head judged | head calibrated (95% CI) |\n|---|---|---|---|---|\n",
         );
-        for (suite, check) in keys {
+        for key in keys {
             let find = |v: &'_ [Calibration]| -> Option<Calibration> {
-                v.iter()
-                    .find(|c| c.suite == suite && c.check == check)
-                    .cloned()
+                v.iter().find(|c| c.name() == key).cloned()
             };
             let (b, h) = (find(&self.base), find(&self.head));
             out.push_str(&format!(
-                "| {} · {} | {} | {} | {} | {} |\n",
-                super::markdown::cell(suite),
-                super::markdown::cell(check),
+                "| {} | {} | {} | {} | {} |\n",
+                super::markdown::cell(&key),
                 pct(b.as_ref().and_then(Calibration::raw)),
                 cal(b.as_ref()),
                 pct(h.as_ref().and_then(Calibration::raw)),
@@ -529,6 +567,45 @@ mod tests {
         close_to((c.high - c.low) / 2.0, 0.176_558_6);
         close_to(c.low, 0.537_727_1);
         close_to(c.high, 0.890_844_3);
+    }
+
+    #[test]
+    fn variants_get_their_own_rates_corrected_with_the_pooled_judge_rates() {
+        use crate::verdict::{CheckResult, HumanLabel};
+        let mut run = super::super::sample::run(12, 1.0, 3);
+        for (i, r) in run.records.iter_mut().enumerate() {
+            // v1: judged pass, human 5 pass + 1 fail; v2: judged fail, human 1 pass + 5 fail.
+            let (variant, judge_pass, human_pass) = if i < 6 {
+                ("v1", true, i < 5)
+            } else {
+                ("v2", false, i == 6)
+            };
+            r.verdict.suite = "s".into();
+            r.verdict.variant = Some(variant.into());
+            r.verdict.outcome = Outcome::Pass;
+            r.load_error = None;
+            let mut c = CheckResult::from_bool("judge", "q", judge_pass, "");
+            c.human = Some(HumanLabel {
+                pass: human_pass,
+                fresh: true,
+                few_shot: false,
+                date: "2026-11-20".into(),
+            });
+            r.verdict.checks = vec![c];
+        }
+        let all = calibrations(&run);
+        let names: Vec<String> = all.iter().map(Calibration::name).collect();
+        assert_eq!(names, ["s · q", "s · q · v1", "s · q · v2"]);
+        // TPR = TNR = 5/6 pooled, J = 2/3. Overall p = 1/2 → θ = (1/3)/(2/3) = 0.5;
+        // v1: p = 1 → 1.25, clamped to 1; v2: p = 0 → −0.25, clamped to 0.
+        let est: Vec<f64> = all
+            .iter()
+            .map(|c| c.corrected.expect("enough labels").estimate)
+            .collect();
+        close(est[0], 0.5);
+        close(est[1], 1.0);
+        close(est[2], 0.0);
+        assert!(all.iter().all(|c| c.labels.tp == 5 && c.labels.tn == 5));
     }
 
     #[test]
