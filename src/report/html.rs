@@ -226,7 +226,7 @@ fn variants_section(o: &mut String, run: &RunResults) {
                         }
                         Some(v) => {
                             let value = match v.scores.first() {
-                                Some(s) => s.text(),
+                                Some(_) => v.score_text(0),
                                 None => fmt_prop(&v.pass),
                             };
                             let _ = write!(
@@ -268,8 +268,8 @@ fn variants_section(o: &mut String, run: &RunResults) {
                 if r.best { " ★" } else { "" },
                 r.n
             );
-            for s in &r.scores {
-                let _ = write!(o, "<td class=\"num\">{}</td>", esc(&s.text()));
+            for i in 0..r.scores.len() {
+                let _ = write!(o, "<td class=\"num\">{}</td>", esc(&r.score_text(i)));
             }
             let _ = write!(
                 o,
