@@ -659,6 +659,21 @@ impl JudgeMean {
 }
 
 impl VariantRow {
+    /// Judge `i`'s mean with its marks, followed by how many trials it
+    /// scored when that is fewer than the variant's (`… (5 of 6 scored)`):
+    /// a judge that errored gave no score.
+    pub fn score_text(&self, i: usize) -> String {
+        let Some(s) = self.scores.get(i) else {
+            return "n/a".into();
+        };
+        let scored = s.mean.map_or(0, |m| m.n);
+        if scored < self.n {
+            format!("{} ({scored} of {} scored)", s.text(), self.n)
+        } else {
+            s.text()
+        }
+    }
+
     /// The comparison with the baseline, in words: `baseline`, or each
     /// judge's Wilcoxon p and McNemar's p with the number of pairs.
     pub fn vs_text(&self, judges: &[String]) -> String {
@@ -916,6 +931,54 @@ pub(crate) mod tests {
             m.cell("large", "friendly").map(|r| r.variant.as_str()),
             Some("large+friendly")
         );
+    }
+
+    #[test]
+    fn a_judge_that_errored_is_not_counted_and_the_row_says_so() {
+        let mut recs = Vec::new();
+        for i in 0..3 {
+            recs.push(crate::report::sample::scored(
+                &format!("s::c{i}::a"),
+                "q",
+                4,
+                4,
+                &[],
+                1.0,
+                0.0,
+                10,
+            ));
+            recs.push(if i == 0 {
+                // The judge could not decide: an `error`, no score.
+                let mut r = crate::report::sample::scored(
+                    &format!("s::c{i}::b"),
+                    "q",
+                    1,
+                    4,
+                    &[],
+                    1.0,
+                    0.0,
+                    10,
+                );
+                r.verdict.outcome = Outcome::Error;
+                r.verdict.checks[0] = crate::verdict::CheckResult::error(
+                    "judge",
+                    "q",
+                    "the judge answer had no score",
+                )
+                .with_evidence(serde_json::json!({"mode": "score"}));
+                r
+            } else {
+                crate::report::sample::scored(&format!("s::c{i}::b"), "q", 2, 4, &[], 1.0, 0.0, 10)
+            });
+        }
+        let report = variant_matrix(&run(recs), None);
+        let b = &report.matrices[0].rows[1];
+        assert_eq!((b.n, b.scores[0].mean.map(|m| m.n)), (3, Some(2)));
+        assert_eq!(b.score_text(0), "2.00 [2.00–2.00] (2 of 3 scored)");
+        assert_eq!(report.matrices[0].rows[0].score_text(0), "4.00 [4.00–4.00]");
+        // Paired on the two cases both scored: two equal negative differences.
+        let w = b.scores[0].vs_baseline.expect("paired");
+        assert_eq!((w.n, w.w_minus), (2, 3.0));
     }
 
     #[test]

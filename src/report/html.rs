@@ -228,7 +228,7 @@ fn variants_section(o: &mut String, run: &RunResults) {
                         }
                         Some(v) => {
                             let value = match v.scores.first() {
-                                Some(s) => s.text(),
+                                Some(_) => v.score_text(0),
                                 None => fmt_prop(&v.pass),
                             };
                             let _ = write!(
@@ -270,8 +270,8 @@ fn variants_section(o: &mut String, run: &RunResults) {
                 if r.best { " ★" } else { "" },
                 r.n
             );
-            for s in &r.scores {
-                let _ = write!(o, "<td class=\"num\">{}</td>", esc(&s.text()));
+            for i in 0..r.scores.len() {
+                let _ = write!(o, "<td class=\"num\">{}</td>", esc(&r.score_text(i)));
             }
             let _ = write!(
                 o,
@@ -537,8 +537,21 @@ fn trend_chart(
     const TH: f64 = 250.0;
     const L: f64 = 64.0;
     const R: f64 = 14.0;
-    const T: f64 = 26.0;
     const B: f64 = 58.0;
+    // The legend, laid out first: entries wrap onto more lines, and the
+    // plot starts below them.
+    let mut legend: Vec<(f64, f64)> = Vec::new();
+    let (mut lx, mut ly) = (L, 8.0);
+    for se in series {
+        let w = 24.0 + 6.5 * se.name.chars().count() as f64;
+        if lx > L && lx + w > TW - R {
+            lx = L;
+            ly += 14.0;
+        }
+        legend.push((lx, ly));
+        lx += w;
+    }
+    let t_top = ly + 18.0;
     let n = ticks.len();
     let values = series
         .iter()
@@ -558,7 +571,7 @@ fn trend_chart(
             L + (TW - L - R) / 2.0
         }
     };
-    let y = |v: f64| T + (TH - T - B) * (1.0 - ((v - lo) / span).clamp(0.0, 1.0));
+    let y = |v: f64| t_top + (TH - t_top - B) * (1.0 - ((v - lo) / span).clamp(0.0, 1.0));
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"trend-plot\" data-metric=\"{}\" width=\"{TW}\" height=\"{TH}\" viewBox=\"0 0 {TW} {TH}\" role=\"img\" aria-label=\"{} by run\">",
         esc(id),
@@ -580,12 +593,12 @@ fn trend_chart(
     }
     let _ = write!(
         s,
-        "<line x1=\"{L}\" x2=\"{L}\" y1=\"{T}\" y2=\"{:.1}\" stroke=\"#8a96a3\"/><text class=\"axis-label\" transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text></g>",
+        "<line x1=\"{L}\" x2=\"{L}\" y1=\"{t_top:.1}\" y2=\"{:.1}\" stroke=\"#8a96a3\"/><text class=\"axis-label\" transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text></g>",
         TH - B,
-        T + (TH - T - B) / 2.0,
+        t_top + (TH - t_top - B) / 2.0,
         esc(y_label)
     );
-    // The x axis: one tick per run, labels thinned to at most 8.
+    // The x axis: one point per run.
     let _ = write!(
         s,
         "<g class=\"axis x\"><line x1=\"{L}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#8a96a3\"/>",
@@ -593,14 +606,23 @@ fn trend_chart(
         TH - B,
         TH - B
     );
-    let every = n.div_ceil(8).max(1);
+    // Labels thinned to about six, none crowding the last one.
+    let every = n.div_ceil(6).max(1);
     for (i, t) in ticks.iter().enumerate() {
-        if i % every == 0 || i + 1 == n {
+        if (i % every == 0 && n - 1 - i >= every) || i + 1 == n {
             let _ = write!(
                 s,
-                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{}</text>",
                 x(i),
                 TH - B + 14.0,
+                // The first and last labels stay inside the plot.
+                if i == 0 && n > 1 {
+                    "start"
+                } else if i + 1 == n && n > 1 {
+                    "end"
+                } else {
+                    "middle"
+                },
                 esc(&crate::text::one_line(t, 14))
             );
         }
@@ -652,17 +674,16 @@ fn trend_chart(
         );
     }
     let _ = write!(s, "<g class=\"legend\">");
-    let mut lx = L;
-    for (k, se) in series.iter().enumerate() {
+    for (k, (se, (lx, ly))) in series.iter().zip(&legend).enumerate() {
         let color = COLORS[k % COLORS.len()];
         let _ = write!(
             s,
-            "<rect x=\"{lx:.1}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{color}\"/><text class=\"legend-entry\" data-series=\"{}\" x=\"{:.1}\" y=\"17\">{}</text>",
+            "<rect x=\"{lx:.1}\" y=\"{ly:.1}\" width=\"10\" height=\"10\" fill=\"{color}\"/><text class=\"legend-entry\" data-series=\"{}\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
             esc(&se.name),
             lx + 14.0,
+            ly + 9.0,
             esc(&se.name)
         );
-        lx += 24.0 + 6.5 * se.name.chars().count() as f64;
     }
     let _ = write!(s, "</g></svg>");
     s

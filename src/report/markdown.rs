@@ -312,8 +312,8 @@ pub fn matrix(report: &VariantReport) -> String {
                 format!("`{}`", cell(&r.variant))
             };
             let mut line = format!("| {name} | {} |", r.n);
-            for s in &r.scores {
-                let _ = write!(line, " {} |", s.text());
+            for i in 0..r.scores.len() {
+                let _ = write!(line, " {} |", r.score_text(i));
             }
             let pass_mark = match &r.vs_baseline {
                 Some(v) if v.better => " ▲",
@@ -382,7 +382,7 @@ fn grid(out: &mut String, m: &VariantMatrix) {
                 None => "—".to_string(),
                 Some(v) => {
                     let value = match v.scores.first() {
-                        Some(s) => s.text(),
+                        Some(_) => v.score_text(0),
                         None => format!("{}{}", fmt_prop(&v.pass), if v.best { " ★" } else { "" }),
                     };
                     let base = if v.vs_baseline.is_none() {
