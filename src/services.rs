@@ -43,4 +43,3 @@ impl Services {
         labels_path(&self.root, suite, file)
     }
 }
-
