@@ -123,7 +123,7 @@ pub(crate) enum Reporting {
     /// Being written.
     Writing(std::thread::JoinHandle<Result<crate::report::AfterRun, String>>),
     /// Written already (no thread could be started).
-    Done(Result<crate::report::AfterRun, String>),
+    Done(Box<Result<crate::report::AfterRun, String>>),
 }
 
 /// Starts writing the reports of a run with any records (results JSON,
@@ -162,7 +162,7 @@ pub(crate) fn start(
         .spawn(move || write(&on_thread))
     {
         Ok(handle) => Reporting::Writing(handle),
-        Err(_) => Reporting::Done(write(&job)),
+        Err(_) => Reporting::Done(Box::new(write(&job))),
     }
 }
 
@@ -176,7 +176,7 @@ impl Reporting {
             Reporting::Writing(handle) => handle
                 .join()
                 .unwrap_or_else(|_| Err("writing them panicked (see the output above)".into())),
-            Reporting::Done(written) => written,
+            Reporting::Done(written) => *written,
         };
         match written {
             Ok(after) if print => {
