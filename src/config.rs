@@ -288,6 +288,8 @@ pub struct RunSection {
     pub trial_timeout_s: Option<f64>,
     /// Trials evaluated at once (`TRIBUNAL_CONCURRENCY`).
     pub concurrency: Option<usize>,
+    /// Samples of a case without `repeat:` (`TRIBUNAL_REPEAT`).
+    pub repeat: Option<u32>,
 }
 
 /// The `reports:` section of `tribunal.yaml`.
@@ -301,6 +303,8 @@ pub struct ReportsSection {
     pub history: Option<String>,
     /// Runs kept in the history; 0 keeps every run (`TRIBUNAL_HISTORY_KEEP`).
     pub history_keep: Option<usize>,
+    /// The quarantine list relative to the root (`TRIBUNAL_QUARANTINE`).
+    pub quarantine: Option<String>,
 }
 
 /// `tribunal.yaml`: every section, each with unknown keys rejected.
@@ -600,6 +604,19 @@ impl FileCx<'_> {
                 Some("write `concurrency: 8`".into()),
             );
         }
+        if let Some(n) = run.repeat
+            && !(1..=crate::repeat::MAX_K).contains(&n)
+        {
+            self.push(
+                &key("repeat"),
+                false,
+                format!(
+                    "`run.repeat` is {n}, not between 1 and {}",
+                    crate::repeat::MAX_K
+                ),
+                Some("write `repeat: 3`".into()),
+            );
+        }
     }
 
     /// Deserializes one section. Unknown keys are reported one by one and
@@ -654,6 +671,12 @@ pub struct Config {
     /// The rest of `tribunal.yaml` (providers, prices, limits, retries,
     /// cassettes).
     pub providers: ProjectConfig,
+    /// Samples of a case that has no `repeat:` of its own or in its
+    /// suite's `defaults:` (`TRIBUNAL_REPEAT`, `run.repeat`; default 1).
+    pub repeat: u32,
+    /// The quarantine list (`TRIBUNAL_QUARANTINE`, `reports.quarantine`;
+    /// default `evals/quarantine.yaml`).
+    pub quarantine: PathBuf,
 }
 
 impl Config {
@@ -740,6 +763,26 @@ impl Config {
             },
             None => file.run.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         };
+        let repeat = match env.get("TRIBUNAL_REPEAT") {
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=crate::repeat::MAX_K).contains(&n) => n,
+                _ => {
+                    errors.push(var_error(
+                        "TRIBUNAL_REPEAT",
+                        v,
+                        "a number of samples",
+                        "use a whole number from 1 to 100, such as `5`",
+                    ));
+                    1
+                }
+            },
+            None => file.run.repeat.unwrap_or(1),
+        };
+        let quarantine = root.join(
+            env.get("TRIBUNAL_QUARANTINE")
+                .or(file.reports.quarantine.clone())
+                .unwrap_or_else(|| crate::quarantine::DEFAULT_PATH.into()),
+        );
         let snapshots = snapshot_settings(env, ci, errors);
         let report_dir = root.join(
             env.get("TRIBUNAL_REPORT_DIR")
@@ -775,7 +818,15 @@ impl Config {
             history_keep,
             step_summary: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             nextest_run: env.get("NEXTEST_RUN_ID"),
-            providers: file.providers,
+            providers: {
+                // One knob: calls in flight follow the trial concurrency
+                // unless `limits:` sets them.
+                let mut p = file.providers;
+                p.limits.follow(concurrency);
+                p
+            },
+            repeat,
+            quarantine,
         }
     }
 }
@@ -975,6 +1026,32 @@ mod tests {
     }
 
     #[test]
+    fn repeat_and_the_quarantine_list_follow_the_precedence() {
+        let c = resolve(&[], None).expect("defaults");
+        assert_eq!(c.repeat, 1);
+        assert!(c.quarantine.ends_with("evals/quarantine.yaml"));
+        let file = "run: {repeat: 3}\nreports: {quarantine: ci/quarantine.yaml}\n";
+        let c = resolve(&[], Some(file)).expect("file");
+        assert_eq!(c.repeat, 3);
+        assert!(c.quarantine.ends_with("ci/quarantine.yaml"));
+        let c = resolve(
+            &[("TRIBUNAL_REPEAT", "5"), ("TRIBUNAL_QUARANTINE", "q.yaml")],
+            Some(file),
+        )
+        .expect("env");
+        assert_eq!(c.repeat, 5);
+        assert!(c.quarantine.ends_with("q.yaml"));
+        assert_eq!(
+            errors(&[("TRIBUNAL_REPEAT", "many")], None),
+            "TRIBUNAL_REPEAT=`many` is not a number of samples (hint: use a whole number from 1 to 100, such as `5`)"
+        );
+        assert_eq!(
+            errors(&[("TRIBUNAL_REPEAT", "101")], None),
+            "TRIBUNAL_REPEAT=`101` is not a number of samples (hint: use a whole number from 1 to 100, such as `5`)"
+        );
+    }
+
+    #[test]
     fn ci_detection_follows_insta() {
         assert!(is_ci(Some("true"), None));
         assert!(is_ci(Some("1"), None));
@@ -996,7 +1073,10 @@ mod tests {
         assert_eq!(c.report_dir, PathBuf::from("target/tribunal"));
         assert_eq!(c.history, Some(PathBuf::from("target/tribunal/history.db")));
         assert_eq!(c.history_keep, 500);
-        assert_eq!(c.providers, ProjectConfig::default());
+        let mut followed = ProjectConfig::default();
+        followed.limits.concurrency = Some(64);
+        assert_eq!(c.providers, followed);
+        assert_eq!(c.providers.limits.per_provider(), 64);
         let ci = resolve(&[("CI", "true")], None).expect("ci");
         assert_eq!(
             (ci.ci, ci.cassette_mode(ci.ci), ci.snapshots.effective()),
@@ -1146,8 +1226,8 @@ reports: {history_keep: 9}
             Some("gpt-4.1-mini")
         );
         assert_eq!(f.providers.prices["my-model"].output_per_mtok, 2.0);
-        assert_eq!(f.providers.limits.concurrency, 8);
-        assert_eq!(f.providers.limits.per_provider, 16);
+        assert_eq!(f.providers.limits.concurrency, Some(8));
+        assert_eq!(f.providers.limits.per_provider(), 8);
         assert_eq!(f.providers.retry.max_attempts, 2);
         assert_eq!(f.providers.cassettes.dir, "tapes");
         assert_eq!(f.run.concurrency, Some(3));

@@ -99,6 +99,17 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
 /// use their own temporary file; the last rename wins and readers see either
 /// the old or the new file, never a mix.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, contents, true)
+}
+
+/// Like [`write_atomic`] (readers see the old file or the new one, never a
+/// part), but without `fsync`: for files that are cheap to lose in a crash
+/// and written by the thousand, such as pending `.snap.new` snapshots.
+pub fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, contents, false)
+}
+
+fn write_replacing(path: &Path, contents: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -116,7 +127,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

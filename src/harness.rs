@@ -65,6 +65,7 @@ pub struct Harness {
     suites: Option<String>,
     settings: Option<Settings>,
     rerun: Option<Rerun>,
+    env: Option<crate::config::Env>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -79,6 +80,7 @@ impl std::fmt::Debug for Harness {
             .field("suites", &self.suites)
             .field("settings", &self.settings)
             .field("rerun", &self.rerun)
+            .field("env", &self.env.is_some())
             .finish()
     }
 }
@@ -161,6 +163,16 @@ impl Harness {
         self
     }
 
+    /// Reads the configuration (`TRIBUNAL_*`, `INSTA_UPDATE`, `CI`, ...)
+    /// from `env` instead of the process environment: for tools that run
+    /// suites in process under settings of their own (`tribunal bench
+    /// --e2e`). Keys and base URLs of providers are still read from the
+    /// process environment.
+    pub fn env(mut self, env: crate::config::Env) -> Self {
+        self.env = Some(env);
+        self
+    }
+
     /// Parses the test arguments from the command line, runs, and returns
     /// the exit code for `main`.
     pub fn main(self) -> ExitCode {
@@ -189,7 +201,13 @@ impl Harness {
             }
             RunOutcome::failed_setup(message)
         };
-        let config = match RunConfig::resolve(self.root, self.suites, self.settings, self.rerun) {
+        let config = match RunConfig::resolve(
+            self.root,
+            self.suites,
+            self.settings,
+            self.rerun,
+            self.env.unwrap_or_else(crate::config::Env::process),
+        ) {
             Ok(c) => c,
             Err(message) => return setup_failed(message),
         };
@@ -213,13 +231,15 @@ impl Harness {
             providers.insert(spec, p);
         }
         providers.set_rerun(config.rerun.clone());
-        let env = Arc::new(RunEnv::new(
+        let mut env = RunEnv::new(
             config.root.clone(),
             self.registry,
             providers,
             config.settings.ci,
             &plan.trials,
-        ));
+        );
+        env.default_repeat = config.project.repeat;
+        let env = Arc::new(env);
 
         // Which trials libtest will run: evaluate exactly those, up front and
         // concurrently.
@@ -229,14 +249,63 @@ impl Harness {
         {
             return setup_failed(message);
         }
-        let results = Arc::new(evaluate_all(&env, &config, &selected));
-        let failed = libtest::run(args, &plan, &results, print);
+        let quarantine = match crate::quarantine::Quarantine::load(
+            &config.project.quarantine,
+            &crate::case::display_path(&config.root, &config.project.quarantine),
+        ) {
+            Ok(q) => q,
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                return setup_failed(format!(
+                    "the quarantine list cannot be used:\n{}",
+                    lines.join("\n")
+                ));
+            }
+        };
+        let mut results = evaluate_all(&env, &config, &selected);
+        let notes = reporting::quarantine(&mut results, &quarantine, &crate::datetime::today());
+        let results = Arc::new(results);
         let records = if args.list {
             Vec::new()
         } else {
             reporting::records(&config.root, &plan, &results, &filter)
+                .into_iter()
+                .map(|mut r| {
+                    r.quarantine = notes.get(&r.verdict.trial).cloned();
+                    r
+                })
+                .collect()
         };
-        reporting::report(&config, &records, &plan, started, clock.elapsed(), print);
+        let subset = reporting::subset(&filter, config.project.suites.as_deref());
+        let spend = reporting::spend(&env.services.providers.stats());
+        // The reports are written while libtest prints the trials.
+        let reports = reporting::start(
+            &config,
+            &records,
+            &plan,
+            started,
+            clock.elapsed(),
+            subset,
+            spend,
+        );
+        let failed = libtest::run(args, &plan, &results, print);
+        let calls = env.services.providers.stats();
+        let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
+        reports.finish(&config, model_calls, &plan, print);
+        // The suites' `min_canary_catch` gates are over the whole run; one
+        // process of a nextest run sees one trial, so there they apply when
+        // the processes' results are merged (`tribunal report --merge`).
+        let canary_failures = if config.project.nextest_run.is_none() {
+            crate::report::canaries::gate_failures_of(&records)
+        } else {
+            Vec::new()
+        };
+        if print {
+            for f in &canary_failures {
+                eprintln!("tribunal: canary gate failed: {f}");
+            }
+        }
+        let failed = failed || !canary_failures.is_empty();
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)

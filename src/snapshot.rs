@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::fsutil::{snapshot_file_name, write_atomic};
+use crate::fsutil::{snapshot_file_name, write_atomic, write_atomic_unsynced};
 use crate::rerun::Rerun;
 use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
 use crate::yaml_out::to_yaml;
@@ -229,6 +229,53 @@ pub fn read_accepted(path: &Path) -> Result<Option<(String, Decision)>, String> 
     Ok(Some((body, decision)))
 }
 
+/// The accepted decision of `path`, without parsing the file when its body
+/// is exactly `body` (the snapshot is unchanged: the common case of a
+/// steady-state run), which then gives `now` back. Anything else (another
+/// body, line endings changed, a header holding keys tribunal does not write)
+/// goes through [`read_accepted`], insta's parser included.
+fn read_accepted_unless_same(
+    path: &Path,
+    body: &str,
+    now: &Decision,
+) -> Result<Option<(String, Decision)>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if unchanged(&text, body) => return Ok(Some((body.to_string(), now.clone()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
+    read_accepted(path)
+}
+
+/// The header keys of a snapshot file tribunal writes ([`render`]).
+const HEADER_KEYS: [&str; 6] = [
+    "source",
+    "assertion_line",
+    "description",
+    "expression",
+    "info",
+    "snapshot_kind",
+];
+
+/// Whether `text` is a snapshot file as [`render`] writes it whose body is
+/// exactly `body`: `---`, a header whose top-level lines are only tribunal's
+/// keys (nested lines are indented), `---`, the body.
+fn unchanged(text: &str, body: &str) -> bool {
+    let Some((header, rest)) = text
+        .strip_prefix("---\n")
+        .and_then(|t| t.split_once("\n---\n"))
+    else {
+        return false;
+    };
+    rest == body
+        && !header.contains('\r')
+        && header.lines().all(|l| {
+            l.starts_with(' ')
+                || l.split_once(':')
+                    .is_some_and(|(k, _)| HEADER_KEYS.contains(&k))
+        })
+}
+
 fn classify(accepted: &Decision, now: &Decision) -> Status {
     match (accepted.outcome, now.outcome) {
         (Outcome::Pass, Outcome::Fail) => Status::Regression,
@@ -283,7 +330,8 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
             wrote: None,
         };
     }
-    let accepted = match read_accepted(file.path) {
+    let body = decision_text(&now);
+    let accepted = match read_accepted_unless_same(file.path, &body, &now) {
         Ok(a) => a,
         Err(e) => {
             return Compared {
@@ -302,7 +350,6 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
     };
     let must_pass = verdict.gate == Gate::MustPass && verdict.outcome != Outcome::Pass;
     let mode = settings.effective();
-    let body = decision_text(&now);
     match accepted {
         Some((old_body, old)) => {
             let same = insta::internals::TextSnapshotContents::new(
@@ -440,7 +487,19 @@ fn write_for(
         }
     };
     let text = render(verdict, file, as_pending);
-    match write_atomic(&target, text.as_bytes()) {
+    // A pending snapshot is a proposal, rewritten by every run until it is
+    // reviewed: an unchanged one is left alone, a changed one is replaced
+    // atomically but not fsync'd (losing it in a crash loses nothing the
+    // next run does not write again). Accepted snapshots are fsync'd.
+    let written = if as_pending {
+        match std::fs::read(&target) {
+            Ok(old) if old == text.as_bytes() => Ok(()),
+            _ => write_atomic_unsynced(&target, text.as_bytes()),
+        }
+    } else {
+        write_atomic(&target, text.as_bytes())
+    };
+    match written {
         Ok(()) if as_pending => (
             Some(target.clone()),
             format!(
@@ -482,6 +541,7 @@ fn status_word(status: Status) -> &'static str {
         Status::MustPassFailure => "must_pass failure",
         Status::Error => "error",
         Status::Skipped => "skipped",
+        Status::Quarantined => "quarantined",
     }
 }
 
@@ -600,6 +660,63 @@ mod tests {
 
     fn local() -> Settings {
         Settings::from_vars(None, None, false)
+    }
+
+    #[test]
+    fn an_unchanged_snapshot_is_recognised_without_parsing_and_anything_else_is_parsed() {
+        let pass = verdict(
+            Outcome::Pass,
+            vec![CheckResult::from_bool(
+                "contains", "contains", true, "found",
+            )],
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let text = render(&pass, &file(&path), false);
+        let body = decision_text(&pass.decision());
+        assert!(unchanged(&text, &body));
+        assert!(!unchanged(&text, &body.replace("pass", "fail")));
+        assert!(!unchanged(&text.replace('\n', "\r\n"), &body));
+        let odd = text.replacen("source:", "surprise: 1\nsource:", 1);
+        assert!(!unchanged(&odd, &body), "a key tribunal never writes");
+        // The slow path still decides such a file (insta's parser), and a
+        // corrupt one is an error, not a pass.
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, &odd).expect("write");
+        let c = compare(&pass, &file(&path), &local());
+        assert_eq!(c.status, Status::Pass, "{:?}", c.message);
+        std::fs::write(&path, "---\nsource: [unclosed\n---\noutcome: pass\n").expect("write");
+        let c = compare(&pass, &file(&path), &local());
+        assert_eq!(c.status, Status::Error, "{:?}", c.message);
+    }
+
+    #[test]
+    fn an_unchanged_pending_snapshot_is_not_rewritten() {
+        use std::os::unix::fs::MetadataExt;
+        let pass = verdict(
+            Outcome::Pass,
+            vec![CheckResult::from_bool(
+                "contains", "contains", true, "found",
+            )],
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = snapshot_path(dir.path(), "support", "refund", None);
+        let pending = pending_path(&path);
+        assert_eq!(compare(&pass, &file(&path), &local()).status, Status::New);
+        let inode = std::fs::metadata(&pending).expect("pending").ino();
+        assert_eq!(compare(&pass, &file(&path), &local()).status, Status::New);
+        assert_eq!(std::fs::metadata(&pending).expect("pending").ino(), inode);
+        // A changed verdict replaces the pending file (a new file, renamed in).
+        let fail = verdict(
+            Outcome::Fail,
+            vec![CheckResult::from_bool(
+                "contains", "contains", false, "missing",
+            )],
+        );
+        assert_eq!(compare(&fail, &file(&path), &local()).status, Status::New);
+        assert_ne!(std::fs::metadata(&pending).expect("pending").ino(), inode);
+        let text = std::fs::read_to_string(&pending).expect("read");
+        assert!(text.contains("outcome: fail"), "{text}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub(super) struct RawSuite {
     /// Cases read from data files (`case/files.rs`).
     #[serde(default)]
     pub(super) cases_from: Option<Value>,
+    /// `dimensions:` for `tribunal generate dimensions` (validated in resolve.rs).
+    #[serde(default)]
+    pub(super) dimensions: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -49,6 +52,8 @@ pub(super) struct RawDefaults {
     pub(super) threshold: Option<f64>,
     #[serde(default)]
     pub(super) gate: Option<Gate>,
+    #[serde(default)]
+    pub(super) repeat: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -93,4 +98,6 @@ pub(super) struct RawCase {
     pub(super) turns: Option<Value>,
     #[serde(default)]
     pub(super) simulated_user: Option<Value>,
+    #[serde(default)]
+    pub(super) repeat: Option<Value>,
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::display_path;
 use super::error::{LoadError, Location, SuiteErrors};
+use super::model::Dimension;
 use super::raw::{RawCase, RawDefaults, RawSuite, RawVariant};
 use super::yaml::{self, Node, NodeValue};
 use super::{Case, Suite, Variant};
@@ -22,6 +23,11 @@ use crate::diag::{self, Seg, SpecError, explain_serde, hint};
 use crate::fsutil::snapshot_file_name;
 use crate::target::TargetSpec;
 use crate::target::conversation::{MAX_TURNS, Script, SimulatedUser};
+
+/// The most dimensions a suite may declare.
+pub const MAX_DIMENSIONS: usize = 16;
+/// The most values one dimension may have.
+pub const MAX_DIMENSION_VALUES: usize = 100;
 
 /// Names that exist outside the file: registered Rust targets and checks.
 /// When given, unknown names are load errors with a suggestion.
@@ -425,10 +431,15 @@ impl Loader<'_> {
             file: self.file.clone(),
             dir: dir.to_path_buf(),
             variants: defaults.variants,
+            axes: match &raw.matrix {
+                Some(m) if raw.variants.is_empty() => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            },
             cases,
             judge: std::mem::take(&mut self.judge),
             targets,
             bad_rows: Vec::new(),
+            dimensions: self.dimensions(raw.dimensions.as_ref()),
         })
     }
 
@@ -649,6 +660,122 @@ impl Loader<'_> {
                 ),
             );
         }
+    }
+
+    /// The suite's `dimensions:`: each key a map of values to their
+    /// one-line descriptions; a dimension with no values, a value that is
+    /// not a tag-safe name or a description that is not one line is an
+    /// error at its key.
+    fn dimensions(&mut self, raw: Option<&Map<String, Value>>) -> Vec<Dimension> {
+        let Some(raw) = raw else {
+            return Vec::new();
+        };
+        let base = [Seg::Key("dimensions".into())];
+        if raw.is_empty() {
+            self.push(
+                &base,
+                true,
+                "`dimensions:` declares no dimension".into(),
+                Some("give each dimension a map of values to one-line descriptions, e.g. `feature: {refunds: Money back for a returned item}`, or remove `dimensions:`".into()),
+            );
+            return Vec::new();
+        }
+        if raw.len() > MAX_DIMENSIONS {
+            self.push(
+                &base,
+                true,
+                format!(
+                    "`dimensions:` declares {} dimensions, more than {MAX_DIMENSIONS}",
+                    raw.len()
+                ),
+                Some("combine related dimensions, or split the suite".into()),
+            );
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (name, values) in raw {
+            let path = child(&base, name);
+            let location = self.at(&path, true);
+            if !ID_RE.is_match(name) {
+                self.push(
+                    &path,
+                    true,
+                    format!("invalid dimension name `{name}`"),
+                    Some("use letters, digits, `_`, `-` and `.`, starting with a letter or digit (it becomes the tag prefix, `feature` in `feature:refunds`)".into()),
+                );
+                continue;
+            }
+            let empty = match values {
+                Value::Null => true,
+                Value::Array(a) => a.is_empty(),
+                Value::Object(m) => m.is_empty(),
+                _ => false,
+            };
+            if empty {
+                self.push(
+                    &path,
+                    true,
+                    format!("dimension `{name}` has no values"),
+                    Some(format!("give `{name}` at least one value with a one-line description, e.g. `{name}: {{example: what it means}}`, or remove it")),
+                );
+                continue;
+            }
+            let Value::Object(map) = values else {
+                self.push(
+                    &path,
+                    true,
+                    format!("dimension `{name}` must be a map of values to one-line descriptions, not {}", crate::text::kind_of(values)),
+                    Some(format!("write `{name}: {{value: what the value means, ...}}`")),
+                );
+                continue;
+            };
+            if map.len() > MAX_DIMENSION_VALUES {
+                self.push(
+                    &path,
+                    true,
+                    format!(
+                        "dimension `{name}` has {} values, more than {MAX_DIMENSION_VALUES}",
+                        map.len()
+                    ),
+                    Some("group the values into fewer, broader ones".into()),
+                );
+                continue;
+            }
+            let mut values = Vec::new();
+            for (value, description) in map {
+                let vpath = child(&path, value);
+                if !ID_RE.is_match(value) || value.len() > 64 {
+                    self.push(
+                        &vpath,
+                        true,
+                        format!("invalid value `{value}` of dimension `{name}`"),
+                        Some(format!("use at most 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit (it becomes the tag `{name}:VALUE` and part of draft ids)")),
+                    );
+                    continue;
+                }
+                match description {
+                    Value::String(d) if !d.trim().is_empty() && !d.trim().contains('\n') && d.len() <= 500 => {
+                        values.push((value.clone(), d.trim().to_string()));
+                    }
+                    other => self.push(
+                        &vpath,
+                        false,
+                        format!("value `{value}` of dimension `{name}` needs a one-line description (at most 500 bytes), not {}", match other {
+                            Value::String(d) if d.trim().is_empty() => "an empty one".to_string(),
+                            Value::String(_) => "several lines or a longer text".to_string(),
+                            v => crate::text::kind_of(v).to_string(),
+                        }),
+                        Some(format!("write `{value}: what the value means, in one line` (the generator reads it)")),
+                    ),
+                }
+            }
+            out.push(Dimension {
+                name: name.clone(),
+                values,
+                location,
+            });
+        }
+        out
     }
 
     /// The suite's variants: those listed under `variants:`, or the cross
@@ -936,6 +1063,7 @@ impl Loader<'_> {
             self.threshold(&child(base, "threshold"), t);
         }
         let skip = self.skip(&child(base, "skip"), rc.skip.as_ref());
+        let repeat = self.repeat(base, rc.repeat.as_ref(), defaults.raw.repeat.as_ref());
         if let Some(only) = &rc.variants {
             self.only_variants(&child(base, "variants"), only, &defaults.variants);
         }
@@ -967,7 +1095,33 @@ impl Loader<'_> {
             skip,
             only_variants: rc.variants,
             script,
+            repeat,
         })
+    }
+
+    /// `repeat:` of a case, else of `defaults:` (reported once per case
+    /// that uses a broken default, at the default).
+    fn repeat(
+        &mut self,
+        base: &[Seg],
+        own: Option<&Value>,
+        default: Option<&Value>,
+    ) -> Option<crate::repeat::Repeat> {
+        let (path, value) = match (own, default) {
+            (Some(v), _) => (child(base, "repeat"), v),
+            (None, Some(v)) => (
+                vec![Seg::Key("defaults".into()), Seg::Key("repeat".into())],
+                v,
+            ),
+            (None, None) => return None,
+        };
+        match crate::repeat::Repeat::parse(value) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.spec_error(&path, e);
+                None
+            }
+        }
     }
 
     /// The step names of a target when it is a pipeline (written in place

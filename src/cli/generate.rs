@@ -25,6 +25,12 @@ pub enum Command {
     /// Promote chosen drafts into the suite's cases and remove them from
     /// the drafts file.
     Accept(AcceptArgs),
+    /// Requests for ground truths (a suite's `expected` values, or a JSONL or CSV
+    /// file): `k` per truth, written by a generator model, as drafts.
+    Truth(super::generate_llm::TruthArgs),
+    /// Inputs for the suite's `dimensions:` tuples (every combination or a
+    /// covering sample), written by a generator model, as drafts.
+    Dimensions(super::generate_llm::DimensionsArgs),
 }
 
 /// Runs `tribunal generate …`.
@@ -32,6 +38,8 @@ pub fn run(cmd: Command) -> ExitCode {
     match cmd {
         Command::Logs(a) => logs(&a),
         Command::Accept(a) => accept(&a),
+        Command::Truth(a) => super::generate_llm::truth(a),
+        Command::Dimensions(a) => super::generate_llm::dimensions(a),
     }
 }
 

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::bench_e2e::{cpu_ticks, peak_rss_mb};
 use crate::provider::cassette;
 use crate::provider::config::{NamedProvider, ProjectConfig, ProviderKind};
 use crate::provider::mock::{MockReply, MockServer};
@@ -82,6 +83,19 @@ pub struct BenchArgs {
     /// server needs none).
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Also run the end-to-end benchmark: a generated suite of `--cases`
+    /// judged cases through the whole harness, cold, record, warm replay and
+    /// first run, printed after the provider-layer figures.
+    #[arg(long)]
+    pub e2e: bool,
+    /// With `--e2e`: each case's output comes from a prompt target (one more
+    /// call per case) instead of a fixed output.
+    #[arg(long, requires = "e2e")]
+    pub target: bool,
+    /// With `--e2e`: generate the project in this folder and keep it (to
+    /// profile `tribunal test --root DIR` on it), instead of a temporary one.
+    #[arg(long, requires = "e2e")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Runs a provider subcommand.
@@ -93,9 +107,7 @@ pub fn run(cmd: Command) -> ExitCode {
         Command::Cassettes {
             action: CassetteAction::Prune { root, yes },
         } => prune(&root, yes),
-        Command::BenchProviders(args) => bench(&args).map(|r| {
-            println!("{}", r.render());
-        }),
+        Command::BenchProviders(args) => bench_all(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +116,32 @@ pub fn run(cmd: Command) -> ExitCode {
             crate::exit::code(crate::exit::TOOL_ERROR)
         }
     }
+}
+
+/// `tribunal bench`: the provider-layer benchmark, then with `--e2e` the
+/// end-to-end one, each printed under its own heading.
+fn bench_all(args: &BenchArgs) -> Result<(), String> {
+    let layer = bench(args)?;
+    println!(
+        "provider layer (Providers::chat alone, no harness):\n{}",
+        layer.render()
+    );
+    if args.e2e {
+        if args.base_url.is_some() {
+            return Err(
+                "--e2e runs against the built-in loopback server (hint: drop --base-url)".into(),
+            );
+        }
+        let report = super::bench_e2e::run(&super::bench_e2e::E2eArgs {
+            cases: args.cases,
+            concurrency: args.concurrency,
+            latency_ms: args.latency_ms,
+            target: args.target,
+            dir: args.dir.clone(),
+        })?;
+        print!("{}", report.render());
+    }
+    Ok(())
 }
 
 fn cassette_dir(root: &Path) -> Result<PathBuf, String> {
@@ -272,20 +310,6 @@ impl BenchReport {
     }
 }
 
-fn cpu_ticks(path: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let after = text.rsplit_once(')')?.1;
-    let f: Vec<&str> = after.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
-fn peak_rss_mb() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 /// The variable the benchmark's provider reads its key from (filled from
 /// `--api-key`, never from the process environment directly).
 const BENCH_KEY_ENV: &str = "TRIBUNAL_BENCH_API_KEY";
@@ -311,8 +335,8 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         .unwrap_or_default();
     let tmp = std::env::temp_dir().join(format!("tribunal-bench-{}", std::process::id()));
     let mut config = ProjectConfig::default();
-    config.limits.concurrency = args.concurrency.max(1);
-    config.limits.per_provider = args.concurrency.max(1);
+    config.limits.concurrency = Some(args.concurrency.max(1));
+    config.limits.per_provider = Some(args.concurrency.max(1));
     config.providers.insert(
         "bench".into(),
         NamedProvider {

@@ -57,7 +57,18 @@ pub fn check(root: &Path) -> Report {
         }
     };
     let config_problems = match Config::load(root) {
-        Ok(_) => 0,
+        // The quarantine list is configuration too: a broken one would stop
+        // every run.
+        Ok(c) => match crate::quarantine::Quarantine::load(
+            &c.quarantine,
+            &crate::case::display_path(root, &c.quarantine),
+        ) {
+            Ok(_) => 0,
+            Err(errors) => {
+                problems.extend(errors.iter().map(ToString::to_string));
+                errors.len()
+            }
+        },
         Err(errors) => {
             problems.extend(errors.0.iter().map(ToString::to_string));
             errors.0.len()
@@ -136,6 +147,22 @@ mod tests {
         tribunal.yaml:3:10: unknown key `concurency` in limits (hint: did you mean `concurrency`?)
         tribunal.yaml:4:24: `run.trial_timeout_s` is -1, not a positive number of seconds up to 86400 (hint: write `trial_timeout_s: 600`)
         2 suite file(s), 1 case(s), 1 with problems; 3 configuration problem(s)
+        ");
+    }
+
+    #[test]
+    fn a_broken_quarantine_list_is_a_configuration_problem() {
+        let p = project(&[
+            ("evals/faq.yaml", SUITE),
+            (
+                "evals/quarantine.yaml",
+                "quarantine:\n  - case: faq::a\n    reason: flaky\n    owner: me\n    expires: soon\n",
+            ),
+        ]);
+        let r = check(p.path());
+        insta::assert_snapshot!(format!("{}\n{}", r.problems.join("\n"), r.summary), @r"
+        evals/quarantine.yaml:5:14: `expires: soon` is not a date (hint: write the last day the entry holds as `YYYY-MM-DD`, such as `2027-01-31`)
+        1 suite file(s), 1 case(s), 0 with problems; 1 configuration problem(s)
         ");
     }
 }

@@ -13,3 +13,11 @@ pub use drafts::{
     Merged, Provenance, RowRef, Source, drafts_path, merge_drafts, merge_into_file, read_drafts,
     read_drafts_if_exists, render_drafts, write_drafts,
 };
+
+pub mod dedupe;
+pub mod dimensions;
+pub mod drafts_out;
+pub mod generator;
+pub mod roundtrip;
+pub mod synth;
+pub mod truth;

@@ -34,6 +34,7 @@ pub(crate) fn records(
                 snapshot,
                 skip_reason: None,
                 load_error: None,
+                quarantine: None,
             });
         } else if let Some(reason) = &t.case().skip
             && filter.selects(&t.name(), false)
@@ -47,6 +48,7 @@ pub(crate) fn records(
                 snapshot,
                 skip_reason: Some(reason.clone()),
                 load_error: None,
+                quarantine: None,
             });
         }
     }
@@ -86,54 +88,165 @@ fn broken_record(b: &Broken) -> TrialRecord {
         snapshot: String::new(),
         skip_reason: None,
         load_error: (!row).then(|| b.file.clone()),
+        quarantine: None,
     }
 }
 
-/// Writes the reports of a run with any records and prints the summary
-/// (when `print`).
-pub(crate) fn report(
+/// What narrowed the run to part of the suites, when anything did: the
+/// libtest filter (a name, `--skip`, `--ignored`) or `TRIBUNAL_SUITES`.
+pub(crate) fn subset(filter: &Filter<'_>, suites: Option<&str>) -> Option<String> {
+    let mut parts = Vec::new();
+    if filter.narrows() {
+        parts.push(filter.describe());
+    }
+    if let Some(glob) = suites {
+        parts.push(format!("TRIBUNAL_SUITES `{glob}`"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// What the run's model calls cost, replayed and live.
+pub(crate) fn spend(s: &crate::provider::StatsSnapshot) -> crate::report::results::Spend {
+    crate::report::results::Spend {
+        replayed_calls: s.replayed,
+        live_calls: s.live,
+        replayed_usd: s.replayed_nano_usd as f64 / 1e9,
+        spent_usd: s.spent_nano_usd as f64 / 1e9,
+    }
+}
+
+/// The reports of a run being written on a thread of their own, so that
+/// libtest prints the trials meanwhile; [`Reporting::finish`] waits for them.
+pub(crate) enum Reporting {
+    /// The run had no record: no report.
+    None,
+    /// Being written.
+    Writing(std::thread::JoinHandle<Result<crate::report::AfterRun, String>>),
+    /// Written already (no thread could be started).
+    Done(Box<Result<crate::report::AfterRun, String>>),
+}
+
+/// Starts writing the reports of a run with any records (results JSON,
+/// reports, history) off the critical path.
+pub(crate) fn start(
     config: &RunConfig,
     records: &[TrialRecord],
     plan: &Plan,
     started: SystemTime,
     elapsed: Duration,
-    print: bool,
-) {
+    subset: Option<String>,
+    spend: crate::report::results::Spend,
+) -> Reporting {
     if records.is_empty() {
-        return;
+        return Reporting::None;
     }
-    let root = &config.root;
-    let mut run = crate::report::RunResults::new(root, records.to_vec(), started, elapsed);
+    let mut run = crate::report::RunResults::new(&config.root, records.to_vec(), started, elapsed);
     run.rerun = Some(config.rerun.clone());
     run.force_pass = config.settings.force_pass;
-    let report_settings = crate::report::Settings::from_config(&config.project);
-    match crate::report::after_run_with(&run, &report_settings) {
-        Ok(after) if print => eprint!("{}", after.summary),
-        Ok(_) => {}
-        Err(e) => eprintln!("tribunal: reports were not written: {e}"),
+    run.subset = subset;
+    run.spend = Some(spend);
+    for t in &plan.trials {
+        let suite = &t.suite;
+        if !suite.axes.is_empty() && !run.variant_axes.contains_key(&suite.name) {
+            run.variant_axes
+                .insert(suite.name.clone(), suite.axes.clone());
+        }
     }
-    let rows = plan
-        .broken
-        .iter()
-        .filter(|b| b.kind == super::LoadFailureKind::Row)
-        .count();
-    if print && rows > 0 {
-        eprintln!(
-            "tribunal: {} of data files could not become cases and did not run (the other cases did)",
-            crate::text::count(rows, "row")
-        );
+    let job = std::sync::Arc::new((run, crate::report::Settings::from_config(&config.project)));
+    let write = |job: &(crate::report::RunResults, crate::report::Settings)| {
+        crate::report::after_run_with(&job.0, &job.1).map_err(|e| e.to_string())
+    };
+    let on_thread = std::sync::Arc::clone(&job);
+    match std::thread::Builder::new()
+        .name("tribunal-reports".into())
+        .spawn(move || write(&on_thread))
+    {
+        Ok(handle) => Reporting::Writing(handle),
+        Err(_) => Reporting::Done(Box::new(write(&job))),
     }
-    let files: Vec<&str> = plan
-        .broken
-        .iter()
-        .filter(|b| b.kind != super::LoadFailureKind::Row)
-        .map(|b| b.file.as_str())
-        .collect();
-    if print && !files.is_empty() {
-        eprintln!(
-            "tribunal: {} suite file(s) could not be loaded (or hold trials that could not be told apart) and did not run: {}",
-            files.len(),
-            files.join(", ")
-        );
+}
+
+impl Reporting {
+    /// Waits for the reports and prints the summary (when `print`), with the
+    /// effective concurrency limits when the run made or replayed
+    /// `model_calls`.
+    pub(crate) fn finish(self, config: &RunConfig, model_calls: bool, plan: &Plan, print: bool) {
+        let written = match self {
+            Reporting::None => return,
+            Reporting::Writing(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err("writing them panicked (see the output above)".into())),
+            Reporting::Done(written) => *written,
+        };
+        match written {
+            Ok(after) if print => {
+                eprint!("{}", after.summary);
+                if model_calls {
+                    eprintln!(
+                        "limits: {}",
+                        config.project.providers.limits.describe(config.concurrency)
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("tribunal: reports were not written: {e}"),
+        }
+        let rows = plan
+            .broken
+            .iter()
+            .filter(|b| b.kind == super::LoadFailureKind::Row)
+            .count();
+        if print && rows > 0 {
+            eprintln!(
+                "tribunal: {} of data files could not become cases and did not run (the other cases did)",
+                crate::text::count(rows, "row")
+            );
+        }
+        let files: Vec<&str> = plan
+            .broken
+            .iter()
+            .filter(|b| b.kind != super::LoadFailureKind::Row)
+            .map(|b| b.file.as_str())
+            .collect();
+        if print && !files.is_empty() {
+            eprintln!(
+                "tribunal: {} suite file(s) could not be loaded (or hold trials that could not be told apart) and did not run: {}",
+                files.len(),
+                files.join(", ")
+            );
+        }
     }
+}
+
+/// Applies the quarantine list to the evaluated trials: a trial with a live
+/// entry is `quarantined` and fails nothing (its message says what it would
+/// have been); an expired entry changes nothing but is noted. Returns the
+/// note of every trial the list names, by trial name.
+pub(crate) fn quarantine(
+    results: &mut Results,
+    list: &crate::quarantine::Quarantine,
+    today: &str,
+) -> std::collections::HashMap<String, crate::verdict::QuarantineNote> {
+    let mut notes = std::collections::HashMap::new();
+    if list.entries.is_empty() {
+        return notes;
+    }
+    for (name, (_, c)) in results.iter_mut() {
+        let Some(note) = list.note(name, c.status, today) else {
+            continue;
+        };
+        if !note.expired {
+            c.status = Status::Quarantined;
+            if c.fails {
+                c.fails = false;
+            }
+        }
+        let line = note.line();
+        c.message = Some(match c.message.take() {
+            Some(m) => format!("{line}\n{m}"),
+            None => line,
+        });
+        notes.insert(name.clone(), note);
+    }
+    notes
 }

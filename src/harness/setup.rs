@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::case::find_suites;
-use crate::config::Config;
+use crate::config::{Config, Env};
 use crate::rerun::Rerun;
 use crate::snapshot::Settings;
 
@@ -33,9 +33,10 @@ impl RunConfig {
         suites: Option<String>,
         settings: Option<Settings>,
         rerun: Option<Rerun>,
+        env: Env,
     ) -> Result<RunConfig, String> {
         let root = root.unwrap_or_else(default_root);
-        let project = Config::load(&root).map_err(|e| format!("configuration: {e}"))?;
+        let project = Config::resolve(&root, &env).map_err(|e| format!("configuration: {e}"))?;
         Ok(RunConfig {
             settings: settings.unwrap_or(project.snapshots),
             pattern: project.suites.clone().or(suites),

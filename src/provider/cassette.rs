@@ -170,6 +170,78 @@ pub fn read(path: &Path, key: &str, record: &str) -> Result<Option<Entry>, Provi
     Ok(Some(entry))
 }
 
+/// What a replay needs of a cassette: its key and its answer (the other
+/// top-level fields are checked to be there, not read).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Replayed {
+    key: String,
+    #[allow(dead_code)]
+    spec: String,
+    #[allow(dead_code)]
+    recorded_at: String,
+    response: ChatResponse,
+}
+
+/// The top-level fields of a cassette, in no particular order.
+const FIELDS: [&str; 5] = ["key", "spec", "recorded_at", "request", "response"];
+
+/// The answer recorded in a cassette file, for a replay: `Ok(None)` when
+/// absent. The request (most of the file: the prompt) is what a reviewer
+/// reads in a pull request; a replay only needs the key, which names the
+/// request, and the answer, so a file as tribunal writes it (each of the
+/// five fields once, as a top-level line) is parsed without its `request`
+/// section. Any other file goes through [`read`], with its errors.
+pub fn replay(path: &Path, key: &str, record: &str) -> Result<Option<ChatResponse>, ProviderError> {
+    let full = || read(path, key, record).map(|e| e.map(|e| e.response));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() <= MAX_CASSETTE_BYTES => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => return full(),
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return full();
+    };
+    match without_request(&text)
+        .and_then(|rest| serde_saphyr::from_str::<Replayed>(&rest).ok())
+        .filter(|r| r.key == key)
+    {
+        Some(r) => Ok(Some(r.response)),
+        None => full(),
+    }
+}
+
+/// `text` without its top-level `request:` section, when `text` has
+/// exactly tribunal's five top-level fields, each once, each starting a
+/// line at column 0 with every other line indented (or a `- ` entry of a
+/// top-level sequence, as the writer puts them).
+fn without_request(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() / 4);
+    let mut seen = [false; 5];
+    let mut in_request = false;
+    for line in text.split_inclusive('\n') {
+        let blank = line.trim().is_empty();
+        if blank || line.starts_with(' ') || line.starts_with("- ") || line.trim_end() == "-" {
+            // Lines of the field above (a block scalar's empty lines are
+            // written without indentation).
+            if !blank && seen.iter().all(|s| !s) {
+                return None;
+            }
+        } else {
+            let (name, _) = line.split_once(':')?;
+            let i = FIELDS.iter().position(|f| *f == name)?;
+            if std::mem::replace(&mut seen[i], true) {
+                return None;
+            }
+            in_request = name == "request";
+        }
+        if !in_request {
+            out.push_str(line);
+        }
+    }
+    seen.iter().all(|s| *s).then_some(out)
+}
+
 /// Writes an entry atomically.
 pub fn write(path: &Path, entry: &Entry) -> Result<(), ProviderError> {
     let mut response = entry.response.clone();
@@ -358,6 +430,88 @@ pub fn list(dir: &Path) -> Vec<PathBuf> {
 mod tests {
     use super::*;
     use crate::provider::Message;
+
+    fn every_cassette(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                every_cassette(&p, out);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn shipped_cassettes_replay_through_the_fast_path_with_the_same_answer() {
+        let mut files = Vec::new();
+        every_cassette(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cassettes"),
+            &mut files,
+        );
+        assert!(files.len() >= 5, "{files:?}");
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("read");
+            assert!(without_request(&text).is_some(), "{}", f.display());
+            let key = text
+                .lines()
+                .find_map(|l| l.strip_prefix("key: "))
+                .expect("key")
+                .trim_matches('"')
+                .to_string();
+            let full = read(&f, &key, "rec").expect("reads").expect("there");
+            let fast = replay(&f, &key, "rec").expect("replays").expect("there");
+            assert_eq!(fast, full.response, "{}", f.display());
+        }
+    }
+
+    #[test]
+    fn a_written_cassette_replays_fast_and_anything_unusual_is_read_in_full() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.yaml");
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![Message::user(
+                "first paragraph\n\nsecond: with a colon\n- a dash",
+            )],
+            ..ChatRequest::default()
+        };
+        let canonical = canonical_request("openai", &req, &Map::new());
+        let key = key_of(&canonical);
+        let entry = Entry {
+            key: key.clone(),
+            spec: "openai:m".into(),
+            recorded_at: "2026-12-02T00:00:00Z".into(),
+            request: canonical,
+            response: ChatResponse::new("the answer\n\nwith a blank line"),
+        };
+        write(&path, &entry).expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let rest = without_request(&text).expect("the fast path applies");
+        assert!(!rest.contains("first paragraph"), "{rest}");
+        let got = replay(&path, &key, "rec").expect("replays").expect("there");
+        assert_eq!(got.text, "the answer\n\nwith a blank line");
+        // Another key is an error naming the file, as before.
+        let e = replay(&path, &"0".repeat(64), "rec").expect_err("wrong key");
+        assert!(e.to_string().contains("it records request"), "{e}");
+        // A field tribunal never writes: the full parse refuses it.
+        std::fs::write(&path, format!("{text}extra: 1\n")).expect("write");
+        assert!(without_request(&std::fs::read_to_string(&path).expect("read")).is_none());
+        let e = replay(&path, &key, "rec").expect_err("unknown field");
+        assert!(e.to_string().contains("is corrupt"), "{e}");
+        // A missing field, too.
+        let no_spec: String = text
+            .lines()
+            .filter(|l| !l.starts_with("spec:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, no_spec).expect("write");
+        assert!(replay(&path, &key, "rec").is_err());
+        assert_eq!(
+            replay(&dir.path().join("none.yaml"), &key, "rec").expect("absent"),
+            None
+        );
+    }
 
     #[test]
     fn key_ignores_map_order_but_not_sample() {

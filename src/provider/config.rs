@@ -107,22 +107,48 @@ pub struct NamedProvider {
     pub structured_output: Option<super::structured::StructuredMode>,
 }
 
-/// Global limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Global limits. Unset, both follow the number of trials evaluated at once
+/// (`TRIBUNAL_CONCURRENCY`, `run.concurrency`): one knob, so a run asked to
+/// evaluate 128 trials at once may have 128 calls in flight to one provider.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// Calls in flight across all providers.
-    pub concurrency: usize,
-    /// Calls in flight per provider, unless the provider sets its own.
-    pub per_provider: usize,
+    /// Calls in flight across all providers (default: the trial concurrency).
+    pub concurrency: Option<usize>,
+    /// Calls in flight per provider, unless the provider sets its own
+    /// (default: [`LimitsConfig::global`]).
+    pub per_provider: Option<usize>,
 }
 
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            concurrency: 64,
-            per_provider: 16,
-        }
+/// The trial concurrency limits follow when neither `TRIBUNAL_CONCURRENCY`
+/// nor `limits:` says otherwise.
+pub const DEFAULT_CALLS_IN_FLIGHT: usize = 64;
+
+impl LimitsConfig {
+    /// Calls in flight across all providers (at least 1).
+    pub fn global(&self) -> usize {
+        self.concurrency.unwrap_or(DEFAULT_CALLS_IN_FLIGHT).max(1)
+    }
+
+    /// Calls in flight per provider unless the provider sets its own (at
+    /// least 1): `per_provider`, else the global limit.
+    pub fn per_provider(&self) -> usize {
+        self.per_provider.unwrap_or_else(|| self.global()).max(1)
+    }
+
+    /// Fills the global limit left unset with the trial concurrency `trials`.
+    pub fn follow(&mut self, trials: usize) {
+        self.concurrency.get_or_insert(trials);
+    }
+
+    /// One line for the run summary: `64 trials at once · 64 calls in
+    /// flight · 64 per provider`.
+    pub fn describe(&self, trials: usize) -> String {
+        format!(
+            "{trials} trials at once · {} calls in flight · {} per provider",
+            self.global(),
+            self.per_provider(),
+        )
     }
 }
 
@@ -199,8 +225,8 @@ limits: {concurrency: 8}
         assert_eq!(judge.kind, ProviderKind::Openai);
         assert_eq!(judge.concurrency, Some(4));
         assert_eq!(judge.retry.as_ref().map(|r| r.max_attempts), Some(2));
-        assert_eq!(c.limits.concurrency, 8);
-        assert_eq!(c.limits.per_provider, 16);
+        assert_eq!(c.limits.concurrency, Some(8));
+        assert_eq!(c.limits.per_provider(), 8);
         assert_eq!(c.prices["my-model"].output_per_mtok, 2.0);
     }
 

@@ -139,6 +139,7 @@ pub struct MockServer {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<MockRequest>>>,
     count: Arc<AtomicU64>,
+    flight: Arc<Flight>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     cpu_tid: Arc<Mutex<Option<u64>>>,
@@ -157,6 +158,8 @@ impl MockServer {
         let addr = std_listener.local_addr()?;
         let requests = Arc::new(Mutex::new(Vec::new()));
         let count = Arc::new(AtomicU64::new(0));
+        let flight = Arc::new(Flight::default());
+        let flying = Arc::clone(&flight);
         let handler: Handler = Arc::new(handler);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (reqs, cnt) = (Arc::clone(&requests), Arc::clone(&count));
@@ -183,7 +186,8 @@ impl MockServer {
                             let _ = stream.set_nodelay(true);
                             let (h, r, c) =
                                 (Arc::clone(&handler), Arc::clone(&reqs), Arc::clone(&cnt));
-                            tokio::spawn(connection(stream, h, keep.then_some(r), c));
+                            let f = Arc::clone(&flying);
+                            tokio::spawn(connection(stream, h, keep.then_some(r), c, f));
                         }
                     };
                     tokio::select! {
@@ -196,6 +200,7 @@ impl MockServer {
             addr,
             requests,
             count,
+            flight,
             stop: Some(tx),
             thread: Some(thread),
             cpu_tid,
@@ -217,6 +222,12 @@ impl MockServer {
         self.count.load(Ordering::Relaxed)
     }
 
+    /// The most requests the server was answering at one moment: received
+    /// in full and not yet answered.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.flight.peak.load(Ordering::SeqCst)
+    }
+
     /// The Linux thread id of the server thread (to leave its CPU time out
     /// of a benchmark), when known.
     pub fn thread_id(&self) -> Option<u64> {
@@ -235,6 +246,13 @@ impl Drop for MockServer {
     }
 }
 
+/// Requests being answered now, and the most at once.
+#[derive(Debug, Default)]
+struct Flight {
+    now: AtomicU64,
+    peak: AtomicU64,
+}
+
 fn thread_id() -> Option<u64> {
     // /proc/thread-self resolves to /proc/<pid>/task/<tid> on Linux.
     std::fs::read_link("/proc/thread-self")
@@ -247,6 +265,7 @@ async fn connection(
     handler: Handler,
     keep: Option<Arc<Mutex<Vec<MockRequest>>>>,
     count: Arc<AtomicU64>,
+    flight: Arc<Flight>,
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     loop {
@@ -298,6 +317,8 @@ async fn connection(
             body,
         };
         let index = count.fetch_add(1, Ordering::Relaxed);
+        let now = flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+        flight.peak.fetch_max(now, Ordering::SeqCst);
         let reply = handler(&req, index);
         if let Some(k) = &keep
             && let Ok(mut k) = k.lock()
@@ -319,6 +340,9 @@ async fn connection(
         out.push_str("\r\n");
         let mut bytes = out.into_bytes();
         bytes.extend_from_slice(&reply.body);
+        // Answered once the reply is on its way: the client may send the
+        // next request only after reading it.
+        flight.now.fetch_sub(1, Ordering::SeqCst);
         if stream.write_all(&bytes).await.is_err() {
             return;
         }

@@ -101,6 +101,9 @@ struct Shared {
     stats: Arc<Stats>,
     prices: PriceTable,
     endpoints: Mutex<HashMap<String, Arc<Endpoint>>>,
+    /// One limiter per provider (a named block, or a kind and base URL),
+    /// shared by every spec that reaches it (`judge`, `judge:other-model`).
+    limiters: Mutex<HashMap<String, Arc<Limiter>>>,
     used: Mutex<BTreeSet<PathBuf>>,
     usage_dir: Option<PathBuf>,
     usage_file: Mutex<Option<std::fs::File>>,
@@ -173,7 +176,7 @@ impl Providers {
     fn build(cassettes: Option<PathBuf>, options: Options, client: reqwest::Client) -> Providers {
         register_secrets(&options);
         let prices = PriceTable::new(options.config.prices.clone());
-        let global = Arc::new(Semaphore::new(options.config.limits.concurrency.max(1)));
+        let global = Arc::new(Semaphore::new(options.config.limits.global()));
         Providers {
             fixed: BTreeMap::new(),
             shared: Arc::new(Shared {
@@ -187,6 +190,7 @@ impl Providers {
                 stats: Arc::new(Stats::default()),
                 prices,
                 endpoints: Mutex::new(HashMap::new()),
+                limiters: Mutex::new(HashMap::new()),
                 used: Mutex::new(BTreeSet::new()),
                 usage_dir: options.usage_dir,
                 usage_file: Mutex::new(None),
@@ -277,15 +281,28 @@ impl Providers {
         Ok(ep)
     }
 
+    /// The limiter of the provider `key`, made on first use under one lock:
+    /// every spec reaching that provider, and every concurrent first call,
+    /// shares it.
+    fn limiter(&self, key: String, max: usize, rpm: Option<u32>) -> Arc<Limiter> {
+        let make = || {
+            Arc::new(Limiter::new(
+                Arc::clone(&self.shared.global),
+                max,
+                rpm,
+                Arc::clone(&self.shared.stats),
+            ))
+        };
+        match self.shared.limiters.lock() {
+            Ok(mut l) => Arc::clone(l.entry(key).or_insert_with(make)),
+            Err(_) => make(),
+        }
+    }
+
     fn resolve(&self, spec: &str) -> Result<Endpoint, ProviderError> {
         let cfg = &self.shared.config;
         if let Some(p) = self.fixed.get(spec) {
-            let limiter = Limiter::new(
-                Arc::clone(&self.shared.global),
-                cfg.limits.per_provider,
-                None,
-                Arc::clone(&self.shared.stats),
-            );
+            let limiter = self.limiter(format!("fixed {spec}"), cfg.limits.per_provider(), None);
             return Ok(Endpoint {
                 spec: spec.to_string(),
                 kind: p.name().to_string(),
@@ -299,7 +316,7 @@ impl Providers {
                 seed: None,
                 price: None,
                 provider: Arc::clone(p),
-                limiter: Some(Arc::new(limiter)),
+                limiter: Some(limiter),
             });
         }
         let (head, tail) = match spec.split_once(':') {
@@ -308,9 +325,11 @@ impl Providers {
         };
         let named = cfg
             .providers
-            .get(spec)
-            .map(|n| (n, None))
-            .or_else(|| cfg.providers.get(head).map(|n| (n, tail)));
+            .get_key_value(spec)
+            .map(|(k, n)| (k, n, None))
+            .or_else(|| cfg.providers.get_key_value(head).map(|(k, n)| (k, n, tail)));
+        let name = named.map(|(k, _, _)| k.clone());
+        let named = named.map(|(_, n, over)| (n, over));
         let unknown = || {
             let mut names: Vec<String> = vec!["openai:MODEL".into(), "anthropic:MODEL".into()];
             names.extend(cfg.providers.keys().cloned());
@@ -368,14 +387,16 @@ impl Providers {
         let policy = block
             .and_then(|b| b.retry.clone())
             .unwrap_or_else(|| cfg.retry.clone());
-        let limiter = Arc::new(Limiter::new(
-            Arc::clone(&self.shared.global),
+        let limiter = self.limiter(
+            match &name {
+                Some(name) => format!("named {name}"),
+                None => format!("{} {base_url}", kind.as_str()),
+            },
             block
                 .and_then(|b| b.concurrency)
-                .unwrap_or(cfg.limits.per_provider),
+                .unwrap_or_else(|| cfg.limits.per_provider()),
             block.and_then(|b| b.rpm),
-            Arc::clone(&self.shared.stats),
-        ));
+        );
         let url = match kind {
             ProviderKind::Openai => super::openai::url(&base_url),
             ProviderKind::Anthropic => super::anthropic::url(&base_url),
@@ -457,10 +478,14 @@ impl Providers {
         if let (Some(path), Mode::Replay | Mode::Auto) = (&path, mode) {
             let trial =
                 crate::verdict::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
-            if let Some(entry) = cassette::read(path, &key, &self.rerun.record(&trial))? {
+            if let Some(response) = cassette::replay(path, &key, &self.rerun.record(&trial))? {
                 self.mark_used(path);
                 self.shared.stats.replayed.fetch_add(1, Ordering::Relaxed);
-                let mut r = entry.response;
+                self.shared.stats.replayed_nano_usd.fetch_add(
+                    super::limits::nano_usd(response.cost_usd),
+                    Ordering::Relaxed,
+                );
+                let mut r = response;
                 r.replayed = true;
                 return Ok(r);
             }
@@ -512,6 +537,11 @@ impl Providers {
             r.cost_usd = price.map(|p| p.cost(&r.usage));
         }
         r.replayed = false;
+        self.shared.stats.live.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .spent_nano_usd
+            .fetch_add(super::limits::nano_usd(r.cost_usd), Ordering::Relaxed);
         if let (Some(path), Mode::Record | Mode::Auto) = (&path, mode) {
             let entry = Entry {
                 key,

@@ -144,7 +144,7 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
         let stored = history::History::open(path).and_then(|mut h| {
             h.store(run)?;
             h.trim(settings.keep)?;
-            h.runs(PLOT_RUNS)
+            h.points(PLOT_RUNS)
         });
         match stored {
             Ok(rows) => {
@@ -172,6 +172,11 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     }
 
     let mut summary = terminal_summary(run);
+    if let Some(spend) = &run.spend
+        && spend.replayed_calls + spend.live_calls > 0
+    {
+        summary.push_str(&format!("{}\n", spend.line()));
+    }
     summary.push_str(&format!(
         "\nreports: {} · {} · {}\n",
         html_path.display(),

@@ -647,6 +647,82 @@ async fn per_provider_limit_caps_calls_in_flight() {
     }
 }
 
+/// A loopback server that counts the requests it is answering at once: every
+/// spec reaching one provider (`p`, `p:m-2`, `p:m-3`), and every simultaneous
+/// first call through them, shares one per-provider limit. Each spec once
+/// built its own limiter, so three specs let three times the limit into flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_provider_reached_by_several_specs_shares_one_limit_in_flight() {
+    for (limit, round) in [(4usize, 0), (4, 1), (1, 2), (16, 3)] {
+        let server = MockServer::start(false, |_, i| {
+            MockReply::openai(&format!("a{i}"), 1, 1).after(Duration::from_millis(15))
+        })
+        .expect("server");
+        let dir = TestProject::new();
+        let cfg = config(
+            &format!("{}/v1", server.url()),
+            "openai",
+            &format!("limits: {{concurrency: 64, per_provider: {limit}}}\n"),
+        );
+        let p = providers(dir.path(), Mode::Live, cfg, true);
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..(limit * 6) {
+            let p = p.clone();
+            let spec = ["p", "p:m-2", "p:m-3"][i % 3];
+            set.spawn(async move { p.chat(spec, &ask(&format!("q{i}")), &site("c")).await });
+        }
+        while let Some(r) = set.join_next().await {
+            r.expect("join").expect("call");
+        }
+        let peak = server.peak_in_flight() as usize;
+        assert_eq!(server.count() as usize, limit * 6, "round {round}");
+        assert!(
+            (1..=limit).contains(&peak),
+            "round {round}: {peak} requests in flight at the server with a limit of {limit}"
+        );
+    }
+}
+
+/// With only the trial concurrency set, calls in flight follow it: the
+/// documented knob reaches the provider (the per-provider limit once stayed
+/// at 16 whatever `TRIBUNAL_CONCURRENCY` said).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_flight_follow_the_trial_concurrency_unless_limits_are_set() {
+    let root = TestProject::new();
+    let env = tribunal::config::Env::from_vars([("TRIBUNAL_CONCURRENCY", "40")]);
+    let resolved = tribunal::config::Config::resolve(root.path(), &env).expect("config");
+    assert_eq!(resolved.concurrency, 40);
+    assert_eq!(resolved.providers.limits.global(), 40);
+    assert_eq!(resolved.providers.limits.per_provider(), 40);
+    assert_eq!(
+        resolved.providers.limits.describe(resolved.concurrency),
+        "40 trials at once · 40 calls in flight · 40 per provider"
+    );
+    let server = MockServer::start(false, |_, i| {
+        MockReply::openai(&format!("a{i}"), 1, 1).after(Duration::from_millis(60))
+    })
+    .expect("server");
+    let mut cfg = config(&format!("{}/v1", server.url()), "openai", "");
+    cfg.limits = resolved.providers.limits.clone();
+    let p = providers(root.path(), Mode::Live, cfg, true);
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let p = p.clone();
+        set.spawn(async move { p.chat("p", &ask(&format!("q{i}")), &site("c")).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r.expect("join").expect("call");
+    }
+    // 40 calls of 60 ms all at once: far more than the old fixed 16.
+    assert!(server.peak_in_flight() > 16, "{}", server.peak_in_flight());
+    root.write("tribunal.yaml", "limits: {per_provider: 3}\n");
+    let resolved = tribunal::config::Config::resolve(root.path(), &env).expect("config");
+    assert_eq!(
+        resolved.providers.limits.describe(resolved.concurrency),
+        "40 trials at once · 40 calls in flight · 3 per provider"
+    );
+}
+
 #[test]
 fn bench_sends_the_key_and_model_to_an_external_server() {
     let server = MockServer::start(true, |r, i| {
@@ -665,6 +741,9 @@ fn bench_sends_the_key_and_model_to_an_external_server() {
         base_url: Some(format!("{}/v1", server.url())),
         model: "gateway-model".into(),
         api_key: Some(KEY.into()),
+        e2e: false,
+        target: false,
+        dir: None,
     };
     let report = tribunal::cli::providers::bench(&args).expect("bench runs");
     let models: Vec<Value> = server
@@ -1222,4 +1301,55 @@ async fn structured_output_falls_back_to_a_forced_tool_call_when_no_response_for
         })
         .collect();
     assert_eq!(kinds, ["json_schema", "json_object", "tool \"verdict\""]);
+}
+
+/// The end-to-end benchmark runs a generated suite through the whole harness
+/// against the loopback server: every phase passes every trial, live phases
+/// make one call per case (two with a prompt target), replays none, and the
+/// first run leaves one pending snapshot per case.
+#[test]
+fn the_end_to_end_bench_runs_every_phase_through_the_harness() {
+    use tribunal::cli::bench_e2e::{E2eArgs, run};
+    for target in [false, true] {
+        let dir = TestProject::new();
+        let args = E2eArgs {
+            cases: 12,
+            concurrency: 4,
+            latency_ms: 5,
+            target,
+            dir: Some(dir.join("bench")),
+        };
+        let report = run(&args).expect("the bench runs");
+        let per_case = if target { 2 } else { 1 };
+        let phases: Vec<(&str, u64)> = report.phases.iter().map(|p| (p.name, p.calls)).collect();
+        assert_eq!(
+            phases,
+            vec![
+                ("cold", 12 * per_case),
+                ("record", 12 * per_case),
+                ("warm", 0),
+                ("first", 0)
+            ]
+        );
+        // 12 cases, 4 at once, 5 ms per call: 3 rounds of 1 or 2 calls.
+        let cold = report.phase("cold").expect("cold");
+        assert_eq!(cold.ideal_s, Some(0.015 * per_case as f64));
+        assert!(report.phase("warm").expect("warm").ideal_s.is_none());
+        assert!(
+            (1500..3000).contains(&report.judge_prompt_bytes),
+            "judge prompt of {} bytes",
+            report.judge_prompt_bytes
+        );
+        let cassettes = all_files(&dir.join("bench/fixtures/cassettes"));
+        assert!(!cassettes.is_empty(), "the record phase wrote cassettes");
+        let text = report.render();
+        assert!(
+            text.contains("e2e phase=warm cases=12 concurrency=4 "),
+            "{text}"
+        );
+        assert!(
+            text.contains("first run (pending snapshots) / accepted run: "),
+            "{text}"
+        );
+    }
 }

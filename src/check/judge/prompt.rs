@@ -355,6 +355,36 @@ pub struct Prompt {
     pub nonce: String,
 }
 
+/// Compiled templates kept at most: a suite has a handful (one per mode
+/// and custom template), so the cache is only emptied by a pathological run.
+const COMPILED_MAX: usize = 256;
+
+type Compiled = std::sync::Arc<minijinja::Environment<'static>>;
+
+/// The template `source` compiled once per process (every judge call of a
+/// suite renders the same few templates), in an environment with strict
+/// undefined behaviour.
+fn compiled(source: &str) -> Result<Compiled, minijinja::Error> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(env) = cache.lock().ok().and_then(|c| c.get(source).cloned()) {
+        return Ok(env);
+    }
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.add_template_owned("judge", source.to_string())?;
+    let env = std::sync::Arc::new(env);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= COMPILED_MAX {
+            c.clear();
+        }
+        c.insert(source.to_string(), std::sync::Arc::clone(&env));
+    }
+    Ok(env)
+}
+
 /// Renders the prompt of `mode` from `template` (minijinja) and the judged material.
 pub fn render(
     mode: Mode,
@@ -422,10 +452,7 @@ pub fn render(
         "tool_calls": structure.calls.as_deref().map(|t| fence("TOOL CALLS", t, &nonce)),
         "trajectory": structure.trajectory.as_deref().map(|t| fence("TRAJECTORY", t, &nonce)),
     });
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.add_template("judge", template)
-        .map_err(|e| format!("judge template: {e}"))?;
+    let env = compiled(template).map_err(|e| format!("judge template: {e}"))?;
     let tmpl = env
         .get_template("judge")
         .map_err(|e| format!("judge template: {e}"))?;
@@ -437,4 +464,30 @@ pub fn render(
         user,
         nonce,
     })
+}
+
+#[cfg(test)]
+mod compile_once {
+    use super::*;
+
+    #[test]
+    fn a_template_is_compiled_once_and_a_broken_one_is_refused_every_time() {
+        let source = "Criteria: {{ criteria }} / {{ output }} (compile_once test)";
+        let a = compiled(source).expect("compiles");
+        let b = compiled(source).expect("compiles");
+        assert!(
+            std::sync::Arc::ptr_eq(&a, &b),
+            "the second use reuses the first"
+        );
+        let other = compiled("{{ output }} (another template)").expect("compiles");
+        assert!(!std::sync::Arc::ptr_eq(&a, &other));
+        for _ in 0..2 {
+            let e = compiled("{% if %}").expect_err("a syntax error");
+            assert!(e.to_string().contains("syntax error"), "{e}");
+        }
+        // Strict undefined behaviour survives the cache.
+        let env = compiled("{{ nowhere }}").expect("compiles");
+        let tmpl = env.get_template("judge").expect("template");
+        assert!(tmpl.render(minijinja::context! {}).is_err());
+    }
 }
