@@ -301,6 +301,12 @@ pub struct ReportsSection {
     pub history: Option<String>,
     /// Runs kept in the history; 0 keeps every run (`TRIBUNAL_HISTORY_KEEP`).
     pub history_keep: Option<usize>,
+    /// Megabytes of history kept; 0 keeps any size.
+    pub history_max_mb: Option<u64>,
+    /// Results files kept under `runs/`; 0 keeps every one.
+    pub keep_runs: Option<usize>,
+    /// Megabytes of results files kept under `runs/`; 0 keeps any size.
+    pub runs_max_mb: Option<u64>,
 }
 
 /// `tribunal.yaml`: every section, each with unknown keys rejected.
@@ -575,6 +581,9 @@ pub struct Config {
     /// Runs kept in the history; 0 keeps all (`TRIBUNAL_HISTORY_KEEP`,
     /// `reports.history_keep`).
     pub history_keep: usize,
+    /// How many results files and how much history are kept
+    /// (`reports.keep_runs`, `reports.runs_max_mb`, `reports.history_max_mb`).
+    pub retention: crate::report::retention::Retention,
     /// The file the Markdown summary is appended to (`GITHUB_STEP_SUMMARY`).
     pub step_summary: Option<PathBuf>,
     /// nextest's run id: each process writes only its own results file
@@ -702,6 +711,23 @@ impl Config {
             report_dir,
             history,
             history_keep,
+            retention: {
+                use crate::report::retention::{
+                    DEFAULT_HISTORY_MAX_MB, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_MAX_MB, Retention,
+                };
+                let r = &file.reports;
+                Retention {
+                    keep_runs: r.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
+                    runs_max_bytes: r
+                        .runs_max_mb
+                        .unwrap_or(DEFAULT_RUNS_MAX_MB)
+                        .saturating_mul(1 << 20),
+                    history_max_bytes: r
+                        .history_max_mb
+                        .unwrap_or(DEFAULT_HISTORY_MAX_MB)
+                        .saturating_mul(1 << 20),
+                }
+            },
             step_summary: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             nextest_run: env.get("NEXTEST_RUN_ID"),
             providers: {
