@@ -51,6 +51,8 @@ fn label(i: usize) -> Label {
         },
         score: None,
         critique: format!("Critique {i}: the reply should name the next step."),
+        tags: Vec::new(),
+        few_shot: false,
         labeller: "bench".into(),
         date: "2026-11-25".into(),
         output_sha256: output_hash(&output),

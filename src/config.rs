@@ -288,6 +288,8 @@ pub struct RunSection {
     pub trial_timeout_s: Option<f64>,
     /// Trials evaluated at once (`TRIBUNAL_CONCURRENCY`).
     pub concurrency: Option<usize>,
+    /// Samples of a case without `repeat:` (`TRIBUNAL_REPEAT`).
+    pub repeat: Option<u32>,
 }
 
 /// The `reports:` section of `tribunal.yaml`.
@@ -307,6 +309,8 @@ pub struct ReportsSection {
     pub keep_runs: Option<usize>,
     /// Megabytes of results files kept under `runs/`; 0 keeps any size.
     pub runs_max_mb: Option<u64>,
+    /// The quarantine list relative to the root (`TRIBUNAL_QUARANTINE`).
+    pub quarantine: Option<String>,
 }
 
 /// `tribunal.yaml`: every section, each with unknown keys rejected.
@@ -319,6 +323,56 @@ pub struct ProjectFile {
     pub run: RunSection,
     /// `reports:`.
     pub reports: ReportsSection,
+    /// `pii:`.
+    pub pii: PiiSection,
+}
+
+/// The `pii:` section of `tribunal.yaml`: the project's own scrubbing
+/// rules for `tribunal generate logs`, applied before the default ones.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PiiSection {
+    /// `rules: [{name: employee_id, regex: 'EMP-\d{6}'}]`: each match is
+    /// replaced by `<EMPLOYEE_ID>`.
+    pub rules: Vec<PiiRule>,
+}
+
+/// Largest compiled size of a scrubbing rule's regex (4 MiB, as `regex:`
+/// checks).
+const MAX_PII_REGEX_SIZE: usize = 1 << 22;
+
+/// A scrubbing rule (of `pii.rules` or `--scrub NAME=REGEX`) compiled, or
+/// what is wrong with it: the name must be letters, digits, `_` and `-`.
+pub fn pii_rule(name: &str, pattern: &str) -> Result<regex::Regex, String> {
+    let ok_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok_name {
+        return Err(format!(
+            "invalid scrubbing rule name {name:?}: use letters, digits, `_` and `-`"
+        ));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(MAX_PII_REGEX_SIZE)
+        .build()
+        .map_err(|e| {
+            format!(
+                "scrubbing rule `{name}`: {}",
+                crate::diag::invalid_regex(pattern, &e)
+            )
+        })
+}
+
+/// One scrubbing rule of `pii.rules`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiiRule {
+    /// The rule's name (letters, digits, `_`, `-`); the placeholder is
+    /// `<NAME>` in capitals.
+    pub name: String,
+    /// The regex (Rust `regex` syntax).
+    pub regex: String,
 }
 
 /// The top-level keys of `tribunal.yaml`.
@@ -330,6 +384,7 @@ pub const FILE_SECTIONS: &[&str] = &[
     "cassettes",
     "run",
     "reports",
+    "pii",
 ];
 
 impl ProjectFile {
@@ -502,6 +557,12 @@ impl FileCx<'_> {
                         out.reports = v;
                     }
                 }
+                "pii" => {
+                    if let Some(v) = self.typed::<PiiSection>(&path, json) {
+                        self.check_pii(&v);
+                        out.pii = v;
+                    }
+                }
                 other => self.push(
                     &path,
                     true,
@@ -511,6 +572,20 @@ impl FileCx<'_> {
             }
         }
         out
+    }
+
+    /// Every `pii.rules` regex compiles and every name is usable.
+    fn check_pii(&mut self, pii: &PiiSection) {
+        for (i, rule) in pii.rules.iter().enumerate() {
+            if let Err(message) = pii_rule(&rule.name, &rule.regex) {
+                self.push(
+                    &[Seg::Key("pii".into()), Seg::Key("rules".into()), Seg::Index(i)],
+                    false,
+                    message,
+                    Some("quote patterns with single quotes in YAML so backslashes survive: regex: 'EMP-\\d{6}'".into()),
+                );
+            }
+        }
     }
 
     fn check_run(&mut self, run: &RunSection) {
@@ -533,6 +608,19 @@ impl FileCx<'_> {
                 false,
                 format!("`run.concurrency` is {n}, not between 1 and {MAX_CONCURRENCY}"),
                 Some("write `concurrency: 8`".into()),
+            );
+        }
+        if let Some(n) = run.repeat
+            && !(1..=crate::repeat::MAX_K).contains(&n)
+        {
+            self.push(
+                &key("repeat"),
+                false,
+                format!(
+                    "`run.repeat` is {n}, not between 1 and {}",
+                    crate::repeat::MAX_K
+                ),
+                Some("write `repeat: 3`".into()),
             );
         }
     }
@@ -592,6 +680,12 @@ pub struct Config {
     /// The rest of `tribunal.yaml` (providers, prices, limits, retries,
     /// cassettes).
     pub providers: ProjectConfig,
+    /// Samples of a case that has no `repeat:` of its own or in its
+    /// suite's `defaults:` (`TRIBUNAL_REPEAT`, `run.repeat`; default 1).
+    pub repeat: u32,
+    /// The quarantine list (`TRIBUNAL_QUARANTINE`, `reports.quarantine`;
+    /// default `evals/quarantine.yaml`).
+    pub quarantine: PathBuf,
 }
 
 impl Config {
@@ -678,6 +772,26 @@ impl Config {
             },
             None => file.run.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         };
+        let repeat = match env.get("TRIBUNAL_REPEAT") {
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=crate::repeat::MAX_K).contains(&n) => n,
+                _ => {
+                    errors.push(var_error(
+                        "TRIBUNAL_REPEAT",
+                        v,
+                        "a number of samples",
+                        "use a whole number from 1 to 100, such as `5`",
+                    ));
+                    1
+                }
+            },
+            None => file.run.repeat.unwrap_or(1),
+        };
+        let quarantine = root.join(
+            env.get("TRIBUNAL_QUARANTINE")
+                .or(file.reports.quarantine.clone())
+                .unwrap_or_else(|| crate::quarantine::DEFAULT_PATH.into()),
+        );
         let snapshots = snapshot_settings(env, ci, errors);
         let report_dir = root.join(
             env.get("TRIBUNAL_REPORT_DIR")
@@ -737,6 +851,8 @@ impl Config {
                 p.limits.follow(concurrency);
                 p
             },
+            repeat,
+            quarantine,
         }
     }
 }
@@ -933,6 +1049,32 @@ mod tests {
 
     fn errors(vars: &[(&str, &str)], file: Option<&str>) -> String {
         resolve(vars, file).expect_err("must fail").to_string()
+    }
+
+    #[test]
+    fn repeat_and_the_quarantine_list_follow_the_precedence() {
+        let c = resolve(&[], None).expect("defaults");
+        assert_eq!(c.repeat, 1);
+        assert!(c.quarantine.ends_with("evals/quarantine.yaml"));
+        let file = "run: {repeat: 3}\nreports: {quarantine: ci/quarantine.yaml}\n";
+        let c = resolve(&[], Some(file)).expect("file");
+        assert_eq!(c.repeat, 3);
+        assert!(c.quarantine.ends_with("ci/quarantine.yaml"));
+        let c = resolve(
+            &[("TRIBUNAL_REPEAT", "5"), ("TRIBUNAL_QUARANTINE", "q.yaml")],
+            Some(file),
+        )
+        .expect("env");
+        assert_eq!(c.repeat, 5);
+        assert!(c.quarantine.ends_with("q.yaml"));
+        assert_eq!(
+            errors(&[("TRIBUNAL_REPEAT", "many")], None),
+            "TRIBUNAL_REPEAT=`many` is not a number of samples (hint: use a whole number from 1 to 100, such as `5`)"
+        );
+        assert_eq!(
+            errors(&[("TRIBUNAL_REPEAT", "101")], None),
+            "TRIBUNAL_REPEAT=`101` is not a number of samples (hint: use a whole number from 1 to 100, such as `5`)"
+        );
     }
 
     #[test]

@@ -231,13 +231,15 @@ impl Harness {
             providers.insert(spec, p);
         }
         providers.set_rerun(config.rerun.clone());
-        let env = Arc::new(RunEnv::new(
+        let mut env = RunEnv::new(
             config.root.clone(),
             self.registry,
             providers,
             config.settings.ci,
             &plan.trials,
-        ));
+        );
+        env.default_repeat = config.project.repeat;
+        let env = Arc::new(env);
 
         // Which trials libtest will run: evaluate exactly those, up front and
         // concurrently.
@@ -247,18 +249,63 @@ impl Harness {
         {
             return setup_failed(message);
         }
-        let results = Arc::new(evaluate_all(&env, &config, &selected));
+        let quarantine = match crate::quarantine::Quarantine::load(
+            &config.project.quarantine,
+            &crate::case::display_path(&config.root, &config.project.quarantine),
+        ) {
+            Ok(q) => q,
+            Err(errors) => {
+                let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                return setup_failed(format!(
+                    "the quarantine list cannot be used:\n{}",
+                    lines.join("\n")
+                ));
+            }
+        };
+        let mut results = evaluate_all(&env, &config, &selected);
+        let notes = reporting::quarantine(&mut results, &quarantine, &crate::datetime::today());
+        let results = Arc::new(results);
         let records = if args.list {
             Vec::new()
         } else {
             reporting::records(&config.root, &plan, &results, &filter)
+                .into_iter()
+                .map(|mut r| {
+                    r.quarantine = notes.get(&r.verdict.trial).cloned();
+                    r
+                })
+                .collect()
         };
+        let subset = reporting::subset(&filter, config.project.suites.as_deref());
+        let spend = reporting::spend(&env.services.providers.stats());
         // The reports are written while libtest prints the trials.
-        let reports = reporting::start(&config, &records, started, clock.elapsed());
+        let reports = reporting::start(
+            &config,
+            &records,
+            &plan,
+            started,
+            clock.elapsed(),
+            subset,
+            spend,
+        );
         let failed = libtest::run(args, &plan, &results, print);
         let calls = env.services.providers.stats();
         let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
         reports.finish(&config, model_calls, &plan, print);
+        // The suites' `min_canary_catch` gates are over the whole run; one
+        // process of a nextest run sees one trial, so there they apply when
+        // the processes' results are merged (`tribunal report --merge`).
+        let canary_failures = if config.project.nextest_run.is_none() {
+            crate::report::canaries::gate_failures_of(&records)
+        } else {
+            Vec::new()
+        };
+        if print {
+            for f in &canary_failures {
+                eprintln!("tribunal: canary gate failed: {f}");
+            }
+        }
+        let failed = failed || !canary_failures.is_empty();
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)
@@ -321,7 +368,8 @@ pub struct LoadFailure {
     /// What kind of failure this is.
     pub kind: LoadFailureKind,
     /// The trial name it stands for in reports: the suite name for a broken
-    /// file, the trial name for a duplicate; empty for a setup problem.
+    /// file, the trial name for a duplicate, `suite::file:line` for a bad
+    /// row of a data file; empty for a setup problem.
     pub name: String,
     /// The file, as displayed; empty for a setup problem.
     pub file: String,
@@ -344,6 +392,9 @@ pub enum LoadFailureKind {
     /// A problem that stopped the run before any trial (configuration,
     /// no suite found).
     Setup,
+    /// A row of a `cases_from:` data file that could not become a case
+    /// (the suite's other cases ran).
+    Row,
 }
 
 impl std::fmt::Display for LoadFailure {
@@ -355,11 +406,7 @@ impl std::fmt::Display for LoadFailure {
 impl From<&orchestrate::Broken> for LoadFailure {
     fn from(b: &orchestrate::Broken) -> LoadFailure {
         LoadFailure {
-            kind: if b.duplicate {
-                LoadFailureKind::Duplicate
-            } else {
-                LoadFailureKind::File
-            },
+            kind: b.kind,
             name: b.name.clone(),
             file: b.file.clone(),
             line: b.location.line,

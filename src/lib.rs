@@ -171,7 +171,12 @@
 //! - Configuration resolved as the harness does: [`Config`],
 //!   [`SnapshotSettings`].
 //! - For tools over results files (`target/tribunal/last.json`): [`report`]
-//!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]).
+//!   ([`report::RunResults`], [`report::compare()`], [`report::stats`]);
+//!   the variant matrix ([`report::variant_matrix`]), metrics over runs
+//!   ([`report::trend`]) and error analysis ([`report::analysis`]).
+//! - Judge canaries and calibrated pass rates over a run's results:
+//!   [`report::canaries`] and [`report::calibration`] (`docs/canaries.md`,
+//!   `docs/reports.md`).
 //!
 //! Modules not listed here are tribunal's internals: they are hidden from
 //! this documentation, used by the `tribunal` binary and tribunal's own
@@ -212,12 +217,21 @@ pub mod import;
 #[doc(hidden)]
 pub mod labels;
 #[doc(hidden)]
+pub mod perturb;
+#[doc(hidden)]
 pub mod provider;
 #[doc(hidden)]
+pub mod quarantine;
+#[doc(hidden)]
 pub mod registry;
+#[doc(hidden)]
+pub mod repeat;
 pub mod report;
 #[doc(hidden)]
 pub mod rerun;
+#[doc(hidden)]
+#[cfg(feature = "review")]
+pub mod review;
 #[doc(hidden)]
 pub mod rng;
 #[doc(hidden)]

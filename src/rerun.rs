@@ -24,6 +24,12 @@ pub enum Rerun {
         /// The root as the user wrote it.
         root: String,
     },
+    /// A `tribunal` command that makes model calls of its own
+    /// (`tribunal generate truth …`): it is re-run whole to record them.
+    Command {
+        /// The command line, shell-quoted.
+        command: String,
+    },
 }
 
 impl Default for Rerun {
@@ -89,6 +95,7 @@ impl Rerun {
             Rerun::Cargo { test } => format!("cargo test --test {test}"),
             Rerun::Nextest { test } => format!("cargo nextest run --test {test}"),
             Rerun::Tribunal { root } => format!("tribunal test --root {}", shell_word(root)),
+            Rerun::Command { command } => command.clone(),
         }
     }
 
@@ -101,6 +108,7 @@ impl Rerun {
             format!("{env} ")
         };
         match self {
+            Rerun::Command { command } => format!("{env}{command}"),
             // nextest's filter is a positional argument.
             Rerun::Nextest { .. } => format!("{env}{} '{trial}'", self.all()),
             _ => format!("{env}{} -- '{trial}'", self.all()),
@@ -119,12 +127,20 @@ impl Rerun {
             Rerun::Cargo { .. } | Rerun::Nextest { .. } => {
                 "review with `cargo insta review` (or `cargo insta accept`)".into()
             }
-            Rerun::Tribunal { .. } => format!(
+            Rerun::Tribunal { .. } | Rerun::Command { .. } => format!(
                 "accept after review with `INSTA_UPDATE=always {}` (the test output shows each diff; or rename the .snap.new over the .snap)",
                 self.all()
             ),
         }
     }
+}
+
+/// `args` as one shell command line (each word quoted when needed).
+pub fn command_line<S: AsRef<str>>(args: &[S]) -> String {
+    args.iter()
+        .map(|a| shell_word(a.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A path as one shell word: quoted when it holds anything but plain characters.
@@ -182,6 +198,22 @@ mod tests {
           record: TRIBUNAL_MODE=record tribunal test --root 'my project' -- 's::c'
           review: accept after review with `INSTA_UPDATE=always tribunal test --root 'my project'` (the test output shows each diff; or rename the .snap.new over the .snap)
         "#);
+    }
+
+    #[test]
+    fn a_command_of_its_own_is_rerun_whole() {
+        let line = command_line(&[
+            "tribunal",
+            "generate",
+            "truth",
+            "--style",
+            "a marketer's words",
+        ]);
+        let r = Rerun::Command { command: line };
+        assert_eq!(
+            r.record("segment::generate-truth::pro-plan"),
+            r#"TRIBUNAL_MODE=record tribunal generate truth --style 'a marketer'\''s words'"#
+        );
     }
 
     #[test]

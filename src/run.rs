@@ -1,4 +1,9 @@
 //! Evaluating one trial: call the target, run the checks, conclude a verdict.
+//!
+//! A trial with `repeat: k` (k > 1) is evaluated by [`repeat`]: k samples,
+//! each its own target call, decided by the case's rule.
+
+pub mod repeat;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,6 +33,8 @@ pub struct RunEnv {
     /// ask for another's output.
     trials: HashMap<String, Trial>,
     outputs: Mutex<HashMap<String, OutputCell>>,
+    /// Samples of a case without `repeat:` (`TRIBUNAL_REPEAT`; 1 when 0).
+    pub default_repeat: u32,
 }
 
 impl RunEnv {
@@ -43,7 +50,17 @@ impl RunEnv {
             services: Services::new(root, registry, providers, ci),
             trials: trials.iter().map(|t| (t.name(), t.clone())).collect(),
             outputs: Mutex::new(HashMap::new()),
+            default_repeat: 1,
         }
+    }
+
+    /// The samples and rule of a trial: its case's `repeat:`, else
+    /// [`RunEnv::default_repeat`] samples that must all pass.
+    pub fn repeat_of(&self, trial: &Trial) -> crate::repeat::Repeat {
+        trial
+            .case()
+            .repeat
+            .unwrap_or_else(|| crate::repeat::Repeat::all(self.default_repeat.max(1)))
     }
 
     fn cell(&self, name: &str) -> OutputCell {
@@ -54,7 +71,33 @@ impl RunEnv {
     /// The target output of a trial, calling its target at most once per run.
     pub async fn target_output(&self, trial: &Trial) -> Result<Output, TargetError> {
         let cell = self.cell(&trial.name());
-        cell.get_or_init(|| call_target(self, trial)).await.clone()
+        cell.get_or_init(|| call_target(self, trial, None, 0))
+            .await
+            .clone()
+    }
+
+    /// The output of one sample of a trial (sample 0 is
+    /// [`RunEnv::target_output`]), on the case input or on another
+    /// (`input`, an invariance check's equivalent input); each is called at
+    /// most once per run.
+    pub async fn sample_output(
+        &self,
+        trial: &Trial,
+        input: Option<&Value>,
+        sample: u32,
+    ) -> Result<Output, TargetError> {
+        if input.is_none() && sample == 0 {
+            return self.target_output(trial).await;
+        }
+        let key = format!(
+            "{}#{sample}#{}",
+            trial.name(),
+            input.map(|v| v.to_string()).unwrap_or_default()
+        );
+        let cell = self.cell(&key);
+        cell.get_or_init(|| call_target(self, trial, input, sample))
+            .await
+            .clone()
     }
 
     /// The target output of another trial of this run (for pairwise judges
@@ -80,6 +123,78 @@ impl Baselines for RunEnv {
         variant: &'a str,
     ) -> BoxFuture<'a, Option<Output>> {
         Box::pin(RunEnv::output_of(self, suite, case_id, Some(variant)))
+    }
+
+    fn output_for<'a>(
+        &'a self,
+        suite: &'a str,
+        case_id: &'a str,
+        variant: Option<&'a str>,
+        input: &'a Value,
+    ) -> BoxFuture<'a, Result<Output, String>> {
+        Box::pin(call_for(self, 0, suite, case_id, variant, input))
+    }
+}
+
+/// The run seen from one sample of a repeated trial: invariance checks on
+/// sample `i` call the target on their inputs as sample `i` too.
+pub(crate) struct SampleOf<'a> {
+    pub env: &'a RunEnv,
+    pub sample: u32,
+}
+
+/// [`Baselines::output_for`] for sample `sample`.
+async fn call_for(
+    env: &RunEnv,
+    sample: u32,
+    suite: &str,
+    case_id: &str,
+    variant: Option<&str>,
+    input: &Value,
+) -> Result<Output, String> {
+    {
+        let name = trial_name(suite, case_id, variant);
+        let trial = env
+            .trials
+            .get(&name)
+            .ok_or_else(|| format!("no trial `{name}` in this run"))?;
+        if trial.case().output.is_some() {
+            return Err(
+                "the case has a fixed `output:`, so there is no target to call on other inputs (hint: give the case a `target:`)"
+                    .into(),
+            );
+        }
+        env.sample_output(trial, Some(input), sample)
+            .await
+            .map_err(|e| e.0)
+    }
+}
+
+impl Baselines for SampleOf<'_> {
+    fn output_of<'a>(
+        &'a self,
+        suite: &'a str,
+        case_id: &'a str,
+        variant: &'a str,
+    ) -> BoxFuture<'a, Option<Output>> {
+        Box::pin(RunEnv::output_of(self.env, suite, case_id, Some(variant)))
+    }
+
+    fn output_for<'a>(
+        &'a self,
+        suite: &'a str,
+        case_id: &'a str,
+        variant: Option<&'a str>,
+        input: &'a Value,
+    ) -> BoxFuture<'a, Result<Output, String>> {
+        Box::pin(call_for(
+            self.env,
+            self.sample,
+            suite,
+            case_id,
+            variant,
+            input,
+        ))
     }
 }
 
@@ -111,9 +226,14 @@ pub fn check_cx<'a>(
     }
 }
 
-async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError> {
+async fn call_target(
+    env: &RunEnv,
+    trial: &Trial,
+    input: Option<&Value>,
+    sample: u32,
+) -> Result<Output, TargetError> {
     let case = trial.case();
-    if let Some(fixed) = &case.output {
+    if let (Some(fixed), None) = (&case.output, input) {
         return Ok(match fixed {
             Value::String(s) => Output::text(s.clone()),
             other => Output::json(other.clone()),
@@ -126,7 +246,7 @@ async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError>
         .ok_or_else(|| TargetError("the case has no target".into()))?;
     let vars = trial.vars();
     let ctx = TargetContext {
-        input: &case.input,
+        input: input.unwrap_or(&case.input),
         vars: &vars,
         expected: case.expected.as_ref(),
         suite: &trial.suite.name,
@@ -134,6 +254,7 @@ async fn call_target(env: &RunEnv, trial: &Trial) -> Result<Output, TargetError>
         variant: trial.variant().map(|v| v.id.as_str()),
         suite_dir: &trial.suite.dir,
         env: &env.services,
+        sample,
     };
     match &case.script {
         Some(script) => target::conversation::run(spec, &trial.suite.targets, &ctx, script).await,
@@ -165,8 +286,13 @@ pub fn error_verdict(trial: &Trial, error: Option<String>) -> Verdict {
     }
 }
 
-/// Evaluates one trial: target, then checks, then the verdict.
+/// Evaluates one trial: target, then checks, then the verdict; a trial
+/// with more than one sample goes to [`repeat::evaluate`].
 pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
+    let rep = env.repeat_of(trial);
+    if rep.k > 1 {
+        return repeat::evaluate(env, trial, rep).await;
+    }
     let started = Instant::now();
     let case = trial.case();
     let mut verdict = error_verdict(trial, None);
@@ -192,6 +318,13 @@ pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
                 }
                 if let Some(x) = c.cost_usd {
                     cost = Some(cost.unwrap_or(0.0) + x);
+                }
+                // Judge canaries: spent, so in the totals (docs/canaries.md).
+                if let Some(k) = &c.canaries {
+                    verdict.usage.add(k.usage);
+                    if let Some(x) = k.cost_usd {
+                        cost = Some(cost.unwrap_or(0.0) + x);
+                    }
                 }
             }
             verdict.cost_usd = cost;

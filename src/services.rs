@@ -7,9 +7,9 @@
 //! trial's output through [`crate::check::Baselines`], which the evaluation
 //! implements.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::labels::{LabelFile, labels_path};
+use crate::labels::labels_path;
 use crate::provider::Providers;
 use crate::registry::Registry;
 
@@ -24,23 +24,6 @@ pub struct Services {
     pub registry: Registry,
     /// True when running in CI (`CI` set and not `0`/`false`).
     pub ci: bool,
-}
-
-/// One human-labelled output, as a judge's few-shot example sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LabelledOutput {
-    /// The case the label is about.
-    pub case: String,
-    /// The input the output answered, as text (empty when not stored).
-    pub input: String,
-    /// The labelled output.
-    pub output: String,
-    /// The expert's verdict.
-    pub pass: bool,
-    /// The verdict as shown to a judge: `pass`, `fail`, or `fail (score 2)`.
-    pub verdict: String,
-    /// The expert's critique.
-    pub critique: String,
 }
 
 impl Services {
@@ -59,38 +42,4 @@ impl Services {
     pub fn labels_path(&self, suite: &str, file: Option<&str>) -> PathBuf {
         labels_path(&self.root, suite, file)
     }
-
-    /// The labelled outputs of `suite`, in file order; `Ok(None)` when its
-    /// label file does not exist. The file is read once per change (cached by
-    /// modification time and size).
-    pub fn labelled(
-        &self,
-        suite: &str,
-        file: Option<&str>,
-    ) -> Result<Option<Vec<LabelledOutput>>, String> {
-        let path = self.labels_path(suite, file);
-        load_labelled(&path)
-    }
-}
-
-fn load_labelled(path: &Path) -> Result<Option<Vec<LabelledOutput>>, String> {
-    let Some(file) = LabelFile::load_cached(path).map_err(|e| e.to_string())? else {
-        return Ok(None);
-    };
-    Ok(Some(
-        file.labels
-            .iter()
-            .map(|l| LabelledOutput {
-                case: l.case.clone(),
-                input: l.input.clone().unwrap_or_default(),
-                output: l.output.clone(),
-                pass: l.verdict.is_pass(),
-                verdict: match l.score {
-                    Some(s) => format!("{} (score {s})", l.verdict.as_str()),
-                    None => l.verdict.as_str().to_string(),
-                },
-                critique: l.critique.clone(),
-            })
-            .collect(),
-    ))
 }

@@ -541,6 +541,7 @@ fn status_word(status: Status) -> &'static str {
         Status::MustPassFailure => "must_pass failure",
         Status::Error => "error",
         Status::Skipped => "skipped",
+        Status::Quarantined => "quarantined",
     }
 }
 

@@ -112,6 +112,15 @@ pub struct CheckResult {
         with = "span_text::option"
     )]
     pub location: Option<Span>,
+    /// Judge canaries asked about this output (judges with `canaries:`).
+    /// Evidence: gated by the suite's `min_canary_catch`, never by the
+    /// case's snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canaries: Option<CanaryRun>,
+    /// The human label of this output for this judge, when the suite's
+    /// label file has one: what calibrated pass rates are computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human: Option<HumanLabel>,
 }
 
 impl CheckResult {
@@ -131,6 +140,8 @@ impl CheckResult {
             usage: None,
             cost_usd: None,
             location: None,
+            canaries: None,
+            human: None,
         }
     }
 
@@ -535,12 +546,72 @@ pub enum Status {
     Error,
     /// The case was skipped (`skip:` in YAML).
     Skipped,
+    /// The case is on the quarantine list (an entry that has not expired):
+    /// reported with the status it would have had, never gating.
+    Quarantined,
 }
 
 impl Status {
     /// Whether this status fails the build.
     pub fn fails_build(self) -> bool {
-        !matches!(self, Status::Pass | Status::KnownFailure | Status::Skipped)
+        !matches!(
+            self,
+            Status::Pass | Status::KnownFailure | Status::Skipped | Status::Quarantined
+        )
+    }
+}
+
+/// What the quarantine list (`evals/quarantine.yaml`) says about a trial.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QuarantineNote {
+    /// The entry's pattern.
+    pub case: String,
+    /// Why the case is quarantined.
+    pub reason: String,
+    /// Who is fixing it.
+    pub owner: String,
+    /// The last day the entry holds (`YYYY-MM-DD`).
+    pub expires: String,
+    /// Whether the entry has expired (the trial gates again).
+    #[serde(default)]
+    pub expired: bool,
+    /// The status the trial has by its snapshot, which a live entry keeps
+    /// from gating.
+    pub status: Status,
+    /// Where the entry is written (`file:line:col`).
+    pub location: String,
+}
+
+impl QuarantineNote {
+    /// The status a run records: `quarantined` while the entry holds,
+    /// else the trial's own.
+    pub fn effective(&self) -> Status {
+        if self.expired {
+            self.status
+        } else {
+            Status::Quarantined
+        }
+    }
+
+    /// One line for reports: `quarantined until 2027-01-31 by @alice:
+    /// REASON (would be: regression)`, or that the entry expired.
+    pub fn line(&self) -> String {
+        if self.expired {
+            format!(
+                "quarantine entry `{}` ({}) expired on {}: the case gates again (hint: fix the case, or renew the entry with a new date)",
+                self.case, self.location, self.expires
+            )
+        } else {
+            let would = serde_json::to_value(self.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!(
+                "quarantined until {} by {}: {} (would be: {would})",
+                self.expires, self.owner, self.reason
+            )
+        }
     }
 }
 
@@ -567,6 +638,9 @@ pub struct TrialRecord {
     /// `error` with every problem; it fails every report and gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_error: Option<String>,
+    /// The quarantine list's entry for the trial, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<QuarantineNote>,
 }
 
 impl CheckResult {
@@ -646,4 +720,80 @@ mod span_text {
             Ok(Option::<String>::deserialize(d)?.map(|t| super::parse(&t)))
         }
     }
+}
+
+/// What a judge said about the known-bad variants of one output it passed
+/// (see `docs/canaries.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryRun {
+    /// The suite's (or check's) `min_canary_catch`, carried so that every
+    /// report and gate sees the threshold the run was made with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_catch: Option<f64>,
+    /// One entry per mutation that applied to the output, in the order asked.
+    pub canaries: Vec<Canary>,
+    /// Mutations asked for that did not apply to this output (no number to
+    /// swap, one sentence only, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<String>,
+    /// Tokens the canary calls spent (in the run's totals, not the check's,
+    /// so a later `cost` check never counts them).
+    #[serde(default)]
+    pub usage: Usage,
+    /// What the canary calls cost, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+/// One canary: a mutation of the output and what the judge said about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Canary {
+    /// The mutation (`drop_answer`, `swap_numbers`, ...).
+    pub mutation: String,
+    /// Whether the judge failed it.
+    pub outcome: CanaryOutcome,
+    /// The judge's reason (or why it could not decide).
+    pub reason: String,
+    /// The mutated output, bounded to 300 characters.
+    pub mutant: String,
+}
+
+/// What a judge did with a canary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CanaryOutcome {
+    /// The judge failed the known-bad output.
+    Caught,
+    /// The judge passed it: it is insensitive to this mutation.
+    Slipped,
+    /// The judge could not decide (counts as not caught).
+    Error,
+}
+
+impl CanaryOutcome {
+    /// `caught`, `slipped` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CanaryOutcome::Caught => "caught",
+            CanaryOutcome::Slipped => "slipped",
+            CanaryOutcome::Error => "error",
+        }
+    }
+}
+
+/// The human label of a judged output, as a judge check found it in the
+/// suite's label file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HumanLabel {
+    /// Whether the expert passed the output.
+    pub pass: bool,
+    /// Whether the label is about this very output (its `output_sha256`
+    /// matches); a stale label is counted but never used.
+    pub fresh: bool,
+    /// Whether the label is one of this judge's few-shot examples (then its
+    /// agreement is not measured: held out of calibration).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub few_shot: bool,
+    /// When it was labelled (`YYYY-MM-DD`).
+    pub date: String,
 }

@@ -10,9 +10,11 @@
 //! true-negative rate (judge fails what the human fails), overall, per judge
 //! check and per tag. Every disagreement is listed with both critiques.
 //!
-//! Leave-one-out: a judge with `few_shot` draws its examples from the label
-//! file but never the case being judged, so no label is scored against
-//! itself.
+//! Held-out split: a judge with `few_shot: n` draws its examples from a
+//! fixed pool of `n` labels ([`crate::labels::split`], by label id hash),
+//! never the case being judged. Labels in the pool are judged but not
+//! measured: agreement, κ, TPR and TNR are over the held-out labels only,
+//! and the report states the split.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -196,6 +198,10 @@ pub struct AlignReport {
     pub per_tag: BTreeMap<String, Confusion>,
     /// The agreement gate, if any.
     pub min_agreement: Option<f64>,
+    /// Labels that are few-shot examples of the judge that judged them:
+    /// judged, listed, never measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub few_shot: Vec<Item>,
 }
 
 impl AlignReport {
@@ -287,6 +293,23 @@ impl AlignReport {
             self.items.len(),
             self.undecided().count()
         );
+        let _ = writeln!(
+            out,
+            "  split: {} few-shot (shown to the judge as examples, not measured), {} held out (measured)",
+            self.few_shot.len(),
+            self.items.len()
+        );
+        if !self.few_shot.is_empty() {
+            let names: Vec<String> = self
+                .few_shot
+                .iter()
+                .map(|i| match &i.variant {
+                    Some(v) => format!("{}::{v} [{}]", i.case, i.check),
+                    None => format!("{} [{}]", i.case, i.check),
+                })
+                .collect();
+            let _ = writeln!(out, "  few-shot labels: {}", names.join(", "));
+        }
         let _ = writeln!(
             out,
             "  agreement {}  kappa {}  TPR {}  TNR {}",
@@ -475,12 +498,13 @@ pub async fn align_suite(
             // The judge runs as in a trial (negation applied), without its
             // `when:` (there are no earlier results to condition on).
             let result = run_check(spec, &base).await;
+            let few_shot = result.human.as_ref().is_some_and(|h| h.few_shot);
             let judge_critique = result
                 .critique
                 .clone()
                 .filter(|c| !c.trim().is_empty())
                 .unwrap_or_else(|| result.reason.clone());
-            report.record(Item {
+            let item = Item {
                 case: case.id.clone(),
                 variant: label.variant.clone(),
                 check: spec.name.clone(),
@@ -492,7 +516,12 @@ pub async fn align_suite(
                 freshness: freshness.clone(),
                 human_score: label.score,
                 judge_score: raw_score(result.label.as_deref()),
-            });
+            };
+            if few_shot {
+                report.few_shot.push(item);
+            } else {
+                report.record(item);
+            }
         }
     }
     Ok(report)

@@ -1,18 +1,24 @@
 //! `tribunal label`: a terminal walk-through for a domain expert.
 //!
 //! For each trial of a suite without a label (or with a stale one, when
-//! asked), it shows the input and the current output, reads a verdict line
-//! (`p`, `f`, optionally followed by a score: `f 2`; `s` skips, `q` quits)
-//! and a critique line, and saves the label file after every answer, so
-//! quitting at any point keeps the work done.
+//! asked), it shows the input, the reference and the current output, reads a
+//! verdict line (`p`, `f`, optionally followed by a score: `f 2`; `s` skips,
+//! `u` undoes the last label, `q` quits) and a critique (a line ending with
+//! `\` continues on the next), and saves the label file after every answer,
+//! in place (comments and order kept), so quitting at any point keeps the
+//! work done. A trial whose target cannot run from the CLI (a registered
+//! Rust function) is labelled on the output the last run recorded.
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::case::Suite;
+use crate::labels::edit::{self, Key};
 use crate::labels::{HumanVerdict, Label, LabelError, LabelFile, output_hash, today};
 use crate::run::{RunEnv, expand};
+use crate::verdict::Output;
 
 /// How to walk.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +29,11 @@ pub struct WalkOptions {
     pub relabel_stale: bool,
     /// Label for this judge check only (stored in the label's `check`).
     pub check: Option<String>,
+    /// Outputs a run recorded, by trial name (`suite::case[::variant]`):
+    /// used when a target cannot run here (a registered Rust function).
+    pub recorded: HashMap<String, Output>,
+    /// The run the recorded outputs are from.
+    pub recorded_run: Option<String>,
 }
 
 /// What a walk did.
@@ -32,6 +43,8 @@ pub struct WalkSummary {
     pub labelled: usize,
     /// Outputs skipped by the labeller.
     pub skipped: usize,
+    /// Labels undone.
+    pub undone: usize,
     /// Outputs already labelled (fresh).
     pub already: usize,
     /// Stale labels left alone (without `relabel_stale`).
@@ -45,6 +58,7 @@ pub struct WalkSummary {
 enum Answer {
     Verdict(HumanVerdict, Option<i64>),
     Skip,
+    Undo,
     Quit,
 }
 
@@ -62,6 +76,7 @@ fn parse_answer(line: &str) -> Option<Answer> {
         "p" | "pass" => Some(Answer::Verdict(HumanVerdict::Pass, score)),
         "f" | "fail" => Some(Answer::Verdict(HumanVerdict::Fail, score)),
         "s" | "skip" if score.is_none() => Some(Answer::Skip),
+        "u" | "undo" if score.is_none() => Some(Answer::Undo),
         "q" | "quit" if score.is_none() => Some(Answer::Quit),
         _ => None,
     }
@@ -82,6 +97,29 @@ fn io_err(path: &Path, source: std::io::Error) -> LabelError {
     }
 }
 
+/// Reads a critique: lines ending with `\\` continue on the next line.
+fn read_critique(input: &mut impl BufRead) -> std::io::Result<String> {
+    let mut lines = Vec::new();
+    while let Some(line) = read_line(input)? {
+        match line.strip_suffix('\\') {
+            Some(more) => lines.push(more.trim_end().to_string()),
+            None => {
+                lines.push(line);
+                break;
+            }
+        }
+    }
+    Ok(lines.join("\n").trim().to_string())
+}
+
+/// One label written, to undo: the trial's position and the label its key
+/// had before.
+struct Done {
+    at: usize,
+    key: Key,
+    previous: Option<Label>,
+}
+
 /// Walks the suite's trials, asking on `input` and writing prompts to `out`;
 /// labels are saved to `path` after each answer.
 pub async fn walk(
@@ -92,11 +130,18 @@ pub async fn walk(
     mut out: impl Write,
     options: &WalkOptions,
 ) -> Result<WalkSummary, LabelError> {
-    let mut file = LabelFile::load(path)?.unwrap_or_else(|| LabelFile::new(&suite.name));
+    let mut file: LabelFile = edit::load(path, &suite.name)?.0.file().clone();
     let mut summary = WalkSummary::default();
     let trials = expand(std::slice::from_ref(suite));
     let total = trials.len();
-    for (i, trial) in trials.iter().enumerate() {
+    let mut done: Vec<Done> = Vec::new();
+    // A trial to show whatever its label (the one an undo went back to).
+    let mut reshow: Option<usize> = None;
+    let mut i = 0;
+    while i < trials.len() {
+        let trial = &trials[i];
+        let at = i;
+        i += 1;
         let case = trial.case();
         if case.skip.is_some() {
             continue;
@@ -105,16 +150,27 @@ pub async fn walk(
         let existing = file
             .find(&case.id, variant.as_deref(), options.check.as_deref())
             .cloned();
-        let output = match env.target_output(trial).await {
-            Ok(o) => o,
-            Err(e) => {
-                writeln!(out, "[{}/{total}] {}: no output ({e})", i + 1, trial.name())
+        let (output, recorded) = match env.target_output(trial).await {
+            Ok(o) => (o, false),
+            Err(e) => match options.recorded.get(&trial.name()) {
+                Some(o) => (o.clone(), true),
+                None => {
+                    writeln!(
+                        out,
+                        "[{}/{total}] {}: no output ({e})",
+                        at + 1,
+                        trial.name()
+                    )
                     .map_err(|e| io_err(path, e))?;
-                summary.unavailable += 1;
-                continue;
-            }
+                    summary.unavailable += 1;
+                    continue;
+                }
+            },
         };
-        if let Some(l) = &existing {
+        let forced = reshow.take_if(|r| *r == at).is_some();
+        if let Some(l) = &existing
+            && !forced
+        {
             if l.matches_output(&output.text) {
                 summary.already += 1;
                 continue;
@@ -128,7 +184,7 @@ pub async fn walk(
         let w = &mut out;
         (|| -> std::io::Result<()> {
             writeln!(w)?;
-            writeln!(w, "── [{}/{total}] {}", i + 1, trial.name())?;
+            writeln!(w, "── [{}/{total}] {}", at + 1, trial.name())?;
             if !case.tags.is_empty() {
                 writeln!(w, "tags: {}", case.tags.join(", "))?;
             }
@@ -136,11 +192,31 @@ pub async fn walk(
                 writeln!(w, "judge check: {check}")?;
             }
             writeln!(w, "input:\n{input_text}")?;
-            writeln!(w, "output:\n{}", output.text)?;
+            if let Some(expected) = &case.expected {
+                writeln!(w, "reference:\n{}", crate::text::of_value(expected))?;
+            }
+            match (recorded, &options.recorded_run) {
+                (true, Some(run)) => writeln!(
+                    w,
+                    "output (recorded by run {run}; the target cannot run here):\n{}",
+                    output.text
+                )?,
+                (true, None) => writeln!(
+                    w,
+                    "output (recorded by the last run; the target cannot run here):\n{}",
+                    output.text
+                )?,
+                (false, _) => writeln!(w, "output:\n{}", output.text)?,
+            }
             if let Some(l) = &existing {
                 writeln!(
                     w,
-                    "(stale label from {} by {}: {} — {})",
+                    "({} label from {} by {}: {} — {})",
+                    if l.matches_output(&output.text) {
+                        "current"
+                    } else {
+                        "stale"
+                    },
                     l.date,
                     l.labeller,
                     l.verdict.as_str(),
@@ -153,7 +229,7 @@ pub async fn walk(
         let answer = loop {
             write!(
                 out,
-                "verdict? [p]ass / [f]ail (optionally a score: `f 2`) / [s]kip / [q]uit: "
+                "verdict? [p]ass / [f]ail (optionally a score: `f 2`) / [s]kip / [u]ndo / [q]uit: "
             )
             .and_then(|()| out.flush())
             .map_err(|e| io_err(path, e))?;
@@ -162,7 +238,9 @@ pub async fn walk(
             };
             match parse_answer(&line) {
                 Some(a) => break a,
-                None => writeln!(out, "please answer p, f, s or q").map_err(|e| io_err(path, e))?,
+                None => {
+                    writeln!(out, "please answer p, f, s, u or q").map_err(|e| io_err(path, e))?
+                }
             }
         };
         let (verdict, score) = match answer {
@@ -174,35 +252,67 @@ pub async fn walk(
                 summary.skipped += 1;
                 continue;
             }
+            Answer::Undo => {
+                let Some(last) = done.pop() else {
+                    writeln!(out, "nothing to undo").map_err(|e| io_err(path, e))?;
+                    reshow = Some(at);
+                    i = at;
+                    continue;
+                };
+                let (edited, _) = edit::update(path, &suite.name, |doc| match &last.previous {
+                    Some(p) => doc.upsert(p),
+                    None => doc.remove(&last.key),
+                })?;
+                file = edited.file;
+                summary.labelled -= 1;
+                summary.undone += 1;
+                writeln!(out, "undone: {}", trials[last.at].name()).map_err(|e| io_err(path, e))?;
+                reshow = Some(last.at);
+                i = last.at;
+                continue;
+            }
             Answer::Verdict(v, s) => (v, s),
         };
-        write!(out, "critique (what is right or wrong, one line): ")
-            .and_then(|()| out.flush())
-            .map_err(|e| io_err(path, e))?;
-        let critique = read_line(&mut input)
-            .map_err(|e| io_err(path, e))?
-            .unwrap_or_default();
-        file.upsert(Label {
+        write!(
+            out,
+            "critique (what is right or wrong; end a line with \\ to continue on the next): "
+        )
+        .and_then(|()| out.flush())
+        .map_err(|e| io_err(path, e))?;
+        let critique = read_critique(&mut input).map_err(|e| io_err(path, e))?;
+        let label = Label {
             case: case.id.clone(),
             variant,
             check: options.check.clone(),
             verdict,
             score,
-            critique: critique.trim().to_string(),
+            critique,
+            tags: existing
+                .as_ref()
+                .map(|l| l.tags.clone())
+                .unwrap_or_default(),
+            few_shot: existing.as_ref().is_some_and(|l| l.few_shot),
             labeller: options.labeller.clone(),
             date: today(),
             output_sha256: output_hash(&output.text),
             input: Some(input_text),
             output: output.text.clone(),
+        };
+        let (edited, _) = edit::update(path, &suite.name, |doc| doc.upsert(&label))?;
+        file = edited.file;
+        done.push(Done {
+            at,
+            key: edit::key_of(&label),
+            previous: edited.previous,
         });
-        file.save(path)?;
         summary.labelled += 1;
     }
     writeln!(
         out,
-        "\nlabelled {}, skipped {}, already labelled {}, stale left alone {}, no output {}; labels in {}",
+        "\nlabelled {}, skipped {}, undone {}, already labelled {}, stale left alone {}, no output {}; labels in {}",
         summary.labelled,
         summary.skipped,
+        summary.undone,
         summary.already,
         summary.stale,
         summary.unavailable,

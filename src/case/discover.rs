@@ -9,21 +9,25 @@ use super::DiscoverError;
 /// (docs/reports.md): never a suite.
 pub const GATES_FILE: &str = "gates.yaml";
 
+/// The quarantine list at the top of `evals/` (docs/flaky.md): never a suite.
+pub const QUARANTINE_FILE: &str = "quarantine.yaml";
+
 /// Finds the suite files under the suites folder `dir` (`evals/`): `*.yaml`
 /// and `*.yml`, recursively, skipping `snapshots/` and `prompts/` folders,
-/// hidden entries and the gates file at the top (`evals/gates.yaml`). Sorted.
+/// hidden entries and the gates file and quarantine list at the top
+/// (`evals/gates.yaml`, `evals/quarantine.yaml`). Sorted.
 pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
-    discover_except(dir, &dir.join(GATES_FILE))
+    discover_except(dir, &[dir.join(GATES_FILE), dir.join(QUARANTINE_FILE)])
 }
 
-/// [`discover`] under any folder, leaving out the file `except`.
-fn discover_except(dir: &Path, except: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
+/// [`discover`] under any folder, leaving out the files `except`.
+fn discover_except(dir: &Path, except: &[PathBuf]) -> Result<Vec<PathBuf>, DiscoverError> {
     let mut found = Vec::new();
     walk(dir, &mut found).map_err(|source| DiscoverError::Folder {
         path: dir.display().to_string(),
         source,
     })?;
-    found.retain(|p| p != except);
+    found.retain(|p| !except.contains(p));
     if found.is_empty() {
         return Err(DiscoverError::Empty {
             path: dir.display().to_string(),
@@ -69,8 +73,12 @@ pub fn find_suites(root: &Path, pattern: Option<&str>) -> Result<Vec<PathBuf>, S
     };
     let base = glob_base(pattern);
     let re = glob_regex(pattern)?;
-    let gates = root.join("evals").join(GATES_FILE);
-    let all = discover_except(&root.join(&base), &gates).map_err(|e| e.to_string())?;
+    let top = root.join("evals");
+    let all = discover_except(
+        &root.join(&base),
+        &[top.join(GATES_FILE), top.join(QUARANTINE_FILE)],
+    )
+    .map_err(|e| e.to_string())?;
     let found: Vec<PathBuf> = all
         .into_iter()
         .filter(|p| re.is_match(&display_path(root, p)))

@@ -16,6 +16,17 @@ pub struct LoadError {
     pub hint: Option<String>,
 }
 
+/// A row of a `cases_from:` data file that could not become a case: it is
+/// a failing trial of its own, and the suite's other cases run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    /// The row, as its trial is named after the suite: `evals/data/q.csv:12`
+    /// (the data file and the line the row starts on).
+    pub name: String,
+    /// What is wrong, at its `file:line:col` in the data file.
+    pub error: LoadError,
+}
+
 /// Why a suite could not be loaded: every problem found in its file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]

@@ -11,6 +11,7 @@
 
 mod discover;
 mod error;
+mod files;
 mod model;
 mod raw;
 mod resolve;
@@ -18,10 +19,15 @@ pub mod yaml;
 
 pub use crate::diag::{did_you_mean, hint};
 pub use discover::{discover, display_path, find_suites};
-pub use error::{DiscoverError, LoadError, Location, SuiteErrors};
-pub use model::{Case, Suite, Variant};
+pub use error::{BadRow, DiscoverError, LoadError, Location, SuiteErrors};
+pub use files::{Format, MAX_DATA_FILE_BYTES, MAX_ROW_BYTES, MAX_ROWS};
+pub(crate) use files::{
+    Mapping, PlainRow, content_id, format_of, locate, plain_rows, read_text, rows_of_text,
+};
+pub use model::{Case, Dimension, Suite, Variant};
 pub use resolve::{
     KnownNames, Loaded, MAX_ERRORS, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES, MAX_ID_CHARS, MAX_TRIALS,
-    MAX_VARIANTS, id_problem, load_file, load_files, load_str, read_suite_file,
+    MAX_VARIANTS, id_problem, load_file, load_files, load_in, load_str, read_suite_file,
 };
+pub use resolve::{MAX_DIMENSION_VALUES, MAX_DIMENSIONS};
 pub use yaml::{MAX_DEPTH, MAX_NODES, MAX_TEXT_BYTES};

@@ -26,6 +26,9 @@ pub struct Suite {
     pub dir: PathBuf,
     /// The variants every case runs under (empty: one run per case).
     pub variants: Vec<Variant>,
+    /// The `matrix:` axes, in the order their values join in variant ids
+    /// (empty when the variants are listed or there are none).
+    pub axes: Vec<String>,
     /// The cases, in file order.
     pub cases: Vec<Case>,
     /// The suite-level `judge:` block, parsed once (its defaults are merged
@@ -33,6 +36,24 @@ pub struct Suite {
     pub judge: SuiteJudge,
     /// Named targets declared under `targets:`.
     pub targets: Vec<(String, TargetSpec)>,
+    /// Rows of `cases_from:` files that could not become cases (each one
+    /// failing trial; the other cases run).
+    pub bad_rows: Vec<super::BadRow>,
+    /// The `dimensions:` cases are generated from (`tribunal generate
+    /// dimensions`), in the order written; empty when the suite has none.
+    pub dimensions: Vec<Dimension>,
+}
+
+/// One axis of a suite's `dimensions:` (`feature`, `scenario`, `persona`):
+/// its values, each with the one-line description the generator is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dimension {
+    /// The dimension's key (a tag prefix: `feature` in `feature:refunds`).
+    pub name: String,
+    /// The values in the order written: `(value, description)`.
+    pub values: Vec<(String, String)>,
+    /// Where the dimension is written.
+    pub location: Location,
 }
 
 /// One variant of a suite: a model, a prompt version, or a combination.
@@ -78,6 +99,9 @@ pub struct Case {
     /// A multi-turn case's user after the first message (`turns:` or
     /// `simulated_user:`).
     pub script: Option<Script>,
+    /// `repeat:` of the case (or of `defaults:`): samples and the rule that
+    /// decides them; `None` takes the run's default (`TRIBUNAL_REPEAT`).
+    pub repeat: Option<crate::repeat::Repeat>,
     /// Where the case is written.
     pub location: Location,
 }

@@ -27,7 +27,14 @@ pub(super) struct RawSuite {
     pub(super) matrix: Option<Map<String, Value>>,
     #[serde(default)]
     pub(super) judge: Option<Value>,
+    #[serde(default)]
     pub(super) cases: Vec<Value>,
+    /// Cases read from data files (`case/files.rs`).
+    #[serde(default)]
+    pub(super) cases_from: Option<Value>,
+    /// `dimensions:` for `tribunal generate dimensions` (validated in resolve.rs).
+    #[serde(default)]
+    pub(super) dimensions: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -45,6 +52,8 @@ pub(super) struct RawDefaults {
     pub(super) threshold: Option<f64>,
     #[serde(default)]
     pub(super) gate: Option<Gate>,
+    #[serde(default)]
+    pub(super) repeat: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -57,7 +66,7 @@ pub(super) struct RawVariant {
     pub(super) target: Option<Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCase {
     pub(super) id: String,
@@ -89,4 +98,6 @@ pub(super) struct RawCase {
     pub(super) turns: Option<Value>,
     #[serde(default)]
     pub(super) simulated_user: Option<Value>,
+    #[serde(default)]
+    pub(super) repeat: Option<Value>,
 }

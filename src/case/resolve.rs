@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::display_path;
 use super::error::{LoadError, Location, SuiteErrors};
+use super::model::Dimension;
 use super::raw::{RawCase, RawDefaults, RawSuite, RawVariant};
 use super::yaml::{self, Node, NodeValue};
 use super::{Case, Suite, Variant};
@@ -22,6 +23,11 @@ use crate::diag::{self, Seg, SpecError, explain_serde, hint};
 use crate::fsutil::snapshot_file_name;
 use crate::target::TargetSpec;
 use crate::target::conversation::{MAX_TURNS, Script, SimulatedUser};
+
+/// The most dimensions a suite may declare.
+pub const MAX_DIMENSIONS: usize = 16;
+/// The most values one dimension may have.
+pub const MAX_DIMENSION_VALUES: usize = 100;
 
 /// Names that exist outside the file: registered Rust targets and checks.
 /// When given, unknown names are load errors with a suggestion.
@@ -103,7 +109,7 @@ pub fn load_file(
     };
     let bytes = read_suite_file(path).map_err(|(message, hint)| unreadable(1, 1, message, hint))?;
     match String::from_utf8(bytes) {
-        Ok(text) => load_str(&text, display, &dir, known),
+        Ok(text) => load_text(&text, display, &dir, &project_root(path, display), known),
         Err(e) => {
             let bytes = e.as_bytes();
             let (line, col) = position_of(bytes, e.utf8_error().valid_up_to());
@@ -167,11 +173,49 @@ fn stem(display: &str) -> String {
         .unwrap_or_else(|| display.to_string())
 }
 
-/// Loads a suite from YAML text. `dir` is the folder relative paths resolve in.
+/// The project a suite file belongs to: `path` without the components of
+/// `display` (its path relative to the project); the file's folder when
+/// `display` is not a suffix of `path`.
+fn project_root(path: &Path, display: &str) -> PathBuf {
+    let parts = Path::new(display).components().count();
+    let dir = || path.parent().map(Path::to_path_buf).unwrap_or_default();
+    if Path::new(display).is_absolute() || !path.ends_with(display) {
+        return dir();
+    }
+    path.ancestors()
+        .nth(parts)
+        .map_or_else(dir, Path::to_path_buf)
+}
+
+/// Loads a suite from YAML text. `dir` is the folder relative paths resolve
+/// in; the data files of `cases_from:` must be inside it.
 pub fn load_str(
     text: &str,
     display: &str,
     dir: &Path,
+    known: Option<&KnownNames>,
+) -> Result<Suite, SuiteErrors> {
+    load_text(text, display, dir, dir, known)
+}
+
+/// [`load_str`] for a suite of the project at `project`: its data files
+/// may be anywhere inside the project (as when the file is loaded from
+/// disk), not only under `dir`.
+pub fn load_in(
+    text: &str,
+    display: &str,
+    dir: &Path,
+    project: &Path,
+) -> Result<Suite, SuiteErrors> {
+    load_text(text, display, dir, project, None)
+}
+
+/// [`load_str`], with data files allowed anywhere inside `project`.
+fn load_text(
+    text: &str,
+    display: &str,
+    dir: &Path,
+    project: &Path,
     known: Option<&KnownNames>,
 ) -> Result<Suite, SuiteErrors> {
     let file: Arc<str> = display.into();
@@ -206,7 +250,9 @@ pub fn load_str(
         named: Vec::new(),
         judge: SuiteJudge::default(),
         dir: dir.to_path_buf(),
+        project: project.to_path_buf(),
         errors: Vec::new(),
+        bad_rows: Vec::new(),
     };
     let suite = loader.suite(dir, &fallback_name);
     let name = suite
@@ -214,8 +260,16 @@ pub fn load_str(
         .map(|s| s.name.clone())
         .unwrap_or(fallback_name);
     match suite {
-        Some(suite) if loader.errors.is_empty() => Ok(suite),
-        _ => Err(fail(name, at_most_max_errors(loader.errors))),
+        Some(mut suite) if loader.errors.is_empty() => {
+            suite.bad_rows = loader.bad_rows;
+            Ok(suite)
+        }
+        _ => {
+            // The file does not run: its bad rows are among its problems.
+            let mut errors = loader.errors;
+            errors.extend(loader.bad_rows.into_iter().map(|b| b.error));
+            Err(fail(name, at_most_max_errors(errors)))
+        }
     }
 }
 
@@ -253,7 +307,11 @@ struct Loader<'a> {
     judge: SuiteJudge,
     /// The suite file's folder.
     dir: PathBuf,
+    /// The project folder: data files must be inside it.
+    project: PathBuf,
     errors: Vec<LoadError>,
+    /// Rows of `cases_from:` files that could not become cases.
+    bad_rows: Vec<super::BadRow>,
 }
 
 /// What a suite hands down to each of its cases.
@@ -345,22 +403,27 @@ impl Loader<'_> {
         // (a target, the checks) is not reported missing on top of it.
         let suite_misspelled = !self.errors.is_empty();
         let name = self.suite_name(&raw, fallback_name);
-        if raw.cases.is_empty() {
+        if raw.cases.is_empty() && raw.cases_from.is_none() {
             self.push(
                 &[Seg::Key("cases".into())],
                 true,
                 "the suite has no cases".into(),
-                Some("add at least one case under `cases:`".into()),
+                Some("add at least one case under `cases:`, or read them from a data file with `cases_from:` (docs/datasets.md)".into()),
             );
         }
         self.judge = self.suite_judge(raw.judge.as_ref());
         let targets = self.named_targets(&raw.targets);
         let variants = self.variants(&raw);
         let defaults = self.defaults(&raw.defaults, variants);
-        let cases = self.cases(&raw.cases, &defaults, suite_misspelled);
-        // File names are measured once every name in them is valid.
+        let mut cases = self.cases(&raw.cases, &defaults, suite_misspelled);
+        let written = cases.len();
+        if let Some(from) = &raw.cases_from {
+            self.cases_from(from, &name, &defaults, &mut cases);
+        }
+        // File names are measured once every name in them is valid (those
+        // of rows, which have no YAML path, as the rows are read).
         if self.trial_count(&cases, &defaults.variants) && self.errors.is_empty() {
-            self.file_names(&name, &cases, &defaults.variants);
+            self.file_names(&name, &cases[..written], &defaults.variants);
         }
         Some(Suite {
             name,
@@ -368,9 +431,15 @@ impl Loader<'_> {
             file: self.file.clone(),
             dir: dir.to_path_buf(),
             variants: defaults.variants,
+            axes: match &raw.matrix {
+                Some(m) if raw.variants.is_empty() => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            },
             cases,
             judge: std::mem::take(&mut self.judge),
             targets,
+            bad_rows: Vec::new(),
+            dimensions: self.dimensions(raw.dimensions.as_ref()),
         })
     }
 
@@ -591,6 +660,122 @@ impl Loader<'_> {
                 ),
             );
         }
+    }
+
+    /// The suite's `dimensions:`: each key a map of values to their
+    /// one-line descriptions; a dimension with no values, a value that is
+    /// not a tag-safe name or a description that is not one line is an
+    /// error at its key.
+    fn dimensions(&mut self, raw: Option<&Map<String, Value>>) -> Vec<Dimension> {
+        let Some(raw) = raw else {
+            return Vec::new();
+        };
+        let base = [Seg::Key("dimensions".into())];
+        if raw.is_empty() {
+            self.push(
+                &base,
+                true,
+                "`dimensions:` declares no dimension".into(),
+                Some("give each dimension a map of values to one-line descriptions, e.g. `feature: {refunds: Money back for a returned item}`, or remove `dimensions:`".into()),
+            );
+            return Vec::new();
+        }
+        if raw.len() > MAX_DIMENSIONS {
+            self.push(
+                &base,
+                true,
+                format!(
+                    "`dimensions:` declares {} dimensions, more than {MAX_DIMENSIONS}",
+                    raw.len()
+                ),
+                Some("combine related dimensions, or split the suite".into()),
+            );
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (name, values) in raw {
+            let path = child(&base, name);
+            let location = self.at(&path, true);
+            if !ID_RE.is_match(name) {
+                self.push(
+                    &path,
+                    true,
+                    format!("invalid dimension name `{name}`"),
+                    Some("use letters, digits, `_`, `-` and `.`, starting with a letter or digit (it becomes the tag prefix, `feature` in `feature:refunds`)".into()),
+                );
+                continue;
+            }
+            let empty = match values {
+                Value::Null => true,
+                Value::Array(a) => a.is_empty(),
+                Value::Object(m) => m.is_empty(),
+                _ => false,
+            };
+            if empty {
+                self.push(
+                    &path,
+                    true,
+                    format!("dimension `{name}` has no values"),
+                    Some(format!("give `{name}` at least one value with a one-line description, e.g. `{name}: {{example: what it means}}`, or remove it")),
+                );
+                continue;
+            }
+            let Value::Object(map) = values else {
+                self.push(
+                    &path,
+                    true,
+                    format!("dimension `{name}` must be a map of values to one-line descriptions, not {}", crate::text::kind_of(values)),
+                    Some(format!("write `{name}: {{value: what the value means, ...}}`")),
+                );
+                continue;
+            };
+            if map.len() > MAX_DIMENSION_VALUES {
+                self.push(
+                    &path,
+                    true,
+                    format!(
+                        "dimension `{name}` has {} values, more than {MAX_DIMENSION_VALUES}",
+                        map.len()
+                    ),
+                    Some("group the values into fewer, broader ones".into()),
+                );
+                continue;
+            }
+            let mut values = Vec::new();
+            for (value, description) in map {
+                let vpath = child(&path, value);
+                if !ID_RE.is_match(value) || value.len() > 64 {
+                    self.push(
+                        &vpath,
+                        true,
+                        format!("invalid value `{value}` of dimension `{name}`"),
+                        Some(format!("use at most 64 letters, digits, `_`, `-` and `.`, starting with a letter or digit (it becomes the tag `{name}:VALUE` and part of draft ids)")),
+                    );
+                    continue;
+                }
+                match description {
+                    Value::String(d) if !d.trim().is_empty() && !d.trim().contains('\n') && d.len() <= 500 => {
+                        values.push((value.clone(), d.trim().to_string()));
+                    }
+                    other => self.push(
+                        &vpath,
+                        false,
+                        format!("value `{value}` of dimension `{name}` needs a one-line description (at most 500 bytes), not {}", match other {
+                            Value::String(d) if d.trim().is_empty() => "an empty one".to_string(),
+                            Value::String(_) => "several lines or a longer text".to_string(),
+                            v => crate::text::kind_of(v).to_string(),
+                        }),
+                        Some(format!("write `{value}: what the value means, in one line` (the generator reads it)")),
+                    ),
+                }
+            }
+            out.push(Dimension {
+                name: name.clone(),
+                values,
+                location,
+            });
+        }
+        out
     }
 
     /// The suite's variants: those listed under `variants:`, or the cross
@@ -878,6 +1063,7 @@ impl Loader<'_> {
             self.threshold(&child(base, "threshold"), t);
         }
         let skip = self.skip(&child(base, "skip"), rc.skip.as_ref());
+        let repeat = self.repeat(base, rc.repeat.as_ref(), defaults.raw.repeat.as_ref());
         if let Some(only) = &rc.variants {
             self.only_variants(&child(base, "variants"), only, &defaults.variants);
         }
@@ -909,7 +1095,33 @@ impl Loader<'_> {
             skip,
             only_variants: rc.variants,
             script,
+            repeat,
         })
+    }
+
+    /// `repeat:` of a case, else of `defaults:` (reported once per case
+    /// that uses a broken default, at the default).
+    fn repeat(
+        &mut self,
+        base: &[Seg],
+        own: Option<&Value>,
+        default: Option<&Value>,
+    ) -> Option<crate::repeat::Repeat> {
+        let (path, value) = match (own, default) {
+            (Some(v), _) => (child(base, "repeat"), v),
+            (None, Some(v)) => (
+                vec![Seg::Key("defaults".into()), Seg::Key("repeat".into())],
+                v,
+            ),
+            (None, None) => return None,
+        };
+        match crate::repeat::Repeat::parse(value) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.spec_error(&path, e);
+                None
+            }
+        }
     }
 
     /// The step names of a target when it is a pipeline (written in place
@@ -1492,6 +1704,215 @@ fn merged_vars(
         }
     }
     vars
+}
+
+/// `cases_from:`: cases read from data files (`files.rs`).
+impl Loader<'_> {
+    /// The rows of the data file(s) named by `cases_from:` (one mapping or
+    /// a list), as cases with the suite's defaults, after `cases`; a row
+    /// that cannot become a case is a bad row of its own.
+    fn cases_from(
+        &mut self,
+        from: &Value,
+        suite: &str,
+        defaults: &Defaults,
+        cases: &mut Vec<Case>,
+    ) {
+        let base = vec![Seg::Key("cases_from".into())];
+        match from {
+            Value::Array(list) if !list.is_empty() => {
+                for (i, one) in list.iter().enumerate() {
+                    self.one_cases_from(&item(&base, i), one, suite, defaults, cases);
+                }
+            }
+            Value::Object(_) => self.one_cases_from(&base, from, suite, defaults, cases),
+            _ => self.push(
+                &base,
+                true,
+                "`cases_from` must be a mapping such as `{file: data/questions.jsonl}`, or a list of them".into(),
+                Some("see docs/datasets.md".into()),
+            ),
+        }
+    }
+
+    fn one_cases_from(
+        &mut self,
+        path: &[Seg],
+        value: &Value,
+        suite: &str,
+        defaults: &Defaults,
+        cases: &mut Vec<Case>,
+    ) {
+        let before = self.errors.len();
+        let Some(mapping) = self.typed::<super::files::Mapping>(path, value.clone(), "cases_from")
+        else {
+            return;
+        };
+        if self.errors.len() > before {
+            // A misspelled key was reported: what it would have mapped is
+            // not also reported missing from the file.
+            return;
+        }
+        let problem = |this: &mut Self, display: Option<&str>, p: super::files::FileProblem| {
+            let hint = Some(p.hint);
+            match (p.at, display) {
+                (Some((line, col)), Some(file)) => this.errors.push(LoadError {
+                    location: Location {
+                        file: file.into(),
+                        line,
+                        col,
+                    },
+                    message: p.message,
+                    hint,
+                }),
+                _ => {
+                    let at = p.key.map_or_else(|| path.to_vec(), |k| child(path, k));
+                    this.push(&at, false, p.message, hint);
+                }
+            }
+        };
+        let (file, display) = match super::files::locate(&mapping, &self.dir, &self.project) {
+            Ok(found) => found,
+            Err(p) => return problem(self, None, p),
+        };
+        let rows = match super::files::read(&mapping, &file, display.clone()) {
+            Ok(rows) => rows,
+            Err(p) => return problem(self, Some(&display), p),
+        };
+        let Some(template) = self.row_template(path, &mapping, defaults) else {
+            return;
+        };
+        let data_file: Arc<str> = rows.display.as_str().into();
+        let at = |line: u32, col: u32| Location {
+            file: data_file.clone(),
+            line,
+            col,
+        };
+        let mut seen: BTreeMap<String, Location> = cases
+            .iter()
+            .map(|c| (c.id.clone(), c.location.clone()))
+            .collect();
+        let longest_variant = defaults
+            .variants
+            .iter()
+            .map(|v| v.id.as_str())
+            .max_by_key(|v| snapshot_file_name(suite, "", Some(v)).len());
+        let mut bad = Vec::new();
+        for row in rows.rows {
+            let row = row.and_then(|r| {
+                let problem = |message: String, hint: &str| super::files::RowProblem {
+                    row_line: r.line,
+                    line: r.id_at.map_or(r.line, |a| a.0),
+                    col: r.id_at.map_or(r.col, |a| a.1),
+                    message,
+                    hint: hint.into(),
+                };
+                if let Some(first) = seen.get(&r.id) {
+                    return Err(problem(
+                        format!("duplicate case id `{}` (first used at {first})", r.id),
+                        if r.id_at.is_some() {
+                            "case ids must be unique within a suite: rename one of them"
+                        } else {
+                            "the two rows have the same content, so the same id: remove one, or give the rows an `id` column"
+                        },
+                    ));
+                }
+                let n = snapshot_file_name(suite, &r.id, longest_variant).len();
+                if n > MAX_FILE_NAME_BYTES {
+                    return Err(problem(
+                        format!("the snapshot file name of case `{}` would be {n} bytes, more than {MAX_FILE_NAME_BYTES}", r.id),
+                        "shorten the case id, the suite name or the variant ids",
+                    ));
+                }
+                if r.input.is_array() && crate::chat::messages_of(&r.input).is_none() {
+                    return Err(problem(
+                        "the input is a list, but not of `{role, content}` messages".into(),
+                        "write the input as a string, a map of variables, or a list of messages",
+                    ));
+                }
+                Ok(r)
+            });
+            match row {
+                Ok(r) => {
+                    let location = at(r.line, r.col);
+                    seen.insert(r.id.clone(), location.clone());
+                    let mut case = template.clone();
+                    case.vars = merged_vars(&defaults.raw.vars, r.vars, &r.input);
+                    case.tags = merged_tags(&defaults.raw.tags, r.tags);
+                    case.id = r.id;
+                    case.description = r.description;
+                    case.input = r.input;
+                    case.expected = r.expected;
+                    if r.output.is_some() {
+                        case.output = r.output;
+                    }
+                    case.location = location;
+                    cases.push(case);
+                }
+                Err(p) => bad.push(super::BadRow {
+                    name: format!("{}:{}", rows.display, p.row_line),
+                    error: LoadError {
+                        location: at(p.line, p.col),
+                        message: p.message,
+                        hint: Some(p.hint),
+                    },
+                }),
+            }
+        }
+        if bad.len() > MAX_ERRORS {
+            // So many bad rows are one mistake (a wrong mapping, the wrong
+            // file): the file does not run, and says so once.
+            self.push(
+                path,
+                true,
+                format!(
+                    "{} of the rows of {} cannot become cases (the first problems follow)",
+                    bad.len(),
+                    rows.display
+                ),
+                Some("check the mapping of `cases_from:` against the file's fields".into()),
+            );
+            self.errors.extend(bad.into_iter().map(|b| b.error));
+        } else {
+            self.bad_rows.extend(bad);
+        }
+    }
+
+    /// The case every row starts from: the suite's defaults (target,
+    /// checks, threshold, gate), checked once for the whole file.
+    fn row_template(
+        &mut self,
+        path: &[Seg],
+        mapping: &super::files::Mapping,
+        defaults: &Defaults,
+    ) -> Option<Case> {
+        let has_variant_targets =
+            !defaults.variants.is_empty() && defaults.variants.iter().all(|v| v.target.is_some());
+        if mapping.output.is_none() && defaults.raw.target.is_none() && !has_variant_targets {
+            self.push(
+                path,
+                true,
+                "cases from a file have no target: they take the suite's `defaults.target`".into(),
+                Some("add `defaults: {target: <name>}` to the suite, or map a column of fixed outputs with `output:`".into()),
+            );
+            return None;
+        }
+        if defaults.raw.checks.is_empty() {
+            self.push(
+                path,
+                true,
+                "cases from a file have no checks: they take the suite's `defaults.checks`".into(),
+                Some("add `defaults: {checks: [...]}` to the suite; a case with nothing to check would always pass".into()),
+            );
+            return None;
+        }
+        let rc = RawCase {
+            id: "row".into(),
+            output: mapping.output.as_ref().map(|_| Value::Null),
+            ..RawCase::default()
+        };
+        self.case(path, rc, false, defaults)
+    }
 }
 
 /// The error for a name longer than [`MAX_ID_CHARS`], if it is.

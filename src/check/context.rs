@@ -88,6 +88,25 @@ pub trait Baselines: Sync {
         case_id: &'a str,
         variant: &'a str,
     ) -> BoxFuture<'a, Option<Output>>;
+
+    /// The target output of the trial `suite::case_id[::variant]` called on
+    /// another `input` (an invariance check's equivalent input), as the
+    /// sample the check runs for. The call is made like the trial's own
+    /// (the same target, variables and cassettes: the recorded request
+    /// differs by its input, so each input has its own cassette) and at most
+    /// once per run. An error says why no output exists.
+    fn output_for<'a>(
+        &'a self,
+        suite: &'a str,
+        case_id: &'a str,
+        variant: Option<&'a str>,
+        input: &'a Value,
+    ) -> BoxFuture<'a, Result<Output, String>> {
+        let _ = (suite, case_id, variant, input);
+        Box::pin(std::future::ready(Err(
+            "no run to call the target in (an invariance check runs inside a suite run)".into(),
+        )))
+    }
 }
 
 /// No other trials: every baseline variant is missing.

@@ -106,6 +106,8 @@ pub static REGISTRY: &[Entry] = &[
     entry::<kinds::tool_args::ToolArgs>(),
     entry::<kinds::trajectory::Trajectory>(),
     entry::<kinds::skip::Skip>(),
+    entry::<kinds::invariant::Invariant>(),
+    entry::<kinds::directional::Directional>(),
 ];
 
 /// Every check kind name, as written in YAML, in table order.

@@ -363,6 +363,22 @@ impl Review {
                 });
             }
         }
+        // Quarantined trials gate nothing, and are always shown.
+        for r in head
+            .records
+            .iter()
+            .filter(|r| r.status == Status::Quarantined)
+        {
+            let at = r.verdict.failure_location();
+            out.push(Annotation {
+                level: Level::Notice,
+                file: Some(paths.map(&at.file)).filter(|f| !f.is_empty()),
+                line: (at.line > 0).then_some(at.line),
+                col: (at.col > 0).then_some(at.col),
+                title: format!("tribunal quarantined: {}", r.verdict.trial),
+                message: crate::text::one_line(&failure_reason(r), 1000),
+            });
+        }
         if out.len() > max {
             let rest = out.len() - max;
             out.truncate(max);

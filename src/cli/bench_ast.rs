@@ -33,6 +33,11 @@ pub struct Tally {
     pub millis: Vec<f64>,
     /// Wall time of the whole set, in seconds.
     pub seconds: f64,
+    /// Counterexamples by the classes they need (`nulls+duplicates`, or
+    /// `plain` when they need nothing special).
+    pub classes: std::collections::BTreeMap<String, usize>,
+    /// `unknown` pairs by the first words of their reason.
+    pub unknown_reasons: std::collections::BTreeMap<String, usize>,
 }
 
 impl Tally {
@@ -74,6 +79,24 @@ impl Tally {
             self.quantile(0.95),
         )
     }
+}
+
+/// A short name for why a pair stayed `unknown`: the constructs tribunal
+/// does not translate, or SQLite's error without the query text.
+fn unknown_key(reason: &str) -> String {
+    if let Some((_, uses)) = reason.split_once("; it uses ") {
+        return uses
+            .split(", which SQLite")
+            .next()
+            .unwrap_or(uses)
+            .to_string();
+    }
+    if let Some((_, err)) = reason.split_once("does not run in SQLite: ") {
+        let err = err.split(" in SELECT").next().unwrap_or(err);
+        let err = err.split(" (sqlparser").next().unwrap_or(err);
+        return err.chars().take(60).collect();
+    }
+    reason.chars().take(60).collect()
 }
 
 /// Reads the SQL datasets under `dir` as `(set name, expected label, pairs)`.
@@ -413,6 +436,21 @@ fn run_set(
             Ok(v) => v.label(),
             Err(_) => "error",
         };
+        if let Ok(v) = &r {
+            let ev = v.evidence();
+            if let Some(cs) = ev["counterexample"]["classes"].as_array() {
+                let names: Vec<&str> = cs.iter().filter_map(Value::as_str).collect();
+                let key = if names.is_empty() {
+                    "plain".to_string()
+                } else {
+                    names.join("+")
+                };
+                *t.classes.entry(key).or_default() += 1;
+            }
+            if let Some(reason) = ev["reason"].as_str() {
+                *t.unknown_reasons.entry(unknown_key(reason)).or_default() += 1;
+            }
+        }
         if verbose {
             println!("{}", verdict_json(p.id.as_ref(), &r, ms));
         }
@@ -476,6 +514,24 @@ pub fn run(a: &BenchArgs) -> ExitCode {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for t in &tallies {
         println!("{}", t.row());
+    }
+    println!();
+    println!("| set | counterexamples by what they need |");
+    println!("|---|---|");
+    for t in tallies.iter().filter(|t| !t.classes.is_empty()) {
+        let h: Vec<String> = t.classes.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        println!("| {} | {} |", t.name, h.join(", "));
+    }
+    println!();
+    println!("| set | unknown, by reason |");
+    println!("|---|---|");
+    for t in tallies.iter().filter(|t| !t.unknown_reasons.is_empty()) {
+        let h: Vec<String> = t
+            .unknown_reasons
+            .iter()
+            .map(|(k, n)| format!("{k} ({n})"))
+            .collect();
+        println!("| {} | {} |", t.name, h.join("; "));
     }
     ExitCode::SUCCESS
 }

@@ -22,6 +22,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::check::ast::tolerance::Classes;
 use crate::check::ast::{Dialect, Equivalence, Options, audience, compare, load_schema, sql};
 
 /// The subcommands this module adds to `tribunal`.
@@ -88,6 +89,10 @@ pub struct EquivArgs {
     /// JSON: absolute numeric tolerance.
     #[arg(long, default_value_t = 0.0)]
     pub tolerance: f64,
+    /// Counterexample classes to tolerate, comma-separated (`nulls,ties`;
+    /// see docs/equivalence.md).
+    #[arg(long, value_delimiter = ',')]
+    pub tolerate: Vec<String>,
     /// The reference: a file path or the text itself.
     #[arg(required_unless_present = "pairs")]
     pub left: Option<String>,
@@ -152,7 +157,8 @@ pub fn verdict_json(
     match result {
         Ok(v) => {
             let cex = match v {
-                Equivalence::NotEquivalent { evidence, .. } => evidence.clone(),
+                Equivalence::NotEquivalent { evidence, .. }
+                | Equivalence::EquivalentUnderTolerances { evidence, .. } => evidence.clone(),
                 _ => Value::Null,
             };
             json!({
@@ -187,8 +193,10 @@ fn as_input(dialect: Dialect, text: &str) -> Result<Value, String> {
     }
 }
 
-fn options(a: &EquivArgs) -> Options {
+fn options(a: &EquivArgs) -> Result<Options, String> {
     let mut o = Options::default();
+    let tolerate = Classes::parse_list(&a.tolerate)?;
+    o.sql.tolerate = tolerate;
     o.sql.dialect = a.sql_dialect.clone();
     o.sql.budget_ms = a.budget_ms;
     o.sql.max_dbs = a.max_databases;
@@ -198,7 +206,95 @@ fn options(a: &EquivArgs) -> Options {
     o.json.ignore_order = a.ignore_order;
     o.json.set_paths = a.set_paths.clone();
     o.json.tolerance = a.tolerance;
-    o
+    Ok(o)
+}
+
+/// A SQL counterexample's database and results as text tables, one per
+/// table the queries read, then the two results.
+pub fn counterexample_tables(evidence: &Value) -> String {
+    let Some(tables) = evidence.get("tables").and_then(Value::as_array) else {
+        return String::new();
+    };
+    let cell = |v: &Value| match v {
+        Value::Null => "NULL".to_string(),
+        Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    };
+    let grid = |head: Vec<String>, rows: Vec<Vec<String>>| -> String {
+        let n = head.len().max(rows.iter().map(Vec::len).max().unwrap_or(0));
+        let mut w = vec![0; n];
+        for r in std::iter::once(&head).chain(&rows) {
+            for (i, c) in r.iter().enumerate() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+        let line = |r: &Vec<String>| {
+            let cs: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+                .collect();
+            format!("  | {} |\n", cs.join(" | "))
+        };
+        let mut out = String::new();
+        if !head.is_empty() {
+            out.push_str(&line(&head));
+        }
+        if rows.is_empty() {
+            out.push_str("  (no rows)\n");
+        }
+        for r in &rows {
+            out.push_str(&line(r));
+        }
+        out
+    };
+    let as_rows = |v: Option<&Value>| -> Vec<Vec<String>> {
+        v.and_then(Value::as_array)
+            .map(|rs| {
+                rs.iter()
+                    .map(|r| {
+                        r.as_array()
+                            .map(|c| c.iter().map(cell).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = String::from("counterexample database:\n");
+    for t in tables {
+        out.push_str(&format!(
+            "{}\n",
+            t.get("table").and_then(Value::as_str).unwrap_or("?")
+        ));
+        let head: Vec<String> = t
+            .get("columns")
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push_str(&grid(head, as_rows(t.get("rows"))));
+    }
+    for (side, key) in [("left", "left_result"), ("right", "right_result")] {
+        out.push_str(&format!("{side} query returns:\n"));
+        out.push_str(&grid(Vec::new(), as_rows(evidence.get(key))));
+    }
+    if let Some(c) = evidence.get("classes").and_then(Value::as_array) {
+        let names: Vec<&str> = c.iter().filter_map(Value::as_str).collect();
+        out.push_str(&format!(
+            "needs: {}\n",
+            if names.is_empty() {
+                "nothing special".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    out
 }
 
 /// Schemas loaded once per spec.
@@ -249,7 +345,19 @@ pub fn check_pair(
 }
 
 fn equiv(a: EquivArgs) -> ExitCode {
-    let mut opts = options(&a);
+    if !a.tolerate.is_empty() && a.dialect != DialectArg::Sql && a.pairs.is_none() {
+        eprintln!(
+            "error: `--tolerate` applies to `--dialect sql` only (hint: drop `--tolerate`, or compare SQL)"
+        );
+        return crate::exit::code(crate::exit::EQUIV_INVALID);
+    }
+    let mut opts = match options(&a) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e} (hint: `--tolerate nulls,ties`)");
+            return crate::exit::code(crate::exit::EQUIV_INVALID);
+        }
+    };
     let mut cache = SchemaCache::default();
     if let Some(path) = &a.pairs {
         return equiv_pairs(path, &a, &opts, &mut cache);
@@ -289,7 +397,10 @@ fn equiv(a: EquivArgs) -> ExitCode {
     match &result {
         Ok(v) => {
             println!("{}: {}", v.label(), v.reason());
-            if let Equivalence::NotEquivalent { evidence, .. } = v {
+            if let Equivalence::NotEquivalent { evidence, .. }
+            | Equivalence::EquivalentUnderTolerances { evidence, .. } = v
+            {
+                print!("{}", counterexample_tables(evidence));
                 println!(
                     "{}",
                     serde_json::to_string_pretty(evidence).unwrap_or_default()
@@ -297,7 +408,9 @@ fn equiv(a: EquivArgs) -> ExitCode {
             }
             eprintln!("({millis:.1} ms)");
             crate::exit::code(match v {
-                Equivalence::Equivalent { .. } => crate::exit::EQUIV_EQUIVALENT,
+                Equivalence::Equivalent { .. } | Equivalence::EquivalentUnderTolerances { .. } => {
+                    crate::exit::EQUIV_EQUIVALENT
+                }
                 Equivalence::NotEquivalent { .. } => crate::exit::EQUIV_NOT_EQUIVALENT,
                 Equivalence::Unknown { .. } => crate::exit::EQUIV_UNKNOWN,
             })

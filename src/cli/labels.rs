@@ -4,7 +4,9 @@
 //! cases with fixed `output:` and on model targets (replayed from cassettes
 //! under `CI=true`). Cases whose target is a registered Rust function have no
 //! output from the bare CLI: `align` then judges the labelled output and
-//! reports staleness as unknown; `label` lists them as having no output.
+//! reports staleness as unknown; `label` shows the output the last run
+//! recorded (`target/tribunal/last.json`), or lists them as having no output
+//! when there is no run.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,7 +47,8 @@ pub enum Command {
         root: PathBuf,
     },
     /// Walk through unlabelled outputs of a suite in the terminal and record
-    /// a pass/fail verdict and critique for each.
+    /// a pass/fail verdict and critique for each (`u` undoes the last label;
+    /// a critique line ending with `\` continues on the next).
     Label {
         /// The suite to label.
         #[arg(long)]
@@ -143,6 +146,7 @@ pub fn run(cmd: Command) -> ExitCode {
                 labeller,
                 relabel_stale,
                 check,
+                ..WalkOptions::default()
             };
             let stdin = std::io::stdin();
             match run_label(&root, &suite, stdin.lock(), std::io::stdout(), &options) {
@@ -220,7 +224,22 @@ pub fn run_label(
     let path = labels_path(root, suite, settings.labels.as_deref());
     let env = env_for(root, &suites)?;
     let rt = runtime()?;
-    rt.block_on(walk(&env, s, &path, input, out, options))
+    // Targets the CLI cannot call (registered Rust functions) are labelled
+    // on the output the last run recorded.
+    let mut options = options.clone();
+    if options.recorded.is_empty() {
+        let report = crate::report::Settings::from_env(root).map_err(|e| e.to_string())?;
+        if let Ok(run) = crate::report::RunResults::load(&report.report_dir.join("last.json")) {
+            options.recorded_run = Some(run.run_id.clone());
+            options.recorded = run
+                .records
+                .into_iter()
+                .filter(|r| r.verdict.suite == suite)
+                .filter_map(|r| Some((r.verdict.trial, r.verdict.output?)))
+                .collect();
+        }
+    }
+    rt.block_on(walk(&env, s, &path, input, out, &options))
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

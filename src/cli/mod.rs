@@ -6,11 +6,15 @@ pub mod bench_ast;
 pub mod bench_e2e;
 pub mod ci;
 pub mod equiv;
+pub mod flaky;
+pub mod generate;
+pub mod generate_llm;
 pub mod import;
 pub mod init;
 pub mod labels;
 pub mod providers;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod validate;
 
@@ -74,6 +78,19 @@ pub enum Cmd {
     /// Convert another tool's eval configuration into tribunal suites.
     #[command(subcommand)]
     Import(import::Command),
+    /// Draft cases beside a suite (`<suite>.drafts.jsonl`): from ground truth,
+    /// from dimensions, from production logs; and accept the chosen ones
+    /// into it (docs/datasets.md).
+    #[command(subcommand)]
+    Generate(generate::Command),
+    /// Start the review app: a local web page where a domain expert labels
+    /// outputs pass/fail with critiques, then sees judge agreement and an
+    /// error analysis. Prints the URL; opens nothing.
+    Review(review::Args),
+    /// List the trials whose verdicts are unstable across the stored runs:
+    /// flips, pass rate and its Wilson interval, split judge votes, mixed
+    /// `repeat:` samples, and whether each is quarantined.
+    Flaky(flaky::Args),
 }
 
 /// `tribunal run --mode`: the cassette mode (`TRIBUNAL_MODE`).
@@ -112,6 +129,9 @@ pub struct RunArgs {
     /// Arguments for the test binary (a filter, `--exact`, `--test-threads N`).
     #[arg(last = true)]
     pub test_args: Vec<String>,
+    /// Samples of every case without its own `repeat:` (`TRIBUNAL_REPEAT`).
+    #[arg(long, value_name = "K")]
+    pub repeat: Option<u32>,
 }
 
 /// Runs a parsed command line and returns the process exit code (see
@@ -128,5 +148,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Ci(c) => ci::run(c),
         Cmd::Init(args) => init::run(args),
         Cmd::Import(c) => import::run(c),
+        Cmd::Generate(c) => generate::run(c),
+        Cmd::Review(args) => review::run(args),
+        Cmd::Flaky(args) => flaky::run(args),
     }
 }

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::report::analysis::{ReportView, analyse};
 use crate::report::compare::{compare, variant_matrix};
 use crate::report::error::ReportError;
 use crate::report::gate::{
@@ -15,6 +16,7 @@ use crate::report::gate::{
 use crate::report::history::History;
 use crate::report::results::{RunResults, merge};
 use crate::report::summary::{Summary, terminal_summary};
+use crate::report::trend::trend;
 use crate::report::{Settings, html, junit, markdown};
 
 /// Output formats of `tribunal report`.
@@ -62,9 +64,17 @@ pub enum Command {
         /// Store the (merged) run in the history.
         #[arg(long)]
         store: bool,
-        /// Baseline variant of the variant matrix (default: first by name).
+        /// Baseline variant of the variant matrix (default: each suite's
+        /// first variant).
         #[arg(long, value_name = "VARIANT")]
         baseline: Option<String>,
+        /// Cross-tabulate failures by these two tag keys (default: the
+        /// run's two tag keys, when it has exactly two).
+        #[arg(long, value_name = "KEY,KEY", value_parser = crate::report::analysis::parse_by)]
+        by: Option<(String, String)>,
+        /// Include runs that evaluated only a subset in the HTML trends.
+        #[arg(long)]
+        include_subsets: bool,
         #[command(flatten)]
         project: ProjectArgs,
     },
@@ -94,6 +104,10 @@ pub enum Command {
         /// Show this trial's outcomes over runs instead.
         #[arg(long, value_name = "TRIAL")]
         trial: Option<String>,
+        /// Include runs that evaluated only a subset (a filter or
+        /// `TRIBUNAL_SUITES`) in the metrics over runs.
+        #[arg(long)]
+        include_subsets: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "markdown")]
         format: CompareFormat,
@@ -126,6 +140,8 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             out: dir,
             store,
             baseline,
+            by,
+            include_subsets,
             project,
         } => {
             let root = &project.root;
@@ -148,6 +164,12 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             } else {
                 merge(parts)?
             };
+            let view = ReportView {
+                by,
+                include_subsets,
+            };
+            // A `--by` key no trial has is an error before anything is written.
+            let analysis = analyse(&run, &view)?;
             let mut points = Vec::new();
             if store {
                 let path = settings.history.clone().ok_or_else(|| {
@@ -156,15 +178,30 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                 let mut h = History::open(&path)?;
                 h.store(&run)?;
                 h.trim(settings.keep)?;
-                points = h.runs(crate::report::PLOT_RUNS)?;
+                points = h.points(crate::report::PLOT_RUNS)?;
+            } else if let Some(path) = settings.history.as_ref().filter(|p| p.is_file())
+                && (dir.is_some() || format.contains(&Format::Html))
+            {
+                points = History::open(path)?.points(crate::report::PLOT_RUNS)?;
             }
             for f in &format {
                 let text = match f {
-                    Format::Terminal => terminal_summary(&run),
-                    Format::Markdown => markdown::run_summary(&run),
+                    Format::Terminal => {
+                        let mut t = terminal_summary(&run);
+                        if let Some(spend) = &run.spend
+                            && spend.replayed_calls + spend.live_calls > 0
+                        {
+                            t.push_str(&format!("{}\n", spend.line()));
+                        }
+                        if analysis.failed > 0 {
+                            t.push_str(&crate::report::analysis::terminal(&analysis));
+                        }
+                        t
+                    }
+                    Format::Markdown => markdown::run_summary_with(&run, &view),
                     Format::Json => run.to_json(),
                     Format::Junit => junit::render(&run),
-                    Format::Html => html::render(&run, &points),
+                    Format::Html => html::render_with(&run, &points, &view),
                     Format::Matrix => markdown::matrix(&variant_matrix(&run, baseline.as_deref())),
                 };
                 out.write_all(text.as_bytes()).map_err(io)?;
@@ -178,12 +215,20 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                 s.step_summary = None;
                 s.nextest_run = None;
                 crate::report::after_run_with(&run, &s)?;
-                // The HTML from after_run_with has no history; redo it with plots.
-                if !points.is_empty() {
-                    let path = dir.join("report.html");
-                    crate::fsutil::write_atomic(&path, html::render(&run, &points).as_bytes())
-                        .map_err(|e| ReportError::write(&path, e))?;
-                }
+                // after_run_with draws the default view with no history:
+                // redo the Markdown and HTML with the plots and this view.
+                let path = dir.join("report.html");
+                crate::fsutil::write_atomic(
+                    &path,
+                    html::render_with(&run, &points, &view).as_bytes(),
+                )
+                .map_err(|e| ReportError::write(&path, e))?;
+                let path = dir.join("summary.md");
+                crate::fsutil::write_atomic(
+                    &path,
+                    markdown::run_summary_with(&run, &view).as_bytes(),
+                )
+                .map_err(|e| ReportError::write(&path, e))?;
                 let results = dir.join("results.json");
                 crate::fsutil::write_atomic(&results, run.to_json().as_bytes())
                     .map_err(|e| ReportError::write(&results, e))?;
@@ -215,7 +260,9 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             let head_run = resolve(root, &settings, &head)?;
             let c = compare(&base_run, &head_run);
             let report = gates.check(&Summary::of(&head_run), Some(&c));
-            let md = markdown::comparison(&c, (!gates.is_empty()).then_some(&report));
+            let shown =
+                !gates.is_empty() || !report.failures.is_empty() || !report.passed.is_empty();
+            let md = markdown::comparison(&c, shown.then_some(&report));
             match format {
                 CompareFormat::Markdown => out.write_all(md.as_bytes()).map_err(io)?,
                 CompareFormat::Json => {
@@ -237,6 +284,7 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
         Command::History {
             limit,
             trial,
+            include_subsets,
             format,
             root,
         } => {
@@ -273,27 +321,15 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                     .map_err(io)?;
                 }
                 None => {
-                    let rows = h.runs(limit)?;
+                    let t = trend(h.points(limit)?, include_subsets);
                     match format {
-                        CompareFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default()),
+                        CompareFormat::Json => writeln!(
+                            out,
+                            "{}",
+                            serde_json::to_string_pretty(&t).unwrap_or_default()
+                        ),
                         CompareFormat::Markdown => {
-                            let mut text = String::from("| run | started | commit | branch | trials | pass rate | failing | mean score | cost |\n|---|---|---|---|---|---|---|---|---|\n");
-                            for r in &rows {
-                                let rate = if r.counted > 0 { format!("{:.1}%", 100.0 * r.passed as f64 / r.counted as f64) } else { "n/a".into() };
-                                text.push_str(&format!(
-                                    "| `{}` | {} | {} | {} | {} | {} | {} | {} | ${:.4} |\n",
-                                    r.id,
-                                    r.started_at,
-                                    r.git_commit.as_deref().map(|c| &c[..c.len().min(12)]).unwrap_or(""),
-                                    r.git_branch.as_deref().unwrap_or(""),
-                                    r.trials,
-                                    rate,
-                                    r.failing,
-                                    r.mean_score.map(|m| format!("{m:.3}")).unwrap_or_default(),
-                                    r.cost_usd
-                                ));
-                            }
-                            write!(out, "{text}")
+                            write!(out, "{}", crate::report::trend::markdown(&t))
                         }
                     }
                     .map_err(io)?;
@@ -389,7 +425,7 @@ fn print_gates(
     gates: &Gates,
     report: &GateReport,
 ) -> std::io::Result<()> {
-    if gates.is_empty() {
+    if gates.is_empty() && report.failures.is_empty() && report.passed.is_empty() {
         return Ok(());
     }
     writeln!(out, "\ngates:")?;
@@ -528,6 +564,8 @@ mod tests {
             out: None,
             store: false,
             baseline: None,
+            by: None,
+            include_subsets: false,
             project: ProjectArgs {
                 root: dir.path().to_path_buf(),
                 gates_file: None,

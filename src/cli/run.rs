@@ -29,6 +29,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     if let Some(glob) = &args.suites {
         cmd.env("TRIBUNAL_SUITES", glob);
     }
+    if let Some(k) = args.repeat {
+        cmd.env("TRIBUNAL_REPEAT", k.to_string());
+    }
     // cargo's own status: 0, or 101 when a trial (or the build) failed.
     match cmd.status() {
         Ok(status) => match status.code().and_then(|c| u8::try_from(c).ok()) {

@@ -36,8 +36,20 @@ pub fn check(root: &Path) -> Report {
             // alike) are load errors of the run, so they are problems here too.
             let duplicates = crate::expand::expand_unique(&loaded.suites).duplicates;
             problems.extend(duplicates.iter().map(|d| d.error().to_string()));
+            // A bad row of a data file is a failing trial: a problem here.
+            let rows: Vec<String> = loaded
+                .suites
+                .iter()
+                .flat_map(|s| s.bad_rows.iter().map(|r| r.error.to_string()))
+                .collect();
+            let bad_rows = rows.len();
+            problems.extend(rows);
             let cases: usize = loaded.suites.iter().map(|s| s.cases.len()).sum();
-            (files.len(), cases, loaded.broken.len() + duplicates.len())
+            (
+                files.len(),
+                cases,
+                loaded.broken.len() + duplicates.len() + bad_rows,
+            )
         }
         Err(e) => {
             problems.push(e.to_string());
@@ -45,7 +57,18 @@ pub fn check(root: &Path) -> Report {
         }
     };
     let config_problems = match Config::load(root) {
-        Ok(_) => 0,
+        // The quarantine list is configuration too: a broken one would stop
+        // every run.
+        Ok(c) => match crate::quarantine::Quarantine::load(
+            &c.quarantine,
+            &crate::case::display_path(root, &c.quarantine),
+        ) {
+            Ok(_) => 0,
+            Err(errors) => {
+                problems.extend(errors.iter().map(ToString::to_string));
+                errors.len()
+            }
+        },
         Err(errors) => {
             problems.extend(errors.0.iter().map(ToString::to_string));
             errors.0.len()
@@ -124,6 +147,22 @@ mod tests {
         tribunal.yaml:3:10: unknown key `concurency` in limits (hint: did you mean `concurrency`?)
         tribunal.yaml:4:24: `run.trial_timeout_s` is -1, not a positive number of seconds up to 86400 (hint: write `trial_timeout_s: 600`)
         2 suite file(s), 1 case(s), 1 with problems; 3 configuration problem(s)
+        ");
+    }
+
+    #[test]
+    fn a_broken_quarantine_list_is_a_configuration_problem() {
+        let p = project(&[
+            ("evals/faq.yaml", SUITE),
+            (
+                "evals/quarantine.yaml",
+                "quarantine:\n  - case: faq::a\n    reason: flaky\n    owner: me\n    expires: soon\n",
+            ),
+        ]);
+        let r = check(p.path());
+        insta::assert_snapshot!(format!("{}\n{}", r.problems.join("\n"), r.summary), @r"
+        evals/quarantine.yaml:5:14: `expires: soon` is not a date (hint: write the last day the entry holds as `YYYY-MM-DD`, such as `2027-01-31`)
+        1 suite file(s), 1 case(s), 0 with problems; 1 configuration problem(s)
         ");
     }
 }

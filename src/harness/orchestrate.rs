@@ -30,8 +30,9 @@ pub(crate) struct Broken {
     pub location: crate::diag::Span,
     /// Every problem, one per line.
     pub message: String,
-    /// A trial name used twice, rather than a file that failed to load.
-    pub duplicate: bool,
+    /// A file that failed to load, a trial name used twice, or a row of a
+    /// data file that could not become a case.
+    pub kind: super::LoadFailureKind,
 }
 
 impl Broken {
@@ -49,7 +50,7 @@ impl Broken {
                 |l| l.location.clone(),
             ),
             message: format!("{e}\n(this file's cases did not run; every other suite did)"),
-            duplicate: false,
+            kind: super::LoadFailureKind::File,
         }
     }
 
@@ -61,7 +62,21 @@ impl Broken {
             file: error.location.file.to_string(),
             location: error.location.clone(),
             message: error.to_string(),
-            duplicate: true,
+            kind: super::LoadFailureKind::Duplicate,
+        }
+    }
+
+    fn row(suite: &crate::case::Suite, row: &crate::case::BadRow) -> Broken {
+        Broken {
+            name: format!("{}::{}", suite.name, row.name),
+            suite: suite.name.clone(),
+            file: row.error.location.file.to_string(),
+            location: row.error.location.clone(),
+            message: format!(
+                "{}\n(this row did not run; the suite's other cases did)",
+                row.error
+            ),
+            kind: super::LoadFailureKind::Row,
         }
     }
 }
@@ -102,6 +117,9 @@ impl Plan {
         let Loaded { suites, broken } = load_files(root, files, Some(known));
         let expanded = expand_unique(&suites);
         let mut all: Vec<Broken> = broken.iter().map(Broken::file).collect();
+        for suite in &suites {
+            all.extend(suite.bad_rows.iter().map(|r| Broken::row(suite, r)));
+        }
         all.extend(expanded.duplicates.iter().map(Broken::duplicate));
         Plan {
             trials: expanded.trials,
@@ -227,7 +245,7 @@ fn compare(config: &RunConfig, t: &Trial, v: &Verdict) -> Compared {
     let file = SnapshotFile {
         path: &path,
         display: &display,
-        source: &t.suite.file,
+        source: &t.case().location.file,
         line: t.case().location.line,
         description: t.case().description.as_deref(),
         rerun: &config.rerun,

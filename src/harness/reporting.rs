@@ -34,6 +34,7 @@ pub(crate) fn records(
                 snapshot,
                 skip_reason: None,
                 load_error: None,
+                quarantine: None,
             });
         } else if let Some(reason) = &t.case().skip
             && filter.selects(&t.name(), false)
@@ -47,6 +48,7 @@ pub(crate) fn records(
                 snapshot,
                 skip_reason: Some(reason.clone()),
                 load_error: None,
+                quarantine: None,
             });
         }
     }
@@ -54,11 +56,18 @@ pub(crate) fn records(
 }
 
 /// The record of a broken entry: an `error` verdict carrying every problem.
+/// A bad row of a data file is an errored trial of its suite (named by its
+/// file and line), not a file that did not load.
 fn broken_record(b: &Broken) -> TrialRecord {
+    let row = b.kind == super::LoadFailureKind::Row;
     TrialRecord {
         verdict: Verdict {
             suite: b.suite.clone(),
-            case: String::new(),
+            case: if row {
+                b.name[b.suite.len() + 2..].to_string()
+            } else {
+                String::new()
+            },
             variant: None,
             trial: b.name.clone(),
             outcome: Outcome::Error,
@@ -78,7 +87,31 @@ fn broken_record(b: &Broken) -> TrialRecord {
         accepted: None,
         snapshot: String::new(),
         skip_reason: None,
-        load_error: Some(b.file.clone()),
+        load_error: (!row).then(|| b.file.clone()),
+        quarantine: None,
+    }
+}
+
+/// What narrowed the run to part of the suites, when anything did: the
+/// libtest filter (a name, `--skip`, `--ignored`) or `TRIBUNAL_SUITES`.
+pub(crate) fn subset(filter: &Filter<'_>, suites: Option<&str>) -> Option<String> {
+    let mut parts = Vec::new();
+    if filter.narrows() {
+        parts.push(filter.describe());
+    }
+    if let Some(glob) = suites {
+        parts.push(format!("TRIBUNAL_SUITES `{glob}`"));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// What the run's model calls cost, replayed and live.
+pub(crate) fn spend(s: &crate::provider::StatsSnapshot) -> crate::report::results::Spend {
+    crate::report::results::Spend {
+        replayed_calls: s.replayed,
+        live_calls: s.live,
+        replayed_usd: s.replayed_nano_usd as f64 / 1e9,
+        spent_usd: s.spent_nano_usd as f64 / 1e9,
     }
 }
 
@@ -90,7 +123,7 @@ pub(crate) enum Reporting {
     /// Being written.
     Writing(std::thread::JoinHandle<Result<crate::report::AfterRun, String>>),
     /// Written already (no thread could be started).
-    Done(Result<crate::report::AfterRun, String>),
+    Done(Box<Result<crate::report::AfterRun, String>>),
 }
 
 /// Starts writing the reports of a run with any records (results JSON,
@@ -98,8 +131,11 @@ pub(crate) enum Reporting {
 pub(crate) fn start(
     config: &RunConfig,
     records: &[TrialRecord],
+    plan: &Plan,
     started: SystemTime,
     elapsed: Duration,
+    subset: Option<String>,
+    spend: crate::report::results::Spend,
 ) -> Reporting {
     if records.is_empty() {
         return Reporting::None;
@@ -107,6 +143,15 @@ pub(crate) fn start(
     let mut run = crate::report::RunResults::new(&config.root, records.to_vec(), started, elapsed);
     run.rerun = Some(config.rerun.clone());
     run.force_pass = config.settings.force_pass;
+    run.subset = subset;
+    run.spend = Some(spend);
+    for t in &plan.trials {
+        let suite = &t.suite;
+        if !suite.axes.is_empty() && !run.variant_axes.contains_key(&suite.name) {
+            run.variant_axes
+                .insert(suite.name.clone(), suite.axes.clone());
+        }
+    }
     let job = std::sync::Arc::new((run, crate::report::Settings::from_config(&config.project)));
     let write = |job: &(crate::report::RunResults, crate::report::Settings)| {
         crate::report::after_run_with(&job.0, &job.1).map_err(|e| e.to_string())
@@ -117,7 +162,7 @@ pub(crate) fn start(
         .spawn(move || write(&on_thread))
     {
         Ok(handle) => Reporting::Writing(handle),
-        Err(_) => Reporting::Done(write(&job)),
+        Err(_) => Reporting::Done(Box::new(write(&job))),
     }
 }
 
@@ -131,7 +176,7 @@ impl Reporting {
             Reporting::Writing(handle) => handle
                 .join()
                 .unwrap_or_else(|_| Err("writing them panicked (see the output above)".into())),
-            Reporting::Done(written) => written,
+            Reporting::Done(written) => *written,
         };
         match written {
             Ok(after) if print => {
@@ -146,8 +191,24 @@ impl Reporting {
             Ok(_) => {}
             Err(e) => eprintln!("tribunal: reports were not written: {e}"),
         }
-        if print && !plan.broken.is_empty() {
-            let files: Vec<&str> = plan.broken.iter().map(|b| b.file.as_str()).collect();
+        let rows = plan
+            .broken
+            .iter()
+            .filter(|b| b.kind == super::LoadFailureKind::Row)
+            .count();
+        if print && rows > 0 {
+            eprintln!(
+                "tribunal: {} of data files could not become cases and did not run (the other cases did)",
+                crate::text::count(rows, "row")
+            );
+        }
+        let files: Vec<&str> = plan
+            .broken
+            .iter()
+            .filter(|b| b.kind != super::LoadFailureKind::Row)
+            .map(|b| b.file.as_str())
+            .collect();
+        if print && !files.is_empty() {
             eprintln!(
                 "tribunal: {} suite file(s) could not be loaded (or hold trials that could not be told apart) and did not run: {}",
                 files.len(),
@@ -155,4 +216,37 @@ impl Reporting {
             );
         }
     }
+}
+
+/// Applies the quarantine list to the evaluated trials: a trial with a live
+/// entry is `quarantined` and fails nothing (its message says what it would
+/// have been); an expired entry changes nothing but is noted. Returns the
+/// note of every trial the list names, by trial name.
+pub(crate) fn quarantine(
+    results: &mut Results,
+    list: &crate::quarantine::Quarantine,
+    today: &str,
+) -> std::collections::HashMap<String, crate::verdict::QuarantineNote> {
+    let mut notes = std::collections::HashMap::new();
+    if list.entries.is_empty() {
+        return notes;
+    }
+    for (name, (_, c)) in results.iter_mut() {
+        let Some(note) = list.note(name, c.status, today) else {
+            continue;
+        };
+        if !note.expired {
+            c.status = Status::Quarantined;
+            if c.fails {
+                c.fails = false;
+            }
+        }
+        let line = note.line();
+        c.message = Some(match c.message.take() {
+            Some(m) => format!("{line}\n{m}"),
+            None => line,
+        });
+        notes.insert(name.clone(), note);
+    }
+    notes
 }

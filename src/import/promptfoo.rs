@@ -2915,15 +2915,15 @@ struct DefaultTest {
 
 /// One CSV cell with its 1-based position.
 #[derive(Debug, Clone, PartialEq)]
-struct Cell {
-    text: String,
-    line: u32,
-    col: u32,
+pub(crate) struct Cell {
+    pub(crate) text: String,
+    pub(crate) line: u32,
+    pub(crate) col: u32,
 }
 
 /// Parses CSV (RFC 4180: quoted fields, `""` escapes, newlines inside
 /// quotes; `\n` or `\r\n` rows). Blank lines are skipped.
-fn parse_csv(text: &str, shown: &Arc<str>) -> Result<Vec<Vec<Cell>>, ImportError> {
+pub(crate) fn parse_csv(text: &str, shown: &Arc<str>) -> Result<Vec<Vec<Cell>>, ImportError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = Vec::new();
     let mut row: Vec<Cell> = Vec::new();

@@ -22,9 +22,10 @@
 //!     output: Sure, we'll refund you right away!
 //! ```
 //!
-//! Files are rewritten whole and atomically, sorted by case, variant and
-//! check, so that the terminal labeller and other tools can share them and
-//! diffs stay small.
+//! [`LabelFile::save`] rewrites a file whole, sorted by case, variant and
+//! check; [`edit::update`] (what `tribunal review` uses) changes one label in
+//! place, keeping comments and order, and never loses a label another writer
+//! added meanwhile. Both write atomically.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub mod edit;
+pub mod split;
 
 /// The expert's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -79,6 +83,15 @@ pub struct Label {
     /// Why: the expert's critique (what a judge should learn from).
     #[serde(default)]
     pub critique: String,
+    /// Failure modes (or other tags) the expert gave the output, for error
+    /// analysis (`tribunal review`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Picked as a few-shot example: judges with `few_shot` show picked
+    /// labels before the others (`tribunal review`'s agreement view picks
+    /// them from the disagreements).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub few_shot: bool,
     /// Who labelled it.
     pub labeller: String,
     /// When (`YYYY-MM-DD`, UTC).
@@ -123,9 +136,13 @@ pub const MAX_LABEL_FILE_BYTES: u64 = 64 << 20;
 pub struct LabelFile {
     /// The suite the labels belong to.
     pub suite: String,
-    /// The labels.
-    #[serde(default)]
+    /// The labels (`labels:` with nothing after it is none yet).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub labels: Vec<Label>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Label>, D::Error> {
+    Ok(Option::<Vec<Label>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Why a label file could not be read or written.
@@ -330,6 +347,8 @@ mod tests {
             verdict: HumanVerdict::Fail,
             score: None,
             critique: "Too vague: \"soon\" is not a date.\nSecond line.".into(),
+            tags: Vec::new(),
+            few_shot: false,
             labeller: "dana".into(),
             date: "2026-11-20".into(),
             output_sha256: output_hash(output),

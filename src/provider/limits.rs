@@ -26,6 +26,12 @@ pub struct Stats {
     pub recorded: AtomicU64,
     /// HTTP attempts in flight now.
     pub in_flight: AtomicU64,
+    /// The recorded cost of the replayed calls, in nano-dollars.
+    pub replayed_nano_usd: AtomicU64,
+    /// The cost of the calls made live, in nano-dollars.
+    pub spent_nano_usd: AtomicU64,
+    /// Calls a provider answered (not from a cassette).
+    pub live: AtomicU64,
 }
 
 /// A copy of [`Stats`] at one moment.
@@ -43,6 +49,19 @@ pub struct StatsSnapshot {
     pub recorded: u64,
     /// Attempts in flight.
     pub in_flight: u64,
+    /// The recorded cost of the replayed calls, in nano-dollars
+    /// (10⁻⁹ USD).
+    pub replayed_nano_usd: u64,
+    /// The cost of the calls made live, in nano-dollars.
+    pub spent_nano_usd: u64,
+    /// Calls a provider answered.
+    pub live: u64,
+}
+
+/// A cost in US dollars as whole nano-dollars (negative or non-finite: 0).
+pub fn nano_usd(usd: Option<f64>) -> u64 {
+    usd.filter(|c| c.is_finite() && *c > 0.0)
+        .map_or(0, |c| (c * 1e9).round() as u64)
 }
 
 impl Stats {
@@ -56,6 +75,9 @@ impl Stats {
             replayed: r(&self.replayed),
             recorded: r(&self.recorded),
             in_flight: r(&self.in_flight),
+            replayed_nano_usd: r(&self.replayed_nano_usd),
+            spent_nano_usd: r(&self.spent_nano_usd),
+            live: r(&self.live),
         }
     }
 }

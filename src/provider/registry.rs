@@ -481,6 +481,10 @@ impl Providers {
             if let Some(response) = cassette::replay(path, &key, &self.rerun.record(&trial))? {
                 self.mark_used(path);
                 self.shared.stats.replayed.fetch_add(1, Ordering::Relaxed);
+                self.shared.stats.replayed_nano_usd.fetch_add(
+                    super::limits::nano_usd(response.cost_usd),
+                    Ordering::Relaxed,
+                );
                 let mut r = response;
                 r.replayed = true;
                 return Ok(r);
@@ -533,6 +537,11 @@ impl Providers {
             r.cost_usd = price.map(|p| p.cost(&r.usage));
         }
         r.replayed = false;
+        self.shared.stats.live.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .spent_nano_usd
+            .fetch_add(super::limits::nano_usd(r.cost_usd), Ordering::Relaxed);
         if let (Some(path), Mode::Record | Mode::Auto) = (&path, mode) {
             let entry = Entry {
                 key,

@@ -155,7 +155,7 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
             h.store(run)?;
             h.trim(settings.keep)?;
             h.trim_bytes(settings.retention.history_max_bytes)?;
-            h.runs(PLOT_RUNS)
+            h.points(PLOT_RUNS)
         });
         match stored {
             Ok(rows) => {
@@ -183,6 +183,11 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     }
 
     let mut summary = terminal_summary(run);
+    if let Some(spend) = &run.spend
+        && spend.replayed_calls + spend.live_calls > 0
+    {
+        summary.push_str(&format!("{}\n", spend.line()));
+    }
     summary.push_str(&format!(
         "\nreports: {} · {} · {}\n",
         html_path.display(),

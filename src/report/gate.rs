@@ -266,6 +266,10 @@ impl Gates {
                 ),
             );
         }
+        // The suites' own `min_canary_catch` gates apply under any gates.
+        for g in &head.canary_gates {
+            verdict(g.held, g.line.clone());
+        }
         if let Some(min) = self.min_pass_rate {
             let rate = head.pass.rate.unwrap_or(0.0);
             verdict(

@@ -9,6 +9,10 @@
 //!   damaged file is [`HistoryError::Corrupt`].
 //! - Retention: `TRIBUNAL_HISTORY_KEEP` runs (default [`DEFAULT_KEEP`]; `0`
 //!   keeps everything); older runs are deleted after each store.
+//! - Trends: each stored run's metrics ([`RunPoint`]: pass rate, mean score
+//!   per judge, P95 latency, tokens, recorded cost and money spent) are kept
+//!   in `run_points`, so [`History::points`] reads them without decoding
+//!   every results JSON.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +23,7 @@ use serde::Serialize;
 use super::error::HistoryError;
 use super::results::RunResults;
 use super::summary::{Summary, latency_of};
+use super::trend::RunPoint;
 
 /// How long a store waits for another process's lock.
 pub const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -65,6 +70,10 @@ CREATE TABLE IF NOT EXISTS trials (
     PRIMARY KEY (run_id, trial)
 );
 CREATE INDEX IF NOT EXISTS trials_trial ON trials(trial);
+CREATE TABLE IF NOT EXISTS run_points (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    point TEXT NOT NULL
+);
 ";
 
 /// One run as listed by the history (no per-trial data).
@@ -211,7 +220,48 @@ impl History {
                 .map_err(e)?;
             }
         }
+        tx.execute(
+            "INSERT OR REPLACE INTO run_points (run_id, point) VALUES (?1, ?2)",
+            params![
+                run.run_id,
+                serde_json::to_string(&RunPoint::of(run)).unwrap_or_default()
+            ],
+        )
+        .map_err(e)?;
         tx.commit().map_err(e)
+    }
+
+    /// The metrics of the newest `limit` runs, oldest first (for trends).
+    /// Runs stored before tribunal kept these metrics are measured from
+    /// their stored results.
+    pub fn points(&self, limit: usize) -> Result<Vec<RunPoint>, HistoryError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                // Start times have second precision: runs of one second
+                // keep the order they were stored in.
+                "SELECT r.id, p.point FROM runs r LEFT JOIN run_points p ON p.run_id = r.id
+                 ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, Option<String>)> = stmt
+            .query_map(params![limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, point) in rows.into_iter().rev() {
+            let parsed = point.and_then(|p| serde_json::from_str::<RunPoint>(&p).ok());
+            match parsed {
+                Some(p) => out.push(p),
+                None => {
+                    if let Some(run) = self.load(&id)? {
+                        out.push(RunPoint::of(&run));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes all but the newest `keep` runs (`0` keeps all). Returns how

@@ -123,6 +123,13 @@ pub fn render(run: &RunResults) -> String {
                     escape(&crate::text::one_line(&reason, 300)),
                     escape(&detail)
                 );
+            } else if r.status == Status::Quarantined {
+                // Reported as skipped: JUnit readers show it without failing.
+                let _ = writeln!(
+                    out,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(&crate::text::one_line(&reason, 300))
+                );
             } else if is_skipped(r) {
                 match &r.skip_reason {
                     Some(why) => {
@@ -177,7 +184,7 @@ fn is_error(r: &TrialRecord) -> bool {
 }
 
 fn is_skipped(r: &TrialRecord) -> bool {
-    r.status == Status::Skipped
+    r.status == Status::Skipped || r.status == Status::Quarantined
 }
 
 fn check_lines(r: &TrialRecord) -> String {

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::compare::{Comparison, Paired, VariantRow};
+use super::analysis::{CRITIQUES_SHOWN, ErrorAnalysis, ReportView, analyse, fmt_cell};
+use super::compare::{Comparison, Paired, VariantMatrix, VariantReport};
 use super::gate::GateReport;
 use super::results::RunResults;
 use super::stats::PMethod;
@@ -28,9 +29,14 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 }
 
 /// The Markdown summary of one run: totals, per-tag table, failures by
-/// section (regressions first) with reason and location, and the variant
-/// matrix when the run has several variants.
+/// section (regressions first) with reason and location, the variant
+/// matrices of suites with variants, and the error analysis.
 pub fn run_summary(run: &RunResults) -> String {
+    run_summary_with(run, &ReportView::default())
+}
+
+/// [`run_summary`] drawn as `view` says (the error analysis's dimensions).
+pub fn run_summary_with(run: &RunResults, view: &ReportView) -> String {
     let s = Summary::of(run);
     let mut out = String::new();
     let icon = if super::summary::failing_the_build(run, &s) == 0 {
@@ -70,6 +76,11 @@ pub fn run_summary(run: &RunResults) -> String {
         .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
         .collect();
     let _ = writeln!(out, "{}\n", counts.join(" · "));
+    if let Some(spend) = &run.spend
+        && spend.replayed_calls + spend.live_calls > 0
+    {
+        let _ = writeln!(out, "{}\n", cell(&spend.line()));
+    }
     if !s.by_tag.is_empty() {
         let _ = writeln!(out, "<details><summary>Pass rate by tag</summary>\n");
         let _ = writeln!(out, "| tag | passed | pass rate (95% CI) | mean score |");
@@ -90,6 +101,8 @@ pub fn run_summary(run: &RunResults) -> String {
     for note in super::summary::length_bias_notes(run) {
         let _ = writeln!(out, "> {}\n", cell(&note));
     }
+    out.push_str(&super::calibration::markdown(run));
+    out.push_str(&super::canaries::markdown(run));
     for section in super::sections::sections(run) {
         let items = &section.records;
         let open = if section.fails_build { " open" } else { "" };
@@ -126,13 +139,15 @@ pub fn run_summary(run: &RunResults) -> String {
     if advice != "No trial fails the build." {
         let _ = writeln!(out, "{}\n", advice.replace('\n', "  \n"));
     }
-    let variants = run
-        .records
-        .iter()
-        .filter_map(|r| r.verdict.variant.as_ref())
-        .collect::<std::collections::BTreeSet<_>>();
-    if variants.len() > 1 {
-        out.push_str(&matrix(&super::compare::variant_matrix(run, None)));
+    let variants = super::compare::variant_matrix(run, None);
+    if !variants.is_empty() {
+        out.push_str(&matrix(&variants));
+    }
+    match analyse(run, view) {
+        Ok(a) => out.push_str(&error_analysis(&a)),
+        Err(e) => {
+            let _ = writeln!(out, "> error analysis: {}\n", cell(&e.to_string()));
+        }
     }
     out
 }
@@ -252,6 +267,7 @@ pub fn comparison(c: &Comparison, gates: Option<&GateReport>) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
+    out.push_str(&c.calibration.markdown());
     if let Some(g) = gates {
         let _ = writeln!(out, "### Gates\n");
         for f in &g.failures {
@@ -265,39 +281,212 @@ pub fn comparison(c: &Comparison, gates: Option<&GateReport>) -> String {
     out
 }
 
-/// The variant matrix as a Markdown table (Segment's model comparison
-/// table), best variant in bold, significance against the baseline.
-pub fn matrix(rows: &[VariantRow]) -> String {
-    let mut out = String::from(
-        "### Variants\n\n| variant | n | mean score | pass rate (95% CI) | mean cost | latency p50 / p95 | vs baseline (McNemar p / Wilcoxon p) |\n|---|---|---|---|---|---|---|\n",
-    );
-    for r in rows {
-        let name = if r.best {
-            format!("**{}** ★", cell(&r.variant))
-        } else {
-            cell(&r.variant)
-        };
-        let vs = match &r.vs_baseline {
-            None => "baseline".to_string(),
-            Some(p) => format!(
-                "{} / {} ({} pairs)",
-                p_fmt(p.mcnemar.p_value),
-                p_fmt(p.wilcoxon.p_value),
-                p.pairs
-            ),
-        };
+/// The variant matrices as Markdown (Segment's model comparison table, seed
+/// 000): per suite, a model × prompt grid of the mean judge score when the
+/// suite's matrix has two axes, then one row per variant with n, mean score
+/// per score judge (95% CI), pass rate (95% CI), latency, tokens, cost and
+/// the paired tests against the baseline; the best marked only where it is
+/// significantly better. Suites without variants are named, not mixed in.
+pub fn matrix(report: &VariantReport) -> String {
+    let mut out = String::new();
+    if report.matrices.is_empty() {
+        out.push_str("### Variants\n\nNo suite in this run has more than one variant.\n\n");
+        return out;
+    }
+    for m in &report.matrices {
+        let _ = writeln!(out, "### Variants of `{}`\n", cell(&m.suite));
+        if m.axes.len() == 2 {
+            grid(&mut out, m);
+        }
+        let mut head = String::from("| variant | n |");
+        for j in &m.judges {
+            let _ = write!(head, " `{}` mean (95% CI) |", cell(j));
+        }
+        head.push_str(" pass rate (95% CI) | latency p50 / p95 | tokens / trial | cost / trial | vs baseline |");
+        let cols = 7 + m.judges.len();
+        let _ = writeln!(out, "{head}\n|{}", "---|".repeat(cols));
+        for r in &m.rows {
+            let name = if r.best {
+                format!("**`{}`** ★", cell(&r.variant))
+            } else {
+                format!("`{}`", cell(&r.variant))
+            };
+            let mut line = format!("| {name} | {} |", r.n);
+            for i in 0..r.scores.len() {
+                let _ = write!(line, " {} |", r.score_text(i));
+            }
+            let pass_mark = match &r.vs_baseline {
+                Some(v) if v.better => " ▲",
+                Some(v) if v.worse => " ▼",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "{line} {}{pass_mark} | {} / {} | {} | {} | {} |",
+                fmt_prop(&r.pass),
+                fmt_ms(r.latency_p50),
+                fmt_ms(r.latency_p95),
+                opt(r.mean_tokens, |t| format!("{t:.0}")),
+                opt(r.mean_cost_usd, |c| format!("${c:.5}")),
+                cell(&r.vs_text(&m.judges))
+            );
+        }
+        let _ = writeln!(out, "\n{}\n", m.legend());
+    }
+    if !report.excluded.is_empty() {
+        let parts: Vec<String> = report
+            .excluded
+            .iter()
+            .map(|(s, n)| format!("`{}` ({})", cell(s), crate::text::count(*n, "trial")))
+            .collect();
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | {} | {} / {} | {vs} |",
-            r.n,
-            opt(r.mean_score, |m| format!("{m:.3}")),
-            fmt_prop(&r.pass),
-            opt(r.mean_cost_usd, |c| format!("${c:.5}")),
-            fmt_ms(r.latency_p50),
-            fmt_ms(r.latency_p95)
+            "Not in a variant matrix (no variants, or only one): {}.\n",
+            parts.join(", ")
         );
     }
+    out
+}
+
+/// The model × prompt grid of a two-axis matrix: the first score judge's
+/// mean (or the pass rate, without one) per cell.
+fn grid(out: &mut String, m: &VariantMatrix) {
+    let (rows, cols) = (m.axis_values(0), m.axis_values(1));
+    let what = match m.judges.first() {
+        Some(j) => {
+            let scale = m
+                .rows
+                .iter()
+                .find_map(|r| r.scores.first().and_then(|s| s.scale_max))
+                .map(|max| format!(" (1–{max})"))
+                .unwrap_or_default();
+            format!("Mean `{}` judge score{scale}", cell(j))
+        }
+        None => "Pass rate".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "{what} by {} × {} (95% CI, n cases):\n",
+        cell(&m.axes[0]),
+        cell(&m.axes[1])
+    );
+    let mut head = format!("| {} ↓ · {} → |", cell(&m.axes[0]), cell(&m.axes[1]));
+    for c in &cols {
+        let _ = write!(head, " `{}` |", cell(c));
+    }
+    let _ = writeln!(out, "{head}\n|{}", "---|".repeat(cols.len() + 1));
+    for r in &rows {
+        let mut line = format!("| `{}` |", cell(r));
+        for c in &cols {
+            let text = match m.cell(r, c) {
+                None => "—".to_string(),
+                Some(v) => {
+                    let value = match v.scores.first() {
+                        Some(_) => v.score_text(0),
+                        None => format!("{}{}", fmt_prop(&v.pass), if v.best { " ★" } else { "" }),
+                    };
+                    let base = if v.vs_baseline.is_none() {
+                        " · baseline"
+                    } else {
+                        ""
+                    };
+                    format!("{value} · n={}{base}", v.n)
+                }
+            };
+            let _ = write!(line, " {} |", cell(&text));
+        }
+        let _ = writeln!(out, "{line}");
+    }
     out.push('\n');
+}
+
+/// The error analysis as Markdown: failures cross-tabulated by two tag
+/// dimensions and the failing checks with their critiques (nothing when
+/// no trial fails).
+pub fn error_analysis(a: &ErrorAnalysis) -> String {
+    let mut out = String::new();
+    if a.failed == 0 {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "### Error analysis\n\n{} of {} fail.\n",
+        a.failed,
+        crate::text::count(a.counted, "trial")
+    );
+    match &a.cross_tab {
+        Some(t) => {
+            let _ = writeln!(
+                out,
+                "Failures by `{}` × `{}` (failed/trials){}:\n",
+                cell(&t.row_key),
+                cell(&t.col_key),
+                if t.chosen_by_flag {
+                    ""
+                } else {
+                    ", the run's two tag keys"
+                }
+            );
+            let mut head = format!("| {} ↓ · {} → |", cell(&t.row_key), cell(&t.col_key));
+            for c in &t.cols {
+                let _ = write!(head, " `{}` |", cell(c));
+            }
+            let _ = writeln!(out, "{head} total |\n|{}", "---|".repeat(t.cols.len() + 2));
+            for ((r, row), tot) in t.rows.iter().zip(&t.cells).zip(&t.row_totals) {
+                let mut line = format!("| `{}` |", cell(r));
+                for c in row {
+                    let _ = write!(line, " {} |", fmt_cell(c));
+                }
+                let _ = writeln!(out, "{line} {} |", fmt_cell(tot));
+            }
+            let mut line = String::from("| **total** |");
+            for c in &t.col_totals {
+                let _ = write!(line, " {} |", fmt_cell(c));
+            }
+            let _ = writeln!(out, "{line} {} |\n", fmt_cell(&t.total));
+            if t.untagged.n > 0 {
+                let _ = writeln!(
+                    out,
+                    "Not tagged with both keys (not in the table): {}.\n",
+                    fmt_cell(&t.untagged)
+                );
+            }
+        }
+        None => {
+            if let Some(why) = &a.no_cross_tab {
+                let _ = writeln!(out, "No cross-tab: {}.\n", cell(why));
+            }
+        }
+    }
+    if !a.modes.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details open><summary><b>Failing checks ({})</b>, most frequent first</summary>\n",
+            a.modes.len()
+        );
+        let _ = writeln!(out, "| check | fails | critiques |\n|---|---|---|");
+        for m in &a.modes {
+            let mut shown: Vec<String> = m
+                .trials
+                .iter()
+                .zip(&m.critiques)
+                .take(CRITIQUES_SHOWN)
+                .map(|(t, c)| format!("`{}`: {}", cell(t), cell(c)))
+                .collect();
+            if m.trials.len() > CRITIQUES_SHOWN {
+                shown.push(format!("… and {} more", m.trials.len() - CRITIQUES_SHOWN));
+            }
+            let _ = writeln!(
+                out,
+                "| `{}` ({}) | {} | {} |",
+                cell(&m.check),
+                cell(&m.kind),
+                m.trials.len(),
+                shown.join("<br>")
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
     out
 }
 
@@ -372,15 +561,12 @@ mod tests {
     }
 
     #[test]
-    fn matrix_marks_best() {
-        let rows = variant_matrix(&sample::run(100, 0.7, 3), Some("gpt-small"));
-        let md = matrix(&rows);
-        assert_eq!(md.matches('★').count(), 1, "{md}");
-        assert!(
-            md.contains("| gpt-small |") || md.contains("**gpt-small** ★"),
-            "{md}"
-        );
-        assert!(md.contains("baseline"), "{md}");
+    fn matrix_renders_the_grid_and_marks_the_significant_best() {
+        let md = matrix(&variant_matrix(
+            &crate::report::compare::tests::models_run(),
+            None,
+        ));
+        insta::assert_snapshot!("variant_matrix_markdown", md);
     }
 
     #[test]

@@ -18,10 +18,15 @@
 //! (relative to the root) when set. See `docs/reports.md`.
 
 mod after_run;
+pub mod analysis;
 pub mod bias;
+pub mod calibration;
+pub mod canaries;
 pub mod compare;
 #[doc(hidden)]
 pub mod error;
+#[doc(hidden)]
+pub mod flaky;
 #[doc(hidden)]
 pub mod gate;
 #[doc(hidden)]
@@ -42,11 +47,12 @@ pub mod sections;
 pub mod stats;
 #[doc(hidden)]
 pub mod summary;
+pub mod trend;
 
 pub use after_run::{
     AfterRun, PLOT_RUNS, Reports, Settings, after_run, after_run_with, append_step_summary,
 };
-pub use compare::{Comparison, VariantRow, compare, variant_matrix};
+pub use compare::{Comparison, VariantMatrix, VariantReport, VariantRow, compare, variant_matrix};
 pub use error::{HistoryError, ReportError};
 pub use gate::{EXIT_EVAL_FAILURE, EXIT_PASS, EXIT_TOOL_ERROR, GateReport, Gates};
 pub use results::{GitInfo, RunResults, merge};

@@ -1,6 +1,7 @@
 //! The results of one run: every trial record plus run metadata, as written
 //! to `target/tribunal/runs/<id>.json` and stored in the history.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -164,6 +165,47 @@ pub struct RunResults {
     /// (`INSTA_FORCE_PASS`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_pass: bool,
+    /// The axes of each suite declared with a `matrix:` (suite name → axis
+    /// names, in the order written), so that reports can lay a two-axis
+    /// matrix out as a grid; a variant id joins its values with `+`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variant_axes: BTreeMap<String, Vec<String>>,
+    /// When the run evaluated only part of the suites (a name filter,
+    /// `--skip`, `--ignored` or `TRIBUNAL_SUITES`): what selected it.
+    /// Trends over runs leave such runs out by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subset: Option<String>,
+    /// What the model calls of the run cost, split into calls answered from
+    /// cassettes (recorded cost, no money spent) and calls made live.
+    /// Absent in results written before tribunal recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend: Option<Spend>,
+}
+
+/// The model calls of a run: how many were replayed from cassettes and how
+/// many went to a provider, and what each kind cost. A replayed call's cost
+/// is what it cost when it was recorded; only live calls spend money.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spend {
+    /// Calls answered from a cassette.
+    pub replayed_calls: u64,
+    /// Calls sent to a provider (and recorded, in record or auto mode).
+    pub live_calls: u64,
+    /// The recorded cost of the replayed calls (USD): not spent by this run.
+    pub replayed_usd: f64,
+    /// The cost of the live calls (USD): money this run spent.
+    pub spent_usd: f64,
+}
+
+impl Spend {
+    /// One line for reports: `model calls: 132 replayed ($0.0049 recorded,
+    /// not spent) · 0 live ($0.0000 spent)`.
+    pub fn line(&self) -> String {
+        format!(
+            "model calls: {} replayed (${:.4} recorded, not spent) · {} live (${:.4} spent)",
+            self.replayed_calls, self.replayed_usd, self.live_calls, self.spent_usd
+        )
+    }
 }
 
 impl RunResults {
@@ -187,6 +229,9 @@ impl RunResults {
             records: records.into_iter().map(bound_record).collect(),
             rerun: None,
             force_pass: false,
+            variant_axes: BTreeMap::new(),
+            subset: None,
+            spend: None,
         }
     }
 
@@ -239,6 +284,23 @@ pub fn merge(parts: Vec<RunResults>) -> Result<RunResults, ReportError> {
         .map(|r| r.verdict.trial.clone())
         .collect();
     for part in parts {
+        if merged.subset != part.subset {
+            // Partitions of one run each select a part; what they make
+            // together is not known to be a subset.
+            merged.subset = None;
+        }
+        merged.spend = match (merged.spend, part.spend) {
+            (Some(a), Some(b)) => Some(Spend {
+                replayed_calls: a.replayed_calls + b.replayed_calls,
+                live_calls: a.live_calls + b.live_calls,
+                replayed_usd: a.replayed_usd + b.replayed_usd,
+                spent_usd: a.spent_usd + b.spent_usd,
+            }),
+            _ => None,
+        };
+        for (suite, axes) in part.variant_axes {
+            merged.variant_axes.entry(suite).or_insert(axes);
+        }
         for record in part.records {
             if !seen.insert(record.verdict.trial.clone()) {
                 return Err(ReportError::Config(format!(

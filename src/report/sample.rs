@@ -77,6 +77,7 @@ pub fn record(
         snapshot: format!("evals/snapshots/{suite}__{}.snap", case.replace("::", "__")),
         skip_reason: None,
         load_error: None,
+        quarantine: None,
     }
 }
 
@@ -150,5 +151,61 @@ pub fn run(n: usize, pass_rate: f64, seed: u64) -> RunResults {
         records,
         rerun: None,
         force_pass: false,
+        variant_axes: Default::default(),
+        subset: None,
+        spend: None,
     }
+}
+
+/// A trial judged by one 1–5 `score` judge named `judge`: it passes when
+/// `score` is at least `min_score`; its latency, cost and tokens are given.
+/// The check carries what a real score judge records (mode, `4/5` label,
+/// normalized score, critique), so reports read it as they read a run's.
+#[allow(clippy::too_many_arguments)]
+pub fn scored(
+    trial: &str,
+    judge: &str,
+    score: i64,
+    min_score: i64,
+    tags: &[&str],
+    latency_ms: f64,
+    cost_usd: f64,
+    tokens: u64,
+) -> TrialRecord {
+    let pass = score >= min_score;
+    let outcome = if pass { Outcome::Pass } else { Outcome::Fail };
+    let norm = (score - 1) as f64 / 4.0;
+    let mut r = record(
+        trial,
+        outcome,
+        if pass {
+            Status::Pass
+        } else {
+            Status::KnownFailure
+        },
+        norm,
+        tags,
+        latency_ms,
+        cost_usd,
+    );
+    r.verdict.checks = vec![
+        CheckResult::new(
+            "judge",
+            judge,
+            outcome,
+            format!(
+                "judge score {score} on 1–5 ({} {min_score})",
+                if pass { "meets" } else { "below" }
+            ),
+        )
+        .with_score(norm)
+        .with_label(format!("{score}/5"))
+        .with_evidence(serde_json::json!({"mode": "score"}))
+        .with_critique(format!("A {score}-point answer.")),
+    ];
+    r.verdict.usage = Usage {
+        input_tokens: tokens / 2,
+        output_tokens: tokens - tokens / 2,
+    };
+    r
 }

@@ -27,7 +27,7 @@ pub struct Section<'a> {
 }
 
 /// The headings, in reading order, and which status each lists.
-const HEADINGS: [(&str, Status); 9] = [
+const HEADINGS: [(&str, Status); 10] = [
     ("Suite files that did not load", Status::Error),
     ("Regressions", Status::Regression),
     ("Must-pass failures", Status::MustPassFailure),
@@ -37,6 +37,7 @@ const HEADINGS: [(&str, Status); 9] = [
     ("Improvements awaiting review", Status::Improvement),
     ("Known failures", Status::KnownFailure),
     ("Skipped", Status::Skipped),
+    ("Quarantined (reported, not gating)", Status::Quarantined),
 ];
 
 fn belongs(index: usize, status: Status, r: &TrialRecord) -> bool {
@@ -66,7 +67,10 @@ pub fn sections(run: &RunResults) -> Vec<Section<'_>> {
                 title,
                 status: *status,
                 fails_build: status.fails_build(),
-                detailed: !matches!(status, Status::KnownFailure | Status::Skipped),
+                detailed: !matches!(
+                    status,
+                    Status::KnownFailure | Status::Skipped | Status::Quarantined
+                ),
                 records,
             })
         })

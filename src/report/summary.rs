@@ -63,6 +63,9 @@ pub struct Summary {
     pub latency_p50: Option<f64>,
     /// 95th percentile target latency (ms).
     pub latency_p95: Option<f64>,
+    /// Judge canary gates (`min_canary_catch`). Every gate applies them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub canary_gates: Vec<super::canaries::CanaryGate>,
 }
 
 /// The snake_case name of a status, as in the JSON.
@@ -77,6 +80,7 @@ pub fn status_name(s: Status) -> &'static str {
         Status::MustPassFailure => "must_pass_failure",
         Status::Error => "error",
         Status::Skipped => "skipped",
+        Status::Quarantined => "quarantined",
     }
 }
 
@@ -91,7 +95,10 @@ pub fn latency_of(r: &TrialRecord) -> Option<f64> {
 
 /// Whether a record counts in pass rates (skipped trials do not).
 pub fn counted(r: &TrialRecord) -> bool {
-    r.status != Status::Skipped && r.verdict.outcome != Outcome::Skipped
+    // A quarantined trial is reported but measured by no pass rate or gate.
+    r.status != Status::Skipped
+        && r.status != Status::Quarantined
+        && r.verdict.outcome != Outcome::Skipped
 }
 
 /// Pass rate and mean score of a set of records.
@@ -141,6 +148,7 @@ impl Summary {
             cost_usd: cost,
             latency_p50: percentile(&latencies, 0.5),
             latency_p95: percentile(&latencies, 0.95),
+            canary_gates: super::canaries::gates_of(&run.records),
         }
     }
 
@@ -153,6 +161,13 @@ impl Summary {
 /// The first thing that explains a non-passing trial: the case error, or
 /// the first failing/erroring check with its reason or critique.
 pub fn failure_reason(r: &TrialRecord) -> String {
+    if let Some(note) = &r.quarantine {
+        let own = TrialRecord {
+            quarantine: None,
+            ..r.clone()
+        };
+        return format!("{} — {}", note.line(), failure_reason(&own));
+    }
     if let Some(why) = &r.skip_reason {
         return format!("skipped: {why}");
     }
@@ -282,6 +297,8 @@ pub fn terminal_summary(run: &RunResults) -> String {
     for note in length_bias_notes(run) {
         let _ = writeln!(out, "  {note}");
     }
+    out.push_str(&super::calibration::terminal(run));
+    out.push_str(&super::canaries::terminal(run));
     let mut budget = FAILURE_LINES;
     for section in super::sections::sections(run) {
         let items = &section.records;

@@ -150,6 +150,7 @@ async fn simulated_turn(
     }
     messages.extend(seen);
     let request = ChatRequest {
+        sample: ctx.sample,
         messages,
         temperature: sim.temperature,
         max_tokens: sim.max_tokens,

@@ -182,6 +182,9 @@ pub struct TargetContext<'a> {
     pub suite_dir: &'a Path,
     /// What a target may use: providers, registered functions, the root.
     pub env: &'a Services,
+    /// The sample index (0, or 0..k under `repeat: k`): a model call sends
+    /// it as the request's `sample`, which is part of the cassette key.
+    pub sample: u32,
 }
 
 /// Why a target call failed: the verdict becomes `error` with this text.

@@ -4,7 +4,8 @@
 //! ```yaml
 //! target:
 //!   prompt:
-//!     provider: openai:gpt-4.1-mini     # or a provider named in tribunal.yaml
+//!     provider: openai:gpt-4.1-mini     # or a provider named in tribunal.yaml;
+//!                                       # a template ("{{ model }}") lets a variant pick it
 //!     system: "You answer support questions for {{ vars.shop }}."   # optional
 //!     template: "Customer: {{ input }}"  # inline, or:
 //!     # file: support.j2                 # under evals/prompts/ (or the suite folder)
@@ -57,7 +58,8 @@ use crate::verdict::{Output, Step, Usage};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromptTarget {
-    /// Provider spec: `openai:MODEL`, `anthropic:MODEL` or a configured name.
+    /// Provider spec: `openai:MODEL`, `anthropic:MODEL` or a configured name;
+    /// a template (`standin-{{ model }}`) rendered with the case and variant.
     pub provider: String,
     /// The user message template, inline.
     #[serde(default)]
@@ -308,6 +310,14 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         .toolbox()
         .map_err(|e| TargetError(format!("invalid prompt target: {e}")))?;
     let mut messages = first_messages(params, ctx)?;
+    // `provider: "standin-{{ model }}"`: a matrix axis picks the model.
+    let provider = if params.provider.contains("{{") || params.provider.contains("{%") {
+        render(&params.provider, &template_context(ctx), "the provider")?
+            .trim()
+            .to_string()
+    } else {
+        params.provider.clone()
+    };
     let site = CallSite {
         suite: ctx.suite.to_string(),
         case_id: ctx.case_id.to_string(),
@@ -325,6 +335,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
     let last = loop {
         round += 1;
         let request = ChatRequest {
+            sample: ctx.sample,
             messages: messages.clone(),
             temperature: params.temperature,
             max_tokens: params.max_tokens,
@@ -350,7 +361,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         let mut r = ctx
             .env
             .providers
-            .chat(&params.provider, &request, &site)
+            .chat(&provider, &request, &site)
             .await
             .map_err(|e| TargetError(e.to_string()))?;
         if !params.allow_truncated
@@ -358,7 +369,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         {
             return Err(TargetError(format!(
                 "the answer of `{}`{} is incomplete: {note} (hint: raise `max_tokens` if it hit the token limit, or set `allow_truncated: true` to accept incomplete answers); answer: {}",
-                params.provider,
+                provider,
                 if looping {
                     format!(" (model call {round})")
                 } else {
@@ -388,7 +399,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         if looping {
             steps.push(Step::new(
                 format!("model#{}", steps.len() + 1),
-                step_output(&r, &params.provider),
+                step_output(&r, &provider),
             ));
         }
         if !looping || r.tool_calls.is_empty() {
@@ -461,7 +472,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
                 None => serde_json::from_str(last.text.trim()).map_err(|e| {
                     TargetError(format!(
                         "`{}` was asked for JSON but answered text that is not JSON ({e}): {}",
-                        params.provider,
+                        provider,
                         shown(&last)
                     ))
                 })?,
@@ -471,7 +482,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
             if let Some(why) = crate::provider::structured::schema_mismatch(schema, &json) {
                 return Err(TargetError(format!(
                     "the answer of `{}` does not match the target's `schema`: {why}; answer: {}",
-                    params.provider,
+                    provider,
                     shown(&last)
                 )));
             }
@@ -487,7 +498,7 @@ pub async fn call(params: &PromptTarget, ctx: &TargetContext<'_>) -> Result<Outp
         latency_ms: Some(latency),
         usage: Some(usage),
         cost_usd: cost,
-        model: Some(model_of(&last, &params.provider)),
+        model: Some(model_of(&last, &provider)),
         // A model that answers with tool calls: the calls are the output's,
         // not dropped (the text may be empty).
         tool_calls: all_calls,

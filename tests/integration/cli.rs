@@ -250,6 +250,8 @@ fn validate_reports_every_problem_with_its_place() {
 #[case::json_ignore_order("json_ignore_order", &["--dialect", "json", "--ignore-order", r#"{"a": [1, 2]}"#, r#"{"a": [2, 1]}"#])]
 #[case::sql_same_filter("sql_same_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE 1 < b"])]
 #[case::sql_different_filter("sql_different_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE b >= 1"])]
+#[case::sql_tolerated_nulls("sql_tolerated_nulls", &["--dialect", "sql", "--tolerate", "nulls", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT COUNT(*) FROM t", "SELECT COUNT(b) FROM t"])]
+#[case::sql_unknown_class("sql_unknown_class", &["--dialect", "sql", "--tolerate", "nul", "--schema", "CREATE TABLE t (a INT)", "SELECT a FROM t", "SELECT a FROM t"])]
 fn equiv_prints_the_verdict_and_why(#[case] name: &str, #[case] args: &[&str]) {
     let p = TestProject::new();
     let mut all = vec!["equiv"];

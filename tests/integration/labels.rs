@@ -53,7 +53,7 @@ const SUITE: &str = r#"
 suite: support
 judge:
   provider: judge
-  few_shot: 4
+  few_shot: 2
   min_agreement: 0.75
 cases:
   - id: a
@@ -106,6 +106,8 @@ fn label(case: &str, verdict: HumanVerdict, output: &str) -> Label {
         verdict,
         score: None,
         critique: format!("CRIT-{case}"),
+        tags: Vec::new(),
+        few_shot: false,
         labeller: "dana".into(),
         date: "2026-11-20".into(),
         output_sha256: output_hash(output),
@@ -158,29 +160,41 @@ async fn align_computes_the_tables_flags_stale_labels_and_gates() {
         .await
         .expect("align");
 
-    // a: tp, b: tn, c: human pass / judge fail, d: human fail / judge pass.
+    // Held-out split: the few-shot pool is 2 labels by id hash, fail first:
+    // b (the first fail) and gone (the first pass). b is judged but not
+    // measured; gone names no case.
+    let pool: Vec<&str> = tribunal::labels::split::few_shot_pool(&labels, 2)
+        .iter()
+        .map(|l| l.case.as_str())
+        .collect();
+    assert_eq!(pool, ["b", "gone"]);
+    let few: Vec<&str> = report.few_shot.iter().map(|i| i.case.as_str()).collect();
+    assert_eq!(few, ["b"]);
+    // Measured: a: tp, c: human pass / judge fail, d: human fail / judge pass.
     assert_eq!(
         report.overall,
         Confusion {
             tp: 1,
             fn_: 1,
             fp: 1,
-            tn: 1
+            tn: 0
         }
     );
-    assert_eq!(report.overall.accuracy(), Some(0.5));
-    assert_eq!(report.overall.kappa(), Some(0.0));
+    // po = 1/3; human and judge pass 2/3 each: pe = 4/9 + 1/9 = 5/9;
+    // κ = (1/3 − 5/9)/(4/9) = −0.5.
+    assert!((report.overall.accuracy().expect("n > 0") - 1.0 / 3.0).abs() < 1e-12);
+    assert!((report.overall.kappa().expect("defined") + 0.5).abs() < 1e-12);
     assert_eq!(
         report.per_tag["feature:returns"],
         Confusion {
             tp: 1,
             fn_: 0,
             fp: 0,
-            tn: 1
+            tn: 0
         }
     );
     assert_eq!(report.per_tag["feature:shipping"].n(), 2);
-    assert_eq!(report.per_check["policy"].n(), 4);
+    assert_eq!(report.per_check["policy"].n(), 3);
     assert_eq!(report.stale, vec!["e".to_string()]);
     assert_eq!(report.invalid.len(), 1, "{:?}", report.invalid);
     assert!(report.invalid[0].contains("gone"));
@@ -214,9 +228,9 @@ async fn align_computes_the_tables_flags_stale_labels_and_gates() {
     let report = align_suite(&env, &s, &labels, &options)
         .await
         .expect("align");
-    assert_eq!(report.overall.n(), 5);
+    assert_eq!(report.overall.n(), 4, "b stays a few-shot label");
     assert_eq!(report.overall.tp, 2, "e's labelled output mentions 30 days");
-    assert!(report.gate_holds(), "3 of 5 >= 0.5");
+    assert!(report.gate_holds(), "2 of 4 >= 0.5");
 }
 
 #[tokio::test]
@@ -401,7 +415,8 @@ fn example_projects_load() {
 #[test]
 fn align_command_reports_and_gates() {
     let dir = TestProject::new();
-    dir.write("evals/support.yaml", SUITE);
+    // Without few-shot examples: the one label is measured.
+    dir.write("evals/support.yaml", SUITE.replace("  few_shot: 2\n", ""));
     let err = tribunal::cli::labels::run_align(dir.path(), None, &AlignOptions::default(), false)
         .expect_err("no labels anywhere");
     assert!(err.contains("no suite has a label file"), "{err}");

@@ -10,10 +10,14 @@ mod agents_targets;
 mod agents_tool_schemas;
 mod architecture;
 mod ast_equivalent;
+mod canaries;
 mod checks;
 mod ci_github;
 mod cli;
+mod datasets;
+mod equivalence_classes;
 mod gates;
+mod generate_llm;
 mod harness;
 mod import_promptfoo;
 mod init;
@@ -22,10 +26,16 @@ mod loader;
 mod packaging;
 mod pipeline;
 mod providers;
+mod pyramid;
 mod report_html_chromium;
 mod report_outputs;
+mod report_tables;
 mod report_workflows;
 mod rerun_hints;
+#[cfg(feature = "review")]
+mod review;
+#[cfg(feature = "review")]
+mod review_browser;
 mod targets;
 
 /// Every integration test lives in this binary: a new `tests/*.rs` file

@@ -52,6 +52,7 @@ async fn run(env: &RunEnv, target: Value, input: Value, dir: &Path) -> Result<Ou
         variant: None,
         suite_dir: dir,
         env: &env.services,
+        sample: 0,
     };
     call(&spec, &[], &ctx).await.map_err(|e| e.0)
 }

@@ -56,6 +56,12 @@ pub fn sql_writer(input: &Input) -> Result<String, String> {
         "SELECT name FROM customers WHERE country = 'FR'"
     } else if q.contains("top customer") {
         "SELECT customer_id FROM orders GROUP BY customer_id ORDER BY SUM(amount) DESC LIMIT 1"
+    } else if q.contains("biggest") {
+        "SELECT id FROM orders ORDER BY amount DESC LIMIT 1"
+    } else if q.contains("how many orders") {
+        "SELECT COUNT(amount) FROM orders"
+    } else if q.contains("which countries") {
+        "SELECT country FROM customers"
     } else {
         return Err(format!("no rule for: {q}"));
     };

@@ -58,6 +58,19 @@ pub enum Equivalence {
         /// The counterexample, structured.
         evidence: Value,
     },
+    /// Inputs tell them apart, but every difference found needs only
+    /// conditions the check tolerates (`tolerate:`): a pass that keeps the
+    /// tolerated counterexample as evidence, never silently `equivalent`.
+    EquivalentUnderTolerances {
+        /// How the search was made.
+        method: Method,
+        /// What the tolerated counterexample needs.
+        classes: super::tolerance::Classes,
+        /// The tolerated counterexample, for humans.
+        counterexample: String,
+        /// The tolerated counterexample, structured.
+        evidence: Value,
+    },
     /// Could not decide; never a guess.
     Unknown {
         /// Why (unsupported construct, dialect not runnable, budget).
@@ -73,15 +86,16 @@ impl Equivalence {
         match self {
             Equivalence::Equivalent { .. } => "equivalent",
             Equivalence::NotEquivalent { .. } => "not_equivalent",
+            Equivalence::EquivalentUnderTolerances { .. } => "equivalent_under_tolerances",
             Equivalence::Unknown { .. } => "unknown",
         }
     }
     /// The method, when there is one.
     pub fn method(&self) -> Option<Method> {
         match self {
-            Equivalence::Equivalent { method, .. } | Equivalence::NotEquivalent { method, .. } => {
-                Some(*method)
-            }
+            Equivalence::Equivalent { method, .. }
+            | Equivalence::NotEquivalent { method, .. }
+            | Equivalence::EquivalentUnderTolerances { method, .. } => Some(*method),
             Equivalence::Unknown { .. } => None,
         }
     }
@@ -103,6 +117,15 @@ impl Equivalence {
                 counterexample,
                 ..
             } => format!("not equivalent ({}): {counterexample}", method.as_str()),
+            Equivalence::EquivalentUnderTolerances {
+                method,
+                classes,
+                counterexample,
+                ..
+            } => format!(
+                "equivalent under tolerances ({}): every difference found needs only tolerated conditions ({classes}): {counterexample}",
+                method.as_str()
+            ),
             Equivalence::Unknown { reason, tried } => {
                 format!("unknown after {tried} candidate(s): {reason}")
             }
@@ -124,6 +147,18 @@ impl Equivalence {
             } => json!({
                 "verdict": self.label(),
                 "method": method.as_str(),
+                "counterexample": evidence,
+                "explanation": counterexample,
+            }),
+            Equivalence::EquivalentUnderTolerances {
+                method,
+                classes,
+                counterexample,
+                evidence,
+            } => json!({
+                "verdict": self.label(),
+                "method": method.as_str(),
+                "tolerated": classes.names(),
                 "counterexample": evidence,
                 "explanation": counterexample,
             }),

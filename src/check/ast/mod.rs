@@ -4,8 +4,10 @@
 //! procedure over critical values), `sql` (canonical comparison, then
 //! differential execution in bundled SQLite), and `json` (structural
 //! comparison with options). Every verdict is `equivalent`,
-//! `not_equivalent` (with a minimized counterexample) or `unknown` (with
-//! the reason); `unknown` is never a guess.
+//! `not_equivalent` (with a minimized counterexample and, for SQL, what it
+//! needs: [`tolerance::Class`]), `equivalent_under_tolerances` (SQL: every
+//! difference needs only what `tolerate:` accepts) or `unknown` (with the
+//! reason); `unknown` is never a guess.
 //!
 //! ```yaml
 //! checks:
@@ -15,6 +17,7 @@
 //!       schema: schema.sql                         # or inline DDL, or tables.json#db_id
 //!       budget_ms: 500
 //!       on_unknown: warn                           # fail (default) | warn | fallback
+//!       tolerate: [ties, nulls]                    # docs/equivalence.md
 //!   - ast_equivalent: {dialect: json, set_paths: [/tags], tolerance: 0.001}
 //! ```
 
@@ -22,6 +25,7 @@ pub mod audience;
 pub mod equivalence;
 pub mod json;
 pub mod sql;
+pub mod tolerance;
 
 use std::path::Path;
 use std::time::Instant;
@@ -115,6 +119,12 @@ pub struct AstParams {
     /// What `unknown` does: `fail` (default), `warn` or `fallback`.
     #[serde(default)]
     pub on_unknown: OnUnknown,
+    /// Counterexample classes a reviewer accepts (`nulls`, `duplicates`,
+    /// `ties`, `column_order`, `row_order`, `type_affinity`,
+    /// `empty_tables`; SQL only): a difference that needs only these
+    /// gives `equivalent_under_tolerances` (docs/equivalence.md).
+    #[serde(default)]
+    pub tolerate: Vec<String>,
 }
 
 /// Everything a comparison needs besides the two inputs.
@@ -252,6 +262,18 @@ impl AstParams {
         if let Some(n) = self.max_databases {
             o.sql.max_dbs = n;
         }
+        let tolerate =
+            tolerance::Classes::parse_list(&self.tolerate).map_err(|e| ("tolerate", e))?;
+        if !tolerate.is_empty() && self.dialect != Dialect::Sql {
+            return Err((
+                "tolerate",
+                format!(
+                    "`tolerate` applies to `dialect: sql` only; the {} dialect decides strictly",
+                    self.dialect.as_str()
+                ),
+            ));
+        }
+        o.sql.tolerate = tolerate;
         if let Some(d) = &self.sql_dialect {
             if sqlparser::dialect::dialect_from_str(d).is_none() {
                 return Err((
@@ -318,6 +340,7 @@ impl Kind for AstCheck {
                 message,
                 Some(match key {
                     "schema" => "give inline DDL (`CREATE TABLE ...`), a DDL file or `tables.json#db_id`, relative to the suite file".into(),
+                    "tolerate" => "see docs/equivalence.md for the counterexample classes".into(),
                     _ => "see docs/audience-ast.md for the options of `ast_equivalent`".into(),
                 }),
             )
@@ -476,6 +499,9 @@ pub fn to_result(
     let mut result = match verdict {
         Equivalence::Equivalent { .. } => CheckResult::new(KIND, name, Outcome::Pass, reason),
         Equivalence::NotEquivalent { .. } => CheckResult::new(KIND, name, Outcome::Fail, reason),
+        Equivalence::EquivalentUnderTolerances { .. } => {
+            CheckResult::new(KIND, name, Outcome::Pass, reason)
+        }
         Equivalence::Unknown { .. } => match on_unknown {
             OnUnknown::Fail => CheckResult::new(KIND, name, Outcome::Fail, reason),
             OnUnknown::Warn => {

@@ -13,7 +13,9 @@
 //! `docs/judges.md` for the YAML.
 
 mod ask;
+mod canary;
 mod direct;
+pub mod mutate;
 mod pairwise;
 mod params;
 pub mod parse;
@@ -25,7 +27,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-pub use params::{Baseline, JudgeParams, Mode, Rubric, SuiteJudge};
+/// The call site of a check's model calls (cassettes are filed by it).
+pub(crate) use ask::site;
+pub use params::{Baseline, Canaries, JudgeParams, Mode, Rubric, SuiteJudge};
 pub use plan::MAX_CALLS;
 use plan::{BaselineSource, Plan};
 use prompt::{Example, Material};
@@ -94,7 +98,48 @@ async fn run(plan: &Plan, cx: &CheckCx<'_>) -> CheckResult {
         direct::run_direct(plan, &material, cx).await
     };
     result.warnings.extend(self_enhancement(plan, cx));
+    match human_label(plan, cx) {
+        Ok(h) => result.human = h,
+        Err(w) => result.warnings.push(w),
+    }
+    if !plan.canaries.is_empty() && result.outcome == Outcome::Pass {
+        canary::run(plan, &material, cx, &mut result).await;
+    }
     result
+}
+
+/// The human label of this trial's output for this judge, from the suite's
+/// label file (a label for this check by name, else one for every judge of
+/// the case); `Err` is a warning: the label file cannot be read.
+fn human_label(
+    plan: &Plan,
+    cx: &CheckCx<'_>,
+) -> Result<Option<crate::verdict::HumanLabel>, String> {
+    let path = cx
+        .services
+        .labels_path(cx.trial.suite, plan.labels.as_deref());
+    let file = match crate::labels::LabelFile::load_cached(&path) {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "human labels not used for calibration: {e} (hint: fix the file or run `tribunal label --suite {}`)",
+                cx.trial.suite
+            ));
+        }
+    };
+    let Some(label) = file
+        .find(cx.trial.case_id, cx.trial.variant, Some(cx.name))
+        .or_else(|| file.find(cx.trial.case_id, cx.trial.variant, None))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(crate::verdict::HumanLabel {
+        pass: label.verdict.is_pass(),
+        fresh: label.matches_output(&cx.output.text),
+        few_shot: crate::labels::split::in_pool(&file, plan.few_shot, label),
+        date: label.date.clone(),
+    }))
 }
 
 /// What the judge is shown for this trial; `None` when the trial is the
@@ -152,44 +197,33 @@ async fn material(plan: &Plan, cx: &CheckCx<'_>) -> Result<Option<Material>, Str
     }))
 }
 
-/// Up to `n` labelled examples for the judge, never from the case being
-/// judged (leave-one-out), alternating pass and fail so that neither verdict
-/// dominates.
+/// The judge's few-shot examples: its fixed few-shot pool
+/// ([`crate::labels::split`]: `n` labels by id hash, alternating fail and
+/// pass), never the label of the case being judged (leave-one-out). Labels
+/// outside the pool are held out: agreement is measured on them only.
 fn few_shot(cx: &CheckCx<'_>, labels: Option<&str>, n: usize) -> Result<Vec<Example>, String> {
     let suite = cx.trial.suite;
-    let Some(file) = cx.services.labelled(suite, labels)? else {
+    let path = cx.services.labels_path(suite, labels);
+    let Some(file) = crate::labels::LabelFile::load_cached(&path).map_err(|e| e.to_string())?
+    else {
         return Err(format!(
             "`few_shot` asks for labelled examples but {} does not exist (create it with `tribunal label --suite {suite}`)",
-            cx.services.labels_path(suite, labels).display(),
+            path.display(),
         ));
     };
-    let usable = |pass: bool| {
-        file.iter()
-            .filter(move |l| l.case != cx.trial.case_id && !l.critique.trim().is_empty())
-            .filter(move |l| l.pass == pass)
-    };
-    let mut passes = usable(true);
-    let mut fails = usable(false);
-    let mut out = Vec::new();
-    // Fail examples first: they carry the most telling critiques.
-    while out.len() < n {
-        let mut took = false;
-        for next in [fails.next(), passes.next()].into_iter().flatten() {
-            if out.len() < n {
-                out.push(Example {
-                    input: next.input.clone(),
-                    output: next.output.clone(),
-                    verdict: next.verdict.clone(),
-                    critique: next.critique.clone(),
-                });
-                took = true;
-            }
-        }
-        if !took {
-            break;
-        }
-    }
-    Ok(out)
+    Ok(crate::labels::split::few_shot_pool(&file, n)
+        .into_iter()
+        .filter(|l| l.case != cx.trial.case_id)
+        .map(|l| Example {
+            input: l.input.clone().unwrap_or_default(),
+            output: l.output.clone(),
+            verdict: match l.score {
+                Some(s) => format!("{} (score {s})", l.verdict.as_str()),
+                None => l.verdict.as_str().to_string(),
+            },
+            critique: l.critique.clone(),
+        })
+        .collect())
 }
 
 static DATE_SUFFIX: LazyLock<Option<Regex>> =

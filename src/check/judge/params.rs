@@ -145,6 +145,25 @@ pub struct JudgeParams {
     /// Ask for JSON Schema structured output (default true).
     #[serde(default)]
     pub structured: Option<bool>,
+    /// Judge canaries: known-bad mutations of each output the judge passes,
+    /// asked about in extra judge calls (`true`: every mutation; a list
+    /// names them). Off by default: a run costs what it did.
+    #[serde(default)]
+    pub canaries: Option<Canaries>,
+    /// The lowest share of canaries the judge must catch across the run
+    /// (a suite gate, not a case verdict).
+    #[serde(default)]
+    pub min_canary_catch: Option<f64>,
+}
+
+/// Which canaries a judge is asked about.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Canaries {
+    /// `true`: every mutation; `false`: none.
+    All(bool),
+    /// The mutations by name (`drop_answer`, `swap_numbers`, ...).
+    List(Vec<String>),
 }
 
 impl JudgeParams {
@@ -186,6 +205,8 @@ impl JudgeParams {
             temperature: s.temperature.or(d.temperature),
             max_tokens: s.max_tokens.or(d.max_tokens),
             structured: s.structured.or(d.structured),
+            canaries: s.canaries.or(d.canaries),
+            min_canary_catch: s.min_canary_catch.or(d.min_canary_catch),
         }
     }
 }

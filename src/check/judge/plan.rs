@@ -52,6 +52,9 @@ pub(crate) struct Plan {
     pub few_shot: usize,
     pub labels: Option<String>,
     pub baseline: Option<BaselineSource>,
+    /// The canary mutations asked about each passed output (empty: none).
+    pub canaries: Vec<super::mutate::Mutation>,
+    pub min_canary_catch: Option<f64>,
 }
 
 /// A judge's parameters: a map, a bare `judge` (defaults), or criteria text.
@@ -66,7 +69,7 @@ pub(crate) fn params_of(main: &Value) -> Result<JudgeParams, SpecError> {
     }
 }
 
-fn at(key: &str, message: impl Into<String>, hint: Option<&str>) -> SpecError {
+pub(super) fn at(key: &str, message: impl Into<String>, hint: Option<&str>) -> SpecError {
     SpecError::new(
         vec![Seg::Key("judge".into()), Seg::Key(key.into())],
         message,
@@ -84,6 +87,8 @@ fn own(params: &JudgeParams, key: &str) -> bool {
         "panel" => params.panel.is_some(),
         "template" | "template_file" => params.template.is_some() || params.template_file.is_some(),
         "baseline" => params.baseline.is_some(),
+        "canaries" => params.canaries.is_some(),
+        "min_canary_catch" => params.min_canary_catch.is_some(),
         _ => true,
     }
 }
@@ -187,7 +192,10 @@ impl Plan {
         } else {
             None
         };
+        let (canaries, min_canary_catch) = super::canary::resolve(&p, mode)?;
         Ok(Plan {
+            canaries,
+            min_canary_catch,
             mode,
             scale,
             min_score,

@@ -823,6 +823,8 @@ fn label(case: &str, verdict: HumanVerdict, output: &str, critique: &str) -> Lab
         verdict,
         score: None,
         critique: critique.into(),
+        tags: Vec::new(),
+        few_shot: false,
         labeller: "dana".into(),
         date: "2026-11-20".into(),
         output_sha256: output_hash(output),
@@ -875,9 +877,36 @@ async fn few_shot_examples_leave_the_judged_case_out() {
         u.contains("<<BEGIN EXAMPLE OUTPUT "),
         "examples are fenced too"
     );
-    // Fail first, then pass; examples without a critique teach nothing.
-    assert!(u.find("CRITIQUE-DAMAGED") < u.find("CRITIQUE-GIFT"));
+    // Examples come in the order of the few-shot pool (by label id hash,
+    // fail first); examples without a critique teach nothing.
+    let pool: Vec<String> = crate::labels::split::few_shot_pool(&file, 5)
+        .iter()
+        .filter(|l| l.case != "late-return")
+        .map(|l| l.critique.clone())
+        .collect();
+    assert_eq!(pool.len(), 2);
+    assert!(u.find(&pool[0]) < u.find(&pool[1]), "{pool:?}");
     assert_eq!(u.matches("Expert verdict:").count(), 2);
+}
+
+#[tokio::test]
+async fn labels_picked_as_examples_come_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut file = LabelFile::new("support");
+    file.upsert(label("first", HumanVerdict::Fail, "a", "CRITIQUE-FIRST"));
+    let mut picked = label("picked", HumanVerdict::Fail, "b", "CRITIQUE-PICKED");
+    picked.few_shot = true;
+    file.upsert(picked);
+    file.save(&crate::labels::labels_path(dir.path(), "support", None))
+        .expect("save");
+    let p = scripted(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::rooted(p.clone(), "Sure!", dir.path().to_path_buf());
+    let mut params = pf();
+    params["few_shot"] = json!(1);
+    f.judge(params, None).await;
+    let u = user(&p.requests()[0]).to_string();
+    assert!(u.contains("CRITIQUE-PICKED"), "{u}");
+    assert!(!u.contains("CRITIQUE-FIRST"), "{u}");
 }
 
 const E2E: &str = r#"
@@ -1032,4 +1061,157 @@ async fn votes_are_asked_concurrently_and_spend_is_summed() {
         })
     );
     assert!((r.cost_usd.expect("cost") - 0.003).abs() < 1e-12);
+}
+
+#[tokio::test]
+async fn score_judge_canaries_never_change_the_verdict_and_keep_their_spend_apart() {
+    // Scores 5 when the output states "30 days" and nothing about studies.
+    let p = scripted(|r| {
+        let out = user(r);
+        let good = out.contains("30 days") && !out.contains("studies");
+        let mut resp = text(if good {
+            r#"{"reasoning": "right window", "score": 5}"#
+        } else {
+            r#"{"reasoning": "wrong", "score": 2}"#
+        });
+        resp.usage = crate::verdict::Usage {
+            input_tokens: 10,
+            output_tokens: 1,
+        };
+        resp
+    });
+    let f = Fixture::new(
+        p.clone(),
+        "Returns are accepted within 30 days of delivery. Bring the receipt.",
+    );
+    let params = json!({
+        "provider": "judge",
+        "mode": "score",
+        "canaries": ["swap_numbers", "unsupported_claim", "replace_entity"],
+    });
+    let r = f.judge(params, None).await;
+    assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
+    assert_eq!(
+        r.label.as_deref(),
+        Some("5/5"),
+        "the verdict is the original's"
+    );
+    let run = r.canaries.expect("canaries asked");
+    let got: Vec<(&str, &str)> = run
+        .canaries
+        .iter()
+        .map(|c| (c.mutation.as_str(), c.outcome.as_str()))
+        .collect();
+    // "60 days" scores 2 (caught); the appended claim mentions studies (caught).
+    assert_eq!(
+        got,
+        [("swap_numbers", "caught"), ("unsupported_claim", "caught")]
+    );
+    assert_eq!(run.not_applicable, ["replace_entity"]);
+    assert_eq!(p.requests().len(), 3, "one call per applicable canary");
+    assert_eq!(
+        r.usage.map(|u| u.input_tokens),
+        Some(10),
+        "the check's own call"
+    );
+    assert_eq!(
+        run.usage.input_tokens, 20,
+        "the canaries' calls, kept apart"
+    );
+
+    // A failed output asks no canary.
+    let f = Fixture::new(p.clone(), "Whenever you like.");
+    let r = f
+        .judge(
+            json!({"provider": "judge", "mode": "score", "canaries": true}),
+            None,
+        )
+        .await;
+    assert_eq!(r.outcome, Outcome::Fail);
+    assert!(r.canaries.is_none());
+    assert_eq!(p.requests().len(), 4);
+}
+
+#[test]
+fn canary_configuration_errors_are_load_errors() {
+    let p = scripted(|_| text(r#"{"critique": "ok", "pass": true}"#));
+    let f = Fixture::new(p, "x");
+    for (params, defaults, why) in [
+        (json!({"canaries": ["nope"]}), None, "unknown canary `nope`"),
+        (json!({"canaries": []}), None, "names no mutation"),
+        (
+            json!({"canaries": true, "min_canary_catch": 1.5}),
+            None,
+            "outside [0, 1]",
+        ),
+        (
+            json!({}),
+            Some(json!({"min_canary_catch": 0.9})),
+            "asks no canaries (set in the suite's `judge:` block",
+        ),
+        (
+            json!({"mode": "conversation", "canaries": true}),
+            None,
+            "judges the whole conversation",
+        ),
+    ] {
+        let e = f.load_error(params.clone(), defaults);
+        assert!(e.contains(why), "{params}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn pairwise_canaries_ask_both_orders_and_a_tie_slips_through() {
+    let p = fair_pairwise();
+    let f = Fixture::new(p.clone(), "GOOD answer. Fine.");
+    let mut params = pairwise("meh answer");
+    params["canaries"] = json!(["drop_answer", "unsupported_claim"]);
+    let r = f.judge(params, None).await;
+    assert_eq!(r.label.as_deref(), Some("a"), "{r:?}");
+    let run = r.canaries.expect("canaries");
+    // "Fine." against "meh answer" is a tie, which a pairwise check passes:
+    // the judge is insensitive to losing the answer here.
+    let got: Vec<(&str, &str)> = run
+        .canaries
+        .iter()
+        .map(|c| (c.mutation.as_str(), c.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("drop_answer", "slipped"), ("unsupported_claim", "slipped")]
+    );
+    assert_eq!(p.requests().len(), 6, "each canary in both orders");
+}
+
+#[tokio::test]
+async fn a_canary_the_judge_cannot_answer_is_undecided_not_caught() {
+    // Answers the real output; garbles every canary.
+    let p = scripted(|r| {
+        if user(r).contains("30 days of delivery. Bring") {
+            text(r#"{"critique": "fine", "pass": true}"#)
+        } else {
+            text("I would rather not say.")
+        }
+    });
+    let f = Fixture::new(
+        p,
+        "Returns are accepted within 30 days of delivery. Bring the receipt.",
+    );
+    let r = f
+        .judge(
+            json!({"provider": "judge", "canaries": ["swap_numbers"]}),
+            None,
+        )
+        .await;
+    assert_eq!(r.outcome, Outcome::Pass, "the case's verdict stands: {r:?}");
+    let run = r.canaries.expect("canaries");
+    assert_eq!(
+        run.canaries[0].outcome,
+        crate::verdict::CanaryOutcome::Error
+    );
+    assert!(
+        run.canaries[0].reason.contains("I would rather not say"),
+        "{}",
+        run.canaries[0].reason
+    );
 }

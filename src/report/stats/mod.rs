@@ -13,3 +13,6 @@ pub use binomial::{McNemar, Proportion, binomial_half_cdf, mcnemar_exact, wilson
 pub mod wilcoxon;
 
 pub use wilcoxon::{PMethod, Wilcoxon, percentile, wilcoxon_signed_rank};
+pub mod student;
+
+pub use student::{Mean, mean_interval, t_975};

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::schema::{ColType, Schema};
+use crate::check::ast::tolerance::{Class, Classes};
 use crate::rng::Rng;
 
 /// One SQL value.
@@ -84,7 +85,21 @@ impl Db {
                     }
                 }
             }
+            for u in &t.unique {
+                let mut seen = HashSet::new();
+                for r in rows {
+                    if u.iter().all(|&c| r[c] != SqlVal::Null) {
+                        let k: Vec<String> = u.iter().map(|&c| r[c].key()).collect();
+                        if !seen.insert(k) {
+                            return false;
+                        }
+                    }
+                }
+            }
             for (ci, c) in t.columns.iter().enumerate() {
+                if c.not_null && rows.iter().any(|r| r[ci] == SqlVal::Null) {
+                    return false;
+                }
                 if let Some((pt, pc)) = c.references {
                     for r in rows {
                         if r[ci] != SqlVal::Null
@@ -97,6 +112,148 @@ impl Db {
             }
         }
         true
+    }
+
+    /// The conditions this database shows, among the tables `read` (the
+    /// ones the queries name): NULL cells, repeated values in a non-key
+    /// column (or repeated rows), empty tables.
+    pub fn features(&self, schema: &Schema, read: &[bool]) -> Classes {
+        let mut c = Classes::NONE;
+        for (ti, t) in schema.tables.iter().enumerate() {
+            if t.internal() || !read.get(ti).copied().unwrap_or(true) {
+                continue;
+            }
+            let rows = &self.tables[ti];
+            if rows.is_empty() {
+                c.insert(Class::EmptyTables);
+            }
+            if rows.iter().any(|r| r.contains(&SqlVal::Null)) {
+                c.insert(Class::Nulls);
+            }
+            let mut seen_rows = HashSet::new();
+            for r in rows {
+                let k: Vec<String> = r.iter().map(SqlVal::key).collect();
+                if !seen_rows.insert(k) {
+                    c.insert(Class::Duplicates);
+                }
+            }
+            for ci in 0..t.columns.len() {
+                if t.is_key(ci) {
+                    continue;
+                }
+                let mut seen = HashSet::new();
+                for r in rows {
+                    if r[ci] != SqlVal::Null && !seen.insert(r[ci].key()) {
+                        c.insert(Class::Duplicates);
+                    }
+                }
+            }
+        }
+        c
+    }
+
+    /// The same database without the condition `class` (NULL cells get
+    /// fresh values, repeated values become fresh distinct ones, empty
+    /// tables read by the queries get a row), or `None` when that is not
+    /// possible within the schema. The search uses it to tell what a
+    /// counterexample needs from what it merely has.
+    pub fn repair(&self, schema: &Schema, class: Class, read: &[bool]) -> Option<Db> {
+        let mut db = self.clone();
+        let used = |db: &Db, ti: usize, ci: usize| -> HashSet<String> {
+            db.tables[ti]
+                .iter()
+                .filter(|r| r[ci] != SqlVal::Null)
+                .map(|r| r[ci].key())
+                .collect()
+        };
+        let mut changed = false;
+        for ti in schema.fill_order() {
+            let t = &schema.tables[ti];
+            if t.internal() || !read.get(ti).copied().unwrap_or(true) {
+                continue;
+            }
+            match class {
+                Class::Nulls => {
+                    for ri in 0..db.tables[ti].len() {
+                        for ci in 0..t.columns.len() {
+                            if db.tables[ti][ri][ci] != SqlVal::Null {
+                                continue;
+                            }
+                            let v = match t.columns[ci].references {
+                                Some((pt, pc)) => db.tables[pt]
+                                    .iter()
+                                    .map(|p| p[pc].clone())
+                                    .find(|v| *v != SqlVal::Null)?,
+                                None => fresh(t.columns[ci].ty, &used(&db, ti, ci)),
+                            };
+                            db.tables[ti][ri][ci] = v;
+                            changed = true;
+                        }
+                    }
+                }
+                Class::Duplicates => {
+                    for ci in 0..t.columns.len() {
+                        if t.is_key(ci) {
+                            continue;
+                        }
+                        let mut seen = HashSet::new();
+                        for ri in 0..db.tables[ti].len() {
+                            let v = db.tables[ti][ri][ci].clone();
+                            if v == SqlVal::Null || seen.insert(v.key()) {
+                                continue;
+                            }
+                            let nv = match t.columns[ci].references {
+                                Some((pt, pc)) => {
+                                    let taken = used(&db, ti, ci);
+                                    match db.tables[pt]
+                                        .iter()
+                                        .map(|p| p[pc].clone())
+                                        .find(|p| *p != SqlVal::Null && !taken.contains(&p.key()))
+                                    {
+                                        Some(p) => p,
+                                        None if pt != ti => {
+                                            // A new parent row of fresh values.
+                                            let pt_cols = &schema.tables[pt].columns;
+                                            let mut prow = Vec::with_capacity(pt_cols.len());
+                                            for (k, c) in pt_cols.iter().enumerate() {
+                                                prow.push(match c.references {
+                                                    Some(_) => db.tables[pt].first()?[k].clone(),
+                                                    None => fresh(c.ty, &used(&db, pt, k)),
+                                                });
+                                            }
+                                            let key = prow[pc].clone();
+                                            db.tables[pt].push(prow);
+                                            key
+                                        }
+                                        None => return None,
+                                    }
+                                }
+                                None => fresh(t.columns[ci].ty, &used(&db, ti, ci)),
+                            };
+                            seen.insert(nv.key());
+                            db.tables[ti][ri][ci] = nv;
+                            changed = true;
+                        }
+                    }
+                }
+                Class::EmptyTables => {
+                    if !db.tables[ti].is_empty() {
+                        continue;
+                    }
+                    let mut row = Vec::with_capacity(t.columns.len());
+                    for (ci, c) in t.columns.iter().enumerate() {
+                        row.push(match c.references {
+                            Some((pt, pc)) => db.tables[pt].first().map(|p| p[pc].clone())?,
+                            None => fresh(c.ty, &used(&db, ti, ci)),
+                        });
+                    }
+                    db.tables[ti].push(row);
+                    changed = true;
+                }
+                _ => return None,
+            }
+        }
+        (changed && db.valid(schema)).then_some(db)
     }
 
     /// The database as `INSERT` statements.
@@ -154,7 +311,7 @@ impl Pools {
     /// Pools for a pair of queries.
     pub fn from_queries(queries: &[&str]) -> Pools {
         let mut ints: Vec<i64> = vec![0, 1, 2];
-        let mut reals: Vec<f64> = vec![0.0, 1.0, 2.5];
+        let mut reals: Vec<f64> = vec![0.0, 1.0, 2.0];
         let mut texts: Vec<String> = vec!["a".into(), "b".into()];
         let Some((num_re, str_re)) = regexes() else {
             return Pools {
@@ -176,7 +333,9 @@ impl Pools {
                 }
                 if let Ok(i) = s.parse::<i64>() {
                     ints.extend([i - 1, i, i + 1]);
-                    reals.extend([(i - 1) as f64, i as f64, (i + 1) as f64]);
+                    // A real column also gets the midpoint above the
+                    // constant, which separates `> c` from `>= c + 1`.
+                    reals.extend([(i - 1) as f64, i as f64, i as f64 + 0.5, (i + 1) as f64]);
                     texts.push(i.to_string());
                 } else if let Ok(f) = s.parse::<f64>() {
                     reals.extend([f - 1.0, f - 0.01, f, f + 0.01, f + 1.0]);
@@ -280,26 +439,104 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-/// Generates database number `round` (small first, larger later).
-pub fn generate(schema: &Schema, pools: &Pools, rng: &mut Rng, round: usize) -> Db {
-    let max_rows = match round {
-        0..=9 => 2,
-        10..=59 => 4,
-        _ => 7,
+/// What a generated database may contain beyond the plainest data: the
+/// search asks for the least demanding databases first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allow {
+    /// NULL cells in nullable columns.
+    pub nulls: bool,
+    /// Repeated values in non-key columns (and repeated rows).
+    pub duplicates: bool,
+    /// Empty tables.
+    pub empty: bool,
+}
+
+impl Allow {
+    /// Everything allowed.
+    pub const ALL: Allow = Allow {
+        nulls: true,
+        duplicates: true,
+        empty: true,
     };
+    /// The classes this allows.
+    pub fn classes(self) -> Classes {
+        let mut c = Classes::NONE;
+        if self.nulls {
+            c.insert(Class::Nulls);
+        }
+        if self.duplicates {
+            c.insert(Class::Duplicates);
+        }
+        if self.empty {
+            c.insert(Class::EmptyTables);
+        }
+        c
+    }
+}
+
+/// The smallest readable value of type `ty` not in `used`.
+fn fresh(ty: ColType, used: &HashSet<String>) -> SqlVal {
+    match ty {
+        ColType::Text => {
+            for k in 0.. {
+                let s = if k < 26 {
+                    ((b'a' + k as u8) as char).to_string()
+                } else {
+                    format!("v{}", k - 25)
+                };
+                let v = SqlVal::Text(s);
+                if !used.contains(&v.key()) {
+                    return v;
+                }
+            }
+            SqlVal::Null
+        }
+        ColType::Int | ColType::Real => {
+            for i in 1i64.. {
+                let v = SqlVal::Int(i);
+                if !used.contains(&v.key()) {
+                    return v;
+                }
+            }
+            SqlVal::Null
+        }
+    }
+}
+
+/// Generates one database with at most `max_rows` rows per table, within
+/// what `allow` permits. `accept(table, row)` may reject a row (a `CHECK`
+/// constraint); rejected rows are replaced by other attempts or dropped.
+pub fn generate(
+    schema: &Schema,
+    pools: &Pools,
+    rng: &mut Rng,
+    max_rows: usize,
+    allow: Allow,
+    accept: &mut dyn FnMut(usize, &[SqlVal]) -> bool,
+) -> Db {
     let mut tables: Vec<Vec<Vec<SqlVal>>> = vec![Vec::new(); schema.tables.len()];
     for ti in schema.fill_order() {
         let t = &schema.tables[ti];
         if t.internal() {
             continue;
         }
-        let n = rng.below(max_rows + 1);
-        let mut keys: HashSet<Vec<String>> = HashSet::new();
+        let n = if allow.empty {
+            rng.below(max_rows + 1)
+        } else {
+            1 + rng.below(max_rows.max(1))
+        };
+        let key_sets: Vec<Vec<usize>> = std::iter::once(t.primary_key.clone())
+            .filter(|k| !k.is_empty())
+            .chain(t.unique.iter().cloned())
+            .collect();
+        let mut keys: Vec<HashSet<Vec<String>>> = vec![HashSet::new(); key_sets.len()];
+        let mut used: Vec<HashSet<String>> = vec![HashSet::new(); t.columns.len()];
         let mut rows: Vec<Vec<SqlVal>> = Vec::new();
         for _ in 0..n {
             'attempt: for _ in 0..8 {
                 let prev = rows.last().cloned();
-                let copy_row = t.primary_key.is_empty() && prev.is_some() && rng.chance(0.1);
+                let copy_row =
+                    allow.duplicates && key_sets.is_empty() && prev.is_some() && rng.chance(0.1);
                 let mut row: Vec<SqlVal> = Vec::with_capacity(t.columns.len());
                 for (ci, c) in t.columns.iter().enumerate() {
                     if copy_row && let Some(p) = &prev {
@@ -307,36 +544,79 @@ pub fn generate(schema: &Schema, pools: &Pools, rng: &mut Rng, round: usize) -> 
                         continue;
                     }
                     let in_pk = t.primary_key.contains(&ci);
+                    let single_key = t.primary_key == [ci] || t.unique.iter().any(|u| *u == [ci]);
+                    // Values of this column must differ from the earlier rows'.
+                    let distinct = single_key || (!allow.duplicates && !t.is_key(ci));
+                    let nullable = !c.not_null && !in_pk && allow.nulls;
                     let v = if let Some((pt, pc)) = c.references {
                         let parents = if pt == ti { &rows } else { &tables[pt] };
-                        if !parents.is_empty() && rng.chance(0.85) {
-                            parents[rng.below(parents.len())][pc].clone()
-                        } else if !c.not_null && !in_pk {
+                        let cands: Vec<&SqlVal> = parents
+                            .iter()
+                            .map(|p| &p[pc])
+                            .filter(|v| **v != SqlVal::Null)
+                            .filter(|v| !distinct || !used[ci].contains(&v.key()))
+                            .collect();
+                        if !cands.is_empty() && (!nullable || rng.chance(0.85)) {
+                            cands[rng.below(cands.len())].clone()
+                        } else if nullable {
                             SqlVal::Null
-                        } else if parents.is_empty() {
-                            // A NOT NULL reference with no parent row: no row.
-                            continue 'attempt;
                         } else {
-                            parents[rng.below(parents.len())][pc].clone()
+                            // A NOT NULL reference with no parent left: no row.
+                            continue 'attempt;
                         }
-                    } else if !c.not_null && !in_pk && rng.chance(0.12) {
+                    } else if nullable && rng.chance(0.12) {
                         SqlVal::Null
-                    } else if !in_pk
+                    } else if allow.duplicates
+                        && !t.is_key(ci)
                         && let Some(p) = &prev
                         && rng.chance(0.15)
                     {
                         p[ci].clone()
                     } else {
-                        pools.pick(c.ty, rng)
+                        let mut v = pools.pick(c.ty, rng);
+                        if distinct {
+                            let mut tries = 0;
+                            while used[ci].contains(&v.key()) && tries < 6 {
+                                v = pools.pick(c.ty, rng);
+                                tries += 1;
+                            }
+                            if used[ci].contains(&v.key()) {
+                                v = fresh(c.ty, &used[ci]);
+                            }
+                        }
+                        v
                     };
                     row.push(v);
                 }
-                if !t.primary_key.is_empty() {
-                    let k: Vec<String> = t.primary_key.iter().map(|&c| row[c].key()).collect();
-                    if t.primary_key.iter().any(|&c| row[c] == SqlVal::Null) || keys.contains(&k) {
+                let mut ks = Vec::with_capacity(key_sets.len());
+                for (ki, set) in key_sets.iter().enumerate() {
+                    let is_pk = ki == 0 && !t.primary_key.is_empty();
+                    if set.iter().any(|&c| row[c] == SqlVal::Null) {
+                        if is_pk {
+                            continue 'attempt;
+                        }
+                        // NULLs never collide in a UNIQUE key.
+                        ks.push(None);
                         continue;
                     }
-                    keys.insert(k);
+                    let k: Vec<String> = set.iter().map(|&c| row[c].key()).collect();
+                    if keys[ki].contains(&k) {
+                        continue 'attempt;
+                    }
+                    ks.push(Some(k));
+                }
+                if !accept(ti, &row) {
+                    continue;
+                }
+                for (ki, k) in ks.into_iter().enumerate() {
+                    if let Some(k) = k {
+                        keys[ki].insert(k);
+                    }
+                }
+                for (ci, v) in row.iter().enumerate() {
+                    if *v != SqlVal::Null {
+                        used[ci].insert(v.key());
+                    }
                 }
                 rows.push(row);
                 break;

@@ -12,6 +12,7 @@
 pub mod compat;
 pub mod datagen;
 pub mod schema;
+pub mod ties;
 
 use std::time::Instant;
 
@@ -22,10 +23,11 @@ use sqlparser::ast::Statement;
 use sqlparser::dialect::{Dialect, GenericDialect, dialect_from_str};
 use sqlparser::parser::Parser;
 
-pub use datagen::{Db, Pools, SqlVal};
+pub use datagen::{Allow, Db, Pools, SqlVal};
 pub use schema::{ColType, Schema, SchemaError};
 
 use super::equivalence::{Equivalence, Method};
+use super::tolerance::{Class, Classes};
 use crate::rng::Rng;
 
 /// Options of one SQL comparison.
@@ -40,6 +42,8 @@ pub struct SqlOptions {
     pub budget_ms: u64,
     /// Seed of the generator.
     pub seed: u64,
+    /// Counterexample classes the check tolerates.
+    pub tolerate: Classes,
 }
 
 impl Default for SqlOptions {
@@ -49,6 +53,7 @@ impl Default for SqlOptions {
             max_dbs: 200,
             budget_ms: 2_000,
             seed: 0,
+            tolerate: Classes::NONE,
         }
     }
 }
@@ -120,24 +125,100 @@ fn top_level_order_by(sql: &str) -> bool {
     false
 }
 
-/// Result of one query on one database: row keys (for comparison) and
-/// the rows (for display).
+/// Result of one query on one database.
 #[derive(Debug, Clone, PartialEq)]
 struct Rows {
-    keys: Vec<String>,
+    columns: usize,
     shown: Vec<Vec<SqlVal>>,
 }
 
-impl Rows {
-    fn same(&self, other: &Rows, ordered: bool) -> bool {
-        if ordered {
-            self.keys == other.keys
-        } else {
-            let (mut a, mut b) = (self.keys.clone(), other.keys.clone());
-            a.sort();
-            b.sort();
-            a == b
+/// How two results may differ and still agree.
+#[derive(Debug, Clone, Copy, Default)]
+struct Relax {
+    rows: bool,
+    cols: bool,
+    types: bool,
+}
+
+impl Relax {
+    const NONE: Relax = Relax {
+        rows: false,
+        cols: false,
+        types: false,
+    };
+    fn classes(self) -> Classes {
+        let mut c = Classes::NONE;
+        if self.rows {
+            c.insert(Class::RowOrder);
         }
+        if self.cols {
+            c.insert(Class::ColumnOrder);
+        }
+        if self.types {
+            c.insert(Class::TypeAffinity);
+        }
+        c
+    }
+    /// The relaxations, smallest first.
+    fn ladder(ordered: bool) -> Vec<Relax> {
+        let mut out = Vec::new();
+        for bits in 1u8..8 {
+            let r = Relax {
+                rows: bits & 1 != 0,
+                cols: bits & 2 != 0,
+                types: bits & 4 != 0,
+            };
+            if r.rows && !ordered {
+                continue;
+            }
+            out.push(r);
+        }
+        out.sort_by_key(|r| r.rows as u8 + r.cols as u8 + r.types as u8);
+        out
+    }
+}
+
+impl Rows {
+    fn keys(&self, loose: bool) -> Vec<Vec<String>> {
+        self.shown
+            .iter()
+            .map(|r| r.iter().map(|v| val_key(v, loose)).collect())
+            .collect()
+    }
+    fn agree(&self, other: &Rows, ordered: bool, r: Relax) -> bool {
+        if self.shown.len() != other.shown.len() {
+            return false;
+        }
+        if self.shown.is_empty() {
+            return true;
+        }
+        let a = self.keys(r.types);
+        let b = other.keys(r.types);
+        let list = ordered && !r.rows;
+        let same = |x: &[Vec<String>], y: Vec<Vec<String>>| {
+            if list {
+                x == y.as_slice()
+            } else {
+                let mut x = x.to_vec();
+                let mut y = y;
+                x.sort();
+                y.sort();
+                x == y
+            }
+        };
+        if !r.cols {
+            return same(&a, b);
+        }
+        if self.columns != other.columns || self.columns > 6 {
+            return same(&a, b);
+        }
+        permutations(self.columns).into_iter().any(|p| {
+            let pb: Vec<Vec<String>> = b
+                .iter()
+                .map(|row| p.iter().map(|&i| row[i].clone()).collect())
+                .collect();
+            same(&a, pb)
+        })
     }
     fn to_json(&self) -> Value {
         Value::Array(
@@ -149,13 +230,71 @@ impl Rows {
     }
 }
 
-fn val_key(v: &SqlVal) -> String {
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new()];
+    for k in 0..n {
+        let mut next = Vec::new();
+        for p in &out {
+            for pos in 0..=k {
+                let mut q = p.clone();
+                q.insert(pos, k);
+                next.push(q);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// A value's comparison key; `loose` reads numeric text as a number and
+/// truncates reals towards zero (type affinity, integer division).
+fn val_key(v: &SqlVal, loose: bool) -> String {
+    let num = |f: f64| {
+        let f = if loose { f.trunc() } else { f };
+        if f.fract() == 0.0 && f.abs() < 9e15 {
+            format!("#{}", f as i64)
+        } else {
+            format!("#{f:.9e}")
+        }
+    };
     match v {
         SqlVal::Null => "N".into(),
         SqlVal::Int(i) => format!("#{i}"),
-        SqlVal::Real(f) if f.fract() == 0.0 && f.abs() < 9e15 => format!("#{}", *f as i64),
-        SqlVal::Real(f) => format!("#{f:.9e}"),
+        SqlVal::Real(f) => num(*f),
+        SqlVal::Text(s) if loose => match s.trim().parse::<f64>() {
+            Ok(f) => num(f),
+            Err(_) => format!("'{s}"),
+        },
         SqlVal::Text(s) => format!("'{s}"),
+    }
+}
+
+/// What both queries return on one database, loaded in both physical row
+/// orders: one outcome per query, or two when its result depends on the
+/// row order (ties under `ORDER BY … LIMIT`, bare columns, `LIMIT`
+/// without an order).
+#[derive(Debug, Clone)]
+struct Obs {
+    left: Vec<Rows>,
+    right: Vec<Rows>,
+    /// A query's `LIMIT` falls inside a tie of its sort key.
+    tie: bool,
+}
+
+impl Obs {
+    fn unstable(&self) -> bool {
+        self.left.len() > 1 || self.right.len() > 1
+    }
+    /// The difference involves a tie: an order-dependent result, or a
+    /// `LIMIT` that cuts through equal sort keys.
+    fn ties(&self) -> bool {
+        self.tie || self.unstable()
+    }
+    /// Some outcome of the left query agrees with some outcome of the right.
+    fn agree(&self, ordered: bool, r: Relax) -> bool {
+        self.left
+            .iter()
+            .any(|a| self.right.iter().any(|b| a.agree(b, ordered, r)))
     }
 }
 
@@ -164,6 +303,13 @@ struct Runner<'a> {
     schema: &'a Schema,
     left: String,
     right: String,
+    /// Tables either query names.
+    read: Vec<bool>,
+    ordered: bool,
+    /// Tie probes of the queries that keep the first rows of an order.
+    probes: Vec<ties::Probe>,
+    /// What the check tolerates.
+    tolerate: Classes,
 }
 
 impl Runner<'_> {
@@ -185,16 +331,7 @@ impl Runner<'_> {
                 Box::new(db.tables[ti].iter())
             };
             for r in rows {
-                let params: Vec<rusqlite::types::Value> = r
-                    .iter()
-                    .map(|v| match v {
-                        SqlVal::Null => rusqlite::types::Value::Null,
-                        SqlVal::Int(i) => rusqlite::types::Value::Integer(*i),
-                        SqlVal::Real(f) => rusqlite::types::Value::Real(*f),
-                        SqlVal::Text(s) => rusqlite::types::Value::Text(s.clone()),
-                    })
-                    .collect();
-                st.execute(rusqlite::params_from_iter(params))?;
+                st.execute(rusqlite::params_from_iter(r.iter().map(to_sqlite)))?;
             }
         }
         tx.commit()
@@ -205,7 +342,7 @@ impl Runner<'_> {
         let n = st.column_count();
         let mut rows = st.query([])?;
         let mut out = Rows {
-            keys: Vec::new(),
+            columns: n,
             shown: Vec::new(),
         };
         while let Some(r) = rows.next()? {
@@ -219,38 +356,220 @@ impl Runner<'_> {
                     ValueRef::Blob(b) => SqlVal::Text(format!("x'{}'", hex(b))),
                 });
             }
-            out.keys
-                .push(row.iter().map(val_key).collect::<Vec<_>>().join("\u{1f}"));
             out.shown.push(row);
-            if out.keys.len() > 100_000 {
+            if out.shown.len() > 100_000 {
                 break;
             }
         }
         Ok(out)
     }
 
-    /// `Some((left, right))` when `db` is a stable counterexample.
-    fn distinguishes(&self, db: &Db, ordered: bool) -> rusqlite::Result<Option<(Rows, Rows)>> {
+    /// `Some` when the two queries disagree strictly on `db`.
+    fn observe(&self, db: &Db) -> rusqlite::Result<Option<Obs>> {
         self.load(db, false)?;
         let a = self.query(&self.left)?;
         let b = self.query(&self.right)?;
-        if a.same(&b, ordered) {
+        if a.agree(&b, self.ordered, Relax::NONE) {
             return Ok(None);
         }
-        // Each result must not depend on the physical row order.
+        let mut tie = false;
+        for p in &self.probes {
+            let k = self.query(&p.keys_sql)?;
+            if p.kept >= 1
+                && k.shown.len() > p.kept
+                && k.keys(false)[p.kept - 1] == k.keys(false)[p.kept]
+            {
+                tie = true;
+            }
+        }
         self.load(db, true)?;
         let a2 = self.query(&self.left)?;
         let b2 = self.query(&self.right)?;
-        if !a.same(&a2, ordered) || !b.same(&b2, ordered) || a2.same(&b2, ordered) {
+        let mut obs = Obs {
+            left: vec![a],
+            right: vec![b],
+            tie,
+        };
+        if !obs.left[0].agree(&a2, self.ordered, Relax::NONE) {
+            obs.left.push(a2);
+        }
+        if !obs.right[0].agree(&b2, self.ordered, Relax::NONE) {
+            obs.right.push(b2);
+        }
+        if obs.agree(self.ordered, Relax::NONE) {
             return Ok(None);
         }
-        Ok(Some((a, b)))
+        Ok(Some(obs))
+    }
+
+    /// What a difference on `db` needs: the database's own conditions
+    /// (NULLs, duplicates, empty tables) plus the smallest comparison
+    /// relaxation under which the results agree (ties, row order, column
+    /// order, type affinity), if any.
+    fn classes(&self, db: &Db, obs: &Obs) -> Classes {
+        let mut c = db.features(self.schema, &self.read);
+        if obs.ties() {
+            // A tie is two rows with the same ORDER BY key: `ties` names it.
+            c.remove(Class::Duplicates);
+            c.insert(Class::Ties);
+        }
+        if let Some(r) = Relax::ladder(self.ordered)
+            .into_iter()
+            .find(|r| obs.agree(self.ordered, *r))
+        {
+            c = c.union(r.classes());
+        }
+        c
+    }
+
+    /// Whether the results agree once the tolerated comparison classes are
+    /// ignored (ties, row order, column order, type affinity).
+    fn agree_tolerated(&self, obs: &Obs) -> bool {
+        let t = self.tolerate;
+        if t.contains(Class::Ties) && obs.ties() {
+            return true;
+        }
+        let r = Relax {
+            rows: t.contains(Class::RowOrder),
+            cols: t.contains(Class::ColumnOrder),
+            types: t.contains(Class::TypeAffinity),
+        };
+        obs.agree(self.ordered, r)
+    }
+
+    /// `Some(classes)` when `db` is valid and tells the queries apart.
+    fn differs(&self, db: &Db) -> rusqlite::Result<Option<(Obs, Classes)>> {
+        if !db.valid(self.schema) {
+            return Ok(None);
+        }
+        Ok(self.observe(db)?.map(|o| {
+            let c = self.classes(db, &o);
+            (o, c)
+        }))
+    }
+
+    /// What a difference on `db` needs rather than merely has: each NULL,
+    /// repeated value or empty table is repaired in turn, and a repair that
+    /// keeps the difference is kept. Returns the less demanding database
+    /// and its classes.
+    fn settle(
+        &self,
+        mut db: Db,
+        mut classes: Classes,
+        keep: &dyn Fn(&Db) -> bool,
+    ) -> rusqlite::Result<(Db, Classes)> {
+        for class in [Class::Nulls, Class::Duplicates, Class::EmptyTables] {
+            if !classes.contains(class) {
+                continue;
+            }
+            let Some(fixed) = db.repair(self.schema, class, &self.read) else {
+                continue;
+            };
+            if let Some((_, c)) = self.differs(&fixed)?
+                && c.subset_of(classes)
+                && c != classes
+                && keep(&fixed)
+            {
+                db = fixed;
+                classes = c;
+            }
+        }
+        Ok((db, classes))
+    }
+}
+
+fn to_sqlite(v: &SqlVal) -> rusqlite::types::Value {
+    match v {
+        SqlVal::Null => rusqlite::types::Value::Null,
+        SqlVal::Int(i) => rusqlite::types::Value::Integer(*i),
+        SqlVal::Real(f) => rusqlite::types::Value::Real(*f),
+        SqlVal::Text(s) => rusqlite::types::Value::Text(s.clone()),
     }
 }
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// Tables whose name appears as a word in either query.
+fn tables_read(schema: &Schema, queries: &[&str]) -> Vec<bool> {
+    let mut words = std::collections::HashSet::new();
+    for q in queries {
+        for w in q.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')) {
+            if !w.is_empty() {
+                words.insert(w.to_ascii_lowercase());
+            }
+        }
+    }
+    schema
+        .tables
+        .iter()
+        .map(|t| words.contains(&t.name.to_ascii_lowercase()))
+        .collect()
+}
+
+/// The search, least demanding databases first: each level allows one more
+/// kind of condition, so the first counterexample found needs as little
+/// as possible. Weights share the database budget.
+const LEVELS: [(Allow, usize); 8] = [
+    (
+        Allow {
+            nulls: false,
+            duplicates: false,
+            empty: false,
+        },
+        5,
+    ),
+    (
+        Allow {
+            nulls: false,
+            duplicates: false,
+            empty: true,
+        },
+        1,
+    ),
+    (
+        Allow {
+            nulls: false,
+            duplicates: true,
+            empty: false,
+        },
+        3,
+    ),
+    (
+        Allow {
+            nulls: true,
+            duplicates: false,
+            empty: false,
+        },
+        2,
+    ),
+    (
+        Allow {
+            nulls: false,
+            duplicates: true,
+            empty: true,
+        },
+        1,
+    ),
+    (
+        Allow {
+            nulls: true,
+            duplicates: false,
+            empty: true,
+        },
+        1,
+    ),
+    (
+        Allow {
+            nulls: true,
+            duplicates: true,
+            empty: false,
+        },
+        3,
+    ),
+    (Allow::ALL, 4),
+];
 
 /// Decides whether two queries return the same results on every database
 /// of `schema` (as far as generated databases can tell).
@@ -304,6 +623,69 @@ pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -
     verdict
 }
 
+/// A row filter that runs the table's `CHECK` constraints in SQLite (a
+/// check SQLite cannot run is left out; a NULL check passes, as in SQL).
+struct Checks {
+    stmts: Vec<Option<String>>,
+}
+
+impl Checks {
+    fn new(schema: &Schema, conn: &Connection) -> Checks {
+        let stmts = schema
+            .tables
+            .iter()
+            .map(|t| {
+                if t.checks.is_empty() {
+                    return None;
+                }
+                let cols: Vec<String> = t
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("?{} AS {}", i + 1, schema::quote(&c.name)))
+                    .collect();
+                let runnable: Vec<String> = t
+                    .checks
+                    .iter()
+                    .filter(|c| {
+                        conn.prepare(&format!("SELECT ({c}) FROM (SELECT {})", cols.join(", ")))
+                            .is_ok()
+                    })
+                    .map(|c| format!("({c}) IS NOT 0"))
+                    .collect();
+                if runnable.is_empty() {
+                    return None;
+                }
+                Some(format!(
+                    "SELECT {} FROM (SELECT {})",
+                    runnable.join(" AND "),
+                    cols.join(", ")
+                ))
+            })
+            .collect();
+        Checks { stmts }
+    }
+    fn accept(&self, conn: &Connection, table: usize, row: &[SqlVal]) -> bool {
+        let Some(Some(sql)) = self.stmts.get(table) else {
+            return true;
+        };
+        let Ok(mut st) = conn.prepare_cached(sql) else {
+            return true;
+        };
+        st.query_row(rusqlite::params_from_iter(row.iter().map(to_sqlite)), |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(|v| v != 0)
+        .unwrap_or(false)
+    }
+}
+
+/// A database that tells the queries apart, with what it needs.
+struct Found {
+    db: Db,
+    classes: Classes,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_with(
     conn: Connection,
@@ -327,6 +709,10 @@ fn run_with(
         schema,
         left: compat::for_sqlite(left.trim().trim_end_matches(';')),
         right: compat::for_sqlite(right.trim().trim_end_matches(';')),
+        read: tables_read(schema, &[left, right]),
+        ordered,
+        probes: Vec::new(),
+        tolerate: opts.tolerate,
     };
     for (side, sql) in [("left", &runner.left), ("right", &runner.right)] {
         if let Err(e) = runner.conn.prepare(sql) {
@@ -334,101 +720,289 @@ fn run_with(
                 ("left", Err(p), _) | ("right", _, Err(p)) => format!(" (sqlparser: {p})"),
                 _ => String::new(),
             };
+            let original = if side == "left" { left } else { right };
+            let constructs = compat::untranslated(original);
+            let named = if constructs.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; it uses {}, which SQLite does not run and tribunal does not translate",
+                    constructs.join(", ")
+                )
+            };
             return Equivalence::Unknown {
-                reason: format!("the {side} query does not run in SQLite: {e}{parse}"),
+                reason: format!("the {side} query does not run in SQLite: {e}{parse}{named}"),
                 tried: 0,
             };
         }
     }
+    let mut runner = runner;
+    // A probe that SQLite cannot run is left out (no tie is then seen).
+    runner.probes = [&runner.left, &runner.right]
+        .into_iter()
+        .filter_map(|q| ties::probe(q))
+        .filter(|p| runner.conn.prepare(&p.keys_sql).is_ok())
+        .collect();
+    let runner = runner;
+    let checks = Checks::new(schema, &runner.conn);
     let pools = Pools::from_queries(&[left, right]);
     let mut rng = Rng::new(opts.seed);
     let mut tried = 0u64;
-    let mut found: Option<Db> = None;
-    for round in 0..opts.max_dbs {
-        if start.elapsed().as_millis() as u64 > opts.budget_ms {
+    let mut found: Option<Found> = None;
+    let mut tolerated: Option<Found> = None;
+    // Databases showing a tolerated condition (NULLs, duplicates, empty
+    // tables) are never counterexamples; they are searched last, only for
+    // evidence of a tolerated difference.
+    let excluded = Allow::ALL.classes();
+    let excluded = Classes::of(
+        &excluded
+            .iter()
+            .filter(|c| opts.tolerate.contains(*c))
+            .collect::<Vec<_>>(),
+    );
+    let mut levels: Vec<(Allow, usize, bool)> = LEVELS
+        .iter()
+        .map(|(a, w)| (*a, *w, a.classes().iter().all(|c| !excluded.contains(c))))
+        .collect();
+    // Clean levels first (stable order), then the tolerated ones.
+    levels.sort_by_key(|(_, _, clean)| !*clean);
+    // The clean levels share the database budget; the tolerated ones get a
+    // quarter more, for evidence only.
+    let clean_total: usize = levels.iter().filter(|l| l.2).map(|l| l.1).sum();
+    let dirty_total: usize = levels.iter().filter(|l| !l.2).map(|l| l.1).sum();
+    let cap = opts.max_dbs as u64
+        + if dirty_total > 0 {
+            opts.max_dbs as u64 / 4
+        } else {
+            0
+        };
+    'levels: for (allow, weight, clean) in levels {
+        if !clean && (found.is_some() || tolerated.is_some()) {
             break;
         }
-        let db = datagen::generate(schema, &pools, &mut rng, round);
-        tried += 1;
-        match runner.distinguishes(&db, ordered) {
-            Ok(Some(_)) => {
-                found = Some(db);
+        let n = if clean {
+            (opts.max_dbs * weight).div_ceil(clean_total.max(1))
+        } else {
+            (opts.max_dbs / 4 * weight).div_ceil(dirty_total.max(1))
+        };
+        for i in 0..n {
+            if start.elapsed().as_millis() as u64 > opts.budget_ms || tried >= cap {
+                break 'levels;
+            }
+            let max_rows = if i < n / 5 {
+                2
+            } else if i < n / 2 {
+                4
+            } else {
+                7
+            };
+            let db = datagen::generate(schema, &pools, &mut rng, max_rows, allow, &mut |t, r| {
+                checks.accept(&runner.conn, t, r)
+            });
+            tried += 1;
+            let obs = match runner.differs(&db) {
+                Ok(o) => o,
+                Err(e) => {
+                    let why = if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::OperationInterrupted)
+                    {
+                        format!(
+                            "a query ran past the time budget ({} ms) and was interrupted",
+                            opts.budget_ms
+                        )
+                    } else {
+                        format!("SQLite failed while running the queries: {e}")
+                    };
+                    return Equivalence::Unknown { reason: why, tried };
+                }
+            };
+            let Some((obs, classes)) = obs else { continue };
+            if !clean || runner.agree_tolerated(&obs) {
+                // A tolerated difference: kept as evidence.
+                if tolerated.is_none() {
+                    tolerated = Some(Found { db, classes });
+                    if !clean {
+                        break 'levels;
+                    }
+                }
+                continue;
+            }
+            let plain = !classes.iter().any(|c| {
+                matches!(
+                    c,
+                    Class::Ties | Class::ColumnOrder | Class::RowOrder | Class::TypeAffinity
+                )
+            });
+            if found
+                .as_ref()
+                .is_none_or(|f| classes.len() < f.classes.len())
+            {
+                found = Some(Found { db, classes });
+            }
+            if plain {
                 break;
             }
-            Ok(None) => {}
-            Err(e) => {
-                let why = if matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::OperationInterrupted)
-                {
-                    format!(
-                        "a query ran past the time budget ({} ms) and was interrupted",
-                        opts.budget_ms
-                    )
-                } else {
-                    format!("SQLite failed while running the queries: {e}")
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    let compared = if ordered { "ordered lists" } else { "bags" };
+    let (f, is_tolerated) = match (found, tolerated) {
+        (Some(f), _) => (f, false),
+        (None, Some(t)) => (t, true),
+        (None, None) => {
+            let why = if tried < opts.max_dbs.min(cap as usize) as u64 {
+                format!(" (time budget of {} ms reached)", opts.budget_ms)
+            } else {
+                String::new()
+            };
+            if tried == 0 {
+                return Equivalence::Unknown {
+                    reason: format!("no database generated within {} ms", opts.budget_ms),
+                    tried,
                 };
-                return Equivalence::Unknown { reason: why, tried };
             }
-        }
-    }
-    let Some(db) = found else {
-        let why = if tried < opts.max_dbs as u64 {
-            format!(" (time budget of {} ms reached)", opts.budget_ms)
-        } else {
-            String::new()
-        };
-        if tried == 0 {
-            return Equivalence::Unknown {
-                reason: format!("no database generated within {} ms", opts.budget_ms),
-                tried,
-            };
-        }
-        return Equivalence::Equivalent {
-            method: Method::Differential,
-            detail: format!(
-                "no counterexample in {tried} generated databases{why}, compared as {}",
-                if ordered { "ordered lists" } else { "bags" }
-            ),
-        };
-    };
-    let db = shrink(
-        &runner,
-        db,
-        ordered,
-        &start,
-        opts.budget_ms.saturating_mul(2),
-    );
-    let (a, b) = match runner.distinguishes(&db, ordered) {
-        Ok(Some(x)) => x,
-        _ => {
-            return Equivalence::Unknown {
-                reason: "a counterexample was found but could not be replayed".into(),
-                tried,
+            return Equivalence::Equivalent {
+                method: Method::Differential,
+                detail: format!(
+                    "no counterexample in {tried} generated databases{why}, compared as {compared}"
+                ),
             };
         }
     };
-    let inserts = db.inserts(schema);
+    let db = minimize(&runner, f, is_tolerated, opts, &start).db;
+    let Ok(Some((obs, classes))) = runner.differs(&db) else {
+        return Equivalence::Unknown {
+            reason: "a counterexample was found but could not be replayed".into(),
+            tried,
+        };
+    };
+    let (a, b) = (&obs.left[0], &obs.right[0]);
     let text = format!(
-        "on the database {{{}}} the left query returns {} and the right query returns {} (compared as {})",
-        if inserts.is_empty() {
-            "all tables empty".to_string()
-        } else {
-            inserts.join(" ")
-        },
-        rows_text(&a),
-        rows_text(&b),
-        if ordered { "ordered lists" } else { "bags" }
+        "on the database {{{}}} the left query returns {} and the right query returns {} (compared as {compared}; needs: {classes})",
+        tables_text(&db, schema, &runner.read),
+        rows_text(a),
+        rows_text(b),
     );
-    Equivalence::NotEquivalent {
-        method: Method::Differential,
-        counterexample: text,
-        evidence: json!({
-            "database": inserts,
-            "left_result": a.to_json(),
-            "right_result": b.to_json(),
-            "ordered": ordered,
-            "databases_tried": tried,
-        }),
+    let evidence = json!({
+        "database": db.inserts(schema),
+        "tables": tables_json(&db, schema, &runner.read),
+        "left_result": a.to_json(),
+        "right_result": b.to_json(),
+        "ordered": ordered,
+        "databases_tried": tried,
+        "classes": classes.names(),
+    });
+    if is_tolerated {
+        Equivalence::EquivalentUnderTolerances {
+            method: Method::Differential,
+            classes,
+            counterexample: text,
+            evidence,
+        }
+    } else {
+        Equivalence::NotEquivalent {
+            method: Method::Differential,
+            counterexample: text,
+            evidence,
+        }
     }
+}
+
+/// Minimizes a difference (fewest rows, then fewest non-NULL cells) without
+/// adding conditions or changing whether it is tolerated, then drops the
+/// conditions it has but does not need ([`Runner::settle`]), and minimizes
+/// again.
+fn minimize(
+    runner: &Runner<'_>,
+    f: Found,
+    tolerated: bool,
+    opts: &SqlOptions,
+    start: &Instant,
+) -> Found {
+    let limit = opts.budget_ms.saturating_mul(2);
+    let mut cur = f;
+    for _ in 0..3 {
+        let classes = cur.classes;
+        // A counterexample stays one: it keeps differing under the
+        // tolerances and shows no tolerated condition.
+        let keep = |db: &Db| match runner.differs(db) {
+            Ok(Some((o, c))) => {
+                c.subset_of(classes)
+                    && (tolerated
+                        || (!runner.agree_tolerated(&o)
+                            && db
+                                .features(runner.schema, &runner.read)
+                                .iter()
+                                .all(|x| !opts.tolerate.contains(x))))
+            }
+            _ => false,
+        };
+        let db = shrink(cur.db, classes, runner.schema, &keep, start, limit);
+        let Ok((db, settled)) = runner.settle(db.clone(), classes, &keep) else {
+            return Found { db, classes };
+        };
+        let done = settled == classes;
+        cur = Found {
+            db,
+            classes: settled,
+        };
+        if done {
+            break;
+        }
+    }
+    cur
+}
+
+/// The tables of a counterexample, as rows per table (tables the queries
+/// read, and any other table with rows).
+fn tables_json(db: &Db, schema: &Schema, read: &[bool]) -> Value {
+    Value::Array(
+        schema
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(ti, t)| !t.internal() && (read[*ti] || !db.tables[*ti].is_empty()))
+            .map(|(ti, t)| {
+                json!({
+                    "table": t.name,
+                    "columns": t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                    "rows": db.tables[ti]
+                        .iter()
+                        .map(|r| Value::Array(r.iter().map(SqlVal::to_json).collect()))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn tables_text(db: &Db, schema: &Schema, read: &[bool]) -> String {
+    if db.rows() == 0 {
+        return "all tables empty".into();
+    }
+    let parts: Vec<String> = schema
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(ti, t)| !t.internal() && (read[*ti] || !db.tables[*ti].is_empty()))
+        .map(|(ti, t)| {
+            let cols: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+            let rows = &db.tables[ti];
+            if rows.is_empty() {
+                return format!("{}: no rows", t.name);
+            }
+            let rs: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    let v: Vec<String> = r.iter().map(SqlVal::literal).collect();
+                    format!("({})", v.join(", "))
+                })
+                .collect();
+            format!("{}({}): {}", t.name, cols.join(", "), rs.join(", "))
+        })
+        .collect();
+    parts.join("; ")
 }
 
 fn rows_text(r: &Rows) -> String {
@@ -452,22 +1026,44 @@ fn rows_text(r: &Rows) -> String {
     format!("{} row(s) {}{more}", r.shown.len(), rows.join(", "))
 }
 
-/// Removes rows one at a time while the database stays valid and still
-/// tells the queries apart.
-fn shrink(runner: &Runner<'_>, mut db: Db, ordered: bool, start: &Instant, limit_ms: u64) -> Db {
+/// Minimizes a counterexample while `keep` holds: fewest rows first, then
+/// (when it needs NULLs) fewest non-NULL cells.
+fn shrink(
+    mut db: Db,
+    classes: Classes,
+    schema: &Schema,
+    keep: &dyn Fn(&Db) -> bool,
+    start: &Instant,
+    limit_ms: u64,
+) -> Db {
+    let out_of_time = || start.elapsed().as_millis() as u64 > limit_ms;
+    loop {
+        let before = db.clone();
+        db = shrink_once(db, classes, schema, keep, &out_of_time);
+        if db == before || out_of_time() {
+            return db;
+        }
+    }
+}
+
+fn shrink_once(
+    mut db: Db,
+    classes: Classes,
+    schema: &Schema,
+    keep: &dyn Fn(&Db) -> bool,
+    out_of_time: &dyn Fn() -> bool,
+) -> Db {
     loop {
         let mut changed = false;
         for ti in 0..db.tables.len() {
             let mut ri = 0;
             while ri < db.tables[ti].len() {
-                if start.elapsed().as_millis() as u64 > limit_ms {
+                if out_of_time() {
                     return db;
                 }
                 let mut cand = db.clone();
                 cand.tables[ti].remove(ri);
-                if cand.valid(runner.schema)
-                    && matches!(runner.distinguishes(&cand, ordered), Ok(Some(_)))
-                {
+                if keep(&cand) {
                     db = cand;
                     changed = true;
                 } else {
@@ -476,7 +1072,31 @@ fn shrink(runner: &Runner<'_>, mut db: Db, ordered: bool, start: &Instant, limit
             }
         }
         if !changed {
-            return db;
+            break;
         }
     }
+    if classes.contains(Class::Nulls) {
+        for ti in 0..db.tables.len() {
+            let t = &schema.tables[ti];
+            for ri in 0..db.tables[ti].len() {
+                for ci in 0..t.columns.len() {
+                    if out_of_time() {
+                        return db;
+                    }
+                    if t.columns[ci].not_null
+                        || t.primary_key.contains(&ci)
+                        || db.tables[ti][ri][ci] == SqlVal::Null
+                    {
+                        continue;
+                    }
+                    let mut cand = db.clone();
+                    cand.tables[ti][ri][ci] = SqlVal::Null;
+                    if keep(&cand) {
+                        db = cand;
+                    }
+                }
+            }
+        }
+    }
+    db
 }

@@ -49,6 +49,10 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Primary-key column indices (empty if none).
     pub primary_key: Vec<usize>,
+    /// `UNIQUE` column sets (each a list of column indices).
+    pub unique: Vec<Vec<usize>>,
+    /// `CHECK` constraint expressions, as SQL text.
+    pub checks: Vec<String>,
 }
 
 /// A database schema.
@@ -128,6 +132,8 @@ impl Schema {
                 name: last_ident(&ct.name),
                 columns: Vec::new(),
                 primary_key: Vec::new(),
+                unique: Vec::new(),
+                checks: Vec::new(),
             };
             for (ci, c) in ct.columns.iter().enumerate() {
                 let mut col = Column {
@@ -143,6 +149,8 @@ impl Schema {
                             col.not_null = true;
                             t.primary_key.push(ci);
                         }
+                        ColumnOption::Unique(_) => t.unique.push(vec![ci]),
+                        ColumnOption::Check(ck) => t.checks.push(ck.expr.to_string()),
                         ColumnOption::ForeignKey(fk) => {
                             if let Some(rc) = fk.referred_columns.first() {
                                 fks.push((
@@ -169,6 +177,17 @@ impl Schema {
                             }
                         }
                     }
+                    TableConstraint::Unique(u) => {
+                        let cols: Vec<usize> = u
+                            .columns
+                            .iter()
+                            .filter_map(|ic| t.col(&expr_name(&ic.column.expr)))
+                            .collect();
+                        if !cols.is_empty() {
+                            t.unique.push(cols);
+                        }
+                    }
+                    TableConstraint::Check(ck) => t.checks.push(ck.expr.to_string()),
                     TableConstraint::ForeignKey(fk) => {
                         for (a, b) in fk.columns.iter().zip(&fk.referred_columns) {
                             fks.push((
@@ -183,6 +202,9 @@ impl Schema {
                 }
             }
             t.primary_key.dedup();
+            if t.unique.contains(&t.primary_key) {
+                t.unique.retain(|u| *u != t.primary_key);
+            }
             tables.push(t);
         }
         if tables.is_empty() {
@@ -254,6 +276,8 @@ impl Schema {
                 name: n.as_str().unwrap_or_default().to_string(),
                 columns: Vec::new(),
                 primary_key: Vec::new(),
+                unique: Vec::new(),
+                checks: Vec::new(),
             })
             .collect();
         // Global column index -> (table, column).
@@ -294,7 +318,13 @@ impl Schema {
         for g in flat_pk {
             if let Some(Some((t, c))) = place.get(g as usize) {
                 tables[*t].primary_key.push(*c);
-                tables[*t].columns[*c].not_null = true;
+                let col = &mut tables[*t].columns[*c];
+                col.not_null = true;
+                // Spider declares every numeric column `number`; its keys
+                // are integer ids (no `2.5` in an id).
+                if col.ty == ColType::Real {
+                    col.ty = ColType::Int;
+                }
             }
         }
         let mut schema = Schema { tables };
@@ -373,6 +403,12 @@ impl Table {
     /// SQLite's own tables (`sqlite_sequence`, ...): never created or filled.
     pub fn internal(&self) -> bool {
         self.name.to_ascii_lowercase().starts_with("sqlite_")
+    }
+
+    /// Whether column `ci` is part of a key (primary or unique): its
+    /// repeated values are never "duplicates".
+    pub fn is_key(&self, ci: usize) -> bool {
+        self.primary_key.contains(&ci) || self.unique.iter().any(|u| u.contains(&ci))
     }
 
     /// Index of a column by case-insensitive name.
