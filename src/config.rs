@@ -671,7 +671,7 @@ pub struct Config {
     pub history_keep: usize,
     /// How many results files and how much history are kept
     /// (`reports.keep_runs`, `reports.runs_max_mb`, `reports.history_max_mb`).
-    pub retention: crate::report::retention::Retention,
+    pub retention: Retention,
     /// The file the Markdown summary is appended to (`GITHUB_STEP_SUMMARY`).
     pub step_summary: Option<PathBuf>,
     /// nextest's run id: each process writes only its own results file
@@ -826,9 +826,6 @@ impl Config {
             history,
             history_keep,
             retention: {
-                use crate::report::retention::{
-                    DEFAULT_HISTORY_MAX_MB, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_MAX_MB, Retention,
-                };
                 let r = &file.reports;
                 Retention {
                     keep_runs: r.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
@@ -1019,6 +1016,34 @@ impl GithubEnv {
             token,
         };
         ConfigErrors::result(github, errors)
+    }
+}
+
+/// Results files kept under `runs/` by default.
+pub const DEFAULT_KEEP_RUNS: usize = 50;
+/// Megabytes of results files kept under `runs/` by default.
+pub const DEFAULT_RUNS_MAX_MB: u64 = 512;
+/// Megabytes of history (the pages its runs use) kept by default.
+pub const DEFAULT_HISTORY_MAX_MB: u64 = 1024;
+
+/// How much a project keeps; 0 in any field means no limit of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Results files kept under `runs/` (`reports.keep_runs`).
+    pub keep_runs: usize,
+    /// Bytes of results files kept under `runs/` (`reports.runs_max_mb`).
+    pub runs_max_bytes: u64,
+    /// Bytes of history kept (`reports.history_max_mb`).
+    pub history_max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            keep_runs: DEFAULT_KEEP_RUNS,
+            runs_max_bytes: DEFAULT_RUNS_MAX_MB << 20,
+            history_max_bytes: DEFAULT_HISTORY_MAX_MB << 20,
+        }
     }
 }
 

@@ -9,33 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-/// Results files kept under `runs/` by default.
-pub const DEFAULT_KEEP_RUNS: usize = 50;
-/// Megabytes of results files kept under `runs/` by default.
-pub const DEFAULT_RUNS_MAX_MB: u64 = 512;
-/// Megabytes of history (the pages its runs use) kept by default.
-pub const DEFAULT_HISTORY_MAX_MB: u64 = 1024;
-
-/// How much a project keeps; 0 in any field means no limit of that kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    /// Results files kept under `runs/` (`reports.keep_runs`).
-    pub keep_runs: usize,
-    /// Bytes of results files kept under `runs/` (`reports.runs_max_mb`).
-    pub runs_max_bytes: u64,
-    /// Bytes of history kept (`reports.history_max_mb`).
-    pub history_max_bytes: u64,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Retention {
-            keep_runs: DEFAULT_KEEP_RUNS,
-            runs_max_bytes: DEFAULT_RUNS_MAX_MB << 20,
-            history_max_bytes: DEFAULT_HISTORY_MAX_MB << 20,
-        }
-    }
-}
+pub use crate::config::{
+    DEFAULT_HISTORY_MAX_MB, DEFAULT_KEEP_RUNS, DEFAULT_RUNS_MAX_MB, Retention,
+};
 
 /// Deletes the oldest results files (`*.json` directly in `dir`) beyond
 /// `keep` files or `max_bytes` in all (0: no such limit), never `current`
