@@ -303,6 +303,12 @@ pub struct ReportsSection {
     pub history: Option<String>,
     /// Runs kept in the history; 0 keeps every run (`TRIBUNAL_HISTORY_KEEP`).
     pub history_keep: Option<usize>,
+    /// Megabytes of history kept; 0 keeps any size.
+    pub history_max_mb: Option<u64>,
+    /// Results files kept under `runs/`; 0 keeps every one.
+    pub keep_runs: Option<usize>,
+    /// Megabytes of results files kept under `runs/`; 0 keeps any size.
+    pub runs_max_mb: Option<u64>,
     /// The quarantine list relative to the root (`TRIBUNAL_QUARANTINE`).
     pub quarantine: Option<String>,
 }
@@ -663,6 +669,9 @@ pub struct Config {
     /// Runs kept in the history; 0 keeps all (`TRIBUNAL_HISTORY_KEEP`,
     /// `reports.history_keep`).
     pub history_keep: usize,
+    /// How many results files and how much history are kept
+    /// (`reports.keep_runs`, `reports.runs_max_mb`, `reports.history_max_mb`).
+    pub retention: Retention,
     /// The file the Markdown summary is appended to (`GITHUB_STEP_SUMMARY`).
     pub step_summary: Option<PathBuf>,
     /// nextest's run id: each process writes only its own results file
@@ -816,6 +825,20 @@ impl Config {
             report_dir,
             history,
             history_keep,
+            retention: {
+                let r = &file.reports;
+                Retention {
+                    keep_runs: r.keep_runs.unwrap_or(DEFAULT_KEEP_RUNS),
+                    runs_max_bytes: r
+                        .runs_max_mb
+                        .unwrap_or(DEFAULT_RUNS_MAX_MB)
+                        .saturating_mul(1 << 20),
+                    history_max_bytes: r
+                        .history_max_mb
+                        .unwrap_or(DEFAULT_HISTORY_MAX_MB)
+                        .saturating_mul(1 << 20),
+                }
+            },
             step_summary: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             nextest_run: env.get("NEXTEST_RUN_ID"),
             providers: {
@@ -993,6 +1016,34 @@ impl GithubEnv {
             token,
         };
         ConfigErrors::result(github, errors)
+    }
+}
+
+/// Results files kept under `runs/` by default.
+pub const DEFAULT_KEEP_RUNS: usize = 50;
+/// Megabytes of results files kept under `runs/` by default.
+pub const DEFAULT_RUNS_MAX_MB: u64 = 512;
+/// Megabytes of history (the pages its runs use) kept by default.
+pub const DEFAULT_HISTORY_MAX_MB: u64 = 1024;
+
+/// How much a project keeps; 0 in any field means no limit of that kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Results files kept under `runs/` (`reports.keep_runs`).
+    pub keep_runs: usize,
+    /// Bytes of results files kept under `runs/` (`reports.runs_max_mb`).
+    pub runs_max_bytes: u64,
+    /// Bytes of history kept (`reports.history_max_mb`).
+    pub history_max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            keep_runs: DEFAULT_KEEP_RUNS,
+            runs_max_bytes: DEFAULT_RUNS_MAX_MB << 20,
+            history_max_bytes: DEFAULT_HISTORY_MAX_MB << 20,
+        }
     }
 }
 

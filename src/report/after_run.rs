@@ -63,6 +63,8 @@ pub struct Settings {
     /// results file, under `runs/<nextest run id>/`, and the run's reports
     /// come from merging them.
     pub nextest_run: Option<String>,
+    /// How many results files and how much history are kept.
+    pub retention: super::retention::Retention,
 }
 
 impl Settings {
@@ -77,6 +79,7 @@ impl Settings {
             keep: config.history_keep,
             step_summary: config.step_summary.clone(),
             nextest_run: config.nextest_run.clone(),
+            retention: config.retention,
         }
     }
 
@@ -135,6 +138,13 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     let last_json = dir.join("last.json");
     write(&results_json, &json)?;
     write(&last_json, &json)?;
+    let r = settings.retention;
+    super::retention::prune_runs(
+        &dir.join("runs"),
+        r.keep_runs,
+        r.runs_max_bytes,
+        &results_json,
+    );
 
     let mut warnings = Vec::new();
     let mut history_error = None;
@@ -144,6 +154,7 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
         let stored = history::History::open(path).and_then(|mut h| {
             h.store(run)?;
             h.trim(settings.keep)?;
+            h.trim_bytes(settings.retention.history_max_bytes)?;
             h.points(PLOT_RUNS)
         });
         match stored {

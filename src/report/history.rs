@@ -280,6 +280,59 @@ impl History {
         Ok(n)
     }
 
+    /// The bytes the stored runs use: the database's pages less its free
+    /// ones (SQLite reuses freed pages, so the file stops growing there).
+    pub fn used_bytes(&self) -> Result<u64, HistoryError> {
+        let pragma = |name: &str| -> Result<i64, HistoryError> {
+            self.conn
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        let pages = pragma("page_count")? - pragma("freelist_count")?;
+        Ok((pages.max(0) as u64).saturating_mul(pragma("page_size")?.max(0) as u64))
+    }
+
+    /// Deletes the oldest runs while the history uses more than `max_bytes`
+    /// (`0`: no limit), never the newest run. Returns how many runs were
+    /// deleted.
+    pub fn trim_bytes(&mut self, max_bytes: u64) -> Result<usize, HistoryError> {
+        if max_bytes == 0 {
+            return Ok(0);
+        }
+        let mut deleted = 0;
+        // A few rounds: each deletes as many of the oldest runs as the mean
+        // run size says are over, then measures again.
+        for _ in 0..16 {
+            let used = self.used_bytes()?;
+            if used <= max_bytes {
+                break;
+            }
+            let runs: i64 = self
+                .conn
+                .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?;
+            if runs <= 1 {
+                break;
+            }
+            let per_run = (used / runs as u64).max(1);
+            let over = (used - max_bytes)
+                .div_ceil(per_run)
+                .clamp(1, runs as u64 - 1);
+            let n = self
+                .conn
+                .execute(
+                    "DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY started_at ASC, id ASC LIMIT ?1)",
+                    params![over as i64],
+                )
+                .map_err(|e| self.err(e))?;
+            if n == 0 {
+                break;
+            }
+            deleted += n;
+        }
+        Ok(deleted)
+    }
+
     fn decode(&self, id: &str, json: String) -> Result<RunResults, HistoryError> {
         serde_json::from_str(&json).map_err(|e| HistoryError::Decode {
             path: self.path.clone(),
@@ -439,6 +492,39 @@ mod tests {
         // Storing the same id again replaces it.
         h.store(&sample::run(5, 0.7, 4)).expect("restore");
         assert_eq!(h.runs(10).expect("runs").last().map(|r| r.trials), Some(5));
+    }
+
+    #[test]
+    fn trims_by_size_oldest_first_and_never_the_newest_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        let mut h = History::open(&path).expect("open");
+        for seed in 1..=6 {
+            h.store(&sample::run(300, 0.7, seed)).expect("store");
+        }
+        let full = h.used_bytes().expect("size");
+        assert_eq!(h.trim_bytes(0).expect("no limit"), 0);
+        // Half the size: the oldest runs go, the newest stay.
+        let deleted = h.trim_bytes(full / 2).expect("trim");
+        assert!((2..6).contains(&deleted), "{deleted}");
+        assert!(h.used_bytes().expect("size") <= full / 2);
+        let ids: Vec<String> = h
+            .runs(10)
+            .expect("runs")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids.last().map(String::as_str), Some("sample-6"), "{ids:?}");
+        assert!(!ids.contains(&"sample-1".to_string()), "{ids:?}");
+        // A limit no run fits under still keeps the newest one.
+        h.trim_bytes(1).expect("trim");
+        let ids: Vec<String> = h
+            .runs(10)
+            .expect("runs")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, vec!["sample-6".to_string()]);
     }
 
     #[test]

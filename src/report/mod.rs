@@ -39,6 +39,7 @@ pub mod junit;
 pub mod markdown;
 #[doc(hidden)]
 pub mod results;
+pub mod retention;
 /// Synthetic runs for tests, examples and benchmarks.
 #[doc(hidden)]
 pub mod sample;

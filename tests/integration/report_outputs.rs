@@ -18,7 +18,42 @@ fn settings(root: &Path) -> Settings {
         keep: 3,
         step_summary: Some(root.join("step-summary.md")),
         nextest_run: None,
+        retention: Default::default(),
     }
+}
+
+/// Results files under `runs/` are kept by count (and by size), oldest
+/// first; the run just written always stays, and so does the history's
+/// newest run under a size limit it does not fit.
+#[test]
+fn results_files_and_the_history_are_pruned_after_each_run() {
+    let dir = TestProject::new();
+    let mut s = settings(dir.path());
+    s.keep = 0;
+    s.retention.keep_runs = 2;
+    let mut last = None;
+    for seed in 1..=4 {
+        last = Some(after_run_with(&sample::run(60, 0.8, seed), &s).expect("after_run"));
+    }
+    let runs = dir.join("target/tribunal/runs");
+    let mut names: Vec<String> = std::fs::read_dir(&runs)
+        .expect("runs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["sample-3.json", "sample-4.json"]);
+    assert!(last.expect("ran").results_json.ends_with("sample-4.json"));
+    s.retention.history_max_bytes = 1;
+    after_run_with(&sample::run(60, 0.8, 5), &s).expect("after_run");
+    let history = tribunal::report::history::History::open(&dir.join("target/tribunal/history.db"))
+        .expect("history");
+    let ids: Vec<String> = history
+        .runs(10)
+        .expect("runs")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec!["sample-5".to_string()]);
 }
 
 /// Runs `tribunal ARGS --root ROOT` in the project.
