@@ -796,4 +796,11 @@ pub struct HumanLabel {
     pub few_shot: bool,
     /// When it was labelled (`YYYY-MM-DD`).
     pub date: String,
+    /// The failure modes (or other tags) the expert gave the output
+    /// (`tags:` of the label), for the error analysis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The expert's critique, bounded (shown with the failure modes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub critique: String,
 }

@@ -14,6 +14,11 @@
 //!   largest group first, with the critiques (or reasons) it gave, so the
 //!   recurring ways a system fails read as a list rather than one trial at
 //!   a time.
+//! - **Failure modes experts gave.** Outputs an expert labelled `fail`
+//!   with failure-mode tags (`tags:` of a label, given in `tribunal
+//!   review`) are grouped by tag, largest first, with the expert's
+//!   critiques. Only labels about the very output judged count (a stale
+//!   label does not); one output counts once per tag.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -95,6 +100,9 @@ pub struct ErrorAnalysis {
     pub no_cross_tab: Option<String>,
     /// Failing checks grouped, largest first.
     pub modes: Vec<FailureMode>,
+    /// Outputs experts failed, grouped by the failure-mode tags they gave
+    /// (`check` is the tag, `kind` is `expert`), largest first.
+    pub expert_modes: Vec<FailureMode>,
 }
 
 fn failed(r: &TrialRecord) -> bool {
@@ -189,7 +197,49 @@ pub fn analyse(run: &RunResults, view: &ReportView) -> Result<ErrorAnalysis, Rep
         cross_tab,
         no_cross_tab,
         modes: modes(&live),
+        expert_modes: expert_modes(&live),
     })
+}
+
+fn expert_modes(live: &[&TrialRecord]) -> Vec<FailureMode> {
+    let mut out: Vec<FailureMode> = Vec::new();
+    for r in live {
+        // One label per output: the first fresh, failed, tagged label of
+        // the trial's judge results.
+        let Some(h) = r
+            .verdict
+            .checks
+            .iter()
+            .filter_map(|c| c.human.as_ref())
+            .find(|h| h.fresh && !h.pass && !h.tags.is_empty())
+        else {
+            continue;
+        };
+        let mut tags: Vec<&String> = h.tags.iter().collect();
+        tags.sort();
+        tags.dedup();
+        for tag in tags {
+            let text = if h.critique.trim().is_empty() {
+                "(no critique)".to_string()
+            } else {
+                h.critique.clone()
+            };
+            match out.iter_mut().find(|m| &m.check == tag) {
+                Some(m) => {
+                    m.trials.push(r.verdict.trial.clone());
+                    m.critiques.push(text);
+                }
+                None => out.push(FailureMode {
+                    check: tag.clone(),
+                    kind: "expert".into(),
+                    trials: vec![r.verdict.trial.clone()],
+                    critiques: vec![text],
+                }),
+            }
+        }
+    }
+    out.sort_by_key(|m| std::cmp::Reverse(m.trials.len()));
+    out
 }
 
 fn cross_tab(live: &[&TrialRecord], row_key: String, col_key: String, by_flag: bool) -> CrossTab {
@@ -371,9 +421,15 @@ pub fn terminal(a: &ErrorAnalysis) -> String {
             }
         }
     }
-    if !a.modes.is_empty() {
-        let _ = writeln!(out, "  failing checks:");
-        for m in &a.modes {
+    for (title, modes) in [
+        ("failing checks", &a.modes),
+        ("failure modes experts gave", &a.expert_modes),
+    ] {
+        if modes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title}:");
+        for m in modes {
             let _ = writeln!(out, "    {} × {} ({})", m.trials.len(), m.check, m.kind);
             for (t, c) in m.trials.iter().zip(&m.critiques).take(CRITIQUES_SHOWN) {
                 let _ = writeln!(out, "      {t}: {c}");
@@ -493,5 +549,73 @@ mod tests {
                 .contains("is not two tag keys")
         );
         assert!(parse_by("a,a").expect_err("twice").contains("twice"));
+    }
+    #[test]
+    fn expert_failure_modes_group_fresh_failed_labels_by_tag() {
+        use crate::verdict::HumanLabel;
+        let label = |pass: bool, fresh: bool, tags: &[&str], critique: &str| HumanLabel {
+            pass,
+            fresh,
+            few_shot: false,
+            date: "2026-12-01".into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            critique: critique.into(),
+        };
+        let labelled = |name: &str, pass_run: bool, h: HumanLabel| {
+            let mut r = rec(name, pass_run, &[]);
+            r.verdict.checks[0].human = Some(h);
+            r
+        };
+        let run = run(vec![
+            labelled(
+                "s::a",
+                false,
+                label(
+                    false,
+                    true,
+                    &["invented-policy", "tone"],
+                    "Promises a refund.",
+                ),
+            ),
+            labelled(
+                "s::b",
+                true,
+                label(false, true, &["invented-policy", "invented-policy"], ""),
+            ),
+            // A stale label, a pass and an untagged fail are not failure modes.
+            labelled("s::c", false, label(false, false, &["tone"], "old output")),
+            labelled("s::d", true, label(true, true, &["tone"], "fine")),
+            labelled("s::e", false, label(false, true, &[], "no tag")),
+        ]);
+        let a = analyse(&run, &ReportView::default()).expect("analysis");
+        let got: Vec<(&str, &str, Vec<&str>, Vec<&str>)> = a
+            .expert_modes
+            .iter()
+            .map(|m| {
+                (
+                    m.check.as_str(),
+                    m.kind.as_str(),
+                    m.trials.iter().map(String::as_str).collect(),
+                    m.critiques.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "invented-policy",
+                    "expert",
+                    vec!["s::a", "s::b"],
+                    vec!["Promises a refund.", "(no critique)"]
+                ),
+                ("tone", "expert", vec!["s::a"], vec!["Promises a refund."]),
+            ]
+        );
+        let text = terminal(&a);
+        assert!(
+            text.contains("  failure modes experts gave:\n    2 × invented-policy (expert)\n      s::a: Promises a refund.\n      s::b: (no critique)\n"),
+            "{text}"
+        );
     }
 }

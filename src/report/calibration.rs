@@ -590,6 +590,8 @@ mod tests {
                 fresh: true,
                 few_shot: false,
                 date: "2026-11-20".into(),
+                tags: Vec::new(),
+                critique: String::new(),
             });
             r.verdict.checks = vec![c];
         }

@@ -769,12 +769,23 @@ fn errors_section(o: &mut String, run: &RunResults, view: &ReportView) {
             }
         }
     }
-    if !a.modes.is_empty() {
+    for (id, title, head, modes) in [
+        ("failure-modes", "Failing checks", "check", &a.modes),
+        (
+            "expert-failure-modes",
+            "Failure modes experts gave",
+            "failure mode",
+            &a.expert_modes,
+        ),
+    ] {
+        if modes.is_empty() {
+            continue;
+        }
         let _ = write!(
             o,
-            "<table id=\"failure-modes\"><caption>Failing checks, most frequent first</caption><thead><tr><th>check</th><th>fails</th><th>critiques</th></tr></thead><tbody>"
+            "<table id=\"{id}\"><caption>{title}, most frequent first</caption><thead><tr><th>{head}</th><th>fails</th><th>critiques</th></tr></thead><tbody>"
         );
-        for m in &a.modes {
+        for m in modes {
             let _ = write!(
                 o,
                 "<tr><td>{} <small>({})</small></td><td class=\"num\">{}</td><td><ul>",

@@ -458,14 +458,24 @@ pub fn error_analysis(a: &ErrorAnalysis) -> String {
             }
         }
     }
-    if !a.modes.is_empty() {
+    for (title, head, modes) in [
+        ("Failing checks", "check", &a.modes),
+        (
+            "Failure modes experts gave",
+            "failure mode",
+            &a.expert_modes,
+        ),
+    ] {
+        if modes.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             out,
-            "<details open><summary><b>Failing checks ({})</b>, most frequent first</summary>\n",
-            a.modes.len()
+            "<details open><summary><b>{title} ({})</b>, most frequent first</summary>\n",
+            modes.len()
         );
-        let _ = writeln!(out, "| check | fails | critiques |\n|---|---|---|");
-        for m in &a.modes {
+        let _ = writeln!(out, "| {head} | fails | critiques |\n|---|---|---|");
+        for m in modes {
             let mut shown: Vec<String> = m
                 .trials
                 .iter()

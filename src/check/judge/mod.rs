@@ -139,6 +139,8 @@ fn human_label(
         fresh: label.matches_output(&cx.output.text),
         few_shot: crate::labels::split::in_pool(&file, plan.few_shot, label),
         date: label.date.clone(),
+        tags: label.tags.clone(),
+        critique: crate::text::one_line(&label.critique, 300),
     }))
 }
 
