@@ -385,6 +385,38 @@ pub fn repo_root() -> PathBuf {
 /// is required: a missing one fails the test. Elsewhere a missing tool skips
 /// the test with a message saying how to install it, so a contributor's
 /// first `cargo test` is green.
+/// A program the tests drive: the path in `env_var` when set, else `name`
+/// on the `PATH`, else `fallback` (where `.ci/install-tools` puts it).
+/// `None`, with the install hint (`package` says which one provides it),
+/// when there is none (see [`tool_available`]).
+pub fn find_tool(env_var: &str, name: &str, fallback: &str, package: &str) -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os(env_var) {
+        Some(p) => vec![PathBuf::from(p)],
+        None => std::env::var_os("PATH")
+            .map(|path| {
+                std::env::split_paths(&path)
+                    .map(|d| d.join(name))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .chain([PathBuf::from(fallback)])
+            .collect(),
+    };
+    if let Some(p) = candidates.iter().find(|p| p.is_file()) {
+        return Some(p.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    tool_available(
+        name,
+        Some(format!(
+            "is not installed (looked at {}; Debian's package is `{package}`)",
+            looked.join(", ")
+        )),
+    );
+    None
+}
+
 pub fn tool_available(tool: &str, problem: Option<String>) -> bool {
     // The skip message goes straight to the process's stderr, past libtest's
     // capture, so a plain `cargo test` shows it.

@@ -6,39 +6,18 @@ use std::process::Command;
 
 use tribunal::report::{html, sample};
 
-use crate::common::{TestProject, tool_available};
+use crate::common::{TestProject, find_tool};
 
 /// The Chromium binary: `TRIBUNAL_CHROMIUM`, else `chromium` on the `PATH`,
 /// else `/usr/bin/chromium` (where `.ci/install-tools` puts it). `None`, with
-/// the install hint, when there is none (see [`tool_available`]).
+/// the install hint, when there is none (see [`find_tool`]).
 pub(crate) fn chromium() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("TRIBUNAL_CHROMIUM") {
-        Some(p) => vec![PathBuf::from(p)],
-        None => std::env::var_os("PATH")
-            .map(|path| {
-                std::env::split_paths(&path)
-                    .map(|d| d.join("chromium"))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-            .into_iter()
-            .chain([PathBuf::from("/usr/bin/chromium")])
-            .collect(),
-    };
-    match candidates.iter().find(|p| p.is_file()) {
-        Some(p) => Some(p.clone()),
-        None => {
-            let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-            tool_available(
-                "chromium",
-                Some(format!(
-                    "is not installed (looked at {})",
-                    looked.join(", ")
-                )),
-            );
-            None
-        }
-    }
+    find_tool(
+        "TRIBUNAL_CHROMIUM",
+        "chromium",
+        "/usr/bin/chromium",
+        "chromium",
+    )
 }
 
 fn headless(chromium: &Path, profile: &Path, extra: &[String]) -> std::process::Output {

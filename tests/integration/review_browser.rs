@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{TestProject, repo_root, tool_available};
+use crate::common::{TestProject, find_tool, repo_root};
 use crate::report_html_chromium::chromium;
 use crate::review::{Server, http};
 
@@ -21,33 +21,12 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// `PATH`, else `/usr/bin/chromedriver` (Debian's `chromium-driver`, which
 /// `.ci/install-tools` installs).
 fn chromedriver() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("TRIBUNAL_CHROMEDRIVER") {
-        Some(p) => vec![PathBuf::from(p)],
-        None => std::env::var_os("PATH")
-            .map(|path| {
-                std::env::split_paths(&path)
-                    .map(|d| d.join("chromedriver"))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-            .into_iter()
-            .chain([PathBuf::from("/usr/bin/chromedriver")])
-            .collect(),
-    };
-    match candidates.iter().find(|p| p.is_file()) {
-        Some(p) => Some(p.clone()),
-        None => {
-            let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-            tool_available(
-                "chromedriver",
-                Some(format!(
-                    "is not installed (looked at {}; Debian's package is `chromium-driver`)",
-                    looked.join(", ")
-                )),
-            );
-            None
-        }
-    }
+    find_tool(
+        "TRIBUNAL_CHROMEDRIVER",
+        "chromedriver",
+        "/usr/bin/chromedriver",
+        "chromium-driver",
+    )
 }
 
 fn free_port() -> u16 {
