@@ -8,7 +8,7 @@ use super::error::{HistoryError, ReportError};
 use super::results::RunResults;
 use super::summary::terminal_summary;
 use super::{history, html, junit, markdown};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, write_atomic_unsynced};
 
 /// How many past runs feed the HTML plots.
 pub const PLOT_RUNS: usize = 50;
@@ -96,6 +96,13 @@ fn write(path: &Path, text: &str) -> Result<(), ReportError> {
     write_atomic(path, text.as_bytes()).map_err(|e| ReportError::write(path, e))
 }
 
+/// Files rebuilt from the results JSON (`last.json`, JUnit, Markdown, HTML):
+/// still atomic (readers never see a torn file), but not fsync'd, since the
+/// fsync'd `runs/<id>.json` holds everything they say.
+fn write_derived(path: &Path, text: &str) -> Result<(), ReportError> {
+    write_atomic_unsynced(path, text.as_bytes()).map_err(|e| ReportError::write(path, e))
+}
+
 /// Writes every report of a finished run and stores it in the history,
 /// with settings from the environment ([`Settings::from_env`]).
 ///
@@ -137,7 +144,7 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     let results_json = dir.join("runs").join(format!("{}.json", run.run_id));
     let last_json = dir.join("last.json");
     write(&results_json, &json)?;
-    write(&last_json, &json)?;
+    write_derived(&last_json, &json)?;
     let r = settings.retention;
     super::retention::prune_runs(
         &dir.join("runs"),
@@ -170,12 +177,12 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     }
 
     let junit = dir.join("junit.xml");
-    write(&junit, &junit::render(run))?;
+    write_derived(&junit, &junit::render(run))?;
     let markdown_path = dir.join("summary.md");
     let md = markdown::run_summary(run);
-    write(&markdown_path, &md)?;
+    write_derived(&markdown_path, &md)?;
     let html_path = dir.join("report.html");
-    write(&html_path, &html::render(run, &points))?;
+    write_derived(&html_path, &html::render(run, &points))?;
     if let Some(step) = &settings.step_summary
         && let Err(w) = append_step_summary(step, &md)
     {

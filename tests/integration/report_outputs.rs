@@ -56,6 +56,31 @@ fn results_files_and_the_history_are_pruned_after_each_run() {
     assert_eq!(ids, vec!["sample-5".to_string()]);
 }
 
+/// `last.json` (written without fsync) says exactly what the fsync'd
+/// `runs/<id>.json` says, run after run, and no temporary file is left next
+/// to either.
+#[test]
+fn last_json_is_the_newest_results_file_byte_for_byte() {
+    let dir = TestProject::new();
+    let s = settings(dir.path());
+    for seed in 1..=3 {
+        let after = after_run_with(&sample::run(60, 0.8, seed), &s).expect("after_run");
+        let reports = after.reports.expect("reports");
+        let last = std::fs::read(&reports.last_json).expect("last.json");
+        let results = std::fs::read(&after.results_json).expect("results");
+        assert_eq!(last, results, "seed {seed}");
+        assert!(after.results_json.ends_with(format!("sample-{seed}.json")));
+    }
+    for folder in ["target/tribunal", "target/tribunal/runs"] {
+        let tmp: Vec<String> = std::fs::read_dir(dir.join(folder))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(tmp.is_empty(), "{folder}: {tmp:?}");
+    }
+}
+
 /// Runs `tribunal ARGS --root ROOT` in the project.
 fn cli(p: &TestProject, args: &[&str]) -> CliOutput {
     let root = p.root_arg();
