@@ -126,6 +126,7 @@ fn main() {
             prior: &[],
             services: &env.services,
             baselines: &env,
+            canaries: true,
         };
         let r = rt.block_on(judge.run(&cx));
         assert!(matches!(r.outcome, Outcome::Pass), "{r:?}");

@@ -223,6 +223,7 @@ pub fn check_cx<'a>(
         prior: &[],
         services: &env.services,
         baselines: env,
+        canaries: true,
     }
 }
 

@@ -25,7 +25,7 @@ use serde::Serialize;
 pub mod walk;
 
 use crate::case::Suite;
-use crate::check::run_check;
+use crate::check::{CheckCx, run_check};
 use crate::labels::{HumanVerdict, LabelFile};
 use crate::run::{RunEnv, Trial, check_cx};
 use crate::verdict::{Outcome, Output};
@@ -486,7 +486,11 @@ pub async fn align_suite(
         }
         let output = current.unwrap_or_else(|| Output::text(label.output.clone()));
         let vars = trial.vars();
-        let base = check_cx(env, &trial, &vars, &output);
+        // Alignment asks the judge alone: no canaries.
+        let base = CheckCx {
+            canaries: false,
+            ..check_cx(env, &trial, &vars, &output)
+        };
         for spec in &case.checks {
             if spec.kind_name != "judge" {
                 continue;

@@ -139,4 +139,9 @@ pub struct CheckCx<'a> {
     pub services: &'a Services,
     /// Other trials' outputs (pairwise baselines).
     pub baselines: &'a dyn Baselines,
+    /// Whether judges with `canaries:` ask them about the outputs they pass.
+    /// False when `tribunal align` re-judges labelled outputs: alignment
+    /// measures the judge against the expert, and canary calls there would
+    /// only cost (their catch rate belongs to the suite's runs).
+    pub canaries: bool,
 }

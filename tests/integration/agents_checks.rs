@@ -560,6 +560,7 @@ async fn decide(
         prior: &[],
         services: &env.services,
         baselines: &NoBaselines,
+        canaries: true,
     };
     let r = run_check(spec, &cx).await;
     format!(

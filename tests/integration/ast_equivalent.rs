@@ -820,6 +820,7 @@ fn run_spec(
         prior: &[],
         services: &services,
         baselines: &NoBaselines,
+        canaries: true,
     };
     block_on(tribunal::check::run_check(spec, &cx))
 }

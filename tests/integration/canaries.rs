@@ -363,3 +363,28 @@ fn the_summary_shows_calibrated_pass_rates_and_says_when_labels_are_too_few_or_s
         .unwrap_or_default();
     insta::assert_snapshot!("calibrated_pass_rate_too_few", line);
 }
+
+#[test]
+fn alignment_asks_the_judges_alone_not_their_canaries() {
+    let openai = MockServer::start(false, lenient).expect("server");
+    let anthropic = MockServer::start(false, strict).expect("server");
+    let dir = TestProject::with(&[
+        ("evals/support.yaml", &suite("0.9")),
+        ("tribunal.yaml", &config(&openai.url(), &anthropic.url())),
+    ]);
+    let mut labels = LabelFile::new("support");
+    labels.upsert(label("window", HumanVerdict::Pass, WINDOW));
+    labels
+        .save(&labels_path(dir.path(), "support", None))
+        .expect("save labels");
+    let out = dir
+        .tribunal(&["align", "--suite", "support", "--root", &dir.root_arg()])
+        .env("TRIBUNAL_MODE", "live")
+        .output();
+    assert!(out.success(), "{}", out.text());
+    // One labelled output, two judges on it, both passing it: a trial run
+    // would ask 4 canaries of each (see above); alignment asks none.
+    assert_eq!(openai.count(), 1, "{}", out.text());
+    assert_eq!(anthropic.count(), 1, "{}", out.text());
+    assert!(!out.text().contains("canar"), "{}", out.text());
+}

@@ -102,7 +102,7 @@ async fn run(plan: &Plan, cx: &CheckCx<'_>) -> CheckResult {
         Ok(h) => result.human = h,
         Err(w) => result.warnings.push(w),
     }
-    if !plan.canaries.is_empty() && result.outcome == Outcome::Pass {
+    if cx.canaries && !plan.canaries.is_empty() && result.outcome == Outcome::Pass {
         canary::run(plan, &material, cx, &mut result).await;
     }
     result

@@ -113,6 +113,7 @@ impl Fixture {
             prior: &[],
             services: &self.env.services,
             baselines: &self.env,
+            canaries: true,
         };
         check.run(&cx).await
     }
