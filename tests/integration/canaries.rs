@@ -97,14 +97,21 @@ fn config(openai: &str, anthropic: &str) -> String {
     )
 }
 
-#[test]
-fn canaries_are_recorded_replayed_and_gate_the_suite() {
+/// The support suite with `min_canary_catch: MIN`, its lenient (OpenAI
+/// format) and strict (Anthropic format) judges served on 127.0.0.1.
+fn support_project(min: &str) -> (MockServer, MockServer, TestProject) {
     let openai = MockServer::start(false, lenient).expect("server");
     let anthropic = MockServer::start(false, strict).expect("server");
     let dir = TestProject::with(&[
-        ("evals/support.yaml", &suite("0.9")),
+        ("evals/support.yaml", &suite(min)),
         ("tribunal.yaml", &config(&openai.url(), &anthropic.url())),
     ]);
+    (openai, anthropic, dir)
+}
+
+#[test]
+fn canaries_are_recorded_replayed_and_gate_the_suite() {
+    let (openai, anthropic, dir) = support_project("0.9");
     let root = dir.root_arg();
     let recorded = dir
         .tribunal(&["test", "--root", &root])
@@ -366,12 +373,7 @@ fn the_summary_shows_calibrated_pass_rates_and_says_when_labels_are_too_few_or_s
 
 #[test]
 fn alignment_asks_the_judges_alone_not_their_canaries() {
-    let openai = MockServer::start(false, lenient).expect("server");
-    let anthropic = MockServer::start(false, strict).expect("server");
-    let dir = TestProject::with(&[
-        ("evals/support.yaml", &suite("0.9")),
-        ("tribunal.yaml", &config(&openai.url(), &anthropic.url())),
-    ]);
+    let (openai, anthropic, dir) = support_project("0.9");
     let mut labels = LabelFile::new("support");
     labels.upsert(label("window", HumanVerdict::Pass, WINDOW));
     labels
