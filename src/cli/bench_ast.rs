@@ -109,6 +109,13 @@ pub fn sql_sets(dir: &Path) -> Vec<(String, &'static str, Vec<Pair>)> {
         right: Value::String(r.to_string()),
         dialect: Some(Dialect::Sql),
         schema: Some(schema),
+        sql_dialect: None,
+    };
+    // The Calcite sets' queries are Calcite's (its tests and rewrites):
+    // checked with its arithmetic, as a Calcite user's case would declare.
+    let calcite_pair = |id: String, l: &str, r: &str, schema: String| Pair {
+        sql_dialect: Some("calcite".into()),
+        ..pair(id, l, r, schema)
     };
     // LLM-SQL-Solver equivalent pairs (Calcite rewrites, DDL schema).
     let mut eq = Vec::new();
@@ -122,7 +129,7 @@ pub fn sql_sets(dir: &Path) -> Vec<(String, &'static str, Vec<Pair>)> {
             else {
                 continue;
             };
-            eq.push(pair(format!("eq-{}", i + 1), a, b, s.to_string()));
+            eq.push(calcite_pair(format!("eq-{}", i + 1), a, b, s.to_string()));
         }
     }
     sets.push((
@@ -171,7 +178,7 @@ pub fn sql_sets(dir: &Path) -> Vec<(String, &'static str, Vec<Pair>)> {
         .enumerate()
         .filter(|(_, c)| c.len() == 2)
         .map(|(i, c)| {
-            pair(
+            calcite_pair(
                 format!("calcite-{}", i + 1),
                 &c[0],
                 &c[1],
@@ -219,6 +226,7 @@ pub fn sqlglot_pairs(dir: &Path) -> Vec<Pair> {
                 right: Value::String(q(b)),
                 dialect: Some(Dialect::Sql),
                 schema: Some(ddl.clone()),
+                sql_dialect: None,
             });
         }
     }
@@ -242,6 +250,7 @@ pub fn audience_pairs(n: usize, seed: u64) -> (Vec<Pair>, Vec<Pair>) {
             right: r.clone(),
             dialect: Some(Dialect::Audience),
             schema: None,
+            sql_dialect: None,
         };
         rewrites.push(mk(format!("rw-{i}"), &a, &b));
         mutants.push(mk(format!("mut-{i}"), &a, &m));
@@ -490,13 +499,16 @@ pub fn run(a: &BenchArgs) -> ExitCode {
         );
         return crate::exit::code(crate::exit::EQUIV_INVALID);
     }
+    // `sql_sets` names every schema by its path under `--datasets`, so
+    // schemas resolve from the working directory, not from the datasets
+    // folder again (a relative `--datasets` would be joined twice).
     for (name, expect, pairs) in sql_sets(&a.datasets) {
         tallies.push(run_set(
             &name,
             expect,
             &pairs,
             &opts,
-            &a.datasets,
+            Path::new("."),
             a.verbose,
         ));
     }

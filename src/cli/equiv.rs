@@ -68,7 +68,8 @@ pub struct EquivArgs {
     /// Check many pairs: a JSON-lines file of `{left, right, dialect, id?, schema?}`.
     #[arg(long, conflicts_with_all = ["left", "right"])]
     pub pairs: Option<PathBuf>,
-    /// sqlparser dialect for canonicalization.
+    /// sqlparser dialect for canonicalization, or `calcite`; `calcite` and
+    /// `mysql` also compute `AVG` and `/` as those engines do.
     #[arg(long, default_value = "generic")]
     pub sql_dialect: String,
     /// Time budget per pair in milliseconds.
@@ -146,6 +147,9 @@ pub struct Pair {
     /// Inline DDL, or a path relative to the pairs file (`tables.json#db`).
     #[serde(default)]
     pub schema: Option<String>,
+    /// Overrides `--sql-dialect` (the engine the queries were written for).
+    #[serde(default)]
+    pub sql_dialect: Option<String>,
 }
 
 /// One verdict line.
@@ -321,6 +325,9 @@ pub fn check_pair(
 ) -> Result<Equivalence, String> {
     let dialect = pair.dialect.unwrap_or(default_dialect);
     let mut opts = opts.clone();
+    if let Some(d) = &pair.sql_dialect {
+        opts.sql.dialect = d.clone();
+    }
     if let Some(s) = &pair.schema {
         opts.schema = Some(cache.get(s, base)?);
     }

@@ -23,8 +23,13 @@ CREATE TABLE emp (
 );";
 
 fn check(a: &str, b: &str, tolerate: &[Class]) -> Equivalence {
+    check_as(a, b, tolerate, "generic")
+}
+
+fn check_as(a: &str, b: &str, tolerate: &[Class], dialect: &str) -> Equivalence {
     let schema = Schema::from_ddl(DDL).expect("ddl");
     let opts = SqlOptions {
+        dialect: dialect.into(),
         tolerate: Classes::of(tolerate),
         // No wall-clock cut: the database budget alone bounds the search,
         // so a loaded machine cannot change the counterexample.
@@ -398,11 +403,55 @@ fn dialect_constructs_are_translated(#[case] a: &str, #[case] b: &str, #[case] l
     assert_eq!(v.label(), label, "{}", v.reason());
 }
 
+#[rstest]
+#[case::intersect_all_of_itself(
+    "SELECT deptno FROM emp INTERSECT ALL SELECT deptno FROM emp",
+    "SELECT deptno FROM emp",
+    "equivalent"
+)]
+#[case::except_all_keeps_copies(
+    "SELECT deptno FROM emp EXCEPT ALL SELECT deptno FROM emp WHERE sal > 100",
+    "SELECT deptno FROM emp EXCEPT SELECT deptno FROM emp WHERE sal > 100",
+    "not_equivalent"
+)]
+#[case::except_all_chain(
+    "SELECT deptno FROM emp EXCEPT ALL SELECT deptno FROM dept EXCEPT ALL SELECT deptno FROM dept",
+    "SELECT * FROM (SELECT deptno FROM emp EXCEPT ALL SELECT deptno FROM dept) AS t EXCEPT ALL SELECT deptno FROM dept",
+    "equivalent"
+)]
+fn bag_compounds_run_as_numbered_copies(#[case] a: &str, #[case] b: &str, #[case] label: &str) {
+    let v = check(a, b, &[]);
+    assert_eq!(v.label(), label, "{}", v.reason());
+}
+
+/// `sql_dialect` chooses the engine's arithmetic: Calcite's `AVG` of
+/// integers is an integer, MySQL's `/` is real division.
+#[rstest]
+#[case::sqlite_avg_is_real("generic", "AVG(sal)", "SUM(sal) / COUNT(sal)", "not_equivalent")]
+#[case::calcite_avg_is_integer("calcite", "AVG(sal)", "SUM(sal) / COUNT(sal)", "equivalent")]
+#[case::mysql_division_is_real("mysql", "AVG(sal)", "SUM(sal) / COUNT(sal)", "equivalent")]
+#[case::calcite_avg_of_reals_stays_real(
+    "calcite",
+    "AVG(sal * 1.0)",
+    "SUM(sal) / COUNT(sal)",
+    "not_equivalent"
+)]
+fn the_engines_arithmetic(
+    #[case] dialect: &str,
+    #[case] a: &str,
+    #[case] b: &str,
+    #[case] label: &str,
+) {
+    let q = |e: &str| format!("SELECT deptno, {e} FROM emp GROUP BY deptno");
+    let v = check_as(&q(a), &q(b), &[], dialect);
+    assert_eq!(v.label(), label, "{}", v.reason());
+}
+
 #[test]
 fn an_untranslated_construct_is_named_in_the_unknown_reason() {
     let v = check(
-        "SELECT empno FROM emp INTERSECT ALL SELECT empno FROM emp",
-        "SELECT empno FROM emp",
+        "SELECT empno, UNIX_TIMESTAMP('2020-01-01') FROM emp",
+        "SELECT empno, 0 FROM emp",
         &[],
     );
     assert_eq!(v.label(), "unknown");

@@ -275,11 +275,13 @@ impl AstParams {
         }
         o.sql.tolerate = tolerate;
         if let Some(d) = &self.sql_dialect {
-            if sqlparser::dialect::dialect_from_str(d).is_none() {
+            if sqlparser::dialect::dialect_from_str(d).is_none()
+                && !d.eq_ignore_ascii_case("calcite")
+            {
                 return Err((
                     "sql_dialect",
                     format!(
-                        "unknown `sql_dialect` `{d}`; use generic, sqlite, mysql, postgresql, mssql, bigquery, snowflake, duckdb, ansi, ..."
+                        "unknown `sql_dialect` `{d}`; use generic, sqlite, mysql, postgresql, mssql, bigquery, snowflake, duckdb, ansi, calcite, ..."
                     ),
                 ));
             }

@@ -9,8 +9,10 @@
 //! "No counterexample in N databases" is reported as evidence, never as a
 //! proof.
 
+mod bags;
 pub mod compat;
 pub mod datagen;
+mod functions;
 pub mod schema;
 pub mod ties;
 
@@ -34,7 +36,9 @@ use crate::rng::Rng;
 #[derive(Debug, Clone)]
 pub struct SqlOptions {
     /// sqlparser dialect name for canonicalization (`generic`, `sqlite`,
-    /// `mysql`, `postgresql`, ...).
+    /// `mysql`, `postgresql`, ...), or `calcite` (parsed as `generic`). It
+    /// also selects the engine's arithmetic where it differs from SQLite's
+    /// (`compat::for_engine`).
     pub dialect: String,
     /// Most generated databases.
     pub max_dbs: usize,
@@ -442,7 +446,11 @@ impl Runner<'_> {
         if !db.valid(self.schema) {
             return Ok(None);
         }
-        Ok(self.observe(db)?.map(|o| {
+        let observed = match self.observe(db) {
+            Err(e) if functions::outside_domain(&e) => return Ok(None),
+            other => other?,
+        };
+        Ok(observed.map(|o| {
             let c = self.classes(db, &o);
             (o, c)
         }))
@@ -698,17 +706,26 @@ fn run_with(
     ordered: bool,
     start: Instant,
 ) -> Equivalence {
-    if let Err(e) = conn.execute_batch(&schema.sqlite_ddl()) {
+    if let Err(e) =
+        functions::register(&conn).and_then(|()| conn.execute_batch(&schema.sqlite_ddl()))
+    {
         return Equivalence::Unknown {
             reason: format!("the schema does not load in SQLite: {e}"),
             tried: 0,
         };
     }
+    // Text SQLite runs: the engine's arithmetic, then the bag compounds
+    // (which need the schema loaded to count a member's columns).
+    let runnable = |sql: &str| {
+        let text = compat::for_engine(sql.trim().trim_end_matches(';'), &opts.dialect);
+        bags::rewrite(&text, &conn).unwrap_or(text)
+    };
+    let (run_left, run_right) = (runnable(left), runnable(right));
     let runner = Runner {
         conn,
         schema,
-        left: compat::for_sqlite(left.trim().trim_end_matches(';')),
-        right: compat::for_sqlite(right.trim().trim_end_matches(';')),
+        left: run_left,
+        right: run_right,
         read: tables_read(schema, &[left, right]),
         ordered,
         probes: Vec::new(),

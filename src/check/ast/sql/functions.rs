@@ -1,0 +1,74 @@
+//! Functions of other engines that SQLite lacks, registered on the
+//! connection the queries run on.
+//!
+//! `SINGLE_VALUE(x)` (Calcite's decorrelated scalar subqueries) is the one
+//! value of its group, NULL on no rows, and an error on more than one row.
+//! A database on which it raises that error is outside the queries'
+//! domain: the original scalar subquery is an error there too in Calcite,
+//! while SQLite would silently pick a row. The search skips such
+//! databases, as it skips databases whose results depend on row order.
+
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Error};
+
+/// The message of `SINGLE_VALUE`'s error.
+const MORE_THAN_ONE: &str = "SINGLE_VALUE saw more than one row";
+
+struct SingleValue;
+
+impl Aggregate<(u64, Value), Value> for SingleValue {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<(u64, Value)> {
+        Ok((0, Value::Null))
+    }
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut (u64, Value)) -> rusqlite::Result<()> {
+        acc.0 += 1;
+        if acc.0 > 1 {
+            return Err(Error::UserFunctionError(MORE_THAN_ONE.into()));
+        }
+        acc.1 = ctx.get::<Value>(0)?;
+        Ok(())
+    }
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<(u64, Value)>) -> rusqlite::Result<Value> {
+        Ok(acc.map_or(Value::Null, |a| a.1))
+    }
+}
+
+/// Registers the functions on `conn`.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_aggregate_function(
+        "single_value",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        SingleValue,
+    )
+}
+
+/// Whether `e` is `SINGLE_VALUE`'s error (the database is then skipped).
+pub fn outside_domain(e: &Error) -> bool {
+    e.to_string().contains(MORE_THAN_ONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    #[test]
+    fn single_value_is_the_one_value_null_on_none_and_an_error_on_two() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::register(&conn).unwrap();
+        conn.execute_batch("CREATE TABLE t(a INTEGER); INSERT INTO t VALUES (7), (8);")
+            .unwrap();
+        let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0));
+        assert_eq!(
+            one("SELECT SINGLE_VALUE(a) FROM t WHERE a = 7").unwrap(),
+            Some(7)
+        );
+        assert_eq!(
+            one("SELECT SINGLE_VALUE(a) FROM t WHERE a = 9").unwrap(),
+            None
+        );
+        let e = one("SELECT SINGLE_VALUE(a) FROM t").unwrap_err();
+        assert!(super::outside_domain(&e), "{e}");
+    }
+}
