@@ -124,6 +124,7 @@ pub fn for_sqlite(sql: &str) -> String {
             present.join(" AND ")
         )
     });
+    let text = one_field_rows(&text);
     let text = compound_members(&text);
     let text = values_aliases(&text);
     let text = group_by_constants(&text).unwrap_or(text);
@@ -144,7 +145,7 @@ pub fn for_sqlite(sql: &str) -> String {
 pub fn for_engine(sql: &str, dialect: &str) -> String {
     let text = for_sqlite(sql);
     match dialect.to_ascii_lowercase().as_str() {
-        "calcite" => integer_avg(&text),
+        "calcite" => calcite_reductions(&integer_avg(&text)),
         "mysql" => outside_quotes(&text, &real_division),
         _ => text,
     }
@@ -220,6 +221,83 @@ fn integer_avg(sql: &str) -> String {
     out
 }
 
+/// Calcite's statistical aggregates as its `AggregateReduceFunctionsRule`
+/// writes them, in the argument's arithmetic (integer on integers):
+/// `VAR_POP(x)` is `(SUM(x * x) - SUM(x) * SUM(x) / COUNT(x)) / COUNT(x)`,
+/// `VAR_SAMP(x)` divides by `COUNT(x) - 1` (NULL on one row), and
+/// `STDDEV_POP`/`STDDEV_SAMP` (`STDDEV`) are their `POWER(…, 0.5)`. Window
+/// uses (`… OVER`) are left as they are.
+fn calcite_reductions(sql: &str) -> String {
+    let lower = sql.to_ascii_lowercase();
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut at = 0;
+    let mut quote: Option<u8> = None;
+    let mut k = 0;
+    const NAMES: [&str; 6] = [
+        "stddev_pop",
+        "stddev_samp",
+        "stddev",
+        "variance",
+        "var_pop",
+        "var_samp",
+    ];
+    while k < bytes.len() {
+        let b = bytes[k];
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+            k += 1;
+            continue;
+        }
+        if b == b'\'' || b == b'"' || b == b'`' {
+            quote = Some(b);
+            k += 1;
+            continue;
+        }
+        let word_start = k == 0 || !(bytes[k - 1].is_ascii_alphanumeric() || bytes[k - 1] == b'_');
+        let name = NAMES.iter().find(|n| {
+            lower[k..].starts_with(*n)
+                && !lower[k + n.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if let (true, Some(name)) = (word_start, name) {
+            let open = k
+                + name.len()
+                + (sql[k + name.len()..].len() - sql[k + name.len()..].trim_start().len());
+            if bytes.get(open) == Some(&b'(')
+                && let Some(close) = matching(sql, open)
+                && !sql[close + 1..]
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("over")
+            {
+                let x = calcite_reductions(sql[open + 1..close].trim());
+                let var_pop =
+                    format!("(SUM(({x}) * ({x})) - SUM({x}) * SUM({x}) / COUNT({x})) / COUNT({x})");
+                let var_samp = format!(
+                    "(SUM(({x}) * ({x})) - SUM({x}) * SUM({x}) / COUNT({x})) / CASE WHEN COUNT({x}) = 1 THEN NULL ELSE COUNT({x}) - 1 END"
+                );
+                let reduced = match *name {
+                    "var_pop" => format!("({var_pop})"),
+                    "var_samp" | "variance" => format!("({var_samp})"),
+                    "stddev_pop" => format!("POWER({var_pop}, 0.5)"),
+                    _ => format!("POWER({var_samp}, 0.5)"),
+                };
+                out.push_str(&sql[at..k]);
+                out.push_str(&reduced);
+                at = close + 1;
+                k = close + 1;
+                continue;
+            }
+        }
+        k += 1;
+    }
+    out.push_str(&sql[at..]);
+    out
+}
+
 /// `/` as real division outside comments (`a / b` → `a * 1.0 / b`: `*` and
 /// `/` associate left at one precedence, so the left operand is the same).
 fn real_division(s: &str) -> String {
@@ -238,6 +316,75 @@ fn real_division(s: &str) -> String {
         }
     }
     out
+}
+
+/// `ROW(x)`, a one-field row, as `(x)`: SQLite reads a one-field row value
+/// as its field, in a select list and in a comparison alike, and has no
+/// `ROW` keyword. Rows of several fields are left as they are.
+fn one_field_rows(sql: &str) -> String {
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("row") {
+        return sql.to_string();
+    }
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let (mut at, mut k) = (0, 0);
+    let mut quote: Option<u8> = None;
+    while k < bytes.len() {
+        let b = bytes[k];
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+            k += 1;
+            continue;
+        }
+        if b == b'\'' || b == b'"' || b == b'`' {
+            quote = Some(b);
+            k += 1;
+            continue;
+        }
+        let word_start = k == 0
+            || !(bytes[k - 1].is_ascii_alphanumeric()
+                || bytes[k - 1] == b'_'
+                || bytes[k - 1] == b'.');
+        if word_start && lower[k..].starts_with("row") {
+            let open = k + 3 + (sql[k + 3..].len() - sql[k + 3..].trim_start().len());
+            if bytes.get(open) == Some(&b'(')
+                && let Some(close) = matching(sql, open)
+                && !top_level_comma(&sql[open + 1..close])
+            {
+                out.push_str(&sql[at..k]);
+                out.push_str(&format!("({})", one_field_rows(&sql[open + 1..close])));
+                at = close + 1;
+                k = close + 1;
+                continue;
+            }
+        }
+        k += 1;
+    }
+    out.push_str(&sql[at..]);
+    out
+}
+
+/// Whether `s` has a comma outside parentheses and quotes.
+fn top_level_comma(s: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    for &b in s.as_bytes() {
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' | b'`' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                b',' if depth == 0 => return true,
+                _ => {}
+            },
+        }
+    }
+    false
 }
 
 /// `(SELECT ...) UNION (SELECT ...)` becomes
@@ -628,7 +775,7 @@ pub fn untranslated(sql: &str) -> Vec<&'static str> {
         ("stddev", "STDDEV_*"),
         ("var_pop(", "VAR_POP"),
         ("var_samp(", "VAR_SAMP"),
-        ("row(", "ROW(...) values"),
+        ("row(", "ROW(...) values of several fields"),
     ] {
         if l.contains(needle) && !out.contains(&name) {
             out.push(name);
@@ -810,6 +957,18 @@ mod tests {
             ),
             "SELECT (SUM(sal) OVER (PARTITION BY d) / COUNT(sal) OVER (PARTITION BY d)), \
              (SUM(a + (SUM(b) / COUNT(b))) OVER w / COUNT(a + (SUM(b) / COUNT(b))) OVER w), 'avg(x)', avgx(1) FROM e"
+        );
+        assert_eq!(
+            for_engine(
+                "SELECT VAR_POP(d), stddev_samp (d) FROM t GROUP BY n",
+                "calcite"
+            ),
+            "SELECT ((SUM((d) * (d)) - SUM(d) * SUM(d) / COUNT(d)) / COUNT(d)), \
+             POWER((SUM((d) * (d)) - SUM(d) * SUM(d) / COUNT(d)) / CASE WHEN COUNT(d) = 1 THEN NULL ELSE COUNT(d) - 1 END, 0.5) FROM t GROUP BY n"
+        );
+        assert_eq!(
+            for_sqlite("SELECT ROW(7 + f(8)), ROW(1, 2), t.row(3), rowid FROM t"),
+            "SELECT (7 + f(8)), ROW(1, 2), t.row(3), rowid FROM t"
         );
         assert_eq!(
             for_engine("SELECT a / b, '1/2' /* c */ FROM t", "mysql"),

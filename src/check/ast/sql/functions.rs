@@ -1,6 +1,10 @@
 //! Functions of other engines that SQLite lacks, registered on the
 //! connection the queries run on.
 //!
+//! `POWER(x, y)` (also `POW`) and `SQRT(x)`: reals, NULL when an argument
+//! is NULL or the result is not a number (as SQLite's own math functions,
+//! which its bundled build leaves out).
+//!
 //! `SINGLE_VALUE(x)` (Calcite's decorrelated scalar subqueries) is the one
 //! value of its group, NULL on no rows, and an error on more than one row.
 //! A database on which it raises that error is outside the queries'
@@ -34,14 +38,35 @@ impl Aggregate<(u64, Value), Value> for SingleValue {
     }
 }
 
+/// A real argument, `None` for NULL or text that is not a number.
+fn real(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<f64>> {
+    Ok(match ctx.get::<Value>(i)? {
+        Value::Integer(n) => Some(n as f64),
+        Value::Real(r) => Some(r),
+        Value::Text(t) => t.trim().parse().ok(),
+        Value::Null | Value::Blob(_) => None,
+    })
+}
+
+fn finite(r: f64) -> Option<f64> {
+    r.is_finite().then_some(r)
+}
+
 /// Registers the functions on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
-    conn.create_aggregate_function(
-        "single_value",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        SingleValue,
-    )
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_aggregate_function("single_value", 1, flags, SingleValue)?;
+    for name in ["power", "pow"] {
+        conn.create_scalar_function(name, 2, flags, |ctx| {
+            Ok(match (real(ctx, 0)?, real(ctx, 1)?) {
+                (Some(x), Some(y)) => finite(x.powf(y)),
+                _ => None,
+            })
+        })?;
+    }
+    conn.create_scalar_function("sqrt", 1, flags, |ctx| {
+        Ok(real(ctx, 0)?.and_then(|x| finite(x.sqrt())))
+    })
 }
 
 /// Whether `e` is `SINGLE_VALUE`'s error (the database is then skipped).
@@ -70,5 +95,13 @@ mod tests {
         );
         let e = one("SELECT SINGLE_VALUE(a) FROM t").unwrap_err();
         assert!(super::outside_domain(&e), "{e}");
+        let real = |sql: &str| {
+            conn.query_row(sql, [], |r| r.get::<_, Option<f64>>(0))
+                .unwrap()
+        };
+        assert_eq!(real("SELECT POWER(16, 0.5)"), Some(4.0));
+        assert_eq!(real("SELECT pow(2, 3) + SQRT(9)"), Some(11.0));
+        assert_eq!(real("SELECT POWER(NULL, 2)"), None);
+        assert_eq!(real("SELECT SQRT(-1)"), None);
     }
 }

@@ -9,6 +9,7 @@
 //! "No counterexample in N databases" is reported as evidence, never as a
 //! proof.
 
+mod alias;
 mod bags;
 pub mod compat;
 pub mod datagen;
@@ -591,13 +592,34 @@ pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -
             detail: "the two queries are identical".into(),
         };
     }
-    if let (Ok((a, _)), Ok((b, _))) = (&cl, &cr)
-        && a == b
-    {
-        return Equivalence::Equivalent {
-            method: Method::Canonical,
-            detail: format!("both canonicalize to `{a}`"),
+    if let (Ok((a, _)), Ok((b, _))) = (&cl, &cr) {
+        if a == b {
+            return Equivalence::Equivalent {
+                method: Method::Canonical,
+                detail: format!("both canonicalize to `{a}`"),
+            };
+        }
+        // The same query up to the names of its aliases.
+        let reserved = alias::Reserved {
+            tables: schema
+                .tables
+                .iter()
+                .map(|t| t.name.to_ascii_lowercase())
+                .collect(),
+            columns: schema
+                .tables
+                .iter()
+                .flat_map(|t| t.columns.iter().map(|c| c.name.to_ascii_lowercase()))
+                .collect(),
         };
+        if let (Some(ra), Some(rb)) = (alias::renamed(a, &reserved), alias::renamed(b, &reserved))
+            && ra == rb
+        {
+            return Equivalence::Equivalent {
+                method: Method::Canonical,
+                detail: format!("both canonicalize to `{ra}` once their aliases are renamed"),
+            };
+        }
     }
     let ordered_l = cl
         .as_ref()
