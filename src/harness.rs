@@ -263,6 +263,11 @@ impl Harness {
             }
         };
         let mut results = evaluate_all(&env, &config, &selected);
+        // Every cassette and accepted snapshot of the run is written: flush
+        // them to disk while libtest prints and the reports are written.
+        let flush = std::thread::Builder::new()
+            .name("tribunal-flush".into())
+            .spawn(crate::fsutil::sync_deferred);
         let notes = reporting::quarantine(&mut results, &quarantine, &crate::datetime::today());
         let results = Arc::new(results);
         let records = if args.list {
@@ -292,6 +297,22 @@ impl Harness {
         let calls = env.services.providers.stats();
         let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
         reports.finish(&config, model_calls, &plan, print);
+        let flushed = match flush {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the flush panicked"))),
+            Err(_) => crate::fsutil::sync_deferred(),
+        };
+        let flush_failed = if let Err(e) = &flushed {
+            if print {
+                eprintln!(
+                    "tribunal: the cassettes and snapshots this run wrote may not be on disk: {e}"
+                );
+            }
+            true
+        } else {
+            false
+        };
         // The suites' `min_canary_catch` gates are over the whole run; one
         // process of a nextest run sees one trial, so there they apply when
         // the processes' results are merged (`tribunal report --merge`).
@@ -305,7 +326,7 @@ impl Harness {
                 eprintln!("tribunal: canary gate failed: {f}");
             }
         }
-        let failed = failed || !canary_failures.is_empty();
+        let failed = failed || !canary_failures.is_empty() || flush_failed;
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::fsutil::{snapshot_file_name, write_atomic, write_atomic_unsynced};
+use crate::fsutil::{snapshot_file_name, write_atomic_unsynced};
 use crate::rerun::Rerun;
 use crate::verdict::{Decision, Gate, Outcome, Status, Verdict};
 use crate::yaml_out::to_yaml;
@@ -490,14 +490,17 @@ fn write_for(
     // A pending snapshot is a proposal, rewritten by every run until it is
     // reviewed: an unchanged one is left alone, a changed one is replaced
     // atomically but not fsync'd (losing it in a crash loses nothing the
-    // next run does not write again). Accepted snapshots are fsync'd.
+    // next run does not write again). Accepted snapshots are flushed to
+    // disk once the run is over.
     let written = if as_pending {
         match std::fs::read(&target) {
             Ok(old) if old == text.as_bytes() => Ok(()),
             _ => write_atomic_unsynced(&target, text.as_bytes()),
         }
     } else {
-        write_atomic(&target, text.as_bytes())
+        // Accepted: flushed with the run's other accepted snapshots and
+        // cassettes at its end (`fsutil::sync_deferred`).
+        crate::fsutil::write_atomic_deferred(&target, text.as_bytes())
     };
     match written {
         Ok(()) if as_pending => (

@@ -242,7 +242,8 @@ fn without_request(text: &str) -> Option<String> {
     seen.iter().all(|s| *s).then_some(out)
 }
 
-/// Writes an entry atomically.
+/// Writes an entry atomically; the caller flushes it to disk with
+/// [`crate::fsutil::sync_deferred`] once its run is over (the harness does).
 pub fn write(path: &Path, entry: &Entry) -> Result<(), ProviderError> {
     let mut response = entry.response.clone();
     response.replayed = false;
@@ -254,7 +255,9 @@ pub fn write(path: &Path, entry: &Entry) -> Result<(), ProviderError> {
     })
     .map_err(|e| ProviderError::Cassette(format!("cannot encode cassette: {e}")))?;
     let text = crate::yaml_out::to_yaml(&value);
-    crate::fsutil::write_atomic(path, text.as_bytes()).map_err(|e| {
+    // Flushed to disk with the run's other recordings at its end
+    // (`fsutil::sync_deferred`), not one fsync per cassette.
+    crate::fsutil::write_atomic_deferred(path, text.as_bytes()).map_err(|e| {
         ProviderError::Cassette(format!("cannot write cassette {}: {e}", path.display()))
     })
 }
