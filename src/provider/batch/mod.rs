@@ -492,6 +492,7 @@ pub async fn submit(root: &Path, opts: &SubmitOptions) -> Result<Report, String>
             fresh.push(item);
         }
     }
+    fresh.sort_by(|a, b| (&a.cassette, &a.key).cmp(&(&b.cassette, &b.key)));
     out.insert(
         0,
         format!(
@@ -800,6 +801,7 @@ pub async fn collect(root: &Path, opts: &CollectOptions) -> Result<Report, Strin
             tally.failed,
             p.shown(&p.dir.join("failed.json"))
         ));
+        failed.failed.sort_by(|a, b| a.cassette.cmp(&b.cassette));
         for f in failed.failed.iter().take(20) {
             out.push(format!("  {}: {}", f.cassette.display(), f.reason));
         }
