@@ -62,6 +62,18 @@ pub fn run(cmd: Command) -> ExitCode {
             return exit::code(exit::TOOL_ERROR);
         }
     };
+    let root = match &cmd {
+        Command::Submit { root, .. } | Command::Status { root } | Command::Collect { root, .. } => {
+            root.clone()
+        }
+    };
+    let config = match crate::config::ProjectFile::load(&root) {
+        Ok(file) => file.providers,
+        Err(e) => {
+            eprintln!("tribunal: {e}");
+            return exit::code(exit::TOOL_ERROR);
+        }
+    };
     let result = match cmd {
         Command::Submit {
             root,
@@ -69,17 +81,22 @@ pub fn run(cmd: Command) -> ExitCode {
             max_requests,
         } => rt.block_on(batch::submit(
             &root,
+            &config,
             &SubmitOptions {
                 retry_failed,
                 max_requests,
             },
         )),
-        Command::Status { root } => rt.block_on(batch::status(&root)),
+        Command::Status { root } => rt.block_on(batch::status(&root, &config)),
         Command::Collect { root, wait, poll } => {
             if crate::config::ci_from_env() {
                 Err("`tribunal batch collect` writes cassettes, and nothing in the tree is written in CI (hint: collect outside CI, with CI unset, and commit the cassettes)".to_string())
             } else {
-                rt.block_on(batch::collect(&root, &CollectOptions { wait, poll }))
+                rt.block_on(batch::collect(
+                    &root,
+                    &config,
+                    &CollectOptions { wait, poll },
+                ))
             }
         }
     };

@@ -29,7 +29,7 @@ use super::config::ProviderKind;
 use super::retry::{StatusClass, classify_status, retry_after};
 use super::structured::{self, StructuredMode};
 use super::transport::{HttpProvider, read_answer};
-use super::{ChatRequest, Mode, Providers, secrets};
+use super::{ChatRequest, Mode, ProjectConfig, Providers, secrets};
 
 pub mod anthropic;
 pub mod openai;
@@ -310,7 +310,8 @@ pub struct Report {
     pub ok: bool,
 }
 
-/// A project's batch context: its folders and its providers as configured.
+/// A project's batch context: its folders and its providers as configured
+/// (the provider sections of its `tribunal.yaml`, read by the caller).
 struct Project {
     root: PathBuf,
     dir: PathBuf,
@@ -319,14 +320,13 @@ struct Project {
 }
 
 impl Project {
-    fn open(root: &Path) -> Result<Project, String> {
-        let file = crate::config::ProjectFile::load(root).map_err(|e| e.to_string())?;
-        let cassettes = root.join(&file.providers.cassettes.dir);
+    fn open(root: &Path, config: &ProjectConfig) -> Result<Project, String> {
+        let cassettes = root.join(&config.cassettes.dir);
         let providers = Providers::with_options(
             root,
             super::Options {
                 usage_dir: None,
-                ..super::Options::new(root, Mode::Live, file.providers)
+                ..super::Options::new(root, Mode::Live, config.clone())
             },
         )
         .map_err(|e| e.to_string())?;
@@ -442,8 +442,12 @@ pub struct SubmitOptions {
 /// `tribunal batch submit`: sends every queued request (once: recorded
 /// ones and ones already in a running batch are left out) as batches, one
 /// or more per provider endpoint and model, split at the provider's limits.
-pub async fn submit(root: &Path, opts: &SubmitOptions) -> Result<Report, String> {
-    let p = Project::open(root)?;
+pub async fn submit(
+    root: &Path,
+    config: &ProjectConfig,
+    opts: &SubmitOptions,
+) -> Result<Report, String> {
+    let p = Project::open(root, config)?;
     let mut state = State::load(&p.dir)?;
     let mut out = Vec::new();
     // An OpenAI batch whose file was uploaded but not yet created (an
@@ -669,8 +673,8 @@ pub struct CollectOptions {
 
 /// `tribunal batch status`: polls every batch not yet collected once and
 /// prints where each stands; records nothing.
-pub async fn status(root: &Path) -> Result<Report, String> {
-    let p = Project::open(root)?;
+pub async fn status(root: &Path, config: &ProjectConfig) -> Result<Report, String> {
+    let p = Project::open(root, config)?;
     let mut state = State::load(&p.dir)?;
     let mut out = Vec::new();
     let mut ok = true;
@@ -716,8 +720,12 @@ struct Tally {
 /// `tribunal batch collect`: polls the batches not yet collected, with
 /// back-off, until each ended or `wait` passed; records every answer of an
 /// ended batch to its cassette and lists the rest in `failed.json`.
-pub async fn collect(root: &Path, opts: &CollectOptions) -> Result<Report, String> {
-    let p = Project::open(root)?;
+pub async fn collect(
+    root: &Path,
+    config: &ProjectConfig,
+    opts: &CollectOptions,
+) -> Result<Report, String> {
+    let p = Project::open(root, config)?;
     let mut state = State::load(&p.dir)?;
     let mut failed = FailedList::load(&p.dir)?;
     let started = Instant::now();
