@@ -74,12 +74,15 @@ enum Ending {
     Expired,
 }
 
+/// A batch the fake holds: its id, its requests as (custom_id, body), and
+/// how many times it was polled.
+type FakeBatch = (String, Vec<(String, Value)>, u32);
+
 /// The fake's memory: uploaded files, batches, and what it was asked.
 #[derive(Default)]
 struct Fake {
     files: Vec<(String, Vec<u8>)>,
-    /// (id, requests as (custom_id, body), polls so far)
-    batches: Vec<(String, Vec<(String, Value)>, u32)>,
+    batches: Vec<FakeBatch>,
     uploads: u32,
     creates: u32,
     /// Creates to refuse with a 503 before accepting one.
@@ -338,6 +341,24 @@ fn openai_batch_records_every_answer_and_a_replay_passes() {
     let submit = batch_cmd(&p, &["submit"]);
     insta::assert_snapshot!("openai_submit", snap(&submit, &server));
     assert!(p.files_under("target/tribunal/batches/pending").is_empty());
+    // `status` asks the provider (the fake's first poll: in progress) and records nothing.
+    let status = batch_cmd(&p, &["status"]);
+    insta::assert_snapshot!("openai_status", snap(&status, &server));
+    assert!(cassettes(&p).is_empty());
+    // In CI nothing in the tree is written, so collecting is refused.
+    let in_ci = p
+        .tribunal(&["batch", "collect", "--root", &p.root_arg()])
+        .env("TEST_OPENAI_KEY", OPENAI_KEY)
+        .ci(true)
+        .output();
+    assert_eq!(in_ci.code, Some(2), "{}", in_ci.text());
+    assert!(
+        in_ci
+            .stderr
+            .contains("nothing in the tree is written in CI"),
+        "{}",
+        in_ci.text()
+    );
 
     let collect = batch_cmd(&p, &["collect", "--wait", "20s", "--poll", "50ms"]);
     insta::assert_snapshot!("openai_collect", snap(&collect, &server));
