@@ -373,6 +373,23 @@ fn openai_batch_records_every_answer_and_a_replay_passes() {
         assert_eq!(f.batches[0].1.len(), 3);
     }
 
+    // Collecting again finds nothing left; the collected batch's requests file is gone.
+    let again = batch_cmd(&p, &["collect"]);
+    assert!(again.success(), "{}", again.text());
+    assert_eq!(
+        again.stdout.trim(),
+        "every batch is collected (1); nothing to do"
+    );
+    assert!(
+        p.files_under("target/tribunal/batches/submitted")
+            .is_empty()
+    );
+    assert_eq!(
+        fake.lock().expect("fake").batches[0].2,
+        2,
+        "polled twice in all"
+    );
+
     let replay = run_suite(&p, false);
     assert_eq!(replay.code, Some(0), "{}", replay.text());
 }

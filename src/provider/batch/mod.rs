@@ -750,6 +750,8 @@ pub async fn collect(
             failed.save(&p.dir)?;
             state.batches[i].collected = true;
             state.save(&p.dir)?;
+            // Its requests are in cassettes or in failed.json now.
+            let _ = std::fs::remove_file(state::items_path(&p.dir, &b.local));
             out.push(format!(
                 "batch {id} ({}, `{}`, {}): {}: {r} recorded, {f} failed",
                 b.kind, b.spec, b.model, polled.status
@@ -779,6 +781,11 @@ pub async fn collect(
     }
     if state.batches.is_empty() {
         out.push("no batches (hint: run the suite with TRIBUNAL_MODE=batch, then `tribunal batch submit`)".into());
+    } else if out.is_empty() {
+        out.push(format!(
+            "every batch is collected ({}); nothing to do",
+            state.batches.len()
+        ));
     }
     if tally.recorded > 0 {
         let unpriced = if tally.unpriced.is_empty() {
