@@ -506,6 +506,13 @@ impl Providers {
             )
         });
         let mode = self.shared.mode;
+        if mode == Mode::Batch && path.is_none() {
+            self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+            return Err(ProviderError::Config(format!(
+                "batch mode needs a cassette folder to queue `{}` for, and this run has none",
+                ep.spec
+            )));
+        }
         let mut missed = false;
         if let (Some(path), Mode::Replay | Mode::Auto | Mode::Batch) = (&path, mode) {
             let trial =

@@ -562,3 +562,47 @@ fn a_refused_key_on_submit_is_a_clear_error_and_the_queue_is_kept() {
     assert!(ok.success(), "{}", ok.text());
     assert!(ok.stdout.contains("1 to send"), "{}", ok.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_registered_in_code_is_never_called_in_batch_mode_and_not_queued() {
+    use tribunal::provider::{
+        CallSite, ChatRequest, ChatResponse, Message, Mode, Options, Providers,
+    };
+    let p = TestProject::new();
+    let mut providers = Providers::with_options(
+        p.path(),
+        Options {
+            inherit_env: false,
+            ..Options::new(p.path(), Mode::Batch, Default::default())
+        },
+    )
+    .expect("providers");
+    let called = Arc::new(Mutex::new(0));
+    let seen = Arc::clone(&called);
+    providers.insert(
+        "standin",
+        Arc::new(tribunal::testing::FnProvider::new(
+            "standin",
+            move |_: &ChatRequest| {
+                *seen.lock().expect("count") += 1;
+                Ok(ChatResponse::new("hi"))
+            },
+        )),
+    );
+    let site = CallSite {
+        suite: "s".into(),
+        case_id: "c".into(),
+        ..CallSite::default()
+    };
+    let e = providers
+        .chat(
+            "standin",
+            &ChatRequest::new("m", vec![Message::user("hello")]),
+            &site,
+        )
+        .await
+        .expect_err("batch mode never calls out");
+    assert_eq!(*called.lock().expect("count"), 0);
+    insta::assert_snapshot!(p.normalize(&e.to_string()), @"no recorded answer for `standin` in trial `s::c` (batch mode), and it cannot be queued for a batch: `standin` is not an OpenAI or Anthropic provider over HTTP (hint: record it with `TRIBUNAL_MODE=record cargo test --test evals -- 's::c'`)");
+    assert!(!p.exists("target/tribunal/batches/pending"));
+}
