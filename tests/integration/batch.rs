@@ -390,8 +390,40 @@ fn openai_batch_records_every_answer_and_a_replay_passes() {
         "polled twice in all"
     );
 
+    // The key is in no file tribunal wrote.
+    for f in p
+        .files_under("target/tribunal")
+        .iter()
+        .chain(&cassettes(&p))
+    {
+        assert!(!p.read(f).contains(OPENAI_KEY), "{f}");
+    }
+
     let replay = run_suite(&p, false);
     assert_eq!(replay.code, Some(0), "{}", replay.text());
+}
+
+#[test]
+fn submit_splits_a_group_at_the_request_limit() {
+    let fake = Arc::new(Mutex::new(Fake::default()));
+    let server = openai_server(Ending::Completed, Arc::clone(&fake));
+    let p = project(
+        "openai",
+        &format!("{}/v1", server.url()),
+        &["alpha", "beta", "gamma"],
+    );
+    run_suite(&p, true);
+    let submit = batch_cmd(&p, &["submit", "--max-requests", "2"]);
+    insta::assert_snapshot!("split_submit", snap(&submit, &server));
+    {
+        let f = fake.lock().expect("fake");
+        assert_eq!((f.uploads, f.creates), (2, 2));
+        let sizes: Vec<usize> = f.batches.iter().map(|b| b.1.len()).collect();
+        assert_eq!(sizes, [2, 1]);
+    }
+    let collect = batch_cmd(&p, &["collect", "--wait", "20s", "--poll", "50ms"]);
+    assert!(collect.success(), "{}", collect.text());
+    assert_eq!(cassettes(&p).len(), 3);
 }
 
 #[test]
