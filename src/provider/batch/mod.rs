@@ -996,6 +996,20 @@ mod tests {
     }
 
     #[test]
+    fn a_line_cut_off_by_a_killed_writer_is_dropped_and_any_other_bad_line_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("1-2.jsonl");
+        let good = serde_json::to_string(&item("k1", "hi")).expect("json");
+        std::fs::write(&path, format!("{good}\n{}", &good[..good.len() / 2])).expect("write");
+        let mut dropped = 0;
+        let items = read_queue(&path, &mut dropped).expect("reads");
+        assert_eq!((items.len(), dropped), (1, 1));
+        std::fs::write(&path, format!("{}\n{good}\n", &good[..10])).expect("write");
+        let e = read_queue(&path, &mut dropped).expect_err("a broken line inside");
+        assert!(e.contains("1-2.jsonl:1 is not a queued request"), "{e}");
+    }
+
+    #[test]
     fn cassette_paths_stay_in_the_cassette_folder() {
         let root = Path::new("/p/fixtures");
         assert!(cassette_path(root, Path::new("s/c/k.yaml")).is_ok());
