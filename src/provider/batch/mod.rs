@@ -456,8 +456,18 @@ pub async fn submit(
         if state.batches[i].id.is_none() {
             let b = state.batches[i].clone();
             let conn = p.conn(&b.spec)?;
-            let file = b.input_file_id.clone().unwrap_or_default();
-            let (id, status) = openai::create(&conn, &file).await?;
+            let Some(file) = b.input_file_id.clone() else {
+                return Err(format!(
+                    "{} lists batch {} with neither a provider id nor an uploaded file (hint: it is tribunal's own record; delete that entry)",
+                    p.shown(&p.dir.join("state.json")),
+                    b.local
+                ));
+            };
+            let (id, status) = openai::create(&conn, &file).await.map_err(|e| {
+                format!(
+                    "creating the batch of the uploaded file {file} failed: {e} (hint: fix the cause and run `tribunal batch submit` again; the file is kept)"
+                )
+            })?;
             out.push(format!(
                 "created batch {id} ({}, `{}`, {}): {} request(s), from the file uploaded before the interruption",
                 b.kind, b.spec, b.model, b.requests
