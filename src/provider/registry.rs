@@ -112,6 +112,8 @@ struct Shared {
     /// Where `batch` mode queues its misses (`target/tribunal/batches`).
     batch_dir: Option<PathBuf>,
     queue_file: Mutex<Option<std::fs::File>>,
+    /// Calls `batch` mode queued.
+    queued: std::sync::atomic::AtomicU64,
 }
 
 /// The providers a run can call, by spec: `openai:MODEL`, `anthropic:MODEL`,
@@ -205,6 +207,7 @@ impl Providers {
                 usage_file: Mutex::new(None),
                 batch_dir: None,
                 queue_file: Mutex::new(None),
+                queued: Default::default(),
             }),
             rerun: crate::rerun::Rerun::default(),
         }
@@ -244,6 +247,11 @@ impl Providers {
     /// Counters of this run's calls.
     pub fn stats(&self) -> StatsSnapshot {
         self.shared.stats.snapshot()
+    }
+
+    /// How many calls `batch` mode has queued for a provider batch so far.
+    pub fn queued(&self) -> u64 {
+        self.shared.queued.load(Ordering::Relaxed)
     }
 
     /// The cassette files this run has replayed or recorded so far.
@@ -706,6 +714,7 @@ impl Providers {
                 batch_dir.display()
             ));
         }
+        self.shared.queued.fetch_add(1, Ordering::Relaxed);
         ProviderError::CassetteMiss(format!(
             "no recorded answer for `{}` (model `{}`, sample {}) in trial `{trial}`: batch mode queued request {} for a batch, to be recorded to {} (hint: run `tribunal batch submit`, then `tribunal batch collect --wait 24h`, then run the suite again)",
             ep.spec,

@@ -335,6 +335,13 @@ fn openai_batch_records_every_answer_and_a_replay_passes() {
         "batch mode records nothing itself"
     );
     insta::assert_snapshot!("openai_queued", queued_lines(&run, &p));
+    assert!(
+        run.stderr.contains(
+            "tribunal: batch mode queued 3 model call(s) under target/tribunal/batches/pending/"
+        ),
+        "{}",
+        run.text()
+    );
     // Nothing was sent by the run.
     assert_eq!(server.count(), 0);
 
