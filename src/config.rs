@@ -736,7 +736,7 @@ impl Config {
                     "TRIBUNAL_MODE",
                     v,
                     "a mode",
-                    "use replay, record, live or auto",
+                    "use replay, record, live, auto or batch",
                 ));
                 None
             }),
@@ -1178,7 +1178,7 @@ mod tests {
             ("TRIBUNAL_HISTORY_KEEP", "-1"),
         ];
         insta::assert_snapshot!(errors(&vars, None), @r"
-        TRIBUNAL_MODE=`replya` is not a mode (hint: use replay, record, live or auto)
+        TRIBUNAL_MODE=`replya` is not a mode (hint: use replay, record, live, auto or batch)
         TRIBUNAL_TRIAL_TIMEOUT=`abc` is not a number of seconds (hint: use a positive number of seconds up to 86400, such as `600` or `2.5`)
         TRIBUNAL_CONCURRENCY=`x` is not a number of trials (hint: use a whole number from 1 to 4096, such as `8`)
         INSTA_UPDATE=`bogus` is not an update mode (hint: use auto, new, always, unseen, no or force, as insta does)

@@ -325,6 +325,12 @@ impl Harness {
             for f in &canary_failures {
                 eprintln!("tribunal: canary gate failed: {f}");
             }
+            let queued = env.services.providers.queued();
+            if queued > 0 {
+                eprintln!(
+                    "tribunal: batch mode queued {queued} model call(s) under target/tribunal/batches/pending/ (next: `tribunal batch submit`, then `tribunal batch collect --wait 24h`, then run the suite again)"
+                );
+            }
         }
         let failed = failed || !canary_failures.is_empty() || flush_failed;
         RunOutcome {

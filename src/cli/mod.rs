@@ -2,6 +2,7 @@
 //! subcommand. `main.rs` parses and dispatches; the library's domain modules
 //! have no command-line types.
 
+pub mod batch;
 pub mod bench_ast;
 pub mod bench_e2e;
 pub mod ci;
@@ -58,6 +59,10 @@ pub enum Cmd {
     /// `cassettes`, `bench`.
     #[command(flatten)]
     Providers(providers::Command),
+    /// Provider batch APIs: `submit` the calls a `TRIBUNAL_MODE=batch` run
+    /// queued, `status`, and `collect` their answers into cassettes.
+    #[command(subcommand)]
+    Batch(batch::Command),
     /// `equiv`, `bench-ast`.
     #[command(flatten)]
     Equivalence(equiv::Command),
@@ -104,6 +109,8 @@ pub enum Mode {
     Live,
     /// Replay what is recorded, record the rest.
     Auto,
+    /// Replay what is recorded, queue the rest for `tribunal batch submit`.
+    Batch,
 }
 
 /// Arguments of `tribunal run`.
@@ -143,6 +150,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Cmd::Reports(c) => report::run(*c),
         Cmd::Labels(c) => labels::run(c),
         Cmd::Providers(c) => providers::run(c),
+        Cmd::Batch(c) => batch::run(c),
         Cmd::Equivalence(c) => equiv::run(c),
         Cmd::Test { root, args } => run::test(root, args),
         Cmd::Ci(c) => ci::run(c),

@@ -20,6 +20,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             Mode::Record => "record",
             Mode::Live => "live",
             Mode::Auto => "auto",
+            Mode::Batch => "batch",
         };
         cmd.env("TRIBUNAL_MODE", m);
     }

@@ -29,16 +29,20 @@ pub enum Mode {
     Live,
     /// Replay hits; on a miss, call and record when the provider has a key.
     Auto,
+    /// Replay hits; on a miss, queue the request for a provider batch
+    /// (`tribunal batch submit`) and fail the call: nothing is sent.
+    Batch,
 }
 
 impl Mode {
-    /// Parses `replay`, `record`, `live` or `auto`.
+    /// Parses `replay`, `record`, `live`, `auto` or `batch`.
     pub fn parse(s: &str) -> Option<Mode> {
         match s.trim().to_ascii_lowercase().as_str() {
             "replay" => Some(Mode::Replay),
             "record" => Some(Mode::Record),
             "live" => Some(Mode::Live),
             "auto" => Some(Mode::Auto),
+            "batch" => Some(Mode::Batch),
             _ => None,
         }
     }
@@ -50,6 +54,7 @@ impl Mode {
             Mode::Record => "record",
             Mode::Live => "live",
             Mode::Auto => "auto",
+            Mode::Batch => "batch",
         }
     }
 }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::verdict::Usage;
 
 pub mod anthropic;
+pub mod batch;
 pub mod capped;
 pub mod cassette;
 pub mod config;
@@ -178,6 +179,10 @@ pub struct ChatResponse {
     /// `tools`), when it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub structured_output: Option<String>,
+    /// The provider batch that answered (`batch_...`, `msgbatch_...`), when
+    /// `tribunal batch collect` recorded it; replay does not use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 impl ChatResponse {

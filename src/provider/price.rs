@@ -27,7 +27,17 @@ impl Price {
             + usage.output_tokens as f64 * self.output_per_mtok)
             / 1_000_000.0
     }
+
+    /// The cost of a call's usage answered through a provider batch: both
+    /// OpenAI's Batch API and Anthropic's Message Batches bill
+    /// [`BATCH_DISCOUNT`] of the price.
+    pub fn batch_cost(&self, usage: &Usage) -> f64 {
+        self.cost(usage) * BATCH_DISCOUNT
+    }
 }
+
+/// The share of the price a provider batch bills (50%).
+pub const BATCH_DISCOUNT: f64 = 0.5;
 
 const BUILT_IN: &[(&str, f64, f64)] = &[
     ("gpt-4.1", 2.0, 8.0),
@@ -107,5 +117,6 @@ mod tests {
         };
         let p = plain.lookup("gpt-4.1-mini").expect("priced");
         assert!((p.cost(&usage) - 1.2).abs() < 1e-9);
+        assert!((p.batch_cost(&usage) - 0.6).abs() < 1e-9);
     }
 }

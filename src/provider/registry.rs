@@ -88,6 +88,8 @@ struct Endpoint {
     provider: Arc<dyn Provider>,
     /// Limits for providers registered in code (HTTP providers limit themselves).
     limiter: Option<Arc<Limiter>>,
+    /// The HTTP provider (for batches), when the spec reaches one.
+    http: Option<Arc<HttpProvider>>,
 }
 
 struct Shared {
@@ -107,6 +109,11 @@ struct Shared {
     used: Mutex<BTreeSet<PathBuf>>,
     usage_dir: Option<PathBuf>,
     usage_file: Mutex<Option<std::fs::File>>,
+    /// Where `batch` mode queues its misses (`target/tribunal/batches`).
+    batch_dir: Option<PathBuf>,
+    queue_file: Mutex<Option<std::fs::File>>,
+    /// Calls `batch` mode queued.
+    queued: std::sync::atomic::AtomicU64,
 }
 
 /// The providers a run can call, by spec: `openai:MODEL`, `anthropic:MODEL`,
@@ -170,7 +177,11 @@ impl Providers {
             .build()
             .map_err(|e| ProviderError::Config(format!("cannot build the HTTP client: {e}")))?;
         let dir = root.join(&options.config.cassettes.dir);
-        Ok(Providers::build(Some(dir), options, client))
+        let mut providers = Providers::build(Some(dir), options, client);
+        if let Some(shared) = Arc::get_mut(&mut providers.shared) {
+            shared.batch_dir = Some(super::batch::dir(root));
+        }
+        Ok(providers)
     }
 
     fn build(cassettes: Option<PathBuf>, options: Options, client: reqwest::Client) -> Providers {
@@ -194,6 +205,9 @@ impl Providers {
                 used: Mutex::new(BTreeSet::new()),
                 usage_dir: options.usage_dir,
                 usage_file: Mutex::new(None),
+                batch_dir: None,
+                queue_file: Mutex::new(None),
+                queued: Default::default(),
             }),
             rerun: crate::rerun::Rerun::default(),
         }
@@ -235,6 +249,11 @@ impl Providers {
         self.shared.stats.snapshot()
     }
 
+    /// How many calls `batch` mode has queued for a provider batch so far.
+    pub fn queued(&self) -> u64 {
+        self.shared.queued.load(Ordering::Relaxed)
+    }
+
     /// The cassette files this run has replayed or recorded so far.
     pub fn used_keys(&self) -> Vec<PathBuf> {
         self.shared
@@ -248,6 +267,24 @@ impl Providers {
     /// [`Providers::chat`]).
     pub fn get(&self, spec: &str) -> Result<Arc<dyn Provider>, ProviderError> {
         Ok(Arc::clone(&self.endpoint(spec)?.provider))
+    }
+
+    /// The HTTP provider a spec reaches (its base URL, key and headers as
+    /// ordinary calls send them), for batches; an error for a provider
+    /// registered in code.
+    pub(crate) fn http_for(&self, spec: &str) -> Result<Arc<HttpProvider>, ProviderError> {
+        self.endpoint(spec)?.http.clone().ok_or_else(|| {
+            ProviderError::Config(format!(
+                "`{spec}` is not an OpenAI or Anthropic provider over HTTP, so it has no batch API"
+            ))
+        })
+    }
+
+    /// The price of `model` through `spec`: the provider's `price:`, else
+    /// the table (`prices:` over the built-in prices).
+    pub(crate) fn price_for(&self, spec: &str, model: &str) -> Option<Price> {
+        let block = self.endpoint(spec).ok().and_then(|ep| ep.price);
+        block.or_else(|| self.shared.prices.lookup(model))
     }
 
     /// An environment value as this run sees it: [`Options::env`] first,
@@ -317,6 +354,7 @@ impl Providers {
                 price: None,
                 provider: Arc::clone(p),
                 limiter: Some(limiter),
+                http: None,
             });
         }
         let (head, tail) = match spec.split_once(':') {
@@ -402,10 +440,11 @@ impl Providers {
             ProviderKind::Anthropic => super::anthropic::url(&base_url),
         };
         let custom_server = base_url != kind.default_base_url();
-        let provider = HttpProvider {
+        let provider = Arc::new(HttpProvider {
             label: spec.to_string(),
             kind,
             model: model.clone(),
+            base_url: base_url.clone(),
             url,
             headers: HttpProvider::headers(kind, key.as_deref(), &headers)?,
             extra: extra.clone(),
@@ -416,7 +455,7 @@ impl Providers {
             missing_key_env: key.is_none().then(|| key_env.clone()),
             configured: block.and_then(|b| b.structured_output).unwrap_or_default(),
             negotiated: Default::default(),
-        };
+        });
         Ok(Endpoint {
             spec: spec.to_string(),
             kind: kind.as_str().to_string(),
@@ -429,7 +468,8 @@ impl Providers {
             max_tokens,
             seed,
             price: block.and_then(|b| b.price),
-            provider: Arc::new(provider),
+            provider: Arc::clone(&provider) as Arc<dyn Provider>,
+            http: Some(provider),
             limiter: None,
         })
     }
@@ -474,8 +514,15 @@ impl Providers {
             )
         });
         let mode = self.shared.mode;
+        if mode == Mode::Batch && path.is_none() {
+            self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+            return Err(ProviderError::Config(format!(
+                "batch mode needs a cassette folder to queue `{}` for, and this run has none",
+                ep.spec
+            )));
+        }
         let mut missed = false;
-        if let (Some(path), Mode::Replay | Mode::Auto) = (&path, mode) {
+        if let (Some(path), Mode::Replay | Mode::Auto | Mode::Batch) = (&path, mode) {
             let trial =
                 crate::verdict::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
             if let Some(response) = cassette::replay(path, &key, &self.rerun.record(&trial))? {
@@ -487,7 +534,13 @@ impl Providers {
                 );
                 let mut r = response;
                 r.replayed = true;
+                // Where the answer came from is for the file's reader.
+                r.batch = None;
                 return Ok(r);
+            }
+            if mode == Mode::Batch {
+                self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                return Err(self.queue_for_batch(&ep, &req, site, &key, path, canonical));
             }
             if mode == Mode::Replay || !ep.has_key {
                 self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -605,6 +658,73 @@ impl Providers {
         )
     }
 
+    /// `batch` mode's miss: appends the request to this process's queue
+    /// file under `target/tribunal/batches/pending/` and returns the error
+    /// the trial fails with (queued, or why it could not be).
+    fn queue_for_batch(
+        &self,
+        ep: &Endpoint,
+        req: &ChatRequest,
+        site: &CallSite,
+        key: &str,
+        path: &Path,
+        canonical: Value,
+    ) -> ProviderError {
+        let trial = crate::verdict::trial_name(&site.suite, &site.case_id, site.variant.as_deref());
+        let fail = |why: String| {
+            ProviderError::CassetteMiss(format!(
+                "no recorded answer for `{}` in trial `{trial}` (batch mode), and it cannot be queued for a batch: {why}",
+                ep.spec
+            ))
+        };
+        let Some(http) = &ep.http else {
+            return fail(format!(
+                "`{}` is not an OpenAI or Anthropic provider over HTTP (hint: record it with `{}`)",
+                ep.spec,
+                self.rerun.record(&trial)
+            ));
+        };
+        let (Some(batch_dir), Some(cassettes)) = (&self.shared.batch_dir, &self.shared.cassettes)
+        else {
+            return fail("this run has no project folder to queue under".into());
+        };
+        let (body, structured) = http.batch_body(req);
+        let item = super::batch::Item {
+            key: key.to_string(),
+            cassette: path.strip_prefix(cassettes).unwrap_or(path).to_path_buf(),
+            spec: ep.spec.clone(),
+            kind: ep.kind.clone(),
+            model: req.model.clone(),
+            structured,
+            request: canonical,
+            body,
+        };
+        let mut line = match serde_json::to_string(&item) {
+            Ok(l) => l,
+            Err(e) => return fail(format!("cannot encode the request: {e}")),
+        };
+        line.push('\n');
+        let written = match self.shared.queue_file.lock() {
+            Ok(mut f) => super::batch::append_pending(batch_dir, &mut f, line.as_bytes()),
+            Err(_) => Err(std::io::Error::other("the queue lock is poisoned")),
+        };
+        if let Err(e) = written {
+            return fail(format!(
+                "cannot write the queue under {}: {e}",
+                batch_dir.display()
+            ));
+        }
+        self.shared.queued.fetch_add(1, Ordering::Relaxed);
+        ProviderError::CassetteMiss(format!(
+            "no recorded answer for `{}` (model `{}`, sample {}) in trial `{trial}`: batch mode queued request {} for a batch, to be recorded to {} (hint: run `tribunal batch submit`, then `tribunal batch collect --wait 24h`, then run the suite again)",
+            ep.spec,
+            req.model,
+            req.sample,
+            &key[..key.len().min(20)],
+            path.display()
+        ))
+    }
+
     fn mark_used(&self, path: &Path) {
         let fresh = self
             .shared
@@ -647,7 +767,7 @@ impl Providers {
 
 /// Removes every known secret from an answer before it is recorded or
 /// returned (a server that echoes the key must not put it into a cassette).
-fn redact_response(r: &mut ChatResponse) {
+pub(crate) fn redact_response(r: &mut ChatResponse) {
     let text = secrets::redact(&r.text);
     if text != r.text {
         r.text = text;

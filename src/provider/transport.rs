@@ -24,6 +24,8 @@ pub(crate) struct HttpProvider {
     pub label: String,
     pub kind: ProviderKind,
     pub model: String,
+    /// The base URL (`https://api.openai.com/v1`): batches' endpoints are under it.
+    pub base_url: String,
     pub url: String,
     pub headers: HeaderMap,
     pub extra: Map<String, Value>,
@@ -105,6 +107,18 @@ impl HttpProvider {
                 None => return result,
             }
         }
+    }
+
+    /// The wire body of `req` as a batch sends it, in the structured-output
+    /// mode this provider would use now, and that mode (to read the answer
+    /// with [`read_answer`]).
+    pub(crate) fn batch_body(&self, req: &ChatRequest) -> (Value, StructuredMode) {
+        let mode = self.structured_mode();
+        let body = match self.kind {
+            ProviderKind::Openai => openai::body(&structured::prepare(req, mode), &self.extra),
+            ProviderKind::Anthropic => anthropic::body(req, &self.extra),
+        };
+        (body, mode)
     }
 
     /// The structured-output mode to use now: the configured one, or in
@@ -224,19 +238,8 @@ impl HttpProvider {
                                     bytes.note()
                                 )));
                             }
-                            let parsed = match self.kind {
-                                ProviderKind::Openai => openai::parse(&bytes.head, &req),
-                                ProviderKind::Anthropic => anthropic::parse(&bytes.head, &req),
-                            };
-                            let mut r = parsed.map_err(malformed)?;
-                            if self.kind == ProviderKind::Openai {
-                                structured::finish(&mut r, original, mode).map_err(malformed)?;
-                            } else if matches!(
-                                original.response_format,
-                                Some(ResponseFormat::JsonSchema { .. })
-                            ) {
-                                r.structured_output = Some(StructuredMode::Tools.as_str().into());
-                            }
+                            let mut r = read_answer(self.kind, &bytes.head, &req, original, mode)
+                                .map_err(malformed)?;
                             // The time from sending the successful attempt to its answer:
                             // no queueing, pauses or earlier attempts.
                             r.latency_ms = sent_at.elapsed().as_secs_f64() * 1000.0;
@@ -352,6 +355,32 @@ impl HttpProvider {
         tokio::time::sleep(wait).await;
         None
     }
+}
+
+/// Reads a 2xx answer `bytes` of a `kind` provider to `sent` (the request
+/// as put on the wire in `mode`) for the case's `original` request: the
+/// format's parse, then the structured output taken out and checked. A
+/// batch result's body is read the same way. `Err` says what is wrong.
+pub(crate) fn read_answer(
+    kind: ProviderKind,
+    bytes: &[u8],
+    sent: &ChatRequest,
+    original: &ChatRequest,
+    mode: StructuredMode,
+) -> Result<ChatResponse, String> {
+    let mut r = match kind {
+        ProviderKind::Openai => openai::parse(bytes, sent)?,
+        ProviderKind::Anthropic => anthropic::parse(bytes, sent)?,
+    };
+    if kind == ProviderKind::Openai {
+        structured::finish(&mut r, original, mode)?;
+    } else if matches!(
+        original.response_format,
+        Some(ResponseFormat::JsonSchema { .. })
+    ) {
+        r.structured_output = Some(StructuredMode::Tools.as_str().into());
+    }
+    Ok(r)
 }
 
 /// A 5xx body that is a request validation error (pydantic's "Input should

@@ -10,6 +10,7 @@ mod agents_targets;
 mod agents_tool_schemas;
 mod architecture;
 mod ast_equivalent;
+mod batch;
 mod canaries;
 mod checks;
 mod ci_github;
