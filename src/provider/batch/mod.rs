@@ -886,6 +886,9 @@ fn record(
             }
         }
     }
+    // On disk before state.json says the batch was collected.
+    crate::fsutil::sync_deferred()
+        .map_err(|e| format!("the cassettes of batch {id} may not be on disk: {e}"))?;
     tally.recorded += recorded;
     tally.failed += lost;
     Ok((recorded, lost))
