@@ -41,5 +41,12 @@ pub(crate) fn run(args: &Arguments, plan: &Plan, results: &Arc<Results>, print: 
         });
         trials.push(trial.with_ignored_flag(skip));
     }
-    libtest_mimic::run(args, trials).has_failed() || failed
+    // Every trial was evaluated up front: what libtest runs is a lookup.
+    // One thread prints the lines in the plan's order on every run (more
+    // threads print them in whatever order they finish) and starts no pool.
+    let mut args = args.clone();
+    if args.test_threads.is_none() {
+        args.test_threads = Some(1);
+    }
+    libtest_mimic::run(&args, trials).has_failed() || failed
 }
