@@ -155,7 +155,7 @@ fn absent_trait_counterexample_is_readable() {
     );
     assert_eq!(
         cex_text(&v),
-        "a user with no `plan` trait matches the output but not the expected audience"
+        "a user with no `plan` trait matches the output but not the expected audience (needs: missing_traits)"
     );
 }
 
