@@ -369,7 +369,11 @@ fn equiv(a: EquivArgs) -> ExitCode {
     let mut opts = match options(&a) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e} (hint: `--tolerate nulls,ties`)");
+            let example = match a.dialect {
+                DialectArg::Audience => "missing_traits,zero_counts",
+                _ => "nulls,ties",
+            };
+            eprintln!("error: {e} (hint: `--tolerate {example}`)");
             return crate::exit::code(crate::exit::EQUIV_INVALID);
         }
     };
