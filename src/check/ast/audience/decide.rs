@@ -15,10 +15,16 @@
 //!   atom's truth value).
 //!
 //! For counts, `min`, `max` and traits compared with constants by
-//! `= != < <= > >= one_of exists absent` this is sound and complete. `sum`,
-//! `avg` and ordering comparisons of strings fall outside: the same points
-//! are searched, a counterexample found is real, and otherwise the verdict
-//! is `unknown`.
+//! `= != < <= > >= one_of exists absent` the points are not enumerated but
+//! decided exactly by a case split over independent groups ([`exact`]):
+//! sound and complete, whatever the size of the space. Counterexamples are
+//! taken least demanding first and list what they need
+//! ([`Need::MissingTraits`], [`Need::ZeroCounts`]); `Limits::tolerate`
+//! turns a difference that shows only with tolerated classes into
+//! `equivalent_under_tolerances`. `sum`, `avg` and ordering comparisons of
+//! strings fall outside (as do pairs too large for the exact decision):
+//! the same points are enumerated or sampled, a counterexample found is
+//! real, and otherwise the verdict is `unknown`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -165,14 +165,14 @@ pub(super) fn decide(
                         let mut nw = w.clone();
                         nw[j] = k;
                         next.push((nk, nw));
+                        if next.len() > MAX_STATES {
+                            return Err(Stop::TooLarge(format!(
+                                "event `{}` has more than {MAX_STATES} reachable combinations of reducer values",
+                                ev.name
+                            )));
+                        }
                     }
                 }
-            }
-            if next.len() > MAX_STATES {
-                return Err(Stop::TooLarge(format!(
-                    "event `{}` has more than {MAX_STATES} reachable combinations of reducer values",
-                    ev.name
-                )));
             }
             if start.elapsed().as_millis() as u64 > budget_ms {
                 return Err(Stop::Budget(budget(
