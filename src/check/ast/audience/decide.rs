@@ -16,10 +16,10 @@
 //!
 //! For counts, `min`, `max` and traits compared with constants by
 //! `= != < <= > >= one_of exists absent` the points are not enumerated but
-//! decided exactly by a case split over independent groups ([`exact`]):
-//! sound and complete, whatever the size of the space. Counterexamples are
+//! decided exactly by a case split over independent groups (`exact.rs`):
+//! sound and complete within the bounds of docs/audience-ast.md. Counterexamples are
 //! taken least demanding first and list what they need
-//! ([`Need::MissingTraits`], [`Need::ZeroCounts`]); `Limits::tolerate`
+//! (`missing_traits`, `zero_counts`); [`Limits::tolerate`]
 //! turns a difference that shows only with tolerated classes into
 //! `equivalent_under_tolerances`. `sum`, `avg` and ordering comparisons of
 //! strings fall outside (as do pairs too large for the exact decision):
@@ -267,7 +267,7 @@ pub fn decide(left: &Cond, right: &Cond, limits: Limits, names: &Names) -> Equiv
     }
 }
 
-/// The complete fragment: decided exactly ([`exact`]), the counterexample
+/// The complete fragment: decided exactly (`exact.rs`), the counterexample
 /// taken from the least demanding level (no absent trait and every event
 /// present before either, one class before both); levels that show a
 /// tolerated class come last, and a difference found only there is
