@@ -1028,6 +1028,17 @@ fn a_tolerated_audience_difference_passes_and_keeps_its_counterexample() {
     "not_equivalent",
     &[]
 )]
+// A stream no event can enter is no user's condition: the difference of
+// `true` and `false` stays plain.
+#[case(
+    json!({"cmp": ">=", "value": 0, "term": {"count": {"event": "E", "where": {"and": [
+        {"cmp": ">", "value": 5, "term": {"property": "p"}},
+        {"cmp": "<", "value": 3, "term": {"property": "p"}}]}}}}),
+    json!({"const": false}),
+    &[Class::ZeroCounts],
+    "not_equivalent",
+    &[]
+)]
 // A plain difference is never tolerated, whatever the list.
 #[case(count(">=", 1), json!({"and": [count(">", 0), count("<", 2)]}), &[Class::MissingTraits, Class::ZeroCounts], "not_equivalent", &[])]
 // Equivalent pairs stay `equivalent`.

@@ -977,7 +977,8 @@ fn eval_filter(c: &Cond, props: &[(String, Val)]) -> bool {
 
 impl Space {
     /// The classes profile `p` shows: an absent trait (`missing_traits`),
-    /// an event with no event inside its streams (`zero_counts`).
+    /// an event name with no event inside its streams, where some event
+    /// could be (`zero_counts`).
     fn shows(&self, p: &[usize]) -> Classes {
         let mut c = Classes::NONE;
         if self
@@ -991,7 +992,9 @@ impl Space {
         let mut off = self.traits.len();
         for e in &self.events {
             let m = e.classes.len();
-            if p[off..off + m].iter().all(|&n| n == 0) {
+            // An event no stream can select is absent from every profile:
+            // that is no condition of this one.
+            if m > 0 && p[off..off + m].iter().all(|&n| n == 0) {
                 c.insert(Need::ZeroCounts);
             }
             off += m;

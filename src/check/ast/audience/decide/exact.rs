@@ -184,7 +184,9 @@ pub(super) fn decide(
         }
         let choices: Vec<Choice> = states
             .into_iter()
-            .filter(|(key, _)| key[any] == 1 || !excl.contains(Class::ZeroCounts))
+            // An event no stream can select (no class) never shows
+            // `zero_counts`.
+            .filter(|(key, _)| key[any] == 1 || m == 0 || !excl.contains(Class::ZeroCounts))
             .map(|(key, w)| Choice {
                 dims: w.iter().enumerate().map(|(j, &n)| (off + j, n)).collect(),
                 vals: slots
