@@ -22,7 +22,7 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::check::ast::tolerance::Classes;
+use crate::check::ast::tolerance::{Class, Classes};
 use crate::check::ast::{Dialect, Equivalence, Options, audience, compare, load_schema, sql};
 
 /// The subcommands this module adds to `tribunal`.
@@ -199,8 +199,16 @@ fn as_input(dialect: Dialect, text: &str) -> Result<Value, String> {
 
 fn options(a: &EquivArgs) -> Result<Options, String> {
     let mut o = Options::default();
-    let tolerate = Classes::parse_list(&a.tolerate)?;
-    o.sql.tolerate = tolerate;
+    // One pairs file may mix dialects: each takes its own classes.
+    let tolerate = match (&a.pairs, &a.dialect) {
+        (None, DialectArg::Sql) => Classes::parse_list(&a.tolerate, &Class::SQL, "sql")?,
+        (None, DialectArg::Audience) => {
+            Classes::parse_list(&a.tolerate, &Class::AUDIENCE, "audience")?
+        }
+        _ => Classes::parse_list(&a.tolerate, &Class::ALL, "sql or audience")?,
+    };
+    o.sql.tolerate = tolerate.minus(Classes::of(&Class::AUDIENCE));
+    o.audience.tolerate = tolerate.minus(Classes::of(&Class::SQL));
     o.sql.dialect = a.sql_dialect.clone();
     o.sql.budget_ms = a.budget_ms;
     o.sql.max_dbs = a.max_databases;
@@ -352,16 +360,20 @@ pub fn check_pair(
 }
 
 fn equiv(a: EquivArgs) -> ExitCode {
-    if !a.tolerate.is_empty() && a.dialect != DialectArg::Sql && a.pairs.is_none() {
+    if !a.tolerate.is_empty() && a.dialect == DialectArg::Json && a.pairs.is_none() {
         eprintln!(
-            "error: `--tolerate` applies to `--dialect sql` only (hint: drop `--tolerate`, or compare SQL)"
+            "error: `--tolerate` applies to `--dialect sql` and `--dialect audience` (hint: drop `--tolerate`)"
         );
         return crate::exit::code(crate::exit::EQUIV_INVALID);
     }
     let mut opts = match options(&a) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e} (hint: `--tolerate nulls,ties`)");
+            let example = match a.dialect {
+                DialectArg::Audience => "missing_traits,zero_counts",
+                _ => "nulls,ties",
+            };
+            eprintln!("error: {e} (hint: `--tolerate {example}`)");
             return crate::exit::code(crate::exit::EQUIV_INVALID);
         }
     };

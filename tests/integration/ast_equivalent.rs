@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tribunal::check::ast::audience::{self, Limits, Names, canonicalize, decide, parse};
 use tribunal::check::ast::json::{JsonOptions, equivalent as json_equivalent};
 use tribunal::check::ast::sql::{Schema, SqlOptions, equivalent as sql_equivalent};
+use tribunal::check::ast::tolerance::{Class, Classes};
 use tribunal::check::ast::{Dialect, Equivalence, Method, OnUnknown, load_schema, to_result};
 use tribunal::cli::bench_ast::{mutate, random_audience, rewrite};
 use tribunal::rng::Rng;
@@ -155,7 +156,7 @@ fn absent_trait_counterexample_is_readable() {
     );
     assert_eq!(
         cex_text(&v),
-        "a user with no `plan` trait matches the output but not the expected audience"
+        "a user with no `plan` trait matches the output but not the expected audience (needs: missing_traits)"
     );
 }
 
@@ -959,4 +960,141 @@ fn a_query_that_never_ends_is_interrupted_and_unknown() {
     let v = sql_equivalent(forever, "SELECT 1", &schema, &opts);
     assert_eq!(v.label(), "unknown", "{}", v.reason());
     assert!(v.reason().contains("interrupted"), "{}", v.reason());
+}
+
+fn tolerating(a: &Value, b: &Value, tolerate: &[Class]) -> Equivalence {
+    let limits = Limits {
+        budget_ms: 600_000,
+        tolerate: Classes::of(tolerate),
+        ..Limits::default()
+    };
+    audience::equivalent(a, b, limits, &names()).expect("valid ASTs")
+}
+
+#[test]
+fn a_tolerated_audience_difference_passes_and_keeps_its_counterexample() {
+    let expected = json!({"cmp": "!=", "value": "free", "term": {"trait": "plan"}});
+    let output = json!({"not": {"cmp": "=", "value": "free", "term": {"trait": "plan"}}});
+    // Strictly, a user without `plan` tells them apart; that needs an
+    // absent trait.
+    let strict = decide_json(&expected, &output);
+    assert_eq!(strict.label(), "not_equivalent", "{}", strict.reason());
+    assert_eq!(
+        strict.evidence()["counterexample"]["classes"],
+        json!(["missing_traits"])
+    );
+    let v = tolerating(&expected, &output, &[Class::MissingTraits]);
+    assert_eq!(v.label(), "equivalent_under_tolerances", "{}", v.reason());
+    let r = to_result(
+        &v,
+        Dialect::Audience,
+        OnUnknown::Fail,
+        "equivalence",
+        Instant::now(),
+    );
+    assert_eq!(r.outcome, Outcome::Pass);
+    let mut ev = v.evidence();
+    ev.as_object_mut().map(|m| m.remove("millis"));
+    insta::assert_snapshot!(format!(
+        "{}\n{}",
+        v.reason(),
+        serde_json::to_string_pretty(&ev).unwrap()
+    ));
+}
+
+#[rstest]
+// Tolerating absent traits does not hide a difference that needs users
+// without events.
+#[case(
+    json!({"cmp": "<=", "value": 2, "term": {"count": {"event": "Order Completed"}}}),
+    json!({"and": [count(">=", 1), count("<=", 2)]}),
+    &[Class::MissingTraits],
+    "not_equivalent",
+    &["zero_counts"]
+)]
+#[case(
+    json!({"cmp": "<=", "value": 2, "term": {"count": {"event": "Order Completed"}}}),
+    json!({"and": [count(">=", 1), count("<=", 2)]}),
+    &[Class::ZeroCounts],
+    "equivalent_under_tolerances",
+    &["zero_counts"]
+)]
+// `min` is absent over no event, and over events without a `price`: an
+// event without the property is ordinary data, so the difference is plain.
+#[case(
+    json!({"cmp": "<", "value": 50, "term": {"min": {"event": "Order Completed", "property": "price"}}}),
+    json!({"not": {"cmp": ">=", "value": 50, "term": {"min": {"event": "Order Completed", "property": "price"}}}}),
+    &[Class::ZeroCounts],
+    "not_equivalent",
+    &[]
+)]
+// A stream no event can enter is no user's condition: the difference of
+// `true` and `false` stays plain.
+#[case(
+    json!({"cmp": ">=", "value": 0, "term": {"count": {"event": "E", "where": {"and": [
+        {"cmp": ">", "value": 5, "term": {"property": "p"}},
+        {"cmp": "<", "value": 3, "term": {"property": "p"}}]}}}}),
+    json!({"const": false}),
+    &[Class::ZeroCounts],
+    "not_equivalent",
+    &[]
+)]
+// A plain difference is never tolerated, whatever the list.
+#[case(count(">=", 1), json!({"and": [count(">", 0), count("<", 2)]}), &[Class::MissingTraits, Class::ZeroCounts], "not_equivalent", &[])]
+// Equivalent pairs stay `equivalent`.
+#[case(count(">=", 1), count(">", 0), &[Class::MissingTraits], "equivalent", &[])]
+fn audience_tolerances(
+    #[case] a: Value,
+    #[case] b: Value,
+    #[case] tolerate: &[Class],
+    #[case] label: &str,
+    #[case] needs: &[&str],
+) {
+    let v = tolerating(&a, &b, tolerate);
+    assert_eq!(v.label(), label, "{}", v.reason());
+    let ev = v.evidence();
+    if label != "equivalent" {
+        assert_eq!(
+            ev["counterexample"]["classes"],
+            json!(needs),
+            "{}",
+            v.reason()
+        );
+        // The tolerated or untolerated profile is a real one.
+        let la = cond_ref(&a, &ev["counterexample"], None);
+        let lb = cond_ref(&b, &ev["counterexample"], None);
+        assert_ne!(la, lb, "{}", v.reason());
+    }
+    let back = tolerating(&b, &a, tolerate);
+    assert_eq!(back.label(), label, "symmetric: {}", back.reason());
+}
+
+#[test]
+fn mutants_once_sampled_are_decided_with_real_counterexamples() {
+    // Pairs of the bench's generator (seed 7) whose critical-value spaces
+    // are over 2,000,000 profiles: they used to be sampled and end
+    // `unknown`; the exact decision settles every one.
+    let (_, mutants) = tribunal::cli::bench_ast::audience_pairs(1200, 7);
+    let once_unknown = [
+        "mut-74", "mut-148", "mut-163", "mut-202", "mut-273", "mut-297", "mut-418", "mut-423",
+        "mut-543", "mut-574", "mut-585", "mut-689", "mut-734", "mut-776", "mut-991", "mut-1018",
+        "mut-1027", "mut-1094", "mut-1166", "mut-1187",
+    ];
+    let mut labels = Vec::new();
+    for id in once_unknown {
+        let pair = mutants
+            .iter()
+            .find(|p| p.id.as_ref().and_then(Value::as_str) == Some(id))
+            .expect("generated");
+        let v = decide_json(&pair.left, &pair.right);
+        assert_eq!(v.method(), Some(Method::Exhaustive), "{id}: {}", v.reason());
+        if let Equivalence::NotEquivalent { evidence, .. } = &v {
+            let la = cond_ref(&pair.left, evidence, None);
+            let lb = cond_ref(&pair.right, evidence, None);
+            assert_ne!(la, lb, "{id}: profile {evidence} does not separate them");
+            assert_eq!(evidence["left_matches"].as_bool(), Some(la), "{id}");
+        }
+        labels.push(format!("{id} {}", v.label()));
+    }
+    insta::assert_snapshot!(labels.join("\n"));
 }

@@ -251,6 +251,8 @@ fn validate_reports_every_problem_with_its_place() {
 #[case::sql_same_filter("sql_same_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE 1 < b"])]
 #[case::sql_different_filter("sql_different_filter", &["--dialect", "sql", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT a FROM t WHERE b > 1", "SELECT a FROM t WHERE b >= 1"])]
 #[case::sql_tolerated_nulls("sql_tolerated_nulls", &["--dialect", "sql", "--tolerate", "nulls", "--schema", "CREATE TABLE t (a INT, b INT)", "SELECT COUNT(*) FROM t", "SELECT COUNT(b) FROM t"])]
+#[case::audience_tolerated_missing_traits("audience_tolerated_missing_traits", &["--tolerate", "missing_traits", r#"{"cmp": "!=", "value": "free", "term": {"trait": "plan"}}"#, r#"{"not": {"cmp": "=", "value": "free", "term": {"trait": "plan"}}}"#])]
+#[case::audience_sql_class("audience_sql_class", &["--tolerate", "nulls", r#"{"const": true}"#, r#"{"const": true}"#])]
 #[case::sql_unknown_class("sql_unknown_class", &["--dialect", "sql", "--tolerate", "nul", "--schema", "CREATE TABLE t (a INT)", "SELECT a FROM t", "SELECT a FROM t"])]
 fn equiv_prints_the_verdict_and_why(#[case] name: &str, #[case] args: &[&str]) {
     let p = TestProject::new();

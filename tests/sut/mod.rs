@@ -87,6 +87,9 @@ pub fn audience_builder(input: &Input) -> Result<Value, String> {
         json!({"not": {"cmp": "=", "value": "free", "term": {"trait": "plan"}}})
     } else if q.contains("plan is pro") {
         json!({"cmp": "=", "value": "pro", "term": {"trait": "plan"}})
+    } else if q.contains("at most twice") {
+        // Leaves out the users who never purchased.
+        json!({"and": [count(">=", 1), count("<=", 2)]})
     } else {
         return Err(format!("no rule for: {q}"));
     };

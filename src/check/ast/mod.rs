@@ -5,7 +5,7 @@
 //! differential execution in bundled SQLite), and `json` (structural
 //! comparison with options). Every verdict is `equivalent`,
 //! `not_equivalent` (with a minimized counterexample and, for SQL, what it
-//! needs: [`tolerance::Class`]), `equivalent_under_tolerances` (SQL: every
+//! needs: [`tolerance::Class`]), `equivalent_under_tolerances` (every
 //! difference needs only what `tolerate:` accepts) or `unknown` (with the
 //! reason); `unknown` is never a guess.
 //!
@@ -18,6 +18,7 @@
 //!       budget_ms: 500
 //!       on_unknown: warn                           # fail (default) | warn | fallback
 //!       tolerate: [ties, nulls]                    # docs/equivalence.md
+//!   - ast_equivalent: {dialect: audience, tolerate: [missing_traits]}
 //!   - ast_equivalent: {dialect: json, set_paths: [/tags], tolerance: 0.001}
 //! ```
 
@@ -119,10 +120,11 @@ pub struct AstParams {
     /// What `unknown` does: `fail` (default), `warn` or `fallback`.
     #[serde(default)]
     pub on_unknown: OnUnknown,
-    /// Counterexample classes a reviewer accepts (`nulls`, `duplicates`,
-    /// `ties`, `column_order`, `row_order`, `type_affinity`,
-    /// `empty_tables`; SQL only): a difference that needs only these
-    /// gives `equivalent_under_tolerances` (docs/equivalence.md).
+    /// Counterexample classes a reviewer accepts: for SQL `nulls`,
+    /// `duplicates`, `ties`, `column_order`, `row_order`, `type_affinity`,
+    /// `empty_tables`; for audience ASTs `missing_traits`, `zero_counts`. A
+    /// difference that needs only these gives `equivalent_under_tolerances`
+    /// (docs/equivalence.md, docs/audience-ast.md).
     #[serde(default)]
     pub tolerate: Vec<String>,
 }
@@ -262,17 +264,23 @@ impl AstParams {
         if let Some(n) = self.max_databases {
             o.sql.max_dbs = n;
         }
-        let tolerate =
-            tolerance::Classes::parse_list(&self.tolerate).map_err(|e| ("tolerate", e))?;
-        if !tolerate.is_empty() && self.dialect != Dialect::Sql {
-            return Err((
-                "tolerate",
-                format!(
-                    "`tolerate` applies to `dialect: sql` only; the {} dialect decides strictly",
-                    self.dialect.as_str()
-                ),
-            ));
+        let tolerate = match self.dialect {
+            Dialect::Sql => {
+                tolerance::Classes::parse_list(&self.tolerate, &tolerance::Class::SQL, "sql")
+            }
+            Dialect::Audience => tolerance::Classes::parse_list(
+                &self.tolerate,
+                &tolerance::Class::AUDIENCE,
+                "audience",
+            ),
+            Dialect::Json if self.tolerate.is_empty() => Ok(tolerance::Classes::NONE),
+            Dialect::Json => Err(
+                "`tolerate` applies to `dialect: sql` and `dialect: audience`; the json dialect compares structurally (see `ignore_order`, `set_paths`, `tolerance`)"
+                    .into(),
+            ),
         }
+        .map_err(|e| ("tolerate", e))?;
+        o.audience.tolerate = tolerate;
         o.sql.tolerate = tolerate;
         if let Some(d) = &self.sql_dialect {
             if sqlparser::dialect::dialect_from_str(d).is_none()
@@ -342,7 +350,7 @@ impl Kind for AstCheck {
                 message,
                 Some(match key {
                     "schema" => "give inline DDL (`CREATE TABLE ...`), a DDL file or `tables.json#db_id`, relative to the suite file".into(),
-                    "tolerate" => "see docs/equivalence.md for the counterexample classes".into(),
+                    "tolerate" => "see docs/equivalence.md (sql) and docs/audience-ast.md (audience) for the counterexample classes".into(),
                     _ => "see docs/audience-ast.md for the options of `ast_equivalent`".into(),
                 }),
             )

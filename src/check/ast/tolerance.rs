@@ -30,11 +30,30 @@ pub enum Class {
     TypeAffinity,
     /// A table the queries read is empty.
     EmptyTables,
+    /// Audience: a trait the ASTs compare is absent from the profile.
+    MissingTraits,
+    /// Audience: the profile has no event of a name the ASTs read, inside
+    /// any of their windows and filters (every count over it is 0, every
+    /// reducer over it absent).
+    ZeroCounts,
 }
 
 impl Class {
     /// Every class, in the order of the docs.
-    pub const ALL: [Class; 7] = [
+    pub const ALL: [Class; 9] = [
+        Class::Nulls,
+        Class::Duplicates,
+        Class::Ties,
+        Class::ColumnOrder,
+        Class::RowOrder,
+        Class::TypeAffinity,
+        Class::EmptyTables,
+        Class::MissingTraits,
+        Class::ZeroCounts,
+    ];
+
+    /// The classes of SQL counterexamples.
+    pub const SQL: [Class; 7] = [
         Class::Nulls,
         Class::Duplicates,
         Class::Ties,
@@ -43,6 +62,9 @@ impl Class {
         Class::TypeAffinity,
         Class::EmptyTables,
     ];
+
+    /// The classes of audience counterexamples.
+    pub const AUDIENCE: [Class; 2] = [Class::MissingTraits, Class::ZeroCounts];
 
     /// The name used in YAML, evidence and reports.
     pub fn as_str(self) -> &'static str {
@@ -54,6 +76,8 @@ impl Class {
             Class::RowOrder => "row_order",
             Class::TypeAffinity => "type_affinity",
             Class::EmptyTables => "empty_tables",
+            Class::MissingTraits => "missing_traits",
+            Class::ZeroCounts => "zero_counts",
         }
     }
 
@@ -125,23 +149,41 @@ impl Classes {
     pub fn tolerated_by(self, tolerate: Classes) -> bool {
         !self.is_empty() && self.subset_of(tolerate)
     }
-    /// Parses a `tolerate:` list; the error names the unknown entry and the
-    /// valid ones.
-    pub fn parse_list(items: &[String]) -> Result<Classes, String> {
+    /// Parses a `tolerate:` list against the classes of one dialect
+    /// (`dialect` names it in the error); the error names the unknown entry
+    /// and the valid ones.
+    pub fn parse_list(items: &[String], valid: &[Class], dialect: &str) -> Result<Classes, String> {
         let mut s = Classes::NONE;
         for it in items {
-            match Class::parse(it) {
+            match Class::parse(it).filter(|c| valid.contains(c)) {
                 Some(c) => s.insert(c),
                 None => {
-                    let valid: Vec<&str> = Class::ALL.iter().map(|c| c.as_str()).collect();
+                    let names: Vec<&str> = valid.iter().map(|c| c.as_str()).collect();
+                    let other = if Class::parse(it).is_some() {
+                        format!("class `{it}` does not apply to the {dialect} dialect")
+                    } else {
+                        format!("unknown class `{it}` in `tolerate`")
+                    };
                     return Err(format!(
-                        "unknown class `{it}` in `tolerate`; valid classes: {}",
-                        valid.join(", ")
+                        "{other}; valid classes for {dialect}: {}",
+                        names.join(", ")
                     ));
                 }
             }
         }
         Ok(s)
+    }
+    /// The set of every class in `cs`.
+    pub fn all_of(cs: &[Class]) -> Classes {
+        Classes::of(cs)
+    }
+    /// The classes of `self` that are not in `other`.
+    pub fn minus(self, other: Classes) -> Classes {
+        Classes(self.0 & !other.0)
+    }
+    /// Whether the sets share a class.
+    pub fn intersects(self, other: Classes) -> bool {
+        self.0 & other.0 != 0
     }
 }
 
@@ -160,14 +202,30 @@ mod tests {
 
     #[test]
     fn sets_and_tolerance() {
-        let t = Classes::parse_list(&["nulls".into(), "ties".into()]).expect("valid");
+        let t = Classes::parse_list(&["nulls".into(), "ties".into()], &Class::SQL, "sql")
+            .expect("valid");
         assert!(Classes::of(&[Class::Nulls]).tolerated_by(t));
         assert!(Classes::of(&[Class::Nulls, Class::Ties]).tolerated_by(t));
         assert!(!Classes::of(&[Class::Nulls, Class::Duplicates]).tolerated_by(t));
         assert!(!Classes::NONE.tolerated_by(t));
         assert_eq!(t.to_string(), "nulls, ties");
-        let e = Classes::parse_list(&["null".into()]).expect_err("unknown");
+        let e = Classes::parse_list(&["null".into()], &Class::SQL, "sql").expect_err("unknown");
         assert!(e.contains("unknown class `null`"), "{e}");
         assert!(e.contains("nulls, duplicates, ties"), "{e}");
+        let e = Classes::parse_list(&["nulls".into()], &Class::AUDIENCE, "audience")
+            .expect_err("SQL-only");
+        assert_eq!(
+            e,
+            "class `nulls` does not apply to the audience dialect; valid classes for audience: missing_traits, zero_counts"
+        );
+        let a = Classes::parse_list(&["zero_counts".into()], &Class::AUDIENCE, "audience")
+            .expect("valid");
+        assert!(a.contains(Class::ZeroCounts));
+        let e = Classes::parse_list(&["zero_counts".into()], &Class::SQL, "sql")
+            .expect_err("audience-only");
+        assert!(
+            e.starts_with("class `zero_counts` does not apply to the sql dialect"),
+            "{e}"
+        );
     }
 }

@@ -10,23 +10,27 @@ use crate::check::ast::audience::model::{Cond, Func, IntervalSet, Lit, Op, Term}
 /// flat lists of the profile dimensions (event classes) they read, so one
 /// profile is evaluated without allocating.
 pub(super) struct Program {
-    left: Node,
-    right: Node,
-    aggs: Vec<AggTerm>,
+    pub(super) left: Node,
+    pub(super) right: Node,
+    pub(super) aggs: Vec<AggTerm>,
 }
 
 /// A reducer over the classes of one event, flattened.
-struct AggTerm {
-    func: Func,
+pub(super) struct AggTerm {
+    pub(super) func: Func,
     /// The classes inside the stream: profile dimension and the reduced
     /// property's numeric value in that class, in class order.
-    inside: Vec<(usize, Option<f64>)>,
+    pub(super) inside: Vec<(usize, Option<f64>)>,
     /// The largest dimension in `inside` (0 when empty).
     max_dim: usize,
+    /// The event (index into `Space::events`) and the term's position in
+    /// its `terms`.
+    pub(super) event: usize,
+    pub(super) pos: usize,
 }
 
 /// A compiled condition.
-enum Node {
+pub(super) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     Not(Box<Node>),
@@ -40,7 +44,7 @@ enum Node {
 }
 
 /// [`compare`] specialized to numeric values.
-struct NumTest {
+pub(super) struct NumTest {
     /// The result when the value is absent.
     absent: bool,
     kind: NumKind,
@@ -93,7 +97,7 @@ impl NumTest {
         }
     }
 
-    fn test(&self, v: Option<f64>) -> bool {
+    pub(super) fn test(&self, v: Option<f64>) -> bool {
         let Some(x) = v else {
             return self.absent;
         };
@@ -154,6 +158,8 @@ impl Program {
                     func: s.func,
                     inside,
                     max_dim,
+                    event: ei,
+                    pos,
                 });
             }
         }
@@ -292,6 +298,48 @@ impl Compiler<'_> {
 }
 
 impl Node {
+    /// The truth value on a partial profile: `dims[d]` is the representative
+    /// of dimension `d` when known, `vals[a]` the value of reducer `a` when
+    /// known; `None` when the known part does not decide the node.
+    pub(super) fn eval3(
+        &self,
+        dims: &[Option<usize>],
+        vals: &[Option<Option<f64>>],
+    ) -> Option<bool> {
+        match self {
+            Node::And(k) => {
+                let mut all = true;
+                for c in k {
+                    match c.eval3(dims, vals) {
+                        Some(false) => return Some(false),
+                        Some(true) => {}
+                        None => all = false,
+                    }
+                }
+                all.then_some(true)
+            }
+            Node::Or(k) => {
+                let mut all = true;
+                for c in k {
+                    match c.eval3(dims, vals) {
+                        Some(true) => return Some(true),
+                        Some(false) => {}
+                        None => all = false,
+                    }
+                }
+                all.then_some(false)
+            }
+            Node::Not(c) => c.eval3(dims, vals).map(|b| !b),
+            Node::Const(b) => Some(*b),
+            Node::Table(d, t) => dims[*d].map(|r| t[r]),
+            Node::Agg(a, test) => vals[*a].map(|v| test.test(v)),
+            Node::AggRange(a, s) => vals[*a].map(|v| match v {
+                Some(n) if n.fract() == 0.0 => s.contains(n as i64),
+                _ => false,
+            }),
+        }
+    }
+
     fn eval(&self, p: &[usize], vals: &[Option<f64>]) -> bool {
         match self {
             Node::And(k) => k.iter().all(|c| c.eval(p, vals)),
