@@ -21,6 +21,9 @@ struct Res {
     substring: Regex,
     trim: Regex,
     count_many: Regex,
+    ilike: Regex,
+    null_safe_eq: Regex,
+    all_any: Regex,
 }
 
 fn res() -> Option<&'static Res> {
@@ -39,6 +42,9 @@ fn res() -> Option<&'static Res> {
                 r"(?i)\bSUBSTRING\s*\(\s*([^()]+?)\s+FROM\s+([^()]+?)(?:\s+FOR\s+([^()]+?))?\s*\)",
             )
             .ok()?,
+            ilike: Regex::new(r"(?i)\bILIKE\b").ok()?,
+            null_safe_eq: Regex::new(r"<=>").ok()?,
+            all_any: Regex::new(r"(?i)(<>|!=|=)\s*(ALL|ANY|SOME)\s*\(").ok()?,
             count_many: Regex::new(
                 r"(?i)\bCOUNT\s*\(\s*(DISTINCT\s+)?([^(),]+(?:,[^(),]+)+)\)",
             )
@@ -124,6 +130,13 @@ pub fn for_sqlite(sql: &str) -> String {
             present.join(" AND ")
         )
     });
+    // `ILIKE` as `LIKE` (SQLite's `LIKE` ignores ASCII case); MySQL's
+    // null-safe `<=>` as `IS`.
+    let text = outside_quotes(&text, &|s: &str| {
+        let s = r.ilike.replace_all(s, "LIKE");
+        r.null_safe_eq.replace_all(&s, " IS ").into_owned()
+    });
+    let text = quantified(&text, &r.all_any);
     let text = one_field_rows(&text);
     let text = compound_members(&text);
     let text = values_aliases(&text);
@@ -316,6 +329,81 @@ fn real_division(s: &str) -> String {
         }
     }
     out
+}
+
+/// `x = ANY (q)` / `x = SOME (q)` as `x IN (q)`, and `x <> ALL (q)` as
+/// `NOT (x IN (q))`: the same under three-valued logic (a NULL in `q`
+/// makes both unknown unless `x` is found). Other comparisons with
+/// `ALL`/`ANY` stay as they are. `x` is the operand just before the
+/// operator: a column, literal or parenthesized expression.
+fn quantified(sql: &str, re: &Regex) -> String {
+    let mut text = sql.to_string();
+    // One rewrite at a time: each changes the positions after it.
+    for _ in 0..32 {
+        let Some(c) = re.captures(&text) else { break };
+        let (op, q) = (c[1].to_string(), c[2].to_ascii_uppercase());
+        let m = c.get(0).map(|m| (m.start(), m.end())).unwrap_or_default();
+        let open = m.1 - 1;
+        let Some(close) = matching(&text, open) else {
+            break;
+        };
+        // `<=`, `>=` (and `!=` read as `=`) are other comparisons.
+        if op == "=" && m.0 > 0 && matches!(text.as_bytes()[m.0 - 1], b'<' | b'>' | b'!') {
+            break;
+        }
+        let negated = match (op.as_str(), q.as_str()) {
+            ("=", "ANY" | "SOME") => false,
+            ("<>" | "!=", "ALL") => true,
+            _ => break,
+        };
+        // The left operand: back from the operator over blanks, then one
+        // parenthesized group or one word (with dots and quotes).
+        let before = text[..m.0].trim_end();
+        let start = if before.ends_with(')') {
+            let bytes = before.as_bytes();
+            let mut depth = 0i32;
+            let mut k = before.len();
+            loop {
+                if k == 0 {
+                    break None;
+                }
+                k -= 1;
+                match bytes[k] {
+                    b')' => depth += 1,
+                    b'(' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break Some(k);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            let n = before
+                .char_indices()
+                .rev()
+                .take_while(|(_, ch)| {
+                    ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '"' | '\'' | '$')
+                })
+                .last()
+                .map(|(i, _)| i);
+            n
+        };
+        let Some(start) = start else { break };
+        let operand = &before[start..];
+        if operand.is_empty() {
+            break;
+        }
+        let subquery = &text[open..=close];
+        let replaced = if negated {
+            format!("NOT ({operand} IN {subquery})")
+        } else {
+            format!("({operand} IN {subquery})")
+        };
+        text = format!("{}{replaced}{}", &text[..start], &text[close + 1..]);
+    }
+    text
 }
 
 /// `ROW(x)`, a one-field row, as `(x)`: SQLite reads a one-field row value
@@ -969,6 +1057,20 @@ mod tests {
         assert_eq!(
             for_sqlite("SELECT ROW(7 + f(8)), ROW(1, 2), t.row(3), rowid FROM t"),
             "SELECT (7 + f(8)), ROW(1, 2), t.row(3), rowid FROM t"
+        );
+        assert_eq!(
+            for_sqlite("SELECT x NOT ILIKE 'a%', a <=> b, 'a<=>b' FROM t"),
+            "SELECT x NOT LIKE 'a%', a  IS  b, 'a<=>b' FROM t"
+        );
+        assert_eq!(
+            for_sqlite(
+                "SELECT NOT (2 <> ALL (SELECT 2 UNION ALL SELECT 3)), t.a = ANY (SELECT b FROM u), (a + 1) = SOME (SELECT 1), a > ALL (SELECT 1) FROM t"
+            ),
+            "SELECT NOT (NOT (2 IN (SELECT 2 UNION ALL SELECT 3))), (t.a IN (SELECT b FROM u)), ((a + 1) IN (SELECT 1)), a > ALL (SELECT 1) FROM t"
+        );
+        assert_eq!(
+            for_sqlite("SELECT a <= ANY (SELECT 1) FROM t"),
+            "SELECT a <= ANY (SELECT 1) FROM t"
         );
         assert_eq!(
             for_engine("SELECT a / b, '1/2' /* c */ FROM t", "mysql"),

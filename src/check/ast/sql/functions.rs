@@ -3,7 +3,8 @@
 //!
 //! `POWER(x, y)` (also `POW`) and `SQRT(x)`: reals, NULL when an argument
 //! is NULL or the result is not a number (as SQLite's own math functions,
-//! which its bundled build leaves out).
+//! which its bundled build leaves out). `STARTS_WITH(s, p)`: 1 or 0, NULL
+//! when an argument is NULL.
 //!
 //! `SINGLE_VALUE(x)` (Calcite's decorrelated scalar subqueries) is the one
 //! value of its group, NULL on no rows, and an error on more than one row.
@@ -64,6 +65,21 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             })
         })?;
     }
+    conn.create_scalar_function("starts_with", 2, flags, |ctx| {
+        let text = |i: usize| -> rusqlite::Result<Option<String>> {
+            Ok(match ctx.get::<Value>(i)? {
+                Value::Null => None,
+                Value::Text(t) => Some(t),
+                Value::Integer(n) => Some(n.to_string()),
+                Value::Real(r) => Some(r.to_string()),
+                Value::Blob(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+            })
+        };
+        Ok(match (text(0)?, text(1)?) {
+            (Some(s), Some(p)) => Some(i64::from(s.starts_with(&p))),
+            _ => None,
+        })
+    })?;
     conn.create_scalar_function("sqrt", 1, flags, |ctx| {
         Ok(real(ctx, 0)?.and_then(|x| finite(x.sqrt())))
     })
@@ -103,5 +119,13 @@ mod tests {
         assert_eq!(real("SELECT pow(2, 3) + SQRT(9)"), Some(11.0));
         assert_eq!(real("SELECT POWER(NULL, 2)"), None);
         assert_eq!(real("SELECT SQRT(-1)"), None);
+        let int = |sql: &str| {
+            conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+                .unwrap()
+        };
+        assert_eq!(int("SELECT STARTS_WITH('foo', 'f')"), Some(1));
+        assert_eq!(int("SELECT STARTS_WITH('foo', 'g')"), Some(0));
+        assert_eq!(int("SELECT STARTS_WITH('', '')"), Some(1));
+        assert_eq!(int("SELECT STARTS_WITH(NULL, '')"), None);
     }
 }
