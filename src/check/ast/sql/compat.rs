@@ -380,15 +380,14 @@ fn quantified(sql: &str, re: &Regex) -> String {
                 }
             }
         } else {
-            let n = before
+            before
                 .char_indices()
                 .rev()
                 .take_while(|(_, ch)| {
                     ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '"' | '\'' | '$')
                 })
                 .last()
-                .map(|(i, _)| i);
-            n
+                .map(|(i, _)| i)
         };
         let Some(start) = start else { break };
         let operand = &before[start..];
