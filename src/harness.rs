@@ -269,18 +269,16 @@ impl Harness {
             .name("tribunal-flush".into())
             .spawn(crate::fsutil::sync_deferred);
         let notes = reporting::quarantine(&mut results, &quarantine, &crate::datetime::today());
-        let results = Arc::new(results);
-        let records = if args.list {
-            Vec::new()
-        } else {
-            reporting::records(&config.root, &plan, &results, &filter)
-                .into_iter()
-                .map(|mut r| {
-                    r.quarantine = notes.get(&r.verdict.trial).cloned();
-                    r
-                })
-                .collect()
-        };
+        let (records, comparisons) =
+            reporting::records(&config.root, &plan, results, &filter, !args.list);
+        let records: Vec<_> = records
+            .into_iter()
+            .map(|mut r| {
+                r.quarantine = notes.get(&r.verdict.trial).cloned();
+                r
+            })
+            .collect();
+        let comparisons = Arc::new(comparisons);
         let subset = reporting::subset(&filter, config.project.suites.as_deref());
         let spend = reporting::spend(&env.services.providers.stats());
         // The reports are written while libtest prints the trials.
@@ -293,7 +291,7 @@ impl Harness {
             subset,
             spend,
         );
-        let failed = libtest::run(args, &plan, &results, print);
+        let failed = libtest::run(args, &plan, &comparisons, print);
         let calls = env.services.providers.stats();
         let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
         reports.finish(&config, model_calls, &plan, print);

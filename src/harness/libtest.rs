@@ -5,16 +5,15 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed};
 
-use super::orchestrate::{Plan, Results};
+use super::orchestrate::{Comparisons, Plan};
 use crate::expand::Filter;
 
 /// Hands the run to libtest (which prints a line per trial and the totals)
 /// when `print`; either way returns whether the run failed: a selected
 /// broken entry, or a selected trial whose comparison fails.
-pub(crate) fn run(args: &Arguments, plan: &Plan, results: &Arc<Results>, print: bool) -> bool {
+pub(crate) fn run(args: &Arguments, plan: &Plan, results: &Arc<Comparisons>, print: bool) -> bool {
     let filter = Filter::new(args);
-    let failed =
-        !plan.selected_broken(&filter).is_empty() || results.values().any(|(_, c)| c.fails);
+    let failed = !plan.selected_broken(&filter).is_empty() || results.values().any(|c| c.fails);
     if !print {
         return failed;
     }
@@ -31,7 +30,7 @@ pub(crate) fn run(args: &Arguments, plan: &Plan, results: &Arc<Results>, print: 
         let results = Arc::clone(results);
         let key = name.clone();
         let trial = libtest_mimic::Trial::test(name, move || match results.get(&key) {
-            Some((_, c)) if c.fails => Err(Failed::from(
+            Some(c) if c.fails => Err(Failed::from(
                 c.message.clone().unwrap_or_else(|| "failed".into()),
             )),
             Some(_) => Ok(()),

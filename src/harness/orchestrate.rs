@@ -158,6 +158,10 @@ pub(crate) fn snapshot_of(t: &Trial) -> PathBuf {
 /// Each evaluated trial's verdict and snapshot comparison, by trial name.
 pub(crate) type Results = HashMap<String, (Verdict, Compared)>;
 
+/// What libtest reports of each evaluated trial: its comparison only (the
+/// verdicts move into the run's records, so one copy of each is held).
+pub(crate) type Comparisons = HashMap<String, Compared>;
+
 /// Evaluates the trials concurrently and compares each with its snapshot.
 pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Trial]) -> Results {
     let settings = &config.settings;

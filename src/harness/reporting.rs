@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::orchestrate::{Broken, Plan, Results, snapshot_of};
+use super::orchestrate::{Broken, Comparisons, Plan, Results, snapshot_of};
 use super::setup::RunConfig;
 use crate::case::display_path;
 use crate::expand::Filter;
@@ -13,12 +13,27 @@ use crate::verdict::{Outcome, Status, TrialRecord, Usage, Verdict};
 
 /// Every record of the run, in trial order: broken entries first (as
 /// libtest lists them), then evaluated and skipped trials.
+/// The run's records (when `keep`) and the comparisons libtest reports:
+/// each verdict moves into its record, so one copy of it is held.
 pub(crate) fn records(
     root: &Path,
     plan: &Plan,
-    results: &Results,
+    results: Results,
     filter: &Filter<'_>,
-) -> Vec<TrialRecord> {
+    keep: bool,
+) -> (Vec<TrialRecord>, Comparisons) {
+    let mut verdicts: std::collections::HashMap<String, crate::verdict::Verdict> =
+        std::collections::HashMap::with_capacity(results.len());
+    let mut comparisons = Comparisons::with_capacity(results.len());
+    for (name, (verdict, compared)) in results {
+        if keep {
+            verdicts.insert(name.clone(), verdict);
+        }
+        comparisons.insert(name, compared);
+    }
+    if !keep {
+        return (Vec::new(), comparisons);
+    }
     let mut out: Vec<TrialRecord> = plan
         .selected_broken(filter)
         .into_iter()
@@ -26,9 +41,10 @@ pub(crate) fn records(
         .collect();
     for t in &plan.trials {
         let snapshot = display_path(root, &snapshot_of(t));
-        if let Some((verdict, c)) = results.get(&t.name()) {
+        let name = t.name();
+        if let (Some(verdict), Some(c)) = (verdicts.remove(&name), comparisons.get(&name)) {
             out.push(TrialRecord {
-                verdict: verdict.clone(),
+                verdict,
                 status: c.status,
                 accepted: c.accepted.clone(),
                 snapshot,
@@ -52,7 +68,7 @@ pub(crate) fn records(
             });
         }
     }
-    out
+    (out, comparisons)
 }
 
 /// The record of a broken entry: an `error` verdict carrying every problem.
