@@ -803,7 +803,7 @@ impl Config {
             Some(v) => Some(root.join(v)),
             // A build without the `history` feature keeps none unless one
             // is asked for (which then fails, naming the feature).
-            None if !crate::report::history::ENABLED => None,
+            None if !cfg!(feature = "history") => None,
             None => Some(root.join("target").join("tribunal").join("history.db")),
         };
         let history_keep = match env.get("TRIBUNAL_HISTORY_KEEP") {
@@ -1128,7 +1128,7 @@ mod tests {
         // A build without the `history` feature keeps none by default.
         assert_eq!(
             c.history,
-            crate::report::history::ENABLED.then(|| PathBuf::from("target/tribunal/history.db"))
+            cfg!(feature = "history").then(|| PathBuf::from("target/tribunal/history.db"))
         );
         assert_eq!(c.history_keep, 500);
         let mut followed = ProjectConfig::default();
