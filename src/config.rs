@@ -801,6 +801,9 @@ impl Config {
         let history = match env.get("TRIBUNAL_HISTORY").or(file.reports.history.clone()) {
             Some(v) if v.eq_ignore_ascii_case("off") || v == "0" => None,
             Some(v) => Some(root.join(v)),
+            // A build without the `history` feature keeps none unless one
+            // is asked for (which then fails, naming the feature).
+            None if !cfg!(feature = "history") => None,
             None => Some(root.join("target").join("tribunal").join("history.db")),
         };
         let history_keep = match env.get("TRIBUNAL_HISTORY_KEEP") {
@@ -1122,7 +1125,11 @@ mod tests {
         assert_eq!(c.concurrency, 64);
         assert_eq!(c.snapshots.update, UpdateMode::Auto);
         assert_eq!(c.report_dir, PathBuf::from("target/tribunal"));
-        assert_eq!(c.history, Some(PathBuf::from("target/tribunal/history.db")));
+        // A build without the `history` feature keeps none by default.
+        assert_eq!(
+            c.history,
+            cfg!(feature = "history").then(|| PathBuf::from("target/tribunal/history.db"))
+        );
         assert_eq!(c.history_keep, 500);
         let mut followed = ProjectConfig::default();
         followed.limits.concurrency = Some(64);

@@ -208,6 +208,8 @@ pub mod diag;
 pub mod exit;
 #[doc(hidden)]
 pub mod expand;
+/// The error of a Cargo feature this build leaves out (`sql`, `history`).
+pub mod features;
 #[doc(hidden)]
 pub mod fsutil;
 #[doc(hidden)]

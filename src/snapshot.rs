@@ -978,6 +978,21 @@ mod tests {
         assert!(b.ends_with("snapshots/x~u~uy__z.snap"), "{b:?}");
     }
 
+    /// What a user of a build without `sql` sees for a suite that compares
+    /// SQL: a load error at the check's file:line:col naming the feature.
+    #[cfg(not(feature = "sql"))]
+    #[test]
+    fn shipped_sql_suites_are_refused_without_the_sql_feature() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = crate::case::discover(&root.join("evals")).expect("evals");
+        let loaded = crate::case::load_files(root, &files, None);
+        let errors: Vec<String> = loaded.broken.iter().map(ToString::to_string).collect();
+        insta::assert_snapshot!(errors.join("\n"));
+    }
+
+    // The shipped suites compare SQL: without the feature they are refused
+    // (the test above).
+    #[cfg(feature = "sql")]
     #[test]
     fn shipped_snapshots_keep_their_names() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -360,6 +360,13 @@ pub fn check_pair(
 }
 
 fn equiv(a: EquivArgs) -> ExitCode {
+    if a.dialect == DialectArg::Sql
+        && a.pairs.is_none()
+        && let Err(e) = sql::enabled("`--dialect sql`")
+    {
+        eprintln!("error: {e}");
+        return crate::exit::code(crate::exit::EQUIV_INVALID);
+    }
     if !a.tolerate.is_empty() && a.dialect == DialectArg::Json && a.pairs.is_none() {
         eprintln!(
             "error: `--tolerate` applies to `--dialect sql` and `--dialect audience` (hint: drop `--tolerate`)"

@@ -42,9 +42,7 @@ pub fn run(args: Args) -> ExitCode {
 /// [`run`], writing to `out`.
 pub fn execute(args: &Args, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
     let settings = Settings::from_env(&args.root)?;
-    let path = settings.history.ok_or_else(|| {
-        ReportError::Config("the history is disabled (TRIBUNAL_HISTORY=off)".into())
-    })?;
+    let path = crate::report::history::needed(settings.history)?;
     if !path.exists() {
         return Err(ReportError::Config(format!(
             "no run history at {} yet (hint: run the suites a few times first: `{}`)",

@@ -239,6 +239,7 @@ fn run_truth(args: TruthArgs) -> Result<ExitCode, String> {
         }
     };
     let dialect = args.dialect.as_deref().and_then(Dialect::parse);
+    truth::sql_available(&truths, dialect)?;
     let rt = runtime()?;
     let outcome = rt.block_on(synth::from_truths(
         &s.generator,

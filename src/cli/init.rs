@@ -206,7 +206,19 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
                 crate::fsutil::read_regular(&manifest_path, MAX_READ_BYTES).map_err(|e| {
                     InitError::Io(format!("cannot read {}: {e}", manifest_path.display()))
                 })?;
-            match edit_manifest(&text, &crate_version(), &manifest_shown)? {
+            // Cargo reads profiles from the workspace root only.
+            let workspace = workspace_root(dir);
+            if let Some(root) = &workspace {
+                warnings.push(format!(
+                    "{root} is the workspace's manifest, and cargo reads profiles only there: the dev-profile lines that make tribunal fast under `cargo test` were not added to {manifest_shown} (hint: add `[profile.dev.package.tribunal]` with `opt-level = 3`, and the same for its hot dependencies, to {root}, as {DOCS_URL}#dev-profile shows)"
+                ));
+            }
+            match edit_manifest(
+                &text,
+                &crate_version(),
+                &manifest_shown,
+                workspace.is_none(),
+            )? {
                 Edited::Done(new, note, warned) => {
                     warnings.extend(warned);
                     Some((text, new, note))
@@ -457,9 +469,16 @@ pub enum Edited {
 
 /// Adds `[[test]] name = "evals"` with `harness = false` and (unless
 /// tribunal is already a dependency) `tribunal = "<version>"` under
-/// `[dev-dependencies]` to a Cargo.toml, keeping everything else as written
+/// `[dev-dependencies]` to a Cargo.toml, and `opt-level = 3` in the dev
+/// profile for tribunal and its hot dependencies ([`DEV_OPTIMIZED`], those
+/// the manifest does not set already), keeping everything else as written
 /// (comments too). `name` is the manifest as messages name it.
-pub fn edit_manifest(text: &str, version: &str, name: &str) -> Result<Edited, InitError> {
+pub fn edit_manifest(
+    text: &str,
+    version: &str,
+    name: &str,
+    with_dev_profile: bool,
+) -> Result<Edited, InitError> {
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         let (line, col) = e
             .span()
@@ -570,6 +589,24 @@ pub fn edit_manifest(text: &str, version: &str, name: &str) -> Result<Edited, In
             doc.insert("test", Item::ArrayOfTables(tests));
         }
     }
+    let (optimized, kept) = if with_dev_profile {
+        dev_profile(&mut doc, name)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if !optimized.is_empty() {
+        notes.push(format!(
+            "opt-level = 3 in the dev profile for {}",
+            optimized.join(", ")
+        ));
+    }
+    if !kept.is_empty() {
+        let kept: Vec<String> = kept
+            .iter()
+            .map(|k| format!("[profile.dev.package.{k}]"))
+            .collect();
+        notes.push(format!("kept as written: {}", kept.join(", ")));
+    }
     if !trailing.trim().is_empty() {
         let prefixed = |t: &mut Table| {
             let old = t
@@ -649,6 +686,89 @@ fn max_position(t: &Table) -> Option<isize> {
         best = best.max(inner);
     }
     best
+}
+
+/// The Cargo.toml of the workspace `dir`'s crate belongs to, when it is in
+/// a folder above `dir` (a manifest with a `[workspace]` table).
+/// Named relative to the project folder (`../../Cargo.toml`).
+fn workspace_root(dir: &Path) -> Option<String> {
+    let start = absolute(dir)?;
+    start.ancestors().enumerate().skip(1).find_map(|(up, d)| {
+        let text = crate::fsutil::read_regular(&d.join("Cargo.toml"), MAX_READ_BYTES).ok()?;
+        let doc: DocumentMut = text.parse().ok()?;
+        doc.contains_key("workspace")
+            .then(|| format!("{}Cargo.toml", "../".repeat(up)))
+    })
+}
+
+/// The packages `tribunal init` optimizes in the dev profile: tribunal and
+/// the crates a replay spends its time in (YAML cassettes and snapshots,
+/// snapshot files and diffs, hashing, templates, JSON, regexes, SQLite). A
+/// name not in the build (`libsqlite3-sys` without the `sql` and `history`
+/// features) makes cargo warn that it matches no package, nothing more.
+pub const DEV_OPTIMIZED: &[&str] = &[
+    "tribunal",
+    "serde-saphyr",
+    "granit-parser",
+    "insta",
+    "similar",
+    "sha2",
+    "minijinja",
+    "serde_json",
+    "regex-automata",
+    "regex-syntax",
+    "libsqlite3-sys",
+];
+
+const DEV_PROFILE_COMMENT: &str = "
+# `cargo test` builds tribunal in the dev profile, unoptimized: a 1,000-case
+# replay then takes several times the wall time and CPU of an optimized build.
+# tribunal and the crates its replay path spends its time in (YAML, snapshot
+# files, hashing, templates, JSON, regexes, SQLite) are optimized here; your
+# own crate stays in the dev profile. Written by `tribunal init` (docs/init.md).
+";
+
+/// Adds `<name> = { opt-level = 3 }` under `[profile.dev.package]` for each
+/// of [`DEV_OPTIMIZED`] the manifest does not already set, after every
+/// other table. Returns the names added and the names already set (kept as
+/// written, whatever they say).
+fn dev_profile(doc: &mut DocumentMut, name: &str) -> Result<(Vec<String>, Vec<String>), InitError> {
+    let end = max_position(doc.as_table()).map_or(0, |p| p + 1);
+    let mut level = doc.as_table_mut();
+    for key in ["profile", "dev", "package"] {
+        let item = level.entry(key).or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        level = match item {
+            Item::Table(t) => t,
+            _ => {
+                return Err(InitError::Manifest(format!(
+                    "{name}'s `{key}` in [profile] is not written as a table (hint: add `[profile.dev.package.tribunal]` with `opt-level = 3` by hand, as {DOCS_URL}#dev-profile shows)"
+                )));
+            }
+        };
+    }
+    let (mut added, mut kept) = (Vec::new(), Vec::new());
+    for pkg in DEV_OPTIMIZED {
+        if level.contains_key(pkg) {
+            kept.push(pkg.to_string());
+            continue;
+        }
+        let mut opt = toml_edit::InlineTable::new();
+        opt.insert("opt-level", 3.into());
+        level.insert(pkg, value(opt));
+        added.push(pkg.to_string());
+    }
+    // A `[profile.dev.package]` header of its own, after every other table
+    // (a table the manifest already wrote keeps its place).
+    if !added.is_empty() && level.is_implicit() {
+        level.set_implicit(false);
+        level.set_position(Some(end));
+        level.decor_mut().set_prefix(DEV_PROFILE_COMMENT);
+    }
+    Ok((added, kept))
 }
 
 fn evals_test() -> Table {

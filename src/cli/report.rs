@@ -172,9 +172,14 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             let analysis = analyse(&run, &view)?;
             let mut points = Vec::new();
             if store {
-                let path = settings.history.clone().ok_or_else(|| {
-                    ReportError::Config("--store needs a history, but TRIBUNAL_HISTORY=off".into())
-                })?;
+                let path = crate::report::history::needed(settings.history.clone()).map_err(
+                    |e| match e {
+                        ReportError::Config(_) => ReportError::Config(
+                            "--store needs a history, but TRIBUNAL_HISTORY=off".into(),
+                        ),
+                        e => e,
+                    },
+                )?;
                 let mut h = History::open(&path)?;
                 h.store(&run)?;
                 h.trim(settings.keep)?;
@@ -289,9 +294,7 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
             root,
         } => {
             let settings = Settings::from_env(&root)?;
-            let path = settings.history.ok_or_else(|| {
-                ReportError::Config("the history is disabled (TRIBUNAL_HISTORY=off)".into())
-            })?;
+            let path = crate::report::history::needed(settings.history)?;
             if !path.exists() {
                 return Err(ReportError::Config(format!(
                     "no run history at {} yet (hint: run the suites first: `{}`)",
@@ -456,7 +459,11 @@ pub fn resolve(
     }
     let mut tried = vec!["not a file".to_string()];
     let Some(db) = settings.history.as_ref().filter(|p| p.exists()) else {
-        tried.push("no run history to look it up in".into());
+        tried.push(if crate::report::history::ENABLED {
+            "no run history to look it up in".into()
+        } else {
+            crate::features::off("finding a run by id or git ref", "history")
+        });
         return Err(ReportError::UnknownRun {
             reference: reference.into(),
             why: tried.join("; "),

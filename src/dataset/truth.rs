@@ -100,10 +100,25 @@ impl Dialect {
 }
 
 fn parses_as_sql(s: &str) -> bool {
-    let dialect = sqlparser::dialect::GenericDialect {};
-    let head = s.trim_start().to_ascii_lowercase();
-    (head.starts_with("select") || head.starts_with("with"))
-        && sqlparser::parser::Parser::parse_sql(&dialect, s).is_ok()
+    crate::check::ast::sql::parses_as_query(s)
+}
+
+/// `Ok` unless some truth needs the `sql` feature and this build leaves it
+/// out: `--dialect sql`, or a truth that starts as a query does (`SELECT`,
+/// `WITH`), which only the SQL parser can tell from text. Never guessed.
+pub fn sql_available(truths: &[Truth], dialect: Option<Dialect>) -> Result<(), String> {
+    let needs = |t: &&Truth| {
+        dialect == Some(Dialect::Sql)
+            || matches!(&t.value, Value::String(s) if {
+                let head = s.trim_start().to_ascii_lowercase();
+                head.starts_with("select") || head.starts_with("with")
+            })
+    };
+    match truths.iter().find(needs) {
+        Some(t) => crate::check::ast::sql::enabled("a SQL ground truth")
+            .map_err(|e| format!("{}: {e}", t.at())),
+        None => Ok(()),
+    }
 }
 
 /// One ground truth.
@@ -426,7 +441,7 @@ pub fn features(value: &Value, dialect: Dialect) -> Vec<String> {
         Dialect::Audience => audience_features(value, &mut out),
         Dialect::Sql => {
             if let Value::String(s) = value {
-                sql_features(s, &mut out);
+                crate::check::ast::sql::clause_features(s, &mut out);
             }
         }
         Dialect::Json => {
@@ -477,66 +492,6 @@ fn audience_features(v: &Value, out: &mut BTreeSet<String>) {
             }
         }
         _ => {}
-    }
-}
-
-fn sql_features(sql: &str, out: &mut BTreeSet<String>) {
-    use sqlparser::keywords::Keyword;
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let dialect = sqlparser::dialect::GenericDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
-        return;
-    };
-    let words: Vec<(Keyword, String)> = tokens
-        .iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .map(|t| match t {
-            Token::Word(w) if w.quote_style.is_none() => (w.keyword, w.value.to_lowercase()),
-            Token::LParen => (Keyword::NoKeyword, "(".into()),
-            _ => (Keyword::NoKeyword, String::new()),
-        })
-        .collect();
-    let mut selects = 0;
-    for (i, (k, w)) in words.iter().enumerate() {
-        let next = words.get(i + 1).map(|(k, _)| *k);
-        match k {
-            Keyword::SELECT => selects += 1,
-            Keyword::JOIN => {
-                out.insert("sql:join".into());
-            }
-            Keyword::WHERE => {
-                out.insert("sql:where".into());
-            }
-            Keyword::GROUP if next == Some(Keyword::BY) => {
-                out.insert("sql:group-by".into());
-            }
-            Keyword::ORDER if next == Some(Keyword::BY) => {
-                out.insert("sql:order-by".into());
-            }
-            Keyword::HAVING => {
-                out.insert("sql:having".into());
-            }
-            Keyword::LIMIT => {
-                out.insert("sql:limit".into());
-            }
-            Keyword::DISTINCT => {
-                out.insert("sql:distinct".into());
-            }
-            Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT => {
-                out.insert("sql:union".into());
-            }
-            Keyword::WITH if i == 0 => {
-                out.insert("sql:with".into());
-            }
-            _ => {}
-        }
-        let is_call = words.get(i + 1).is_some_and(|(_, n)| n == "(");
-        if is_call && matches!(w.as_str(), "count" | "sum" | "avg" | "min" | "max") {
-            out.insert("sql:aggregate".into());
-        }
-    }
-    if selects > 1 {
-        out.insert("sql:subquery".into());
     }
 }
 
@@ -612,6 +567,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "sql")]
     #[test]
     fn sql_features_are_clauses_and_ignore_strings() {
         let sql = "SELECT c.name, COUNT(*) FROM customers c JOIN orders o ON o.cid = c.id WHERE c.country = 'group by' GROUP BY c.name HAVING COUNT(*) > (SELECT 1) ORDER BY 2 DESC LIMIT 3";
@@ -638,5 +594,30 @@ mod tests {
             features(&json!({"b": 1, "a": 2}), Dialect::Json),
             ["field:a", "field:b"]
         );
+    }
+
+    #[test]
+    fn sql_truths_need_the_sql_feature() {
+        let truth = |v: Value| Truth {
+            id: "q1".into(),
+            value: v,
+            file: "truths.jsonl".into(),
+            line: 3,
+            row: Map::new(),
+        };
+        let sql = [truth(json!("  select name from users"))];
+        let text = [truth(json!("users on the pro plan"))];
+        assert_eq!(sql_available(&text, None), Ok(()));
+        if cfg!(feature = "sql") {
+            assert_eq!(sql_available(&sql, None), Ok(()));
+            assert_eq!(sql_available(&text, Some(Dialect::Sql)), Ok(()));
+        } else {
+            let e = sql_available(&sql, None).expect_err("no sql feature");
+            assert!(
+                e.starts_with("truths.jsonl:3: a SQL ground truth needs"),
+                "{e}"
+            );
+            assert!(sql_available(&text, Some(Dialect::Sql)).is_err());
+        }
     }
 }

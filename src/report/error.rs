@@ -86,7 +86,11 @@ pub enum HistoryError {
         /// SQLite's message.
         detail: String,
     },
+    /// This build leaves out the `history` feature.
+    #[error("{0}")]
+    Disabled(String),
     /// Any other SQLite failure.
+    #[cfg(feature = "history")]
     #[error("run history {path}: {source}")]
     Sqlite {
         /// The database file.

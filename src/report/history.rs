@@ -18,12 +18,24 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
-use serde::Serialize;
 
 use super::error::HistoryError;
 use super::results::RunResults;
 use super::summary::{Summary, latency_of};
 use super::trend::RunPoint;
+pub use super::trend::RunRow;
+
+/// Whether this build keeps a run history (the `history` feature; without
+/// it, `history_off.rs`).
+pub const ENABLED: bool = true;
+
+/// The history a command needs (`tribunal history`, `flaky`, `report
+/// --store`): its path, or the error when `TRIBUNAL_HISTORY=off`.
+pub fn needed(path: Option<PathBuf>) -> Result<PathBuf, super::error::ReportError> {
+    path.ok_or_else(|| {
+        super::error::ReportError::Config("the history is disabled (TRIBUNAL_HISTORY=off)".into())
+    })
+}
 
 /// How long a store waits for another process's lock.
 pub const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -75,37 +87,6 @@ CREATE TABLE IF NOT EXISTS run_points (
     point TEXT NOT NULL
 );
 ";
-
-/// One run as listed by the history (no per-trial data).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunRow {
-    /// Run id.
-    pub id: String,
-    /// RFC 3339 start time.
-    pub started_at: String,
-    /// Commit, when known.
-    pub git_commit: Option<String>,
-    /// Branch, when known.
-    pub git_branch: Option<String>,
-    /// Run label.
-    pub label: Option<String>,
-    /// Trials.
-    pub trials: u64,
-    /// Trials counted in the pass rate.
-    pub counted: u64,
-    /// Passing trials.
-    pub passed: u64,
-    /// Trials failing the build.
-    pub failing: u64,
-    /// Mean score.
-    pub mean_score: Option<f64>,
-    /// Total cost (USD).
-    pub cost_usd: f64,
-    /// Median latency (ms).
-    pub latency_p50: Option<f64>,
-    /// 95th percentile latency (ms).
-    pub latency_p95: Option<f64>,
-}
 
 /// An open history database.
 #[derive(Debug)]

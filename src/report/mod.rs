@@ -30,7 +30,16 @@ pub mod flaky;
 #[doc(hidden)]
 pub mod gate;
 #[doc(hidden)]
+// Without the `history` feature, `history_off.rs` stands in: opening the
+// history fails, naming the feature.
+#[cfg_attr(not(feature = "history"), path = "history_off.rs")]
 pub mod history;
+// The stub's errors are what users of a build without `history` see: the
+// default build's tests check them too.
+#[cfg(all(test, feature = "history"))]
+#[path = "history_off.rs"]
+#[allow(dead_code)] // only the refusals are called
+mod history_off;
 #[doc(hidden)]
 pub mod html;
 #[doc(hidden)]

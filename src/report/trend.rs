@@ -19,6 +19,37 @@ use super::stats::{Proportion, percentile};
 use super::summary::{CONFIDENCE, counted, fmt_ms, latency_of};
 use crate::verdict::Outcome;
 
+/// One run as listed by the history (no per-trial data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRow {
+    /// Run id.
+    pub id: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// Commit, when known.
+    pub git_commit: Option<String>,
+    /// Branch, when known.
+    pub git_branch: Option<String>,
+    /// Run label.
+    pub label: Option<String>,
+    /// Trials.
+    pub trials: u64,
+    /// Trials counted in the pass rate.
+    pub counted: u64,
+    /// Passing trials.
+    pub passed: u64,
+    /// Trials failing the build.
+    pub failing: u64,
+    /// Mean score.
+    pub mean_score: Option<f64>,
+    /// Total cost (USD).
+    pub cost_usd: f64,
+    /// Median latency (ms).
+    pub latency_p50: Option<f64>,
+    /// 95th percentile latency (ms).
+    pub latency_p95: Option<f64>,
+}
+
 /// One run's metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunPoint {

@@ -133,6 +133,24 @@ fn a_crate_that_already_depends_on_tribunal_keeps_its_dependency_line() {
     [[test]]
     name = "evals"
     harness = false
+
+    # `cargo test` builds tribunal in the dev profile, unoptimized: a 1,000-case
+    # replay then takes several times the wall time and CPU of an optimized build.
+    # tribunal and the crates its replay path spends its time in (YAML, snapshot
+    # files, hashing, templates, JSON, regexes, SQLite) are optimized here; your
+    # own crate stays in the dev profile. Written by `tribunal init` (docs/init.md).
+    [profile.dev.package]
+    tribunal = { opt-level = 3 }
+    serde-saphyr = { opt-level = 3 }
+    granit-parser = { opt-level = 3 }
+    insta = { opt-level = 3 }
+    similar = { opt-level = 3 }
+    sha2 = { opt-level = 3 }
+    minijinja = { opt-level = 3 }
+    serde_json = { opt-level = 3 }
+    regex-automata = { opt-level = 3 }
+    regex-syntax = { opt-level = 3 }
+    libsqlite3-sys = { opt-level = 3 }
     "#);
 }
 
@@ -460,6 +478,24 @@ fn a_comment_after_the_last_table_stays_where_it_was() {
     [[test]]
     name = "evals"
     harness = false
+
+    # `cargo test` builds tribunal in the dev profile, unoptimized: a 1,000-case
+    # replay then takes several times the wall time and CPU of an optimized build.
+    # tribunal and the crates its replay path spends its time in (YAML, snapshot
+    # files, hashing, templates, JSON, regexes, SQLite) are optimized here; your
+    # own crate stays in the dev profile. Written by `tribunal init` (docs/init.md).
+    [profile.dev.package]
+    tribunal = { opt-level = 3 }
+    serde-saphyr = { opt-level = 3 }
+    granit-parser = { opt-level = 3 }
+    insta = { opt-level = 3 }
+    similar = { opt-level = 3 }
+    sha2 = { opt-level = 3 }
+    minijinja = { opt-level = 3 }
+    serde_json = { opt-level = 3 }
+    regex-automata = { opt-level = 3 }
+    regex-syntax = { opt-level = 3 }
+    libsqlite3-sys = { opt-level = 3 }
     "#);
 }
 
@@ -488,6 +524,24 @@ fn an_older_tribunal_dependency_is_kept_with_a_warning() {
     [[test]]
     name = "evals"
     harness = false
+
+    # `cargo test` builds tribunal in the dev profile, unoptimized: a 1,000-case
+    # replay then takes several times the wall time and CPU of an optimized build.
+    # tribunal and the crates its replay path spends its time in (YAML, snapshot
+    # files, hashing, templates, JSON, regexes, SQLite) are optimized here; your
+    # own crate stays in the dev profile. Written by `tribunal init` (docs/init.md).
+    [profile.dev.package]
+    tribunal = { opt-level = 3 }
+    serde-saphyr = { opt-level = 3 }
+    granit-parser = { opt-level = 3 }
+    insta = { opt-level = 3 }
+    similar = { opt-level = 3 }
+    sha2 = { opt-level = 3 }
+    minijinja = { opt-level = 3 }
+    serde_json = { opt-level = 3 }
+    regex-automata = { opt-level = 3 }
+    regex-syntax = { opt-level = 3 }
+    libsqlite3-sys = { opt-level = 3 }
     "#);
 
     let current = format!(
@@ -604,4 +658,95 @@ fn init_in_a_workspace_member_writes_the_workflow_at_the_git_root() {
         };
         assert_eq!(code, 0, "actionlint findings:\n{text}");
     }
+}
+
+/// The dev profile `cargo test` builds with: init optimizes tribunal and the
+/// crates its replay path spends its time in, keeps (and reports) a setting
+/// the manifest already has for one of them, and never writes a line twice:
+/// a second `tribunal init` refuses and leaves the manifest as it was, and
+/// one run after the scaffolded files and `[[test]]` are removed adds only
+/// that `[[test]]` again.
+#[test]
+fn the_dev_profile_is_optimized_keeping_a_setting_already_there() {
+    let manifest = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n# slower on purpose\n[profile.dev.package.tribunal]\nopt-level = 1\n";
+    let p = TestProject::with(&[("Cargo.toml", manifest), ("src/lib.rs", "")]);
+    let out = p.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    let edited = out
+        .text()
+        .lines()
+        .find(|l| l.trim_start().starts_with("Cargo.toml"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .expect("the Cargo.toml edit is printed");
+    insta::assert_snapshot!(edited, @r#"Cargo.toml [[test]] evals (harness = false); tribunal = "0.1" under [dev-dependencies]; opt-level = 3 in the dev profile for serde-saphyr, granit-parser, insta, similar, sha2, minijinja, serde_json, regex-automata, regex-syntax, libsqlite3-sys; kept as written: [profile.dev.package.tribunal]"#);
+    let first = p.read("Cargo.toml");
+    insta::assert_snapshot!("init_dev_profile_cargo_toml", first);
+    // What cargo reads: every profile line init wrote, and the user's own.
+    let doc: toml_edit::DocumentMut = first.parse().expect("valid TOML");
+    let level = |name: &str| doc["profile"]["dev"]["package"][name]["opt-level"].as_integer();
+    assert_eq!(level("tribunal"), Some(1));
+    assert_eq!(level("serde-saphyr"), Some(3));
+
+    let again = p.tribunal(&["init"]).output();
+    assert!(!again.success(), "{again:?}");
+    assert_eq!(p.read("Cargo.toml"), first);
+
+    // Start over: the scaffolded files and the [[test]] go, the profile stays.
+    for dir in ["tests", "evals", "fixtures", ".github"] {
+        std::fs::remove_dir_all(p.join(dir)).expect("remove");
+    }
+    for f in ["tribunal.yaml", ".gitignore"] {
+        std::fs::remove_file(p.join(f)).expect("remove");
+    }
+    let mut doc = doc;
+    doc.remove("test");
+    p.write("Cargo.toml", doc.to_string());
+    let rerun = p.tribunal(&["init"]).output();
+    assert!(rerun.success(), "{rerun:?}");
+    assert!(
+        rerun.text().contains(
+            "kept as written: [profile.dev.package.tribunal], [profile.dev.package.serde-saphyr]"
+        ),
+        "{}",
+        rerun.text()
+    );
+    assert!(!rerun.text().contains("opt-level = 3 in the dev profile"));
+    let after = p.read("Cargo.toml");
+    for line in [
+        "[profile.dev.package]",
+        "serde-saphyr = { opt-level = 3 }",
+        "name = \"evals\"",
+    ] {
+        assert_eq!(after.matches(line).count(), 1, "{line}:\n{after}");
+    }
+    assert!(
+        after.contains("[profile.dev.package.tribunal]\nopt-level = 1\n"),
+        "{after}"
+    );
+}
+
+/// In a workspace member, the profile lines would be ignored (cargo reads
+/// profiles from the workspace's manifest only): init leaves them out and
+/// says where they go.
+#[test]
+fn a_workspace_member_gets_no_profile_lines_and_is_told_where_they_go() {
+    let p = TestProject::with(&[
+        ("Cargo.toml", "[workspace]\nmembers = [\"app\"]\n"),
+        (
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("app/src/lib.rs", ""),
+    ]);
+    let out = p.tribunal(&["init", "app"]).output();
+    assert!(out.success(), "{out:?}");
+    assert!(!p.read("app/Cargo.toml").contains("[profile"));
+    assert!(!p.read("Cargo.toml").contains("[profile"));
+    let warning = out
+        .snapshot()
+        .lines()
+        .find(|l| l.contains("warning:"))
+        .map(str::to_string)
+        .expect("a warning");
+    insta::assert_snapshot!(warning);
 }

@@ -25,7 +25,16 @@
 pub mod audience;
 pub mod equivalence;
 pub mod json;
+// Without the `sql` feature, `sql_off.rs` stands in: no SQL schema can be
+// loaded, and every door to SQL returns the error naming the feature.
+#[cfg_attr(not(feature = "sql"), path = "sql_off.rs")]
 pub mod sql;
+// The stub's errors are what users of a build without `sql` see: the
+// default build's tests check them too.
+#[cfg(all(test, feature = "sql"))]
+#[path = "sql_off.rs"]
+#[allow(dead_code)] // only the refusals are called
+mod sql_off;
 pub mod tolerance;
 
 use std::path::Path;
@@ -41,6 +50,8 @@ use crate::provider::BoxFuture;
 use crate::verdict::{CheckResult, Outcome};
 
 pub use equivalence::{Equivalence, Method};
+pub use sql::load_schema;
+use tolerance::Classes;
 
 /// Which language the compared values are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -129,6 +140,36 @@ pub struct AstParams {
     pub tolerate: Vec<String>,
 }
 
+/// Options of one SQL comparison.
+#[derive(Debug, Clone)]
+pub struct SqlOptions {
+    /// sqlparser dialect name for canonicalization (`generic`, `sqlite`,
+    /// `mysql`, `postgresql`, ...), or `calcite` (parsed as `generic`). It
+    /// also selects the engine's arithmetic where it differs from SQLite's
+    /// (`compat::for_engine`).
+    pub dialect: String,
+    /// Most generated databases.
+    pub max_dbs: usize,
+    /// Wall-clock budget in milliseconds (generation and shrinking).
+    pub budget_ms: u64,
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Counterexample classes the check tolerates.
+    pub tolerate: Classes,
+}
+
+impl Default for SqlOptions {
+    fn default() -> Self {
+        SqlOptions {
+            dialect: "generic".into(),
+            max_dbs: 200,
+            budget_ms: 2_000,
+            seed: 0,
+            tolerate: Classes::NONE,
+        }
+    }
+}
+
 /// Everything a comparison needs besides the two inputs.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -179,6 +220,9 @@ pub fn compare(
         }
         Dialect::Json => Ok(json::equivalent(left, right, &opts.json)),
         Dialect::Sql => {
+            if let Err(reason) = sql::enabled("`dialect: sql`") {
+                return Ok(Equivalence::Unknown { reason, tried: 0 });
+            }
             let l = left
                 .as_str()
                 .ok_or_else(|| invalid("left", "a SQL query is a string".into()))?;
@@ -211,47 +255,14 @@ pub fn strip_fence(s: &str) -> String {
     t.to_string()
 }
 
-/// Loads a schema given as inline DDL, a DDL file, or `tables.json#db_id`
-/// (paths relative to `base`).
-pub fn load_schema(
-    spec: &str,
-    db_id: Option<&str>,
-    base: &Path,
-) -> Result<sql::Schema, sql::SchemaError> {
-    if spec.to_ascii_lowercase().contains("create table") {
-        return sql::Schema::from_ddl(spec);
-    }
-    let (file, hash_db) = match spec.rsplit_once('#') {
-        Some((f, d)) => (f, Some(d)),
-        None => (spec, None),
-    };
-    let path = base.join(file);
-    let text =
-        crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES).map_err(|e| {
-            sql::SchemaError::Io {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            }
-        })?;
-    if file.ends_with(".json") {
-        let v: Value =
-            serde_json::from_str(&text).map_err(|e| sql::SchemaError::Spider(e.to_string()))?;
-        let db = hash_db.or(db_id).ok_or_else(|| {
-            sql::SchemaError::Spider(format!(
-                "`{file}` holds many databases: name one with `{file}#db_id` or `db_id:`"
-            ))
-        })?;
-        sql::Schema::from_spider(&v, db)
-    } else {
-        sql::Schema::from_ddl(&text)
-    }
-}
-
 impl AstParams {
     /// The comparison options these parameters describe, with the schema
     /// loaded and parsed. Errors name the option at fault (`sql_dialect`,
     /// `schema`) and what is wrong.
     pub fn options(&self, suite_dir: &Path) -> Result<Options, (&'static str, String)> {
+        if self.dialect == Dialect::Sql {
+            sql::enabled("`dialect: sql`").map_err(|e| ("dialect", e))?;
+        }
         let mut o = Options::default();
         if let Some(b) = self.budget_ms {
             o.sql.budget_ms = b;
@@ -283,9 +294,7 @@ impl AstParams {
         o.audience.tolerate = tolerate;
         o.sql.tolerate = tolerate;
         if let Some(d) = &self.sql_dialect {
-            if sqlparser::dialect::dialect_from_str(d).is_none()
-                && !d.eq_ignore_ascii_case("calcite")
-            {
+            if !sql::known_dialect(d) {
                 return Err((
                     "sql_dialect",
                     format!(
@@ -301,20 +310,10 @@ impl AstParams {
             tolerance: self.tolerance.unwrap_or(0.0),
         };
         if let Some(s) = &self.schema {
-            o.schema = Some(load_schema(s, self.db_id.as_deref(), suite_dir).map_err(
-                |e| match e {
-                    // The path as written (relative to the suite file), not
-                    // where this machine keeps it.
-                    sql::SchemaError::Io { message, .. } => (
-                        "schema",
-                        format!(
-                            "cannot read schema file `{}`: {message}",
-                            s.rsplit_once('#').map_or(s.as_str(), |(f, _)| f)
-                        ),
-                    ),
-                    other => ("schema", other.to_string()),
-                },
-            )?);
+            o.schema = Some(
+                load_schema(s, self.db_id.as_deref(), suite_dir)
+                    .map_err(|e| ("schema", e.into_message(s)))?,
+            );
         }
         Ok(o)
     }
@@ -348,7 +347,8 @@ impl Kind for AstCheck {
             SpecError::new(
                 vec![Seg::Key(KIND.into()), Seg::Key(key.into())],
                 message,
-                Some(match key {
+                // The missing `sql` feature's message carries its own hint.
+                (key != "dialect").then(|| match key {
                     "schema" => "give inline DDL (`CREATE TABLE ...`), a DDL file or `tables.json#db_id`, relative to the suite file".into(),
                     "tolerate" => "see docs/equivalence.md (sql) and docs/audience-ast.md (audience) for the counterexample classes".into(),
                     _ => "see docs/audience-ast.md for the options of `ast_equivalent`".into(),

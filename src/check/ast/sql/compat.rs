@@ -1032,7 +1032,7 @@ mod tests {
     use super::{for_engine, for_sqlite};
 
     #[test]
-    fn computes_like_the_engine_the_query_was_written_for() {
+    fn computes_like_the_engine_the_query_winto_message_for() {
         assert_eq!(
             for_engine("SELECT AVG(deptno), avg (DISTINCT x) FROM dept", "calcite"),
             "SELECT (SUM(deptno) / COUNT(deptno)), (SUM(DISTINCT x) / COUNT(DISTINCT x)) FROM dept"

@@ -29,37 +29,127 @@ use sqlparser::parser::Parser;
 pub use datagen::{Allow, Db, Pools, SqlVal};
 pub use schema::{ColType, Schema, SchemaError};
 
+pub use super::SqlOptions;
+
 use super::equivalence::{Equivalence, Method};
 use super::tolerance::{Class, Classes};
 use crate::rng::Rng;
 
-/// Options of one SQL comparison.
-#[derive(Debug, Clone)]
-pub struct SqlOptions {
-    /// sqlparser dialect name for canonicalization (`generic`, `sqlite`,
-    /// `mysql`, `postgresql`, ...), or `calcite` (parsed as `generic`). It
-    /// also selects the engine's arithmetic where it differs from SQLite's
-    /// (`compat::for_engine`).
-    pub dialect: String,
-    /// Most generated databases.
-    pub max_dbs: usize,
-    /// Wall-clock budget in milliseconds (generation and shrinking).
-    pub budget_ms: u64,
-    /// Seed of the generator.
-    pub seed: u64,
-    /// Counterexample classes the check tolerates.
-    pub tolerate: Classes,
+/// `Ok`: this build compares SQL (the `sql` feature is on). Without the
+/// feature (`sql_off.rs`) it is the error naming the feature.
+pub fn enabled(_what: &str) -> Result<(), String> {
+    Ok(())
 }
 
-impl Default for SqlOptions {
-    fn default() -> Self {
-        SqlOptions {
-            dialect: "generic".into(),
-            max_dbs: 200,
-            budget_ms: 2_000,
-            seed: 0,
-            tolerate: Classes::NONE,
+/// Whether `d` names a dialect `sql_dialect:` accepts: one of sqlparser's,
+/// or `calcite`.
+pub fn known_dialect(d: &str) -> bool {
+    dialect_from_str(d).is_some() || d.eq_ignore_ascii_case("calcite")
+}
+
+/// Loads a schema given as inline DDL, a DDL file, or `tables.json#db_id`
+/// (paths relative to `base`).
+pub fn load_schema(
+    spec: &str,
+    db_id: Option<&str>,
+    base: &std::path::Path,
+) -> Result<Schema, SchemaError> {
+    if spec.to_ascii_lowercase().contains("create table") {
+        return Schema::from_ddl(spec);
+    }
+    let (file, hash_db) = match spec.rsplit_once('#') {
+        Some((f, d)) => (f, Some(d)),
+        None => (spec, None),
+    };
+    let path = base.join(file);
+    let text =
+        crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES).map_err(|e| {
+            SchemaError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
+        })?;
+    if file.ends_with(".json") {
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| SchemaError::Spider(e.to_string()))?;
+        let db = hash_db.or(db_id).ok_or_else(|| {
+            SchemaError::Spider(format!(
+                "`{file}` holds many databases: name one with `{file}#db_id` or `db_id:`"
+            ))
+        })?;
+        Schema::from_spider(&v, db)
+    } else {
+        Schema::from_ddl(&text)
+    }
+}
+
+/// Whether a ground truth is a SQL query: text starting with `SELECT` or
+/// `WITH` that sqlparser parses.
+pub fn parses_as_query(s: &str) -> bool {
+    let head = s.trim_start().to_ascii_lowercase();
+    (head.starts_with("select") || head.starts_with("with"))
+        && Parser::parse_sql(&GenericDialect {}, s).is_ok()
+}
+
+/// The clauses a query uses, as tags (`sql:join`, `sql:where`, ...; see
+/// `dataset::truth::features`).
+pub fn clause_features(sql: &str, out: &mut std::collections::BTreeSet<String>) {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        return;
+    };
+    let words: Vec<(Keyword, String)> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .map(|t| match t {
+            Token::Word(w) if w.quote_style.is_none() => (w.keyword, w.value.to_lowercase()),
+            Token::LParen => (Keyword::NoKeyword, "(".into()),
+            _ => (Keyword::NoKeyword, String::new()),
+        })
+        .collect();
+    let mut selects = 0;
+    for (i, (k, w)) in words.iter().enumerate() {
+        let next = words.get(i + 1).map(|(k, _)| *k);
+        match k {
+            Keyword::SELECT => selects += 1,
+            Keyword::JOIN => {
+                out.insert("sql:join".into());
+            }
+            Keyword::WHERE => {
+                out.insert("sql:where".into());
+            }
+            Keyword::GROUP if next == Some(Keyword::BY) => {
+                out.insert("sql:group-by".into());
+            }
+            Keyword::ORDER if next == Some(Keyword::BY) => {
+                out.insert("sql:order-by".into());
+            }
+            Keyword::HAVING => {
+                out.insert("sql:having".into());
+            }
+            Keyword::LIMIT => {
+                out.insert("sql:limit".into());
+            }
+            Keyword::DISTINCT => {
+                out.insert("sql:distinct".into());
+            }
+            Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT => {
+                out.insert("sql:union".into());
+            }
+            Keyword::WITH if i == 0 => {
+                out.insert("sql:with".into());
+            }
+            _ => {}
         }
+        let is_call = words.get(i + 1).is_some_and(|(_, n)| n == "(");
+        if is_call && matches!(w.as_str(), "count" | "sum" | "avg" | "min" | "max") {
+            out.insert("sql:aggregate".into());
+        }
+    }
+    if selects > 1 {
+        out.insert("sql:subquery".into());
     }
 }
 

@@ -81,6 +81,20 @@ pub enum SchemaError {
     },
 }
 
+impl SchemaError {
+    /// The message, with a file named as the suite wrote it (relative to
+    /// the suite file), not where this machine keeps it.
+    pub fn into_message(self, spec: &str) -> String {
+        match self {
+            SchemaError::Io { message, .. } => format!(
+                "cannot read schema file `{}`: {message}",
+                spec.rsplit_once('#').map_or(spec, |(f, _)| f)
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn col_type(dt: &DataType) -> ColType {
     let s = dt.to_string().to_ascii_lowercase();
     if s.contains("int") || s.starts_with("bool") || s.starts_with("bit") {
