@@ -136,7 +136,7 @@ const FLUSH_THREADS: usize = 8;
 
 /// Flushes every file written by [`write_atomic_deferred`] since the last
 /// call, and the folders holding them (so the renames are durable too):
-/// `fsync` on each, from up to [`FLUSH_THREADS`] threads at once. Returns
+/// `fsync` on each, from up to 8 threads at once. Returns
 /// how many files were flushed; the first error, if any.
 pub fn sync_deferred() -> std::io::Result<usize> {
     let paths = std::mem::take(
@@ -148,7 +148,7 @@ pub fn sync_deferred() -> std::io::Result<usize> {
 }
 
 /// `fsync` of each file of `paths` (once each) and of their folders, from
-/// up to [`FLUSH_THREADS`] threads.
+/// up to 8 threads.
 fn flush_together(mut paths: Vec<std::path::PathBuf>) -> std::io::Result<usize> {
     paths.sort();
     paths.dedup();

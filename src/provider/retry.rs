@@ -128,6 +128,16 @@ fn clamped_secs(secs: f64) -> Option<Duration> {
     })
 }
 
+/// [`retry_after`] read from a response's headers, now.
+pub fn retry_after_in(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    retry_after(
+        header("retry-after"),
+        header("retry-after-ms"),
+        SystemTime::now(),
+    )
+}
+
 /// The wait a server asked for: `retry-after-ms` (milliseconds, sent by
 /// OpenAI) wins over `Retry-After`, which is either delta-seconds (`120`,
 /// fractions accepted) or an HTTP date. Dates in the past mean "now"; waits

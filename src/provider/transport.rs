@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::capped::{Capped, MAX_ANSWER_BYTES, MAX_ERROR_BYTES, read_response};
 use super::config::ProviderKind;
 use super::limits::{Limiter, Stats};
-use super::retry::{MAX_SERVER_WAIT, RetryPolicy, StatusClass, classify_status, retry_after};
+use super::retry::{MAX_SERVER_WAIT, RetryPolicy, StatusClass, classify_status};
 use super::structured::{self, StructuredMode, is_structured_rejection};
 use super::{
     BoxFuture, ChatRequest, ChatResponse, Provider, ProviderError, ResponseFormat, anthropic,
@@ -304,17 +304,7 @@ impl HttpProvider {
             .send()
             .await?;
         let status = resp.status().as_u16();
-        let header = |n: &str| {
-            resp.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let after = retry_after(
-            header("retry-after").as_deref(),
-            header("retry-after-ms").as_deref(),
-            SystemTime::now(),
-        );
+        let after = super::retry::retry_after_in(resp.headers());
         let limit = if (200..300).contains(&status) {
             MAX_ANSWER_BYTES
         } else {

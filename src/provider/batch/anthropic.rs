@@ -97,19 +97,7 @@ pub(crate) async fn results(
             ));
         }
         let bytes = conn.get_file(url).await?;
-        let text = String::from_utf8_lossy(&bytes);
-        for (n, l) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let v: Value = serde_json::from_str(l)
-                .map_err(|e| format!("line {} of {url} is not JSON: {e}", n + 1))?;
-            let Some(id) = v.get("custom_id").and_then(Value::as_str) else {
-                return Err(format!("line {} of {url} has no `custom_id`", n + 1));
-            };
-            out.push((id.to_string(), outcome(&v)));
-        }
+        out.extend(super::result_lines(&bytes, url, outcome)?);
     }
     Ok(out)
 }

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::capped::{MAX_ANSWER_BYTES, MAX_ERROR_BYTES, read_response};
 use super::cassette::{self, Entry};
 use super::config::ProviderKind;
-use super::retry::{StatusClass, classify_status, retry_after};
+use super::retry::{StatusClass, classify_status};
 use super::structured::{self, StructuredMode};
 use super::transport::{HttpProvider, read_answer};
 use super::{ChatRequest, Mode, ProjectConfig, Providers, secrets};
@@ -155,17 +155,7 @@ impl Conn {
                 Err(e) => secrets::redact(&format!("sending the request failed: {e}")),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let header = |n: &str| {
-                        resp.headers()
-                            .get(n)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string)
-                    };
-                    let after = retry_after(
-                        header("retry-after").as_deref(),
-                        header("retry-after-ms").as_deref(),
-                        SystemTime::now(),
-                    );
+                    let after = crate::provider::retry::retry_after_in(resp.headers());
                     let class = classify_status(status);
                     let cap = if class == StatusClass::Success {
                         limit
@@ -284,6 +274,30 @@ pub(crate) enum Outcome {
     Answer(Value),
     /// Why there is no answer.
     Failed(String),
+}
+
+/// The `(custom_id, outcome)` of each line of a results file (JSON lines,
+/// blank lines skipped); `source` names the file in errors.
+pub(crate) fn result_lines(
+    bytes: &[u8],
+    source: &str,
+    outcome: fn(&Value) -> Outcome,
+) -> Result<Vec<(String, Outcome)>, String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Vec::new();
+    for (n, l) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: Value = serde_json::from_str(l)
+            .map_err(|e| format!("line {} of {source} is not JSON: {e}", n + 1))?;
+        let Some(id) = v.get("custom_id").and_then(Value::as_str) else {
+            return Err(format!("line {} of {source} has no `custom_id`", n + 1));
+        };
+        out.push((id.to_string(), outcome(&v)));
+    }
+    Ok(out)
 }
 
 /// A provider's batch operations.

@@ -160,19 +160,11 @@ pub(crate) async fn results(
     for file in &polled.sources {
         let url = conn.url(&format!("/files/{file}/content"));
         let bytes = conn.get_file(&url).await?;
-        let text = String::from_utf8_lossy(&bytes);
-        for (n, l) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let v: Value = serde_json::from_str(l)
-                .map_err(|e| format!("line {} of file {file} is not JSON: {e}", n + 1))?;
-            let Some(id) = v.get("custom_id").and_then(Value::as_str) else {
-                return Err(format!("line {} of file {file} has no `custom_id`", n + 1));
-            };
-            out.push((id.to_string(), outcome(&v)));
-        }
+        out.extend(super::result_lines(
+            &bytes,
+            &format!("file {file}"),
+            outcome,
+        )?);
     }
     Ok(out)
 }

@@ -164,15 +164,21 @@ pub fn for_engine(sql: &str, dialect: &str) -> String {
     }
 }
 
-/// `AVG(args)` as `(SUM(args) / COUNT(args))`; a window `AVG(args) OVER w`
-/// as `(SUM(args) OVER w / COUNT(args) OVER w)`.
-fn integer_avg(sql: &str) -> String {
+/// A call's replacement: `(name, open, close)` to the new text and where
+/// the replaced text ends.
+type Replace<'a> = dyn FnMut(&str, usize, usize) -> Option<(String, usize)> + 'a;
+
+/// `sql` with calls of the functions `names` (lowercase, matched without
+/// case, outside quotes, not after a `.`) replaced: `f(name, open, close)`
+/// gets the positions of the call's parentheses and returns the
+/// replacement and where the replaced text ends, or `None` to keep it.
+fn rewrite_calls(sql: &str, names: &[&str], f: &mut Replace<'_>) -> String {
     let lower = sql.to_ascii_lowercase();
     let bytes = sql.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut out = String::with_capacity(sql.len() + 32);
-    let mut at = 0;
+    let (mut at, mut k) = (0, 0);
     let mut quote: Option<u8> = None;
-    let mut k = 0;
     while k < bytes.len() {
         let b = bytes[k];
         if let Some(q) = quote {
@@ -187,42 +193,19 @@ fn integer_avg(sql: &str) -> String {
             k += 1;
             continue;
         }
-        let word_start = k == 0 || !(bytes[k - 1].is_ascii_alphanumeric() || bytes[k - 1] == b'_');
-        if word_start && lower[k..].starts_with("avg") {
-            let open = k + 3 + (sql[k + 3..].len() - sql[k + 3..].trim_start().len());
+        let word_start = k == 0 || !(ident(bytes[k - 1]) || bytes[k - 1] == b'.');
+        let name = names.iter().find(|n| {
+            lower[k..].starts_with(**n) && !bytes.get(k + n.len()).is_some_and(|&c| ident(c))
+        });
+        if let (true, Some(name)) = (word_start, name) {
+            let after = &sql[k + name.len()..];
+            let open = k + name.len() + (after.len() - after.trim_start().len());
             if bytes.get(open) == Some(&b'(')
                 && let Some(close) = matching(sql, open)
+                && let Some((text, end)) = f(name, open, close)
             {
-                let args = integer_avg(&sql[open + 1..close]);
-                // A window: `OVER name` or `OVER (...)`.
-                let after = &sql[close + 1..];
-                let ws = after.len() - after.trim_start().len();
-                let rest = &after[ws..];
-                let mut window = String::new();
-                let mut end = close + 1;
-                if rest.len() >= 4
-                    && rest[..4].eq_ignore_ascii_case("over")
-                    && !rest[4..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    let over = close + 1 + ws;
-                    let spec = &sql[over + 4..];
-                    let sws = spec.len() - spec.trim_start().len();
-                    let spec_at = over + 4 + sws;
-                    let spec_end = if bytes.get(spec_at) == Some(&b'(') {
-                        matching(sql, spec_at).map(|c| c + 1)
-                    } else {
-                        let n = sql[spec_at..]
-                            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                            .unwrap_or(sql.len() - spec_at);
-                        (n > 0).then_some(spec_at + n)
-                    };
-                    if let Some(e) = spec_end {
-                        window = format!(" OVER {}", &sql[spec_at..e]);
-                        end = e;
-                    }
-                }
                 out.push_str(&sql[at..k]);
-                out.push_str(&format!("(SUM({args}){window} / COUNT({args}){window})"));
+                out.push_str(&text);
                 at = end;
                 k = end;
                 continue;
@@ -234,6 +217,45 @@ fn integer_avg(sql: &str) -> String {
     out
 }
 
+/// `AVG(args)` as `(SUM(args) / COUNT(args))`; a window `AVG(args) OVER w`
+/// as `(SUM(args) OVER w / COUNT(args) OVER w)`.
+fn integer_avg(sql: &str) -> String {
+    let bytes = sql.as_bytes();
+    rewrite_calls(sql, &["avg"], &mut |_, open, close| {
+        let args = integer_avg(&sql[open + 1..close]);
+        // A window: `OVER name` or `OVER (...)`.
+        let after = &sql[close + 1..];
+        let ws = after.len() - after.trim_start().len();
+        let rest = &after[ws..];
+        let mut window = String::new();
+        let mut end = close + 1;
+        if rest.len() >= 4
+            && rest[..4].eq_ignore_ascii_case("over")
+            && !rest[4..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
+            let over = close + 1 + ws;
+            let spec = &sql[over + 4..];
+            let spec_at = over + 4 + (spec.len() - spec.trim_start().len());
+            let spec_end = if bytes.get(spec_at) == Some(&b'(') {
+                matching(sql, spec_at).map(|c| c + 1)
+            } else {
+                let n = sql[spec_at..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(sql.len() - spec_at);
+                (n > 0).then_some(spec_at + n)
+            };
+            if let Some(e) = spec_end {
+                window = format!(" OVER {}", &sql[spec_at..e]);
+                end = e;
+            }
+        }
+        Some((
+            format!("(SUM({args}){window} / COUNT({args}){window})"),
+            end,
+        ))
+    })
+}
+
 /// Calcite's statistical aggregates as its `AggregateReduceFunctionsRule`
 /// writes them, in the argument's arithmetic (integer on integers):
 /// `VAR_POP(x)` is `(SUM(x * x) - SUM(x) * SUM(x) / COUNT(x)) / COUNT(x)`,
@@ -241,12 +263,6 @@ fn integer_avg(sql: &str) -> String {
 /// `STDDEV_POP`/`STDDEV_SAMP` (`STDDEV`) are their `POWER(…, 0.5)`. Window
 /// uses (`… OVER`) are left as they are.
 fn calcite_reductions(sql: &str) -> String {
-    let lower = sql.to_ascii_lowercase();
-    let bytes = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len() + 64);
-    let mut at = 0;
-    let mut quote: Option<u8> = None;
-    let mut k = 0;
     const NAMES: [&str; 6] = [
         "stddev_pop",
         "stddev_samp",
@@ -255,60 +271,28 @@ fn calcite_reductions(sql: &str) -> String {
         "var_pop",
         "var_samp",
     ];
-    while k < bytes.len() {
-        let b = bytes[k];
-        if let Some(q) = quote {
-            if b == q {
-                quote = None;
-            }
-            k += 1;
-            continue;
+    rewrite_calls(sql, &NAMES, &mut |name, open, close| {
+        if sql[close + 1..]
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("over")
+        {
+            return None;
         }
-        if b == b'\'' || b == b'"' || b == b'`' {
-            quote = Some(b);
-            k += 1;
-            continue;
-        }
-        let word_start = k == 0 || !(bytes[k - 1].is_ascii_alphanumeric() || bytes[k - 1] == b'_');
-        let name = NAMES.iter().find(|n| {
-            lower[k..].starts_with(*n)
-                && !lower[k + n.len()..]
-                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        });
-        if let (true, Some(name)) = (word_start, name) {
-            let open = k
-                + name.len()
-                + (sql[k + name.len()..].len() - sql[k + name.len()..].trim_start().len());
-            if bytes.get(open) == Some(&b'(')
-                && let Some(close) = matching(sql, open)
-                && !sql[close + 1..]
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("over")
-            {
-                let x = calcite_reductions(sql[open + 1..close].trim());
-                let var_pop =
-                    format!("(SUM(({x}) * ({x})) - SUM({x}) * SUM({x}) / COUNT({x})) / COUNT({x})");
-                let var_samp = format!(
-                    "(SUM(({x}) * ({x})) - SUM({x}) * SUM({x}) / COUNT({x})) / CASE WHEN COUNT({x}) = 1 THEN NULL ELSE COUNT({x}) - 1 END"
-                );
-                let reduced = match *name {
-                    "var_pop" => format!("({var_pop})"),
-                    "var_samp" | "variance" => format!("({var_samp})"),
-                    "stddev_pop" => format!("POWER({var_pop}, 0.5)"),
-                    _ => format!("POWER({var_samp}, 0.5)"),
-                };
-                out.push_str(&sql[at..k]);
-                out.push_str(&reduced);
-                at = close + 1;
-                k = close + 1;
-                continue;
-            }
-        }
-        k += 1;
-    }
-    out.push_str(&sql[at..]);
-    out
+        let x = calcite_reductions(sql[open + 1..close].trim());
+        let var_pop =
+            format!("(SUM(({x}) * ({x})) - SUM({x}) * SUM({x}) / COUNT({x})) / COUNT({x})");
+        let var_samp = format!(
+            "(SUM(({x}) * ({x})) - SUM({x}) * SUM({x}) / COUNT({x})) / CASE WHEN COUNT({x}) = 1 THEN NULL ELSE COUNT({x}) - 1 END"
+        );
+        let reduced = match name {
+            "var_pop" => format!("({var_pop})"),
+            "var_samp" | "variance" => format!("({var_samp})"),
+            "stddev_pop" => format!("POWER({var_pop}, 0.5)"),
+            _ => format!("POWER({var_samp}, 0.5)"),
+        };
+        Some((reduced, close + 1))
+    })
 }
 
 /// `/` as real division outside comments (`a / b` → `a * 1.0 / b`: `*` and
@@ -409,49 +393,13 @@ fn quantified(sql: &str, re: &Regex) -> String {
 /// as its field, in a select list and in a comparison alike, and has no
 /// `ROW` keyword. Rows of several fields are left as they are.
 fn one_field_rows(sql: &str) -> String {
-    let lower = sql.to_ascii_lowercase();
-    if !lower.contains("row") {
+    if !sql.to_ascii_lowercase().contains("row") {
         return sql.to_string();
     }
-    let bytes = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len());
-    let (mut at, mut k) = (0, 0);
-    let mut quote: Option<u8> = None;
-    while k < bytes.len() {
-        let b = bytes[k];
-        if let Some(q) = quote {
-            if b == q {
-                quote = None;
-            }
-            k += 1;
-            continue;
-        }
-        if b == b'\'' || b == b'"' || b == b'`' {
-            quote = Some(b);
-            k += 1;
-            continue;
-        }
-        let word_start = k == 0
-            || !(bytes[k - 1].is_ascii_alphanumeric()
-                || bytes[k - 1] == b'_'
-                || bytes[k - 1] == b'.');
-        if word_start && lower[k..].starts_with("row") {
-            let open = k + 3 + (sql[k + 3..].len() - sql[k + 3..].trim_start().len());
-            if bytes.get(open) == Some(&b'(')
-                && let Some(close) = matching(sql, open)
-                && !top_level_comma(&sql[open + 1..close])
-            {
-                out.push_str(&sql[at..k]);
-                out.push_str(&format!("({})", one_field_rows(&sql[open + 1..close])));
-                at = close + 1;
-                k = close + 1;
-                continue;
-            }
-        }
-        k += 1;
-    }
-    out.push_str(&sql[at..]);
-    out
+    rewrite_calls(sql, &["row"], &mut |_, open, close| {
+        let inner = &sql[open + 1..close];
+        (!top_level_comma(inner)).then(|| (format!("({})", one_field_rows(inner)), close + 1))
+    })
 }
 
 /// Whether `s` has a comma outside parentheses and quotes.
