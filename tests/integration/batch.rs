@@ -234,6 +234,19 @@ fn openai_server(ending: Ending, fake: Arc<Mutex<Fake>>) -> MockServer {
 }
 
 /// A loopback server implementing Anthropic's Message Batches.
+/// A fake OpenAI batch server ending as `ending`, and a project whose
+/// suite asks it one question per input.
+fn openai_project(
+    fake: Fake,
+    ending: Ending,
+    inputs: &[&str],
+) -> (Arc<Mutex<Fake>>, MockServer, TestProject) {
+    let fake = Arc::new(Mutex::new(fake));
+    let server = openai_server(ending, Arc::clone(&fake));
+    let p = project("openai", &format!("{}/v1", server.url()), inputs);
+    (fake, server, p)
+}
+
 fn anthropic_server(fake: Arc<Mutex<Fake>>) -> MockServer {
     MockServer::start(true, move |req, _| {
         let mut f = fake.lock().expect("fake");
@@ -320,11 +333,9 @@ fn cassettes(p: &TestProject) -> Vec<String> {
 
 #[test]
 fn openai_batch_records_every_answer_and_a_replay_passes() {
-    let fake = Arc::new(Mutex::new(Fake::default()));
-    let server = openai_server(Ending::Completed, Arc::clone(&fake));
-    let p = project(
-        "openai",
-        &format!("{}/v1", server.url()),
+    let (fake, server, p) = openai_project(
+        Fake::default(),
+        Ending::Completed,
         &["alpha", "beta", "gamma"],
     );
 
@@ -412,11 +423,9 @@ fn openai_batch_records_every_answer_and_a_replay_passes() {
 
 #[test]
 fn submit_splits_a_group_at_the_request_limit() {
-    let fake = Arc::new(Mutex::new(Fake::default()));
-    let server = openai_server(Ending::Completed, Arc::clone(&fake));
-    let p = project(
-        "openai",
-        &format!("{}/v1", server.url()),
+    let (fake, server, p) = openai_project(
+        Fake::default(),
+        Ending::Completed,
         &["alpha", "beta", "gamma"],
     );
     run_suite(&p, true);
@@ -486,11 +495,9 @@ fn anthropic_batch_records_succeeded_results_and_lists_errored_and_expired_ones(
 
 #[test]
 fn a_partially_failed_openai_batch_records_the_rest_and_lists_the_failures() {
-    let fake = Arc::new(Mutex::new(Fake::default()));
-    let server = openai_server(Ending::Completed, Arc::clone(&fake));
-    let p = project(
-        "openai",
-        &format!("{}/v1", server.url()),
+    let (fake, server, p) = openai_project(
+        Fake::default(),
+        Ending::Completed,
         &["alpha", "FAIL here", "gamma"],
     );
     run_suite(&p, true);
@@ -521,11 +528,9 @@ fn a_partially_failed_openai_batch_records_the_rest_and_lists_the_failures() {
 
 #[test]
 fn an_expired_openai_batch_lists_the_requests_it_did_not_answer() {
-    let fake = Arc::new(Mutex::new(Fake::default()));
-    let server = openai_server(Ending::Expired, Arc::clone(&fake));
-    let p = project(
-        "openai",
-        &format!("{}/v1", server.url()),
+    let (_, server, p) = openai_project(
+        Fake::default(),
+        Ending::Expired,
         &["alpha", "beta", "gamma"],
     );
     run_suite(&p, true);
@@ -538,14 +543,12 @@ fn an_expired_openai_batch_lists_the_requests_it_did_not_answer() {
 
 #[test]
 fn an_interrupted_submit_or_collect_resumes_without_sending_again() {
-    let fake = Arc::new(Mutex::new(Fake {
-        refuse_creates: 1,
-        ..Fake::default()
-    }));
-    let server = openai_server(Ending::Completed, Arc::clone(&fake));
-    let p = project(
-        "openai",
-        &format!("{}/v1", server.url()),
+    let (fake, server, p) = openai_project(
+        Fake {
+            refuse_creates: 1,
+            ..Fake::default()
+        },
+        Ending::Completed,
         &["alpha", "beta"],
     );
     run_suite(&p, true);
@@ -580,9 +583,7 @@ fn an_interrupted_submit_or_collect_resumes_without_sending_again() {
 
 #[test]
 fn a_refused_key_on_submit_is_a_clear_error_and_the_queue_is_kept() {
-    let fake = Arc::new(Mutex::new(Fake::default()));
-    let server = openai_server(Ending::Completed, Arc::clone(&fake));
-    let p = project("openai", &format!("{}/v1", server.url()), &["alpha"]);
+    let (_, server, p) = openai_project(Fake::default(), Ending::Completed, &["alpha"]);
     run_suite(&p, true);
     let refused = p
         .tribunal(&["batch", "submit", "--root", &p.root_arg()])

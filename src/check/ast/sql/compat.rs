@@ -93,9 +93,11 @@ pub fn for_sqlite(sql: &str) -> String {
         let s = r.dollar.replace_all(s, "\"$0\"");
         let s = r.offset_fetch.replace_all(&s, "LIMIT $2 OFFSET $1");
         let s = r.fetch.replace_all(&s, "LIMIT $1");
-        r.offset_rows
-            .replace_all(&s, "LIMIT -1 OFFSET $1")
-            .into_owned()
+        let s = r.offset_rows.replace_all(&s, "LIMIT -1 OFFSET $1");
+        // `ILIKE` as `LIKE` (SQLite's `LIKE` ignores ASCII case); MySQL's
+        // null-safe `<=>` as `IS`.
+        let s = r.ilike.replace_all(&s, "LIKE");
+        r.null_safe_eq.replace_all(&s, " IS ").into_owned()
     });
     let text = r
         .substring
@@ -129,12 +131,6 @@ pub fn for_sqlite(sql: &str) -> String {
             if c.get(1).is_some() { "DISTINCT " } else { "" },
             present.join(" AND ")
         )
-    });
-    // `ILIKE` as `LIKE` (SQLite's `LIKE` ignores ASCII case); MySQL's
-    // null-safe `<=>` as `IS`.
-    let text = outside_quotes(&text, &|s: &str| {
-        let s = r.ilike.replace_all(s, "LIKE");
-        r.null_safe_eq.replace_all(&s, " IS ").into_owned()
     });
     let text = quantified(&text, &r.all_any);
     let text = one_field_rows(&text);
