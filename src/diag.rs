@@ -225,7 +225,9 @@ pub(crate) fn typed_dropping_unknown<T: serde::de::DeserializeOwned>(
 ) -> Option<T> {
     // Each round removes one unknown key; a value has finitely many.
     for _ in 0..64 {
-        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+        // From a reference: the typed value copies what it keeps, and the
+        // tree is not cloned on each round.
+        match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(v) => return Some(v),
             Err(err) => {
                 let inner = serde_segments(err.path());

@@ -46,7 +46,7 @@ pub fn read_regular_bytes(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
     if meta.len() > max {
         return Err(ReadError::TooLarge(max));
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
     std::fs::File::open(path)
         .map_err(ReadError::Io)?
         .take(max + 1)
@@ -195,6 +195,39 @@ fn flush_together(mut paths: Vec<std::path::PathBuf>) -> std::io::Result<usize> 
 }
 
 fn write_replacing(path: &Path, contents: &[u8], sync: bool) -> std::io::Result<()> {
+    write_replacing_with(path, sync, |file| file.write_all(contents))
+}
+
+/// Like [`write_atomic`] (with `sync`) or [`write_atomic_unsynced`], for a
+/// file too large to build in memory first: `write` streams it into the
+/// temporary file (buffered), which then replaces `path`. On any error the
+/// temporary file is removed and `path` is left as it was.
+pub fn write_atomic_streamed(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write_replacing_with(path, sync, |file| {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, file);
+        write(&mut buffered)?;
+        buffered.flush()
+    })
+}
+
+/// Copies `from` over `to` atomically (readers see the old `to` or the
+/// whole copy), without `fsync`: for derived copies such as `last.json`.
+pub fn copy_atomic_unsynced(from: &Path, to: &Path) -> std::io::Result<()> {
+    write_replacing_with(to, false, |file| {
+        let mut source = std::fs::File::open(from)?;
+        std::io::copy(&mut source, file).map(|_| ())
+    })
+}
+
+fn write_replacing_with(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -211,7 +244,7 @@ fn write_replacing(path: &Path, contents: &[u8], sync: bool) -> std::io::Result<
     ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(contents)?;
+        write(&mut file)?;
         if sync {
             file.sync_all()?;
         }
@@ -239,6 +272,31 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(entries.len(), 1, "{entries:?}");
+    }
+
+    #[test]
+    fn a_streamed_write_that_fails_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("run.json");
+        write_atomic(&path, b"old").expect("write");
+        let failed = write_atomic_streamed(&path, true, |w| {
+            w.write_all(&[b'x'; 100_000])?;
+            Err(std::io::Error::other("the serializer stopped"))
+        });
+        assert_eq!(
+            failed.map_err(|e| e.to_string()),
+            Err("the serializer stopped".to_string())
+        );
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "old");
+        write_atomic_streamed(&path, false, |w| w.write_all(b"new")).expect("stream");
+        let copy = dir.path().join("last.json");
+        copy_atomic_unsynced(&path, &copy).expect("copy");
+        assert_eq!(std::fs::read_to_string(&copy).expect("read"), "new");
+        let entries: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(entries.len(), 2, "{entries:?}");
     }
 
     #[test]

@@ -284,7 +284,7 @@ impl Harness {
         // The reports are written while libtest prints the trials.
         let reports = reporting::start(
             &config,
-            &records,
+            records,
             &plan,
             started,
             clock.elapsed(),
@@ -294,7 +294,9 @@ impl Harness {
         let failed = libtest::run(args, &plan, &comparisons, print);
         let calls = env.services.providers.stats();
         let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
-        reports.finish(&config, model_calls, &plan, print);
+        let finished = reports.finish(&config, model_calls, &plan, print);
+        let reports_lost = finished.is_none();
+        let records = finished.unwrap_or_default();
         let flushed = match flush {
             Ok(handle) => handle
                 .join()
@@ -330,7 +332,7 @@ impl Harness {
                 );
             }
         }
-        let failed = failed || !canary_failures.is_empty() || flush_failed;
+        let failed = failed || !canary_failures.is_empty() || flush_failed || reports_lost;
         RunOutcome {
             exit_code: if failed {
                 crate::exit::code(crate::exit::EVALS_FAILED)

@@ -23,6 +23,11 @@ use crate::verdict::{Output, Usage, Verdict};
 
 type OutputCell = Arc<OnceCell<Result<Output, TargetError>>>;
 
+/// The cache group of a trial's outputs: its case.
+fn case_key(t: &Trial) -> String {
+    format!("{}::{}", t.suite.name, t.case().id)
+}
+
 /// What a run shares across all trials: the [`Services`] targets and checks
 /// use, and the output cache (each target is called at most once per run).
 #[derive(Debug, Default)]
@@ -32,7 +37,14 @@ pub struct RunEnv {
     /// Every trial of the run by name (selected or not), so that one trial can
     /// ask for another's output.
     trials: HashMap<String, Trial>,
-    outputs: Mutex<HashMap<String, OutputCell>>,
+    /// The output cache by case (`suite::case`: the trials that may ask for
+    /// each other's outputs are the variants of one case), then by trial
+    /// and sample.
+    outputs: Mutex<HashMap<String, HashMap<String, OutputCell>>>,
+    /// How many of each case's trials are still to be evaluated, once
+    /// [`RunEnv::expect`] is told; a case's outputs are dropped from the
+    /// cache when its last trial is done (its verdicts hold them).
+    pending: Mutex<HashMap<String, usize>>,
     /// Samples of a case without `repeat:` (`TRIBUNAL_REPEAT`; 1 when 0).
     pub default_repeat: u32,
 }
@@ -50,6 +62,7 @@ impl RunEnv {
             services: Services::new(root, registry, providers, ci),
             trials: trials.iter().map(|t| (t.name(), t.clone())).collect(),
             outputs: Mutex::new(HashMap::new()),
+            pending: Mutex::new(HashMap::new()),
             default_repeat: 1,
         }
     }
@@ -63,14 +76,48 @@ impl RunEnv {
             .unwrap_or_else(|| crate::repeat::Repeat::all(self.default_repeat.max(1)))
     }
 
-    fn cell(&self, name: &str) -> OutputCell {
+    fn cell(&self, trial: &Trial, name: &str) -> OutputCell {
         let mut map = self.outputs.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(name.to_string()).or_default())
+        Arc::clone(
+            map.entry(case_key(trial))
+                .or_default()
+                .entry(name.to_string())
+                .or_default(),
+        )
+    }
+
+    /// The trials about to be evaluated: from now on, the outputs of a case
+    /// are dropped from the cache once [`RunEnv::finished`] was called for
+    /// each of its trials among these.
+    pub fn expect(&self, trials: &[Trial]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for t in trials {
+            *pending.entry(case_key(t)).or_default() += 1;
+        }
+    }
+
+    /// A trial given to [`RunEnv::expect`] is evaluated: when it was its
+    /// case's last, the case's cached outputs are dropped.
+    pub fn finished(&self, trial: &Trial) {
+        let key = case_key(trial);
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(left) = pending.get_mut(&key) else {
+            return;
+        };
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            pending.remove(&key);
+            drop(pending);
+            self.outputs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+        }
     }
 
     /// The target output of a trial, calling its target at most once per run.
     pub async fn target_output(&self, trial: &Trial) -> Result<Output, TargetError> {
-        let cell = self.cell(&trial.name());
+        let cell = self.cell(trial, &trial.name());
         cell.get_or_init(|| call_target(self, trial, None, 0))
             .await
             .clone()
@@ -94,7 +141,7 @@ impl RunEnv {
             trial.name(),
             input.map(|v| v.to_string()).unwrap_or_default()
         );
-        let cell = self.cell(&key);
+        let cell = self.cell(trial, &key);
         cell.get_or_init(|| call_target(self, trial, input, sample))
             .await
             .clone()
@@ -335,4 +382,67 @@ pub async fn evaluate(env: &RunEnv, trial: &Trial) -> Verdict {
     }
     verdict.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn env_of(yaml: &str) -> (RunEnv, Vec<Trial>) {
+        let suite =
+            crate::case::load_str(yaml, "evals/s.yaml", Path::new("evals"), None).expect("suite");
+        let trials = expand(&[Arc::new(suite)]);
+        let env = RunEnv::new(
+            PathBuf::from("."),
+            Registry::default(),
+            Providers::default(),
+            false,
+            &trials,
+        );
+        (env, trials)
+    }
+
+    fn cached(env: &RunEnv) -> Vec<String> {
+        let map = env.outputs.lock().expect("lock");
+        let mut keys: Vec<String> = map
+            .iter()
+            .flat_map(|(case, cells)| cells.keys().map(move |k| format!("{case} > {k}")))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[tokio::test]
+    async fn a_case_outputs_stay_cached_until_its_last_variant_is_done() {
+        let (env, trials) = env_of(
+            "suite: s\nvariants:\n  - id: a\n  - id: b\ncases:\n  - id: one\n    output: first\n    checks: [{contains: first}]\n  - id: two\n    output: second\n    checks: [{contains: second}]\n",
+        );
+        assert_eq!(trials.len(), 4);
+        env.expect(&trials);
+        for t in &trials {
+            assert!(env.target_output(t).await.is_ok());
+        }
+        assert_eq!(cached(&env).len(), 4);
+        env.finished(&trials[0]);
+        // `s::one::b` may still ask for `s::one::a`'s output (a pairwise
+        // judge): nothing of the case is dropped yet.
+        assert_eq!(
+            cached(&env),
+            [
+                "s::one > s::one::a",
+                "s::one > s::one::b",
+                "s::two > s::two::a",
+                "s::two > s::two::b"
+            ]
+        );
+        env.finished(&trials[1]);
+        assert_eq!(cached(&env), ["s::two > s::two::a", "s::two > s::two::b"]);
+        // Without `expect`, nothing is ever dropped.
+        let (other, trials) =
+            env_of("suite: s\ncases:\n  - id: one\n    output: x\n    checks: [{contains: x}]\n");
+        assert!(other.target_output(&trials[0]).await.is_ok());
+        other.finished(&trials[0]);
+        assert_eq!(cached(&other), ["s::one > s::one"]);
+    }
 }

@@ -109,7 +109,13 @@ pub fn load_file(
     };
     let bytes = read_suite_file(path).map_err(|(message, hint)| unreadable(1, 1, message, hint))?;
     match String::from_utf8(bytes) {
-        Ok(text) => load_text(&text, display, &dir, &project_root(path, display), known),
+        Ok(text) => load_text(
+            text.into(),
+            display,
+            &dir,
+            &project_root(path, display),
+            known,
+        ),
         Err(e) => {
             let bytes = e.as_bytes();
             let (line, col) = position_of(bytes, e.utf8_error().valid_up_to());
@@ -195,7 +201,7 @@ pub fn load_str(
     dir: &Path,
     known: Option<&KnownNames>,
 ) -> Result<Suite, SuiteErrors> {
-    load_text(text, display, dir, dir, known)
+    load_text(text.into(), display, dir, dir, known)
 }
 
 /// [`load_str`] for a suite of the project at `project`: its data files
@@ -207,12 +213,12 @@ pub fn load_in(
     dir: &Path,
     project: &Path,
 ) -> Result<Suite, SuiteErrors> {
-    load_text(text, display, dir, project, None)
+    load_text(text.into(), display, dir, project, None)
 }
 
 /// [`load_str`], with data files allowed anywhere inside `project`.
 fn load_text(
-    text: &str,
+    text: std::borrow::Cow<'_, str>,
     display: &str,
     dir: &Path,
     project: &Path,
@@ -225,7 +231,10 @@ fn load_text(
         suite,
         errors,
     };
-    let root = match yaml::parse(text) {
+    let parsed = yaml::parse(&text);
+    // The tree owns its strings: a large file's text is not kept alongside.
+    drop(text);
+    let root = match parsed {
         Ok(root) => root,
         Err(e) => {
             return Err(fail(
@@ -398,7 +407,7 @@ impl Loader<'_> {
             );
             return None;
         }
-        let raw: RawSuite = self.typed(&[], self.root.to_json(), "suite")?;
+        let mut raw: RawSuite = self.typed(&[], self.root.to_json(), "suite")?;
         // A misspelled key was reported and dropped: what it would have set
         // (a target, the checks) is not reported missing on top of it.
         let suite_misspelled = !self.errors.is_empty();
@@ -415,7 +424,9 @@ impl Loader<'_> {
         let targets = self.named_targets(&raw.targets);
         let variants = self.variants(&raw);
         let defaults = self.defaults(&raw.defaults, variants);
-        let mut cases = self.cases(&raw.cases, &defaults, suite_misspelled);
+        // The raw cases are consumed as they become cases, so a large
+        // suite is not held twice.
+        let mut cases = self.cases(std::mem::take(&mut raw.cases), &defaults, suite_misspelled);
         let written = cases.len();
         if let Some(from) = &raw.cases_from {
             self.cases_from(from, &name, &defaults, &mut cases);
@@ -521,13 +532,13 @@ impl Loader<'_> {
     }
 
     /// Every case of the suite; ids must be valid and unique.
-    fn cases(&mut self, raw: &[Value], defaults: &Defaults, suite_misspelled: bool) -> Vec<Case> {
-        let mut cases = Vec::new();
+    fn cases(&mut self, raw: Vec<Value>, defaults: &Defaults, suite_misspelled: bool) -> Vec<Case> {
+        let mut cases = Vec::with_capacity(raw.len());
         let mut seen: BTreeMap<String, Location> = BTreeMap::new();
-        for (i, value) in raw.iter().enumerate() {
+        for (i, value) in raw.into_iter().enumerate() {
             let base = [Seg::Key("cases".into()), Seg::Index(i)];
             let before = self.errors.len();
-            let Some(rc) = self.typed::<RawCase>(&base, value.clone(), "case") else {
+            let Some(rc) = self.typed::<RawCase>(&base, value, "case") else {
                 continue;
             };
             let misspelled = suite_misspelled || self.errors.len() > before;
@@ -1616,6 +1627,7 @@ impl Loader<'_> {
             }
         }
         let path = child(base, "checks");
+        checks.reserve_exact(rc.checks.len());
         for (i, c) in rc.checks.iter().enumerate() {
             if let Some(spec) = self.check(&item(&path, i), c, &checks, &rc.checks[i + 1..], &tools)
             {

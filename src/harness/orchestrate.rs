@@ -155,8 +155,11 @@ pub(crate) fn snapshot_of(t: &Trial) -> PathBuf {
     )
 }
 
-/// Each evaluated trial's verdict and snapshot comparison, by trial name.
-pub(crate) type Results = HashMap<String, (Verdict, Compared)>;
+/// Each evaluated trial's name, verdict and snapshot comparison, in the
+/// order of the trials given to [`evaluate_all`] (the plan's order). The
+/// verdict is boxed so that moving it into its record later frees it one
+/// by one rather than holding a second array of verdicts.
+pub(crate) type Results = Vec<(String, Box<Verdict>, Compared)>;
 
 /// What libtest reports of each evaluated trial: its comparison only (the
 /// verdicts move into the run's records, so one copy of each is held).
@@ -165,7 +168,7 @@ pub(crate) type Comparisons = HashMap<String, Compared>;
 /// Evaluates the trials concurrently and compares each with its snapshot.
 pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Trial]) -> Results {
     let settings = &config.settings;
-    let mut out = Results::new();
+    let mut out = Results::with_capacity(trials.len());
     if trials.is_empty() {
         return out;
     }
@@ -178,14 +181,19 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
             for t in trials {
                 let v = error_verdict(t, Some(format!("cannot start the async runtime: {e}")));
                 let c = compare(config, t, &v);
-                out.insert(t.name(), (v, c));
+                out.push((t.name(), Box::new(v), c));
             }
             return out;
         }
     };
     let timeout = config.timeout;
     let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency));
-    let verdicts: Vec<(Trial, Verdict)> = runtime.block_on(async {
+    // Each trial is compared with its snapshot as soon as it is evaluated
+    // (a small file read, and a write when it changed), so the comparisons
+    // overlap the other trials' model calls instead of following them all.
+    let shared = Arc::new(config.clone());
+    env.expect(trials);
+    let evaluated: Vec<Option<(Box<Verdict>, Compared)>> = runtime.block_on(async {
         // A live progress line on a terminal; nothing in CI or in logs.
         let progress = crate::provider::progress::Progress::start(
             &env.services.providers,
@@ -198,6 +206,7 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
             let t = t.clone();
             let limit = Arc::clone(&limit);
             let progress = progress.clone();
+            let config = Arc::clone(&shared);
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await.ok();
                 let v = match tokio::time::timeout(timeout, evaluate(&env, &t)).await {
@@ -210,34 +219,32 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
                         )),
                     ),
                 };
+                env.finished(&t);
+                let c = compare(&config, &t, &v);
                 progress.finish_one();
-                (i, v)
+                (i, Box::new(v), c)
             });
         }
-        let mut got: Vec<Option<Verdict>> = vec![None; trials.len()];
+        let mut got: Vec<Option<(Box<Verdict>, Compared)>> = Vec::with_capacity(trials.len());
+        got.resize_with(trials.len(), || None);
         while let Some(joined) = set.join_next().await {
-            if let Ok((i, v)) = joined {
-                got[i] = Some(v);
+            if let Ok((i, v, c)) = joined {
+                got[i] = Some((v, c));
             }
         }
         progress.stop();
-        trials
-            .iter()
-            .zip(got)
-            .map(|(t, v)| {
-                let v = v.unwrap_or_else(|| {
-                    error_verdict(
-                        t,
-                        Some("the evaluation panicked (see the output above)".into()),
-                    )
-                });
-                (t.clone(), v)
-            })
-            .collect()
+        got
     });
-    for (t, v) in verdicts {
-        let c = compare(config, &t, &v);
-        out.insert(t.name(), (v, c));
+    for (t, done) in trials.iter().zip(evaluated) {
+        let (v, c) = done.unwrap_or_else(|| {
+            let v = error_verdict(
+                t,
+                Some("the evaluation panicked (see the output above)".into()),
+            );
+            let c = compare(config, t, &v);
+            (Box::new(v), c)
+        });
+        out.push((t.name(), v, c));
     }
     out
 }

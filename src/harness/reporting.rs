@@ -22,29 +22,31 @@ pub(crate) fn records(
     filter: &Filter<'_>,
     keep: bool,
 ) -> (Vec<TrialRecord>, Comparisons) {
-    let mut verdicts: std::collections::HashMap<String, crate::verdict::Verdict> =
-        std::collections::HashMap::with_capacity(results.len());
     let mut comparisons = Comparisons::with_capacity(results.len());
-    for (name, (verdict, compared)) in results {
-        if keep {
-            verdicts.insert(name.clone(), verdict);
-        }
-        comparisons.insert(name, compared);
-    }
     if !keep {
+        comparisons.extend(results.into_iter().map(|(name, _, c)| (name, c)));
         return (Vec::new(), comparisons);
     }
-    let mut out: Vec<TrialRecord> = plan
-        .selected_broken(filter)
-        .into_iter()
-        .map(broken_record)
-        .collect();
+    let broken = plan.selected_broken(filter);
+    let skipped = plan
+        .trials
+        .iter()
+        .filter(|t| t.case().skip.is_some())
+        .count();
+    let mut out: Vec<TrialRecord> = Vec::with_capacity(broken.len() + results.len() + skipped);
+    out.extend(broken.into_iter().map(broken_record));
+    // The results follow the plan's order (they are its selected trials):
+    // one walk pairs each trial with its result.
+    let mut results = results.into_iter().peekable();
     for t in &plan.trials {
         let snapshot = display_path(root, &snapshot_of(t));
         let name = t.name();
-        if let (Some(verdict), Some(c)) = (verdicts.remove(&name), comparisons.get(&name)) {
+        if results.peek().is_some_and(|(n, _, _)| *n == name) {
+            let Some((name, verdict, c)) = results.next() else {
+                continue;
+            };
             out.push(TrialRecord {
-                verdict,
+                verdict: *verdict,
                 status: c.status,
                 accepted: c.accepted.clone(),
                 snapshot,
@@ -52,6 +54,7 @@ pub(crate) fn records(
                 load_error: None,
                 quarantine: None,
             });
+            comparisons.insert(name, c);
         } else if let Some(reason) = &t.case().skip
             && filter.selects(&t.name(), false)
         {
@@ -68,6 +71,9 @@ pub(crate) fn records(
             });
         }
     }
+    // Anything not paired (not expected: results come from the plan) still
+    // reaches libtest, which reports every result it is given.
+    comparisons.extend(results.map(|(name, _, c)| (name, c)));
     (out, comparisons)
 }
 
@@ -131,22 +137,28 @@ pub(crate) fn spend(s: &crate::provider::StatsSnapshot) -> crate::report::result
     }
 }
 
+/// What writing the reports gives back: the outcome, and the run's records
+/// (as the results file holds them: texts past `KEPT_BYTES` cut).
+type Written = (Result<crate::report::AfterRun, String>, Vec<TrialRecord>);
+
 /// The reports of a run being written on a thread of their own, so that
 /// libtest prints the trials meanwhile; [`Reporting::finish`] waits for them.
 pub(crate) enum Reporting {
     /// The run had no record: no report.
     None,
     /// Being written.
-    Writing(std::thread::JoinHandle<Result<crate::report::AfterRun, String>>),
+    Writing(std::thread::JoinHandle<Written>),
     /// Written already (no thread could be started).
-    Done(Box<Result<crate::report::AfterRun, String>>),
+    Done(Box<Written>),
 }
 
 /// Starts writing the reports of a run with any records (results JSON,
-/// reports, history) off the critical path.
+/// reports, history) off the critical path. The records move to the report
+/// thread (one copy of them is held) and come back from
+/// [`Reporting::finish`].
 pub(crate) fn start(
     config: &RunConfig,
-    records: &[TrialRecord],
+    records: Vec<TrialRecord>,
     plan: &Plan,
     started: SystemTime,
     elapsed: Duration,
@@ -156,7 +168,7 @@ pub(crate) fn start(
     if records.is_empty() {
         return Reporting::None;
     }
-    let mut run = crate::report::RunResults::new(&config.root, records.to_vec(), started, elapsed);
+    let mut run = crate::report::RunResults::new(&config.root, records, started, elapsed);
     run.rerun = Some(config.rerun.clone());
     run.force_pass = config.settings.force_pass;
     run.subset = subset;
@@ -168,34 +180,67 @@ pub(crate) fn start(
                 .insert(suite.name.clone(), suite.axes.clone());
         }
     }
-    let job = std::sync::Arc::new((run, crate::report::Settings::from_config(&config.project)));
-    let write = |job: &(crate::report::RunResults, crate::report::Settings)| {
-        crate::report::after_run_with(&job.0, &job.1).map_err(|e| e.to_string())
-    };
-    let on_thread = std::sync::Arc::clone(&job);
+    let settings = crate::report::Settings::from_config(&config.project);
+    // When no thread can be started the run is written here instead, so
+    // it waits in a slot the thread takes it from.
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(run)));
+    let on_thread = (std::sync::Arc::clone(&slot), settings.clone());
     match std::thread::Builder::new()
         .name("tribunal-reports".into())
-        .spawn(move || write(&on_thread))
+        .spawn(move || write_reports(&on_thread.0, &on_thread.1))
     {
         Ok(handle) => Reporting::Writing(handle),
-        Err(_) => Reporting::Done(Box::new(write(&job))),
+        Err(_) => Reporting::Done(Box::new(write_reports(&slot, &settings))),
     }
+}
+
+fn write_reports(
+    slot: &std::sync::Mutex<Option<crate::report::RunResults>>,
+    settings: &crate::report::Settings,
+) -> Written {
+    let taken = slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    let Some(run) = taken else {
+        return (Err("the run was already written".into()), Vec::new());
+    };
+    let written = crate::report::after_run_with(&run, settings).map_err(|e| e.to_string());
+    (written, run.records)
 }
 
 impl Reporting {
     /// Waits for the reports and prints the summary (when `print`), with the
     /// effective concurrency limits when the run made or replayed
     /// `model_calls`.
-    pub(crate) fn finish(self, config: &RunConfig, model_calls: bool, plan: &Plan, print: bool) {
-        let written = match self {
-            Reporting::None => return,
-            Reporting::Writing(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Err("writing them panicked (see the output above)".into())),
-            Reporting::Done(written) => *written,
+    /// Returns the run's records, or `None` when the report thread panicked
+    /// and took them with it (the run then fails: its gates cannot be read).
+    pub(crate) fn finish(
+        self,
+        config: &RunConfig,
+        model_calls: bool,
+        plan: &Plan,
+        print: bool,
+    ) -> Option<Vec<TrialRecord>> {
+        let (written, records) = match self {
+            Reporting::None => return Some(Vec::new()),
+            Reporting::Writing(handle) => match handle.join() {
+                Ok((w, records)) => (w.map(Some), records),
+                Err(_) => {
+                    eprintln!(
+                        "tribunal: writing the reports panicked (see the output above); the run fails, since its records are lost"
+                    );
+                    return None;
+                }
+            },
+            Reporting::Done(written) => {
+                let (w, records) = *written;
+                (w.map(Some), records)
+            }
         };
         match written {
-            Ok(after) if print => {
+            Ok(None) => {}
+            Ok(Some(after)) if print => {
                 eprint!("{}", after.summary);
                 if model_calls {
                     eprintln!(
@@ -231,6 +276,7 @@ impl Reporting {
                 files.join(", ")
             );
         }
+        Some(records)
     }
 }
 
@@ -247,7 +293,7 @@ pub(crate) fn quarantine(
     if list.entries.is_empty() {
         return notes;
     }
-    for (name, (_, c)) in results.iter_mut() {
+    for (name, _, c) in results.iter_mut() {
         let Some(note) = list.note(name, c.status, today) else {
             continue;
         };

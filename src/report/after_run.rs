@@ -8,7 +8,7 @@ use super::error::{HistoryError, ReportError};
 use super::results::RunResults;
 use super::summary::terminal_summary;
 use super::{history, html, junit, markdown};
-use crate::fsutil::{write_atomic, write_atomic_unsynced};
+use crate::fsutil::write_atomic_unsynced;
 
 /// How many past runs feed the HTML plots.
 pub const PLOT_RUNS: usize = 50;
@@ -92,8 +92,11 @@ impl Settings {
     }
 }
 
-fn write(path: &Path, text: &str) -> Result<(), ReportError> {
-    write_atomic(path, text.as_bytes()).map_err(|e| ReportError::write(path, e))
+/// The results JSON, fsync'd: streamed to the file, so a run of any size
+/// never holds its whole text in memory.
+fn write_results(path: &Path, run: &RunResults) -> Result<(), ReportError> {
+    crate::fsutil::write_atomic_streamed(path, true, |w| run.write_json(w))
+        .map_err(|e| ReportError::write(path, e))
 }
 
 /// Files rebuilt from the results JSON (`last.json`, JUnit, Markdown, HTML):
@@ -118,13 +121,12 @@ pub fn after_run(root: &Path, run: &RunResults) -> Result<AfterRun, ReportError>
 /// [`after_run`] with explicit settings.
 pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun, ReportError> {
     let dir = &settings.report_dir;
-    let json = run.to_json();
     if let Some(part) = &settings.nextest_run {
         // A nextest run id is a UUID, kept as it is; anything else is escaped.
         let safe = crate::fsutil::name_part(part);
         let folder = dir.join("runs").join(&safe);
         let results_json = folder.join(format!("{}.json", run.run_id));
-        write(&results_json, &json)?;
+        write_results(&results_json, run)?;
         let summary = format!(
             "{}\nnextest run {part}: this process's results are in {}; for the run's reports, merge every process's results:\n  tribunal report --merge {}/*.json --store --out {}\n",
             terminal_summary(run),
@@ -143,8 +145,9 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     }
     let results_json = dir.join("runs").join(format!("{}.json", run.run_id));
     let last_json = dir.join("last.json");
-    write(&results_json, &json)?;
-    write_derived(&last_json, &json)?;
+    write_results(&results_json, run)?;
+    crate::fsutil::copy_atomic_unsynced(&results_json, &last_json)
+        .map_err(|e| ReportError::write(&last_json, e))?;
     let r = settings.retention;
     super::retention::prune_runs(
         &dir.join("runs"),

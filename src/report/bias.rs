@@ -46,7 +46,7 @@ pub fn pearson(points: &[(f64, f64)]) -> Option<f64> {
 
 /// Per judge check (kind `judge`, with a score), the correlation of output
 /// length and score over `verdicts`.
-pub fn length_bias(verdicts: &[Verdict]) -> Vec<LengthBias> {
+pub fn length_bias<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> Vec<LengthBias> {
     let mut points: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
     for v in verdicts {
         let Some(output) = &v.output else { continue };

@@ -99,6 +99,16 @@ pub enum HistoryError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The run's results could not be written into the database.
+    #[error(
+        "run history {path}: cannot write this run's results: {detail}; they are still in the JSON file"
+    )]
+    Write {
+        /// The database file.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
     /// A stored run could not be decoded.
     #[error("run history {path}: stored run {run} cannot be decoded: {detail}")]
     Decode {

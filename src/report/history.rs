@@ -137,6 +137,7 @@ impl History {
     /// transaction.
     pub fn store(&mut self, run: &RunResults) -> Result<(), HistoryError> {
         let s = Summary::of(run);
+        let results_len = json_len(run);
         let path = self.path.clone();
         let busy = self.busy;
         let e = |err| classify(&path, busy, err);
@@ -150,7 +151,7 @@ impl History {
             "INSERT INTO runs (id, started_at, duration_ms, git_commit, git_branch, label, tribunal_version,
                 trials, counted, passed, failing, mean_score, cost_usd, input_tokens, output_tokens,
                 latency_p50, latency_p95, results)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, zeroblob(?18))",
             params![
                 run.run_id,
                 run.started_at,
@@ -169,10 +170,27 @@ impl History {
                 s.usage.output_tokens as i64,
                 s.latency_p50,
                 s.latency_p95,
-                serde_json::to_string(run).unwrap_or_default(),
+                results_len as i64,
             ],
         )
         .map_err(e)?;
+        // The results JSON is streamed into the row's zero-filled blob, so
+        // a large run's text (tens of MB at 10,000 trials) is never held
+        // in memory, neither here nor bound as a parameter in SQLite.
+        {
+            let row = tx.last_insert_rowid();
+            let mut blob = tx
+                .blob_open(rusqlite::MAIN_DB, "runs", "results", row, false)
+                .map_err(e)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut blob);
+            serde_json::to_writer(&mut w, run)
+                .map_err(std::io::Error::from)
+                .and_then(|()| std::io::Write::flush(&mut w))
+                .map_err(|io| HistoryError::Write {
+                    path: path.clone(),
+                    detail: io.to_string(),
+                })?;
+        }
         {
             let mut stmt = tx
                 .prepare(
@@ -314,8 +332,8 @@ impl History {
         Ok(deleted)
     }
 
-    fn decode(&self, id: &str, json: String) -> Result<RunResults, HistoryError> {
-        serde_json::from_str(&json).map_err(|e| HistoryError::Decode {
+    fn decode(&self, id: &str, json: Vec<u8>) -> Result<RunResults, HistoryError> {
+        serde_json::from_slice(&json).map_err(|e| HistoryError::Decode {
             path: self.path.clone(),
             run: id.to_string(),
             detail: e.to_string(),
@@ -323,9 +341,9 @@ impl History {
     }
 
     fn load_where(&self, sql: &str, arg: &str) -> Result<Option<RunResults>, HistoryError> {
-        let row: Option<(String, String)> = self
+        let row: Option<(String, Vec<u8>)> = self
             .conn
-            .query_row(sql, params![arg], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(sql, params![arg], |r| Ok((r.get(0)?, results_bytes(r, 1)?)))
             .optional()
             .map_err(|e| self.err(e))?;
         row.map(|(id, json)| self.decode(&id, json)).transpose()
@@ -411,6 +429,37 @@ impl History {
     }
 }
 
+/// The length of a run's compact JSON, counted without building it.
+fn json_len(run: &RunResults) -> u64 {
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing plain data with string keys cannot fail.
+    let _ = serde_json::to_writer(&mut count, run);
+    count.0
+}
+
+/// A stored run's results JSON: a blob since runs are streamed in, text in
+/// histories written before.
+fn results_bytes(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    match row.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => Ok(b.to_vec()),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "results".into(),
+            other.data_type(),
+        )),
+    }
+}
+
 fn classify(path: &Path, busy: Duration, e: rusqlite::Error) -> HistoryError {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
         match f.code {
@@ -439,6 +488,39 @@ fn classify(path: &Path, busy: Duration, e: rusqlite::Error) -> HistoryError {
 mod tests {
     use super::*;
     use crate::report::sample;
+
+    #[test]
+    fn results_are_stored_as_streamed_json_and_rows_written_as_text_still_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        let mut h = History::open(&path).expect("open");
+        let run = sample::run(30, 0.6, 7);
+        h.store(&run).expect("store");
+        let (kind, len): (String, i64) = h
+            .conn
+            .query_row(
+                "SELECT typeof(results), length(results) FROM runs WHERE id = 'sample-7'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("row");
+        // The blob is exactly the compact JSON: no zero bytes left over.
+        assert_eq!(
+            (kind.as_str(), len as usize),
+            ("blob", serde_json::to_string(&run).expect("json").len())
+        );
+        assert_eq!(h.load("sample-7").expect("load"), Some(run.clone()));
+        // A history written before results were streamed holds them as text.
+        let older = sample::run(3, 0.6, 8);
+        h.store(&older).expect("store");
+        h.conn
+            .execute(
+                "UPDATE runs SET results = ?1 WHERE id = 'sample-8'",
+                params![serde_json::to_string(&older).expect("json")],
+            )
+            .expect("as text");
+        assert_eq!(h.load("sample-8").expect("load"), Some(older));
+    }
 
     #[test]
     fn stores_loads_lists_and_trims() {

@@ -252,6 +252,12 @@ impl RunResults {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Writes the pretty JSON of the results to `w` as it is produced (the
+    /// same text as [`RunResults::to_json`], without holding it in memory).
+    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(w, self).map_err(std::io::Error::from)
+    }
+
     /// The short commit (12 characters), when known. Cut on a character
     /// boundary: a results file edited by hand may hold any text there.
     pub fn short_commit(&self) -> Option<&str> {
