@@ -134,6 +134,7 @@ pub fn for_sqlite(sql: &str) -> String {
     });
     let text = quantified(&text, &r.all_any);
     let text = one_field_rows(&text);
+    let text = one_argument_coalesce(&text);
     let text = compound_members(&text);
     let text = values_aliases(&text);
     let text = group_by_constants(&text).unwrap_or(text);
@@ -395,6 +396,19 @@ fn one_field_rows(sql: &str) -> String {
     rewrite_calls(sql, &["row"], &mut |_, open, close| {
         let inner = &sql[open + 1..close];
         (!top_level_comma(inner)).then(|| (format!("({})", one_field_rows(inner)), close + 1))
+    })
+}
+
+/// `COALESCE(x)`, of one argument, as `(x)`: its value in the engines
+/// that accept it (PostgreSQL, MySQL); SQLite asks for two arguments.
+fn one_argument_coalesce(sql: &str) -> String {
+    if !sql.to_ascii_lowercase().contains("coalesce") {
+        return sql.to_string();
+    }
+    rewrite_calls(sql, &["coalesce"], &mut |_, open, close| {
+        let inner = &sql[open + 1..close];
+        (!inner.trim().is_empty() && !top_level_comma(inner))
+            .then(|| (format!("({})", one_argument_coalesce(inner)), close + 1))
     })
 }
 
@@ -1000,6 +1014,10 @@ mod tests {
         assert_eq!(
             for_sqlite("SELECT ROW(7 + f(8)), ROW(1, 2), t.row(3), rowid FROM t"),
             "SELECT (7 + f(8)), ROW(1, 2), t.row(3), rowid FROM t"
+        );
+        assert_eq!(
+            for_sqlite("SELECT COALESCE(x), coalesce(COALESCE(y), 1), 'coalesce(z)' FROM t"),
+            "SELECT (x), coalesce((y), 1), 'coalesce(z)' FROM t"
         );
         assert_eq!(
             for_sqlite("SELECT x NOT ILIKE 'a%', a <=> b, 'a<=>b' FROM t"),
