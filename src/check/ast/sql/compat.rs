@@ -820,8 +820,12 @@ pub fn untranslated(sql: &str) -> Vec<&'static str> {
         ("stddev", "STDDEV_*"),
         ("var_pop(", "VAR_POP"),
         ("var_samp(", "VAR_SAMP"),
+        ("row()", "ROW() of no fields"),
         ("row(", "ROW(...) values of several fields"),
     ] {
+        if name.starts_with("ROW(...)") && out.contains(&"ROW() of no fields") {
+            continue;
+        }
         if l.contains(needle) && !out.contains(&name) {
             out.push(name);
         }
@@ -1109,6 +1113,14 @@ mod tests {
         assert_eq!(
             super::untranslated("SELECT a FROM t GROUP BY GROUPING SETS ((a), ())"),
             ["GROUPING SETS"]
+        );
+        assert_eq!(
+            super::untranslated("SELECT COALESCE(ROW() OVER (), 1) FROM t"),
+            ["ROW() of no fields"]
+        );
+        assert_eq!(
+            super::untranslated("SELECT ROW(1, 2) FROM t"),
+            ["ROW(...) values of several fields"]
         );
         assert_eq!(
             for_sqlite("SELECT a, b, SUM(c), GROUPING(a, b) FROM t GROUP BY ROLLUP(a, b)"),
