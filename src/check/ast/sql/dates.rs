@@ -413,12 +413,14 @@ fn words(sql: &str) -> Vec<(String, char, String)> {
 }
 
 /// Whether `sql` writes a date construct: a typed literal (`DATE '…'`), an
-/// `INTERVAL`, a cast to a date type, or a call of a date function.
+/// `INTERVAL`, a cast to a date type (`AS DATE)`, `AS TIMESTAMP(0))`, not
+/// an alias named `date`), or a call of a date function.
 fn explicit(sql: &str) -> bool {
     words(sql).iter().any(|(w, next, prev)| {
         let w = w.as_str();
         (FUNCS.contains(&w) && *next == '(')
-            || (TYPES.contains(&w) && (*next == '\'' || prev == "as" || prev == "::"))
+            || (TYPES.contains(&w)
+                && (*next == '\'' || prev == "::" || (prev == "as" && matches!(*next, ')' | '('))))
             || (w == "interval" && (next.is_alphanumeric() || *next == '('))
     })
 }
@@ -1588,6 +1590,7 @@ mod tests {
             "SELECT date, time FROM t WHERE date > '2020'",
             "SELECT 'DATE ''x''' FROM t",
             "SELECT date_add FROM t",
+            "SELECT MAX(x) AS date FROM t",
         ] {
             assert!(!explicit(no), "{no}");
         }
