@@ -6,7 +6,8 @@
 //! `TRIM(BOTH c FROM x)` as `TRIM(x, c)` (`LTRIM`/`RTRIM`), parenthesized
 //! members of `UNION`/`INTERSECT`/`EXCEPT` as subqueries, and a `GROUP BY`
 //! integer beyond the select list (a constant, not a position) as a
-//! constant expression. Only the text sent to SQLite changes; anything
+//! constant expression, and `COALESCE(x)` of one argument as `(x)` (dates
+//! and times are rewritten on the AST first, in `dates.rs`). Only the text sent to SQLite changes; anything
 //! still unsupported makes the comparison `unknown`, naming the construct.
 
 use std::sync::OnceLock;

@@ -31,7 +31,10 @@
 //! function tribunal does not know, an `INTERVAL` outside date arithmetic,
 //! a `CAST` of a number or a text column to `DATE`, `TIME` values, time
 //! zones, fractional seconds) is not translated: the comparison ends
-//! `unknown`, naming the construct.
+//! `unknown`, naming the construct. The one exception: under
+//! `sql_dialect: sqlite`, a query whose only dates are date columns runs as
+//! written, since SQLite's own functions on the ISO text are what SQLite
+//! computes.
 
 use std::collections::BTreeMap;
 
