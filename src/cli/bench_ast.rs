@@ -190,17 +190,22 @@ pub fn sql_sets(dir: &Path) -> Vec<(String, &'static str, Vec<Pair>)> {
     sets
 }
 
-/// sqlglot's simplification and normalization fixtures as SQL pairs over a
-/// table `t` whose INTEGER columns are named `a` to `z`, each input and
-/// expected expression evaluated either as a filter (`CASE WHEN e THEN 1
-/// ELSE 0 END`: whether `WHERE e` keeps the row, NULL and FALSE alike, the
-/// context sqlglot's simplifier rewrites predicates for) or, with
-/// `truth_values`, for its three-valued truth value (`CASE WHEN e THEN 1
-/// WHEN NOT e THEN 0 END`: NULL kept apart from FALSE). Blocks for other
-/// dialects are skipped.
+/// sqlglot's simplification and normalization fixtures as SQL pairs, in
+/// the schema a user would declare for them
+/// ([`fixture_pair`](crate::check::ast::sql::fixture::fixture_pair)): a
+/// table `t` and every table the pair names, each with the columns `a` to
+/// `z` and any other column the pair names, typed by how the pair uses
+/// them (`DATE`/`TIMESTAMP` where compared with or shifted like a date,
+/// 0/1 booleans where an operand of `AND`/`OR`/`NOT`, `INTEGER`
+/// otherwise). Whole queries run as written; value expressions (numbers,
+/// strings, dates) are compared by value (`SELECT e AS v FROM t`);
+/// predicates either as filters (`CASE WHEN e THEN 1 ELSE 0 END`: whether
+/// `WHERE e` keeps the row, NULL and FALSE alike, the context sqlglot's
+/// simplifier rewrites predicates for) or, with `truth_values`, for their
+/// three-valued truth value (`CASE WHEN e THEN 1 WHEN NOT e THEN 0 END`:
+/// NULL kept apart from FALSE). Blocks for other dialects are skipped; the
+/// pairs use the default dialect (`generic`).
 pub fn sqlglot_pairs(dir: &Path, truth_values: bool) -> Vec<Pair> {
-    let cols: Vec<String> = ('a'..='z').map(|c| format!("{c} INTEGER")).collect();
-    let ddl = format!("CREATE TABLE t ({});", cols.join(", "));
     let mut out = Vec::new();
     for file in ["simplify.sql", "normalize.sql"] {
         let text =
@@ -220,19 +225,13 @@ pub fn sqlglot_pairs(dir: &Path, truth_values: bool) -> Vec<Pair> {
                 .filter(|x| !x.is_empty())
                 .collect();
             let [a, b] = stmts.as_slice() else { continue };
-            let q = |e: &str| {
-                if truth_values {
-                    format!("SELECT CASE WHEN ({e}) THEN 1 WHEN NOT ({e}) THEN 0 END AS v FROM t")
-                } else {
-                    format!("SELECT CASE WHEN ({e}) THEN 1 ELSE 0 END AS v FROM t")
-                }
-            };
+            let p = crate::check::ast::sql::fixture::fixture_pair(a, b, truth_values);
             out.push(Pair {
                 id: Some(Value::String(format!("{file}#{}", bi + 1))),
-                left: Value::String(q(a)),
-                right: Value::String(q(b)),
+                left: Value::String(p.left),
+                right: Value::String(p.right),
                 dialect: Some(Dialect::Sql),
-                schema: Some(ddl.clone()),
+                schema: Some(p.ddl),
                 sql_dialect: None,
             });
         }

@@ -60,6 +60,32 @@ pub fn parses_as_query(_s: &str) -> bool {
 /// No clause tags without the parser (see [`parses_as_query`]).
 pub fn clause_features(_sql: &str, _out: &mut BTreeSet<String>) {}
 
+/// Fixture pairs without the parser: the expressions as filters over a
+/// table of INTEGER columns (never run: SQL comparison is refused first).
+pub mod fixture {
+    /// One fixture pair made runnable.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct FixturePair {
+        /// The left query.
+        pub left: String,
+        /// The right query.
+        pub right: String,
+        /// `CREATE TABLE` statements.
+        pub ddl: String,
+    }
+
+    /// The pair as filters over `t(a..z)`.
+    pub fn fixture_pair(a: &str, b: &str, _truth_values: bool) -> FixturePair {
+        let cols: Vec<String> = ('a'..='z').map(|c| format!("{c} INTEGER")).collect();
+        let q = |e: &str| format!("SELECT CASE WHEN ({e}) THEN 1 ELSE 0 END AS v FROM t");
+        FixturePair {
+            left: q(a),
+            right: q(b),
+            ddl: format!("CREATE TABLE t ({});", cols.join(", ")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@
 //! `TRIM(BOTH c FROM x)` as `TRIM(x, c)` (`LTRIM`/`RTRIM`), parenthesized
 //! members of `UNION`/`INTERSECT`/`EXCEPT` as subqueries, and a `GROUP BY`
 //! integer beyond the select list (a constant, not a position) as a
-//! constant expression. Only the text sent to SQLite changes; anything
+//! constant expression, and `COALESCE(x)` of one argument as `(x)` (dates
+//! and times are rewritten on the AST first, in `dates.rs`). Only the text sent to SQLite changes; anything
 //! still unsupported makes the comparison `unknown`, naming the construct.
 
 use std::sync::OnceLock;
@@ -134,6 +135,7 @@ pub fn for_sqlite(sql: &str) -> String {
     });
     let text = quantified(&text, &r.all_any);
     let text = one_field_rows(&text);
+    let text = one_argument_coalesce(&text);
     let text = compound_members(&text);
     let text = values_aliases(&text);
     let text = group_by_constants(&text).unwrap_or(text);
@@ -395,6 +397,19 @@ fn one_field_rows(sql: &str) -> String {
     rewrite_calls(sql, &["row"], &mut |_, open, close| {
         let inner = &sql[open + 1..close];
         (!top_level_comma(inner)).then(|| (format!("({})", one_field_rows(inner)), close + 1))
+    })
+}
+
+/// `COALESCE(x)`, of one argument, as `(x)`: its value in the engines
+/// that accept it (PostgreSQL, MySQL); SQLite asks for two arguments.
+fn one_argument_coalesce(sql: &str) -> String {
+    if !sql.to_ascii_lowercase().contains("coalesce") {
+        return sql.to_string();
+    }
+    rewrite_calls(sql, &["coalesce"], &mut |_, open, close| {
+        let inner = &sql[open + 1..close];
+        (!inner.trim().is_empty() && !top_level_comma(inner))
+            .then(|| (format!("({})", one_argument_coalesce(inner)), close + 1))
     })
 }
 
@@ -806,8 +821,12 @@ pub fn untranslated(sql: &str) -> Vec<&'static str> {
         ("stddev", "STDDEV_*"),
         ("var_pop(", "VAR_POP"),
         ("var_samp(", "VAR_SAMP"),
+        ("row()", "ROW() of no fields"),
         ("row(", "ROW(...) values of several fields"),
     ] {
+        if name.starts_with("ROW(...)") && out.contains(&"ROW() of no fields") {
+            continue;
+        }
         if l.contains(needle) && !out.contains(&name) {
             out.push(name);
         }
@@ -1002,6 +1021,10 @@ mod tests {
             "SELECT (7 + f(8)), ROW(1, 2), t.row(3), rowid FROM t"
         );
         assert_eq!(
+            for_sqlite("SELECT COALESCE(x), coalesce(COALESCE(y), 1), 'coalesce(z)' FROM t"),
+            "SELECT (x), coalesce((y), 1), 'coalesce(z)' FROM t"
+        );
+        assert_eq!(
             for_sqlite("SELECT x NOT ILIKE 'a%', a <=> b, 'a<=>b' FROM t"),
             "SELECT x NOT LIKE 'a%', a  IS  b, 'a<=>b' FROM t"
         );
@@ -1091,6 +1114,14 @@ mod tests {
         assert_eq!(
             super::untranslated("SELECT a FROM t GROUP BY GROUPING SETS ((a), ())"),
             ["GROUPING SETS"]
+        );
+        assert_eq!(
+            super::untranslated("SELECT COALESCE(ROW() OVER (), 1) FROM t"),
+            ["ROW() of no fields"]
+        );
+        assert_eq!(
+            super::untranslated("SELECT ROW(1, 2) FROM t"),
+            ["ROW(...) values of several fields"]
         );
         assert_eq!(
             for_sqlite("SELECT a, b, SUM(c), GROUPING(a, b) FROM t GROUP BY ROLLUP(a, b)"),

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::dates::{self, Stamp};
 use super::schema::{ColType, Schema};
 use crate::check::ast::tolerance::{Class, Classes};
 use crate::rng::Rng;
@@ -294,6 +295,14 @@ pub struct Pools {
     pub exact_nums: Vec<f64>,
     /// The queries' own string literals, verbatim (picked more often).
     pub exact_texts: Vec<String>,
+    /// Dates (`YYYY-MM-DD`) near the queries' date literals.
+    pub dates: Vec<String>,
+    /// Dates with times (`YYYY-MM-DD HH:MM:SS`) near the queries' literals.
+    pub datetimes: Vec<String>,
+    /// The queries' own date and datetime literals, as dates.
+    pub exact_dates: Vec<String>,
+    /// The queries' own date and datetime literals, as datetimes.
+    pub exact_datetimes: Vec<String>,
 }
 
 fn regexes() -> Option<&'static (Regex, Regex)> {
@@ -314,10 +323,13 @@ impl Pools {
         let mut reals: Vec<f64> = vec![0.0, 1.0, 2.0];
         let mut texts: Vec<String> = vec!["a".into(), "b".into()];
         let Some((num_re, str_re)) = regexes() else {
+            let (dates, datetimes, _, _) = date_pools(&[]);
             return Pools {
                 ints,
                 reals,
                 texts,
+                dates,
+                datetimes,
                 ..Pools::default()
             };
         };
@@ -381,12 +393,17 @@ impl Pools {
         exact_nums.dedup();
         exact_texts.sort();
         exact_texts.dedup();
+        let (dates, datetimes, exact_dates, exact_datetimes) = date_pools(&exact_texts);
         Pools {
             ints,
             reals,
             texts,
             exact_nums,
             exact_texts,
+            dates,
+            datetimes,
+            exact_dates,
+            exact_datetimes,
         }
     }
 
@@ -399,6 +416,14 @@ impl Pools {
                     return SqlVal::Text(
                         self.exact_texts[rng.below(self.exact_texts.len())].clone(),
                     );
+                }
+                ColType::Date if !self.exact_dates.is_empty() => {
+                    let v = &self.exact_dates[rng.below(self.exact_dates.len())];
+                    return SqlVal::Text(v.clone());
+                }
+                ColType::DateTime if !self.exact_datetimes.is_empty() => {
+                    let v = &self.exact_datetimes[rng.below(self.exact_datetimes.len())];
+                    return SqlVal::Text(v.clone());
                 }
                 ColType::Int | ColType::Real if !self.exact_nums.is_empty() => {
                     let f = self.exact_nums[rng.below(self.exact_nums.len())];
@@ -424,8 +449,109 @@ impl Pools {
                 }
             }
             ColType::Text => SqlVal::Text(self.texts[rng.below(self.texts.len())].clone()),
+            ColType::Date => SqlVal::Text(self.dates[rng.below(self.dates.len())].clone()),
+            ColType::DateTime => {
+                SqlVal::Text(self.datetimes[rng.below(self.datetimes.len())].clone())
+            }
         }
     }
+}
+
+/// Date pools from the queries' string literals that read as dates (see
+/// [`Stamp::parse`]): each literal, a day, a week, a month and a year on
+/// either side, its month's first and last days, its year's first day and
+/// the last day before it; datetimes add the literal's own time, a second
+/// and an hour on either side, noon, and the second before midnight. With
+/// no date literal the pools hold a few dates around 2021-01-01 (a leap
+/// day, month ends). Returns `(dates, datetimes, exact dates, exact
+/// datetimes)`.
+fn date_pools(literals: &[String]) -> (Vec<String>, Vec<String>, Vec<String>, Vec<String>) {
+    let mut stamps: Vec<Stamp> = literals
+        .iter()
+        .filter_map(|s| Stamp::parse(s).map(|(st, _)| st))
+        .collect();
+    let exact_dates: Vec<String> = {
+        let mut v: Vec<String> = stamps.iter().map(Stamp::date_text).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let exact_datetimes: Vec<String> = {
+        let mut v: Vec<String> = stamps.iter().map(Stamp::datetime_text).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if stamps.is_empty() {
+        stamps = [(2021, 1, 1), (2020, 2, 29), (2021, 1, 31), (2020, 12, 31)]
+            .iter()
+            .map(|&(y, m, d)| Stamp {
+                days: dates::days_from_civil(y, m, d),
+                secs: 0,
+            })
+            .collect();
+    }
+    let mut days: Vec<i64> = Vec::new();
+    let mut times: Vec<Stamp> = Vec::new();
+    for st in &stamps {
+        let (y, m, _) = dates::civil_from_days(st.days);
+        let month_shift = |k: i64| {
+            let total = y * 12 + i64::from(m) - 1 + k;
+            let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+            let (_, _, d) = dates::civil_from_days(st.days);
+            dates::days_from_civil(ny, nm, d.min(dates::days_in_month(ny, nm)))
+        };
+        for k in [-7, -1, 0, 1, 7] {
+            days.push(st.days + k);
+        }
+        days.extend([
+            month_shift(-12),
+            month_shift(-1),
+            month_shift(1),
+            month_shift(12),
+        ]);
+        let first = dates::days_from_civil(y, m, 1);
+        days.extend([
+            first,
+            first + i64::from(dates::days_in_month(y, m)) - 1,
+            dates::days_from_civil(y, 1, 1),
+            dates::days_from_civil(y, 1, 1) - 1,
+        ]);
+        for (dd, secs) in [
+            (0, st.secs),
+            (0, 0),
+            (0, 43_200),
+            (-1, 86_399),
+            (0, (st.secs + 1) % 86_400),
+            (0, (st.secs + 3_600) % 86_400),
+            (0, st.secs.saturating_sub(1)),
+            (0, st.secs.saturating_sub(3_600)),
+        ] {
+            times.push(Stamp {
+                days: st.days + dd,
+                secs,
+            });
+        }
+    }
+    let in_range = |d: &i64| {
+        (dates::days_from_civil(1, 1, 1)..=dates::days_from_civil(9999, 12, 31)).contains(d)
+    };
+    days.retain(in_range);
+    times.retain(|t| in_range(&t.days));
+    let mut dates_out: Vec<String> = days
+        .iter()
+        .map(|&d| Stamp { days: d, secs: 0 }.date_text())
+        .collect();
+    dates_out.sort();
+    dates_out.dedup();
+    let mut datetimes: Vec<String> = days
+        .iter()
+        .map(|&d| Stamp { days: d, secs: 0 }.datetime_text())
+        .chain(times.iter().map(Stamp::datetime_text))
+        .collect();
+    datetimes.sort();
+    datetimes.dedup();
+    (dates_out, datetimes, exact_dates, exact_datetimes)
 }
 
 fn capitalize(s: &str) -> String {
@@ -485,6 +611,23 @@ fn fresh(ty: ColType, used: &HashSet<String>) -> SqlVal {
                     format!("v{}", k - 25)
                 };
                 let v = SqlVal::Text(s);
+                if !used.contains(&v.key()) {
+                    return v;
+                }
+            }
+            SqlVal::Null
+        }
+        ColType::Date | ColType::DateTime => {
+            let base = dates::days_from_civil(2000, 1, 1);
+            for k in 0..100_000 {
+                let st = Stamp {
+                    days: base + k,
+                    secs: 0,
+                };
+                let v = SqlVal::Text(match ty {
+                    ColType::Date => st.date_text(),
+                    _ => st.datetime_text(),
+                });
                 if !used.contains(&v.key()) {
                     return v;
                 }
@@ -625,4 +768,63 @@ pub fn generate(
         tables[ti] = rows;
     }
     Db { tables }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dates::Stamp;
+    use super::*;
+
+    #[test]
+    fn date_columns_get_valid_dates_near_the_queries_literals() {
+        let pools = Pools::from_queries(&[
+            "SELECT * FROM t WHERE d = DATE '2021-03-31' AND ts > '2021-06-01 10:00:00'",
+        ]);
+        for want in [
+            "2021-03-31",
+            "2021-03-30",
+            "2021-04-01",
+            "2021-03-24",
+            "2021-02-28",
+            "2021-04-30",
+            "2020-03-31",
+            "2021-03-01",
+            "2021-01-01",
+            "2020-12-31",
+        ] {
+            assert!(pools.dates.contains(&want.to_string()), "{want}");
+        }
+        for want in [
+            "2021-06-01 10:00:00",
+            "2021-06-01 09:59:59",
+            "2021-06-01 11:00:00",
+            "2021-05-31 23:59:59",
+            "2021-03-31 00:00:00",
+        ] {
+            assert!(pools.datetimes.contains(&want.to_string()), "{want}");
+        }
+        assert_eq!(pools.exact_dates, ["2021-03-31", "2021-06-01"]);
+        let schema = Schema::from_ddl("CREATE TABLE t (d DATE NOT NULL, ts TIMESTAMP NOT NULL)")
+            .expect("ddl");
+        let mut rng = Rng::new(3);
+        let db = generate(&schema, &pools, &mut rng, 7, Allow::ALL, &mut |_, _| true);
+        assert!(db.rows() > 0);
+        for row in &db.tables[0] {
+            match (&row[0], &row[1]) {
+                (SqlVal::Text(d), SqlVal::Text(ts)) => {
+                    assert_eq!(d.len(), 10, "{d}");
+                    assert!(Stamp::parse(d).is_some(), "{d}");
+                    assert_eq!(ts.len(), 19, "{ts}");
+                    assert!(Stamp::parse(ts).is_some(), "{ts}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Fresh values (repairs) are dates too.
+        let used = HashSet::from([SqlVal::Text("2000-01-01".into()).key()]);
+        assert_eq!(
+            fresh(ColType::Date, &used),
+            SqlVal::Text("2000-01-02".into())
+        );
+    }
 }

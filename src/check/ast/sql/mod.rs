@@ -13,6 +13,8 @@ mod alias;
 mod bags;
 pub mod compat;
 pub mod datagen;
+pub mod dates;
+pub mod fixture;
 mod functions;
 pub mod schema;
 pub mod ties;
@@ -826,13 +828,32 @@ fn run_with(
             tried: 0,
         };
     }
-    // Text SQLite runs: the engine's arithmetic, then the bag compounds
-    // (which need the schema loaded to count a member's columns).
+    // Text SQLite runs: dates and times as the engine computes them (or
+    // `unknown`, naming what is not translated), the engine's arithmetic,
+    // then the bag compounds (which need the schema loaded to count a
+    // member's columns).
     let runnable = |sql: &str| {
-        let text = compat::for_engine(sql.trim().trim_end_matches(';'), &opts.dialect);
-        bags::rewrite(&text, &conn).unwrap_or(text)
+        let sql = sql.trim().trim_end_matches(';');
+        let sql = dates::translate(sql, schema, &opts.dialect)?.unwrap_or_else(|| sql.to_string());
+        let text = compat::for_engine(&sql, &opts.dialect);
+        Ok::<String, String>(bags::rewrite(&text, &conn).unwrap_or(text))
     };
-    let (run_left, run_right) = (runnable(left), runnable(right));
+    let (run_left, run_right) = match (runnable(left), runnable(right)) {
+        (Ok(l), Ok(r)) => (l, r),
+        (l, r) => {
+            let (side, e) = match (l, r) {
+                (Err(e), _) => ("left", e),
+                (_, Err(e)) => ("right", e),
+                _ => ("left", String::new()),
+            };
+            return Equivalence::Unknown {
+                reason: format!(
+                    "the {side} query is not run; it uses {e}, which SQLite does not compute as other engines do and tribunal does not translate"
+                ),
+                tried: 0,
+            };
+        }
+    };
     let runner = Runner {
         conn,
         schema,

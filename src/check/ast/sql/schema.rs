@@ -15,6 +15,11 @@ pub enum ColType {
     Real,
     /// Text.
     Text,
+    /// Dates, held as ISO text `YYYY-MM-DD`.
+    Date,
+    /// Dates with a time of day (`DATETIME`, `TIMESTAMP`), held as ISO
+    /// text `YYYY-MM-DD HH:MM:SS`.
+    DateTime,
 }
 
 impl ColType {
@@ -22,7 +27,7 @@ impl ColType {
         match self {
             ColType::Int => "INTEGER",
             ColType::Real => "REAL",
-            ColType::Text => "TEXT",
+            ColType::Text | ColType::Date | ColType::DateTime => "TEXT",
         }
     }
 }
@@ -97,6 +102,12 @@ impl SchemaError {
 
 fn col_type(dt: &DataType) -> ColType {
     let s = dt.to_string().to_ascii_lowercase();
+    if s.starts_with("timestamp") || s.starts_with("datetime") {
+        return ColType::DateTime;
+    }
+    if s == "date" {
+        return ColType::Date;
+    }
     if s.contains("int") || s.starts_with("bool") || s.starts_with("bit") {
         ColType::Int
     } else if s.contains("real")
