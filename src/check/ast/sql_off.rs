@@ -52,12 +52,7 @@ pub fn equivalent(_left: &str, _right: &str, schema: &Schema, _opts: &SqlOptions
 }
 
 /// Never runs: it takes a [`Schema`], which cannot exist in this build.
-pub fn differential(
-    _left: &str,
-    _right: &str,
-    schema: &Schema,
-    _opts: &SqlOptions,
-) -> Equivalence {
+pub fn differential(_left: &str, _right: &str, schema: &Schema, _opts: &SqlOptions) -> Equivalence {
     match *schema {}
 }
 

@@ -214,7 +214,10 @@ mod tests {
             renamed_where_safe("select emp.empno, emp from emp as emp", &reserved()),
             None
         );
-        assert_eq!(renamed_where_safe("select sal as sal from emp", &reserved()), None);
+        assert_eq!(
+            renamed_where_safe("select sal as sal from emp", &reserved()),
+            None
+        );
     }
 
     #[test]

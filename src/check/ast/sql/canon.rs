@@ -44,9 +44,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use sqlparser::ast::{
-    BinaryOperator, Distinct, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GroupByExpr, InTarget, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr,
-    Statement, TableFactor, TableWithJoins, UnaryOperator, Value,
+    BinaryOperator, Distinct, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
+    InTarget, JoinConstraint, JoinOperator, Query, Select, SelectItem, SetExpr, Statement,
+    TableFactor, TableWithJoins, UnaryOperator, Value,
 };
 use sqlparser::dialect::{Dialect, GenericDialect, dialect_from_str};
 use sqlparser::parser::Parser;
@@ -291,11 +291,7 @@ pub fn proof(left: &str, right: &str, reserved: &alias::Reserved, dialect: &str)
     if a.text != b.text {
         return None;
     }
-    let rules: Vec<&str> = a
-        .rules
-        .union(&b.rules)
-        .map(|&i| RULES[i])
-        .collect();
+    let rules: Vec<&str> = a.rules.union(&b.rules).map(|&i| RULES[i]).collect();
     let rules = if rules.is_empty() {
         "normalized".to_string()
     } else {
@@ -664,7 +660,16 @@ fn norm(e: Expr, cx: &mut Cx) -> Expr {
         Expr::BinaryOp { left, op, right } => match op {
             BinaryOperator::And | BinaryOperator::Or => {
                 let mut items = Vec::new();
-                flatten(Expr::BinaryOp { left, op: op.clone(), right }, &op, &mut items, cx);
+                flatten(
+                    Expr::BinaryOp {
+                        left,
+                        op: op.clone(),
+                        right,
+                    },
+                    &op,
+                    &mut items,
+                    cx,
+                );
                 junction(items, op, cx)
             }
             _ => {
@@ -823,11 +828,7 @@ fn norm(e: Expr, cx: &mut Cx) -> Expr {
 fn flatten(e: Expr, op: &BinaryOperator, out: &mut Vec<Expr>, cx: &mut Cx) {
     match e {
         Expr::Nested(x) => flatten(*x, op, out, cx),
-        Expr::BinaryOp {
-            left,
-            op: o,
-            right,
-        } if &o == op => {
+        Expr::BinaryOp { left, op: o, right } if &o == op => {
             flatten(*left, op, out, cx);
             flatten(*right, op, out, cx);
         }
@@ -843,11 +844,7 @@ fn flatten(e: Expr, op: &BinaryOperator, out: &mut Vec<Expr>, cx: &mut Cx) {
 fn flatten_normalized(e: Expr, op: &BinaryOperator, out: &mut Vec<Expr>) {
     match e {
         Expr::Nested(x) => flatten_normalized(*x, op, out),
-        Expr::BinaryOp {
-            left,
-            op: o,
-            right,
-        } if &o == op => {
+        Expr::BinaryOp { left, op: o, right } if &o == op => {
             flatten_normalized(*left, op, out);
             flatten_normalized(*right, op, out);
         }
@@ -994,9 +991,7 @@ fn operator(l: Expr, op: BinaryOperator, r: Expr, cx: &mut Cx) -> Expr {
             BinaryOperator::Plus => fold(a.checked_add(b)),
             BinaryOperator::Minus => fold(a.checked_sub(b)),
             BinaryOperator::Multiply => fold(a.checked_mul(b)),
-            BinaryOperator::Divide
-                if cx.int_division && b != 0 && a.checked_rem(b) == Some(0) =>
-            {
+            BinaryOperator::Divide if cx.int_division && b != 0 && a.checked_rem(b) == Some(0) => {
                 fold(a.checked_div(b))
             }
             BinaryOperator::Eq => Some(boolean(a == b)),

@@ -709,40 +709,34 @@ fn syntactic_proof(
     cl: &Result<(String, bool), String>,
     cr: &Result<(String, bool), String>,
 ) -> Option<Equivalence> {
-        if left.trim() == right.trim() && cl.is_ok() {
+    if left.trim() == right.trim() && cl.is_ok() {
+        return Some(Equivalence::Equivalent {
+            method: Method::Identical,
+            detail: "the two queries are identical".into(),
+        });
+    }
+    if let (Ok((a, _)), Ok((b, _))) = (cl, cr) {
+        if a == b {
             return Some(Equivalence::Equivalent {
-                method: Method::Identical,
-                detail: "the two queries are identical".into(),
+                method: Method::Canonical,
+                detail: format!("both canonicalize to `{a}`"),
             });
         }
-        if let (Ok((a, _)), Ok((b, _))) = (cl, cr) {
-            if a == b {
-                return Some(Equivalence::Equivalent {
-                    method: Method::Canonical,
-                    detail: format!("both canonicalize to `{a}`"),
-                });
-            }
-            // The same query up to the names of its aliases.
-            let reserved = reserved(schema);
-            if let (Some(ra), Some(rb)) = (alias::renamed(a, &reserved), alias::renamed(b, &reserved))
-                && ra == rb
-            {
-                return Some(Equivalence::Equivalent {
-                    method: Method::Canonical,
-                    detail: format!("both canonicalize to `{ra}` once their aliases are renamed"),
-                });
-            }
+        // The same query up to the names of its aliases.
+        let reserved = reserved(schema);
+        if let (Some(ra), Some(rb)) = (alias::renamed(a, &reserved), alias::renamed(b, &reserved))
+            && ra == rb
+        {
+            return Some(Equivalence::Equivalent {
+                method: Method::Canonical,
+                detail: format!("both canonicalize to `{ra}` once their aliases are renamed"),
+            });
         }
+    }
     None
 }
 
-fn decide(
-    left: &str,
-    right: &str,
-    schema: &Schema,
-    opts: &SqlOptions,
-    prove: bool,
-) -> Equivalence {
+fn decide(left: &str, right: &str, schema: &Schema, opts: &SqlOptions, prove: bool) -> Equivalence {
     let start = Instant::now();
     let cl = canonical(left, &opts.dialect);
     let cr = canonical(right, &opts.dialect);
@@ -775,7 +769,9 @@ fn decide(
             handle.interrupt();
         }
     });
-    let verdict = run_with(conn, left, right, schema, opts, &cl, &cr, ordered, start, prove);
+    let verdict = run_with(
+        conn, left, right, schema, opts, &cl, &cr, ordered, start, prove,
+    );
     drop(stop_tx);
     let _ = watchdog.join();
     verdict
