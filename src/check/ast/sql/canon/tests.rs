@@ -523,7 +523,7 @@ fn equal_normal_forms_of_joins_mean_equal_bags_in_sqlite() {
             ""
         };
         let build = |rng: &mut crate::rng::Rng| {
-            let mut order = vec!["r", "s", "u"];
+            let mut order = ["r", "s", "u"];
             for i in (1..order.len()).rev() {
                 order.swap(i, rng.below(i + 1));
             }
