@@ -21,6 +21,11 @@
 //!   or subqueries), IN-lists sorted and deduplicated, `x IN (v)` with a
 //!   literal `v` is `x = v`;
 //! - `GROUP BY` keys sorted and deduplicated;
+//! - `SELECT * FROM (q) AS t` with nothing else is `q` (where no `ORDER
+//!   BY` or `LIMIT` outside could read `t`), a parenthesized query without
+//!   clauses of its own is its body;
+//! - in a `WHERE` or `HAVING` (where NULL and FALSE alike drop the row),
+//!   `x IS NOT NULL` beside a comparison of the column `x` is dropped;
 //! - a `FROM` of inner and comma joins is a set of relations with one
 //!   conjunction (the `ON` conditions and the `WHERE`): the relations are
 //!   sorted and every condition moves to `WHERE`, when the select list
@@ -55,13 +60,15 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 use super::alias;
 
 /// The rules, as reported in a proof's evidence (in this order).
-const RULES: [&str; 6] = [
+const RULES: [&str; 8] = [
     "aliases renamed",
+    "subqueries unwrapped",
     "joins reordered",
     "constants folded",
     "predicates normalized",
     "operands ordered",
     "group keys ordered",
+    "filters simplified",
 ];
 
 /// A query's normal form and the rules that changed it.
@@ -307,6 +314,10 @@ fn norm_query(q: &mut Query, cx: &mut Cx) {
         }
     }
     norm_set(&mut q.body, cx);
+    // Unwrapped only where nothing outside reads the derived table's name.
+    if q.order_by.is_none() && q.limit_clause.is_none() && q.fetch.is_none() {
+        unwrap(&mut q.body, cx);
+    }
 }
 
 fn norm_set(s: &mut SetExpr, cx: &mut Cx) {
@@ -316,9 +327,146 @@ fn norm_set(s: &mut SetExpr, cx: &mut Cx) {
         SetExpr::SetOperation { left, right, .. } => {
             norm_set(left, cx);
             norm_set(right, cx);
+            unwrap(left, cx);
+            unwrap(right, cx);
         }
         _ => {}
     }
+}
+
+/// A query with nothing but its body (no `WITH`, `ORDER BY`, `LIMIT`, ...).
+fn bare(q: &Query) -> bool {
+    q.with.is_none()
+        && q.order_by.is_none()
+        && q.limit_clause.is_none()
+        && q.fetch.is_none()
+        && q.locks.is_empty()
+        && q.for_clause.is_none()
+        && q.settings.is_none()
+        && q.format_clause.is_none()
+        && q.pipe_operators.is_empty()
+}
+
+/// `SELECT * FROM (q) AS t` (and nothing else) is `q`'s rows in `q`'s
+/// column order, and a parenthesized bare query is its body: both are
+/// replaced by the body of `q` (whose printed form must still parse back
+/// to the same tree, so `A EXCEPT (B EXCEPT C)` is never flattened).
+fn unwrap(s: &mut SetExpr, cx: &mut Cx) {
+    loop {
+        let inner = match s {
+            SetExpr::Query(q) if bare(q) => (*q.body).clone(),
+            SetExpr::Select(sel) => match passthrough(sel) {
+                Some(q) => {
+                    cx.fired("subqueries unwrapped");
+                    q
+                }
+                None => return,
+            },
+            _ => return,
+        };
+        *s = inner;
+    }
+}
+
+/// The body of `q` when `sel` is exactly `SELECT * FROM (q) [AS t]`.
+fn passthrough(sel: &Select) -> Option<SetExpr> {
+    let [SelectItem::Wildcard(w)] = sel.projection.as_slice() else {
+        return None;
+    };
+    let [t] = sel.from.as_slice() else {
+        return None;
+    };
+    let TableFactor::Derived {
+        lateral: false,
+        subquery,
+        alias,
+        sample: None,
+    } = &t.relation
+    else {
+        return None;
+    };
+    let plain_select = *w == sqlparser::ast::WildcardAdditionalOptions::default()
+        && t.joins.is_empty()
+        && alias.as_ref().is_none_or(|a| a.columns.is_empty())
+        && sel.distinct.is_none()
+        && sel.top.is_none()
+        && sel.select_modifiers.is_none()
+        && sel.optimizer_hints.is_empty()
+        && sel.exclude.is_none()
+        && sel.into.is_none()
+        && sel.lateral_views.is_empty()
+        && sel.prewhere.is_none()
+        && sel.selection.is_none()
+        && sel.connect_by.is_empty()
+        && matches!(&sel.group_by, GroupByExpr::Expressions(k, m) if k.is_empty() && m.is_empty())
+        && sel.cluster_by.is_empty()
+        && sel.distribute_by.is_empty()
+        && sel.sort_by.is_empty()
+        && sel.having.is_none()
+        && sel.named_window.is_empty()
+        && sel.qualify.is_none()
+        && sel.value_table_mode.is_none()
+        && sel.flavor == sqlparser::ast::SelectFlavor::Standard;
+    (plain_select && bare(subquery)).then(|| (*subquery.body).clone())
+}
+
+/// The top-level conjuncts of a normalized filter.
+fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Nested(x) => conjuncts(*x, out),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            conjuncts(*left, out);
+            conjuncts(*right, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// A normalized `WHERE` or `HAVING`, where only TRUE keeps a row (NULL
+/// and FALSE alike drop it): `x IS NOT NULL` is dropped beside a
+/// comparison of `x` itself (NULL wherever `x` is NULL, so the row is
+/// dropped either way).
+fn filter(e: Expr, cx: &mut Cx) -> Expr {
+    let mut items = Vec::new();
+    conjuncts(e.clone(), &mut items);
+    if items.len() < 2 {
+        return e;
+    }
+    let compared = |x: &Expr, items: &[Expr]| {
+        items.iter().any(|i| match i {
+            Expr::BinaryOp { left, op, right } => {
+                matches!(
+                    op,
+                    BinaryOperator::Eq
+                        | BinaryOperator::NotEq
+                        | BinaryOperator::Lt
+                        | BinaryOperator::LtEq
+                ) && (unparen((**left).clone()) == *x || unparen((**right).clone()) == *x)
+            }
+            _ => false,
+        })
+    };
+    let kept: Vec<Expr> = items
+        .iter()
+        .filter(|i| match i {
+            Expr::IsNotNull(x) => {
+                let x = unparen((**x).clone());
+                !(matches!(x, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                    && compared(&x, &items))
+            }
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    if kept.len() == items.len() {
+        return e;
+    }
+    cx.fired("filters simplified");
+    junction(kept, BinaryOperator::And, cx)
 }
 
 fn norm_factor(f: &mut TableFactor, cx: &mut Cx) {
@@ -368,10 +516,10 @@ fn norm_select(sel: &mut Select, cx: &mut Cx) {
         }
     }
     if let Some(e) = sel.selection.take() {
-        sel.selection = Some(norm(e, cx));
+        sel.selection = Some(filter(norm(e, cx), cx));
     }
     if let Some(e) = sel.having.take() {
-        sel.having = Some(norm(e, cx));
+        sel.having = Some(filter(norm(e, cx), cx));
     }
     if let GroupByExpr::Expressions(keys, modifiers) = &mut sel.group_by {
         for k in keys.iter_mut() {
@@ -502,7 +650,8 @@ fn reorder_joins(sel: &mut Select, cx: &mut Cx) {
     sel.selection = preds
         .into_iter()
         .reduce(|a, b| binary(a, BinaryOperator::And, b))
-        .map(|e| norm(e, cx));
+        .map(|e| norm(e, cx))
+        .map(|e| filter(e, cx));
 }
 
 fn null() -> Expr {

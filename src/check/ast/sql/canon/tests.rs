@@ -453,6 +453,45 @@ fn equal_normal_forms_mean_equal_values_in_sqlite() {
         compared > 2000 && equal_forms > 500,
         "{compared} {equal_forms}"
     );
+    // As filters (`WHERE`: NULL and FALSE alike drop the row), with
+    // variations that add `IS NOT NULL` conjuncts.
+    let (mut equal_filters, mut filters) = (0, 0);
+    for _ in 0..2000 {
+        let e = random_expr(&mut rng, 3);
+        let f = match rng.below(3) {
+            0 => random_expr(&mut rng, 3),
+            1 => format!("({e}) and a is not null"),
+            _ => format!("b is not null and ({e}) and (c is not null)"),
+        };
+        let q = |p: &str| format!("select rowid from t where {p}");
+        let (Ok((ta, _)), Ok((tb, _))) = (canonical(&q(&e), "sqlite"), canonical(&q(&f), "sqlite"))
+        else {
+            continue;
+        };
+        let (Some(na), Some(nb)) = (
+            normal_form(&ta, &reserved(), "sqlite"),
+            normal_form(&tb, &reserved(), "sqlite"),
+        ) else {
+            continue;
+        };
+        let Some(ra) = bag(&conn, &q(&e)) else {
+            continue;
+        };
+        filters += 1;
+        assert_eq!(Some(ra.clone()), bag(&conn, &na.text), "{e} -> {}", na.text);
+        if na.text == nb.text {
+            equal_filters += 1;
+            assert_eq!(
+                Some(ra),
+                bag(&conn, &q(&f)),
+                "proved but different: {e} vs {f}"
+            );
+        }
+    }
+    assert!(
+        filters > 1500 && equal_filters > 50,
+        "{filters} {equal_filters}"
+    );
 }
 
 /// A random predicate over the columns of `r`, `s` and `u`.
@@ -588,4 +627,69 @@ fn equal_normal_forms_of_joins_mean_equal_bags_in_sqlite() {
         }
     }
     assert!(compared > 300 && proved > 50, "{compared} {proved}");
+}
+
+#[test]
+fn a_pass_through_select_is_its_subquery() {
+    proved(
+        "select * from (select a from t where a = 1 except select b from t) as s except select c from t",
+        "select a from t where a = 1 except select b from t except select c from t",
+    );
+    proved(
+        "select a from t where a in (select * from (select b from t) as s)",
+        "select a from t where a in (select b from t)",
+    );
+    // EXCEPT does not associate.
+    not_proved(
+        "select a from t except (select b from t except select c from t)",
+        "select a from t except select b from t except select c from t",
+    );
+    // A subquery with its own LIMIT keeps it; an outer ORDER BY may read `s`.
+    not_proved(
+        "select * from (select a from t limit 1) as s",
+        "select a from t limit 1",
+    );
+    not_proved(
+        "select * from (select a from t) as s order by s.a",
+        "select a from t order by s.a",
+    );
+    // Anything besides the wildcard makes it a query of its own.
+    not_proved(
+        "select distinct * from (select a from t) as s",
+        "select a from t",
+    );
+    not_proved(
+        "select * from (select a from t) as s where s.a = 1",
+        "select a from t",
+    );
+}
+
+#[test]
+fn a_filter_drops_is_not_null_beside_a_comparison_of_the_column() {
+    proved(
+        "select a from t where a = 10 and a is not null",
+        "select a from t where a = 10",
+    );
+    proved(
+        "select a from t group by a having a < 3 and a is not null",
+        "select a from t group by a having a < 3",
+    );
+    // As a value, NULL AND FALSE is FALSE, not NULL.
+    not_proved(
+        "select a = 10 and a is not null from t",
+        "select a = 10 from t",
+    );
+    // Only beside a comparison of that very column.
+    not_proved(
+        "select a from t where b = 10 and a is not null",
+        "select a from t where b = 10",
+    );
+    not_proved(
+        "select a from t where a = 10 or a is not null",
+        "select a from t where a = 10",
+    );
+    not_proved(
+        "select a from t where a is null and a = 10",
+        "select a from t where a = 10",
+    );
 }
