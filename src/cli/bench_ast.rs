@@ -11,7 +11,8 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::equiv::{BenchArgs, Pair, SchemaCache, check_pair, verdict_json};
-use crate::check::ast::{Dialect, Options};
+use crate::check::ast::equivalence::Equivalence;
+use crate::check::ast::{Dialect, Options, sql, strip_fence};
 use crate::rng::Rng;
 
 /// Counts and timings of one dataset.
@@ -38,6 +39,17 @@ pub struct Tally {
     pub classes: std::collections::BTreeMap<String, usize>,
     /// `unknown` pairs by the first words of their reason.
     pub unknown_reasons: std::collections::BTreeMap<String, usize>,
+    /// `equivalent` verdicts that are proofs (identical or canonical).
+    pub proved: usize,
+    /// Of `proved`, the proofs by normal form (`canon.rs`): the pairs that
+    /// were differential evidence before the normal form.
+    pub by_normal_form: usize,
+    /// Proved SQL pairs the differential search also found no
+    /// counterexample for (the cross-check of every proof).
+    pub proofs_confirmed: usize,
+    /// Proved SQL pairs the differential search refuted: each one is a
+    /// wrong proof (or a wrong search), listed by id.
+    pub proofs_refuted: Vec<String>,
 }
 
 impl Tally {
@@ -469,10 +481,53 @@ fn run_set(
         if verbose {
             println!("{}", verdict_json(p.id.as_ref(), &r, ms));
         }
+        if let Ok(v @ Equivalence::Equivalent { .. }) = &r
+            && v.method().is_some_and(|m| m.proves())
+        {
+            t.proved += 1;
+            if let Equivalence::Equivalent { detail, .. } = v
+                && !detail.starts_with("both canonicalize")
+                && !detail.starts_with("the two queries")
+            {
+                t.by_normal_form += 1;
+            }
+            match search_only(p, opts, &mut cache, base) {
+                Some(Equivalence::NotEquivalent { .. }) => t.proofs_refuted.push(
+                    p.id.as_ref()
+                        .map_or_else(|| "?".to_string(), |id| id.to_string()),
+                ),
+                Some(Equivalence::Equivalent { .. }) => t.proofs_confirmed += 1,
+                _ => {}
+            }
+        }
         t.add(label, ms);
     }
     t.seconds = all.elapsed().as_secs_f64();
     t
+}
+
+/// The differential search alone on a SQL pair (no proof is tried), to
+/// cross-check a proof; `None` for other dialects or without a schema.
+fn search_only(
+    p: &Pair,
+    opts: &Options,
+    cache: &mut SchemaCache,
+    base: &Path,
+) -> Option<Equivalence> {
+    if p.dialect != Some(Dialect::Sql) {
+        return None;
+    }
+    let schema = cache.get(p.schema.as_deref()?, base).ok()?;
+    let mut o = opts.sql.clone();
+    if let Some(d) = &p.sql_dialect {
+        o.dialect = d.clone();
+    }
+    Some(sql::differential(
+        &strip_fence(p.left.as_str()?),
+        &strip_fence(p.right.as_str()?),
+        &schema,
+        &o,
+    ))
 }
 
 /// Runs the benchmark and prints a Markdown table.
@@ -543,6 +598,33 @@ pub fn run(a: &BenchArgs) -> ExitCode {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for t in &tallies {
         println!("{}", t.row());
+    }
+    println!();
+    println!(
+        "| set | proved | of which by normal form | tested | refuted | unknown | proofs the search confirms | proofs the search refutes |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for t in tallies.iter().filter(|t| !t.name.starts_with("generated")) {
+        let refuted = if t.proofs_refuted.is_empty() {
+            "0".to_string()
+        } else {
+            format!(
+                "{} ({})",
+                t.proofs_refuted.len(),
+                t.proofs_refuted.join(", ")
+            )
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            t.name,
+            t.proved,
+            t.by_normal_form,
+            t.equivalent - t.proved,
+            t.not_equivalent,
+            t.unknown,
+            t.proofs_confirmed,
+            refuted,
+        );
     }
     println!();
     println!("| set | counterexamples by what they need |");

@@ -9,7 +9,9 @@ use rstest::rstest;
 use serde_json::{Value, json};
 use tribunal::check::ast::audience::{self, Limits, Names, canonicalize, decide, parse};
 use tribunal::check::ast::json::{JsonOptions, equivalent as json_equivalent};
-use tribunal::check::ast::sql::{Schema, SqlOptions, equivalent as sql_equivalent};
+use tribunal::check::ast::sql::{
+    Schema, SqlOptions, differential as sql_differential, equivalent as sql_equivalent,
+};
 use tribunal::check::ast::tolerance::{Class, Classes};
 use tribunal::check::ast::{Dialect, Equivalence, Method, OnUnknown, load_schema, to_result};
 use tribunal::cli::bench_ast::{mutate, random_audience, rewrite};
@@ -711,6 +713,111 @@ fn spider_inequivalent_pairs_are_mostly_refuted() {
     eprintln!("spider subset: refuted {refuted}/{total}");
     // Measured 2026-11-25; the labels are noisy (ties), so not 100%.
     assert!(refuted * 100 >= total * 70, "refuted {refuted}/{total}");
+}
+
+/// Every pair the normal form proves is also run differentially, and
+/// agrees: no proof on the Calcite and Spider subsets is refuted, and no
+/// Spider pair the search refutes is proved.
+#[test]
+fn every_proof_by_normal_form_survives_the_search() {
+    let opts = SqlOptions {
+        max_dbs: 60,
+        budget_ms: 600_000,
+        ..SqlOptions::default()
+    };
+    let mut proved = 0;
+    let calcite = read_pairs("semantic_equivalent.head40.jsonl")
+        .into_iter()
+        .map(|p| {
+            (
+                Schema::from_ddl(p["schema"].as_str().unwrap_or_default()).expect("ddl"),
+                p,
+            )
+        });
+    let spider = read_pairs("semantic_inequivalent.head30.jsonl")
+        .into_iter()
+        .map(|p| {
+            let db: Value =
+                serde_json::from_str(p["schema"].as_str().unwrap_or("{}")).expect("summary");
+            let db_id = db
+                .as_object()
+                .and_then(|m| m.keys().next().cloned())
+                .unwrap_or_default();
+            let schema = load_schema(
+                &format!("tables.subset.json#{db_id}"),
+                None,
+                Path::new("tests/data/spider-schema"),
+            )
+            .expect("schema");
+            (schema, p)
+        });
+    for (schema, p) in calcite.chain(spider) {
+        let (a, b) = (
+            p["sql1"].as_str().unwrap_or_default(),
+            p["sql2"].as_str().unwrap_or_default(),
+        );
+        let v = sql_equivalent(a, b, &schema, &opts);
+        let searched = sql_differential(a, b, &schema, &opts);
+        assert_ne!(searched.method(), Some(Method::Canonical));
+        if v.method() == Some(Method::Canonical) {
+            proved += 1;
+            assert_ne!(
+                searched.label(),
+                "not_equivalent",
+                "proved but refuted: {p}: {} / {}",
+                v.reason(),
+                searched.reason()
+            );
+        }
+        if searched.label() == "not_equivalent" {
+            assert_eq!(v.label(), "not_equivalent", "{p}: {}", v.reason());
+        }
+    }
+    assert!(proved >= 3, "proved {proved}");
+}
+
+#[test]
+fn yaml_check_sql_proves_a_reordered_join_and_names_the_rules() {
+    let ddl = "CREATE TABLE dept (deptno INT PRIMARY KEY, name TEXT); \
+               CREATE TABLE emp (empno INT PRIMARY KEY, ename TEXT, sal INT, deptno INT REFERENCES dept (deptno));";
+    let r = run_check(
+        json!({"ast_equivalent": {"dialect": "sql", "schema": ddl}}),
+        tribunal::verdict::Output::text(
+            "SELECT e.ename FROM dept AS d JOIN emp AS e ON d.deptno = e.deptno WHERE NOT e.sal <= 10 / 2",
+        ),
+        Some(json!(
+            "SELECT emp0.ename FROM emp AS emp0, dept AS dept0 WHERE emp0.sal > 5 AND emp0.deptno = dept0.deptno"
+        )),
+    );
+    assert_eq!(r.outcome, Outcome::Pass, "{}", r.reason);
+    let ev = r.evidence.expect("evidence");
+    assert_eq!(ev["method"], "canonical");
+    assert_eq!(ev["proof"], true);
+    let detail = ev["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with(
+            "aliases renamed, joins reordered, constants folded, predicates normalized, operands ordered: both canonicalize to `"
+        ),
+        "{detail}"
+    );
+    // A LEFT JOIN is not reordered: the search decides, and refutes.
+    let r = run_check(
+        json!({"ast_equivalent": {"dialect": "sql", "schema": ddl}}),
+        tribunal::verdict::Output::text(
+            "SELECT e.ename FROM dept AS d LEFT JOIN emp AS e ON d.deptno = e.deptno",
+        ),
+        Some(json!(
+            "SELECT e.ename FROM emp AS e LEFT JOIN dept AS d ON d.deptno = e.deptno"
+        )),
+    );
+    assert_eq!(r.label.as_deref(), Some("not_equivalent"), "{}", r.reason);
+    // `x = x` is not TRUE: a NULL tells them apart.
+    let r = run_check(
+        json!({"ast_equivalent": {"dialect": "sql", "schema": ddl}}),
+        tribunal::verdict::Output::text("SELECT ename FROM emp WHERE sal = sal"),
+        Some(json!("SELECT ename FROM emp WHERE TRUE")),
+    );
+    assert_eq!(r.label.as_deref(), Some("not_equivalent"), "{}", r.reason);
 }
 
 // ---- `tribunal equiv --pairs` lines ----

@@ -32,6 +32,18 @@ pub struct Reserved {
 /// `text` (a canonical rendering) with its aliases renamed, or `None` when
 /// the rename is refused or there is nothing to rename.
 pub fn renamed(text: &str, reserved: &Reserved) -> Option<String> {
+    rename(text, reserved, false)
+}
+
+/// Like [`renamed`], but a name that could mean something else is kept as
+/// it is (every occurrence of it) instead of refusing the whole rename;
+/// the other names are renamed. Renaming some names, each everywhere,
+/// to fresh names captures nothing either.
+pub fn renamed_where_safe(text: &str, reserved: &Reserved) -> Option<String> {
+    rename(text, reserved, true)
+}
+
+fn rename(text: &str, reserved: &Reserved, partial: bool) -> Option<String> {
     let tokens = Tokenizer::new(&GenericDialect {}, text).tokenize().ok()?;
     if text.to_ascii_lowercase().contains("tribunal_a") {
         return None;
@@ -61,7 +73,18 @@ pub fn renamed(text: &str, reserved: &Reserved) -> Option<String> {
             && !casts.last().copied().unwrap_or(false);
         prev = Some(t);
     }
-    if names.is_empty() || names.keys().any(|n| reserved.columns.contains(n)) {
+    let mut kept: HashSet<String> = HashSet::new();
+    if partial {
+        kept.extend(
+            names
+                .keys()
+                .filter(|n| reserved.columns.contains(*n))
+                .cloned(),
+        );
+    } else if names.keys().any(|n| reserved.columns.contains(n)) {
+        return None;
+    }
+    if names.is_empty() {
         return None;
     }
     // Positions of the non-blank tokens, to look at neighbours.
@@ -78,7 +101,11 @@ pub fn renamed(text: &str, reserved: &Reserved) -> Option<String> {
         let prev = j.checked_sub(1).map(|p| &tokens[solid[p]]);
         // A declared name called as a function is not (only) an alias.
         if matches!(next, Some(Token::LParen)) {
-            return None;
+            if !partial {
+                return None;
+            }
+            kept.insert(key(w));
+            continue;
         }
         if reserved.tables.contains(&key(w)) {
             // `emp AS emp`: the table keeps its name; the alias is the
@@ -90,10 +117,25 @@ pub fn renamed(text: &str, reserved: &Reserved) -> Option<String> {
                 continue;
             }
             if !declared && !matches!(next, Some(Token::Period)) {
-                return None;
+                if !partial {
+                    return None;
+                }
+                kept.insert(key(w));
+                continue;
             }
         }
         rename[i] = true;
+    }
+    // A kept name is kept everywhere.
+    for (i, t) in tokens.iter().enumerate() {
+        if let Token::Word(w) = t
+            && kept.contains(&key(w))
+        {
+            rename[i] = false;
+        }
+    }
+    if !rename.contains(&true) {
+        return None;
     }
     let mut out = String::with_capacity(text.len());
     for (i, t) in tokens.iter().enumerate() {
@@ -150,6 +192,30 @@ mod tests {
         // The bare table name used as a value is not the alias.
         assert_eq!(
             renamed("select emp.empno, emp from emp as emp", &reserved()),
+            None
+        );
+    }
+
+    #[test]
+    fn where_safe_keeps_the_names_that_could_mean_something_else() {
+        use super::renamed_where_safe;
+        // `sal` is a column: it keeps its name everywhere; `e` is renamed.
+        assert_eq!(
+            renamed_where_safe("select e.sal as sal from emp as e", &reserved()).as_deref(),
+            Some("select tribunal_a2.sal as sal from emp as tribunal_a2")
+        );
+        // `max` is also called: kept, call and alias alike.
+        assert_eq!(
+            renamed_where_safe("select max(e.sal) as max from emp as e", &reserved()).as_deref(),
+            Some("select max(tribunal_a2.sal) as max from emp as tribunal_a2")
+        );
+        // The bare table name used as a value keeps the table's name.
+        assert_eq!(
+            renamed_where_safe("select emp.empno, emp from emp as emp", &reserved()),
+            None
+        );
+        assert_eq!(
+            renamed_where_safe("select sal as sal from emp", &reserved()),
             None
         );
     }

@@ -11,6 +11,7 @@
 
 mod alias;
 mod bags;
+mod canon;
 pub mod compat;
 pub mod datagen;
 pub mod dates;
@@ -675,43 +676,74 @@ const LEVELS: [(Allow, usize); 8] = [
 /// Decides whether two queries return the same results on every database
 /// of `schema` (as far as generated databases can tell).
 pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -> Equivalence {
-    let start = Instant::now();
-    let cl = canonical(left, &opts.dialect);
-    let cr = canonical(right, &opts.dialect);
+    decide(left, right, schema, opts, true)
+}
+
+/// Differential execution alone, never a proof: how `bench-ast` checks
+/// that every pair [`equivalent`] proves also survives the search.
+pub fn differential(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -> Equivalence {
+    decide(left, right, schema, opts, false)
+}
+
+/// The schema's table and column names, which an alias rename must not
+/// capture.
+fn reserved(schema: &Schema) -> alias::Reserved {
+    alias::Reserved {
+        tables: schema
+            .tables
+            .iter()
+            .map(|t| t.name.to_ascii_lowercase())
+            .collect(),
+        columns: schema
+            .tables
+            .iter()
+            .flat_map(|t| t.columns.iter().map(|c| c.name.to_ascii_lowercase()))
+            .collect(),
+    }
+}
+
+/// The proofs that need no database: identical text, identical canonical
+/// text, or the same text once aliases are renamed.
+fn syntactic_proof(
+    left: &str,
+    right: &str,
+    schema: &Schema,
+    cl: &Result<(String, bool), String>,
+    cr: &Result<(String, bool), String>,
+) -> Option<Equivalence> {
     if left.trim() == right.trim() && cl.is_ok() {
-        return Equivalence::Equivalent {
+        return Some(Equivalence::Equivalent {
             method: Method::Identical,
             detail: "the two queries are identical".into(),
-        };
+        });
     }
-    if let (Ok((a, _)), Ok((b, _))) = (&cl, &cr) {
+    if let (Ok((a, _)), Ok((b, _))) = (cl, cr) {
         if a == b {
-            return Equivalence::Equivalent {
+            return Some(Equivalence::Equivalent {
                 method: Method::Canonical,
                 detail: format!("both canonicalize to `{a}`"),
-            };
+            });
         }
         // The same query up to the names of its aliases.
-        let reserved = alias::Reserved {
-            tables: schema
-                .tables
-                .iter()
-                .map(|t| t.name.to_ascii_lowercase())
-                .collect(),
-            columns: schema
-                .tables
-                .iter()
-                .flat_map(|t| t.columns.iter().map(|c| c.name.to_ascii_lowercase()))
-                .collect(),
-        };
+        let reserved = reserved(schema);
         if let (Some(ra), Some(rb)) = (alias::renamed(a, &reserved), alias::renamed(b, &reserved))
             && ra == rb
         {
-            return Equivalence::Equivalent {
+            return Some(Equivalence::Equivalent {
                 method: Method::Canonical,
                 detail: format!("both canonicalize to `{ra}` once their aliases are renamed"),
-            };
+            });
         }
+    }
+    None
+}
+
+fn decide(left: &str, right: &str, schema: &Schema, opts: &SqlOptions, prove: bool) -> Equivalence {
+    let start = Instant::now();
+    let cl = canonical(left, &opts.dialect);
+    let cr = canonical(right, &opts.dialect);
+    if prove && let Some(proved) = syntactic_proof(left, right, schema, &cl, &cr) {
+        return proved;
     }
     let ordered_l = cl
         .as_ref()
@@ -739,7 +771,9 @@ pub fn equivalent(left: &str, right: &str, schema: &Schema, opts: &SqlOptions) -
             handle.interrupt();
         }
     });
-    let verdict = run_with(conn, left, right, schema, opts, &cl, &cr, ordered, start);
+    let verdict = run_with(
+        conn, left, right, schema, opts, &cl, &cr, ordered, start, prove,
+    );
     drop(stop_tx);
     let _ = watchdog.join();
     verdict
@@ -819,6 +853,7 @@ fn run_with(
     cr: &Result<(String, bool), String>,
     ordered: bool,
     start: Instant,
+    prove: bool,
 ) -> Equivalence {
     if let Err(e) =
         functions::register(&conn).and_then(|()| conn.execute_batch(&schema.sqlite_ddl()))
@@ -885,6 +920,18 @@ fn run_with(
                 tried: 0,
             };
         }
+    }
+    // Both queries run, so neither is invalid: a proof by normal form
+    // (which takes both to be valid SQL) may now be tried.
+    if prove
+        && let (Ok((a, _)), Ok((b, _))) = (cl, cr)
+        && !schema.sqlite_ddl().to_ascii_lowercase().contains("collate")
+        && let Some(detail) = canon::proof(a, b, &reserved(schema), &opts.dialect)
+    {
+        return Equivalence::Equivalent {
+            method: Method::Canonical,
+            detail,
+        };
     }
     let mut runner = runner;
     // A probe that SQLite cannot run is left out (no tie is then seen).
