@@ -483,23 +483,9 @@ fn norm_from(t: &mut TableWithJoins, cx: &mut Cx) {
     norm_factor(&mut t.relation, cx);
     for j in &mut t.joins {
         norm_factor(&mut j.relation, cx);
-        if let Some(JoinConstraint::On(e)) = constraint_mut(&mut j.join_operator) {
+        if let Some(JoinConstraint::On(e)) = super::join_constraint_mut(&mut j.join_operator) {
             *e = norm(std::mem::replace(e, null()), cx);
         }
-    }
-}
-
-fn constraint_mut(op: &mut JoinOperator) -> Option<&mut JoinConstraint> {
-    match op {
-        JoinOperator::Join(c)
-        | JoinOperator::Inner(c)
-        | JoinOperator::Left(c)
-        | JoinOperator::LeftOuter(c)
-        | JoinOperator::Right(c)
-        | JoinOperator::RightOuter(c)
-        | JoinOperator::FullOuter(c)
-        | JoinOperator::CrossJoin(c) => Some(c),
-        _ => None,
     }
 }
 

@@ -729,23 +729,9 @@ impl Tr<'_> {
 
     fn join(&mut self, rel: &mut TableFactor, op: &mut JoinOperator) -> Res<()> {
         self.factor(rel)?;
-        let c = match op {
-            JoinOperator::Join(c)
-            | JoinOperator::Inner(c)
-            | JoinOperator::Left(c)
-            | JoinOperator::LeftOuter(c)
-            | JoinOperator::Right(c)
-            | JoinOperator::RightOuter(c)
-            | JoinOperator::FullOuter(c)
-            | JoinOperator::CrossJoin(c)
-            | JoinOperator::Semi(c)
-            | JoinOperator::LeftSemi(c)
-            | JoinOperator::RightSemi(c)
-            | JoinOperator::Anti(c)
-            | JoinOperator::LeftAnti(c)
-            | JoinOperator::RightAnti(c)
-            | JoinOperator::StraightJoin(c) => c,
-            other => return self.untouched(&other_join_text(other)),
+        let c = match super::join_constraint_mut(op) {
+            Some(c) => c,
+            None => return self.untouched(&other_join_text(op)),
         };
         if let JoinConstraint::On(e) = c {
             self.condition(e)?;

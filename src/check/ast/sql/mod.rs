@@ -173,6 +173,32 @@ pub fn canonical(sql: &str, dialect: &str) -> Result<(String, bool), String> {
     Ok((lower_outside_quotes(&stmt.to_string()), ordered))
 }
 
+/// The constraint (`ON`, `USING`, ...) of a join that has one, whatever its
+/// kind: the one place the translations and the normal form read it from.
+pub(super) fn join_constraint_mut(
+    op: &mut sqlparser::ast::JoinOperator,
+) -> Option<&mut sqlparser::ast::JoinConstraint> {
+    use sqlparser::ast::JoinOperator as J;
+    match op {
+        J::Join(c)
+        | J::Inner(c)
+        | J::Left(c)
+        | J::LeftOuter(c)
+        | J::Right(c)
+        | J::RightOuter(c)
+        | J::FullOuter(c)
+        | J::CrossJoin(c)
+        | J::Semi(c)
+        | J::LeftSemi(c)
+        | J::RightSemi(c)
+        | J::Anti(c)
+        | J::LeftAnti(c)
+        | J::RightAnti(c)
+        | J::StraightJoin(c) => Some(c),
+        _ => None,
+    }
+}
+
 fn lower_outside_quotes(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut quote: Option<char> = None;
