@@ -10,8 +10,9 @@
 //! 2. `record`: live calls recorded to cassettes, snapshots accepted;
 //! 3. `warm`: replayed from the cassettes, snapshots compared (the steady
 //!    state of a suite in CI);
-//! 4. `first`: replayed again with no accepted snapshot, so every trial
-//!    writes a pending `.snap.new` (a suite's first runs).
+//! 4. `first`: replayed again with no accepted snapshot (the accepted ones
+//!    are moved aside), so every trial writes a pending `.snap.new` (a
+//!    suite's first runs).
 //!
 //! Each phase reports wall time (and, for live phases, the ideal: the
 //! server's latency times the rounds the concurrency allows), CPU per case
@@ -194,6 +195,7 @@ fn phases(root: &Path, args: &E2eArgs, server: &MockServer) -> Result<Vec<Phase>
         .thread_id()
         .map(|t| format!("/proc/self/task/{t}/stat"));
     let snapshots = root.join("evals").join("snapshots");
+    let accepted_aside = root.join("snapshots.accepted");
     let mut out = Vec::new();
     for (name, mode, update) in [
         ("cold", "live", "no"),
@@ -202,8 +204,18 @@ fn phases(root: &Path, args: &E2eArgs, server: &MockServer) -> Result<Vec<Phase>
         ("first", "replay", "auto"),
     ] {
         if name == "first" {
-            std::fs::remove_dir_all(&snapshots)
-                .map_err(|e| format!("cannot remove {}: {e}", snapshots.display()))?;
+            // Moved aside, not deleted: ext4 avoids reusing the inodes of
+            // files deleted in the last minute or so, and allocating next to
+            // 1,000 of them makes each file creation several times slower
+            // (`recently_deleted` in a profile). A suite's first run follows
+            // no such mass deletion, so the phase should not either.
+            std::fs::rename(&snapshots, &accepted_aside).map_err(|e| {
+                format!(
+                    "cannot move {} to {}: {e}",
+                    snapshots.display(),
+                    accepted_aside.display()
+                )
+            })?;
         }
         let env = Env::from_vars([
             ("TRIBUNAL_MODE", mode),
@@ -276,6 +288,8 @@ fn phases(root: &Path, args: &E2eArgs, server: &MockServer) -> Result<Vec<Phase>
             calls,
         });
     }
+    // Deleted once every phase is timed.
+    let _ = std::fs::remove_dir_all(&accepted_aside);
     let pending = count_files(&snapshots, ".snap.new");
     if pending != args.cases {
         return Err(format!(

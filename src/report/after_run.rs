@@ -146,81 +146,113 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     let results_json = dir.join("runs").join(format!("{}.json", run.run_id));
     let last_json = dir.join("last.json");
     write_results(&results_json, run)?;
-    crate::fsutil::copy_atomic_unsynced(&results_json, &last_json)
-        .map_err(|e| ReportError::write(&last_json, e))?;
-    let r = settings.retention;
-    super::retention::prune_runs(
-        &dir.join("runs"),
-        r.keep_runs,
-        r.runs_max_bytes,
-        &results_json,
-    );
 
-    let mut warnings = Vec::new();
-    let mut history_error = None;
-    let mut history_path = None;
-    let mut points = Vec::new();
-    if let Some(path) = &settings.history {
-        let stored = history::History::open(path).and_then(|mut h| {
-            h.store(run)?;
-            h.trim(settings.keep)?;
-            h.trim_bytes(settings.retention.history_max_bytes)?;
-            h.points(PLOT_RUNS)
+    // The history (store, retention, the plots' points, and the checkpoint
+    // SQLite makes when the connection closes) runs on its own thread while
+    // this one writes the other reports; only the HTML report waits for it.
+    std::thread::scope(|scope| {
+        let history_job = settings.history.as_ref().map(|path| {
+            let results_json = &results_json;
+            let work = move || store_history(run, results_json, settings, path);
+            let job = std::thread::Builder::new()
+                .name("tribunal-history".into())
+                .spawn_scoped(scope, work)
+                // No thread to be had: stored here and now instead.
+                .map_err(|_| work());
+            (path, job)
         });
-        match stored {
-            Ok(rows) => {
-                points = rows;
-                history_path = Some(path.clone());
-            }
-            Err(e) => {
-                warnings.push(format!("warning: {e}"));
-                history_error = Some(e);
+
+        crate::fsutil::copy_atomic_unsynced(&results_json, &last_json)
+            .map_err(|e| ReportError::write(&last_json, e))?;
+        let r = settings.retention;
+        super::retention::prune_runs(
+            &dir.join("runs"),
+            r.keep_runs,
+            r.runs_max_bytes,
+            &results_json,
+        );
+        let junit = dir.join("junit.xml");
+        write_derived(&junit, &junit::render(run))?;
+        let markdown_path = dir.join("summary.md");
+        let md = markdown::run_summary(run);
+        write_derived(&markdown_path, &md)?;
+
+        let mut warnings = Vec::new();
+        let mut history_error = None;
+        let mut history_path = None;
+        let mut points = Vec::new();
+        if let Some((path, job)) = history_job {
+            let stored = match job {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(HistoryError::Write {
+                        path: path.clone(),
+                        detail: "storing the run panicked".into(),
+                    })
+                }),
+                Err(done) => done,
+            };
+            match stored {
+                Ok(rows) => {
+                    points = rows;
+                    history_path = Some(path.clone());
+                }
+                Err(e) => {
+                    warnings.push(format!("warning: {e}"));
+                    history_error = Some(e);
+                }
             }
         }
-    }
-
-    let junit = dir.join("junit.xml");
-    write_derived(&junit, &junit::render(run))?;
-    let markdown_path = dir.join("summary.md");
-    let md = markdown::run_summary(run);
-    write_derived(&markdown_path, &md)?;
-    let html_path = dir.join("report.html");
-    write_derived(&html_path, &html::render(run, &points))?;
-    if let Some(step) = &settings.step_summary
-        && let Err(w) = append_step_summary(step, &md)
-    {
-        warnings.push(w);
-    }
-
-    let mut summary = terminal_summary(run);
-    if let Some(spend) = &run.spend
-        && spend.replayed_calls + spend.live_calls > 0
-    {
-        summary.push_str(&format!("{}\n", spend.line()));
-    }
-    summary.push_str(&format!(
-        "\nreports: {} · {} · {}\n",
-        html_path.display(),
-        junit.display(),
-        results_json.display()
-    ));
-    for w in &warnings {
-        summary.push_str(w);
-        summary.push('\n');
-    }
-    Ok(AfterRun {
-        summary,
-        results_json,
-        reports: Some(Reports {
-            last_json,
-            junit,
-            markdown: markdown_path,
-            html: html_path,
-        }),
-        history: history_path,
-        history_error,
-        warnings,
+        let html_path = dir.join("report.html");
+        write_derived(&html_path, &html::render(run, &points))?;
+        if let Some(step) = &settings.step_summary
+            && let Err(w) = append_step_summary(step, &md)
+        {
+            warnings.push(w);
+        }
+        let mut summary = terminal_summary(run);
+        if let Some(spend) = &run.spend
+            && spend.replayed_calls + spend.live_calls > 0
+        {
+            summary.push_str(&format!("{}\n", spend.line()));
+        }
+        summary.push_str(&format!(
+            "\nreports: {} · {} · {}\n",
+            html_path.display(),
+            junit.display(),
+            results_json.display()
+        ));
+        for w in &warnings {
+            summary.push_str(w);
+            summary.push('\n');
+        }
+        Ok(AfterRun {
+            summary,
+            results_json: results_json.clone(),
+            reports: Some(Reports {
+                last_json,
+                junit,
+                markdown: markdown_path,
+                html: html_path,
+            }),
+            history: history_path,
+            history_error,
+            warnings,
+        })
     })
+}
+/// Stores the run in the history from its results file, applies the
+/// retention, and reads the points the HTML plots show.
+fn store_history(
+    run: &RunResults,
+    results_json: &Path,
+    settings: &Settings,
+    path: &Path,
+) -> Result<Vec<super::trend::RunPoint>, HistoryError> {
+    let mut h = history::History::open(path)?;
+    h.store_from(run, Some(results_json))?;
+    h.trim(settings.keep)?;
+    h.trim_bytes(settings.retention.history_max_bytes)?;
+    h.points(PLOT_RUNS)
 }
 
 /// Appends Markdown to a GitHub step summary file. (That file is GitHub's

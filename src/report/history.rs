@@ -136,9 +136,40 @@ impl History {
     /// Stores a run (replacing a stored run with the same id) in one
     /// transaction.
     pub fn store(&mut self, run: &RunResults) -> Result<(), HistoryError> {
+        self.store_from(run, None)
+    }
+
+    /// [`History::store`], with the run's results JSON taken from the file
+    /// it was just written to (`runs/<id>.json`, the serialization of
+    /// `run`), so the run is not serialized again: its bytes are copied
+    /// into the row. Without a file, the run is serialized (twice: once to
+    /// size the row, once into it).
+    pub fn store_from(
+        &mut self,
+        run: &RunResults,
+        results_file: Option<&Path>,
+    ) -> Result<(), HistoryError> {
         let s = Summary::of(run);
-        let results_len = json_len(run);
         let path = self.path.clone();
+        let write_err = |io: std::io::Error| HistoryError::Write {
+            path: path.clone(),
+            detail: io.to_string(),
+        };
+        let mut file = match results_file {
+            Some(f) => {
+                let opened = std::fs::File::open(f).map_err(|e| HistoryError::Write {
+                    path: self.path.clone(),
+                    detail: format!("cannot read the results {}: {e}", f.display()),
+                })?;
+                let len = opened.metadata().map_err(write_err)?.len();
+                Some((opened, len))
+            }
+            None => None,
+        };
+        let results_len = match &file {
+            Some((_, len)) => *len,
+            None => json_len(run),
+        };
         let busy = self.busy;
         let e = |err| classify(&path, busy, err);
         let tx = self
@@ -183,13 +214,21 @@ impl History {
                 .blob_open(rusqlite::MAIN_DB, "runs", "results", row, false)
                 .map_err(e)?;
             let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut blob);
-            serde_json::to_writer(&mut w, run)
-                .map_err(std::io::Error::from)
+            let copied = match &mut file {
+                Some((f, len)) => std::io::copy(f, &mut w).and_then(|n| {
+                    if n == *len {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other(format!(
+                            "the results file changed while it was copied ({n} bytes of {len})"
+                        )))
+                    }
+                }),
+                None => serde_json::to_writer(&mut w, run).map_err(std::io::Error::from),
+            };
+            copied
                 .and_then(|()| std::io::Write::flush(&mut w))
-                .map_err(|io| HistoryError::Write {
-                    path: path.clone(),
-                    detail: io.to_string(),
-                })?;
+                .map_err(write_err)?;
         }
         {
             let mut stmt = tx

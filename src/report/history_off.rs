@@ -60,6 +60,15 @@ impl History {
     }
 
     /// Never called: no history is open.
+    pub fn store_from(
+        &mut self,
+        _run: &RunResults,
+        _results_file: Option<&Path>,
+    ) -> Result<(), HistoryError> {
+        match *self {}
+    }
+
+    /// Never called: no history is open.
     pub fn points(&self, _limit: usize) -> Result<Vec<RunPoint>, HistoryError> {
         match *self {}
     }

@@ -252,10 +252,12 @@ impl RunResults {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Writes the pretty JSON of the results to `w` as it is produced (the
-    /// same text as [`RunResults::to_json`], without holding it in memory).
+    /// Writes the results to `w` as compact JSON, as it is produced (never
+    /// held in memory whole): the results file's form, and the bytes the
+    /// history stores. [`RunResults::to_json`] is the same data indented,
+    /// for printing.
     pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(w, self).map_err(std::io::Error::from)
+        serde_json::to_writer(w, self).map_err(std::io::Error::from)
     }
 
     /// The short commit (12 characters), when known. Cut on a character
