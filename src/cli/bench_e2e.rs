@@ -12,7 +12,8 @@
 //!    state of a suite in CI);
 //! 4. `first`: replayed again with no accepted snapshot (the accepted ones
 //!    are moved aside), so every trial writes a pending `.snap.new` (a
-//!    suite's first runs).
+//!    suite's first runs). The accepted snapshots are put back afterwards,
+//!    so a project kept with `--dir` replays as the `warm` phase did.
 //!
 //! Each phase reports wall time (and, for live phases, the ideal: the
 //! server's latency times the rounds the concurrency allows), CPU per case
@@ -288,8 +289,6 @@ fn phases(root: &Path, args: &E2eArgs, server: &MockServer) -> Result<Vec<Phase>
             calls,
         });
     }
-    // Deleted once every phase is timed.
-    let _ = std::fs::remove_dir_all(&accepted_aside);
     let pending = count_files(&snapshots, ".snap.new");
     if pending != args.cases {
         return Err(format!(
@@ -297,6 +296,16 @@ fn phases(root: &Path, args: &E2eArgs, server: &MockServer) -> Result<Vec<Phase>
             args.cases
         ));
     }
+    // Once every phase is timed: the pending snapshots go, the accepted
+    // ones come back.
+    std::fs::remove_dir_all(&snapshots)
+        .and_then(|()| std::fs::rename(&accepted_aside, &snapshots))
+        .map_err(|e| {
+            format!(
+                "cannot put the accepted snapshots back from {}: {e}",
+                accepted_aside.display()
+            )
+        })?;
     Ok(out)
 }
 
