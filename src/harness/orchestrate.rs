@@ -187,7 +187,14 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
         }
     };
     let timeout = config.timeout;
-    let limit = Arc::new(tokio::sync::Semaphore::new(config.concurrency));
+    // `concurrency` workers take the trials in order, one at a time, so only
+    // the trials in flight exist as tasks: spawning every trial up front held
+    // each one's whole evaluation future (a few KB) from the start, 10,000 of
+    // them on a 10,000-case suite. Each trial still runs as its own task, so
+    // a panic fails that trial alone.
+    let workers = config.concurrency.max(1).min(trials.len());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let all: Arc<[Trial]> = trials.into();
     // Each trial is compared with its snapshot as soon as it is evaluated
     // (a small file read, and a write when it changed), so the comparisons
     // overlap the other trials' model calls instead of following them all.
@@ -201,35 +208,50 @@ pub(crate) fn evaluate_all(env: &Arc<RunEnv>, config: &RunConfig, trials: &[Tria
             settings.ci,
         );
         let mut set = tokio::task::JoinSet::new();
-        for (i, t) in trials.iter().enumerate() {
+        for _ in 0..workers {
             let env = Arc::clone(env);
-            let t = t.clone();
-            let limit = Arc::clone(&limit);
+            let all = Arc::clone(&all);
+            let next = Arc::clone(&next);
             let progress = progress.clone();
             let config = Arc::clone(&shared);
             set.spawn(async move {
-                let _permit = limit.acquire_owned().await.ok();
-                let v = match tokio::time::timeout(timeout, evaluate(&env, &t)).await {
-                    Ok(v) => v,
-                    Err(_) => error_verdict(
-                        &t,
-                        Some(format!(
-                            "timed out after {:.0}s (TRIBUNAL_TRIAL_TIMEOUT)",
-                            timeout.as_secs_f64()
-                        )),
-                    ),
-                };
-                env.finished(&t);
-                let c = compare(&config, &t, &v);
-                progress.finish_one();
-                (i, Box::new(v), c)
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(t) = all.get(i).cloned() else { break };
+                    let env = Arc::clone(&env);
+                    let config = Arc::clone(&config);
+                    let trial = tokio::spawn(async move {
+                        let v = match tokio::time::timeout(timeout, evaluate(&env, &t)).await {
+                            Ok(v) => v,
+                            Err(_) => error_verdict(
+                                &t,
+                                Some(format!(
+                                    "timed out after {:.0}s (TRIBUNAL_TRIAL_TIMEOUT)",
+                                    timeout.as_secs_f64()
+                                )),
+                            ),
+                        };
+                        env.finished(&t);
+                        let c = compare(&config, &t, &v);
+                        (Box::new(v), c)
+                    });
+                    // A panicked trial stays `None`: an error verdict below.
+                    if let Ok((v, c)) = trial.await {
+                        done.push((i, v, c));
+                    }
+                    progress.finish_one();
+                }
+                done
             });
         }
         let mut got: Vec<Option<(Box<Verdict>, Compared)>> = Vec::with_capacity(trials.len());
         got.resize_with(trials.len(), || None);
         while let Some(joined) = set.join_next().await {
-            if let Ok((i, v, c)) = joined {
-                got[i] = Some((v, c));
+            if let Ok(done) = joined {
+                for (i, v, c) in done {
+                    got[i] = Some((v, c));
+                }
             }
         }
         progress.stop();
