@@ -288,3 +288,47 @@ fn a_failing_check_points_at_its_yaml_line() {
     let back: tribunal::Verdict = serde_json::from_value(json).expect("reads back");
     assert_eq!(&back, v);
 }
+
+/// `TRIBUNAL_CONCURRENCY` trials are evaluated at once, never more, and a
+/// trial that panics fails alone while the others go on: an async target
+/// counts the evaluations in flight (each waits 30 ms, so they overlap).
+#[test]
+fn trials_in_flight_follow_the_concurrency_and_a_panic_fails_one_trial() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let now = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (n, p) = (Arc::clone(&now), Arc::clone(&peak));
+    let harness = harness()
+        .async_target("wait", move |input: Input| {
+            let (now, peak) = (Arc::clone(&n), Arc::clone(&p));
+            async move {
+                let here = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(here, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, String>(input.text().to_string())
+            }
+        })
+        .env(tribunal::Env::from_vars([("TRIBUNAL_CONCURRENCY", "3")]));
+    let mut suite = String::from("suite: s\ncases:\n");
+    for i in 0..12 {
+        suite.push_str(&format!(
+            "  - id: c{i:02}\n    target: wait\n    input: x\n    checks: [{{contains: x}}]\n"
+        ));
+    }
+    suite.push_str("  - id: crash\n    target: crash\n    input: x\n    checks: [{contains: x}]\n");
+    let p = TestProject::with(&[("evals/s.yaml", &suite)]);
+    let run = p.run_with(harness, always(), &["--quiet"]);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        3,
+        "evaluations in flight at most"
+    );
+    let statuses: Vec<String> = run
+        .records
+        .iter()
+        .map(|r| format!("{} {:?}", r.verdict.trial, r.status))
+        .collect();
+    insta::assert_snapshot!(statuses.join("\n"));
+}
