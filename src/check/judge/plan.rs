@@ -46,7 +46,7 @@ pub(crate) struct Plan {
     pub max_tokens: Option<u32>,
     pub structured: bool,
     pub retries: u32,
-    pub template: String,
+    pub template: std::sync::Arc<str>,
     pub criteria: Option<String>,
     pub rubric: Option<String>,
     pub few_shot: usize,
@@ -55,6 +55,28 @@ pub(crate) struct Plan {
     /// The canary mutations asked about each passed output (empty: none).
     pub canaries: Vec<super::mutate::Mutation>,
     pub min_canary_catch: Option<f64>,
+}
+
+/// One shared copy of a template text: a suite's `judge: {template: ...}`
+/// default reaches every one of its checks, and each holding its own copy
+/// of the same text costs a copy per case. At most 256 distinct texts are
+/// kept; past that each check keeps its own.
+fn shared_template(text: &str) -> std::sync::Arc<str> {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = seen.get(text) {
+        return Arc::clone(t);
+    }
+    let t: Arc<str> = Arc::from(text);
+    if seen.len() < 256 {
+        seen.insert(Arc::clone(&t));
+    }
+    t
 }
 
 /// A judge's parameters: a map, a bare `judge` (defaults), or criteria text.
@@ -172,18 +194,18 @@ impl Plan {
                     Some("remove one of them (a check's own template overrides the suite's)"),
                 ));
             }
-            (Some(t), None) => t.clone(),
+            (Some(t), None) => shared_template(t),
             (None, Some(f)) => {
                 let path = cx.suite_dir.join(f);
-                crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES).map_err(
-                    |e| {
+                crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES)
+                    .map(|t| shared_template(&t))
+                    .map_err(|e| {
                         at(
                             "template_file",
                             format!("cannot read judge template `{f}`: {e}"),
                             Some("the path is relative to the suite file"),
                         )
-                    },
-                )?
+                    })?
             }
             (None, None) => prompt::builtin_template(mode),
         };
