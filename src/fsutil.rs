@@ -223,6 +223,12 @@ pub fn copy_atomic_unsynced(from: &Path, to: &Path) -> std::io::Result<()> {
     })
 }
 
+/// This process's id, asked of the system once (it names temporary files).
+fn process_id() -> u32 {
+    static ID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *ID.get_or_init(std::process::id)
+}
+
 fn write_replacing_with(
     path: &Path,
     sync: bool,
@@ -232,18 +238,26 @@ fn write_replacing_with(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(
         ".{name}.{}.{}.tmp",
-        std::process::id(),
+        process_id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    // The folder is made only when it is missing: a run writes its files by
+    // the thousand into folders that exist, and asking for each one first
+    // cost a `mkdir` and a `stat` per file.
+    let mut file = match std::fs::File::create(&tmp) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::File::create(&tmp)?
+        }
+        other => other?,
+    };
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
         write(&mut file)?;
         if sync {
             file.sync_all()?;
