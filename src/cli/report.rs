@@ -181,8 +181,12 @@ pub fn execute(cmd: Command, out: &mut dyn std::io::Write) -> Result<u8, ReportE
                     },
                 )?;
                 let mut h = History::open(&path)?;
-                h.store(&run)?;
-                h.trim(settings.keep)?;
+                h.store_retained(
+                    &run,
+                    None,
+                    settings.keep,
+                    settings.retention.history_max_bytes,
+                )?;
                 points = h.points(crate::report::PLOT_RUNS)?;
             } else if let Some(path) = settings.history.as_ref().filter(|p| p.is_file())
                 && (dir.is_some() || format.contains(&Format::Html))

@@ -249,9 +249,12 @@ fn store_history(
     path: &Path,
 ) -> Result<Vec<super::trend::RunPoint>, HistoryError> {
     let mut h = history::History::open(path)?;
-    h.store_from(run, Some(results_json))?;
-    h.trim(settings.keep)?;
-    h.trim_bytes(settings.retention.history_max_bytes)?;
+    h.store_retained(
+        run,
+        Some(results_json),
+        settings.keep,
+        settings.retention.history_max_bytes,
+    )?;
     h.points(PLOT_RUNS)
 }
 

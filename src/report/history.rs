@@ -302,6 +302,22 @@ impl History {
         Ok(out)
     }
 
+    /// Stores a run ([`History::store_from`]) and applies the retention:
+    /// the newest `keep` runs (`0`: all), then at most `max_bytes` (`0`: no
+    /// limit). What every command that stores a run does.
+    pub fn store_retained(
+        &mut self,
+        run: &RunResults,
+        results_file: Option<&Path>,
+        keep: usize,
+        max_bytes: u64,
+    ) -> Result<(), HistoryError> {
+        self.store_from(run, results_file)?;
+        self.trim(keep)?;
+        self.trim_bytes(max_bytes)?;
+        Ok(())
+    }
+
     /// Deletes all but the newest `keep` runs (`0` keeps all). Returns how
     /// many runs were deleted.
     pub fn trim(&mut self, keep: usize) -> Result<usize, HistoryError> {

@@ -74,6 +74,17 @@ impl History {
     }
 
     /// Never called: no history is open.
+    pub fn store_retained(
+        &mut self,
+        _run: &RunResults,
+        _results_file: Option<&Path>,
+        _keep: usize,
+        _max_bytes: u64,
+    ) -> Result<(), HistoryError> {
+        match *self {}
+    }
+
+    /// Never called: no history is open.
     pub fn trim(&mut self, _keep: usize) -> Result<usize, HistoryError> {
         match *self {}
     }
