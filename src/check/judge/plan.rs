@@ -57,28 +57,6 @@ pub(crate) struct Plan {
     pub min_canary_catch: Option<f64>,
 }
 
-/// One shared copy of a template text: a suite's `judge: {template: ...}`
-/// default reaches every one of its checks, and each holding its own copy
-/// of the same text costs a copy per case. At most 256 distinct texts are
-/// kept; past that each check keeps its own.
-fn shared_template(text: &str) -> std::sync::Arc<str> {
-    use std::collections::HashSet;
-    use std::sync::{Arc, Mutex, OnceLock};
-    static SEEN: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
-    let mut seen = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(t) = seen.get(text) {
-        return Arc::clone(t);
-    }
-    let t: Arc<str> = Arc::from(text);
-    if seen.len() < 256 {
-        seen.insert(Arc::clone(&t));
-    }
-    t
-}
-
 /// A judge's parameters: a map, a bare `judge` (defaults), or criteria text.
 pub(crate) fn params_of(main: &Value) -> Result<JudgeParams, SpecError> {
     match main {
@@ -194,11 +172,11 @@ impl Plan {
                     Some("remove one of them (a check's own template overrides the suite's)"),
                 ));
             }
-            (Some(t), None) => shared_template(t),
+            (Some(t), None) => prompt::shared_template(t),
             (None, Some(f)) => {
                 let path = cx.suite_dir.join(f);
                 crate::fsutil::read_regular(&path, crate::fsutil::MAX_NAMED_FILE_BYTES)
-                    .map(|t| shared_template(&t))
+                    .map(|t| prompt::shared_template(&t))
                     .map_err(|e| {
                         at(
                             "template_file",

@@ -209,7 +209,7 @@ pub fn builtin_template(mode: Mode) -> std::sync::Arc<str> {
         Mode::Pairwise => 3,
         Mode::Conversation => 4,
     };
-    Arc::clone(BUILT[slot].get_or_init(|| Arc::from(builtin_template_text(mode))))
+    Arc::clone(BUILT[slot].get_or_init(|| shared_template(&builtin_template_text(mode))))
 }
 
 fn builtin_template_text(mode: Mode) -> String {
@@ -372,19 +372,41 @@ pub struct Prompt {
     pub nonce: String,
 }
 
-/// Compiled templates kept at most: a suite has a handful (one per mode
-/// and custom template), so the cache is only emptied by a pathological run.
-const COMPILED_MAX: usize = 256;
+/// Template texts kept at most, shared and compiled: a suite has a handful
+/// (one per mode and custom template), so only a pathological run reaches it.
+const TEMPLATES_MAX: usize = 256;
+
+/// One shared copy of a template text: a suite's `judge: {template: ...}`
+/// default reaches every one of its checks, and each holding its own copy
+/// of the same text costs a copy per case. Past 256 distinct
+/// texts, each check keeps its own.
+pub fn shared_template(text: &str) -> std::sync::Arc<str> {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = seen.get(text) {
+        return Arc::clone(t);
+    }
+    let t: Arc<str> = Arc::from(text);
+    if seen.len() < TEMPLATES_MAX {
+        seen.insert(Arc::clone(&t));
+    }
+    t
+}
 
 type Compiled = std::sync::Arc<minijinja::Environment<'static>>;
 
 /// The template `source` compiled once per process (every judge call of a
 /// suite renders the same few templates), in an environment with strict
-/// undefined behaviour.
+/// undefined behaviour. Keyed by the shared copy of the text.
 fn compiled(source: &str) -> Result<Compiled, minijinja::Error> {
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<Arc<str>, Compiled>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(env) = cache.lock().ok().and_then(|c| c.get(source).cloned()) {
         return Ok(env);
@@ -392,12 +414,12 @@ fn compiled(source: &str) -> Result<Compiled, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_template_owned("judge", source.to_string())?;
-    let env = std::sync::Arc::new(env);
+    let env = Arc::new(env);
     if let Ok(mut c) = cache.lock() {
-        if c.len() >= COMPILED_MAX {
+        if c.len() >= TEMPLATES_MAX {
             c.clear();
         }
-        c.insert(source.to_string(), std::sync::Arc::clone(&env));
+        c.insert(shared_template(source), Arc::clone(&env));
     }
     Ok(env)
 }
