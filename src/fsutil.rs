@@ -147,6 +147,13 @@ pub fn sync_deferred() -> std::io::Result<usize> {
     flush_together(paths)
 }
 
+/// Flushes the files of `paths` and their folders to disk now (what
+/// [`sync_deferred`] does for the deferred files): for a file written
+/// without `fsync` whose flush can run beside other work.
+pub fn sync_paths(paths: Vec<std::path::PathBuf>) -> std::io::Result<usize> {
+    flush_together(paths)
+}
+
 /// `fsync` of each file of `paths` (once each) and of their folders, from
 /// up to 8 threads.
 fn flush_together(mut paths: Vec<std::path::PathBuf>) -> std::io::Result<usize> {

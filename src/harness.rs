@@ -211,6 +211,15 @@ impl Harness {
             Ok(c) => c,
             Err(message) => return setup_failed(message),
         };
+        // What the last run left in the history's log is copied into the
+        // database while this run loads and evaluates (the store after it
+        // leaves its own for the next run).
+        let history_ready = config
+            .project
+            .history
+            .as_deref()
+            .filter(|_| config.project.nextest_run.is_none() && !args.list)
+            .and_then(crate::report::history::prepare);
         let files = match config.suite_files() {
             Ok(files) => files,
             Err(message) => return setup_failed(message),
@@ -281,6 +290,9 @@ impl Harness {
         let comparisons = Arc::new(comparisons);
         let subset = reporting::subset(&filter, config.project.suites.as_deref());
         let spend = reporting::spend(&env.services.providers.stats());
+        if let Some(ready) = history_ready {
+            let _ = ready.join();
+        }
         // The reports are written while libtest prints the trials.
         let reports = reporting::start(
             &config,

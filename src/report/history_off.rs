@@ -23,6 +23,15 @@ pub const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Runs kept when `TRIBUNAL_HISTORY_KEEP` is not set.
 pub const DEFAULT_KEEP: usize = crate::config::DEFAULT_HISTORY_KEEP;
 
+/// The pages the write-ahead log may hold after a run is stored: no
+/// history, no log.
+pub const RUN_WAL_PAGES: i64 = 16_384;
+
+/// Nothing to prepare without the `history` feature.
+pub fn prepare(_path: &Path) -> Option<std::thread::JoinHandle<()>> {
+    None
+}
+
 fn off() -> HistoryError {
     HistoryError::Disabled(crate::features::off("the run history", "history"))
 }
@@ -41,6 +50,11 @@ pub enum History {}
 impl History {
     /// Refuses, naming the feature.
     pub fn open(_path: &Path) -> Result<History, HistoryError> {
+        Err(off())
+    }
+
+    /// Refuses, naming the feature.
+    pub fn open_for_run(_path: &Path) -> Result<History, HistoryError> {
         Err(off())
     }
 
