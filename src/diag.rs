@@ -242,6 +242,22 @@ pub(crate) fn typed_dropping_unknown<T: serde::de::DeserializeOwned>(
     None
 }
 
+/// [`typed_dropping_unknown`] for a value that `make` can build again (from
+/// the node tree it came from): the first try takes the value itself, so a
+/// valid one moves its strings into `T` instead of copying them (a large
+/// suite file's text was held three times at once: the tree, its JSON, the
+/// typed copy); only an invalid value is built again and checked as
+/// [`typed_dropping_unknown`] does, with the same errors.
+pub(crate) fn typed_from_fresh<T: serde::de::DeserializeOwned>(
+    make: impl Fn() -> Value,
+    report: impl FnMut(&[Seg], &str),
+) -> Option<T> {
+    if let Ok(v) = serde_path_to_error::deserialize::<_, T>(make()) {
+        return Some(v);
+    }
+    typed_dropping_unknown(make(), report)
+}
+
 /// A serde path as tribunal's path segments.
 pub(crate) fn serde_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
     path.iter()
@@ -335,6 +351,36 @@ mod tests {
     fn suggestions(#[case] word: &str, #[case] expected: Option<&str>) {
         let candidates = ["contains", "prompt", "input", "regex", "equals"];
         assert_eq!(did_you_mean(word, candidates), expected);
+    }
+
+    #[test]
+    fn typed_from_fresh_reports_what_typed_dropping_unknown_reports() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        #[serde(deny_unknown_fields)]
+        struct Shape {
+            name: String,
+            #[serde(default)]
+            n: u32,
+        }
+        let valid = || serde_json::json!({"name": "a", "n": 2});
+        let mut none: Vec<String> = Vec::new();
+        assert_eq!(
+            typed_from_fresh::<Shape>(valid, |_, t| none.push(t.into())),
+            Some(Shape {
+                name: "a".into(),
+                n: 2
+            })
+        );
+        assert!(none.is_empty());
+        let invalid = || serde_json::json!({"name": "a", "nn": 2});
+        let (mut fresh, mut by_ref) = (Vec::new(), Vec::new());
+        let a = typed_from_fresh::<Shape>(invalid, |p, t| fresh.push((p.to_vec(), t.to_string())));
+        let b = typed_dropping_unknown::<Shape>(invalid(), |p, t| {
+            by_ref.push((p.to_vec(), t.to_string()))
+        });
+        assert_eq!(a, b);
+        assert_eq!(fresh, by_ref);
+        assert_eq!(fresh.len(), 1, "{fresh:?}");
     }
 
     #[test]

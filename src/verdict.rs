@@ -621,7 +621,7 @@ impl QuarantineNote {
 #[non_exhaustive]
 pub struct TrialRecord {
     /// The verdict.
-    pub verdict: Verdict,
+    pub verdict: Box<Verdict>,
     /// How it compares with the accepted snapshot.
     pub status: Status,
     /// The accepted decision, when there was a snapshot.

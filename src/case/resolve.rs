@@ -251,19 +251,19 @@ fn load_text(
             ));
         }
     };
-    let mut loader = Loader {
-        file: file.clone(),
-        root: &root,
-        known,
-        target_names: Vec::new(),
-        named: Vec::new(),
-        judge: SuiteJudge::default(),
-        dir: dir.to_path_buf(),
-        project: project.to_path_buf(),
-        errors: Vec::new(),
-        bad_rows: Vec::new(),
-    };
-    let suite = loader.suite(dir, &fallback_name);
+    let mut first = Loader::new(file.clone(), &root, known, dir, project, Vec::new());
+    let raw = first.raw_suite();
+    let errors = std::mem::take(&mut first.errors);
+    drop(first);
+    // Once the file's shape is typed, the tree is kept only to point errors
+    // at `line:col`: its values' text (most of a large suite's bytes, now
+    // moved into the typed cases) goes.
+    let mut root = root;
+    if raw.is_some() {
+        root.strip_values();
+    }
+    let mut loader = Loader::new(file.clone(), &root, known, dir, project, errors);
+    let suite = raw.and_then(|raw| loader.suite_from(raw, dir, &fallback_name));
     let name = suite
         .as_ref()
         .map(|s| s.name.clone())
@@ -352,7 +352,7 @@ fn item(base: &[Seg], index: usize) -> Vec<Seg> {
     path
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
     fn at(&self, path: &[Seg], key: bool) -> Location {
         let (line, col) = self.root.locate(path, key);
         Location {
@@ -382,7 +382,21 @@ impl Loader<'_> {
     /// that the rest of the value is still checked and every problem shows in
     /// one run; any other error stops here.
     fn typed<T: DeserializeOwned>(&mut self, base: &[Seg], value: Value, what: &str) -> Option<T> {
-        diag::typed_dropping_unknown(value, |inner, text| {
+        let mut report = self.reporter(base, what);
+        diag::typed_dropping_unknown(value, |inner, text| report(inner, text))
+    }
+
+    /// [`Loader::typed`] for the whole file, whose JSON is built from the
+    /// tree on demand (see [`diag::typed_from_fresh`]).
+    fn typed_root<T: DeserializeOwned>(&mut self, what: &str) -> Option<T> {
+        let root = self.root;
+        let mut report = self.reporter(&[], what);
+        diag::typed_from_fresh(|| root.to_json(), |inner, text| report(inner, text))
+    }
+
+    /// How [`Loader::typed`] reports each serde error of a value at `base`.
+    fn reporter<'s>(&'s mut self, base: &'s [Seg], what: &'s str) -> impl FnMut(&[Seg], &str) + 's {
+        move |inner, text| {
             // An unknown key inside a nested section (`defaults:`) is
             // reported as being in that section, not in the whole suite.
             let section = match inner.len().checked_sub(2).map(|i| &inner[i]) {
@@ -394,10 +408,33 @@ impl Loader<'_> {
             path.extend(inner.iter().cloned());
             let (message, hint, at_key) = explain_serde(text, section, key.as_deref());
             self.push(&path, at_key, message, hint);
-        })
+        }
     }
 
-    fn suite(&mut self, dir: &Path, fallback_name: &str) -> Option<Suite> {
+    fn new(
+        file: Arc<str>,
+        root: &'a Node,
+        known: Option<&'a KnownNames>,
+        dir: &Path,
+        project: &Path,
+        errors: Vec<LoadError>,
+    ) -> Self {
+        Loader {
+            file,
+            root,
+            known,
+            target_names: Vec::new(),
+            named: Vec::new(),
+            judge: SuiteJudge::default(),
+            dir: dir.to_path_buf(),
+            project: project.to_path_buf(),
+            errors,
+            bad_rows: Vec::new(),
+        }
+    }
+
+    /// The whole file typed as a suite's shape (`None`: reported).
+    fn raw_suite(&mut self) -> Option<RawSuite> {
         if !matches!(self.root.value, NodeValue::Map(_)) {
             self.push(
                 &[],
@@ -407,7 +444,10 @@ impl Loader<'_> {
             );
             return None;
         }
-        let mut raw: RawSuite = self.typed(&[], self.root.to_json(), "suite")?;
+        self.typed_root("suite")
+    }
+
+    fn suite_from(&mut self, mut raw: RawSuite, dir: &Path, fallback_name: &str) -> Option<Suite> {
         // A misspelled key was reported and dropped: what it would have set
         // (a target, the checks) is not reported missing on top of it.
         let suite_misspelled = !self.errors.is_empty();

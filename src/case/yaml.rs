@@ -74,6 +74,17 @@ impl Node {
         }
     }
 
+    /// Empties the text of every scalar value, keeping mapping keys, the
+    /// shape and every position: what [`Node::locate`] needs.
+    pub fn strip_values(&mut self) {
+        match &mut self.value {
+            NodeValue::Str(s) => *s = String::new(),
+            NodeValue::Seq(items) => items.iter_mut().for_each(Node::strip_values),
+            NodeValue::Map(entries) => entries.iter_mut().for_each(|(_, v)| v.strip_values()),
+            _ => {}
+        }
+    }
+
     /// The node at `path`, following as far as the path exists. With
     /// `key_position`, a final mapping key resolves to the key itself (where
     /// an unknown key is written) rather than to its value.
@@ -164,6 +175,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some(item) = seq.next_element::<Node>()? {
             items.push(item);
         }
+        items.shrink_to_fit();
         Ok(NodeValue::Seq(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
@@ -171,6 +183,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some((k, v)) = map.next_entry::<Node, Node>()? {
             entries.push((k, v));
         }
+        entries.shrink_to_fit();
         Ok(NodeValue::Map(entries))
     }
 }
@@ -513,6 +526,54 @@ fn first_line_of(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripped_values_keep_every_position_and_key() {
+        let doc = "suite: a\ncases:\n  - id: one\n    output: \"long text\"\n    checks:\n      - contains: x\n  - id: two\n    tags: [p, q]\n";
+        let full = parse(doc).expect("parses");
+        let mut stripped = full.clone();
+        stripped.strip_values();
+        let paths: Vec<Vec<Seg>> = vec![
+            vec![Seg::Key("suite".into())],
+            vec![
+                Seg::Key("cases".into()),
+                Seg::Index(0),
+                Seg::Key("output".into()),
+            ],
+            vec![
+                Seg::Key("cases".into()),
+                Seg::Index(0),
+                Seg::Key("checks".into()),
+                Seg::Index(0),
+                Seg::Key("contains".into()),
+            ],
+            vec![
+                Seg::Key("cases".into()),
+                Seg::Index(1),
+                Seg::Key("tags".into()),
+                Seg::Index(1),
+            ],
+            vec![
+                Seg::Key("cases".into()),
+                Seg::Index(1),
+                Seg::Key("missing".into()),
+            ],
+        ];
+        for path in &paths {
+            for key in [false, true] {
+                assert_eq!(
+                    stripped.locate(path, key),
+                    full.locate(path, key),
+                    "{path:?}"
+                );
+            }
+        }
+        assert_eq!(stripped.locate(&paths[3], false), (8, 15));
+        // The text is gone; the shape and the keys are not.
+        let json = stripped.to_json();
+        assert_eq!(json["cases"][0]["output"], "");
+        assert_eq!(json["cases"][1]["tags"].as_array().map(Vec::len), Some(2));
+    }
 
     #[test]
     fn nodes_keep_positions() {

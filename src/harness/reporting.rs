@@ -46,7 +46,7 @@ pub(crate) fn records(
                 continue;
             };
             out.push(TrialRecord {
-                verdict: *verdict,
+                verdict,
                 status: c.status,
                 accepted: c.accepted.clone(),
                 snapshot,
@@ -61,7 +61,7 @@ pub(crate) fn records(
             let mut verdict = error_verdict(t, None);
             verdict.outcome = Outcome::Skipped;
             out.push(TrialRecord {
-                verdict,
+                verdict: Box::new(verdict),
                 status: Status::Skipped,
                 accepted: None,
                 snapshot,
@@ -83,7 +83,7 @@ pub(crate) fn records(
 fn broken_record(b: &Broken) -> TrialRecord {
     let row = b.kind == super::LoadFailureKind::Row;
     TrialRecord {
-        verdict: Verdict {
+        verdict: Box::new(Verdict {
             suite: b.suite.clone(),
             case: if row {
                 b.name[b.suite.len() + 2..].to_string()
@@ -104,7 +104,7 @@ fn broken_record(b: &Broken) -> TrialRecord {
             usage: Usage::default(),
             cost_usd: None,
             duration_ms: 0.0,
-        },
+        }),
         status: Status::Error,
         accepted: None,
         snapshot: String::new(),

@@ -38,7 +38,7 @@ pub fn record(
         Outcome::Skipped => CheckResult::new("judge", "judge helpfulness", Outcome::Skipped, "when: false"),
     };
     TrialRecord {
-        verdict: Verdict {
+        verdict: Box::new(Verdict {
             suite: suite.clone(),
             case: case.clone(),
             variant,
@@ -71,7 +71,7 @@ pub fn record(
             },
             cost_usd: Some(cost_usd),
             duration_ms: latency_ms + 3.0,
-        },
+        }),
         status,
         accepted: None,
         snapshot: format!("evals/snapshots/{suite}__{}.snap", case.replace("::", "__")),

@@ -419,7 +419,7 @@ pub fn closing_advice(run: &RunResults, s: &Summary) -> String {
 /// Judges whose scores follow output length (seed 003's verbosity bias):
 /// a note per judge check with at least 5 scored outputs and |r| >= 0.3.
 pub fn length_bias_notes(run: &RunResults) -> Vec<String> {
-    super::bias::length_bias(run.records.iter().map(|r| &r.verdict))
+    super::bias::length_bias(run.records.iter().map(|r| &*r.verdict))
         .into_iter()
         .filter_map(|b| {
             let r = b.correlation?;

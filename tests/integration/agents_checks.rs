@@ -101,7 +101,7 @@ fn verdicts(cases: &str, harness: Harness) -> Vec<Verdict> {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    out.records.into_iter().map(|r| r.verdict).collect()
+    out.records.into_iter().map(|r| *r.verdict).collect()
 }
 
 /// Every check of every verdict: `case / check [outcome]: reason`.

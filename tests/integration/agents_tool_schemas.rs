@@ -85,7 +85,7 @@ fn verdicts(p: &TestProject) -> Vec<Verdict> {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let mut vs: Vec<Verdict> = out.records.into_iter().map(|r| r.verdict).collect();
+    let mut vs: Vec<Verdict> = out.records.into_iter().map(|r| *r.verdict).collect();
     vs.sort_by(|a, b| a.case.cmp(&b.case));
     vs
 }

@@ -59,7 +59,7 @@ fn verdict_of(body: &str) -> Verdict {
             .join("\n")
     );
     assert_eq!(out.records.len(), 1, "one trial");
-    out.records[0].verdict.clone()
+    (*out.records[0].verdict).clone()
 }
 
 fn shown(checks: &[CheckResult]) -> String {

@@ -286,7 +286,7 @@ fn a_failing_check_points_at_its_yaml_line() {
     assert_eq!(json["location"], "evals/s.yaml:3:5");
     assert_eq!(json["checks"][1]["location"], "evals/s.yaml:8:9");
     let back: tribunal::Verdict = serde_json::from_value(json).expect("reads back");
-    assert_eq!(&back, v);
+    assert_eq!(&back, &**v);
 }
 
 /// `TRIBUNAL_CONCURRENCY` trials are evaluated at once, never more, and a
