@@ -77,6 +77,17 @@ pub struct SnapshotFile<'a> {
 
 /// The text of a snapshot file for a verdict.
 pub fn render(verdict: &Verdict, file: &SnapshotFile<'_>, pending: bool) -> String {
+    render_with_body(verdict, file, pending, &decision_text(&verdict.decision()))
+}
+
+/// [`render`] with the body (the decision as [`decision_text`] writes it)
+/// already made: the comparison made it to compare with the accepted one.
+fn render_with_body(
+    verdict: &Verdict,
+    file: &SnapshotFile<'_>,
+    pending: bool,
+    body: &str,
+) -> String {
     let mut header = Map::new();
     header.insert("source".into(), json!(file.source));
     if pending {
@@ -91,11 +102,7 @@ pub fn render(verdict: &Verdict, file: &SnapshotFile<'_>, pending: bool) -> Stri
     header.insert("expression".into(), json!(verdict.trial));
     header.insert("info".into(), evidence(verdict));
     header.insert("snapshot_kind".into(), json!("text"));
-    format!(
-        "---\n{}---\n{}",
-        to_yaml(&Value::Object(header)),
-        decision_text(&verdict.decision())
-    )
+    format!("---\n{}---\n{body}", to_yaml(&Value::Object(header)))
 }
 
 /// The snapshot body of a decision.
@@ -367,7 +374,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 // `force` rewrites the header (location, output, evidence);
                 // the decision is the same, so the status is unchanged.
                 let wrote = if mode == UpdateMode::Force {
-                    write_for(verdict, file, mode, false, &pending, settings.ci).0
+                    write_for(verdict, file, mode, false, &pending, settings.ci, &body).0
                 } else {
                     None
                 };
@@ -385,7 +392,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
                 };
             }
             let status = classify(&old, &now);
-            let (wrote, note) = write_for(verdict, file, mode, false, &pending, settings.ci);
+            let (wrote, note) = write_for(verdict, file, mode, false, &pending, settings.ci, &body);
             let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
             let status = if must_pass {
                 Status::MustPassFailure
@@ -413,7 +420,7 @@ pub fn compare(verdict: &Verdict, file: &SnapshotFile<'_>, settings: &Settings) 
             }
         }
         None => {
-            let (wrote, note) = write_for(verdict, file, mode, true, &pending, settings.ci);
+            let (wrote, note) = write_for(verdict, file, mode, true, &pending, settings.ci, &body);
             let accepted_now = matches!(wrote.as_deref(), Some(p) if p == file.path);
             let status = if must_pass {
                 Status::MustPassFailure
@@ -465,6 +472,7 @@ fn write_for(
     is_new: bool,
     pending: &Path,
     ci: bool,
+    body: &str,
 ) -> (Option<PathBuf>, String) {
     let (target, as_pending) = match mode {
         UpdateMode::Always | UpdateMode::Force => (file.path.to_path_buf(), false),
@@ -486,7 +494,7 @@ fn write_for(
             );
         }
     };
-    let text = render(verdict, file, as_pending);
+    let text = render_with_body(verdict, file, as_pending, body);
     // A pending snapshot is a proposal, rewritten by every run until it is
     // reviewed: an unchanged one is left alone, a changed one is replaced
     // atomically but not fsync'd (losing it in a crash loses nothing the
