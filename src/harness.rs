@@ -220,6 +220,8 @@ impl Harness {
             .as_deref()
             .filter(|_| config.project.nextest_run.is_none() && !args.list)
             .and_then(crate::report::history::prepare);
+        // Read while the run loads and evaluates (the reports need it).
+        let git = (!args.list).then(|| reporting::GitState::start(&config.root));
         let files = match config.suite_files() {
             Ok(files) => files,
             Err(message) => return setup_failed(message),
@@ -322,6 +324,7 @@ impl Harness {
             clock.elapsed(),
             subset,
             spend,
+            git,
         );
         let failed = libtest::run(args, &plan, &comparisons, print);
 

@@ -156,6 +156,36 @@ pub(crate) enum Reporting {
 /// reports, history) off the critical path. The records move to the report
 /// thread (one copy of them is held) and come back from
 /// [`Reporting::finish`].
+/// The git state of the project (commit, branch, dirty), read by up to
+/// three `git` processes on a thread started with the run, so that they
+/// run beside the loading and the evaluation instead of before the
+/// reports (`git status` alone grows with the repository).
+pub(crate) struct GitState(
+    Option<std::thread::JoinHandle<Option<crate::report::results::GitInfo>>>,
+);
+
+impl GitState {
+    /// Starts reading the state of `root`.
+    pub(crate) fn start(root: &std::path::Path) -> GitState {
+        let root = root.to_path_buf();
+        GitState(
+            std::thread::Builder::new()
+                .name("tribunal-git".into())
+                .spawn(move || crate::report::results::GitInfo::detect(&root))
+                .ok(),
+        )
+    }
+
+    /// The state read; read here when no thread could be had (or it
+    /// panicked).
+    fn get(self, root: &std::path::Path) -> Option<crate::report::results::GitInfo> {
+        match self.0.map(std::thread::JoinHandle::join) {
+            Some(Ok(git)) => git,
+            _ => crate::report::results::GitInfo::detect(root),
+        }
+    }
+}
+
 pub(crate) fn start(
     config: &RunConfig,
     records: Vec<TrialRecord>,
@@ -164,11 +194,16 @@ pub(crate) fn start(
     elapsed: Duration,
     subset: Option<String>,
     spend: crate::report::results::Spend,
+    git: Option<GitState>,
 ) -> Reporting {
     if records.is_empty() {
         return Reporting::None;
     }
-    let mut run = crate::report::RunResults::new(&config.root, records, started, elapsed);
+    let git = match git {
+        Some(g) => g.get(&config.root),
+        None => crate::report::results::GitInfo::detect(&config.root),
+    };
+    let mut run = crate::report::RunResults::with_git(git, records, started, elapsed);
     run.rerun = Some(config.rerun.clone());
     run.force_pass = config.settings.force_pass;
     run.subset = subset;

@@ -218,12 +218,23 @@ impl RunResults {
         started: SystemTime,
         duration: Duration,
     ) -> RunResults {
+        Self::with_git(GitInfo::detect(root), records, started, duration)
+    }
+
+    /// [`RunResults::new`] with the git state already read (a run reads it
+    /// while its trials are evaluated, not after them).
+    pub fn with_git(
+        git: Option<GitInfo>,
+        records: Vec<TrialRecord>,
+        started: SystemTime,
+        duration: Duration,
+    ) -> RunResults {
         RunResults {
             schema: RESULTS_SCHEMA,
             run_id: new_run_id(started),
             started_at: rfc3339(started),
             duration_ms: duration.as_secs_f64() * 1000.0,
-            git: GitInfo::detect(root),
+            git,
             tribunal_version: env!("CARGO_PKG_VERSION").to_string(),
             label: crate::config::run_label(),
             records: records.into_iter().map(bound_record).collect(),
