@@ -320,11 +320,13 @@ impl Harness {
             &config,
             records,
             &plan,
-            started,
-            clock.elapsed(),
+            reporting::RunTime {
+                started,
+                elapsed: clock.elapsed(),
+                git,
+            },
             subset,
             spend,
-            git,
         );
         let failed = libtest::run(args, &plan, &comparisons, print);
 

@@ -186,19 +186,29 @@ impl GitState {
     }
 }
 
+/// When the run started, how long it took, and its git state.
+pub(crate) struct RunTime {
+    pub(crate) started: SystemTime,
+    pub(crate) elapsed: Duration,
+    pub(crate) git: Option<GitState>,
+}
+
 pub(crate) fn start(
     config: &RunConfig,
     records: Vec<TrialRecord>,
     plan: &Plan,
-    started: SystemTime,
-    elapsed: Duration,
+    time: RunTime,
     subset: Option<String>,
     spend: crate::report::results::Spend,
-    git: Option<GitState>,
 ) -> Reporting {
     if records.is_empty() {
         return Reporting::None;
     }
+    let RunTime {
+        started,
+        elapsed,
+        git,
+    } = time;
     let git = match git {
         Some(g) => g.get(&config.root),
         None => crate::report::results::GitInfo::detect(&config.root),
