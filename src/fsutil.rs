@@ -144,19 +144,14 @@ pub fn sync_deferred() -> std::io::Result<usize> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
-    flush_together(paths)
-}
-
-/// Flushes the files of `paths` and their folders to disk now (what
-/// [`sync_deferred`] does for the deferred files): for a file written
-/// without `fsync` whose flush can run beside other work.
-pub fn sync_paths(paths: Vec<std::path::PathBuf>) -> std::io::Result<usize> {
-    flush_together(paths)
+    sync_paths(paths)
 }
 
 /// `fsync` of each file of `paths` (once each) and of their folders, from
-/// up to 8 threads.
-fn flush_together(mut paths: Vec<std::path::PathBuf>) -> std::io::Result<usize> {
+/// up to 8 threads: what [`sync_deferred`] does for the deferred files, and
+/// the flush of a file written without `fsync` whose flush can run beside
+/// other work. Returns how many files were flushed.
+pub fn sync_paths(mut paths: Vec<std::path::PathBuf>) -> std::io::Result<usize> {
     paths.sort();
     paths.dedup();
     if paths.is_empty() {
@@ -448,13 +443,13 @@ mod deferred_tests {
         // Other tests of this process defer and flush files too: flush
         // these two explicitly (`a` once, though written twice).
         assert_eq!(
-            super::flush_together(vec![a.clone(), b.clone(), a.clone()]).unwrap(),
+            super::sync_paths(vec![a.clone(), b.clone(), a.clone()]).unwrap(),
             2
         );
-        assert_eq!(super::flush_together(Vec::new()).unwrap(), 0);
+        assert_eq!(super::sync_paths(Vec::new()).unwrap(), 0);
         // A file removed before the flush is not an error.
         assert_eq!(
-            super::flush_together(vec![dir.path().join("gone.yaml")]).unwrap(),
+            super::sync_paths(vec![dir.path().join("gone.yaml")]).unwrap(),
             1
         );
         // No temporary file is left behind.

@@ -221,7 +221,11 @@ impl Harness {
             .filter(|_| config.project.nextest_run.is_none() && !args.list)
             .and_then(crate::report::history::prepare);
         // Read while the run loads and evaluates (the reports need it).
-        let git = (!args.list).then(|| reporting::GitState::start(&config.root));
+        let git = if args.list {
+            reporting::GitState::not_started()
+        } else {
+            reporting::GitState::start(&config.root)
+        };
         let files = match config.suite_files() {
             Ok(files) => files,
             Err(message) => return setup_failed(message),
@@ -249,7 +253,6 @@ impl Harness {
                 Err(_) => load(),
             }
         });
-
         let mode = config.project.cassette_mode(config.settings.ci);
         let mut providers =
             match Providers::configure(&config.root, mode, config.project.providers.clone()) {
@@ -292,7 +295,6 @@ impl Harness {
             }
         };
         let mut results = evaluate_all(&env, &config, &selected);
-
         // Every cassette and accepted snapshot of the run is written: flush
         // them to disk while libtest prints and the reports are written.
         let flush = std::thread::Builder::new()
@@ -309,7 +311,6 @@ impl Harness {
             })
             .collect();
         let comparisons = Arc::new(comparisons);
-
         let subset = reporting::subset(&filter, config.project.suites.as_deref());
         let spend = reporting::spend(&env.services.providers.stats());
         if let Some(ready) = history_ready {
@@ -329,12 +330,10 @@ impl Harness {
             spend,
         );
         let failed = libtest::run(args, &plan, &comparisons, print);
-
         let calls = env.services.providers.stats();
         let model_calls = calls.attempts + calls.replayed + calls.errors > 0;
         let finished = reports.finish(&config, model_calls, &plan, print);
         let reports_lost = finished.is_none();
-
         let records = finished.unwrap_or_default();
         let flushed = match flush {
             Ok(handle) => handle

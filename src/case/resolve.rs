@@ -251,19 +251,19 @@ fn load_text(
             ));
         }
     };
-    let mut first = Loader::new(file.clone(), &root, known, dir, project, Vec::new());
-    let raw = first.raw_suite();
-    let errors = std::mem::take(&mut first.errors);
-    drop(first);
-    // Once the file's shape is typed, the tree is kept only to point errors
-    // at `line:col`: its values' text (most of a large suite's bytes, now
-    // moved into the typed cases) goes.
-    let mut root = root;
-    if raw.is_some() {
-        root.strip_values();
-    }
-    let mut loader = Loader::new(file.clone(), &root, known, dir, project, errors);
-    let suite = raw.and_then(|raw| loader.suite_from(raw, dir, &fallback_name));
+    let mut loader = Loader {
+        file: file.clone(),
+        root,
+        known,
+        target_names: Vec::new(),
+        named: Vec::new(),
+        judge: SuiteJudge::default(),
+        dir: dir.to_path_buf(),
+        project: project.to_path_buf(),
+        errors: Vec::new(),
+        bad_rows: Vec::new(),
+    };
+    let suite = loader.suite(dir, &fallback_name);
     let name = suite
         .as_ref()
         .map(|s| s.name.clone())
@@ -304,7 +304,9 @@ fn at_most_max_errors(mut errors: Vec<LoadError>) -> Vec<LoadError> {
 
 struct Loader<'a> {
     file: Arc<str>,
-    root: &'a Node,
+    /// The file's tree, for the `line:col` of each problem (its values'
+    /// text is dropped once the file is typed).
+    root: Node,
     /// Registered Rust targets and checks, when known.
     known: Option<&'a KnownNames>,
     /// The names declared under the suite's `targets:`.
@@ -352,7 +354,7 @@ fn item(base: &[Seg], index: usize) -> Vec<Seg> {
     path
 }
 
-impl<'a> Loader<'a> {
+impl Loader<'_> {
     fn at(&self, path: &[Seg], key: bool) -> Location {
         let (line, col) = self.root.locate(path, key);
         Location {
@@ -382,59 +384,45 @@ impl<'a> Loader<'a> {
     /// that the rest of the value is still checked and every problem shows in
     /// one run; any other error stops here.
     fn typed<T: DeserializeOwned>(&mut self, base: &[Seg], value: Value, what: &str) -> Option<T> {
-        let mut report = self.reporter(base, what);
-        diag::typed_dropping_unknown(value, |inner, text| report(inner, text))
+        let mut seen = Vec::new();
+        let typed = diag::typed_dropping_unknown(value, |inner, text| {
+            seen.push((inner.to_vec(), text.to_string()));
+        });
+        self.report_serde(base, what, seen);
+        typed
     }
 
     /// [`Loader::typed`] for the whole file, whose JSON is built from the
     /// tree on demand (see [`diag::typed_from_fresh`]).
     fn typed_root<T: DeserializeOwned>(&mut self, what: &str) -> Option<T> {
-        let root = self.root;
-        let mut report = self.reporter(&[], what);
-        diag::typed_from_fresh(|| root.to_json(), |inner, text| report(inner, text))
+        let mut seen = Vec::new();
+        let typed = diag::typed_from_fresh(
+            || self.root.to_json(),
+            |inner, text| seen.push((inner.to_vec(), text.to_string())),
+        );
+        self.report_serde(&[], what, seen);
+        typed
     }
 
-    /// How [`Loader::typed`] reports each serde error of a value at `base`.
-    fn reporter<'s>(&'s mut self, base: &'s [Seg], what: &'s str) -> impl FnMut(&[Seg], &str) + 's {
-        move |inner, text| {
+    /// Reports the serde errors (path inside the value, message) of a value
+    /// found at `base`.
+    fn report_serde(&mut self, base: &[Seg], what: &str, seen: Vec<(Vec<Seg>, String)>) {
+        for (inner, text) in seen {
             // An unknown key inside a nested section (`defaults:`) is
             // reported as being in that section, not in the whole suite.
             let section = match inner.len().checked_sub(2).map(|i| &inner[i]) {
                 Some(Seg::Key(section)) => section.as_str(),
                 _ => what,
             };
-            let key = (!inner.is_empty()).then(|| diag::path_text(inner));
+            let key = (!inner.is_empty()).then(|| diag::path_text(&inner));
             let mut path = base.to_vec();
             path.extend(inner.iter().cloned());
-            let (message, hint, at_key) = explain_serde(text, section, key.as_deref());
+            let (message, hint, at_key) = explain_serde(&text, section, key.as_deref());
             self.push(&path, at_key, message, hint);
         }
     }
 
-    fn new(
-        file: Arc<str>,
-        root: &'a Node,
-        known: Option<&'a KnownNames>,
-        dir: &Path,
-        project: &Path,
-        errors: Vec<LoadError>,
-    ) -> Self {
-        Loader {
-            file,
-            root,
-            known,
-            target_names: Vec::new(),
-            named: Vec::new(),
-            judge: SuiteJudge::default(),
-            dir: dir.to_path_buf(),
-            project: project.to_path_buf(),
-            errors,
-            bad_rows: Vec::new(),
-        }
-    }
-
-    /// The whole file typed as a suite's shape (`None`: reported).
-    fn raw_suite(&mut self) -> Option<RawSuite> {
+    fn suite(&mut self, dir: &Path, fallback_name: &str) -> Option<Suite> {
         if !matches!(self.root.value, NodeValue::Map(_)) {
             self.push(
                 &[],
@@ -444,10 +432,10 @@ impl<'a> Loader<'a> {
             );
             return None;
         }
-        self.typed_root("suite")
-    }
-
-    fn suite_from(&mut self, mut raw: RawSuite, dir: &Path, fallback_name: &str) -> Option<Suite> {
+        let mut raw: RawSuite = self.typed_root("suite")?;
+        // From here the tree only points problems at `line:col`: its values'
+        // text (most of a large suite's bytes, now moved into `raw`) goes.
+        self.root.strip_values();
         // A misspelled key was reported and dropped: what it would have set
         // (a target, the checks) is not reported missing on top of it.
         let suite_misspelled = !self.errors.is_empty();

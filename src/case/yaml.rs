@@ -533,32 +533,24 @@ mod tests {
         let full = parse(doc).expect("parses");
         let mut stripped = full.clone();
         stripped.strip_values();
-        let paths: Vec<Vec<Seg>> = vec![
-            vec![Seg::Key("suite".into())],
-            vec![
-                Seg::Key("cases".into()),
-                Seg::Index(0),
-                Seg::Key("output".into()),
-            ],
-            vec![
-                Seg::Key("cases".into()),
-                Seg::Index(0),
-                Seg::Key("checks".into()),
-                Seg::Index(0),
-                Seg::Key("contains".into()),
-            ],
-            vec![
-                Seg::Key("cases".into()),
-                Seg::Index(1),
-                Seg::Key("tags".into()),
-                Seg::Index(1),
-            ],
-            vec![
-                Seg::Key("cases".into()),
-                Seg::Index(1),
-                Seg::Key("missing".into()),
-            ],
-        ];
+        // `cases.0.output`: keys, and indexes where a segment is a number.
+        let paths: Vec<Vec<Seg>> = [
+            "suite",
+            "cases.0.output",
+            "cases.0.checks.0.contains",
+            "cases.1.tags.1",
+            "cases.1.missing",
+        ]
+        .iter()
+        .map(|p| {
+            p.split('.')
+                .map(|seg| match seg.parse() {
+                    Ok(i) => Seg::Index(i),
+                    Err(_) => Seg::Key(seg.into()),
+                })
+                .collect()
+        })
+        .collect();
         for path in &paths {
             for key in [false, true] {
                 assert_eq!(

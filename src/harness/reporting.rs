@@ -152,10 +152,6 @@ pub(crate) enum Reporting {
     Done(Box<Written>),
 }
 
-/// Starts writing the reports of a run with any records (results JSON,
-/// reports, history) off the critical path. The records move to the report
-/// thread (one copy of them is held) and come back from
-/// [`Reporting::finish`].
 /// The git state of the project (commit, branch, dirty), read by up to
 /// three `git` processes on a thread started with the run, so that they
 /// run beside the loading and the evaluation instead of before the
@@ -176,8 +172,14 @@ impl GitState {
         )
     }
 
-    /// The state read; read here when no thread could be had (or it
-    /// panicked).
+    /// Nothing started: the state is read when it is asked for (a run that
+    /// only lists its trials never asks).
+    pub(crate) fn not_started() -> GitState {
+        GitState(None)
+    }
+
+    /// The state read; read here when it was not started, no thread could
+    /// be had, or it panicked.
     fn get(self, root: &std::path::Path) -> Option<crate::report::results::GitInfo> {
         match self.0.map(std::thread::JoinHandle::join) {
             Some(Ok(git)) => git,
@@ -190,9 +192,13 @@ impl GitState {
 pub(crate) struct RunTime {
     pub(crate) started: SystemTime,
     pub(crate) elapsed: Duration,
-    pub(crate) git: Option<GitState>,
+    pub(crate) git: GitState,
 }
 
+/// Starts writing the reports of a run with any records (results JSON,
+/// reports, history) off the critical path. The records move to the report
+/// thread (one copy of them is held) and come back from
+/// [`Reporting::finish`].
 pub(crate) fn start(
     config: &RunConfig,
     records: Vec<TrialRecord>,
@@ -209,11 +215,8 @@ pub(crate) fn start(
         elapsed,
         git,
     } = time;
-    let git = match git {
-        Some(g) => g.get(&config.root),
-        None => crate::report::results::GitInfo::detect(&config.root),
-    };
-    let mut run = crate::report::RunResults::with_git(git, records, started, elapsed);
+    let mut run =
+        crate::report::RunResults::with_git(git.get(&config.root), records, started, elapsed);
     run.rerun = Some(config.rerun.clone());
     run.force_pass = config.settings.force_pass;
     run.subset = subset;

@@ -92,15 +92,10 @@ impl Settings {
     }
 }
 
-/// The results JSON, fsync'd: streamed to the file, so a run of any size
-/// never holds its whole text in memory.
-fn write_results(path: &Path, run: &RunResults) -> Result<(), ReportError> {
-    write_results_synced(path, run, true)
-}
-
-/// [`write_results`], flushed to disk (`sync`) before it is renamed into
-/// place or not (its caller then flushes it).
-fn write_results_synced(path: &Path, run: &RunResults, sync: bool) -> Result<(), ReportError> {
+/// The results JSON, streamed to the file (a run of any size never holds
+/// its whole text in memory), flushed to disk before it is renamed into
+/// place when `sync` (otherwise its caller flushes it).
+fn write_results(path: &Path, run: &RunResults, sync: bool) -> Result<(), ReportError> {
     crate::fsutil::write_atomic_streamed(path, sync, |w| run.write_json(w))
         .map_err(|e| ReportError::write(path, e))
 }
@@ -132,7 +127,7 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
         let safe = crate::fsutil::name_part(part);
         let folder = dir.join("runs").join(&safe);
         let results_json = folder.join(format!("{}.json", run.run_id));
-        write_results(&results_json, run)?;
+        write_results(&results_json, run, true)?;
         let summary = format!(
             "{}\nnextest run {part}: this process's results are in {}; for the run's reports, merge every process's results:\n  tribunal report --merge {}/*.json --store --out {}\n",
             terminal_summary(run),
@@ -156,7 +151,7 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     // reports are written from it: the flush (5–10 ms for the 2 MB of a
     // 1,000-trial run on the benchmark machine) used to delay them all.
     // The call returns only once it is on disk.
-    write_results_synced(&results_json, run, false)?;
+    write_results(&results_json, run, false)?;
 
     // The history (store, retention, the plots' points) runs on its own
     // thread while this one writes the other reports; only the HTML report

@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS run_points (
 /// [`History::open_for_run`] before a commit checkpoints it anyway (64 MiB
 /// with 4 KiB pages: three 10,000-trial runs): the bound on what the log
 /// holds when runs are stored without [`prepare`] between them.
-pub const RUN_WAL_PAGES: i64 = 16_384;
+const RUN_WAL_PAGES: i64 = 16_384;
 
 /// Starts copying what the last run left in the history's write-ahead log
 /// into the database, on a thread of its own (for the start of a run, so

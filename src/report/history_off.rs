@@ -23,10 +23,6 @@ pub const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Runs kept when `TRIBUNAL_HISTORY_KEEP` is not set.
 pub const DEFAULT_KEEP: usize = crate::config::DEFAULT_HISTORY_KEEP;
 
-/// The pages the write-ahead log may hold after a run is stored: no
-/// history, no log.
-pub const RUN_WAL_PAGES: i64 = 16_384;
-
 /// Nothing to prepare without the `history` feature.
 pub fn prepare(_path: &Path) -> Option<std::thread::JoinHandle<()>> {
     None
