@@ -596,7 +596,7 @@ pub fn edit_manifest(
     };
     if !optimized.is_empty() {
         notes.push(format!(
-            "opt-level = 3 in the dev profile for {}",
+            "opt-level = 3 without debug info in the dev profile for {}",
             optimized.join(", ")
         ));
     }
@@ -725,10 +725,12 @@ const DEV_PROFILE_COMMENT: &str = "
 # replay then takes several times the wall time and CPU of an optimized build.
 # tribunal and the crates its replay path spends its time in (YAML, snapshot
 # files, hashing, templates, JSON, regexes, SQLite) are optimized here; your
-# own crate stays in the dev profile. Written by `tribunal init` (docs/init.md).
+# own crate stays in the dev profile. Without debug info for them, their cold
+# build takes about a third less; your own crate keeps its debug info.
+# Written by `tribunal init` (docs/init.md).
 ";
 
-/// Adds `<name> = { opt-level = 3 }` under `[profile.dev.package]` for each
+/// Adds `<name> = { opt-level = 3, debug = false }` under `[profile.dev.package]` for each
 /// of [`DEV_OPTIMIZED`] the manifest does not already set, after every
 /// other table. Returns the names added and the names already set (kept as
 /// written, whatever they say).
@@ -758,6 +760,7 @@ fn dev_profile(doc: &mut DocumentMut, name: &str) -> Result<(Vec<String>, Vec<St
         }
         let mut opt = toml_edit::InlineTable::new();
         opt.insert("opt-level", 3.into());
+        opt.insert("debug", false.into());
         level.insert(pkg, value(opt));
         added.push(pkg.to_string());
     }
