@@ -261,7 +261,8 @@ pub use provider::{
 };
 pub use registry::{CheckInput, Input, IntoCheckOutcome};
 pub use verdict::{
-    CheckResult, Decision, Gate, Outcome, Output, Status, Step, TrialRecord, Usage, Verdict,
+    CheckResult, Decision, Evidence, Gate, Outcome, Output, Status, Step, TrialRecord, Usage,
+    Verdict,
 };
 
 /// The README's Rust snippet, compiled as a doctest so it stays true.

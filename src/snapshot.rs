@@ -123,12 +123,12 @@ fn excerpt(s: &str) -> String {
 /// Structured evidence as YAML in the header (not a JSON string inside
 /// YAML), unless its JSON text is longer than an excerpt: then an excerpt
 /// of that text.
-fn evidence_value(ev: &Value) -> Value {
-    let text = ev.to_string();
-    if text.chars().count() <= EXCERPT {
-        ev.clone()
+fn evidence_value(ev: &crate::verdict::Evidence) -> Value {
+    let text = ev.as_json();
+    if text.len() <= EXCERPT || text.chars().count() <= EXCERPT {
+        ev.to_value()
     } else {
-        json!(excerpt(&text))
+        json!(excerpt(text))
     }
 }
 

@@ -64,17 +64,19 @@ fn split_in(r: &TrialRecord) -> bool {
         c.warnings
             .iter()
             .any(|w| w.starts_with("split vote") || w.starts_with("the judge votes disagree"))
-            || c.evidence
-                .as_ref()
-                .and_then(|e| e.get("samples"))
-                .and_then(|s| s.as_array())
-                .is_some_and(|s| s.iter().any(|x| x.get("split").is_some()) && c.kind == "judge")
+            || (c.kind == "judge"
+                && c.evidence
+                    .as_ref()
+                    .and_then(|e| e.get("samples"))
+                    .as_ref()
+                    .and_then(|s| s.as_array())
+                    .is_some_and(|s| s.iter().any(|x| x.get("split").is_some())))
     })
 }
 
 fn repeat_counts(r: &TrialRecord) -> Option<(u64, u64)> {
     let c = r.verdict.checks.iter().find(|c| c.kind == "repeat")?;
-    let e = c.evidence.as_ref()?;
+    let e = c.evidence_value()?;
     Some((e.get("passed")?.as_u64()?, e.get("k")?.as_u64()?))
 }
 

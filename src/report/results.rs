@@ -88,11 +88,10 @@ pub fn bound_record(mut r: TrialRecord) -> TrialRecord {
         for w in &mut c.warnings {
             cut(w);
         }
-        if let Some(ev) = &mut c.evidence {
-            let text = ev.to_string();
-            if text.len() > KEPT_BYTES {
-                *ev = serde_json::Value::String(bounded(&text, KEPT_BYTES));
-            }
+        if let Some(ev) = &mut c.evidence
+            && ev.as_json().len() > KEPT_BYTES
+        {
+            *ev = serde_json::Value::String(bounded(ev.as_json(), KEPT_BYTES)).into();
         }
     }
     r
@@ -411,7 +410,7 @@ mod tests {
         r.verdict.output = Some(crate::verdict::Output::text(big.clone()));
         r.verdict.error = Some(big.clone());
         r.verdict.checks[0].critique = Some(big.clone());
-        r.verdict.checks[0].evidence = Some(serde_json::json!({"answer": big}));
+        r.verdict.checks[0].evidence = Some(serde_json::json!({"answer": big}).into());
         let run = RunResults::new(
             Path::new("/nonexistent"),
             vec![r],

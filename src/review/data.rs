@@ -305,7 +305,7 @@ pub fn trial_view(
             kind: c.kind.clone(),
             outcome: c.outcome,
             reason: c.reason.clone(),
-            evidence: c.evidence.clone(),
+            evidence: c.evidence_value(),
         })
         .collect();
     let has_judges = !judges.is_empty();

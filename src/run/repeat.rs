@@ -165,7 +165,7 @@ fn aggregate_checks(samples: &[Sample], rep: Repeat) -> Vec<CheckResult> {
             if !scores.is_empty() {
                 evidence["mean_score"] = json!(scores.iter().sum::<f64>() / scores.len() as f64);
             }
-            r.evidence = Some(evidence);
+            r.evidence = Some(evidence.into());
             let mut warnings: Vec<String> = Vec::new();
             for c in &per {
                 for w in &c.warnings {
@@ -188,8 +188,8 @@ fn sample_evidence(i: usize, c: &CheckResult) -> Value {
     if let Some(l) = &c.label {
         v["label"] = json!(l);
     }
-    if let Some(e) = c.evidence.as_ref().and_then(|e| e.get("split")) {
-        v["split"] = e.clone();
+    if let Some(split) = c.evidence.as_ref().and_then(|e| e.get("split")) {
+        v["split"] = split;
     }
     v
 }

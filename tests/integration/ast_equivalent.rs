@@ -633,7 +633,7 @@ fn unknown_follows_the_policy(
     assert_eq!(r.outcome, outcome);
     assert_eq!(r.label.as_deref(), Some("unknown"));
     assert_eq!(r.warnings.len(), warnings);
-    let ev = r.evidence.expect("evidence");
+    let ev = r.evidence_value().expect("evidence");
     assert_eq!(ev["fallback"] == json!("judge"), p == OnUnknown::Fallback);
 }
 
@@ -790,7 +790,7 @@ fn yaml_check_sql_proves_a_reordered_join_and_names_the_rules() {
         )),
     );
     assert_eq!(r.outcome, Outcome::Pass, "{}", r.reason);
-    let ev = r.evidence.expect("evidence");
+    let ev = r.evidence_value().expect("evidence");
     assert_eq!(ev["method"], "canonical");
     assert_eq!(ev["proof"], true);
     let detail = ev["detail"].as_str().unwrap_or_default();
@@ -950,7 +950,7 @@ fn yaml_check_reports_the_seed_counterexample() {
     assert_eq!(r.outcome, Outcome::Fail);
     assert_eq!(r.label.as_deref(), Some("not_equivalent"));
     assert!(r.reason.contains("a user with 2 `Order Completed` events matches the expected audience but not the output"), "{}", r.reason);
-    let ev = r.evidence.expect("evidence");
+    let ev = r.evidence_value().expect("evidence");
     assert_eq!(ev["method"], "exhaustive_critical_values");
     assert_eq!(ev["dialect"], "audience");
 }

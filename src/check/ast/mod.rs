@@ -534,6 +534,6 @@ pub fn to_result(
         },
     };
     result.label = Some(verdict.label().to_string());
-    result.evidence = Some(evidence);
+    result.evidence = Some(evidence.into());
     result
 }

@@ -125,7 +125,7 @@ pub(crate) async fn run_direct(plan: &Plan, material: &Material, cx: &CheckCx<'_
                 .with_critique(critique)
         }
     };
-    result.evidence = Some(evidence);
+    result.evidence = Some(evidence.into());
     result.warnings = warnings;
     apply_spend(&mut result, &spend);
     result

@@ -191,7 +191,7 @@ async fn unusable_pass_fail_answers_are_errors_with_the_raw_answer(
             r.reason
         );
     }
-    let ev = r.evidence.expect("evidence");
+    let ev = r.evidence_value().expect("evidence");
     assert_eq!(ev["votes"][0]["raw"], json!(answer));
 }
 
@@ -424,7 +424,7 @@ async fn votes_take_the_majority_and_record_the_split() {
     params["votes"] = json!(3);
     let r = Fixture::new(p.clone(), "x").judge(params, None).await;
     assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
-    let ev = r.evidence.as_ref().expect("evidence");
+    let ev = &r.evidence_value().expect("evidence");
     assert_eq!(ev["split"], json!({"pass": 2, "fail": 1}));
     assert_eq!(ev["votes"].as_array().map(Vec::len), Some(3));
     assert_eq!(ev["votes"][1]["verdict"], json!("fail"));
@@ -489,7 +489,7 @@ async fn panel_of_judges_votes() {
     let params = json!({"panel": ["openai:strict", "anthropic:lenient-a", "anthropic:lenient-b"]});
     let r = f.judge(params, None).await;
     assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
-    let ev = r.evidence.expect("evidence");
+    let ev = r.evidence_value().expect("evidence");
     assert_eq!(ev["votes"][0]["judge"], json!("openai:strict"));
     assert_eq!(ev["split"], json!({"pass": 2, "fail": 1}));
     assert_eq!(strict.requests()[0].model, "strict");
@@ -532,7 +532,7 @@ async fn pairwise_runs_both_orders_and_labels_consistent_preferences(
     assert!(first.find(output) < first.find(baseline), "{first}");
     assert!(second.find(baseline) < second.find(output), "{second}");
     assert_ne!(reqs[0].sample, reqs[1].sample);
-    let ev = r.evidence.expect("evidence");
+    let ev = r.evidence_value().expect("evidence");
     assert_eq!(ev["votes"][0]["order"], json!("output_first"));
     assert_eq!(ev["votes"][1]["order"], json!("baseline_first"));
 }
@@ -660,7 +660,7 @@ async fn retry_on_parse_failure_is_recorded() {
         .judge(params.clone(), None)
         .await;
     assert_eq!(r.outcome, Outcome::Pass, "{r:?}");
-    let ev = r.evidence.expect("evidence");
+    let ev = r.evidence_value().expect("evidence");
     assert_eq!(ev["votes"][0]["attempts"], json!(2));
     assert_eq!(
         ev["votes"][0]["parse_errors"].as_array().map(Vec::len),

@@ -630,7 +630,7 @@ impl Invariant {
                 }
             }
         }
-        result.evidence = Some(json!({ "inputs": rows }));
+        result.evidence = Some(json!({ "inputs": rows }).into());
         match first_break {
             None => {
                 result.label = Some("held".into());
