@@ -77,15 +77,38 @@ impl Usage {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Evidence(Box<str>);
 
+/// How deeply evidence may nest and still be kept as structure: below
+/// `serde_json`'s parsing limit (128), so that its text always parses back.
+const MAX_EVIDENCE_DEPTH: usize = 100;
+
+/// Whether `value` nests deeper than `limit` arrays and objects.
+fn nests_deeper(value: &serde_json::Value, limit: usize) -> bool {
+    match value {
+        serde_json::Value::Array(a) => limit == 0 || a.iter().any(|v| nests_deeper(v, limit - 1)),
+        serde_json::Value::Object(m) => {
+            limit == 0 || m.values().any(|v| nests_deeper(v, limit - 1))
+        }
+        _ => false,
+    }
+}
+
 impl Evidence {
-    /// The evidence of a JSON value.
+    /// The evidence of a JSON value. A value nested deeper than 100 arrays
+    /// and objects (an output that is itself deep, quoted as a
+    /// counterexample) is kept as its JSON text in a string instead, as
+    /// reports keep evidence too long to show.
     pub fn new(value: &serde_json::Value) -> Evidence {
-        Evidence(value.to_string().into_boxed_str())
+        let text = value.to_string();
+        if nests_deeper(value, MAX_EVIDENCE_DEPTH) {
+            return Evidence(serde_json::Value::String(text).to_string().into_boxed_str());
+        }
+        Evidence(text.into_boxed_str())
     }
 
     /// The evidence as a JSON value (parsed from its text).
     pub fn to_value(&self) -> serde_json::Value {
-        // The text was written by `serde_json` from a value, so it parses.
+        // Written by `serde_json` from a value nested less deeply than its
+        // parser allows, so it parses.
         serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
     }
 
@@ -878,4 +901,41 @@ pub struct HumanLabel {
     /// The expert's critique, bounded (shown with the failure modes).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub critique: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `depth` arrays, one inside the other, around a number.
+    fn nested(depth: usize) -> serde_json::Value {
+        (0..depth).fold(json!(1), |inner, _| json!([inner]))
+    }
+
+    #[test]
+    fn evidence_keeps_its_structure_order_and_numbers() {
+        let v = json!({"mode": "pass_fail", "votes": [{"raw": "{\"pass\": true}", "sample": 0}], "agreement": 0.1, "split": {"pass": 1, "fail": 0}});
+        let e = Evidence::new(&v);
+        assert_eq!(e.to_value(), v);
+        assert_eq!(e.as_json(), v.to_string());
+        assert_eq!(e.get("split"), Some(json!({"pass": 1, "fail": 0})));
+        assert_eq!(e.get("missing"), None);
+        // It serializes as the value itself, not as a string of JSON.
+        assert_eq!(serde_json::to_value(&e).expect("serializes"), v);
+        let back: Evidence = serde_json::from_str(&v.to_string()).expect("deserializes");
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn evidence_too_deep_to_parse_back_is_kept_as_its_text() {
+        // Deep enough for structure: kept as it is.
+        assert_eq!(Evidence::new(&nested(100)).to_value(), nested(100));
+        // An output nested 126 deep, quoted in a counterexample three levels
+        // down, is past serde_json's parser limit: its text is kept as a
+        // string, never lost as `null`.
+        let deep = json!({"counterexample": {"right": nested(126)}});
+        let e = Evidence::new(&deep);
+        assert_eq!(e.to_value(), json!(deep.to_string()));
+    }
 }
