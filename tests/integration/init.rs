@@ -78,6 +78,27 @@ fn cassette_of(p: &TestProject, dir: &str) -> String {
     files[0].clone()
 }
 
+/// A manifest init edited, split before the dev-profile lines it appends
+/// (their comment, `[profile.dev.package]` and its packages), so that a
+/// test snapshots what its own scenario changed:
+/// `a_crate_that_already_depends_on_tribunal_keeps_its_dependency_line`
+/// shows those lines in full.
+fn split_dev_profile(manifest: &str) -> (&str, &str) {
+    let at = manifest
+        .find("\n# `cargo test` builds tribunal in the dev profile")
+        .unwrap_or_else(|| panic!("no dev-profile lines in:\n{manifest}"));
+    manifest.split_at(at)
+}
+
+/// The dev-profile lines init appends to a crate's manifest.
+fn dev_profile_lines() -> String {
+    let manifest = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+    let p = TestProject::with(&[("Cargo.toml", manifest), ("src/lib.rs", "")]);
+    let out = p.tribunal(&["init"]).output();
+    assert!(out.success(), "{out:?}");
+    split_dev_profile(&p.read("Cargo.toml")).1.to_string()
+}
+
 fn crate_project() -> TestProject {
     TestProject::with(&[
         ("Cargo.toml", MANIFEST),
@@ -464,7 +485,10 @@ fn a_comment_after_the_last_table_stays_where_it_was() {
     let p = TestProject::with(&[("Cargo.toml", manifest), ("src/lib.rs", "")]);
     let out = p.tribunal(&["init"]).output();
     assert!(out.success(), "{out:?}");
-    insta::assert_snapshot!(p.read("Cargo.toml"), @r#"
+    let manifest = p.read("Cargo.toml");
+    let (head, tail) = split_dev_profile(&manifest);
+    assert_eq!(tail, dev_profile_lines());
+    insta::assert_snapshot!(head, @r#"
     [package]
     name = "demo"
     version = "0.1.0"
@@ -481,25 +505,6 @@ fn a_comment_after_the_last_table_stays_where_it_was() {
     name = "evals"
     harness = false
 
-    # `cargo test` builds tribunal in the dev profile, unoptimized: a 1,000-case
-    # replay then takes several times the wall time and CPU of an optimized build.
-    # tribunal and the crates its replay path spends its time in (YAML, snapshot
-    # files, hashing, templates, JSON, regexes, SQLite) are optimized here; your
-    # own crate stays in the dev profile. Without debug info for them, their cold
-    # build takes about a third less; your own crate keeps its debug info.
-    # Written by `tribunal init` (docs/init.md).
-    [profile.dev.package]
-    tribunal = { opt-level = 3, debug = false }
-    serde-saphyr = { opt-level = 3, debug = false }
-    granit-parser = { opt-level = 3, debug = false }
-    insta = { opt-level = 3, debug = false }
-    similar = { opt-level = 3, debug = false }
-    sha2 = { opt-level = 3, debug = false }
-    minijinja = { opt-level = 3, debug = false }
-    serde_json = { opt-level = 3, debug = false }
-    regex-automata = { opt-level = 3, debug = false }
-    regex-syntax = { opt-level = 3, debug = false }
-    libsqlite3-sys = { opt-level = 3, debug = false }
     "#);
 }
 
@@ -514,7 +519,10 @@ fn an_older_tribunal_dependency_is_kept_with_a_warning() {
     let stderr = out.snapshot();
     let stderr = stderr.split("--- stderr").nth(1).expect("stderr");
     insta::assert_snapshot!(stderr.trim(), @"warning: Cargo.toml keeps tribunal = \"0.0.9\" under [dev-dependencies], but this tribunal is 0.1.0: the tests/evals.rs written now is for tribunal 0.1.0's API and may not build against 0.0.9 (hint: `cargo add --dev tribunal@0.1` moves the dependency to 0.1)");
-    insta::assert_snapshot!(p.read("Cargo.toml"), @r#"
+    let manifest = p.read("Cargo.toml");
+    let (head, tail) = split_dev_profile(&manifest);
+    assert_eq!(tail, dev_profile_lines());
+    insta::assert_snapshot!(head, @r#"
     [package]
     name = "demo"
     version = "0.1.0"
@@ -529,25 +537,6 @@ fn an_older_tribunal_dependency_is_kept_with_a_warning() {
     name = "evals"
     harness = false
 
-    # `cargo test` builds tribunal in the dev profile, unoptimized: a 1,000-case
-    # replay then takes several times the wall time and CPU of an optimized build.
-    # tribunal and the crates its replay path spends its time in (YAML, snapshot
-    # files, hashing, templates, JSON, regexes, SQLite) are optimized here; your
-    # own crate stays in the dev profile. Without debug info for them, their cold
-    # build takes about a third less; your own crate keeps its debug info.
-    # Written by `tribunal init` (docs/init.md).
-    [profile.dev.package]
-    tribunal = { opt-level = 3, debug = false }
-    serde-saphyr = { opt-level = 3, debug = false }
-    granit-parser = { opt-level = 3, debug = false }
-    insta = { opt-level = 3, debug = false }
-    similar = { opt-level = 3, debug = false }
-    sha2 = { opt-level = 3, debug = false }
-    minijinja = { opt-level = 3, debug = false }
-    serde_json = { opt-level = 3, debug = false }
-    regex-automata = { opt-level = 3, debug = false }
-    regex-syntax = { opt-level = 3, debug = false }
-    libsqlite3-sys = { opt-level = 3, debug = false }
     "#);
 
     let current = format!(
