@@ -210,7 +210,7 @@ pub fn init(dir: &Path, no_rust: bool) -> Result<Done, InitError> {
             let workspace = workspace_root(dir);
             if let Some(root) = &workspace {
                 warnings.push(format!(
-                    "{root} is the workspace's manifest, and cargo reads profiles only there: the dev-profile lines that make tribunal fast under `cargo test` were not added to {manifest_shown} (hint: add `[profile.dev.package.tribunal]` with `opt-level = 3`, and the same for its hot dependencies, to {root}, as {DOCS_URL}#dev-profile shows)"
+                    "{root} is the workspace's manifest, and cargo reads profiles only there: the dev-profile lines that make tribunal fast under `cargo test` were not added to {manifest_shown} (hint: add `[profile.dev.package.tribunal]` with `opt-level = 3` and `debug = false`, and the same for its hot dependencies, to {root}, as {DOCS_URL}#dev-profile shows)"
                 ));
             }
             match edit_manifest(
@@ -747,7 +747,7 @@ fn dev_profile(doc: &mut DocumentMut, name: &str) -> Result<(Vec<String>, Vec<St
             Item::Table(t) => t,
             _ => {
                 return Err(InitError::Manifest(format!(
-                    "{name}'s `{key}` in [profile] is not written as a table (hint: add `[profile.dev.package.tribunal]` with `opt-level = 3` by hand, as {DOCS_URL}#dev-profile shows)"
+                    "{name}'s `{key}` in [profile] is not written as a table (hint: add `[profile.dev.package.tribunal]` with `opt-level = 3` and `debug = false` by hand, as {DOCS_URL}#dev-profile shows)"
                 )));
             }
         };
