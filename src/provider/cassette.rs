@@ -75,24 +75,23 @@ pub struct Entry {
     pub response: ChatResponse,
 }
 
-/// Sorts object keys recursively so that the same request always hashes the same.
-fn canonical(v: &Value) -> Value {
+/// Sorts object keys recursively, in place, so that the same request always
+/// hashes the same (arrays keep their order).
+fn canonicalize(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), canonical(&m[k])))
-                    .collect(),
-            )
+            m.sort_keys();
+            m.values_mut().for_each(canonicalize);
         }
-        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
-        other => other.clone(),
+        Value::Array(a) => a.iter_mut().for_each(canonicalize),
+        _ => {}
     }
 }
 
 /// The canonical request of a call: what the key hashes and the file shows.
+/// Built once per call and sorted in place (every call of a run makes one,
+/// replayed or not: a sorted copy of it used to cost a second tree of the
+/// whole prompt).
 pub fn canonical_request(kind: &str, req: &ChatRequest, extra: &Map<String, Value>) -> Value {
     let mut v = serde_json::to_value(req).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
@@ -101,14 +100,20 @@ pub fn canonical_request(kind: &str, req: &ChatRequest, extra: &Map<String, Valu
             m.insert("params".into(), Value::Object(extra.clone()));
         }
     }
-    canonical(&v)
+    canonicalize(&mut v);
+    v
 }
 
 /// The SHA-256 (hex) of a canonical request.
 pub fn key_of(canonical_request: &Value) -> String {
     let text = serde_json::to_string(canonical_request).unwrap_or_default();
     let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(2 * digest.len());
+    for b in digest {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    hex
 }
 
 /// A file-name-safe form of a suite, case or variant name: the same as the
@@ -538,6 +543,31 @@ mod tests {
         };
         assert_ne!(k1, key_of(&canonical_request("openai", &b, &e1)));
         assert_ne!(k1, key_of(&canonical_request("anthropic", &a, &e1)));
+    }
+
+    /// The key of a request is the SHA-256 of its JSON with every object's
+    /// keys sorted, nested ones too: recorded cassettes are found by it, so
+    /// it must never change. The expected text is written by hand, and the
+    /// key is that text's SHA-256 as `sha256sum` prints it.
+    #[test]
+    fn the_key_is_the_hash_of_the_sorted_request() {
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![Message::user("x")],
+            ..ChatRequest::default()
+        };
+        let extra: Map<String, Value> =
+            serde_json::from_str(r#"{"z":{"y":1,"b":[{"d":1,"c":2}]},"a":true}"#)
+                .unwrap_or_default();
+        let canonical = canonical_request("openai", &req, &extra);
+        assert_eq!(
+            serde_json::to_string(&canonical).unwrap_or_default(),
+            r#"{"messages":[{"content":"x","role":"user"}],"model":"m","params":{"a":true,"z":{"b":[{"c":2,"d":1}],"y":1}},"provider":"openai","sample":0}"#
+        );
+        assert_eq!(
+            key_of(&canonical),
+            "78e04b3e48d32d38a112ae8e71495b683259e6748ab4128d0f82564eef595602"
+        );
     }
 
     #[test]
