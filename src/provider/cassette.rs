@@ -526,13 +526,18 @@ mod tests {
         );
     }
 
-    #[test]
-    fn key_ignores_map_order_but_not_sample() {
-        let a = ChatRequest {
+    /// A request to model `m` with one user message, `x`.
+    fn one_message() -> ChatRequest {
+        ChatRequest {
             model: "m".into(),
             messages: vec![Message::user("x")],
             ..ChatRequest::default()
-        };
+        }
+    }
+
+    #[test]
+    fn key_ignores_map_order_but_not_sample() {
+        let a = one_message();
         let e1: Map<String, Value> = serde_json::from_str(r#"{"a":1,"b":2}"#).unwrap_or_default();
         let e2: Map<String, Value> = serde_json::from_str(r#"{"b":2,"a":1}"#).unwrap_or_default();
         let k1 = key_of(&canonical_request("openai", &a, &e1));
@@ -551,11 +556,7 @@ mod tests {
     /// key is that text's SHA-256 as `sha256sum` prints it.
     #[test]
     fn the_key_is_the_hash_of_the_sorted_request() {
-        let req = ChatRequest {
-            model: "m".into(),
-            messages: vec![Message::user("x")],
-            ..ChatRequest::default()
-        };
+        let req = one_message();
         let extra: Map<String, Value> =
             serde_json::from_str(r#"{"z":{"y":1,"b":[{"d":1,"c":2}]},"a":true}"#)
                 .unwrap_or_default();
