@@ -5,6 +5,23 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// The SHA-256 of a text, as lowercase hex: what cassette keys, output
+/// hashes of labels and the bounds' notes name.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
 /// A JSON value as text: a string is itself (no quotes), anything else is
 /// its compact JSON (`null`, `3`, `{"a":1}`).
 pub fn of_value(value: &Value) -> String {
@@ -109,8 +126,7 @@ pub fn bounded(text: &str, limit: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let digest = Sha256::digest(text.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = sha256_hex(text);
     format!(
         "{}\n… [tribunal kept the first {end} of {} bytes; sha256 of the whole: {hex}]",
         &text[..end],
@@ -121,6 +137,16 @@ pub fn bounded(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        // `printf abc | sha256sum`
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn values_read_as_text() {

@@ -13,7 +13,6 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::provider::{CallSite, ChatRequest, Message, Providers};
 
@@ -54,14 +53,6 @@ pub struct Answer {
     pub model: String,
 }
 
-/// The SHA-256 (hex) of a text.
-pub fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl Generator {
     /// A generator for `spec` with `template`.
     pub fn new(
@@ -74,7 +65,7 @@ impl Generator {
         Generator {
             providers,
             spec: spec.to_string(),
-            template_sha256: sha256(&template),
+            template_sha256: crate::text::sha256_hex(&template),
             template,
             temperature: None,
             suite: suite.to_string(),

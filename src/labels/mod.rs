@@ -33,7 +33,6 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub mod edit;
 pub mod split;
@@ -302,10 +301,7 @@ impl LabelFile {
 
 /// SHA-256 of an output text, as lowercase hex.
 pub fn output_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::sha256_hex(text)
 }
 
 /// Where a suite's labels live: `override_path` (relative to `root`) or

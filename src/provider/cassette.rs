@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::{ChatRequest, ChatResponse, ProviderError};
 
@@ -89,9 +88,8 @@ fn canonicalize(v: &mut Value) {
 }
 
 /// The canonical request of a call: what the key hashes and the file shows.
-/// Built once per call and sorted in place (every call of a run makes one,
-/// replayed or not: a sorted copy of it used to cost a second tree of the
-/// whole prompt).
+/// Every call of a run builds one, replayed or not, so it is sorted in
+/// place rather than copied.
 pub fn canonical_request(kind: &str, req: &ChatRequest, extra: &Map<String, Value>) -> Value {
     let mut v = serde_json::to_value(req).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
@@ -106,14 +104,7 @@ pub fn canonical_request(kind: &str, req: &ChatRequest, extra: &Map<String, Valu
 
 /// The SHA-256 (hex) of a canonical request.
 pub fn key_of(canonical_request: &Value) -> String {
-    let text = serde_json::to_string(canonical_request).unwrap_or_default();
-    let digest = Sha256::digest(text.as_bytes());
-    let mut hex = String::with_capacity(2 * digest.len());
-    for b in digest {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    hex
+    crate::text::sha256_hex(&serde_json::to_string(canonical_request).unwrap_or_default())
 }
 
 /// A file-name-safe form of a suite, case or variant name: the same as the

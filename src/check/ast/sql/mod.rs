@@ -477,7 +477,7 @@ impl Runner<'_> {
                     ValueRef::Integer(x) => SqlVal::Int(x),
                     ValueRef::Real(x) => SqlVal::Real(x),
                     ValueRef::Text(t) => SqlVal::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(b) => SqlVal::Text(format!("x'{}'", hex(b))),
+                    ValueRef::Blob(b) => SqlVal::Text(format!("x'{}'", crate::text::hex(b))),
                 });
             }
             out.shown.push(row);
@@ -613,10 +613,6 @@ fn to_sqlite(v: &SqlVal) -> rusqlite::types::Value {
         SqlVal::Real(f) => rusqlite::types::Value::Real(*f),
         SqlVal::Text(s) => rusqlite::types::Value::Text(s.clone()),
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Tables whose name appears as a word in either query.
