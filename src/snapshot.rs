@@ -123,7 +123,7 @@ fn excerpt(s: &str) -> String {
 /// Structured evidence as YAML in the header (not a JSON string inside
 /// YAML), unless its JSON text is longer than an excerpt: then an excerpt
 /// of that text.
-fn evidence_value(ev: &crate::verdict::Evidence) -> Value {
+fn header_evidence(ev: &crate::verdict::Evidence) -> Value {
     let text = ev.as_json();
     if text.len() <= EXCERPT || text.chars().count() <= EXCERPT {
         ev.to_value()
@@ -155,7 +155,7 @@ fn evidence(verdict: &Verdict) -> Value {
                 m.insert("critique".into(), json!(excerpt(crit)));
             }
             if let Some(ev) = &c.evidence {
-                m.insert("evidence".into(), evidence_value(ev));
+                m.insert("evidence".into(), header_evidence(ev));
             }
             if !c.warnings.is_empty() {
                 m.insert("warnings".into(), json!(c.warnings));

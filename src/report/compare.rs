@@ -274,11 +274,10 @@ pub fn judge_scores(r: &TrialRecord) -> Vec<JudgeAnswer> {
         .iter()
         .filter(|c| c.kind == "judge" && c.outcome != Outcome::Error)
         .filter(|c| {
-            let mode = c.evidence.as_ref().and_then(|e| e.get("mode"));
-            matches!(
-                mode.as_ref().and_then(|m| m.as_str()),
-                Some("score" | "reference")
-            )
+            c.evidence
+                .as_ref()
+                .and_then(|e| e.get("mode"))
+                .is_some_and(|m| matches!(m.as_str(), Some("score" | "reference")))
         })
         .filter_map(|c| {
             let (score, max) = c.label.as_deref()?.split_once('/')?;

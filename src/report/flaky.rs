@@ -68,9 +68,10 @@ fn split_in(r: &TrialRecord) -> bool {
                 && c.evidence
                     .as_ref()
                     .and_then(|e| e.get("samples"))
-                    .as_ref()
-                    .and_then(|s| s.as_array())
-                    .is_some_and(|s| s.iter().any(|x| x.get("split").is_some())))
+                    .is_some_and(|s| {
+                        s.as_array()
+                            .is_some_and(|s| s.iter().any(|x| x.get("split").is_some()))
+                    }))
     })
 }
 
