@@ -9,27 +9,32 @@
 use serde_json::Value;
 
 /// Writes a JSON value as block YAML, ending with a newline.
+///
+/// Everything is written into one string as it goes (no string per line,
+/// key or scalar): snapshot bodies are rendered for every trial of every
+/// run, and pending snapshots' headers and recorded cassettes through the
+/// same writer.
 pub fn to_yaml(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256);
     match value {
         Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0),
         Value::Array(a) if !a.is_empty() => write_seq(&mut out, a, 0),
         other => {
-            out.push_str(&scalar(other, 0));
+            scalar(&mut out, other, 0);
             out.push('\n');
         }
     }
     out
 }
 
-fn pad(n: usize) -> String {
-    " ".repeat(n)
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize) {
     for (k, v) in m {
-        out.push_str(&pad(indent));
-        out.push_str(&key(k));
+        pad(out, indent);
+        key(out, k);
         out.push(':');
         write_value_after_key(out, v, indent);
     }
@@ -37,7 +42,7 @@ fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize
 
 fn write_seq(out: &mut String, a: &[Value], indent: usize) {
     for v in a {
-        out.push_str(&pad(indent));
+        pad(out, indent);
         out.push('-');
         match v {
             Value::Object(m) if !m.is_empty() => {
@@ -48,9 +53,9 @@ fn write_seq(out: &mut String, a: &[Value], indent: usize) {
                         out.push(' ');
                         first = false;
                     } else {
-                        out.push_str(&pad(indent + 2));
+                        pad(out, indent + 2);
                     }
-                    out.push_str(&key(k));
+                    key(out, k);
                     out.push(':');
                     write_value_after_key(out, val, indent + 2);
                 }
@@ -61,7 +66,7 @@ fn write_seq(out: &mut String, a: &[Value], indent: usize) {
             }
             other => {
                 out.push(' ');
-                out.push_str(&scalar(other, indent + 2));
+                scalar(out, other, indent + 2);
                 out.push('\n');
             }
         }
@@ -80,18 +85,26 @@ fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other, indent + 2));
+            scalar(out, other, indent + 2);
             out.push('\n');
         }
     }
 }
 
-fn key(k: &str) -> String {
-    if plain_ok(k) { k.to_string() } else { quote(k) }
+fn key(out: &mut String, k: &str) {
+    if plain_ok(k) {
+        out.push_str(k);
+    } else {
+        quote(out, k);
+    }
 }
 
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+/// A double-quoted string with JSON's escapes (which YAML reads back).
+fn quote(out: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(q) => out.push_str(&q),
+        Err(_) => out.push_str("\"\""),
+    }
 }
 
 /// Whether a string can be written unquoted and read back as the same string.
@@ -99,14 +112,16 @@ fn plain_ok(s: &str) -> bool {
     if s.is_empty() || s.len() > 200 {
         return false;
     }
+    // ASCII case-insensitively: a string with anything but ASCII is not
+    // plain anyway (the last test below).
     let reserved = [
         "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~",
     ];
-    if reserved.contains(&s.to_lowercase().as_str()) {
+    if reserved.iter().any(|r| r.eq_ignore_ascii_case(s)) {
         return false;
     }
-    if s.parse::<f64>().is_ok()
-        || s.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+        || s.parse::<f64>().is_ok()
     {
         return false;
     }
@@ -116,30 +131,32 @@ fn plain_ok(s: &str) -> bool {
         && !s.starts_with(' ')
 }
 
-fn scalar(v: &Value, indent: usize) -> String {
+fn scalar(out: &mut String, v: &Value, indent: usize) {
+    use std::fmt::Write as _;
     match v {
-        Value::Null => "~".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::Null => out.push('~'),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
         Value::String(s) => {
             if plain_ok(s) {
-                s.clone()
+                out.push_str(s);
             } else if literal_ok(s) {
-                let mut block = String::from("|-");
+                out.push_str("|-");
                 for line in s.split('\n') {
-                    block.push('\n');
+                    out.push('\n');
                     if !line.is_empty() {
-                        block.push_str(&pad(indent));
-                        block.push_str(line);
+                        pad(out, indent);
+                        out.push_str(line);
                     }
                 }
-                block
             } else {
-                quote(s)
+                quote(out, s);
             }
         }
-        Value::Array(_) => "[]".into(),
-        Value::Object(_) => "{}".into(),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
     }
 }
 
