@@ -146,17 +146,37 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
     }
     let results_json = dir.join("runs").join(format!("{}.json", run.run_id));
     let last_json = dir.join("last.json");
-    // Renamed into place at once (readers see all of it or the previous
-    // state), then flushed to disk on a thread of its own while the other
-    // reports are written from it: the flush (5–10 ms for the 2 MB of a
-    // 1,000-trial run on the benchmark machine) used to delay them all.
-    // The call returns only once it is on disk.
-    write_results(&results_json, run, false)?;
-
     // The history (store, retention, the plots' points) runs on its own
-    // thread while this one writes the other reports; only the HTML report
-    // waits for it.
+    // thread from the start: it opens the database and stores the trial
+    // rows while the results file is written, then copies that file into
+    // the run's row. Only the HTML report waits for it.
+    let (written_tx, written_rx) = std::sync::mpsc::sync_channel::<()>(1);
     std::thread::scope(|scope| {
+        let history_job = settings.history.as_ref().map(|path| {
+            let results_json = &results_json;
+            let written = move || {
+                written_rx
+                    .recv()
+                    .map(|()| Some(results_json.clone()))
+                    .map_err(|_| "the results file was not written".to_string())
+            };
+            let job = std::thread::Builder::new()
+                .name("tribunal-history".into())
+                .spawn_scoped(scope, move || store_history(run, written, settings, path));
+            (path, job)
+        });
+
+        // Renamed into place at once (readers see all of it or the previous
+        // state), then flushed to disk on a thread of its own while the
+        // other reports are written from it: the flush (5–10 ms for the 2 MB
+        // of a 1,000-trial run on the benchmark machine) used to delay them
+        // all. The call returns only once it is on disk.
+        let results_written = write_results(&results_json, run, false);
+        if results_written.is_ok() {
+            let _ = written_tx.send(());
+        }
+        drop(written_tx);
+        results_written?;
         let flush_job = {
             let path = &results_json;
             let work = move || crate::fsutil::sync_paths(vec![path.clone()]).map(|_| ());
@@ -165,16 +185,6 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
                 .spawn_scoped(scope, work)
                 .map_err(|_| work())
         };
-        let history_job = settings.history.as_ref().map(|path| {
-            let results_json = &results_json;
-            let work = move || store_history(run, results_json, settings, path);
-            let job = std::thread::Builder::new()
-                .name("tribunal-history".into())
-                .spawn_scoped(scope, work)
-                // No thread to be had: stored here and now instead.
-                .map_err(|_| work());
-            (path, job)
-        });
 
         crate::fsutil::copy_atomic_unsynced(&results_json, &last_json)
             .map_err(|e| ReportError::write(&last_json, e))?;
@@ -203,7 +213,8 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
                         detail: "storing the run panicked".into(),
                     })
                 }),
-                Err(done) => done,
+                // No thread to be had: stored here and now instead.
+                Err(_) => store_history(run, || Ok(Some(results_json.clone())), settings, path),
             };
             match stored {
                 Ok(rows) => {
@@ -265,17 +276,13 @@ pub fn after_run_with(run: &RunResults, settings: &Settings) -> Result<AfterRun,
 /// retention, and reads the points the HTML plots show.
 fn store_history(
     run: &RunResults,
-    results_json: &Path,
+    results_written: impl FnOnce() -> Result<Option<PathBuf>, String>,
     settings: &Settings,
     path: &Path,
 ) -> Result<Vec<super::trend::RunPoint>, HistoryError> {
     let mut h = history::History::open_for_run(path)?;
-    h.store_retained(
-        run,
-        Some(results_json),
-        settings.keep,
-        settings.retention.history_max_bytes,
-    )?;
+    h.store_when_written(run, results_written)?;
+    h.retain(settings.keep, settings.retention.history_max_bytes)?;
     h.points(PLOT_RUNS)
 }
 

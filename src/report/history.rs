@@ -201,17 +201,83 @@ impl History {
         run: &RunResults,
         results_file: Option<&Path>,
     ) -> Result<(), HistoryError> {
+        self.store_when_written(run, || Ok(results_file.map(Path::to_path_buf)))
+    }
+
+    /// [`History::store_from`] for a results file that is still being
+    /// written: the transaction is opened and the run's trial rows and
+    /// metrics are stored first, then `written` is asked for the file (it
+    /// waits for the writer; an error ends the store with nothing stored),
+    /// and its bytes become the run's row. So the history's share of the
+    /// end of a run runs beside the results file's serialization instead of
+    /// after it (the trials' foreign keys are checked at the commit).
+    pub(crate) fn store_when_written(
+        &mut self,
+        run: &RunResults,
+        written: impl FnOnce() -> Result<Option<PathBuf>, String>,
+    ) -> Result<(), HistoryError> {
         let s = Summary::of(run);
         let path = self.path.clone();
         let write_err = |io: std::io::Error| HistoryError::Write {
             path: path.clone(),
             detail: io.to_string(),
         };
-        let mut file = match results_file {
+        let busy = self.busy;
+        let e = |err| classify(&path, busy, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        // The trial rows go in before the run's row they refer to.
+        tx.execute_batch("PRAGMA defer_foreign_keys = ON")
+            .map_err(e)?;
+        tx.execute("DELETE FROM runs WHERE id = ?1", params![run.run_id])
+            .map_err(e)?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO trials (run_id, trial, suite, case_id, variant, outcome, status, score,
+                        input_tokens, output_tokens, cost_usd, latency_ms, tags)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .map_err(e)?;
+            for r in &run.records {
+                let v = &r.verdict;
+                stmt.execute(params![
+                    run.run_id,
+                    v.trial,
+                    v.suite,
+                    v.case,
+                    v.variant,
+                    v.outcome.as_str(),
+                    super::summary::status_name(r.status),
+                    v.score,
+                    v.usage.input_tokens as i64,
+                    v.usage.output_tokens as i64,
+                    v.cost_usd,
+                    latency_of(r),
+                    v.tags.join(","),
+                ])
+                .map_err(e)?;
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO run_points (run_id, point) VALUES (?1, ?2)",
+            params![
+                run.run_id,
+                serde_json::to_string(&RunPoint::of(run)).unwrap_or_default()
+            ],
+        )
+        .map_err(e)?;
+        let results_file = written().map_err(|detail| HistoryError::Write {
+            path: path.clone(),
+            detail,
+        })?;
+        let mut file = match &results_file {
             Some(f) => {
-                let opened = std::fs::File::open(f).map_err(|e| HistoryError::Write {
-                    path: self.path.clone(),
-                    detail: format!("cannot read the results {}: {e}", f.display()),
+                let opened = std::fs::File::open(f).map_err(|err| HistoryError::Write {
+                    path: path.clone(),
+                    detail: format!("cannot read the results {}: {err}", f.display()),
                 })?;
                 let len = opened.metadata().map_err(write_err)?.len();
                 Some((opened, len))
@@ -222,14 +288,6 @@ impl History {
             Some((_, len)) => *len,
             None => json_len(run),
         };
-        let busy = self.busy;
-        let e = |err| classify(&path, busy, err);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(e)?;
-        tx.execute("DELETE FROM runs WHERE id = ?1", params![run.run_id])
-            .map_err(e)?;
         tx.execute(
             "INSERT INTO runs (id, started_at, duration_ms, git_commit, git_branch, label, tribunal_version,
                 trials, counted, passed, failing, mean_score, cost_usd, input_tokens, output_tokens,
@@ -282,42 +340,6 @@ impl History {
                 .and_then(|()| std::io::Write::flush(&mut w))
                 .map_err(write_err)?;
         }
-        {
-            let mut stmt = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO trials (run_id, trial, suite, case_id, variant, outcome, status, score,
-                        input_tokens, output_tokens, cost_usd, latency_ms, tags)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )
-                .map_err(e)?;
-            for r in &run.records {
-                let v = &r.verdict;
-                stmt.execute(params![
-                    run.run_id,
-                    v.trial,
-                    v.suite,
-                    v.case,
-                    v.variant,
-                    v.outcome.as_str(),
-                    super::summary::status_name(r.status),
-                    v.score,
-                    v.usage.input_tokens as i64,
-                    v.usage.output_tokens as i64,
-                    v.cost_usd,
-                    latency_of(r),
-                    v.tags.join(","),
-                ])
-                .map_err(e)?;
-            }
-        }
-        tx.execute(
-            "INSERT OR REPLACE INTO run_points (run_id, point) VALUES (?1, ?2)",
-            params![
-                run.run_id,
-                serde_json::to_string(&RunPoint::of(run)).unwrap_or_default()
-            ],
-        )
-        .map_err(e)?;
         tx.commit().map_err(e)
     }
 
@@ -365,6 +387,12 @@ impl History {
         max_bytes: u64,
     ) -> Result<(), HistoryError> {
         self.store_from(run, results_file)?;
+        self.retain(keep, max_bytes)
+    }
+
+    /// The retention alone: the newest `keep` runs (`0`: all), then at most
+    /// `max_bytes` (`0`: no limit).
+    pub(crate) fn retain(&mut self, keep: usize, max_bytes: u64) -> Result<(), HistoryError> {
         self.trim(keep)?;
         self.trim_bytes(max_bytes)?;
         Ok(())
@@ -627,6 +655,48 @@ mod tests {
             )
             .expect("as text");
         assert_eq!(h.load("sample-8").expect("load"), Some(older));
+    }
+
+    #[test]
+    fn a_run_stored_while_its_results_are_written_is_whole_or_absent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.db");
+        let results = dir.path().join("run.json");
+        let mut h = History::open(&path).expect("open");
+        let run = sample::run(25, 0.6, 5);
+        // The trial rows go in before the run's row, and the file is asked
+        // for in between: here it is written at that moment.
+        h.store_when_written(&run, || {
+            std::fs::write(&results, serde_json::to_vec(&run).expect("json"))
+                .map_err(|e| e.to_string())?;
+            Ok(Some(results.clone()))
+        })
+        .expect("store");
+        assert_eq!(h.load("sample-5").expect("load"), Some(run.clone()));
+        let t = &run.records[0].verdict.trial;
+        assert_eq!(h.trial_history(t, 10).expect("trial").len(), 1);
+        // A results file that was never written stores nothing of the run,
+        // and the run stored before it is untouched.
+        let failed = sample::run(25, 0.6, 6);
+        let err = h
+            .store_when_written(&failed, || Err("the results file was not written".into()))
+            .expect_err("no results, no run");
+        assert!(
+            err.to_string().contains("the results file was not written"),
+            "{err}"
+        );
+        assert_eq!(h.load("sample-6").expect("load"), None);
+        let trials: i64 = h
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM trials WHERE run_id = 'sample-6'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(trials, 0);
+        assert_eq!(h.trial_history(t, 10).expect("trial").len(), 1);
+        assert_eq!(h.runs(10).expect("runs").len(), 1);
     }
 
     #[test]

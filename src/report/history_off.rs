@@ -79,6 +79,20 @@ impl History {
     }
 
     /// Never called: no history is open.
+    pub(crate) fn store_when_written(
+        &mut self,
+        _run: &RunResults,
+        _written: impl FnOnce() -> Result<Option<std::path::PathBuf>, String>,
+    ) -> Result<(), HistoryError> {
+        match *self {}
+    }
+
+    /// Never called: no history is open.
+    pub(crate) fn retain(&mut self, _keep: usize, _max_bytes: u64) -> Result<(), HistoryError> {
+        match *self {}
+    }
+
+    /// Never called: no history is open.
     pub fn points(&self, _limit: usize) -> Result<Vec<RunPoint>, HistoryError> {
         match *self {}
     }
